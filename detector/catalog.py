@@ -1,0 +1,132 @@
+"""The service catalog (rules/services.yaml): which domains belong to which service.
+
+Matching is on label boundaries only: ``dropbox.com`` matches ``dropbox.com``
+and ``dl.dropbox.com``, never ``notdropbox.com``. The longest listed suffix
+wins, so ``onedrive.live.com`` can be personal OneDrive while ``live.com``
+is webmail.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import yaml
+
+CATEGORIES = ("cloud-storage", "file-transfer", "paste", "webmail", "messaging", "remote-access", "p2p",
+              "genai", "productivity", "vpn-proxy", "collaboration", "social")
+RISKS = ("low", "medium", "high")
+
+
+class CatalogError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    category: str
+    domains: tuple[str, ...]
+    risk: str = "medium"
+    vendor_url: str = ""
+    ports: tuple[str, ...] = ()  # "udp/17500", "tcp/5938", ...
+    tenant_pattern: Optional[str] = None  # regex with one group: the tenant in a host name
+    description: str = ""
+
+
+@dataclass
+class ServiceMatch:
+    service: Service
+    domain: str  # the catalog domain that matched
+    tenant: Optional[str] = None
+
+
+@dataclass
+class Catalog:
+    services: list[Service] = field(default_factory=list)
+    by_domain: dict[str, Service] = field(default_factory=dict)
+    by_name: dict[str, Service] = field(default_factory=dict)
+    path: str = ""
+
+    def add(self, service: Service) -> None:
+        self.services.append(service)
+        self.by_name[service.name.lower()] = service
+        for domain in service.domains:
+            self.by_domain[domain.lower().lstrip(".").rstrip(".")] = service
+
+    def match(self, host: str) -> Optional[ServiceMatch]:
+        """The service owning ``host`` (longest label-boundary suffix), if any."""
+        host = host.lower().rstrip(".")
+        labels = host.split(".")
+        for start in range(len(labels)):
+            suffix = ".".join(labels[start:])
+            service = self.by_domain.get(suffix)
+            if service is not None:
+                return ServiceMatch(service, suffix, _tenant(service, host))
+        return None
+
+    def named(self, name: str) -> Optional[Service]:
+        return self.by_name.get(name.lower())
+
+
+def _tenant(service: Service, host: str) -> Optional[str]:
+    if not service.tenant_pattern:
+        return None
+    match = re.search(service.tenant_pattern, host)
+    return match.group(1) if match else None
+
+
+def default_catalog_path() -> Path:
+    try:
+        path = Path(str(resources.files("rules") / "services.yaml"))
+        if path.exists():
+            return path
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "rules" / "services.yaml"
+
+
+def load_catalog(path: Optional[Path] = None) -> Catalog:
+    """Load and check the catalog; errors name the file and the entry."""
+    path = path or default_catalog_path()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: {exc}") from exc
+    entries = (data or {}).get("services") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise CatalogError(f"{path}: expected a mapping with a 'services:' list")
+    catalog = Catalog(path=str(path))
+    for index, entry in enumerate(entries, 1):
+        catalog.add(_service(entry, f"{path}: service #{index}"))
+    return catalog
+
+
+def _service(entry: object, where: str) -> Service:
+    if not isinstance(entry, dict) or not entry.get("name") or not entry.get("domains") and not entry.get("ports"):
+        raise CatalogError(f"{where}: needs name and domains or ports")
+    category = entry.get("category", "")
+    if category not in CATEGORIES:
+        raise CatalogError(f"{where} ({entry.get('name')}): unknown category {category!r}")
+    risk = entry.get("risk", "medium")
+    if risk not in RISKS:
+        raise CatalogError(f"{where} ({entry.get('name')}): unknown risk {risk!r}")
+    pattern = entry.get("tenant_pattern")
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise CatalogError(f"{where} ({entry.get('name')}): bad tenant_pattern: {exc}") from exc
+    return Service(
+        name=str(entry["name"]),
+        category=category,
+        domains=tuple(str(d).lower() for d in entry.get("domains") or ()),
+        risk=risk,
+        vendor_url=str(entry.get("vendor_url", "")),
+        ports=tuple(str(p) for p in entry.get("ports") or ()),
+        tenant_pattern=pattern,
+        description=str(entry.get("description", "")),
+    )

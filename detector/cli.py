@@ -1,0 +1,352 @@
+"""The ``shadowit`` command: the only module that knows click and exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import Counter
+from enum import IntEnum
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from . import __version__
+from .app import ScanOutcome, ScanRequest, inputs_summary, run_scan, site_report, write_json, write_report
+from .catalog import CatalogError
+from .model import SEVERITIES, SEVERITY_RANK
+from .rules import RuleLoadError, load_ruleset, validate_files
+from .sources import InputError
+from .store import EXPORT_FORMATS, LockBusy, ScanNotFound, Store, StoreError
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    FINDINGS = 1  # --fail-on threshold reached
+    ERROR = 2  # usage, unreadable input, invalid rules
+
+
+class Failure(click.ClickException):
+    exit_code = ExitStatus.ERROR
+
+    def show(self, file=None) -> None:
+        click.echo(f"shadowit: error: {self.message}", err=True)
+
+
+def parse_tz(value: Optional[str]) -> Optional[int]:
+    """'+02:00', '-0500', 'UTC' -> offset seconds."""
+    if value is None:
+        return None
+    if value.upper() in ("UTC", "Z", "GMT"):
+        return 0
+    match = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})?", value.strip())
+    if not match:
+        raise click.BadParameter("use an offset such as +02:00, -0500 or UTC", param_hint="--tz")
+    sign = -1 if match.group(1) == "-" else 1
+    return sign * (int(match.group(2)) * 3600 + int(match.group(3) or 0) * 60)
+
+
+def _rules_paths(rules: tuple[str, ...]) -> Optional[list[Path]]:
+    return [Path(r) for r in rules] if rules else None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="shadowit")
+def main() -> None:
+    """Find shadow IT in captures and logs: file sharing, clear-text passwords, recurring Wi-Fi drops."""
+
+
+# ---------------------------------------------------------------- scan
+
+SCAN_OPTIONS = [
+    click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Write the HTML risk report here."),
+    click.option("--json", "json_path", type=str,
+                 help="Write the findings document (shadowit.findings/1); '-' = stdout."),
+    click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Keep the scan in this SQLite file."),
+    click.option("--rules", "rules", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                 help="Site policy file (repeatable); default ./rules.yaml."),
+    click.option("--site", default="", help="Site (office, client) name recorded with the scan."),
+    click.option("--operator", default="", help="Who ran the scan (default: the login name)."),
+    click.option("--tz", default=None, help="Offset for log times without one and for times of day, e.g. +01:00."),
+    click.option("--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 when a finding at or above this exists."),
+    click.option("--quiet", "-q", is_flag=True, help="No progress bar, summary only."),
+]
+
+
+def scan_options(func):
+    for option in reversed(SCAN_OPTIONS):
+        func = option(func)
+    return func
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@scan_options
+def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet) -> None:
+    """Scan captures (pcap, pcapng, .gz), logs and directories."""
+    request = ScanRequest(list(inputs), _rules_paths(rules), db, site, operator, parse_tz(tz),
+                          None if quiet else _progress_stream(), _argv())
+    outcome = _run(request)
+    _deliver(outcome, report_path, json_path, db, quiet)
+    _exit_for(outcome, fail_on)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("shadowit-demo"),
+              show_default=True, help="Where the sample data and the report go.")
+@click.option("--quiet", "-q", is_flag=True)
+def demo(out_dir: Path, quiet: bool) -> None:
+    """Write sample captures and logs, scan them, and write report.html."""
+    from .samples import write_demo
+
+    paths = write_demo(out_dir / "samples")
+    click.echo(f"sample data written to {out_dir / 'samples'}: {', '.join(p.name for p in paths)}", err=True)
+    request = ScanRequest([str(p) for p in paths], None, out_dir / "demo.db", "demo-office", "", 0,
+                          None if quiet else _progress_stream(), "demo")
+    outcome = _run(request)
+    _deliver(outcome, out_dir / "report.html", str(out_dir / "findings.json"), out_dir / "demo.db", quiet)
+
+
+def _run(request: ScanRequest) -> ScanOutcome:
+    try:
+        outcome = run_scan(request)
+    except RuleLoadError as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        raise Failure(f"invalid rules ({len(exc.errors)} error(s))") from None
+    except (InputError, CatalogError) as exc:
+        raise Failure(str(exc)) from None
+    except LockBusy as exc:
+        raise Failure(str(exc)) from None
+    except StoreError as exc:
+        raise Failure(f"database: {exc}") from None
+    if outcome.interrupted:
+        click.echo("shadowit: interrupted; findings so far were stored and the scan is marked incomplete", err=True)
+    return outcome
+
+
+def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optional[str], db: Optional[Path],
+             quiet: bool) -> None:
+    result = outcome.result
+    if json_path:
+        write_json(result, json_path, sys.stdout)
+    if report_path:
+        store = Store(db) if db else None
+        try:
+            write_report([site_report(result, outcome.ruleset, store)], report_path)
+        except OSError as exc:
+            raise Failure(f"cannot write report {report_path}: {exc.strerror}") from None
+        finally:
+            if store is not None:
+                store.close()
+    _summary(outcome, report_path, json_path, db, to_stderr=json_path == "-")
+
+
+def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) -> None:
+    result = outcome.result
+    echo = lambda text="": click.echo(text, err=to_stderr)  # noqa: E731
+    records = sum(i.records for i in result.inputs)
+    echo(f"scanned {len(result.inputs)} input(s), {records} records")
+    for warning in inputs_summary(result.inputs)[:20]:
+        echo(f"  warning: {warning}")
+    active = [f for f in result.findings if not f.sanctioned]
+    by_severity = Counter(f.severity for f in active)
+    by_category = Counter(f.category for f in active)
+    echo(f"{len(active)} finding(s), {len(result.findings) - len(active)} sanctioned")
+    if active:
+        echo("  by severity: " + ", ".join(f"{s} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s]))
+        echo("  by category: " + ", ".join(f"{c} {n}" for c, n in by_category.most_common()))
+        echo("top findings:")
+        for finding in active[:5]:
+            echo(f"  [{finding.severity:8}] {finding.title}")
+    for label, target in (("report", report_path), ("json", json_path if json_path != "-" else None), ("database", db)):
+        if target:
+            echo(f"{label}: {target}")
+
+
+def _exit_for(outcome: ScanOutcome, fail_on: Optional[str]) -> None:
+    if fail_on is None:
+        return
+    threshold = SEVERITY_RANK[fail_on]
+    if any(SEVERITY_RANK[f.severity] >= threshold and not f.sanctioned for f in outcome.result.findings):
+        sys.exit(ExitStatus.FINDINGS)
+
+
+def _progress_stream():
+    return sys.stderr if sys.stderr.isatty() else None
+
+
+def _argv() -> str:
+    """The command line, for the scan record (shadowit takes no secrets as options)."""
+    return " ".join(sys.argv[1:])[:1000]
+
+
+# ---------------------------------------------------------------- stored scans
+
+
+def _open_store(db: Path) -> Store:
+    if not db.exists():
+        raise Failure(f"{db}: no such database")
+    try:
+        return Store(db)
+    except StoreError as exc:
+        raise Failure(f"{db}: {exc}") from None
+
+
+@main.command()
+@click.option("--db", "dbs", multiple=True, required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Database(s) to report on; several make a consolidated multi-site report.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--scan", "scan_id", type=int, help="Scan id (default: the latest complete scan).")
+@click.option("--site", default=None, help="Only this site (default: every site in the database(s)).")
+@click.option("--rules", "rules", multiple=True, type=click.Path(exists=True, dir_okay=False))
+def report(dbs, out, scan_id, site, rules) -> None:
+    """Re-render the HTML report from stored scans (one site, or every site: the MSP view)."""
+    ruleset = _load_rules(rules)
+    site_reports = []
+    stores = [_open_store(db) for db in dbs]
+    try:
+        for store in stores:
+            sites = [site] if site is not None or scan_id is not None else (store.sites() or [None])
+            for name in sites:
+                try:
+                    result = store.load_scan(scan_id, site=name)
+                except ScanNotFound as exc:
+                    if scan_id is not None or site is not None:
+                        raise Failure(str(exc)) from None
+                    continue
+                site_reports.append(site_report(result, ruleset, store))
+        if not site_reports:
+            raise Failure("no complete scan found")
+        write_report(site_reports, out)
+    finally:
+        for store in stores:
+            store.close()
+    click.echo(f"report: {out} ({len(site_reports)} site(s))")
+
+
+def _load_rules(rules):
+    try:
+        return load_ruleset(_rules_paths(rules))
+    except RuleLoadError as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        raise Failure(f"invalid rules ({len(exc.errors)} error(s))") from None
+
+
+@main.command()
+@click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--site", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def history(db, site, as_json) -> None:
+    """List stored scans."""
+    with _open_store(db) as store:
+        scans = store.history(site)
+    if as_json:
+        click.echo(json.dumps([s.as_dict() for s in scans], indent=2))
+        return
+    for s in scans:
+        counts = ", ".join(f"{k} {v}" for k, v in s.counts.items() if v)
+        click.echo(f"#{s.id:<4} {s.site or '-':15} {s.status:10} {s.n_findings:4} finding(s)  {counts}")
+
+
+@main.command()
+@click.argument("scans", nargs=-1, type=int)
+@click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--site", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def diff(scans, db, site, as_json) -> None:
+    """New, resolved and persisting findings between two scans (default: the two latest)."""
+    if len(scans) > 2:
+        raise click.UsageError("give at most two scan ids")
+    a, b = (list(scans) + [None, None])[:2]
+    with _open_store(db) as store:
+        try:
+            result = store.diff(a, b, site)
+        except ScanNotFound as exc:
+            raise Failure(str(exc)) from None
+    data = result.as_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"scan #{data['base']} -> #{data['head']}")
+    for key in ("new", "resolved", "persisting"):
+        click.echo(f"{key}: {len(data[key])}")
+        for item in data[key][:50]:
+            click.echo(f"  [{item['severity']:8}] {item['id']} {item['title']}")
+
+
+@main.command()
+@click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--scan", "scan_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="json", show_default=True)
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path))
+def export(db, scan_id, fmt, out) -> None:
+    """Export one scan's findings as JSON (the --json contract) or CSV."""
+    with _open_store(db) as store:
+        try:
+            if out:
+                with open(out, "w", encoding="utf-8", newline="") as handle:
+                    store.export(scan_id, fmt, handle)
+            else:
+                store.export(scan_id, fmt, sys.stdout)
+        except ScanNotFound as exc:
+            raise Failure(str(exc)) from None
+
+
+# ---------------------------------------------------------------- rules
+
+
+@main.group()
+def rules() -> None:
+    """Check, list and test rules."""
+
+
+@rules.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+def rules_validate(files) -> None:
+    """Check rule files (default: the packs and ./rules.yaml); every error as file:line:col."""
+    if files:
+        missing = [f for f in files if not Path(f).exists()]
+        if missing:
+            raise Failure(f"{missing[0]}: no such file")
+        errors = validate_files([Path(f) for f in files])
+    else:
+        try:
+            load_ruleset(None)
+            errors = []
+        except RuleLoadError as exc:
+            errors = exc.errors
+    for error in errors:
+        click.echo(str(error), err=True)
+    if errors:
+        sys.exit(ExitStatus.ERROR)
+    click.echo("rules OK")
+
+
+@rules.command("list")
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(exists=True, dir_okay=False))
+def rules_list(rule_files) -> None:
+    """Print the effective rules in evaluation order."""
+    ruleset = _load_rules(rule_files)
+    for rule in ruleset.rules:
+        click.echo(rule.describe())
+
+
+@rules.command("test")
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(exists=True, dir_okay=False))
+def rules_test(rule_files) -> None:
+    """Run the examples embedded in rules (like Sigma rule tests)."""
+    ruleset = _load_rules(rule_files)
+    failures = ruleset.run_examples()
+    for failure in failures:
+        click.echo(str(failure), err=True)
+    if failures:
+        sys.exit(ExitStatus.FINDINGS)
+    click.echo("rule examples OK")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

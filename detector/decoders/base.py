@@ -1,0 +1,130 @@
+"""What a decoder module provides, and what it is given.
+
+Decoders are pure functions of bytes (or lines) that emit observations; they
+know nothing of risk. Each protocol or log format is one module that defines
+one of the classes below and registers it in ``detector.decoders.REGISTRY``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional
+
+from ..model import Observation
+
+Emit = Callable[[Observation], None]
+
+
+@dataclass
+class Endpoints:
+    """Who talks to whom, as text; built only for packets that matter."""
+
+    client: str
+    server: str
+    client_port: int
+    server_port: int
+    transport: str  # "tcp" or "udp"
+
+
+@dataclass
+class Datagram:
+    ts: float
+    where: str
+    src: str
+    dst: str
+    sport: int
+    dport: int
+    payload: bytes
+
+
+class DatagramDecoder:
+    """A UDP protocol: one datagram in, observations out."""
+
+    name = ""
+    udp_ports: frozenset[int] = frozenset()
+    # payload prefixes that select this decoder on any port (cheap signature)
+    prefixes: tuple[bytes, ...] = ()
+
+    def decode(self, dgram: Datagram, emit: Emit) -> None:
+        raise AssertionError("subclass must override decode")
+
+
+class StreamSession:
+    """State for one TCP connection; fed in-order bytes per direction."""
+
+    def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
+        """Consume bytes; return False when nothing more is of interest."""
+        raise AssertionError("subclass must override feed")
+
+    def close(self, ts: float, where: str) -> None:
+        """The connection ended or was evicted; flush pending state."""
+
+
+class StreamDecoder:
+    """A TCP protocol: sessions over reassembled, in-order byte streams."""
+
+    name = ""
+    tcp_ports: frozenset[int] = frozenset()
+    # first bytes sent by the client / server that identify the protocol on any port
+    client_prefixes: tuple[bytes, ...] = ()
+    server_prefixes: tuple[bytes, ...] = ()
+
+    def accepts(self, first_client: bytes, first_server: bytes) -> bool:
+        """Confirm a port or prefix guess from the first bytes seen; default: trust it."""
+        return True
+
+    def session(self, ends: Endpoints, emit: Emit) -> StreamSession:
+        raise AssertionError("subclass must override session")
+
+
+class FrameDecoder:
+    """A non-IP link-layer protocol (802.11 management frames)."""
+
+    name = ""
+
+    def decode(self, frame: bytes, ts: float, where: str, emit: Emit) -> None:
+        raise AssertionError("subclass must override decode")
+
+
+class LineParser:
+    """Per-file state of a log format (year roll-over, time zone, pending events)."""
+
+    def parse(self, line: str, where: str, emit: Emit) -> bool:
+        """Emit observations for one line; return False if the line is malformed."""
+        raise AssertionError("subclass must override parse")
+
+    def finish(self, emit: Emit) -> None:
+        """End of file: flush pending state."""
+
+
+@dataclass
+class LogContext:
+    """What a log parser may need beyond the line itself."""
+
+    path: str
+    year: Optional[int] = None  # for syslog lines without a year: the file's mtime year
+    tz_offset_seconds: Optional[int] = None  # --tz; None = offsets in the data, else UTC
+
+
+class LogDecoder:
+    """A log format, recognised by content from the first lines of a file."""
+
+    name = ""
+
+    def sniff(self, head: list[str]) -> float:
+        """Confidence 0..1 that these first lines are this format."""
+        raise AssertionError("subclass must override sniff")
+
+    def parser(self, ctx: LogContext) -> LineParser:
+        raise AssertionError("subclass must override parser")
+
+
+def first_match(lines: Iterable[str], test: Callable[[str], bool]) -> float:
+    """Share of non-empty lines that pass ``test``: a simple sniffing score."""
+    total = hits = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        total += 1
+        hits += bool(test(line))
+    return hits / total if total else 0.0

@@ -1,0 +1,168 @@
+"""Bounded TCP reassembly: in-order bytes per direction for the flows that matter.
+
+Tolerates retransmissions and overlaps (already-delivered bytes are trimmed),
+out-of-order segments (held up to a per-direction limit), captures that start
+mid-session (the first segment seen sets the sequence origin) and sequence
+wrap-around. Memory is bounded by a flow limit with LRU eviction, an idle
+timeout, and a per-direction cap after which a flow stops being followed.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Optional
+
+from .base import StreamSession
+
+MOD = 1 << 32
+HALF = 1 << 31
+MAX_PENDING_SEGMENTS = 64
+
+
+def seq_diff(a: int, b: int) -> int:
+    """a - b in sequence space (negative when a is before b)."""
+    d = (a - b) % MOD
+    return d - MOD if d >= HALF else d
+
+
+class Direction:
+    __slots__ = ("next_seq", "pending", "pending_bytes", "delivered", "fin")
+
+    def __init__(self) -> None:
+        self.next_seq: Optional[int] = None
+        self.pending: dict[int, bytes] = {}
+        self.pending_bytes = 0
+        self.delivered = 0
+        self.fin = False
+
+    def accept(self, seq: int, data: bytes, limit: int) -> list[bytes]:
+        """Return the chunks that became contiguous with this segment."""
+        if self.next_seq is None:
+            self.next_seq = seq
+        ahead = seq_diff(seq, self.next_seq)
+        if ahead < 0:
+            if -ahead >= len(data):
+                return []  # pure retransmission
+            data = data[-ahead:]
+            ahead = 0
+        if ahead > 0:
+            self._hold(seq, data, limit)
+            return self._drain_after_gap(limit)
+        out = [data]
+        self.next_seq = (self.next_seq + len(data)) % MOD
+        out.extend(self._drain())
+        return out
+
+    def _hold(self, seq: int, data: bytes, limit: int) -> None:
+        if len(self.pending) < MAX_PENDING_SEGMENTS and self.pending_bytes + len(data) <= limit:
+            old = self.pending.get(seq)
+            if old is None or len(old) < len(data):
+                self.pending_bytes += len(data) - (len(old) if old else 0)
+                self.pending[seq] = data
+
+    def _drain(self) -> list[bytes]:
+        out: list[bytes] = []
+        while self.pending:
+            progressed = False
+            for seq in list(self.pending):
+                ahead = seq_diff(seq, self.next_seq)
+                if ahead > 0:
+                    continue
+                data = self.pending.pop(seq)
+                self.pending_bytes -= len(data)
+                if -ahead < len(data):
+                    chunk = data[-ahead:] if ahead else data
+                    out.append(chunk)
+                    self.next_seq = (self.next_seq + len(chunk)) % MOD
+                progressed = True
+            if not progressed:
+                break
+        return out
+
+    def _drain_after_gap(self, limit: int) -> list[bytes]:
+        """When holding is no longer possible, accept the loss and skip to the data we have."""
+        if len(self.pending) < MAX_PENDING_SEGMENTS and self.pending_bytes < limit:
+            return []
+        first = min(self.pending, key=lambda s: seq_diff(s, self.next_seq))
+        self.next_seq = first
+        return self._drain()
+
+
+class Flow:
+    __slots__ = ("session", "client_key", "dirs", "last_ts", "done", "keys")
+
+    def __init__(self, session: Optional[StreamSession], client_key: bytes):
+        self.session = session
+        self.client_key = client_key  # src+dst key as seen in client->server packets
+        self.dirs = (Direction(), Direction())  # client->server, server->client
+        self.last_ts = 0.0
+        self.done = session is None
+        self.keys: tuple[bytes, ...] = ()
+
+
+class FlowTable:
+    """Flows keyed both ways by raw address/port bytes, LRU-bounded."""
+
+    def __init__(self, max_flows: int, max_stream_bytes: int, idle_seconds: float = 600.0):
+        self.flows: OrderedDict[bytes, Flow] = OrderedDict()
+        self.max_flows = max_flows
+        self.max_stream_bytes = max_stream_bytes
+        self.idle_seconds = idle_seconds
+        self.evicted = 0
+
+    def get(self, key: bytes) -> Optional[Flow]:
+        return self.flows.get(key)
+
+    def add(self, key: bytes, reverse_key: bytes, flow: Flow, ts: float, where: str) -> None:
+        flow.keys = (key, reverse_key)
+        flow.last_ts = ts
+        self.flows[key] = flow
+        self.flows[reverse_key] = flow
+        while len(self.flows) > 2 * self.max_flows:
+            _, oldest = self.flows.popitem(last=False)
+            self.evicted += 1
+            self._drop(oldest, ts, where)
+
+    def segment(self, flow: Flow, key: bytes, seq: int, data: bytes, ts: float, where: str) -> None:
+        """Deliver a segment's payload to the flow's session in order."""
+        from_client = key == flow.client_key
+        direction = flow.dirs[0 if from_client else 1]
+        if direction.delivered >= self.max_stream_bytes:
+            return
+        for chunk in direction.accept(seq, data, self.max_stream_bytes):
+            room = self.max_stream_bytes - direction.delivered
+            chunk = chunk[:room]
+            direction.delivered += len(chunk)
+            if chunk and not flow.session.feed(from_client, chunk, ts, where):
+                flow.done = True
+                return
+
+    def touch(self, flow: Flow, ts: float) -> None:
+        flow.last_ts = ts
+        for key in flow.keys:
+            self.flows.move_to_end(key)
+
+    def close(self, flow: Flow, ts: float, where: str) -> None:
+        for key in flow.keys:
+            self.flows.pop(key, None)
+        self._drop(flow, ts, where)
+
+    def _drop(self, flow: Flow, ts: float, where: str) -> None:
+        for key in flow.keys:
+            self.flows.pop(key, None)
+        if flow.session is not None:
+            session, flow.session = flow.session, None
+            session.close(ts, where)
+
+    def expire_idle(self, now: float, where: str) -> None:
+        while self.flows:
+            key, flow = next(iter(self.flows.items()))
+            if now - flow.last_ts < self.idle_seconds:
+                break
+            self._drop(flow, now, where)
+            self.flows.pop(key, None)
+
+    def close_all(self, where: str) -> None:
+        for flow in list(self.flows.values()):
+            self._drop(flow, flow.last_ts, where)
+        self.flows.clear()

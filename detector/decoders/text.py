@@ -1,0 +1,29 @@
+"""Helpers shared by line-oriented clear-text protocols (FTP, POP3, IMAP, SMTP, HTTP headers)."""
+
+from __future__ import annotations
+
+MAX_LINE = 8192
+
+
+class LineSplitter:
+    """Splits a byte stream into lines (CRLF or LF), bounding how much it keeps."""
+
+    __slots__ = ("pending", "overflowed")
+
+    def __init__(self) -> None:
+        self.pending = b""
+        self.overflowed = False
+
+    def push(self, data: bytes) -> list[bytes]:
+        data = self.pending + data
+        lines = data.split(b"\n")
+        self.pending = lines.pop()
+        if len(self.pending) > MAX_LINE:
+            self.pending = b""
+            self.overflowed = True
+        return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+
+
+def text(raw: bytes, limit: int = 512) -> str:
+    """Bytes from the wire as bounded, printable text."""
+    return raw[:limit].decode("utf-8", "replace").replace("\x00", "")

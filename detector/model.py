@@ -1,0 +1,297 @@
+"""Typed values that travel between pipeline stages.
+
+sources -> decoders produce Observations; detectors turn them into Findings;
+rules classify Findings; store and reports consume a ScanResult.
+Every type here is a plain dataclass so stages can be tested in isolation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+CATEGORY_FILE_SHARING = "file-sharing"
+CATEGORY_CREDENTIALS = "plaintext-credentials"
+CATEGORY_WIFI = "wifi-drops"
+CATEGORY_WIFI_ATTACK = "wifi-attack"
+
+
+def iso(ts: Optional[float]) -> Optional[str]:
+    """ISO-8601 UTC text for a POSIX timestamp (None stays None)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------- secrets
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A password as the rest of the pipeline may see it: never the clear text.
+
+    Built only by ``detector.secrets.protect``; the clear value is dropped there.
+    """
+
+    mask: str
+    fingerprint: str
+    length: int
+    weak: bool = False
+    default: bool = False
+
+    def __str__(self) -> str:  # defensive: formatting a Secret never leaks
+        return self.mask
+
+    __repr__ = __str__
+
+
+# ---------------------------------------------------------------- observations
+
+
+@dataclass
+class Observation:
+    """Something a decoder saw once. ``where`` is "file:frame N" or "file:line N"."""
+
+    ts: float
+    where: str
+
+
+@dataclass
+class DnsQuery(Observation):
+    client: str
+    server: str
+    qname: str
+    qtype: int = 1
+    answers: tuple[str, ...] = ()  # A/AAAA addresses in the response
+
+
+@dataclass
+class TlsClientHello(Observation):
+    client: str
+    server: str
+    server_port: int
+    sni: str
+    transport: str = "tcp"  # "tcp" or "quic"
+
+
+@dataclass
+class TlsCertificate(Observation):
+    client: str
+    server: str
+    server_port: int
+    names: tuple[str, ...]
+
+
+@dataclass
+class HttpRequest(Observation):
+    client: str
+    server: str
+    server_port: int
+    method: str
+    host: str
+    uri: str
+    content_length: Optional[int] = None
+    user_agent: str = ""
+
+
+@dataclass
+class ServiceContact(Observation):
+    """A client reached a named service by a route other than DNS/TLS/HTTP.
+
+    Used for log lines (proxy, firewall, DNS server) and protocol signatures
+    (BitTorrent, Dropbox LAN sync) where the decoder already knows the service
+    name or the host name.
+    """
+
+    client: str
+    host: str = ""  # a DNS name, when the route names one
+    service: str = ""  # a catalog service name, when the decoder knows it
+    method: str = ""  # "proxy-log", "lan-sync", "bittorrent", ...
+    server: str = ""
+    server_port: int = 0
+    bytes_up: Optional[int] = None
+    bytes_down: Optional[int] = None
+    detail: str = ""
+
+
+@dataclass
+class FileTransfer(Observation):
+    """A file moved by a channel that bypasses sanctioned sharing (mail, FTP, TFTP)."""
+
+    client: str
+    server: str
+    protocol: str  # "smtp-attachment", "ftp-stor", "ftp-retr", "tftp-wrq", ...
+    filename: str
+    direction: str  # "up" or "down"
+    size: Optional[int] = None
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass
+class Credential(Observation):
+    protocol: str
+    client: str
+    server: str
+    server_port: int
+    username: str
+    secret: Secret
+    kind: str = "cleartext"  # "cleartext" or "hash" (crackable material)
+    accepted: Optional[bool] = None  # None: the protocol did not say
+    note: str = ""
+
+
+@dataclass
+class SharedPassword(Observation):
+    """A password pasted into message text (mail body, chat, paste site)."""
+
+    channel: str
+    sender: str
+    recipients: tuple[str, ...]
+    secret: Secret
+    score: float
+    phrase: str  # the keyword that triggered the hit, never the secret
+
+
+@dataclass
+class FlowVolume(Observation):
+    """Bytes moved by one finished (or evicted) flow; ``ts`` is its start."""
+
+    client: str
+    server: str
+    server_port: int
+    transport: str
+    bytes_up: int
+    bytes_down: int
+    packets: int
+    end: float
+
+
+@dataclass
+class WifiDisconnect(Observation):
+    station: str
+    bssid: str
+    reason: int = 0
+    subtype: str = "deauth"  # "deauth", "disassoc", "log"
+    direction: str = ""  # "ap-to-sta", "sta-to-ap", "broadcast", "" when unknown
+    ssid: str = ""
+    origin: str = "802.11"  # "802.11", "hostapd", "wpa_supplicant", ...
+    ap_initiated: bool = False  # the AP itself went down (restart/shutdown)
+
+
+@dataclass
+class WifiConnect(Observation):
+    station: str
+    bssid: str
+    ssid: str = ""
+    origin: str = "802.11"
+
+
+# ---------------------------------------------------------------- findings
+
+
+@dataclass
+class Evidence:
+    time: Optional[str]
+    source: str
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"time": self.time, "source": self.source, "detail": self.detail}
+
+
+@dataclass
+class Finding:
+    """What a detector concluded; rules fill the classification fields."""
+
+    id: str
+    detector: str
+    category: str
+    title: str
+    first_seen: Optional[float]
+    last_seen: Optional[float]
+    count: int
+    hosts: list[str]
+    attributes: dict[str, Any]
+    evidence: list[Evidence] = field(default_factory=list)
+    # classification, set by rules
+    rule: str = ""
+    severity: str = "info"
+    sanctioned: bool = False
+    compliance: list[str] = field(default_factory=list)
+    remediation: str = ""
+    tags: list[str] = field(default_factory=list)
+    risk: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "category": self.category,
+            "severity": self.severity,
+            "sanctioned": self.sanctioned,
+            "title": self.title,
+            "first_seen": iso(self.first_seen),
+            "last_seen": iso(self.last_seen),
+            "count": self.count,
+            "hosts": list(self.hosts),
+            "attributes": dict(self.attributes),
+            "evidence": [e.as_dict() for e in self.evidence],
+            "compliance": list(self.compliance),
+            "remediation": self.remediation,
+        }
+
+
+@dataclass
+class InputRecord:
+    path: str
+    sha256: str
+    bytes: int
+    kind: str  # "pcap", "pcapng", "log:hostapd", ...
+    records: int = 0
+    warnings: list[str] = field(default_factory=list)
+    first_ts: Optional[float] = None
+    last_ts: Optional[float] = None
+    skipped: int = 0  # malformed lines/records counted and skipped
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "bytes": self.bytes,
+            "kind": self.kind,
+            "records": self.records,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass
+class ScanResult:
+    started: float
+    finished: Optional[float]
+    tool_version: str
+    rules_sha256: str
+    inputs: list[InputRecord]
+    findings: list[Finding]
+    site: str = ""
+    operator: str = ""
+    scan_id: Optional[int] = None
+    complete: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": "shadowit.findings/1",
+            "scan": {
+                "started": iso(self.started),
+                "finished": iso(self.finished),
+                "tool_version": self.tool_version,
+                "rules_sha256": self.rules_sha256,
+                "site": self.site,
+                "inputs": [i.as_dict() for i in self.inputs],
+            },
+            "findings": [f.as_dict() for f in self.findings],
+        }

@@ -1,0 +1,191 @@
+"""One scan: inputs -> decoders -> detectors -> findings.
+
+The Scan object is the only place that knows every stage; file scans, the demo
+and live capture all feed it, so they share decoders and detectors exactly.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Optional, TextIO
+
+from .catalog import Catalog
+from .decoders import log_decoders, packet_decoders
+from .decoders.base import LogContext
+from .decoders.dispatch import PacketDispatcher
+from .detectors import DetectorContext, build_detectors
+from .model import Finding, InputRecord, Observation
+from .settings import Settings
+from .sources import InputError, OpenedInput, sniff_kind
+from .sources.logfile import LogStats, choose_format, read_log
+from .sources.pcap import CaptureFormatError, ReadStats, read_capture
+
+PROGRESS_MIN_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class ScanConfig:
+    settings: Settings
+    catalog: Catalog
+    tz_offset_seconds: Optional[int] = None
+    progress_stream: Optional[TextIO] = None  # stderr when a bar should be drawn
+
+
+class Router:
+    """Delivers each observation to the detectors that consume its type."""
+
+    def __init__(self, detectors: list) -> None:
+        self.routes: dict[type, list[Callable[[Observation], None]]] = {}
+        self.detectors = detectors
+        self.counts: dict[str, int] = {}
+
+    def emit(self, obs: Observation) -> None:
+        kind = type(obs)
+        targets = self.routes.get(kind)
+        if targets is None:
+            targets = self.routes[kind] = [d.observe for d in self.detectors if isinstance(obs, d.consumes)]
+        name = kind.__name__
+        self.counts[name] = self.counts.get(name, 0) + 1
+        for observe in targets:
+            observe(obs)
+
+
+@dataclass
+class Scan:
+    config: ScanConfig
+    inputs: list[InputRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        settings = self.config.settings
+        self.dispatcher: Optional[PacketDispatcher] = None
+        ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.tz_offset_seconds or 0)
+        self.detectors = build_detectors(ctx)
+        self.router = Router(self.detectors)
+        self.dispatcher = PacketDispatcher(packet_decoders(settings), self.router.emit, settings.max_flows,
+                                           settings.max_stream_bytes)
+
+    def _watch(self, address: str) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.meter.watch(address)
+
+    # ------------------------------------------------------------ inputs
+
+    def add_file(self, path: Path) -> InputRecord:
+        """Scan one file of any supported kind; problems become warnings on its record."""
+        opened = OpenedInput(path)
+        record = InputRecord(str(path), "", opened.size, "unknown")
+        self.inputs.append(record)
+        try:
+            head = opened.head()
+            kind = sniff_kind(head)
+            if kind in ("pcap", "pcapng"):
+                self._capture(opened, record)
+            elif kind == "text":
+                self._log(opened, record, head)
+            else:
+                record.kind = "unsupported"
+                record.warnings.append("not a capture or a text log; skipped")
+        except InputError as exc:
+            record.warnings.append(str(exc))
+        finally:
+            record.sha256 = opened.close()
+        return record
+
+    def _capture(self, opened: OpenedInput, record: InputRecord) -> None:
+        stats = ReadStats()
+        assert self.dispatcher is not None
+        self.dispatcher.source = opened.path.name
+        progress = self._progress(opened)
+        errors_before = self.dispatcher.stats.decoder_errors
+        try:
+            record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress)
+        except CaptureFormatError as exc:
+            record.kind = "capture"
+            stats.warnings.append(str(exc))
+        except OSError as exc:
+            record.kind = record.kind if record.kind != "unknown" else "capture"
+            stats.warnings.append(
+                f"read error after {stats.frames} frames ({exc}); findings cover the frames before it")
+        finally:
+            self._end_progress(progress)
+        damage = opened.damage()
+        if damage:
+            stats.warnings.append(f"{damage} after {stats.frames} frames; findings cover the frames before the damage")
+        if opened.compressed:
+            record.kind += "+gzip"
+        record.records = stats.frames
+        record.first_ts, record.last_ts = stats.first_ts, stats.last_ts
+        record.warnings.extend(stats.warnings)
+        unknown = self.dispatcher.stats.unknown_linktypes & stats.linktypes
+        if unknown:
+            record.warnings.append(f"link type(s) {sorted(unknown)} not decoded")
+        failures = self.dispatcher.stats.decoder_errors - errors_before
+        if failures:
+            record.skipped += failures
+            record.warnings.append(f"{failures} packet(s) could not be decoded and were skipped")
+
+    def _log(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
+        decoder = choose_format(head, log_decoders())
+        if decoder is None:
+            record.kind = "log:unknown"
+            record.warnings.append("log format not recognised; skipped")
+            return
+        record.kind = f"log:{decoder.name}"
+        year = datetime.fromtimestamp(opened.path.stat().st_mtime).year
+        ctx = LogContext(str(opened.path.name), year, self.config.tz_offset_seconds)
+        stats = LogStats()
+        try:
+            read_log(opened.reader(), decoder, ctx, self.router.emit, stats)
+        except OSError as exc:
+            record.warnings.append(f"read error after line {stats.lines} ({exc})")
+        if opened.damage():
+            record.warnings.append(f"{opened.damage()} after line {stats.lines}")
+        record.records = stats.lines
+        record.skipped = stats.malformed
+        if stats.malformed:
+            record.warnings.append(
+                f"{stats.malformed} malformed line(s) skipped (first at line {stats.first_malformed})"
+            )
+
+    # ------------------------------------------------------------ progress
+
+    def _progress(self, opened: OpenedInput) -> Optional[Callable[[int], None]]:
+        stream = self.config.progress_stream
+        if stream is None or opened.size < PROGRESS_MIN_BYTES or opened.compressed:
+            return None
+        total = opened.size
+        started = time.monotonic()
+        name = opened.path.name[:30]
+
+        def draw(done: int) -> None:
+            share = min(done / total, 1.0)
+            rate = done / max(time.monotonic() - started, 1e-6) / 1e6
+            bar = "#" * int(share * 30)
+            stream.write(f"\r{name:30} [{bar:30}] {share * 100:5.1f}% {rate:6.1f} MB/s")
+            stream.flush()
+
+        return draw
+
+    def _end_progress(self, progress: Optional[Callable[[int], None]]) -> None:
+        if progress is not None and self.config.progress_stream is not None:
+            self.config.progress_stream.write("\r" + " " * 80 + "\r")
+            self.config.progress_stream.flush()
+
+    # ------------------------------------------------------------ results
+
+    def finish(self) -> list[Finding]:
+        """Close flows and collect every detector's findings, most severe first."""
+        assert self.dispatcher is not None
+        self.dispatcher.finish()
+        findings: list[Finding] = []
+        for detector in self.detectors:
+            findings.extend(detector.finish())
+        return findings
+
+
+def progress_stream(quiet: bool) -> Optional[TextIO]:
+    return sys.stderr if not quiet and sys.stderr.isatty() else None

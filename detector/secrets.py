@@ -1,0 +1,94 @@
+"""Turn a clear password into a Secret (mask + keyed fingerprint) and forget it.
+
+The fingerprint is an HMAC keyed per installation, so the same password seen
+twice gives the same fingerprint (reuse is visible) while a leaked report
+cannot be checked against a dictionary without the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets as _random
+from pathlib import Path
+from typing import Union
+
+from .model import Secret
+
+_KEY_CACHE: dict[str, bytes] = {}
+
+# A small list of defaults and very common passwords; only their fingerprints
+# matter at run time, the list itself is public knowledge.
+COMMON_PASSWORDS = frozenset(
+    """
+    password password1 passw0rd 123456 12345678 123456789 1234567890 qwerty abc123 letmein
+    welcome admin administrator root toor changeme default guest public private secret
+    test test123 user login master monkey dragon iloveyou 111111 000000 1234 12345 pass
+    cisco manager support sysadmin ubnt raspberry alpine
+    """.split()
+)
+
+
+def home_dir() -> Path:
+    """Where per-installation state (the fingerprint key) lives."""
+    env = os.environ.get("SHADOWIT_HOME")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "shadowit"
+
+
+def installation_key() -> bytes:
+    """The HMAC key, created on first use with mode 0600."""
+    path = home_dir() / "fingerprint.key"
+    cached = _KEY_CACHE.get(str(path))
+    if cached:
+        return cached
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError):
+        key = _random.token_bytes(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key.hex() + "\n")
+    _KEY_CACHE[str(path)] = key
+    return key
+
+
+def mask(length: int, first: str) -> str:
+    """At most the first character and the length; nothing for short secrets."""
+    if length < 4 or not first.isprintable():
+        return f"{'*' * min(length, 12)} ({length})"
+    return f"{first}{'*' * min(length - 1, 11)} ({length})"
+
+
+def is_weak(clear: str) -> bool:
+    classes = sum(
+        (
+            any(c.islower() for c in clear),
+            any(c.isupper() for c in clear),
+            any(c.isdigit() for c in clear),
+            any(not c.isalnum() for c in clear),
+        )
+    )
+    return len(clear) < 8 or classes <= 1 or clear.lower() in COMMON_PASSWORDS
+
+
+def protect(value: Union[str, bytes], key: bytes | None = None) -> Secret:
+    """The only door from clear text to the pipeline: returns a Secret without it."""
+    if isinstance(value, bytes):
+        clear = value.decode("utf-8", "replace")
+        raw = value
+    else:
+        clear = value
+        raw = value.encode("utf-8", "replace")
+    digest = hmac.new(key or installation_key(), raw, hashlib.sha256).hexdigest()[:16]
+    return Secret(
+        mask=mask(len(clear), clear[:1]),
+        fingerprint=digest,
+        length=len(clear),
+        weak=is_weak(clear),
+        default=clear.lower() in COMMON_PASSWORDS,
+    )

@@ -1,0 +1,51 @@
+"""Tunable thresholds, read from the ``settings:`` key of rules files.
+
+Detectors take a Settings object instead of reading YAML themselves, so a
+detector test can pass its own thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class Settings:
+    # wifi-drops: daily recurrence
+    wifi_window_minutes: float = 15.0  # a drop within +/- this of the centre counts
+    wifi_min_days: int = 3  # distinct days with a drop near the same time of day
+    wifi_roam_seconds: float = 10.0  # re-association elsewhere within this is roaming
+    wifi_outage_window_seconds: float = 120.0  # drops closer than this form one outage
+    wifi_site_outage_stations: int = 3  # stations dropping together = AP-wide outage
+    wifi_flood_frames_per_second: float = 20.0  # deauth rate that is an attack
+    wifi_flood_min_frames: int = 50
+    wifi_interval_min_occurrences: int = 4  # fixed-interval periodicity needs this many
+    wifi_interval_min_score: float = 0.8
+    # file-sharing volume thresholds (bytes uploaded per client and service)
+    upload_medium_bytes: int = 10 * 1024 * 1024
+    upload_high_bytes: int = 100 * 1024 * 1024
+    upload_critical_bytes: int = 1024 * 1024 * 1024
+    # credentials
+    password_field_names: list[str] = field(
+        default_factory=lambda: [
+            "password", "passwd", "pwd", "pass", "passwort", "kennwort", "mot_de_passe",
+            "motdepasse", "mdp", "contrasena", "contraseña", "clave", "senha", "secret",
+            "token", "pin", "passcode", "pw",
+        ]
+    )
+    message_min_score: float = 0.6
+    # resource bounds
+    max_flows: int = 65536
+    max_stream_bytes: int = 256 * 1024  # per direction of one TCP flow
+    max_evidence: int = 20  # evidence rows kept per finding
+
+    @classmethod
+    def known_keys(cls) -> set[str]:
+        return {f.name for f in fields(cls)}
+
+    def updated(self, values: dict[str, Any]) -> Settings:
+        """A copy with ``values`` applied; callers validate keys first."""
+        merged = {f.name: getattr(self, f.name) for f in fields(self)}
+        merged.update(values)
+        return Settings(**merged)

@@ -1,0 +1,247 @@
+"""Streaming readers for classic pcap and pcapng.
+
+Records are parsed straight out of a reused chunk buffer and handed on as
+(buffer, offset, length) so that the fast path can look at a few bytes of a
+packet without copying it. A damaged file stops the reader with a warning;
+everything read before the damage has already been delivered.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable, Optional
+
+PCAP_MAGICS = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
+    b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+    b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
+    b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+}
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+CHUNK = 1 << 20
+MAX_RECORD = 1 << 18  # no link type carries frames over 256 KiB
+
+# handler(buf, offset, caplen, ts, linktype, frame_no); buf is only valid during the call
+FrameHandler = Callable[[bytes, int, int, float, int, int], None]
+
+
+class CaptureFormatError(Exception):
+    """The file is not a capture this reader understands."""
+
+
+@dataclass
+class ReadStats:
+    frames: int = 0
+    bytes_read: int = 0
+    warnings: list[str] = field(default_factory=list)
+    first_ts: Optional[float] = None
+    last_ts: Optional[float] = None
+    linktypes: set[int] = field(default_factory=set)
+
+
+class _Chunked:
+    """A sliding window over a stream: records may straddle chunk borders."""
+
+    def __init__(self, stream: BinaryIO, consumed: int = 0):
+        self.stream = stream
+        self.buf = b""
+        self.pos = 0
+        self.base = consumed  # file offset of buf[0]
+        self.eof = False
+
+    def ensure(self, need: int) -> bool:
+        """Make ``need`` bytes available at self.pos; False at end of data."""
+        if len(self.buf) - self.pos >= need:
+            return True
+        while not self.eof and len(self.buf) - self.pos < need:
+            more = self.stream.read(max(CHUNK, need))
+            if not more:
+                self.eof = True
+                break
+            self.base += self.pos
+            self.buf = self.buf[self.pos:] + more
+            self.pos = 0
+        return len(self.buf) - self.pos >= need
+
+    def offset(self) -> int:
+        return self.base + self.pos
+
+
+def read_capture(stream: BinaryIO, handler: FrameHandler, stats: ReadStats,
+                 progress: Optional[Callable[[int], None]] = None) -> str:
+    """Feed every frame of a pcap or pcapng stream to ``handler``; returns the format name."""
+    head = stream.read(4)
+    if head in PCAP_MAGICS:
+        _read_pcap(stream, head, handler, stats, progress)
+        return "pcap"
+    if head == PCAPNG_MAGIC:
+        _read_pcapng(stream, head, handler, stats, progress)
+        return "pcapng"
+    raise CaptureFormatError("not a pcap or pcapng file")
+
+
+def _truncated(stats: ReadStats, where: int) -> None:
+    stats.warnings.append(
+        f"capture truncated at byte {where} after {stats.frames} frames; findings cover the frames before the cut"
+    )
+
+
+def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: ReadStats,
+               progress: Optional[Callable[[int], None]]) -> None:
+    order, resolution = PCAP_MAGICS[magic]
+    rest = stream.read(20)
+    if len(rest) < 20:
+        raise CaptureFormatError("pcap global header is truncated")
+    _major, _minor, _zone, _sigfigs, snaplen, linktype = struct.unpack(order + "HHiIII", rest)
+    linktype &= 0x0FFFFFFF
+    stats.linktypes.add(linktype)
+    limit = max(snaplen, 65535) if snaplen <= MAX_RECORD else MAX_RECORD
+    header = struct.Struct(order + "IIII")
+    unpack_from = header.unpack_from
+    win = _Chunked(stream, 24)
+    frame_no = 0
+    first_ts = None
+    ts = None
+    last_report = 0
+    while True:
+        buf, pos = win.buf, win.pos
+        if len(buf) - pos < 16 and not win.ensure(16):
+            if len(win.buf) - win.pos:
+                _truncated(stats, win.offset())
+            break
+        buf, pos = win.buf, win.pos
+        sec, frac, caplen, _wire = unpack_from(buf, pos)
+        if caplen > limit:
+            stats.warnings.append(
+                f"corrupt record header at byte {win.offset()} (length {caplen}) after {frame_no} frames; "
+                "stopped reading this file"
+            )
+            break
+        end = pos + 16 + caplen
+        if end > len(buf):
+            if not win.ensure(16 + caplen):
+                _truncated(stats, win.offset())
+                break
+            buf, pos = win.buf, win.pos
+            end = pos + 16 + caplen
+        frame_no += 1
+        ts = sec + frac * resolution
+        if first_ts is None:
+            first_ts = ts
+        handler(buf, pos + 16, caplen, ts, linktype, frame_no)
+        win.pos = end
+        if progress is not None and win.base + end - last_report > CHUNK:
+            last_report = win.base + end
+            progress(last_report)
+    stats.frames += frame_no
+    stats.bytes_read = win.offset()
+    _note_times(stats, first_ts, ts)
+
+
+def _note_times(stats: ReadStats, first: Optional[float], last: Optional[float]) -> None:
+    if first is not None and (stats.first_ts is None or first < stats.first_ts):
+        stats.first_ts = first
+    if last is not None and (stats.last_ts is None or last > stats.last_ts):
+        stats.last_ts = last
+
+
+@dataclass
+class _Interface:
+    linktype: int
+    resolution: float = 1e-6
+    offset: int = 0  # if_tsoffset seconds
+
+
+def _parse_idb_options(body: bytes, order: str, iface: _Interface) -> None:
+    pos = 8
+    while pos + 4 <= len(body):
+        code, length = struct.unpack_from(order + "HH", body, pos)
+        value = body[pos + 4:pos + 4 + length]
+        if code == 0:
+            break
+        if code == 9 and value:  # if_tsresol
+            raw = value[0]
+            iface.resolution = 2.0 ** -(raw & 0x7F) if raw & 0x80 else 10.0 ** -raw
+        elif code == 14 and len(value) == 8:  # if_tsoffset
+            iface.offset = struct.unpack(order + "q", value)[0]
+        pos += 4 + length + (-length % 4)
+
+
+def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: ReadStats,
+                 progress: Optional[Callable[[int], None]]) -> None:
+    win = _Chunked(stream, 4)
+    win.buf = magic
+    win.base = 0
+    order = "<"
+    interfaces: list[_Interface] = []
+    frame_no = 0
+    first_ts = None
+    ts = None
+    last_report = 0
+    while True:
+        if not win.ensure(12):
+            if len(win.buf) - win.pos:
+                _truncated(stats, win.offset())
+            break
+        buf, pos = win.buf, win.pos
+        btype = struct.unpack_from(order + "I", buf, pos)[0]
+        if buf[pos:pos + 4] == PCAPNG_MAGIC:
+            bom = buf[pos + 8:pos + 12]
+            order = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
+            if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
+                stats.warnings.append(f"bad pcapng byte-order mark at byte {win.offset()}; stopped")
+                break
+            interfaces = []  # interface ids restart in each section
+            btype = 0x0A0D0D0A
+        blen = struct.unpack_from(order + "I", buf, pos + 4)[0]
+        if blen < 12 or blen % 4 or blen > MAX_RECORD + 64:
+            stats.warnings.append(
+                f"corrupt pcapng block at byte {win.offset()} (length {blen}) after {frame_no} frames; stopped"
+            )
+            break
+        if not win.ensure(blen):
+            _truncated(stats, win.offset())
+            break
+        buf, pos = win.buf, win.pos
+        if btype == 6 or btype == 3 or btype == 2:
+            frame_no += 1
+            ts = _pcapng_packet(buf, pos, blen, btype, order, interfaces, handler, frame_no, stats)
+            if ts is not None and first_ts is None:
+                first_ts = ts
+        elif btype == 1:
+            linktype = struct.unpack_from(order + "H", buf, pos + 8)[0]
+            iface = _Interface(linktype)
+            _parse_idb_options(bytes(buf[pos + 8:pos + blen - 4]), order, iface)
+            interfaces.append(iface)
+            stats.linktypes.add(linktype)
+        win.pos = pos + blen
+        if progress is not None and win.base + win.pos - last_report > CHUNK:
+            last_report = win.base + win.pos
+            progress(last_report)
+    stats.frames += frame_no
+    stats.bytes_read = win.offset()
+    _note_times(stats, first_ts, ts)
+
+
+def _pcapng_packet(buf: bytes, pos: int, blen: int, btype: int, order: str, interfaces: list[_Interface],
+                   handler: FrameHandler, frame_no: int, stats: ReadStats) -> Optional[float]:
+    if btype == 3:  # simple packet block: interface 0, no timestamp
+        if not interfaces:
+            return None
+        iface = interfaces[0]
+        caplen = min(struct.unpack_from(order + "I", buf, pos + 8)[0], blen - 16)
+        handler(buf, pos + 12, caplen, 0.0, iface.linktype, frame_no)
+        return None
+    if btype == 6:
+        if_id, ts_high, ts_low, caplen, _orig = struct.unpack_from(order + "IIIII", buf, pos + 8)
+    else:  # obsolete packet block
+        if_id, _drops, ts_high, ts_low, caplen, _orig = struct.unpack_from(order + "HHIIII", buf, pos + 8)
+    if if_id >= len(interfaces) or 28 + caplen > blen:
+        if len(stats.warnings) < 20:
+            stats.warnings.append(f"frame {frame_no}: bad interface id or length; skipped")
+        return None
+    iface = interfaces[if_id]
+    ts = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
+    handler(buf, pos + 28, caplen, ts, iface.linktype, frame_no)
+    return ts

@@ -1,0 +1,185 @@
+"""Opening the scan database and bringing its schema up to date.
+
+The schema version lives in ``PRAGMA user_version``; ``MIGRATIONS[n]`` takes a
+database from version n to n+1. Released migrations are never edited, only
+appended to, so audit databases written by older versions keep opening.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Optional
+
+from sqlite_utils import Database
+
+from .errors import SchemaTooNew, StoreError
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+Migration = Callable[[Database], None]
+
+
+def _run(db: Database, statements: list[str]) -> None:
+    # one statement at a time: executescript() would commit the open transaction
+    for statement in statements:
+        db.execute(statement)
+
+
+def _v1_tables(db: Database) -> None:
+    """Scans, their inputs and their findings."""
+    _run(
+        db,
+        [
+            """CREATE TABLE scans (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                site TEXT NOT NULL DEFAULT '',
+                operator TEXT NOT NULL DEFAULT '',
+                started REAL NOT NULL,
+                finished REAL,
+                status TEXT NOT NULL DEFAULT 'running',
+                tool_version TEXT NOT NULL DEFAULT '',
+                rules_sha256 TEXT NOT NULL DEFAULT '',
+                rules_files TEXT NOT NULL DEFAULT '[]'
+            )""",
+            "CREATE INDEX scans_site_started ON scans (site, started)",
+            "CREATE INDEX scans_started ON scans (started)",
+            """CREATE TABLE inputs (
+                scan_id INTEGER NOT NULL REFERENCES scans (id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                path TEXT NOT NULL,
+                sha256 TEXT NOT NULL DEFAULT '',
+                bytes INTEGER NOT NULL DEFAULT 0,
+                kind TEXT NOT NULL DEFAULT '',
+                records INTEGER NOT NULL DEFAULT 0,
+                skipped INTEGER NOT NULL DEFAULT 0,
+                warnings TEXT NOT NULL DEFAULT '[]',
+                first_ts REAL,
+                last_ts REAL,
+                PRIMARY KEY (scan_id, path)
+            )""",
+            """CREATE TABLE findings (
+                scan_id INTEGER NOT NULL REFERENCES scans (id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                id TEXT NOT NULL,
+                rule TEXT NOT NULL DEFAULT '',
+                category TEXT NOT NULL DEFAULT '',
+                detector TEXT NOT NULL DEFAULT '',
+                severity TEXT NOT NULL DEFAULT 'info',
+                sanctioned INTEGER NOT NULL DEFAULT 0,
+                title TEXT NOT NULL DEFAULT '',
+                first_seen REAL,
+                last_seen REAL,
+                count INTEGER NOT NULL DEFAULT 0,
+                hosts TEXT NOT NULL DEFAULT '[]',
+                attributes TEXT NOT NULL DEFAULT '{}',
+                evidence TEXT NOT NULL DEFAULT '[]',
+                compliance TEXT NOT NULL DEFAULT '[]',
+                remediation TEXT NOT NULL DEFAULT '',
+                tags TEXT NOT NULL DEFAULT '[]',
+                risk REAL NOT NULL DEFAULT 0,
+                PRIMARY KEY (scan_id, id)
+            )""",
+            "CREATE INDEX findings_id ON findings (id)",
+        ],
+    )
+
+
+def _v2_provenance(db: Database) -> None:
+    """Who ran a scan from where, and packets a live capture lost."""
+    _run(
+        db,
+        [
+            "ALTER TABLE scans ADD COLUMN hostname TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE scans ADD COLUMN argv TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE inputs ADD COLUMN dropped INTEGER",
+            "ALTER TABLE inputs ADD COLUMN if_dropped INTEGER",
+        ],
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """BEGIN IMMEDIATE ... COMMIT: take the write lock up front.
+
+    A deferred transaction that reads first and writes later can fail at once
+    with SQLITE_BUSY under WAL when another writer got in between; IMMEDIATE
+    waits for the busy timeout instead.
+    """
+    try:
+        db.conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot write the scan database: {exc}") from exc
+    try:
+        yield db
+        db.conn.execute("COMMIT")
+    except BaseException as exc:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(f"cannot write the scan database: {exc}") from exc
+        raise
+
+
+def schema_version(db: Database) -> int:
+    return int(db.conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: Database, target: Optional[int] = None) -> int:
+    """Apply the missing migrations up to ``target`` (default: all) in one transaction.
+
+    Safe when several processes open a new database at once: the version is
+    read again after the write lock is held. Returns the resulting version.
+    """
+    target = SCHEMA_VERSION if target is None else target
+    with write_transaction(db):
+        version = schema_version(db)
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"database schema version {version} is newer than this shadowit "
+                f"understands ({SCHEMA_VERSION}); upgrade shadowit"
+            )
+        if version == 0 and db.table_names():
+            raise StoreError("not a shadowit database (it already holds other tables)")
+        for step in range(version, target):
+            MIGRATIONS[step](db)
+        if target > version:
+            db.conn.execute(f"PRAGMA user_version = {int(target)}")
+    return max(version, target)
+
+
+def _create_private(path: Path) -> None:
+    """Create the file readable by its owner only: it is audit data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def connect(path: Path, target: Optional[int] = None) -> Database:
+    """Open (creating if needed) and migrate; WAL + busy timeout for concurrent scans."""
+    try:
+        _create_private(path)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from exc
+    try:
+        db = Database(conn)
+        db.execute("PRAGMA foreign_keys = ON")
+        db.enable_wal()
+        migrate(db, target)
+    except StoreError:
+        conn.close()
+        raise
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StoreError(f"cannot open {path}: {exc}") from exc
+    return db

@@ -1,0 +1,397 @@
+"""Scan history in SQLite: save, reload, list, diff, export and prune scans.
+
+Every write is one ``BEGIN IMMEDIATE`` transaction and the database runs in
+WAL mode with a busy timeout, so several scans can write into one file at once.
+A scan row is committed as ``running`` before any work starts: a crash leaves
+it visible (as ``incomplete``) instead of silently missing.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple, Optional, TextIO, Union
+
+from ..model import SEVERITIES, Finding, InputRecord, ScanResult, iso
+from . import codec
+from .diff import ScanDiff, diff_results
+from .errors import DuplicateFinding, ScanNotFound, StoreError
+from .export import write_export
+from .schema import connect, schema_version, write_transaction
+
+STATUS_RUNNING = "running"
+STATUS_COMPLETE = "complete"
+STATUS_INCOMPLETE = "incomplete"
+
+
+@dataclass
+class ScanSummary:
+    """One line of ``history``; a scan that never finished shows as incomplete."""
+
+    id: int
+    site: str
+    started: float
+    finished: Optional[float]
+    status: str
+    operator: str
+    n_findings: int
+    counts: dict[str, int]
+    tool_version: str
+    rules_sha256: str = ""
+    rules_files: list[str] = field(default_factory=list)
+    hostname: str = ""
+    argv: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "site": self.site,
+            "started": iso(self.started),
+            "finished": iso(self.finished),
+            "status": self.status,
+            "operator": self.operator,
+            "n_findings": self.n_findings,
+            "counts": dict(self.counts),
+            "tool_version": self.tool_version,
+            "rules_sha256": self.rules_sha256,
+            "rules_files": list(self.rules_files),
+            "hostname": self.hostname,
+            "argv": self.argv,
+        }
+
+
+class TrendPoint(NamedTuple):
+    scan_id: int
+    started: float
+    counts: dict[str, int]
+
+
+class CaptureDrops(NamedTuple):
+    """Packets a live capture lost: in the kernel buffer / at the interface."""
+
+    dropped: Optional[int]
+    if_dropped: Optional[int]
+
+
+def _zero_counts() -> dict[str, int]:
+    return {severity: 0 for severity in SEVERITIES}
+
+
+def _shown_status(stored: str) -> str:
+    return STATUS_INCOMPLETE if stored == STATUS_RUNNING else stored
+
+
+class Store:
+    """The scan database at ``path``, created and migrated on open."""
+
+    def __init__(self, path: Union[Path, str]):
+        self.path = Path(path)
+        self.db = connect(self.path)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return schema_version(self.db)
+
+    @contextmanager
+    def _read(self) -> Iterator[None]:
+        """One snapshot for multi-query reads, so a concurrent flush is never half-seen."""
+        try:
+            self.db.conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.db.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read {self.path}: {exc}") from exc
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, list(params)))
+
+    def _scan_row(self, scan_id: int) -> dict[str, Any]:
+        rows = self._rows("SELECT * FROM scans WHERE id = ?", [scan_id])
+        if not rows:
+            raise ScanNotFound(f"no scan with id {scan_id} in {self.path}")
+        return rows[0]
+
+    # ------------------------------------------------------------ writing
+
+    def begin_scan(
+        self,
+        started: float,
+        tool_version: str,
+        rules_sha256: str,
+        site: str = "",
+        operator: str = "",
+        rules_files: Sequence[str] = (),
+        argv: str = "",
+        hostname: Optional[str] = None,
+    ) -> int:
+        """Insert and commit a ``running`` scan row; returns its id."""
+        row = {
+            "site": site,
+            "operator": operator,
+            "started": started,
+            "status": STATUS_RUNNING,
+            "tool_version": tool_version,
+            "rules_sha256": rules_sha256,
+            "rules_files": codec.to_json([str(p) for p in rules_files], "rules_files"),
+            "hostname": socket.gethostname() if hostname is None else hostname,
+            "argv": argv,
+        }
+        with write_transaction(self.db):
+            cursor = self.db.conn.execute(
+                f"INSERT INTO scans ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                list(row.values()),
+            )
+        return int(cursor.lastrowid)
+
+    def add_inputs(self, scan_id: int, inputs: Iterable[InputRecord]) -> None:
+        """Insert or update inputs by (scan_id, path), keeping first-seen order."""
+        rows = [codec.input_row(record) for record in inputs]
+        columns = codec.INPUT_COLUMNS
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "path")
+        sql = (
+            f"INSERT INTO inputs (scan_id, position, {', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * (len(columns) + 2))}) "
+            f"ON CONFLICT (scan_id, path) DO UPDATE SET {updates}"
+        )
+        with write_transaction(self.db):
+            self._scan_row(scan_id)
+            position = self.db.conn.execute(
+                "SELECT COALESCE(MAX(position), -1) + 1 FROM inputs WHERE scan_id = ?", [scan_id]
+            ).fetchone()[0]
+            for offset, row in enumerate(rows):
+                self.db.conn.execute(sql, [scan_id, position + offset, *(row[c] for c in columns)])
+
+    def record_drops(
+        self, scan_id: int, path: str, dropped: Optional[int], if_dropped: Optional[int]
+    ) -> None:
+        """Packet loss reported by a live capture for one of the scan's inputs."""
+        with write_transaction(self.db):
+            cursor = self.db.conn.execute(
+                "UPDATE inputs SET dropped = ?, if_dropped = ? WHERE scan_id = ? AND path = ?",
+                [dropped, if_dropped, scan_id, path],
+            )
+            if cursor.rowcount == 0:
+                raise ScanNotFound(f"scan {scan_id} has no input {path!r}; add_inputs first")
+
+    def save_findings(self, scan_id: int, findings: Sequence[Finding]) -> None:
+        """Replace the scan's findings with ``findings`` in one transaction.
+
+        Called repeatedly during a long capture with the full current list, so
+        the database always holds the latest flush and never duplicates.
+        """
+        _reject_duplicates(findings)
+        rows = [codec.finding_row(finding) for finding in findings]
+        columns = codec.FINDING_COLUMNS
+        sql = (
+            f"INSERT INTO findings (scan_id, position, {', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * (len(columns) + 2))})"
+        )
+        with write_transaction(self.db):
+            self._scan_row(scan_id)
+            self.db.conn.execute("DELETE FROM findings WHERE scan_id = ?", [scan_id])
+            self.db.conn.executemany(
+                sql, ([scan_id, position, *(row[c] for c in columns)] for position, row in enumerate(rows))
+            )
+
+    def finish_scan(self, scan_id: int, finished: float, complete: bool = True) -> None:
+        status = STATUS_COMPLETE if complete else STATUS_INCOMPLETE
+        with write_transaction(self.db):
+            cursor = self.db.conn.execute(
+                "UPDATE scans SET finished = ?, status = ? WHERE id = ?", [finished, status, scan_id]
+            )
+            if cursor.rowcount == 0:
+                raise ScanNotFound(f"no scan with id {scan_id} in {self.path}")
+
+    # ------------------------------------------------------------ reading
+
+    def _latest_complete(self, site: Optional[str], before: Optional[dict[str, Any]] = None) -> Optional[int]:
+        sql = "SELECT id FROM scans WHERE status = ?"
+        params: list[Any] = [STATUS_COMPLETE]
+        if site is not None:
+            sql += " AND site = ?"
+            params.append(site)
+        if before is not None:
+            sql += " AND (started < ? OR (started = ? AND id < ?))"
+            params += [before["started"], before["started"], before["id"]]
+        rows = self._rows(sql + " ORDER BY started DESC, id DESC LIMIT 1", params)
+        return rows[0]["id"] if rows else None
+
+    def _resolve(self, scan_id: Optional[int], site: Optional[str]) -> int:
+        if scan_id is not None:
+            row = self._scan_row(scan_id)
+            if site is not None and row["site"] != site:
+                raise ScanNotFound(f"scan {scan_id} belongs to site {row['site']!r}, not {site!r}")
+            return scan_id
+        latest = self._latest_complete(site)
+        if latest is None:
+            where = f" for site {site!r}" if site is not None else ""
+            raise ScanNotFound(f"no complete scan{where} in {self.path}")
+        return latest
+
+    def _load(self, scan_id: int) -> ScanResult:
+        scan = self._scan_row(scan_id)
+        inputs = self._rows("SELECT * FROM inputs WHERE scan_id = ? ORDER BY position", [scan_id])
+        findings = self._rows("SELECT * FROM findings WHERE scan_id = ? ORDER BY position", [scan_id])
+        return ScanResult(
+            started=scan["started"],
+            finished=scan["finished"],
+            tool_version=scan["tool_version"],
+            rules_sha256=scan["rules_sha256"],
+            inputs=[codec.input_from_row(row) for row in inputs],
+            findings=[codec.finding_from_row(row) for row in findings],
+            site=scan["site"],
+            operator=scan["operator"],
+            scan_id=scan["id"],
+            complete=scan["status"] == STATUS_COMPLETE,
+        )
+
+    def load_scan(self, scan_id: Optional[int] = None, site: Optional[str] = None) -> ScanResult:
+        """A stored scan as the pipeline produced it; None = latest complete (of ``site``)."""
+        with self._read():
+            return self._load(self._resolve(scan_id, site))
+
+    def input_drops(self, scan_id: int) -> dict[str, CaptureDrops]:
+        """Packet loss per input path, only for inputs that reported any counter."""
+        rows = self._rows(
+            "SELECT path, dropped, if_dropped FROM inputs WHERE scan_id = ? "
+            "AND (dropped IS NOT NULL OR if_dropped IS NOT NULL) ORDER BY position",
+            [scan_id],
+        )
+        return {row["path"]: CaptureDrops(row["dropped"], row["if_dropped"]) for row in rows}
+
+    def _severity_counts(self, scan_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        counts: dict[int, dict[str, int]] = {scan_id: _zero_counts() for scan_id in scan_ids}
+        rows = self._rows(
+            "SELECT scan_id, severity, COUNT(*) AS n FROM findings GROUP BY scan_id, severity"
+        )
+        for row in rows:
+            if row["scan_id"] in counts:
+                counts[row["scan_id"]][row["severity"]] = row["n"]
+        return counts
+
+    def _scans(self, site: Optional[str], status: Optional[str], newest_first: bool) -> list[dict[str, Any]]:
+        clauses, params = [], []
+        if site is not None:
+            clauses.append("site = ?")
+            params.append(site)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = "DESC" if newest_first else "ASC"
+        return self._rows(f"SELECT * FROM scans{where} ORDER BY started {order}, id {order}", params)
+
+    def history(self, site: Optional[str] = None) -> list[ScanSummary]:
+        """All scans, newest first; ``site=None`` means every site."""
+        with self._read():
+            scans = self._scans(site, None, newest_first=True)
+            counts = self._severity_counts([scan["id"] for scan in scans])
+        return [_summary(scan, counts[scan["id"]]) for scan in scans]
+
+    def sites(self) -> list[str]:
+        """Sites that have at least one scan, sorted; scans without a site are left out."""
+        rows = self._rows("SELECT DISTINCT site FROM scans WHERE site != '' ORDER BY site")
+        return [row["site"] for row in rows]
+
+    def findings_over_time(self, site: Optional[str] = None) -> list[TrendPoint]:
+        """Severity counts per complete scan, oldest first, for a trend chart."""
+        with self._read():
+            scans = self._scans(site, STATUS_COMPLETE, newest_first=False)
+            counts = self._severity_counts([scan["id"] for scan in scans])
+        return [TrendPoint(scan["id"], scan["started"], counts[scan["id"]]) for scan in scans]
+
+    # ------------------------------------------------------------ diff / export
+
+    def _diff_ids(self, a: Optional[int], b: Optional[int], site: Optional[str]) -> tuple[int, int]:
+        """Base and head: head defaults to the latest complete scan, base to the one before it."""
+        if site is None and (a is not None or b is not None):
+            site = self._scan_row(b if b is not None else a)["site"]
+        head = b if b is not None else self._latest_complete(site)
+        if head is None:
+            raise ScanNotFound("no complete scan to diff")
+        head_row = self._scan_row(head)
+        base = a if a is not None else self._latest_complete(head_row["site"], before=head_row)
+        if base is None:
+            raise ScanNotFound(f"no complete scan before scan {head} to diff against")
+        self._scan_row(base)
+        if base == head:
+            raise ScanNotFound(f"nothing to diff: base and head are both scan {head}")
+        return base, head
+
+    def diff(self, a: Optional[int] = None, b: Optional[int] = None, site: Optional[str] = None) -> ScanDiff:
+        """Findings new in ``b``, resolved since ``a`` and persisting, by finding id."""
+        with self._read():
+            base, head = self._diff_ids(a, b, site)
+            return diff_results(self._load(base), self._load(head))
+
+    def export(self, scan_id: Optional[int], fmt: str, out: TextIO) -> None:
+        """``fmt`` "json" (the shadowit.findings/1 contract) or "csv"; None = latest complete."""
+        write_export(self.load_scan(scan_id), fmt, out)
+
+    # ------------------------------------------------------------ retention
+
+    def prune(
+        self,
+        older_than_seconds: float,
+        now: Optional[float] = None,
+        keep_ids: Iterable[int] = frozenset(),
+        force: bool = False,
+    ) -> int:
+        """Delete scans that ended before ``now - older_than_seconds``; returns how many.
+
+        Scans in ``keep_ids`` (e.g. referenced by a published report) survive
+        unless ``force``. A scan that never finished ages from its start.
+        """
+        cutoff = (time.time() if now is None else now) - older_than_seconds
+        keep = set() if force else set(keep_ids)
+        with write_transaction(self.db):
+            rows = self.db.conn.execute(
+                "SELECT id FROM scans WHERE COALESCE(finished, started) < ?", [cutoff]
+            ).fetchall()
+            doomed = [(scan_id,) for (scan_id,) in rows if scan_id not in keep]
+            for table, column in (("findings", "scan_id"), ("inputs", "scan_id"), ("scans", "id")):
+                self.db.conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", doomed)
+        return len(doomed)
+
+
+def _reject_duplicates(findings: Sequence[Finding]) -> None:
+    seen: set[str] = set()
+    for finding in findings:
+        if finding.id in seen:
+            raise DuplicateFinding(f"two findings share the id {finding.id!r}; finding ids must be unique")
+        seen.add(finding.id)
+
+
+def _summary(scan: dict[str, Any], counts: dict[str, int]) -> ScanSummary:
+    return ScanSummary(
+        id=scan["id"],
+        site=scan["site"],
+        started=scan["started"],
+        finished=scan["finished"],
+        status=_shown_status(scan["status"]),
+        operator=scan["operator"],
+        n_findings=sum(counts.values()),
+        counts=counts,
+        tool_version=scan["tool_version"],
+        rules_sha256=scan["rules_sha256"],
+        rules_files=json.loads(scan["rules_files"]),
+        hostname=scan["hostname"],
+        argv=scan["argv"],
+    )

@@ -1,0 +1,187 @@
+"""Small formatters that make hostile, unbounded values safe to show.
+
+Escaping is jinja2's job (autoescape is on); these helpers bound the size of
+what reaches the page and strip characters that can disguise text (control
+and bidirectional-override characters), so a crafted SNI cannot flood the
+report or make one host name read like another.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Optional
+
+DEFAULT_LIMIT = 200
+ELLIPSIS = "\u2026"
+_BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def clean(text: str) -> str:
+    """Whitespace becomes a space; other control/format characters (bidi overrides,
+    zero-width, NUL) become U+FFFD so that hidden characters stay visible."""
+    return "".join(_visible(ch) for ch in text)
+
+
+def _visible(ch: str) -> str:
+    if ch.isspace():
+        return " "
+    category = unicodedata.category(ch)
+    if category[0] == "C" or category in ("Zl", "Zp"):
+        return "\ufffd"
+    return ch
+
+
+def clip(value: Any, limit: int = DEFAULT_LIMIT) -> str:
+    """Text of ``value`` cleaned and cut to ``limit`` characters, marking the cut."""
+    if value is None:
+        return ""
+    text = clean(value if isinstance(value, str) else str(value))
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)] + ELLIPSIS
+
+
+def clip_list(values: Iterable[Any], max_items: int = 30, limit: int = 120) -> tuple[list[str], int]:
+    """At most ``max_items`` clipped items, and how many were left out."""
+    items = list(values) if not isinstance(values, (str, bytes)) else [values]
+    shown = [clip(v, limit) for v in items[:max_items]]
+    return shown, max(0, len(items) - max_items)
+
+
+def joined(values: Any, max_items: int = 12, limit: int = 80) -> str:
+    """One readable line for a list-like attribute ("a, b, c and 4 more")."""
+    if isinstance(values, (list, tuple, set, frozenset)):
+        ordered = sorted(values, key=str) if isinstance(values, (set, frozenset)) else list(values)
+        shown, more = clip_list(ordered, max_items, limit)
+        text = ", ".join(shown)
+        return f"{text} and {more} more" if more else text
+    return clip(values, limit)
+
+
+def number(value: Any) -> Optional[float]:
+    """A finite number from an attribute, or None (booleans are not numbers here)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = float(value)
+        except ValueError:
+            return None
+        return parsed if math.isfinite(parsed) else None
+    return None
+
+
+def human_bytes(value: Any) -> str:
+    """1536 -> "1.5 KiB"; unknown -> "-"."""
+    amount = number(value)
+    if amount is None:
+        return "-"
+    amount = max(0.0, amount)
+    unit = 0
+    while amount >= 1024 and unit < len(_BYTE_UNITS) - 1:
+        amount /= 1024
+        unit += 1
+    if unit == 0:
+        return f"{int(amount)} B"
+    return f"{amount:.1f} {_BYTE_UNITS[unit]}"
+
+
+def human_duration(seconds: Any) -> str:
+    """90 -> "1 min 30 s"; unknown -> "-"."""
+    amount = number(seconds)
+    if amount is None:
+        return "-"
+    total = int(round(max(0.0, amount)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+def to_timestamp(value: Any) -> Optional[float]:
+    """POSIX seconds from a number or ISO-8601 text (naive text is taken as UTC)."""
+    amount = number(value) if not isinstance(value, str) else None
+    if amount is not None:
+        return amount
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return number(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _utc(ts: float) -> Optional[datetime]:
+    try:
+        return datetime.fromtimestamp(ts, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def when(value: Any) -> str:
+    """"2024-03-05 14:02 UTC" for a timestamp or ISO text; other text is clipped."""
+    ts = to_timestamp(value)
+    moment = _utc(ts) if ts is not None else None
+    if moment is None:
+        return clip(value, 40) if value not in (None, "") else "-"
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def when_seconds(value: Any) -> str:
+    ts = to_timestamp(value)
+    moment = _utc(ts) if ts is not None else None
+    if moment is None:
+        return clip(value, 40) if value not in (None, "") else "-"
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def day_of(ts: float) -> str:
+    moment = _utc(ts)
+    return moment.date().isoformat() if moment else "?"
+
+
+def clock(ts: float) -> str:
+    moment = _utc(ts)
+    return moment.strftime("%H:%M") if moment else "?"
+
+
+def hhmm(value: Any) -> str:
+    """Minutes after midnight (or "HH:MM" text) as "HH:MM"."""
+    minutes = number(value)
+    if minutes is None or isinstance(value, str) and ":" in value:
+        return clip(value, 8) if value not in (None, "") else "-"
+    minutes = int(round(minutes)) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def yes_no(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return "unknown" if value is None else clip(value, 20)
+
+
+def iso_date(value: Any) -> str:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return when(value)

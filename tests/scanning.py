@@ -1,0 +1,30 @@
+"""Test helper: run the real pipeline on files and return classified findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from detector.app import classify
+from detector.catalog import load_catalog
+from detector.model import Finding, InputRecord
+from detector.pipeline import Scan, ScanConfig
+from detector.rules import load_ruleset
+from detector.settings import Settings
+
+
+def scan_files(*paths: Path, settings: Optional[Settings] = None, tz: Optional[int] = None,
+               rules: bool = True) -> tuple[list[Finding], list[InputRecord], Scan]:
+    ruleset = load_ruleset([]) if rules else None
+    config = ScanConfig(settings or (ruleset.settings if ruleset else Settings()), load_catalog(), tz)
+    scan = Scan(config)
+    for path in paths:
+        scan.add_file(Path(path))
+    findings = scan.finish()
+    if ruleset is not None:
+        findings = classify(findings, ruleset)
+    return findings, scan.inputs, scan
+
+
+def by_detector(findings: list[Finding], detector: str) -> list[Finding]:
+    return [f for f in findings if f.detector == detector]

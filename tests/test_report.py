@@ -1,0 +1,455 @@
+"""HTML report and risk model: content, hostile input, offline-ness, scoring rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from detector.model import (
+    CATEGORY_CREDENTIALS,
+    CATEGORY_FILE_SHARING,
+    CATEGORY_WIFI,
+    CATEGORY_WIFI_ATTACK,
+    Evidence,
+    Finding,
+    InputRecord,
+    ScanResult,
+    Secret,
+)
+from detector.risk import GRADE_BANDS, finding_risk, grade_for, score_findings, site_score
+from reports.changes import compare_scans
+from reports.render import ReportError, SiteReport, render_report
+from reports.timeline import build_timeline
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = '"><img src=x onerror=alert(1)>'
+DAY = 86400.0
+T0 = 1_709_280_000.0  # 2024-03-01 08:00 UTC
+MIB = 1024 * 1024
+
+
+def make_finding(fid: str, category: str, severity: str = "high", **overrides) -> Finding:
+    values = dict(
+        id=fid,
+        detector=f"det-{category}",
+        category=category,
+        title=f"{category} finding {fid}",
+        first_seen=T0,
+        last_seen=T0 + 3600,
+        count=3,
+        hosts=["10.0.0.5"],
+        attributes={},
+        rule=f"rule-{category}",
+        severity=severity,
+        remediation=f"Fix {category}.",
+    )
+    values.update(overrides)
+    return Finding(**values)
+
+
+def every_category(hostile: str = "") -> list[Finding]:
+    """One finding per category, with ``hostile`` text in every free-text field."""
+    sharing = make_finding(
+        "fs1",
+        CATEGORY_FILE_SHARING,
+        "critical",
+        title=f"Uploads to WeTransfer {hostile}",
+        hosts=["10.0.0.5", f"laptop{hostile}"],
+        attributes={
+            "service": f"WeTransfer{hostile}",
+            "service_category": "file-transfer",
+            "methods": ["tls-sni", "dns"],
+            "bytes_up": 3 * 1024 * MIB,
+            "bytes_down": 2 * MIB,
+            "sni": f"wetransfer.com{hostile}",
+            "vendor_url": "https://wetransfer.com/",
+            "per_host": [
+                {"host": "10.0.0.5", "bytes_up": 2 * 1024 * MIB, "bytes_down": MIB},
+                {"host": f"laptop{hostile}", "bytes_up": 1024 * MIB, "bytes_down": MIB},
+            ],
+        },
+        evidence=[Evidence("2024-03-01T10:00:00Z", "capture.pcap:frame 12", f"SNI wetransfer.com {hostile}")],
+        compliance=["iso27001-a5.14"],
+        remediation="Offer a sanctioned sharing service.",
+    )
+    sanctioned = make_finding(
+        "fs2",
+        CATEGORY_FILE_SHARING,
+        "low",
+        title="OneDrive use",
+        sanctioned=True,
+        attributes={"service": "OneDrive", "service_category": "cloud-storage", "bytes_up": 10 * MIB},
+    )
+    credential = make_finding(
+        "cr1",
+        CATEGORY_CREDENTIALS,
+        "high",
+        title=f"FTP login in clear by {hostile}",
+        first_seen=T0 + 2 * 3600,
+        last_seen=T0 + 2 * 3600,
+        hosts=["10.0.0.7"],
+        attributes={
+            "protocol": "ftp",
+            "user": f"alice{hostile}",
+            "secret": Secret(mask="s******* (8)", fingerprint="fp:1a2b3c4d", length=8, weak=True),
+            "server": "192.0.2.10",
+            "server_port": 21,
+            "accepted": True,
+        },
+        evidence=[Evidence("2024-03-01T10:00:00Z", "capture.pcap:frame 40", f"USER alice{hostile}")],
+        compliance=["pci-8.3.2"],
+    )
+    wifi = make_finding(
+        "wf1",
+        CATEGORY_WIFI,
+        "medium",
+        title="Wi-Fi drops every day around 09:00",
+        first_seen=T0 - 4 * DAY,
+        last_seen=T0 + 1800,
+        hosts=["aa:bb:cc:00:00:01", "10.0.0.7"],
+        attributes={
+            "pattern": "daily",
+            "time_of_day": 540,
+            "spread_minutes": 6,
+            "days_seen": 4,
+            "days_total": 5,
+            "stations": ["aa:bb:cc:00:00:01", "10.0.0.7"],
+            "aps": [f"ap-office{hostile}"],
+            "hint": "AP reboots on a schedule",
+            "heatmap": {
+                "ap": f"ap-office{hostile}",
+                "dates": ["2024-02-26", "2024-02-27", "2024-02-28", "2024-02-29", "2024-03-01"],
+                "cells": [[0, 9, 2], [1, 9, 3], [3, 9, 1], [4, 9, 4], [4, 14, 1], ["bad", 1, 1], [9, 99, 1]],
+                "window": [530, 560],
+            },
+            "outages": [
+                {"start": T0 + 1800 - 3600, "duration_s": 95, "stations": ["10.0.0.7"]},
+                {"start": "2024-02-29T09:01:00Z", "duration_s": 60, "stations": 3},
+            ],
+        },
+    )
+    attack = make_finding(
+        "wa1",
+        CATEGORY_WIFI_ATTACK,
+        "critical",
+        title="Deauthentication flood",
+        attributes={"bssid": "aa:bb:cc:dd:ee:ff", "frames": 900},
+    )
+    other = make_finding("ot1", "strange-new-category", "low", title=f"Odd thing {hostile}")
+    return [sharing, sanctioned, credential, wifi, attack, other]
+
+
+def make_scan(findings: list[Finding], site: str = "Acme Dental", started: float = T0 + DAY) -> ScanResult:
+    return ScanResult(
+        started=started,
+        finished=started + 60,
+        tool_version="0.1.0",
+        rules_sha256="ab" * 32,
+        inputs=[
+            InputRecord(
+                path=f"/captures/office{SCRIPT}.pcap",
+                sha256="cd" * 32,
+                bytes=123456,
+                kind="pcap",
+                records=4200,
+                warnings=[f"truncated frame {IMG}"],
+                first_ts=T0 - 4 * DAY,
+                last_ts=T0 + 7200,
+            )
+        ],
+        findings=findings,
+        site=site,
+        operator="consultant",
+    )
+
+
+@dataclass
+class Control:
+    framework: str
+    ref: str
+    title: str
+
+
+def site_report(findings: list[Finding], **extra) -> SiteReport:
+    values = dict(
+        result=make_scan(findings),
+        compliance={
+            "iso27001-a5.14": Control("ISO/IEC 27001:2022", "A.5.14", "Information transfer"),
+            "pci-8.3.2": {"framework": "PCI DSS 4.0", "ref": "8.3.2", "title": "Strong auth crypto"},
+            "unused-1": Control("NIST CSF", "PR.AA-01", "Identities managed"),
+        },
+        expired_allows=[("allow-dropbox", "2024-01-31", f"Pilot ended {SCRIPT}")],
+        operator="J. Consultant",
+        generated=T0 + 2 * DAY,
+    )
+    values.update(extra)
+    return SiteReport(**values)
+
+
+@pytest.fixture
+def hostile_html() -> str:
+    return render_report([site_report(every_category(SCRIPT + IMG))])
+
+
+# ---------------------------------------------------------------- content
+
+
+def test_report_has_every_section_and_key_content():
+    html = render_report([site_report(every_category())])
+    for heading in (
+        "Executive summary",
+        "Risk score",
+        "Findings by category",
+        "File-sharing services",
+        "Wi-Fi",
+        "Why staff work around IT",
+        "Changes since the previous scan",
+        "Compliance annex",
+        "Expired allow rules",
+        "Evidence annex",
+    ):
+        assert heading in html
+    assert "Acme Dental" in html
+    assert "3.0 GiB" in html  # humanised upload volume
+    assert "2.0 GiB" in html  # per-host volume
+    assert "s******* (8)" in html and "fp:1a2b3c4d" in html  # mask and fingerprint
+    assert "192.0.2.10:21" in html
+    assert "09:00" in html and "\u00b1 6 min" in html and "4 / 5" in html
+    assert "heat-window" in html  # recurring window drawn on the heat map
+    assert "1 min 35 s" in html  # outage duration
+    assert "ISO/IEC 27001:2022" in html and "A.5.14" in html and "PCI DSS 4.0" in html
+    assert "PR.AA-01" in html  # control with no finding still listed for the auditor
+    assert "allow-dropbox" in html
+    assert "cd" * 32 in html and "ab" * 32 in html  # input and rules hashes
+    assert "J. Consultant" in html
+    assert "Other findings" in html
+    assert re.search(r"<svg class=\"chart\"", html)
+
+
+def test_findings_grouped_by_category_with_filter_hooks():
+    html = render_report([site_report(every_category())])
+    for category in ("file-sharing", "plaintext-credentials", "wifi-drops", "wifi-attack", "other"):
+        assert f'data-category="{category}"' in html
+    assert 'data-category="strange-new-category"' not in html
+    assert 'id="filters"' in html and "hidden" in html.split('id="filters"')[1][:200]
+
+
+def test_sanctioned_marker_and_plain_language_top_risks():
+    html = render_report([site_report(every_category())])
+    assert "not sanctioned" in html
+    summary = html.split("Top risks", 1)[1].split("Findings by severity", 1)[0]
+    assert "a service IT has not approved" in summary
+    assert "OneDrive" not in summary  # sanctioned: zero risk, not a top risk
+    assert summary.count("<li>") <= 5
+
+
+def test_workaround_after_outage_is_called_out():
+    html = render_report([site_report(every_category())])
+    assert "likely workaround" in html
+    timeline = build_timeline(every_category())
+    credential_workarounds = [w for w in timeline.workarounds if w.event.kind == "credential"]
+    assert credential_workarounds and credential_workarounds[0].host == "10.0.0.7"
+    assert credential_workarounds[0].same_host is True
+    assert credential_workarounds[0].gap_hours == pytest.approx(2.5)
+
+
+def test_no_workaround_when_upload_is_more_than_a_day_after_the_outage():
+    outage = make_finding("w", CATEGORY_WIFI, attributes={"outages": [{"start": T0, "stations": ["h1"]}]})
+    upload = make_finding("u", CATEGORY_FILE_SHARING, hosts=["h1"], first_seen=T0 + 2 * DAY,
+                          last_seen=T0 + 2 * DAY)
+    assert build_timeline([outage, upload]).workarounds == []
+    upload.first_seen = upload.last_seen = T0 + 3600
+    assert len(build_timeline([outage, upload]).workarounds) == 1
+
+
+# ---------------------------------------------------------------- hostile input
+
+
+class TagCollector(HTMLParser):
+    """Every start tag with its attributes, as a browser's tokenizer would see them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {name: value or "" for name, value in attrs}))
+
+
+def parsed_tags(html: str) -> list[tuple[str, dict[str, str]]]:
+    collector = TagCollector()
+    collector.feed(html)
+    return collector.tags
+
+
+def test_hostile_strings_are_escaped(hostile_html: str):
+    assert "<script>alert" not in hostile_html
+    assert "<img src=x" not in hostile_html
+    tags = parsed_tags(hostile_html)
+    assert not [t for t, _ in tags if t in ("img", "iframe", "object", "embed")]
+    assert not [name for _, attrs in tags for name in attrs if name.startswith("on")]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile_html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in hostile_html
+
+
+def test_only_our_script_runs(hostile_html: str):
+    assert hostile_html.count("<script") == 1
+    assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]+'", hostile_html)
+    assert "default-src 'none'" in hostile_html
+
+
+def test_no_external_resources(hostile_html: str):
+    references = [
+        value
+        for _, attrs in parsed_tags(hostile_html)
+        for name, value in attrs.items()
+        if name in ("src", "href", "action", "xlink:href", "srcset", "poster", "data", "background")
+    ]
+    assert references, "expected at least the in-page anchors"
+    for reference in references:
+        assert reference.startswith("#") or reference == "data:,", reference
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", hostile_html)
+    assert "@import" not in hostile_html and "url(" not in hostile_html
+    assert "https://wetransfer.com/" in hostile_html  # vendor URL shown as text only
+
+
+def test_long_hostile_values_are_clipped_and_bidi_is_neutralised():
+    finding = make_finding("x", CATEGORY_FILE_SHARING, hosts=["h" * 5000 + "\u202eevil"],
+                           attributes={"service": "S" * 10_000})
+    html = render_report([site_report([finding])])
+    assert "h" * 5000 not in html and "S" * 10_000 not in html
+    assert "\u202e" not in html
+
+
+def test_secret_objects_render_as_mask_only():
+    secret = Secret(mask="p******* (9)", fingerprint="fp:99", length=9)
+    finding = make_finding("c", CATEGORY_CREDENTIALS, attributes={"protocol": "pop3", "secret": secret,
+                                                                  "extra_secret": secret})
+    html = render_report([site_report([finding])])
+    assert "p******* (9)" in html and "fp:99" in html
+
+
+# ---------------------------------------------------------------- consolidated report, changes
+
+
+def test_consolidated_report_has_one_row_per_site_with_links():
+    first = site_report(every_category(), result=make_scan(every_category(), site="Site North"))
+    quiet = [make_finding("q", CATEGORY_FILE_SHARING, "low", sanctioned=True)]
+    second = site_report(quiet, result=make_scan(quiet, site="Site South"))
+    html = render_report([first, second])
+    overview = html.split('id="overview"', 1)[1].split("</section>", 1)[0]
+    assert 'href="#s1"' in overview and 'href="#s2"' in overview
+    assert "Site North" in overview and "Site South" in overview
+    assert 'id="s1"' in html and 'id="s2"' in html
+    assert 'id="s1-f0"' in html and 'id="s2-f0"' in html  # anchors do not collide
+    assert "100/100" in overview  # the quiet site only has sanctioned use
+
+
+def test_changes_since_previous_scan():
+    before = [make_finding("old", CATEGORY_CREDENTIALS), make_finding("fs1", CATEGORY_FILE_SHARING)]
+    previous = make_scan(before, started=T0 - 7 * DAY)
+    current = make_scan(every_category())
+    changes = compare_scans(current, previous)
+    assert [f.id for f in changes.resolved] == ["old"]
+    assert [f.id for f in changes.persisting] == ["fs1"]
+    assert {f.id for f in changes.new} == {"fs2", "cr1", "wf1", "wa1", "ot1"}
+    assert compare_scans(current, None).has_previous is False
+    html = render_report([site_report(every_category(), result=current, previous=previous,
+                                      history=[(T0 - 7 * DAY, {"high": 2})])])
+    assert "5 new, 1 resolved, 1 still present" in html
+    assert "was " in html  # score trend against the previous scan
+
+
+def test_write_to_path_and_error_on_bad_path(tmp_path: Path):
+    out = tmp_path / "out" / "report.html"
+    html = render_report([site_report(every_category())], out)
+    assert out.read_text(encoding="utf-8") == html
+    with pytest.raises(ReportError):
+        render_report([])
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ReportError):
+        render_report([site_report([])], blocker / "report.html")
+
+
+def test_empty_scan_renders_grade_a():
+    html = render_report([site_report([])])
+    assert "Score 100/100" in html and 'grade-A' in html
+
+
+def test_malformed_attributes_do_not_break_rendering():
+    finding = make_finding("m", CATEGORY_WIFI, attributes={
+        "heatmap": {"dates": "not-a-list", "cells": None},
+        "outages": ["junk", {"start": "yesterday", "duration_s": "long"}],
+        "per_host": "nope",
+        "time_of_day": {"x": 1},
+    })
+    html = render_report([site_report([finding])])
+    assert "Recurring Wi-Fi drops" in html
+
+
+# ---------------------------------------------------------------- risk model
+
+
+def test_more_hosts_means_more_risk():
+    one = make_finding("a", CATEGORY_CREDENTIALS, hosts=["h1"])
+    many = make_finding("b", CATEGORY_CREDENTIALS, hosts=["h1", "h2", "h3", "h4"])
+    assert finding_risk(many, T0) > finding_risk(one, T0)
+
+
+def test_more_volume_and_recency_mean_more_risk():
+    small = make_finding("a", CATEGORY_FILE_SHARING, attributes={"bytes_up": MIB})
+    large = make_finding("b", CATEGORY_FILE_SHARING, attributes={"bytes_up": 1024 * MIB})
+    assert finding_risk(large, T0) > finding_risk(small, T0)
+    recent = make_finding("c", CATEGORY_CREDENTIALS, last_seen=T0)
+    old = make_finding("d", CATEGORY_CREDENTIALS, last_seen=T0 - 90 * DAY)
+    assert finding_risk(recent, T0) > finding_risk(old, T0) > 0
+
+
+def test_severity_order_and_sanctioned_is_zero():
+    risks = [finding_risk(make_finding(s, CATEGORY_CREDENTIALS, s), T0)
+             for s in ("info", "low", "medium", "high", "critical")]
+    assert risks == sorted(risks) and risks[0] == 0 and len(set(risks)) == 5
+    sanctioned = make_finding("s", CATEGORY_FILE_SHARING, "critical", sanctioned=True,
+                              hosts=["a", "b", "c"], attributes={"bytes_up": 10**12})
+    assert finding_risk(sanctioned, T0) == 0
+    risk = score_findings([sanctioned], now=T0)
+    assert (risk.score, risk.grade) == (100, "A")
+    assert sanctioned.risk == 0
+
+
+def test_score_sets_risk_and_sorts_contributions():
+    findings = every_category()
+    risk = score_findings(findings, now=T0 + DAY)
+    assert all(f.risk >= 0 for f in findings)
+    assert 0 <= risk.score <= 100
+    points = [c.points for c in risk.contributions]
+    assert points == sorted(points, reverse=True)
+    assert sum(c.findings for c in risk.contributions) == len(findings)
+    assert "log2(hosts)" in risk.formula
+    assert risk.score == round(100 * 0.5 ** (sum(f.risk for f in findings) / 50))
+
+
+def test_site_score_decreases_with_points_and_keeps_ranking_bad_sites():
+    scores = [site_score(points) for points in (0, 5, 25, 50, 100, 150, 200)]
+    assert scores[0] == 100 and scores[3] == 50
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) == len(scores)
+
+
+@pytest.mark.parametrize(
+    "score, grade",
+    [(100, "A"), (90, "A"), (89, "B"), (75, "B"), (74, "C"), (60, "C"),
+     (59, "D"), (40, "D"), (39, "F"), (0, "F")],
+)
+def test_grade_bands(score: int, grade: str):
+    assert grade_for(score) == grade
+    assert [g for g, _ in GRADE_BANDS] == ["A", "B", "C", "D", "F"]
+
+
+def test_score_is_deterministic_without_now():
+    findings = every_category()
+    assert score_findings(findings).score == score_findings(every_category()).score
