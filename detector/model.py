@@ -191,6 +191,15 @@ class WifiConnect(Observation):
     origin: str = "802.11"
 
 
+# -- credential observations (plaintext-credentials family) go here --
+
+
+# -- file-sharing observations go here --
+
+
+# -- wifi observations go here --
+
+
 # ---------------------------------------------------------------- findings
 
 

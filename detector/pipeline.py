@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Callable, Optional, TextIO
 
 from .catalog import Catalog
-from .decoders import log_decoders, packet_decoders
-from .decoders.base import LogContext
+from .decoders import document_decoders, log_decoders, packet_decoders
+from .decoders.base import DocumentDecoder, LogContext
 from .decoders.dispatch import PacketDispatcher
 from .detectors import DetectorContext, build_detectors
 from .model import Finding, InputRecord, Observation
 from .settings import Settings
 from .sources import InputError, OpenedInput, sniff_kind
-from .sources.logfile import LogStats, choose_format, read_log
+from .sources.logfile import LogStats, choose_document, choose_format, read_log
 from .sources.pcap import CaptureFormatError, ReadStats, read_capture
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
@@ -87,8 +87,7 @@ class Scan:
             elif kind == "text":
                 self._log(opened, record, head)
             else:
-                record.kind = "unsupported"
-                record.warnings.append("not a capture or a text log; skipped")
+                self._binary(opened, record, head)
         except InputError as exc:
             record.warnings.append(str(exc))
         finally:
@@ -129,14 +128,17 @@ class Scan:
             record.warnings.append(f"{failures} packet(s) could not be decoded and were skipped")
 
     def _log(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
-        decoder = choose_format(head, log_decoders())
+        decoder, score = choose_format(head, log_decoders())
+        document, document_score = choose_document(head, document_decoders(self.config.settings))
+        if document is not None and document_score >= score:
+            self._document(opened, record, document)
+            return
         if decoder is None:
             record.kind = "log:unknown"
             record.warnings.append("log format not recognised; skipped")
             return
         record.kind = f"log:{decoder.name}"
-        year = datetime.fromtimestamp(opened.path.stat().st_mtime).year
-        ctx = LogContext(str(opened.path.name), year, self.config.tz_offset_seconds)
+        ctx = self._log_context(opened)
         stats = LogStats()
         try:
             read_log(opened.reader(), decoder, ctx, self.router.emit, stats)
@@ -150,6 +152,34 @@ class Scan:
             record.warnings.append(
                 f"{stats.malformed} malformed line(s) skipped (first at line {stats.first_malformed})"
             )
+
+    def _binary(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
+        document, _ = choose_document(head, document_decoders(self.config.settings))
+        if document is None:
+            record.kind = "unsupported"
+            record.warnings.append("not a capture, a log or a known export; skipped")
+            return
+        self._document(opened, record, document)
+
+    def _document(self, opened: OpenedInput, record: InputRecord, decoder: DocumentDecoder) -> None:
+        record.kind = f"doc:{decoder.name}"
+        ctx = self._log_context(opened)
+        try:
+            stats = decoder.decode(opened.reader(), ctx, self.router.emit)
+        except (OSError, ValueError) as exc:
+            record.warnings.append(f"could not read as {decoder.name}: {exc}"[:300])
+            return
+        record.records = stats.records
+        record.skipped = stats.malformed
+        record.warnings.extend(stats.warnings)
+        if stats.malformed:
+            record.warnings.append(f"{stats.malformed} malformed record(s) skipped")
+        if opened.damage():
+            record.warnings.append(f"{opened.damage()} after record {stats.records}")
+
+    def _log_context(self, opened: OpenedInput) -> LogContext:
+        year = datetime.fromtimestamp(opened.path.stat().st_mtime).year
+        return LogContext(str(opened.path.name), year, self.config.tz_offset_seconds)
 
     # ------------------------------------------------------------ progress
 

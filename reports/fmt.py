@@ -10,17 +10,44 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from datetime import date, datetime, timezone
-from typing import Any, Iterable, Optional
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, Iterator, Optional
 
 DEFAULT_LIMIT = 200
 ELLIPSIS = "\u2026"
 _BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+# The zone times are shown in: the site's local time when the scan was run with
+# --tz, so "drops around 09:00" and the evidence table speak the same clock.
+_ZONE: ContextVar[timezone] = ContextVar("report_zone", default=timezone.utc)
+
+
+@contextmanager
+def display_zone(offset_seconds: int = 0) -> Iterator[str]:
+    """Show times at UTC + ``offset_seconds`` inside the block; yields the zone label."""
+    offset = max(-14 * 3600, min(14 * 3600, int(offset_seconds or 0)))
+    token = _ZONE.set(timezone(timedelta(seconds=offset)))
+    try:
+        yield zone_label()
+    finally:
+        _ZONE.reset(token)
+
+
+def zone_label() -> str:
+    offset = _ZONE.get().utcoffset(None) or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def clean(text: str) -> str:
     """Whitespace becomes a space; other control/format characters (bidi overrides,
     zero-width, NUL) become U+FFFD so that hidden characters stay visible."""
+    if text.isprintable():  # fast path: no control, format or separator characters
+        return text
     return "".join(_visible(ch) for ch in text)
 
 
@@ -37,7 +64,8 @@ def clip(value: Any, limit: int = DEFAULT_LIMIT) -> str:
     """Text of ``value`` cleaned and cut to ``limit`` characters, marking the cut."""
     if value is None:
         return ""
-    text = clean(value if isinstance(value, str) else str(value))
+    raw = value if isinstance(value, str) else str(value)
+    text = clean(raw[: limit + 1])  # cut first: a 1 MB SNI must not cost 1 MB of work
     if len(text) <= limit:
         return text
     return text[: max(0, limit - 1)] + ELLIPSIS
@@ -130,9 +158,9 @@ def to_timestamp(value: Any) -> Optional[float]:
         return None
 
 
-def _utc(ts: float) -> Optional[datetime]:
+def _moment(ts: float) -> Optional[datetime]:
     try:
-        return datetime.fromtimestamp(ts, tz=timezone.utc)
+        return datetime.fromtimestamp(ts, tz=_ZONE.get())
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -140,27 +168,27 @@ def _utc(ts: float) -> Optional[datetime]:
 def when(value: Any) -> str:
     """"2024-03-05 14:02 UTC" for a timestamp or ISO text; other text is clipped."""
     ts = to_timestamp(value)
-    moment = _utc(ts) if ts is not None else None
+    moment = _moment(ts) if ts is not None else None
     if moment is None:
         return clip(value, 40) if value not in (None, "") else "-"
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{moment:%Y-%m-%d %H:%M} {zone_label()}"
 
 
 def when_seconds(value: Any) -> str:
     ts = to_timestamp(value)
-    moment = _utc(ts) if ts is not None else None
+    moment = _moment(ts) if ts is not None else None
     if moment is None:
         return clip(value, 40) if value not in (None, "") else "-"
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{moment:%Y-%m-%d %H:%M:%S} {zone_label()}"
 
 
 def day_of(ts: float) -> str:
-    moment = _utc(ts)
+    moment = _moment(ts)
     return moment.date().isoformat() if moment else "?"
 
 
 def clock(ts: float) -> str:
-    moment = _utc(ts)
+    moment = _moment(ts)
     return moment.strftime("%H:%M") if moment else "?"
 
 

@@ -39,7 +39,7 @@ from detector.risk import GRADE_BANDS, SiteRisk, score_findings
 from . import svg
 from .attributes import key_attributes, plain_language
 from .changes import ScanChanges, compare_scans
-from .fmt import clip, clip_list, day_of, human_bytes, human_duration, joined, number, when, when_seconds
+from .fmt import clip, clip_list, display_zone, human_bytes, human_duration, joined, number, when, when_seconds
 from .timeline import Timeline, build_timeline
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -74,6 +74,7 @@ class SiteReport:
     expired_allows: list[tuple[str, Any, str]] = field(default_factory=list)
     operator: str = ""
     generated: Optional[float] = None
+    tz_offset_seconds: int = 0  # the scan's --tz: times are shown in the site's local time
 
 
 # ---------------------------------------------------------------- view models
@@ -145,6 +146,7 @@ class SiteView:
     index: int
     anchor: str
     name: str
+    zone: str
     risk: SiteRisk
     contributions: list[dict[str, Any]]
     trend: str
@@ -199,7 +201,12 @@ def render_report(scans: list[SiteReport], out_path: Path | None = None) -> str:
 
 
 def build_site_view(index: int, report: SiteReport, generated: float) -> SiteView:
-    """All the numbers and clipped texts one site section shows."""
+    """All the numbers and clipped texts one site section shows, in the site's time zone."""
+    with display_zone(report.tz_offset_seconds) as zone:
+        return _site_view(index, report, generated, zone)
+
+
+def _site_view(index: int, report: SiteReport, generated: float, zone: str) -> SiteView:
     result = report.result
     findings = list(result.findings)
     risk = score_findings(findings, now=result.finished or result.started)
@@ -213,6 +220,7 @@ def build_site_view(index: int, report: SiteReport, generated: float) -> SiteVie
         index=index,
         anchor=anchor,
         name=clip(result.site, 80) or f"Site {index}",
+        zone=zone,
         risk=risk,
         contributions=_contributions_view(risk),
         trend=trend,
@@ -544,7 +552,6 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["day"] = day_of
     return env
 
 

@@ -38,10 +38,12 @@ class TimelineEvent:
     kind: str
     label: str
     finding: int  # index into the scan's findings, for links
+    clock: str = ""  # filled at construction, in the report's display zone
+    day: str = ""
 
-    @property
-    def clock(self) -> str:
-        return clock(self.ts)
+    def __post_init__(self) -> None:
+        self.clock = self.clock or clock(self.ts)
+        self.day = self.day or day_of(self.ts)
 
 
 @dataclass
@@ -113,7 +115,7 @@ def find_workarounds(events: list[TimelineEvent], window_seconds: float) -> list
             continue
         same = [o for o in before if o.host == event.host]
         outage = max(same or before, key=lambda o: o.ts)
-        day = day_of(event.ts)
+        day = event.day
         key = (event.host, day, event.kind)
         if key not in found:
             found[key] = Workaround(
@@ -130,7 +132,7 @@ def find_workarounds(events: list[TimelineEvent], window_seconds: float) -> list
 def _group_by_day(events: list[TimelineEvent], workarounds: list[Workaround]) -> list[TimelineDay]:
     days: dict[tuple[str, str], TimelineDay] = {}
     for event in events:
-        key = (day_of(event.ts), event.host)
+        key = (event.day, event.host)
         entry = days.setdefault(key, TimelineDay(host=event.host, day=key[0]))
         lists = {OUTAGE: entry.outages, UPLOAD: entry.uploads, CREDENTIAL: entry.credentials}
         lists[event.kind].append(event)

@@ -318,11 +318,12 @@ def test_no_external_resources(hostile_html: str):
 
 
 def test_long_hostile_values_are_clipped_and_bidi_is_neutralised():
-    finding = make_finding("x", CATEGORY_FILE_SHARING, hosts=["h" * 5000 + "\u202eevil"],
+    finding = make_finding("x", CATEGORY_FILE_SHARING, hosts=["h" * 5000, "invoice\u202egpj.exe\x00"],
                            attributes={"service": "S" * 10_000})
     html = render_report([site_report([finding])])
     assert "h" * 5000 not in html and "S" * 10_000 not in html
-    assert "\u202e" not in html
+    assert "\u202e" not in html and "\x00" not in html
+    assert "invoice\ufffdgpj.exe\ufffd" in html
 
 
 def test_secret_objects_render_as_mask_only():

@@ -7,8 +7,8 @@ one of the classes below and registers it in ``detector.decoders.REGISTRY``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable, Iterable, Optional
 
 from ..model import Observation
 
@@ -117,6 +117,30 @@ class LogDecoder:
 
     def parser(self, ctx: LogContext) -> LineParser:
         raise AssertionError("subclass must override parser")
+
+
+@dataclass
+class DocumentStats:
+    records: int = 0
+    malformed: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class DocumentDecoder:
+    """A whole-file format (Slack/Teams JSON export, mbox, .eml, Windows .evtx).
+
+    Chosen over line-based log formats when its sniff score is higher. It gets
+    the decompressed byte stream and reads it itself, bounding what it keeps.
+    """
+
+    name = ""
+
+    def sniff(self, head: bytes) -> float:
+        """Confidence 0..1 from the first bytes (up to 8 KiB) of the file."""
+        raise AssertionError("subclass must override sniff")
+
+    def decode(self, stream: BinaryIO, ctx: LogContext, emit: Emit) -> DocumentStats:
+        raise AssertionError("subclass must override decode")
 
 
 def first_match(lines: Iterable[str], test: Callable[[str], bool]) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 from fnmatch import fnmatchcase
@@ -212,14 +213,16 @@ class Test:
 # ---------------------------------------------------------------- conditions
 
 
-class Condition:
+class Condition(ABC):
     """A node of the match tree."""
 
+    @abstractmethod
     def matches(self, finding: Finding, settings: Settings) -> bool:
-        raise TypeError("Condition is abstract")
+        """Whether the finding satisfies this node."""
 
+    @abstractmethod
     def describe(self) -> str:
-        raise TypeError("Condition is abstract")
+        """A compact one-line rendering for ``rules list``."""
 
 
 @dataclass
@@ -330,7 +333,7 @@ def parse_window(text: Any) -> Optional[tuple[int, int]]:
     if start_h > 23 or start_m > 59 or end_m > 59 or end_h > 24 or (end_h == 24 and end_m):
         return None
     start, end = start_h * 60 + start_m, end_h * 60 + end_m
-    if start == end % 1440:
+    if start == end:
         return None
     return start, end
 
@@ -340,6 +343,11 @@ class MatchCompiler:
 
     def __init__(self, errors: list[RuleError]) -> None:
         self.errors = errors
+        self.builders: dict[str, Callable[[str, Any, Mark], Optional[Test]]] = {
+            "equals": self.op_equals, "in": self.op_in, "glob": self.op_glob, "domain": self.op_domain,
+            "regex": self.op_regex, "cidr": self.op_cidr, "time_of_day": self.op_time_of_day,
+            **{op: self._numeric(op) for op in NUMERIC_OPERATORS},
+        }
 
     def fail(self, mark: Mark, message: str) -> None:
         self.errors.append(mark.error(message))
@@ -422,7 +430,7 @@ class MatchCompiler:
                 else:
                     ok = self._bad(arg_mark, "exists takes true or false")
                 continue
-            build = self._builders().get(op)
+            build = self.builders.get(op)
             if build is None:
                 hint = f"; operators: {', '.join(OPERATORS)}"
                 ok = self._bad(node.key_mark(op), f"unknown operator {op!r}{hint}")
@@ -436,13 +444,6 @@ class MatchCompiler:
     def _bad(self, mark: Mark, message: str) -> bool:
         self.fail(mark, message)
         return False
-
-    def _builders(self) -> dict[str, Callable[[str, Any, Mark], Optional[Test]]]:
-        numeric = {op: self._numeric(op) for op in NUMERIC_OPERATORS}
-        return {
-            "equals": self.op_equals, "in": self.op_in, "glob": self.op_glob, "domain": self.op_domain,
-            "regex": self.op_regex, "cidr": self.op_cidr, "time_of_day": self.op_time_of_day, **numeric,
-        }
 
     # ---- operators
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Optional
 
+from ..settings import Settings
+
 if TYPE_CHECKING:
     from ..model import Finding
-    from ..settings import Settings
     from .matcher import Condition
 
 ACTION_ALERT = "alert"
@@ -131,8 +132,6 @@ class Rule:
 
     def matches(self, finding: Finding, settings: Optional[Settings] = None) -> bool:
         """Whether the ``match`` block holds for ``finding`` (expiry is not considered)."""
-        from ..settings import Settings
-
         return self.match.matches(finding, settings or Settings())
 
     def verdict(self) -> str:

@@ -19,7 +19,7 @@ from yaml.reader import ReaderError
 from .model import Mark, RuleError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
-MAX_NODES = 200_000  # bounds alias expansion ("billion laughs")
+MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
 MAX_DEPTH = 64
 
 _TAG = "tag:yaml.org,2002:"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Optional
+from typing import Any, BinaryIO, Callable, Optional
 
-from ..decoders.base import Emit, LogContext, LogDecoder
+from ..decoders.base import DocumentDecoder, Emit, LogContext, LogDecoder
 
 SNIFF_LINES = 200
 MAX_LINE = 16 * 1024
@@ -18,15 +18,24 @@ class LogStats:
     first_malformed: Optional[int] = None
 
 
-def choose_format(head: bytes, decoders: list[LogDecoder]) -> Optional[LogDecoder]:
-    """The decoder most confident about these first lines, if any is."""
+def choose_format(head: bytes, decoders: list[LogDecoder]) -> tuple[Optional[LogDecoder], float]:
+    """The line format most confident about these first lines, and its score."""
     lines = head.decode("utf-8", "replace").splitlines()[:SNIFF_LINES]
+    return _best(decoders, lines)
+
+
+def choose_document(head: bytes, decoders: list[DocumentDecoder]) -> tuple[Optional[DocumentDecoder], float]:
+    """The whole-file format most confident about these first bytes, and its score."""
+    return _best(decoders, head)
+
+
+def _best(decoders: list, sample) -> tuple[Optional[Any], float]:
     best, best_score = None, 0.0
     for decoder in decoders:
-        score = decoder.sniff(lines)
+        score = decoder.sniff(sample)
         if score > best_score:
             best, best_score = decoder, score
-    return best
+    return best, best_score
 
 
 def read_log(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: Emit, stats: LogStats,

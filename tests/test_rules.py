@@ -1,0 +1,761 @@
+"""Rule language: operators, precedence, allow/expiry, settings, validation, shipped packs."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from detector.model import SEVERITIES, Finding
+from detector.rules import (
+    DEFAULT_RULE_ID,
+    RuleLoadError,
+    default_packs_dir,
+    load_ruleset,
+    pack_files,
+    validate_files,
+)
+from detector.rules.matcher import MatchCompiler, render_template
+from detector.rules.yamlsrc import parse_text
+from detector.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+CATALOG = """\
+version: 1
+frameworks:
+  CIS-v8:
+    name: CIS Critical Security Controls v8
+    controls:
+      3.10: Encrypt Sensitive Data in Transit
+      5.2: Use Unique Passwords
+  NIST-CSF-2.0:
+    name: NIST Cybersecurity Framework 2.0
+    controls:
+      PR.DS-02: The confidentiality, integrity, and availability of data-in-transit are protected
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def packs(tmp_path: Path) -> Path:
+    """A packs directory holding only a small compliance catalog."""
+    directory = tmp_path / "packs"
+    directory.mkdir()
+    write(directory / "compliance.yaml", CATALOG)
+    return directory
+
+
+def finding(detector: str = "filesharing.service", category: str = "file-sharing", **attributes: Any) -> Finding:
+    return Finding(
+        id="f1", detector=detector, category=category, title="Detector title",
+        first_seen=None, last_seen=None, count=1, hosts=["192.168.1.20"], attributes=attributes,
+        severity="low",
+    )
+
+
+def compile_match(text: str):
+    errors: list = []
+    node = parse_text(textwrap.dedent(text), "m.yaml", errors)
+    condition = MatchCompiler(errors).block(node, node.mark)
+    assert errors == []
+    return condition
+
+
+def matches(match_text: str, item: Finding, settings: Settings | None = None) -> bool:
+    return compile_match(match_text).matches(item, settings or Settings())
+
+
+def match_errors(text: str) -> list[str]:
+    errors: list = []
+    node = parse_text(textwrap.dedent(text), "m.yaml", errors)
+    MatchCompiler(errors).block(node, node.mark)
+    return [f"{error.line}: {error.message}" for error in errors]
+
+
+# ---------------------------------------------------------------- operators
+
+
+def test_plain_scalar_equals_is_case_insensitive_for_text() -> None:
+    assert matches("service: dropbox", finding(service="Dropbox"))
+    assert not matches("service: dropbox", finding(service="Dropbox Paper"))
+
+
+def test_equals_keeps_numbers_and_booleans_apart() -> None:
+    assert matches("connections: 3", finding(connections=3))
+    assert matches("connections: 3", finding(connections=3.0))
+    assert not matches("connections: 1", finding(connections=True))
+    assert matches("external: true", finding(external=True))
+    assert not matches("external: true", finding(external=1))
+    assert not matches("connections: 3", finding(connections="3"))
+
+
+def test_explicit_equals_operator() -> None:
+    assert matches("service: {equals: Box}", finding(service="box"))
+    assert not matches("service: {equals: Box}", finding(service="Dropbox"))
+
+
+def test_in_operator_and_list_shorthand() -> None:
+    assert matches("service_category: {in: [p2p, remote-access]}", finding(service_category="P2P"))
+    assert not matches("service_category: {in: [p2p, remote-access]}", finding(service_category="paste"))
+    assert matches("service_category: [p2p, remote-access]", finding(service_category="remote-access"))
+
+
+def test_glob_operator() -> None:
+    assert matches("filename: {glob: '*.ZIP'}", finding(filename="backup-2024.zip"))
+    assert matches("filename: {glob: ['*.7z', 'export-*']}", finding(filename="export-clients.csv"))
+    assert not matches("filename: {glob: '*.zip'}", finding(filename="backup.zip.txt"))
+
+
+def test_domain_operator_matches_on_label_boundaries() -> None:
+    rule = "domains: {domain: dropbox.com}"
+    assert matches(rule, finding(domains=["dropbox.com"]))
+    assert matches(rule, finding(domains=["dl.x.DROPBOX.com."]))
+    assert not matches(rule, finding(domains=["notdropbox.com"]))
+    assert not matches(rule, finding(domains=["dropbox.com.evil.net"]))
+    assert matches("domains: {domain: [box.com, dropbox.com]}", finding(domains=["app.box.com"]))
+
+
+def test_regex_operator_searches_text_and_numbers() -> None:
+    assert matches("username: {regex: '^adm(in)?$'}", finding(username="admin"))
+    assert not matches("username: {regex: '^adm(in)?$'}", finding(username="administrator"))
+    assert matches("server_port: {regex: '^80(80)?$'}", finding(server_port=8080))
+    assert not matches("username: {regex: 'x'}", finding(username=["a", "b"]))
+
+
+def test_cidr_operator_for_ipv4_ipv6_and_non_addresses() -> None:
+    assert matches("hosts: {cidr: 192.168.0.0/16}", finding())
+    assert not matches("hosts: {cidr: 10.0.0.0/8}", finding())
+    assert matches("server: {cidr: '2001:db8::/32'}", finding(server="2001:db8::5"))
+    assert matches("server: {cidr: [10.0.0.0/8, '2001:db8::/32']}", finding(server="[2001:db8::5]:443"))
+    assert not matches("server: {cidr: 10.0.0.0/8}", finding(server="2001:db8::5"))
+    assert not matches("server: {cidr: 10.0.0.0/8}", finding(server="files.example.com"))
+
+
+@pytest.mark.parametrize(
+    ("operator", "value", "expected"),
+    [("gt", 10, False), ("gt", 9, True), ("gte", 10, True), ("gte", 11, False),
+     ("lt", 10, False), ("lt", 11, True), ("lte", 10, True), ("lte", 9, False)],
+)
+def test_numeric_operators(operator: str, value: int, expected: bool) -> None:
+    assert matches(f"bytes_up: {{{operator}: {value}}}", finding(bytes_up=10)) is expected
+
+
+def test_numeric_operators_ignore_non_numbers() -> None:
+    assert not matches("bytes_up: {gte: 0}", finding(bytes_up=None))
+    assert not matches("bytes_up: {gte: 0}", finding(bytes_up="100"))
+    assert not matches("bytes_up: {gte: 0}", finding(bytes_up=True))
+
+
+def test_numeric_bound_can_come_from_settings() -> None:
+    rule = "bytes_up: {gt: {setting: upload_high_bytes}}"
+    big = finding(bytes_up=150 * 1024 * 1024)
+    assert matches(rule, big)
+    assert not matches(rule, big, Settings().updated({"upload_high_bytes": 200 * 1024 * 1024}))
+
+
+def test_time_of_day_on_text_attribute_and_across_midnight() -> None:
+    assert matches("time_of_day: {time_of_day: '12:00-13:00'}", finding(time_of_day="12:30"))
+    assert not matches("time_of_day: {time_of_day: '12:00-13:00'}", finding(time_of_day="13:00"))
+    assert matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="23:10"))
+    assert matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="05:59"))
+    assert not matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="06:00"))
+    assert not matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="noon"))
+
+
+def test_time_of_day_on_timestamps_uses_utc() -> None:
+    item = finding()
+    item.first_seen = datetime(2024, 3, 4, 23, 30, tzinfo=timezone.utc).timestamp()
+    assert matches("first_seen: {time_of_day: '22:00-06:00'}", item)
+    assert not matches("first_seen: {time_of_day: '08:00-18:00'}", item)
+    assert not matches("last_seen: {time_of_day: '00:00-24:00'}", item)  # last_seen is None
+
+
+def test_exists_true_and_false() -> None:
+    assert matches("tenant: {exists: true}", finding(tenant="contoso"))
+    assert not matches("tenant: {exists: true}", finding())
+    assert matches("tenant: {exists: false}", finding())
+    assert matches("tenant: {exists: false}", finding(tenant=None))
+    assert not matches("tenant: {exists: false}", finding(tenant="contoso"))
+
+
+def test_missing_attribute_never_matches_other_operators() -> None:
+    item = finding()
+    for rule in ("service: Box", "service: {glob: '*'}", "bytes_up: {gte: 0}", "service: {regex: '.*'}"):
+        assert not matches(rule, item)
+
+
+def test_field_paths_bare_names_are_attributes() -> None:
+    item = finding(service="Box", detector_hint="x", nested={"inner": "yes"})
+    assert matches("attributes.service: Box", item)
+    assert matches("service: Box", item)
+    assert matches("detector: filesharing.service", item)  # a finding field, not an attribute
+    assert matches("attributes.nested.inner: 'yes'", item)
+    assert matches("count: 1", item)
+    assert matches("severity: low", item)
+    assert matches("title: detector TITLE", item)
+
+
+def test_list_values_match_when_any_element_matches() -> None:
+    item = finding(methods=["dns", "tls-sni"])
+    assert matches("methods: tls-sni", item)
+    assert matches("methods: {in: [quic-sni, dns]}", item)
+    assert not matches("methods: bittorrent", item)
+    assert matches("hosts: 192.168.1.20", item)
+
+
+def test_several_operators_on_one_field_must_hold_for_the_same_element() -> None:
+    assert matches("sizes: {gte: 10, lt: 100}", finding(sizes=[5, 50]))
+    assert not matches("sizes: {gte: 10, lt: 100}", finding(sizes=[5, 500]))
+
+
+def test_all_any_not_combinators() -> None:
+    item = finding(service="Box", risk="high")
+    assert matches("all: [{service: Box}, {risk: high}]", item)
+    assert not matches("all: [{service: Box}, {risk: low}]", item)
+    assert matches("any: [{service: Dropbox}, {risk: high}]", item)
+    assert not matches("any: [{service: Dropbox}, {risk: low}]", item)
+    assert matches("not: {service: Dropbox}", item)
+    assert not matches("not: {service: Box}", item)
+    assert matches("not: {accepted: false}", item)  # missing attribute: the inner test fails
+    nested = "any: [{all: [{service: Box}, {not: {risk: low}}]}, {service: Mega}]"
+    assert matches(nested, item)
+
+
+def test_title_template_renders_fields_without_format_strings() -> None:
+    item = finding(service="Dropbox", domains=["dropbox.com", "db.tt"])
+    text = render_template("{service} via {domains} ({count}) {missing} {0.__class__}", item)
+    assert text == "Dropbox via dropbox.com, db.tt (1) ? {0.__class__}"
+
+
+# ---------------------------------------------------------------- validation
+
+
+ACCEPTANCE = """\
+rules:
+  - id: r1
+    title: First
+    match: {detector: x}
+    severity: low
+  - id: r1
+    title: Duplicate of an earlier id
+    match: {detector: y}
+    severity: low
+  - id: r2
+    title: Bad regex
+    match: {service: {regex: "(unclosed"}}
+    severity: low
+  - id: r3
+    title: Unknown key
+    colour: red
+    match: {detector: z}
+    severity: low
+  - id: r4
+    title: Bad severity
+    match: {detector: w}
+    severity: catastrophic
+"""
+
+
+def test_acceptance_four_errors_with_their_lines(tmp_path: Path) -> None:
+    path = write(tmp_path / "site.yaml", ACCEPTANCE)
+    errors = validate_files([path])
+    assert [f"{error.file}:{error.line}" for error in errors] == [
+        f"{path}:6", f"{path}:12", f"{path}:16", f"{path}:22",
+    ]
+    assert str(errors[0]).startswith(f"{path}:6:")
+    assert "duplicate rule id 'r1'" in errors[0].message
+    assert "bad regex" in errors[1].message
+    assert "colour" in errors[2].message
+    assert "catastrophic" in errors[3].message
+
+
+def test_load_ruleset_raises_with_all_errors(tmp_path: Path, packs: Path) -> None:
+    path = write(tmp_path / "site.yaml", ACCEPTANCE)
+    with pytest.raises(RuleLoadError) as caught:
+        load_ruleset([path], packs_dir=packs)
+    assert [error.line for error in caught.value.errors] == [6, 12, 16, 22]
+    assert f"{path}:22:" in str(caught.value)
+
+
+def test_duplicate_yaml_keys_are_reported(tmp_path: Path, packs: Path) -> None:
+    path = write(tmp_path / "site.yaml", """\
+        rules:
+          - id: r1
+            title: One
+            match: {detector: x}
+            severity: low
+            severity: high
+        """)
+    errors = validate_files([path], packs_dir=packs)
+    assert [(error.line, error.col) for error in errors] == [(6, 5)]
+    assert "duplicate key 'severity'" in errors[0].message
+
+
+def test_invalid_yaml_reports_the_parser_mark(tmp_path: Path, packs: Path) -> None:
+    path = write(tmp_path / "site.yaml", "rules:\n  - id: r1\n    title: [unclosed\n    severity: low\n")
+    errors = validate_files([path], packs_dir=packs)
+    assert len(errors) == 1
+    assert errors[0].line == 4
+    assert errors[0].message.startswith("invalid YAML:")
+
+
+def test_unknown_compliance_id_is_an_error(tmp_path: Path, packs: Path) -> None:
+    path = write(tmp_path / "site.yaml", """\
+        rules:
+          - id: r1
+            title: One
+            match: {detector: x}
+            severity: low
+            compliance: [CIS-v8:3.10, CIS-v8:3.11]
+        """)
+    errors = validate_files([path], packs_dir=packs)
+    assert [(error.line, error.col) for error in errors] == [(6, 31)]
+    assert "unknown compliance control 'CIS-v8:3.11'" in errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "fragment"),
+    [
+        ("  - title: No id\n    match: {a: 1}\n    severity: low\n", 2, "missing required key 'id'"),
+        ("  - id: r1\n    match: {a: 1}\n    severity: low\n", 2, "missing required key 'title'"),
+        ("  - id: r1\n    title: t\n    severity: low\n", 2, "missing required key 'match'"),
+        ("  - id: r1\n    title: t\n    match: {a: 1}\n", 2, "missing required key 'severity'"),
+        ("  - id: r1\n    title: t\n    action: allow\n    match: {a: 1}\n", 2, "missing required key 'reason'"),
+        ("  - id: r1\n    title: t\n    action: allow\n    reason: ok\n    match: {a: 1}\n    expires: 2030-02-30\n",
+         7, "bad date"),
+        ("  - id: r1\n    title: t\n    action: ignore\n    match: {a: 1}\n", 4, "bad action"),
+        ("  - id: r1\n    title: t\n    match: {a: {regexp: x}}\n    severity: low\n", 4, "unknown operator 'regexp'"),
+        ("  - id: r1\n    title: t\n    match: {regex: x}\n    severity: low\n", 4, "is an operator, not a field"),
+        ("  - id: r1\n    title: t\n    match: {a: {cidr: 10.0.0.1/33}}\n    severity: low\n", 4, "bad CIDR"),
+        ("  - id: r1\n    title: t\n    match: {a: {domain: 'https://x.com/'}}\n    severity: low\n", 4, "bad domain"),
+        ("  - id: r1\n    title: t\n    match: {a: {time_of_day: '8-18'}}\n    severity: low\n", 4, "bad time_of_day"),
+        ("  - id: r1\n    title: t\n    match: {a: {gt: ten}}\n    severity: low\n", 4, "gt takes a number"),
+        ("  - id: r1\n    title: t\n    match: {a: {gt: {setting: nope}}}\n    severity: low\n", 4, "unknown numeric"),
+        ("  - id: r1\n    title: t\n    match: {a: null}\n    severity: low\n", 4, "exists: false"),
+        ("  - id: r1\n    title: t\n    match: {severity: urgent}\n    severity: low\n", 4, "bad severity 'urgent'"),
+        ("  - id: r1\n    title: t\n    match: {}\n    severity: low\n", 4, "must not be empty"),
+        ("  - id: default\n    title: t\n    match: {a: 1}\n    severity: low\n", 2, "reserved"),
+        ("  - id: r1\n    title: t\n    match: {a: 1}\n    severity: low\n    reason: why\n", 6, "only valid with"),
+        ("  - id: r1\n    title: t\n    match: {a: 1}\n    severity: low\n    examples: {match: [{colour: 1}]}\n",
+         6, "unknown key 'colour' in example"),
+    ],
+)
+def test_rule_validation_errors(tmp_path: Path, packs: Path, body: str, line: int, fragment: str) -> None:
+    path = write(tmp_path / "site.yaml", "rules:\n" + body)
+    errors = validate_files([path], packs_dir=packs)
+    assert len(errors) == 1, [str(error) for error in errors]
+    assert errors[0].line == line
+    assert fragment in errors[0].message
+
+
+def test_top_level_keys_and_settings_are_checked(tmp_path: Path, packs: Path) -> None:
+    path = write(tmp_path / "site.yaml", """\
+        version: 1
+        description: test
+        colour: red
+        settings:
+          wifi_min_days: three
+          upload_high_bytes: -1
+          no_such_setting: 1
+          password_field_names: [pwd, 3]
+        rules: []
+        """)
+    errors = validate_files([path], packs_dir=packs)
+    assert [error.line for error in errors] == [3, 5, 6, 7, 8]
+    assert "unknown key 'colour'" in errors[0].message
+
+
+def test_unsafe_tags_are_rejected(tmp_path: Path, packs: Path) -> None:
+    path = write(tmp_path / "site.yaml", "rules:\n  - !!python/object:os.system {id: x}\n")
+    errors = validate_files([path], packs_dir=packs)
+    assert errors and "unsupported YAML tag" in errors[0].message
+
+
+def test_alias_bombs_are_bounded(tmp_path: Path, packs: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 9)]
+    path = write(tmp_path / "site.yaml", "\n".join(lines) + "\n")
+    errors = validate_files([path], packs_dir=packs)
+    assert len(errors) == 1 and "too large" in errors[0].message
+
+
+def test_base60_looking_times_stay_text() -> None:
+    errors: list = []
+    assert parse_text("t: 12:30\n", "x", errors) == {"t": "12:30"}
+
+
+def test_errors_are_collected_across_files(tmp_path: Path, packs: Path) -> None:
+    first = write(tmp_path / "one.yaml", "rules:\n  - {id: r1, title: t, match: {a: 1}, severity: bad}\n")
+    second = write(tmp_path / "two.yaml", "rules: {}\n")
+    errors = validate_files([first, second], packs_dir=packs)
+    assert [(Path(error.file).name, error.line) for error in errors] == [("one.yaml", 2), ("two.yaml", 1)]
+
+
+def test_unreadable_file_is_an_error(tmp_path: Path, packs: Path) -> None:
+    errors = validate_files([tmp_path / "missing.yaml"], packs_dir=packs)
+    assert len(errors) == 1 and errors[0].line == 1 and "cannot read" in errors[0].message
+
+
+def test_duplicate_ids_across_files_of_one_layer(tmp_path: Path, packs: Path) -> None:
+    rule = "rules:\n  - {id: same, title: t, match: {a: 1}, severity: low}\n"
+    write(packs / "a.yaml", rule)
+    write(packs / "b.yaml", rule)
+    with pytest.raises(RuleLoadError) as caught:
+        load_ruleset([], packs_dir=packs)
+    assert [(Path(error.file).name, error.line) for error in caught.value.errors] == [("b.yaml", 2)]
+    site_one = write(tmp_path / "s1.yaml", rule.replace("same", "mine"))
+    site_two = write(tmp_path / "s2.yaml", rule.replace("same", "mine"))
+    (packs / "b.yaml").unlink()
+    with pytest.raises(RuleLoadError) as caught:
+        load_ruleset([site_one, site_two], packs_dir=packs)
+    assert [Path(error.file).name for error in caught.value.errors] == ["s2.yaml"]
+
+
+def test_unknown_compliance_id_in_catalog_free_load_is_error_when_catalog_missing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty-packs"
+    empty.mkdir()
+    with pytest.raises(RuleLoadError) as caught:
+        load_ruleset([], packs_dir=empty)
+    assert "compliance.yaml" in caught.value.errors[0].file
+
+
+# ---------------------------------------------------------------- precedence and classification
+
+
+PACK_A = """\
+rules:
+  - id: pack-big-upload
+    title: Big upload
+    match: {detector: filesharing.service, bytes_up: {gt: 100}}
+    severity: high
+    compliance: [CIS-v8:3.10]
+    remediation: Ask what was uploaded.
+    tags: [exfil]
+  - id: pack-any-service
+    title: Any service
+    match: {detector: filesharing.service}
+    severity: low
+    remediation: Review.
+"""
+PACK_B = """\
+rules:
+  - id: pack-wifi
+    title: Wi-Fi
+    match: {detector: wifi.recurring}
+    severity: medium
+"""
+
+
+@pytest.fixture
+def two_packs(packs: Path) -> Path:
+    write(packs / "b-second.yaml", PACK_B)
+    write(packs / "a-first.yaml", PACK_A)
+    write(packs / "services.yaml", "services: [this is not a rule pack]\n")
+    return packs
+
+
+def test_packs_load_in_file_name_order_without_catalogs(two_packs: Path) -> None:
+    assert [path.name for path in pack_files(two_packs)] == ["a-first.yaml", "b-second.yaml"]
+    ruleset = load_ruleset([], packs_dir=two_packs)
+    assert [rule.id for rule in ruleset.rules] == ["pack-big-upload", "pack-any-service", "pack-wifi"]
+    assert [path.name for path in ruleset.files] == ["compliance.yaml", "a-first.yaml", "b-second.yaml"]
+
+
+def test_first_matching_rule_classifies(two_packs: Path) -> None:
+    ruleset = load_ruleset([], packs_dir=two_packs)
+    item = finding(bytes_up=500)
+    ruleset.classify(item)
+    assert (item.rule, item.severity, item.sanctioned) == ("pack-big-upload", "high", False)
+    assert item.compliance == ["CIS-v8:3.10"] and item.remediation == "Ask what was uploaded."
+    assert item.tags == ["exfil"] and item.title == "Detector title"
+    small = finding(bytes_up=5)
+    ruleset.classify(small)
+    assert (small.rule, small.severity) == ("pack-any-service", "low")
+
+
+def test_unmatched_finding_keeps_detector_defaults(two_packs: Path) -> None:
+    ruleset = load_ruleset([], packs_dir=two_packs)
+    item = finding(detector="credentials.cleartext", category="plaintext-credentials")
+    item.severity = "critical"
+    ruleset.classify(item)
+    assert (item.rule, item.severity, item.sanctioned) == (DEFAULT_RULE_ID, "critical", False)
+
+
+def test_site_rule_replaces_pack_rule_in_place(tmp_path: Path, two_packs: Path) -> None:
+    site = write(tmp_path / "site.yaml", """\
+        rules:
+          - id: pack-any-service
+            title: Any service, site view
+            match: {detector: filesharing.service}
+            severity: medium
+        """)
+    ruleset = load_ruleset([site], packs_dir=two_packs)
+    assert [rule.id for rule in ruleset.rules] == ["pack-big-upload", "pack-any-service", "pack-wifi"]
+    assert ruleset.rules[1].layer == "site" and ruleset.rules[1].severity == "medium"
+    item = finding(bytes_up=500)
+    ruleset.classify(item)
+    assert item.rule == "pack-big-upload"  # the override kept the pack's position
+    small = finding(bytes_up=5)
+    ruleset.classify(small)
+    assert (small.rule, small.severity) == ("pack-any-service", "medium")
+
+
+def test_new_site_rules_are_evaluated_before_packs_in_file_order(tmp_path: Path, two_packs: Path) -> None:
+    first = write(tmp_path / "1.yaml", """\
+        rules:
+          - {id: site-box, title: Box, match: {service: Box}, severity: critical}
+        """)
+    second = write(tmp_path / "2.yaml", """\
+        rules:
+          - {id: site-any, title: Any, match: {detector: filesharing.service}, severity: info}
+        """)
+    ruleset = load_ruleset([first, second], packs_dir=two_packs)
+    assert [rule.id for rule in ruleset.rules][:3] == ["site-box", "site-any", "pack-big-upload"]
+    box = finding(service="Box", bytes_up=500)
+    ruleset.classify(box)
+    assert (box.rule, box.severity) == ("site-box", "critical")
+    other = finding(service="Mega", bytes_up=500)
+    ruleset.classify(other)
+    assert (other.rule, other.severity) == ("site-any", "info")
+
+
+def test_allow_rule_sanctions_but_keeps_classification(tmp_path: Path, two_packs: Path) -> None:
+    site = write(tmp_path / "site.yaml", """\
+        rules:
+          - id: allow-box
+            title: Box is sanctioned
+            action: allow
+            match: {service: Box, tenant: contoso}
+            reason: Company account
+            owner: it
+            expires: 2025-06-30
+            tags: [sanctioned]
+        """)
+    ruleset = load_ruleset([site], packs_dir=two_packs, today=date(2025, 6, 30))
+    item = finding(service="Box", tenant="Contoso", bytes_up=500)
+    ruleset.classify(item)
+    assert (item.rule, item.sanctioned, item.severity) == ("allow-box", True, "high")
+    assert item.compliance == ["CIS-v8:3.10"] and item.tags == ["exfil", "sanctioned"]
+    assert ruleset.expired_allows == []
+    personal = finding(service="Box", bytes_up=500)
+    ruleset.classify(personal)
+    assert (personal.rule, personal.sanctioned) == ("pack-big-upload", False)
+
+
+def test_expired_allow_rule_stops_applying_and_is_reported(tmp_path: Path, two_packs: Path) -> None:
+    site = write(tmp_path / "site.yaml", """\
+        rules:
+          - {id: allow-box, title: Box, action: allow, match: {service: Box}, reason: pilot, expires: 2025-06-30}
+          - {id: allow-mega, title: Mega, action: allow, match: {service: Mega}, reason: forever}
+        """)
+    ruleset = load_ruleset([site], packs_dir=two_packs, today=date(2025, 7, 1))
+    assert [rule.id for rule in ruleset.expired_allows] == ["allow-box"]
+    item = finding(service="Box", bytes_up=500)
+    ruleset.classify(item)
+    assert (item.rule, item.sanctioned, item.severity) == ("pack-big-upload", False, "high")
+    mega = finding(service="Mega")
+    ruleset.classify(mega)
+    assert (mega.rule, mega.sanctioned) == ("allow-mega", True)
+
+
+def test_allowed_finding_without_alert_rule_keeps_defaults(tmp_path: Path, packs: Path) -> None:
+    site = write(tmp_path / "site.yaml", """\
+        rules:
+          - {id: allow-all, title: All, action: allow, match: {category: file-sharing}, reason: lab}
+        """)
+    ruleset = load_ruleset([site], packs_dir=packs)
+    item = finding()
+    ruleset.classify(item)
+    assert (item.rule, item.sanctioned, item.severity) == ("allow-all", True, "low")
+
+
+def test_title_override_only_when_set(tmp_path: Path, packs: Path) -> None:
+    site = write(tmp_path / "site.yaml", """\
+        rules:
+          - id: named
+            title: Rule title is not the finding title
+            title_override: "{service} used by {hosts}"
+            match: {service: Box}
+            severity: low
+          - {id: plain, title: Plain rule title, match: {service: Mega}, severity: low}
+        """)
+    ruleset = load_ruleset([site], packs_dir=packs)
+    box, mega = finding(service="Box"), finding(service="Mega")
+    ruleset.classify_all([box, mega])
+    assert box.title == "Box used by 192.168.1.20"
+    assert mega.title == "Detector title"
+
+
+def test_disabled_stub_switches_a_pack_rule_off(tmp_path: Path, two_packs: Path) -> None:
+    site = write(tmp_path / "site.yaml", "rules:\n  - {id: pack-any-service, enabled: false}\n")
+    ruleset = load_ruleset([site], packs_dir=two_packs)
+    assert "pack-any-service" not in [rule.id for rule in ruleset.rules]
+    assert [rule.id for rule in ruleset.disabled] == ["pack-any-service"]
+
+
+def test_settings_merge_in_load_order(tmp_path: Path, packs: Path) -> None:
+    write(packs / "a.yaml", "settings: {wifi_min_days: 4, max_flows: 10}\n")
+    first = write(tmp_path / "1.yaml", "settings: {wifi_min_days: 5, wifi_window_minutes: 20}\n")
+    second = write(tmp_path / "2.yaml", "settings: {wifi_window_minutes: 7.5, password_field_names: [pin]}\n")
+    settings = load_ruleset([first, second], packs_dir=packs).settings
+    assert settings.wifi_min_days == 5
+    assert settings.max_flows == 10
+    assert settings.wifi_window_minutes == 7.5
+    assert settings.password_field_names == ["pin"]
+    assert settings.upload_high_bytes == Settings().upload_high_bytes
+
+
+def test_sha256_covers_every_loaded_file_in_order(tmp_path: Path, two_packs: Path) -> None:
+    site = write(tmp_path / "site.yaml", "rules: []\n")
+    ruleset = load_ruleset([site], packs_dir=two_packs)
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in ruleset.files)).hexdigest()
+    assert ruleset.sha256 == digest
+    assert ruleset.files[0].name == "compliance.yaml" and ruleset.files[-1] == site
+    write(site, "rules: []  # edited\n")
+    assert load_ruleset([site], packs_dir=two_packs).sha256 != digest
+
+
+def test_describe_names_the_rule_and_its_source(two_packs: Path) -> None:
+    rule = load_ruleset([], packs_dir=two_packs).get("pack-big-upload")
+    text = rule.describe()
+    assert text.startswith("pack-big-upload  high  ")
+    assert "a-first.yaml:2" in text and "bytes_up > 100" in text
+
+
+def test_compliance_catalog_is_exposed(two_packs: Path) -> None:
+    control = load_ruleset([], packs_dir=two_packs).compliance["CIS-v8:3.10"]
+    assert (control.framework, control.ref, control.title) == ("CIS-v8", "3.10", "Encrypt Sensitive Data in Transit")
+
+
+# ---------------------------------------------------------------- examples
+
+
+def test_run_examples_reports_wrong_examples(tmp_path: Path, packs: Path) -> None:
+    site = write(tmp_path / "site.yaml", """\
+        rules:
+          - id: r1
+            title: Box
+            match: {service: Box}
+            severity: low
+            examples:
+              match:
+                - {attributes: {service: box}}
+                - {attributes: {service: Mega}}
+              nomatch:
+                - {attributes: {service: BOX}}
+        """)
+    failures = load_ruleset([site], packs_dir=packs).run_examples()
+    assert [(failure.line, failure.rule_id) for failure in failures] == [(9, "r1"), (11, "r1")]
+    assert "match #2 did not match" in failures[0].message
+    assert "nomatch #1 matched" in str(failures[1])
+
+
+def test_run_examples_can_check_shadowing(tmp_path: Path, packs: Path) -> None:
+    site = write(tmp_path / "site.yaml", """\
+        rules:
+          - {id: broad, title: All, match: {category: file-sharing}, severity: low}
+          - id: narrow
+            title: Box
+            match: {service: Box}
+            severity: high
+            examples: {match: [{category: file-sharing, attributes: {service: Box}}]}
+        """)
+    ruleset = load_ruleset([site], packs_dir=packs)
+    assert ruleset.run_examples() == []
+    failures = ruleset.run_examples(check_shadowing=True)
+    assert len(failures) == 1 and "earlier rule broad" in failures[0].message
+
+
+def test_example_timestamps_accept_iso_text(tmp_path: Path, packs: Path) -> None:
+    site = write(tmp_path / "site.yaml", """\
+        rules:
+          - id: night
+            title: Night
+            match: {first_seen: {time_of_day: "22:00-06:00"}}
+            severity: low
+            examples:
+              match: [{first_seen: "2024-05-01T23:30:00Z"}, {first_seen: 2024-05-02 01:00:00}]
+              nomatch: [{first_seen: 1714564800}]
+        """)
+    assert load_ruleset([site], packs_dir=packs).run_examples() == []
+
+
+# ---------------------------------------------------------------- shipped packs
+
+
+FRAMEWORKS = ("CIS-v8", "NIST-CSF-2.0", "ISO27001-2022", "PCI-DSS-4.0", "HIPAA")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_ruleset([], packs_dir=default_packs_dir(), today=date(2025, 1, 1))
+
+
+def test_shipped_packs_validate(shipped) -> None:
+    paths = pack_files(default_packs_dir())
+    assert {path.name for path in paths} >= {"filesharing.yaml", "credentials.yaml", "wifi.yaml"}
+    assert validate_files(paths) == []
+    assert len(shipped.rules) >= 30
+
+
+def test_shipped_examples_pass_without_shadowing(shipped) -> None:
+    assert [str(failure) for failure in shipped.run_examples(check_shadowing=True)] == []
+
+
+def test_every_shipped_rule_is_documented_and_cites_three_frameworks(shipped) -> None:
+    for rule in shipped.rules:
+        assert rule.severity in SEVERITIES and rule.remediation and rule.description, rule.id
+        assert rule.examples and any(example.expect_match for example in rule.examples), rule.id
+        frameworks = {control.split(":", 1)[0] for control in rule.compliance}
+        assert len(frameworks) >= 3, rule.id
+        assert frameworks <= set(FRAMEWORKS), rule.id
+
+
+def test_compliance_catalog_covers_the_five_frameworks(shipped) -> None:
+    assert {control.framework for control in shipped.compliance.values()} == set(FRAMEWORKS)
+    for control_id, control in shipped.compliance.items():
+        assert control_id == f"{control.framework}:{control.ref}" and control.title
+
+
+@pytest.mark.parametrize(
+    ("attributes", "rule_id", "severity"),
+    [
+        ({"service": "Dropbox", "service_category": "cloud-storage", "methods": ["dns"]}, "fs-dns-only", "low"),
+        ({"service": "Dropbox", "methods": ["tls-sni"], "bytes_up": 11 * 2**20}, "fs-upload-medium", "medium"),
+        ({"service": "Dropbox", "methods": ["tls-sni"], "bytes_up": 101 * 2**20}, "fs-upload-high", "high"),
+        ({"service": "Dropbox", "methods": ["tls-sni"], "bytes_up": 2**30 + 1}, "fs-upload-critical", "critical"),
+        ({"service": "TeamViewer", "service_category": "remote-access", "methods": ["dns"]},
+         "fs-remote-access", "medium"),
+        ({"service": "qBittorrent", "service_category": "p2p", "methods": ["dns"]}, "fs-p2p", "medium"),
+    ],
+)
+def test_shipped_filesharing_ladder(shipped, attributes: dict, rule_id: str, severity: str) -> None:
+    item = finding(**attributes)
+    shipped.classify(item)
+    assert (item.rule, item.severity) == (rule_id, severity)
+
+
+def test_shipped_thresholds_follow_site_settings(tmp_path: Path) -> None:
+    site = write(tmp_path / "site.yaml", "settings: {upload_medium_bytes: 1000}\n")
+    ruleset = load_ruleset([site], packs_dir=default_packs_dir())
+    item = finding(service="Box", methods=["tls-sni"], bytes_up=5000)
+    ruleset.classify(item)
+    assert (item.rule, item.severity) == ("fs-upload-medium", "medium")
+
+
+def test_repository_site_template_validates() -> None:
+    template = REPO / "rules.yaml"
+    assert validate_files([template]) == []
+    ruleset = load_ruleset([template], today=date(2026, 1, 1))
+    allows = [rule for rule in ruleset.rules if rule.is_allow]
+    assert allows and all(rule.reason and rule.expires for rule in allows)
+    assert ruleset.run_examples(check_shadowing=True) == []
