@@ -101,7 +101,7 @@ class Scan:
         progress = self._progress(opened)
         errors_before = self.dispatcher.stats.decoder_errors
         try:
-            record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress)
+            record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress, self.dispatcher.hot)
         except CaptureFormatError as exc:
             record.kind = "capture"
             stats.warnings.append(str(exc))

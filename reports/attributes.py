@@ -19,7 +19,7 @@ from detector.model import (
     Secret,
 )
 
-from .fmt import clip, hhmm, human_bytes, joined, number, yes_no
+from .fmt import clip, hhmm, human_bytes, human_duration, joined, number, yes_no
 
 # Keys drawn as their own tables or charts, never listed as plain attributes.
 STRUCTURED_KEYS = frozenset({"heatmap", "outages", "per_host"})
@@ -45,7 +45,7 @@ def _text(*keys: str, limit: int = 120) -> tuple[tuple[str, ...], Formatter]:
 
 
 def _secret_mask(finding: Finding) -> Optional[str]:
-    value = _first(finding, "mask", "secret", "password_mask")
+    value = _first(finding, "secret_mask", "mask", "secret", "password_mask")
     if isinstance(value, Secret):
         return clip(value.mask, 40)
     if isinstance(value, dict):
@@ -54,7 +54,7 @@ def _secret_mask(finding: Finding) -> Optional[str]:
 
 
 def _fingerprint(finding: Finding) -> Optional[str]:
-    value = _first(finding, "fingerprint")
+    value = _first(finding, "secret_fingerprint", "fingerprint")
     if value is None:
         secret = _first(finding, "secret")
         holder = secret if isinstance(secret, dict) else {"fingerprint": getattr(secret, "fingerprint", None)}
@@ -70,10 +70,11 @@ def _server(finding: Finding) -> Optional[str]:
     return f"{clip(server, 120)}:{int(port)}" if port else joined(server, limit=120)
 
 
-def _accepted(finding: Finding) -> Optional[str]:
-    if "accepted" not in finding.attributes:
-        return None
-    return yes_no(finding.attributes.get("accepted"))
+def _flag(key: str) -> tuple[tuple[str, ...], Formatter]:
+    def show(finding: Finding) -> Optional[str]:
+        return yes_no(finding.attributes.get(key)) if key in finding.attributes else None
+
+    return (key,), show
 
 
 def _weakness(finding: Finding) -> Optional[str]:
@@ -85,6 +86,14 @@ def _weakness(finding: Finding) -> Optional[str]:
     if weak is True:
         return "weak password"
     return None
+
+
+def _duration(key: str) -> tuple[tuple[str, ...], Formatter]:
+    def show(finding: Finding) -> Optional[str]:
+        value = finding.attributes.get(key)
+        return None if number(value) is None else human_duration(value)
+
+    return (key,), show
 
 
 def _bytes(key: str) -> tuple[tuple[str, ...], Formatter]:
@@ -109,7 +118,7 @@ def _spread(finding: Finding) -> Optional[str]:
 
 
 def _days(finding: Finding) -> Optional[str]:
-    seen = _first(finding, "days_seen", "days_with_drops", "days")
+    seen = _first(finding, "days_with_drop", "days_seen", "days_with_drops", "days")
     total = _first(finding, "days_total", "days_observed", "days_covered")
     if seen is None:
         return None
@@ -132,25 +141,41 @@ def _count_or_list(*keys: str) -> tuple[tuple[str, ...], Formatter]:
 
 CREDENTIAL_FIELDS: list[tuple[str, tuple[str, ...], Formatter]] = [
     ("Protocol", *_text("protocol", "channel")),
-    ("User", *_text("user", "username", "sender", "login")),
-    ("Secret (masked)", ("mask", "secret", "password_mask"), _secret_mask),
-    ("Fingerprint", ("fingerprint",), _fingerprint),
+    ("User", *_text("user", "username", "usernames", "sender", "login")),
+    ("Secret (masked)", ("secret_mask", "mask", "secret", "password_mask"), _secret_mask),
+    ("Fingerprint", ("secret_fingerprint", "fingerprint"), _fingerprint),
     ("Server", ("server", "host", "server_host", "server_port", "port"), _server),
-    ("Accepted by server", ("accepted",), _accepted),
+    ("Accepted by server", *_flag("accepted")),
+    ("STARTTLS tried first", *_flag("starttls")),
     ("Kind", *_text("kind")),
+    ("Note", *_text("note")),
     ("Strength", ("weak", "default"), _weakness),
+    ("Clients", *_text("clients", "client")),
+    ("Services", *_text("services")),
     ("Recipients", *_text("recipients")),
     ("Trigger phrase", *_text("phrase")),
+    ("Detection confidence", *_text("score")),
 ]
 
 FILE_SHARING_FIELDS: list[tuple[str, tuple[str, ...], Formatter]] = [
     ("Service", *_text("service")),
+    ("Tenant", *_text("tenant")),
     ("Service category", *_text("service_category")),
-    ("Seen via", *_text("methods", "method")),
+    ("Service risk", *_text("risk")),
+    ("Seen via", *_text("methods", "method", "protocol")),
     ("Uploaded", *_bytes("bytes_up")),
     ("Downloaded", *_bytes("bytes_down")),
+    ("Connections", *_text("connections")),
+    ("Upload requests", *_text("upload_requests")),
     ("Domains", *_text("domains", "hostnames", "sni")),
     ("Files", *_text("filenames", "filename")),
+    ("File size", *_bytes("size")),
+    ("Direction", *_text("direction")),
+    ("Sender", *_text("sender")),
+    ("Recipients", *_text("recipients")),
+    ("Client", *_text("client")),
+    ("Server", *_text("server")),
+    ("Vendor site", *_text("vendor_url")),
 ]
 
 WIFI_FIELDS: list[tuple[str, tuple[str, ...], Formatter]] = [
@@ -159,9 +184,14 @@ WIFI_FIELDS: list[tuple[str, tuple[str, ...], Formatter]] = [
     ("Spread", ("spread_minutes", "spread"), _spread),
     ("Days with drops / observed", ("days_seen", "days_with_drops", "days", "days_total",
                                     "days_observed", "days_covered"), _days),
+    ("Occurrences", *_text("occurrences")),
+    ("Typical outage", *_duration("typical_duration_s")),
     ("Stations", *_count_or_list("stations", "station_count")),
     ("Access points", *_count_or_list("aps", "bssids", "ap", "bssid")),
     ("SSID", *_text("ssid", "ssids")),
+    ("Frames", *_text("frames")),
+    ("Peak frames per second", *_text("peak_per_second")),
+    ("Reason codes", ("reasons",), lambda f: _mapping_text(f.attributes.get("reasons"))),
     ("Likely cause", *_text("hint", "cause")),
 ]
 
@@ -190,7 +220,18 @@ def key_attributes(finding: Finding) -> list[tuple[str, str]]:
     return rows
 
 
+def _mapping_text(value: Any) -> Optional[str]:
+    """{"3": 5, "7": 2} -> "3: 5, 7: 2" (scalar values only, bounded)."""
+    if not isinstance(value, dict) or not value:
+        return None
+    pairs = [f"{clip(k, 30)}: {clip(v, 30)}" for k, v in list(value.items())[:12]
+             if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+    return ", ".join(pairs) or None
+
+
 def _extra_value(value: Any) -> Optional[str]:
+    if isinstance(value, dict):
+        return _mapping_text(value)
     if isinstance(value, Secret):
         return clip(value.mask, 40)
     if isinstance(value, bool) or value is None:
@@ -206,26 +247,43 @@ def plain_language(finding: Finding) -> str:
     """One sentence a business owner understands, built from the finding's facts."""
     hosts = len(set(finding.hosts))
     devices = f"{hosts} device{'s' if hosts != 1 else ''}"
-    attrs = finding.attributes
     if finding.category == CATEGORY_FILE_SHARING:
-        service = clip(attrs.get("service") or finding.title, 60)
-        up = attrs.get("bytes_up")
-        volume = f" {human_bytes(up)} uploaded" if number(up) else ""
-        status = "an approved service" if finding.sanctioned else "a service IT has not approved"
-        volume = volume or " no upload volume measured"
-        return f"{devices} used {service}, {status}, for file sharing;{volume}."
+        return _sharing_sentence(finding, devices)
     if finding.category == CATEGORY_CREDENTIALS:
-        protocol = clip(attrs.get("protocol") or attrs.get("channel") or "a clear-text protocol", 40)
-        if attrs.get("channel") and not attrs.get("protocol"):
-            return f"A password was pasted into a message ({protocol}); anyone who sees it can log in."
-        return (
-            f"Passwords cross the network unencrypted ({protocol}) from {devices};"
-            " anyone on the network can read them."
-        )
+        return _credential_sentence(finding, devices)
     if finding.category == CATEGORY_WIFI:
         around = _clock(finding)
         timing = f" around {around}" if around else ""
         return f"The Wi-Fi drops out repeatedly{timing}, affecting {devices}; staff then find workarounds."
     if finding.category == CATEGORY_WIFI_ATTACK:
         return f"Devices are forced off the Wi-Fi ({devices}); this looks deliberate and needs checking."
+    return clip(finding.title, 160)
+
+
+def _sharing_sentence(finding: Finding, devices: str) -> str:
+    attrs = finding.attributes
+    if not attrs.get("service") and attrs.get("filename"):
+        size = f", {human_bytes(attrs.get('size'))}" if number(attrs.get("size")) is not None else ""
+        channel = clip(attrs.get("protocol") or "another channel", 30)
+        return f"A file ({clip(attrs.get('filename'), 60)}{size}) left by {channel} instead of a sanctioned share."
+    service = clip(attrs.get("service") or finding.title, 60)
+    up = attrs.get("bytes_up")
+    volume = f"{human_bytes(up)} uploaded" if number(up) is not None else "upload volume not measured"
+    status = "an approved service" if finding.sanctioned else "a service IT has not approved"
+    return f"{devices} used {service}, {status}, for file sharing; {volume}."
+
+
+def _credential_sentence(finding: Finding, devices: str) -> str:
+    attrs = finding.attributes
+    if attrs.get("channel") and not attrs.get("protocol"):
+        channel = clip(attrs.get("channel"), 40)
+        return f"A password was pasted into a message ({channel}); anyone who reads it can log in."
+    if attrs.get("protocol"):
+        return (
+            f"Passwords cross the network unencrypted ({clip(attrs.get('protocol'), 40)}) from {devices};"
+            " anyone on the network can read them."
+        )
+    users = attrs.get("usernames")
+    if isinstance(users, list) and users:
+        return f"One password is reused by {len(users)} account(s); one leak opens all of them."
     return clip(finding.title, 160)

@@ -12,7 +12,7 @@ import math
 import unicodedata
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, Optional
 
 DEFAULT_LIMIT = 200
@@ -208,8 +208,3 @@ def yes_no(value: Any) -> str:
         return "no"
     return "unknown" if value is None else clip(value, 20)
 
-
-def iso_date(value: Any) -> str:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return when(value)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -60,7 +60,11 @@ MAX_WARNINGS = 20
 
 
 class ReportError(Exception):
-    """The report could not be produced (nothing to render, or the file not written)."""
+    """The report could not be produced."""
+
+
+class ReportWriteError(ReportError, OSError):
+    """The report file could not be written; an OSError so callers catching I/O errors see it."""
 
 
 @dataclass
@@ -239,12 +243,22 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str) -> S
         changes=changes,
         changes_view=_changes_view(changes),
         severity_chart=svg.severity_bars(dict(counts)),
-        history_chart=svg.history_chart(list(report.history) + [(result.started, dict(counts))]),
+        history_chart=svg.history_chart(_history_with_current(report.history, result.started, dict(counts))),
         expired_allows=[_expired(entry) for entry in report.expired_allows[:200]],
         inputs=[_input_view(record) for record in result.inputs],
         meta=_meta(result, report, generated),
         views_by_index=views,
     )
+
+
+def _history_with_current(
+    history: list[tuple[float, dict[str, int]]], started: float, counts: dict[str, int]
+) -> list[tuple[float, dict[str, int]]]:
+    """Earlier scans plus this one, unless the caller's history already holds it."""
+    points = list(history)
+    if not any(number(ts) == number(started) for ts, _ in points):
+        points.append((started, counts))
+    return points
 
 
 # ---------------------------------------------------------------- findings
@@ -318,34 +332,56 @@ def _services(findings: list[Finding], views: dict[int, FindingView]) -> list[Se
     grouped: dict[str, list[int]] = {}
     for index, finding in enumerate(findings):
         if finding.category == CATEGORY_FILE_SHARING:
-            name = clip(finding.attributes.get("service") or finding.title, 80)
+            name = _service_name(finding)
             grouped.setdefault(name, []).append(index)
     services = [_service_view(name, [findings[i] for i in members], [views[i] for i in members])
                 for name, members in grouped.items()]
     return sorted(services, key=lambda s: s.name.lower())[:300]
 
 
+def _service_name(finding: Finding) -> str:
+    """The catalog service, or the channel for direct transfers (mail attachment, FTP)."""
+    attrs = finding.attributes
+    if attrs.get("service"):
+        return clip(attrs.get("service"), 80)
+    if attrs.get("protocol"):
+        return f"{clip(attrs.get('protocol'), 40)} (direct file transfer)"
+    return clip(finding.title, 80)
+
+
 def _service_view(name: str, members: list[Finding], views: list[FindingView]) -> ServiceView:
-    volumes: dict[str, list[float]] = {}
+    volumes: dict[str, list[Optional[float]]] = {}
     for finding in members:
         for host, up, down in _host_volumes(finding):
-            totals = volumes.setdefault(host, [0.0, 0.0])
-            totals[0] += up
-            totals[1] += down
+            totals = volumes.setdefault(host, [None, None])
+            totals[0] = _add(totals[0], up)
+            totals[1] = _add(totals[1], down)
     sanctioned = {f.sanctioned for f in members}
     category = next((f.attributes.get("service_category") for f in members
                      if f.attributes.get("service_category")), "")
     rows = [(host, human_bytes(up), human_bytes(down))
-            for host, (up, down) in sorted(volumes.items(), key=lambda item: -item[1][0])[:100]]
+            for host, (up, down) in sorted(volumes.items(), key=lambda item: -(item[1][0] or 0))[:100]]
     return ServiceView(
         name=name,
         category=clip(category, 60) or "-",
         sanctioned=_sanction_label(sanctioned),
         rows=rows,
-        bytes_up=human_bytes(sum(v[0] for v in volumes.values())),
-        bytes_down=human_bytes(sum(v[1] for v in volumes.values())),
+        bytes_up=human_bytes(_total(v[0] for v in volumes.values())),
+        bytes_down=human_bytes(_total(v[1] for v in volumes.values())),
         anchors=[v.anchor for v in views],
     )
+
+
+def _add(total: Optional[float], value: Optional[float]) -> Optional[float]:
+    """Unmetered volumes stay unknown ("-") instead of showing as 0 B."""
+    if value is None:
+        return total
+    return value if total is None else total + value
+
+
+def _total(values: Iterable[Optional[float]]) -> Optional[float]:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 def _sanction_label(values: set[bool]) -> str:
@@ -354,20 +390,19 @@ def _sanction_label(values: set[bool]) -> str:
     return "partly sanctioned" if True in values else "not sanctioned"
 
 
-def _host_volumes(finding: Finding) -> list[tuple[str, float, float]]:
+def _host_volumes(finding: Finding) -> list[tuple[str, Optional[float], Optional[float]]]:
+    """Per-host volumes from ``per_host`` when given, else the finding's totals for all its hosts."""
     per_host = finding.attributes.get("per_host")
     rows = []
     if isinstance(per_host, list):
         for entry in per_host[:500]:
             if isinstance(entry, dict) and entry.get("host") not in (None, ""):
-                rows.append((clip(entry.get("host"), 100), number(entry.get("bytes_up")) or 0.0,
-                             number(entry.get("bytes_down")) or 0.0))
+                rows.append((clip(entry.get("host"), 100), number(entry.get("bytes_up")),
+                             number(entry.get("bytes_down"))))
     if rows:
         return rows
     hosts = joined(finding.hosts, max_items=5, limit=60) or "(unknown host)"
-    up = number(finding.attributes.get("bytes_up")) or 0.0
-    down = number(finding.attributes.get("bytes_down")) or 0.0
-    return [(hosts, up, down)]
+    return [(hosts, number(finding.attributes.get("bytes_up")), number(finding.attributes.get("bytes_down")))]
 
 
 # ---------------------------------------------------------------- wifi
@@ -411,12 +446,17 @@ def _outage_row(outage: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _control_fields(control: Any) -> tuple[str, str, str]:
-    """Duck-typed: an object with framework/ref/title attributes or a mapping."""
+    """Duck-typed: an object with framework/ref/title attributes or a mapping.
+
+    A long ``framework_name`` ("CIS Critical Security Controls v8") is preferred
+    over the short id prefix when the control carries one.
+    """
     if isinstance(control, Mapping):
-        values = (control.get("framework"), control.get("ref"), control.get("title"))
+        framework = control.get("framework_name") or control.get("framework")
+        values = (framework, control.get("ref"), control.get("title"))
     else:
-        values = (getattr(control, "framework", None), getattr(control, "ref", None),
-                  getattr(control, "title", None))
+        framework = getattr(control, "framework_name", None) or getattr(control, "framework", None)
+        values = (framework, getattr(control, "ref", None), getattr(control, "title", None))
     return clip(values[0], 80), clip(values[1], 60), clip(values[2], 200)
 
 
@@ -570,4 +610,4 @@ def _write(path: Path, html: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
     except OSError as exc:
-        raise ReportError(f"cannot write report to {path}: {exc.strerror or exc}") from exc
+        raise ReportWriteError(exc.errno, exc.strerror or str(exc), str(path)) from exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from detector.model import (
     CATEGORY_CREDENTIALS,
@@ -20,7 +20,7 @@ from detector.model import (
     Finding,
 )
 
-from .fmt import clip, clock, day_of, human_bytes, human_duration, number, to_timestamp
+from .fmt import clip, clock, day_of, human_bytes, human_duration, joined, number, to_timestamp
 
 OUTAGE = "outage"
 UPLOAD = "upload"
@@ -98,7 +98,9 @@ def collect_events(findings: list[Finding]) -> list[TimelineEvent]:
             events.extend(_simple_events(finding, index, UPLOAD, _upload_label(finding)))
         elif finding.category == CATEGORY_CREDENTIALS:
             events.extend(_simple_events(finding, index, CREDENTIAL, _credential_label(finding)))
-    unique = {(e.ts, e.host, e.kind, e.finding): e for e in events}
+    unique: dict[tuple[str, str, str, str, int], TimelineEvent] = {}
+    for event in sorted(events, key=lambda e: e.ts):  # one entry per minute is enough to read
+        unique.setdefault((event.day, event.clock, event.host, event.kind, event.finding), event)
     return list(unique.values())
 
 
@@ -158,15 +160,21 @@ def _outage_events(finding: Finding, index: int) -> list[TimelineEvent]:
         events.extend(TimelineEvent(ts, clip(h, 80), OUTAGE, label, index) for h in _bounded(hosts))
     if events:
         return events
-    return _simple_events(finding, index, OUTAGE, clip(finding.title, 80))
+    # Without per-outage station lists, one site-level row per day reads better
+    # than one row per station; workarounds then match any host on the site.
+    aps = finding.attributes.get("aps") or finding.attributes.get("bssid")
+    where = f"Wi-Fi {joined(aps, max_items=3, limit=40)}" if aps else "Wi-Fi (site-wide)"
+    return _simple_events(finding, index, OUTAGE, clip(finding.title, 80), [where])
 
 
-def _simple_events(finding: Finding, index: int, kind: str, label: str) -> list[TimelineEvent]:
+def _simple_events(
+    finding: Finding, index: int, kind: str, label: str, hosts: Optional[list[str]] = None
+) -> list[TimelineEvent]:
     times = [to_timestamp(e.time) for e in finding.evidence]
     stamps = sorted({t for t in times if t is not None})
     if not stamps:
         stamps = sorted({t for t in (finding.first_seen, finding.last_seen) if t is not None})
-    hosts = _bounded(finding.hosts) or ["(unknown host)"]
+    hosts = hosts or _bounded(finding.hosts) or ["(unknown host)"]
     return [TimelineEvent(ts, clip(host, 80), kind, label, index) for ts in stamps for host in hosts]
 
 
@@ -184,8 +192,11 @@ def _outage_label(outage: dict[str, Any]) -> str:
 
 
 def _upload_label(finding: Finding) -> str:
-    service = finding.attributes.get("service") or finding.title
-    up = finding.attributes.get("bytes_up")
+    attrs = finding.attributes
+    if not attrs.get("service") and attrs.get("filename"):
+        return f"file {clip(attrs.get('filename'), 50)} sent by {clip(attrs.get('protocol') or 'direct transfer', 30)}"
+    service = attrs.get("service") or finding.title
+    up = attrs.get("bytes_up")
     text = f"upload to {clip(service, 60)}"
     return f"{text} ({human_bytes(up)} up)" if number(up) is not None else text
 

@@ -22,7 +22,7 @@ from detector.model import (
 )
 from detector.risk import GRADE_BANDS, finding_risk, grade_for, score_findings, site_score
 from reports.changes import compare_scans
-from reports.render import ReportError, SiteReport, render_report
+from reports.render import ReportError, ReportWriteError, SiteReport, render_report
 from reports.timeline import build_timeline
 
 SCRIPT = "<script>alert(1)</script>"
@@ -373,8 +373,9 @@ def test_write_to_path_and_error_on_bad_path(tmp_path: Path):
         render_report([])
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(ReportError):
+    with pytest.raises(ReportWriteError) as caught:
         render_report([site_report([])], blocker / "report.html")
+    assert isinstance(caught.value, OSError) and caught.value.strerror  # the CLI catches OSError
 
 
 def test_empty_scan_renders_grade_a():
@@ -454,3 +455,70 @@ def test_grade_bands(score: int, grade: str):
 def test_score_is_deterministic_without_now():
     findings = every_category()
     assert score_findings(findings).score == score_findings(every_category()).score
+
+
+# ---------------------------------------------------------------- detector attribute shapes, zones
+
+
+def test_attributes_as_the_detectors_emit_them():
+    credential = make_finding("c", CATEGORY_CREDENTIALS, attributes={
+        "protocol": "imap", "username": "carol", "secret_mask": "h****** (7)", "secret_fingerprint": "fp:77",
+        "client": "10.0.0.9", "clients": ["10.0.0.9"], "server": "192.0.2.1", "server_port": 143,
+        "accepted": None, "weak": False, "default": True, "kind": "cleartext"})
+    sharing = make_finding("s", CATEGORY_FILE_SHARING, attributes={
+        "service": "Dropbox", "service_category": "cloud-storage", "domains": ["dropbox.com"],
+        "methods": ["dns", "tls-sni"], "bytes_up": None, "bytes_down": None, "connections": 4, "risk": "high",
+        "per_host": [{"host": "10.0.0.9", "bytes_up": None, "bytes_down": None, "connections": 4}]})
+    wifi = make_finding("w", CATEGORY_WIFI, attributes={
+        "pattern": "daily", "time_of_day": "09:05", "spread_minutes": 4.0, "days_with_drop": 4,
+        "days_observed": 6, "stations": ["aa:bb"], "aps": ["cc:dd"], "reasons": {"3": 5, "8": 1},
+        "typical_duration_s": 150.0})
+    html = render_report([site_report([credential, sharing, wifi])])
+    for text in ("carol", "h****** (7)", "fp:77", "192.0.2.1:143", "default or very common password",
+                 "Dropbox", "upload volume not measured", "09:05", "4 / 6", "3: 5, 8: 1", "2 min 30 s"):
+        assert text in html, text
+    sharing_table = html.split('-sharing">', 1)[1].split("</section>", 1)[0]
+    assert "0 B" not in sharing_table  # unmetered stays unknown, not zero
+
+
+def test_times_follow_the_site_time_zone():
+    finding = make_finding("c", CATEGORY_CREDENTIALS, first_seen=T0, last_seen=T0)
+    utc = render_report([site_report([finding])])
+    local = render_report([site_report([finding], tz_offset_seconds=2 * 3600)])
+    assert "2024-03-01 08:00 UTC" in utc
+    assert "2024-03-01 10:00 UTC+02:00" in local and "Times in this section are UTC+02:00" in local
+
+
+def test_history_holding_the_current_scan_is_not_doubled():
+    findings = [make_finding("h", CATEGORY_CREDENTIALS, "high")]
+    scan = make_scan(findings)
+    stored = render_report([site_report(findings, result=scan, history=[(scan.started, {"high": 7})])])
+    assert stored.count("high: 7</title>") == 1 and "2024-03-02 high: 1</title>" not in stored
+    fresh = render_report([site_report(findings, result=scan, history=[(scan.started - DAY, {"high": 7})])])
+    assert "high: 7</title>" in fresh and "2024-03-02 high: 1</title>" in fresh
+
+
+def test_framework_name_is_preferred_for_grouping():
+    @dataclass
+    class RulesControl:
+        framework: str
+        ref: str
+        title: str
+        framework_name: str
+
+    finding = make_finding("c", CATEGORY_CREDENTIALS, compliance=["CIS-v8:3.10"])
+    controls = {"CIS-v8:3.10": RulesControl("CIS-v8", "3.10", "Encrypt data in transit", "CIS Controls v8")}
+    html = render_report([site_report([finding], compliance=controls)])
+    assert "<h3>CIS Controls v8</h3>" in html and "Encrypt data in transit" in html
+
+
+def test_wifi_without_outage_list_counts_site_wide():
+    wifi = make_finding("w", CATEGORY_WIFI, hosts=["aa:bb:cc:00:00:01", "aa:bb:cc:00:00:02"],
+                        attributes={"aps": ["cc:dd:ee:ff:00:11"]},
+                        evidence=[Evidence("2024-03-01T09:00:00Z", "hostapd.log:line 3", "2 stations dropped")])
+    upload = make_finding("u", CATEGORY_FILE_SHARING, hosts=["10.0.0.5"], first_seen=T0 + 3 * 3600,
+                          last_seen=T0 + 3 * 3600, attributes={"service": "MEGA"})
+    timeline = build_timeline([wifi, upload])
+    outage_hosts = {day.host for day in timeline.days if day.outages}
+    assert outage_hosts == {"Wi-Fi cc:dd:ee:ff:00:11"}  # one site-level row, not one per station
+    assert [(w.host, w.same_host, w.gap_hours) for w in timeline.workarounds] == [("10.0.0.5", False, 2.0)]

@@ -14,6 +14,7 @@ from struct import Struct
 from typing import Optional
 
 from ..model import FlowVolume
+from ..sources.pcap import HotPath
 from .base import Datagram, DatagramDecoder, Emit, Endpoints, FrameDecoder, StreamDecoder
 from .tcp import Flow, FlowTable
 
@@ -40,7 +41,7 @@ IPV6_EXTENSIONS = {0, 43, 60, 44, 51}
 NULL_IPV6_FAMILIES = {24, 28, 30}
 
 TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 0x01, 0x02, 0x04, 0x10
-EXPIRE_EVERY = 65536  # frames between idle-flow sweeps
+EXPIRE_MASK = 0xFFFF  # sweep idle flows every 65536 frames
 
 
 @dataclass
@@ -130,6 +131,11 @@ class PacketDispatcher:
         self.flows = FlowTable(max_flows, max_stream_bytes)
         self.meter = VolumeMeter(max_flows)
         self.rejected: dict[bytes, None] = {}  # flows whose first bytes matched no decoder
+        # port pairs (both directions) of rejected or finished flows: the hot path drops their segments;
+        # shared with the capture reader, which applies the same test inline
+        self.hot = HotPath()
+        self.hot.watched = self.meter.watched
+        self.quiet_pairs = self.hot.quiet_pairs
 
     def _register(self, decoder: object) -> None:
         if isinstance(decoder, DatagramDecoder):
@@ -148,7 +154,27 @@ class PacketDispatcher:
     # ------------------------------------------------------------ link layer
 
     def handle(self, buf: bytes, off: int, caplen: int, ts: float, linktype: int, frame_no: int) -> None:
-        """FrameHandler for the capture readers: one call per frame."""
+        """FrameHandler for the capture readers: one call per frame.
+
+        The first branch is the hot path: plain Ethernet/IPv4/TCP segments of
+        flows no decoder wants are dropped after a few byte reads, without a
+        slice or a call. Everything else takes the general path below.
+        """
+        if frame_no & EXPIRE_MASK == 0:
+            self._expire(ts, frame_no)
+        if linktype == 1 and caplen >= 54 and buf[off + 12] == 8 and buf[off + 13] == 0 \
+                and buf[off + 14] == 0x45 and buf[off + 23] == 6 and not (buf[off + 20] & 0x1F or buf[off + 21]):
+            l4 = off + 34
+            if not buf[l4 + 13] & 7:  # no SYN, FIN or RST
+                watched = self.meter.watched
+                if watched and (buf[off + 26:off + 30] in watched or buf[off + 30:off + 34] in watched):
+                    self._ipv4(buf, off + 14, off + caplen, ts, frame_no)
+                    return
+                if buf[l4:l4 + 4] in self.quiet_pairs:
+                    return
+        self._general(buf, off, caplen, ts, linktype, frame_no)
+
+    def _general(self, buf: bytes, off: int, caplen: int, ts: float, linktype: int, frame_no: int) -> None:
         end = off + caplen
         if linktype == LINK_ETHERNET:
             if caplen < 14:
@@ -164,8 +190,6 @@ class PacketDispatcher:
             self._ipv4(buf, off, end, ts, frame_no)
         elif ethertype == ETH_IPV6:
             self._ipv6(buf, off, end, ts, frame_no)
-        if frame_no % EXPIRE_EVERY == 0:
-            self._expire(ts, frame_no)
 
     def _link(self, buf: bytes, off: int, end: int, ts: float, linktype: int, frame_no: int) -> tuple[int, int]:
         if linktype in LINK_RAW or linktype == LINK_IPV4 or linktype == LINK_IPV6:
@@ -300,6 +324,9 @@ class PacketDispatcher:
         key = src + dst + buf[l4:l4 + 4]
         flow = self.flows.flows.get(key)
         if flow is None:
+            if flags & TCP_SYN:  # a new connection: whatever was decided for an old one no longer holds
+                self.rejected.pop(key, None)
+                self._set_quiet(buf, l4, False)
             if size <= 0 or key in self.rejected:
                 if flags & TCP_SYN and not flags & TCP_ACK:
                     self._maybe_open_on_syn(buf, l4, src, dst, key, ts, frame_no)
@@ -321,6 +348,8 @@ class PacketDispatcher:
         if size > 0:
             self.stats.dissected += 1
             self.flows.segment(flow, key, seq % (1 << 32), bytes(buf[data_off:end]), ts, where)
+            if flow.done:
+                self._set_quiet(buf, l4, True)
         if flags & TCP_RST:
             self.flows.close(flow, ts, where)
         elif flags & TCP_FIN:
@@ -328,6 +357,18 @@ class PacketDispatcher:
             direction.fin = True
             if flow.dirs[0].fin and flow.dirs[1].fin:
                 self.flows.close(flow, ts, where)
+
+    def _set_quiet(self, buf: bytes, l4: int, quiet: bool) -> None:
+        """Let the hot path drop (or stop dropping) this port pair's segments in both directions."""
+        pair, reverse = buf[l4:l4 + 4], buf[l4 + 2:l4 + 4] + buf[l4:l4 + 2]
+        if quiet:
+            if len(self.quiet_pairs) > 4 * self.flows.max_flows:
+                self.quiet_pairs.clear()
+            self.quiet_pairs.add(pair)
+            self.quiet_pairs.add(reverse)
+        else:
+            self.quiet_pairs.discard(pair)
+            self.quiet_pairs.discard(reverse)
 
     def _maybe_open_on_syn(self, buf: bytes, l4: int, src: bytes, dst: bytes, key: bytes,
                            ts: float, frame_no: int) -> None:
@@ -347,9 +388,11 @@ class PacketDispatcher:
         head = bytes(buf[data_off:min(end, data_off + 64)])
         choice = self._choose(head, sport, dport)
         if choice is None:
-            if len(self.rejected) > self.flows.max_flows:
+            if len(self.rejected) > 2 * self.flows.max_flows:
                 self.rejected.clear()
             self.rejected[key] = None
+            self.rejected[reverse] = None
+            self._set_quiet(buf, l4, True)
             return None
         decoder, sender_is_client = choice
         if sender_is_client:

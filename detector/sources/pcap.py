@@ -68,12 +68,27 @@ class _Chunked:
         return self.base + self.pos
 
 
+class HotPath:
+    """What the dispatcher already knows it will ignore, so the reader can skip such frames itself.
+
+    Ethernet/IPv4/TCP segments without SYN/FIN/RST whose port pair is in
+    ``quiet_pairs`` and whose addresses are not in ``watched`` would be
+    dropped by the dispatcher anyway; checking that inline in the record loop
+    saves a call per bulk packet, which is most of a capture. The dispatcher
+    owns and updates both collections.
+    """
+
+    def __init__(self) -> None:
+        self.quiet_pairs: set[bytes] = set()
+        self.watched: dict[bytes, str] = {}
+
+
 def read_capture(stream: BinaryIO, handler: FrameHandler, stats: ReadStats,
-                 progress: Optional[Callable[[int], None]] = None) -> str:
+                 progress: Optional[Callable[[int], None]] = None, hot: Optional[HotPath] = None) -> str:
     """Feed every frame of a pcap or pcapng stream to ``handler``; returns the format name."""
     head = stream.read(4)
     if head in PCAP_MAGICS:
-        _read_pcap(stream, head, handler, stats, progress)
+        _read_pcap(stream, head, handler, stats, progress, hot)
         return "pcap"
     if head == PCAPNG_MAGIC:
         _read_pcapng(stream, head, handler, stats, progress)
@@ -88,7 +103,7 @@ def _truncated(stats: ReadStats, where: int) -> None:
 
 
 def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: ReadStats,
-               progress: Optional[Callable[[int], None]]) -> None:
+               progress: Optional[Callable[[int], None]], hot: Optional[HotPath]) -> None:
     order, resolution = PCAP_MAGICS[magic]
     rest = stream.read(20)
     if len(rest) < 20:
@@ -97,43 +112,55 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
     linktype &= 0x0FFFFFFF
     stats.linktypes.add(linktype)
     limit = max(snaplen, 65535) if snaplen <= MAX_RECORD else MAX_RECORD
-    header = struct.Struct(order + "IIII")
-    unpack_from = header.unpack_from
+    unpack_from = struct.Struct(order + "IIII").unpack_from
     win = _Chunked(stream, 24)
     frame_no = 0
-    first_ts = None
-    ts = None
-    last_report = 0
+    first_ts = ts = None
+    buf, pos, size = win.buf, win.pos, len(win.buf)
+    quiet = hot.quiet_pairs if hot is not None and linktype == 1 else None
+    watched = hot.watched if hot is not None else {}
     while True:
-        buf, pos = win.buf, win.pos
-        if len(buf) - pos < 16 and not win.ensure(16):
-            if len(win.buf) - win.pos:
-                _truncated(stats, win.offset())
-            break
-        buf, pos = win.buf, win.pos
+        if size - pos < 16:
+            win.pos = pos
+            if not win.ensure(16):
+                if len(win.buf) - win.pos:
+                    _truncated(stats, win.offset())
+                break
+            buf, pos, size = win.buf, win.pos, len(win.buf)
+            if progress is not None:
+                progress(win.offset())
         sec, frac, caplen, _wire = unpack_from(buf, pos)
-        if caplen > limit:
-            stats.warnings.append(
-                f"corrupt record header at byte {win.offset()} (length {caplen}) after {frame_no} frames; "
-                "stopped reading this file"
-            )
-            break
         end = pos + 16 + caplen
-        if end > len(buf):
+        if end > size or caplen > limit:
+            if caplen > limit:
+                win.pos = pos
+                stats.warnings.append(
+                    f"corrupt record header at byte {win.offset()} (length {caplen}) after {frame_no} frames; "
+                    "stopped reading this file"
+                )
+                break
+            win.pos = pos
             if not win.ensure(16 + caplen):
                 _truncated(stats, win.offset())
                 break
-            buf, pos = win.buf, win.pos
+            buf, pos, size = win.buf, win.pos, len(win.buf)
             end = pos + 16 + caplen
+            if progress is not None:
+                progress(win.offset())
         frame_no += 1
+        p = pos + 16
+        if quiet and caplen >= 54 and buf[p + 23] == 6 and buf[p + 14] == 0x45 and buf[p + 12] == 8 \
+                and buf[p + 13] == 0 and not (buf[p + 47] & 7 or buf[p + 20] & 0x1F or buf[p + 21]) \
+                and buf[p + 34:p + 38] in quiet \
+                and not (watched and (buf[p + 26:p + 30] in watched or buf[p + 30:p + 34] in watched)):
+            pos = end
+            continue
         ts = sec + frac * resolution
-        if first_ts is None:
+        handler(buf, p, caplen, ts, linktype, frame_no)
+        if frame_no == 1:
             first_ts = ts
-        handler(buf, pos + 16, caplen, ts, linktype, frame_no)
-        win.pos = end
-        if progress is not None and win.base + end - last_report > CHUNK:
-            last_report = win.base + end
-            progress(last_report)
+        pos = end
+    win.pos = min(pos, len(win.buf))
     stats.frames += frame_no
     stats.bytes_read = win.offset()
     _note_times(stats, first_ts, ts)
