@@ -41,6 +41,7 @@ IPV6_EXTENSIONS = {0, 43, 60, 44, 51}
 NULL_IPV6_FAMILIES = {24, 28, 30}
 
 TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 0x01, 0x02, 0x04, 0x10
+MOD32, HALF32 = 1 << 32, 1 << 31
 EXPIRE_MASK = 0xFFFF  # sweep idle flows every 65536 frames
 
 
@@ -54,12 +55,42 @@ class DispatchStats:
     errors: list[str] = field(default_factory=list)
 
 
+class MeterEntry:
+    """Byte counts of one metered flow, by payload seen and by TCP sequence span.
+
+    The sequence span still measures a flow when only its SYN and FIN were
+    captured (a kernel filter that keeps the handshake and teardown only).
+    """
+
+    __slots__ = ("up", "down", "packets", "first", "last", "spans")
+
+    def __init__(self, ts: float):
+        self.up = self.down = self.packets = 0
+        self.first = self.last = ts
+        self.spans: list[Optional[list[int]]] = [None, None]  # [start, end] sequence per direction
+
+    def sequence(self, upward: bool, seq: int, size: int, syn: bool) -> None:
+        index = 0 if upward else 1
+        span = self.spans[index]
+        start = (seq + 1) % MOD32 if syn else seq
+        end = (start + size) % MOD32
+        if span is None:
+            self.spans[index] = [start, end]
+        elif (end - span[0]) % MOD32 > (span[1] - span[0]) % MOD32 and (end - span[0]) % MOD32 < HALF32:
+            span[1] = end
+
+    def total(self, upward: bool) -> int:
+        counted = self.up if upward else self.down
+        span = self.spans[0 if upward else 1]
+        return max(counted, (span[1] - span[0]) % MOD32) if span else counted
+
+
 class VolumeMeter:
     """Bytes per flow for addresses a detector asked to watch (e.g. file-sharing servers)."""
 
     def __init__(self, max_entries: int, idle_seconds: float = 300.0):
         self.watched: dict[bytes, str] = {}
-        self.entries: dict[tuple, list] = {}
+        self.entries: dict[tuple, MeterEntry] = {}
         self.max_entries = max_entries
         self.idle_seconds = idle_seconds
 
@@ -73,31 +104,35 @@ class VolumeMeter:
             self.watched[raw] = address
 
     def count(self, src: bytes, dst: bytes, sport: int, dport: int, proto: str, size: int, ts: float,
-              closing: bool, emit: Emit, where: str) -> None:
-        up = dst in self.watched
-        key = (src, dst, sport, dport, proto) if up else (dst, src, dport, sport, proto)
+              emit: Emit, where: str, seq: Optional[int] = None, flags: int = 0) -> None:
+        upward = dst in self.watched
+        key = (src, dst, sport, dport, proto) if upward else (dst, src, dport, sport, proto)
         entry = self.entries.get(key)
         if entry is None:
             if len(self.entries) >= self.max_entries:
-                self._flush_oldest(emit, where)
-            entry = self.entries[key] = [0, 0, 0, ts, ts]
-        entry[0 if up else 1] += size
-        entry[2] += 1
-        entry[4] = ts
-        if closing:
+                oldest = next(iter(self.entries))
+                self._emit(oldest, self.entries.pop(oldest), emit, where)
+            entry = self.entries[key] = MeterEntry(ts)
+        if upward:
+            entry.up += size
+        else:
+            entry.down += size
+        entry.packets += 1
+        entry.last = ts
+        if seq is not None and (size or flags & (TCP_SYN | TCP_FIN)):  # a bare ACK after FIN is one past the data
+            entry.sequence(upward, seq, size, bool(flags & TCP_SYN))
+        if flags & TCP_RST:
             self._emit(key, self.entries.pop(key), emit, where)
 
-    def _emit(self, key: tuple, entry: list, emit: Emit, where: str) -> None:
-        client, server, cport, sport, proto = key
-        emit(FlowVolume(entry[3], where, _ntop(client), _ntop(server), sport, proto,
-                        entry[0], entry[1], entry[2], entry[4]))
-
-    def _flush_oldest(self, emit: Emit, where: str) -> None:
-        oldest = min(self.entries, key=lambda k: self.entries[k][4])
-        self._emit(oldest, self.entries.pop(oldest), emit, where)
+    def _emit(self, key: tuple, entry: MeterEntry, emit: Emit, where: str) -> None:
+        client, server, _cport, sport, proto = key
+        if not entry.total(True) and not entry.total(False):
+            return  # a bare handshake or a stray ACK moved nothing
+        emit(FlowVolume(entry.first, where, _ntop(client), _ntop(server), sport, proto,
+                        entry.total(True), entry.total(False), entry.packets, entry.last))
 
     def expire_idle(self, now: float, emit: Emit, where: str) -> None:
-        for key in [k for k, e in self.entries.items() if now - e[4] > self.idle_seconds]:
+        for key in [k for k, e in self.entries.items() if now - e.last > self.idle_seconds]:
             self._emit(key, self.entries.pop(key), emit, where)
 
     def flush(self, emit: Emit, where: str) -> None:
@@ -292,8 +327,7 @@ class PacketDispatcher:
         sport, dport = PORTS.unpack_from(buf, l4)
         watched = self.meter.watched
         if watched and (dst in watched or src in watched):
-            self.meter.count(src, dst, sport, dport, "udp", end - l4 - 8, ts, False, self.emit,
-                             self.source)
+            self.meter.count(src, dst, sport, dport, "udp", end - l4 - 8, ts, self.emit, self.source)
         decoders = self.udp_ports.get(dport) or self.udp_ports.get(sport)
         payload = None
         if decoders is None and self.udp_prefixes:
@@ -317,8 +351,8 @@ class PacketDispatcher:
         watched = self.meter.watched
         if watched and (dst in watched or src in watched):
             sport, dport = PORTS.unpack_from(buf, l4)
-            self.meter.count(src, dst, sport, dport, "tcp", max(size, 0), ts, bool(flags & TCP_RST),
-                             self.emit, self.source)
+            self.meter.count(src, dst, sport, dport, "tcp", max(size, 0), ts, self.emit, self.source,
+                             U32.unpack_from(buf, l4 + 4)[0], flags)
         if size <= 0 and not flags & (TCP_SYN | TCP_FIN | TCP_RST):
             return
         key = src + dst + buf[l4:l4 + 4]

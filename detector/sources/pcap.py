@@ -91,7 +91,7 @@ def read_capture(stream: BinaryIO, handler: FrameHandler, stats: ReadStats,
         _read_pcap(stream, head, handler, stats, progress, hot)
         return "pcap"
     if head == PCAPNG_MAGIC:
-        _read_pcapng(stream, head, handler, stats, progress)
+        _read_pcapng(stream, head, handler, stats, progress, hot)
         return "pcapng"
     raise CaptureFormatError("not a pcap or pcapng file")
 
@@ -119,6 +119,7 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
     buf, pos, size = win.buf, win.pos, len(win.buf)
     quiet = hot.quiet_pairs if hot is not None and linktype == 1 else None
     watched = hot.watched if hot is not None else {}
+    skipped_last = None
     while True:
         if size - pos < 16:
             win.pos = pos
@@ -154,12 +155,16 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
                 and buf[p + 34:p + 38] in quiet \
                 and not (watched and (buf[p + 26:p + 30] in watched or buf[p + 30:p + 34] in watched)):
             pos = end
+            skipped_last = (sec, frac)
             continue
+        skipped_last = None
         ts = sec + frac * resolution
         handler(buf, p, caplen, ts, linktype, frame_no)
         if frame_no == 1:
             first_ts = ts
         pos = end
+    if skipped_last is not None:
+        ts = skipped_last[0] + skipped_last[1] * resolution
     win.pos = min(pos, len(win.buf))
     stats.frames += frame_no
     stats.bytes_read = win.offset()
@@ -196,17 +201,42 @@ def _parse_idb_options(body: bytes, order: str, iface: _Interface) -> None:
 
 
 def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: ReadStats,
-                 progress: Optional[Callable[[int], None]]) -> None:
+                 progress: Optional[Callable[[int], None]], hot: Optional[HotPath]) -> None:
     win = _Chunked(stream, 4)
     win.buf = magic
     win.base = 0
     order = "<"
+    epb_unpack = struct.Struct(order + "IIIIIII").unpack_from
     interfaces: list[_Interface] = []
     frame_no = 0
     first_ts = None
     ts = None
     last_report = 0
+    quiet = hot.quiet_pairs if hot is not None else None
+    watched = hot.watched if hot is not None else {}
+    max_block = MAX_RECORD + 64
     while True:
+        buf, pos = win.buf, win.pos
+        if len(buf) - pos >= 28:  # fast path: an enhanced packet block wholly in the buffer
+            btype, blen, if_id, ts_high, ts_low, caplen, _orig = epb_unpack(buf, pos)
+            if btype == 6 and 28 + caplen <= blen <= max_block and pos + blen <= len(buf) \
+                    and if_id < len(interfaces) and not blen & 3:
+                frame_no += 1
+                win.pos = pos + blen
+                iface = interfaces[if_id]
+                p = pos + 28
+                if quiet and iface.linktype == 1 and caplen >= 54 and buf[p + 23] == 6 and buf[p + 14] == 0x45 \
+                        and buf[p + 12] == 8 and buf[p + 13] == 0 \
+                        and not (buf[p + 47] & 7 or buf[p + 20] & 0x1F or buf[p + 21]) \
+                        and buf[p + 34:p + 38] in quiet \
+                        and not (watched and (buf[p + 26:p + 30] in watched or buf[p + 30:p + 34] in watched)):
+                    ts = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
+                    continue
+                ts = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
+                if first_ts is None:
+                    first_ts = ts
+                handler(buf, p, caplen, ts, iface.linktype, frame_no)
+                continue
         if not win.ensure(12):
             if len(win.buf) - win.pos:
                 _truncated(stats, win.offset())
@@ -221,6 +251,7 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
                 break
             interfaces = []  # interface ids restart in each section
             btype = 0x0A0D0D0A
+            epb_unpack = struct.Struct(order + "IIIIIII").unpack_from
         blen = struct.unpack_from(order + "I", buf, pos + 4)[0]
         if blen < 12 or blen % 4 or blen > MAX_RECORD + 64:
             stats.warnings.append(
