@@ -7,6 +7,7 @@ document feeds every renderer).
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
 import time
@@ -61,10 +62,19 @@ def classify(findings: list[Finding], ruleset: RuleSet) -> list[Finding]:
     return sorted(findings, key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), f.sanctioned, -f.risk, f.title))
 
 
+def policy_sha256(ruleset: RuleSet, catalog_path: Optional[str]) -> str:
+    """SHA-256 over every rule file loaded, in load order, then the service catalog: what decided the results."""
+    digest = hashlib.sha256()
+    for path in [*ruleset.files, *([Path(catalog_path)] if catalog_path else [])]:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
 def run_scan(request: ScanRequest) -> ScanOutcome:
     """Scan every input, classify, and store as we go (an interrupted scan keeps what it has)."""
     ruleset = load_ruleset(request.rules_files)
     catalog = load_catalog()
+    ruleset.sha256 = policy_sha256(ruleset, catalog.path)
     files = list(discover(request.paths))
     scan = Scan(ScanConfig(ruleset.settings, catalog, request.tz_offset_seconds, request.progress_stream))
     started = time.time()
