@@ -45,6 +45,7 @@ class ScanOutcome:
     ruleset: RuleSet
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
+    tz_offset_seconds: int = 0  # --tz: the report shows times in the site's local time
 
 
 def default_operator() -> str:
@@ -96,7 +97,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
             store.add_inputs(scan_id, scan.inputs)
             store.save_findings(scan_id, findings)
             store.finish_scan(scan_id, result.finished or time.time(), complete=not interrupted)
-    return ScanOutcome(result, ruleset, interrupted)
+    return ScanOutcome(result, ruleset, interrupted, tz_offset_seconds=request.tz_offset_seconds or 0)
 
 
 def _open_store(stack: ExitStack, request: ScanRequest, started: float, ruleset: RuleSet,
@@ -118,7 +119,7 @@ def write_json(result: ScanResult, target: str, stdout: TextIO) -> None:
         Path(target).write_text(text + "\n", encoding="utf-8")
 
 
-def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = None):
+def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = None, tz_offset_seconds: int = 0):
     """Gather what the report shows beside the scan itself: previous scan, trend, compliance."""
     from reports.render import SiteReport
 
@@ -132,7 +133,8 @@ def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = N
                    if p.scan_id <= result.scan_id]
     expired = [(r.id, r.expires, r.reason) for r in ruleset.expired_allows]
     return SiteReport(result=result, previous=previous, history=history, compliance=ruleset.compliance,
-                      expired_allows=expired, operator=result.operator, generated=time.time())
+                      expired_allows=expired, operator=result.operator, generated=time.time(),
+                      tz_offset_seconds=tz_offset_seconds)
 
 
 def write_report(reports: list, out: Path) -> Path:

@@ -14,11 +14,24 @@ import click
 
 from . import __version__
 from .app import ScanOutcome, ScanRequest, inputs_summary, run_scan, site_report, write_json, write_report
+from .capture import CaptureAborted, CaptureRequest, parse_duration, run_capture
 from .catalog import CatalogError
 from .model import SEVERITIES, SEVERITY_RANK
+from .notify import NotifyConfig, NotifyConfigError, notify
 from .rules import RuleLoadError, load_ruleset, validate_files
+from .schedule import (
+    DEFAULT_UNIT_DIR,
+    PERIODS,
+    Schedule,
+    ScheduleError,
+    install,
+    installed,
+    remember_reported,
+    reported_scans,
+)
 from .sources import InputError
-from .store import EXPORT_FORMATS, LockBusy, ScanNotFound, Store, StoreError
+from .sources.live import LiveCaptureError
+from .store import EXPORT_FORMATS, LockBusy, ScanLock, ScanNotFound, Store, StoreError
 
 
 class ExitStatus(IntEnum):
@@ -51,6 +64,20 @@ def _rules_paths(rules: tuple[str, ...]) -> Optional[list[Path]]:
     return [Path(r) for r in rules] if rules else None
 
 
+class Duration(click.ParamType):
+    """30s, 10m, 2h, 7d or bare seconds."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="shadowit")
 def main() -> None:
@@ -75,22 +102,98 @@ SCAN_OPTIONS = [
 ]
 
 
+UNATTENDED_OPTIONS = [
+    click.option("--wait/--no-wait", "wait", default=True, show_default=True,
+                 help="When another run holds the database: wait for it, or exit 2 at once."),
+    click.option("--notify-webhook", metavar="URL", help="POST new findings as JSON (shadowit.notify/1) here."),
+    click.option("--notify-smtp", metavar="HOST[:PORT]", help="Mail new findings through this SMTP relay."),
+    click.option("--notify-to", multiple=True, metavar="ADDR", help="Mail recipient (repeatable)."),
+    click.option("--notify-from", default="", metavar="ADDR", help="Mail sender (default shadowit@HOSTNAME)."),
+    click.option("--notify-min-severity", type=click.Choice(SEVERITIES), default="high", show_default=True,
+                 help="Only notify about new findings at or above this severity."),
+]
+
+
 def scan_options(func):
     for option in reversed(SCAN_OPTIONS):
         func = option(func)
     return func
 
 
+def unattended_options(func):
+    for option in reversed(UNATTENDED_OPTIONS):
+        func = option(func)
+    return func
+
+
+def _notify_config(webhook, smtp, to, sender, min_severity) -> NotifyConfig:
+    config = NotifyConfig(webhook, smtp, list(to), sender, min_severity)
+    try:
+        config.check()
+    except NotifyConfigError as exc:
+        raise Failure(str(exc)) from None
+    return config
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @scan_options
-def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet) -> None:
+@unattended_options
+def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook,
+         notify_smtp, notify_to, notify_from, notify_min_severity) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
+    notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     request = ScanRequest(list(inputs), _rules_paths(rules), db, site, operator, parse_tz(tz),
-                          None if quiet else _progress_stream(), _argv())
+                          None if quiet else _progress_stream(), _argv(), wait_for_lock=wait)
     outcome = _run(request)
     _deliver(outcome, report_path, json_path, db, quiet)
+    _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
+
+
+@main.command()
+@click.option("-i", "--interface", "interfaces", multiple=True, required=True,
+              help="Interface to capture on (repeatable); a monitor-mode interface feeds the Wi-Fi decoders.")
+@click.option("--duration", type=Duration(), help="Stop after this long: 30s, 10m, 2h or seconds.")
+@click.option("--count", type=click.IntRange(min=1), help="Stop after this many frames.")
+@click.option("--bpf", default=None, metavar="EXPR", help="Capture filter (libpcap syntax), see --bpf-mode.")
+@click.option("--bpf-mode", type=click.Choice(["extend", "replace"]), default="extend", show_default=True,
+              help="extend: default filter OR --bpf; replace: only --bpf ('' captures everything).")
+@click.option("--write", "write_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the captured frames as pcapng (raw traffic: mode 0600).")
+@click.option("--write-max-mb", type=click.FloatRange(min=0.1), help="Rotate --write files at this size.")
+@click.option("--write-keep", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Rotated files to keep (oldest deleted).")
+@click.option("--flush-every", type=Duration(), default="5m", show_default=True,
+              help="Write findings so far to --db this often.")
+@scan_options
+@unattended_options
+def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb, write_keep, flush_every,
+            report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook, notify_smtp,
+            notify_to, notify_from, notify_min_severity) -> None:
+    """Capture live traffic (passively: never sends) and scan it like a file."""
+    notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
+    if bpf is not None and bpf_mode == "replace" and bpf.strip() == "":
+        bpf = ""
+    request = CaptureRequest(list(interfaces), duration, count, bpf, bpf_mode, write_path, write_max_mb, write_keep,
+                             max(flush_every, 1.0), _rules_paths(rules), db, site, operator, parse_tz(tz), _argv(),
+                             wait, None if quiet else sys.stderr)
+    outcome = _guarded(run_capture, request)
+    for warning in outcome.warnings:
+        click.echo(f"shadowit: {warning}", err=True)
+    _deliver(outcome, report_path, json_path, db, quiet)
+    _notify(outcome, notify_config, db, to_stderr=json_path == "-")
+    _exit_for(outcome, fail_on)
+
+
+def _notify(outcome: ScanOutcome, config: NotifyConfig, db: Optional[Path], to_stderr: bool) -> None:
+    if not config.enabled:
+        return
+    sent, warnings = notify(outcome.result, config, db)
+    for warning in warnings:
+        click.echo(f"shadowit: warning: notification failed: {warning}", err=True)
+    if sent and not warnings:
+        click.echo(f"notified: {sent} new finding(s)", err=to_stderr)
 
 
 @main.command()
@@ -110,8 +213,17 @@ def demo(out_dir: Path, quiet: bool) -> None:
 
 
 def _run(request: ScanRequest) -> ScanOutcome:
+    return _guarded(run_scan, request)
+
+
+def _guarded(runner, request) -> ScanOutcome:
+    """Run a scan or capture, turning library errors into one-line exit-2 failures."""
     try:
-        outcome = run_scan(request)
+        outcome = runner(request)
+    except LiveCaptureError as exc:
+        raise Failure(str(exc)) from None
+    except CaptureAborted:
+        raise Failure("capture aborted by a second interrupt; the database keeps the last flush") from None
     except RuleLoadError as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)
@@ -135,7 +247,9 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
     if report_path:
         store = Store(db) if db else None
         try:
-            write_report([site_report(result, outcome.ruleset, store)], report_path)
+            write_report([site_report(result, outcome.ruleset, store, outcome.tz_offset_seconds)], report_path)
+            if db is not None:
+                remember_reported(db, [result.scan_id])
         except OSError as exc:
             raise Failure(f"cannot write report {report_path}: {exc.strerror}") from None
         finally:
@@ -202,7 +316,8 @@ def _open_store(db: Path) -> Store:
 @click.option("--scan", "scan_id", type=int, help="Scan id (default: the latest complete scan).")
 @click.option("--site", default=None, help="Only this site (default: every site in the database(s)).")
 @click.option("--rules", "rules", multiple=True, type=click.Path(exists=True, dir_okay=False))
-def report(dbs, out, scan_id, site, rules) -> None:
+@click.option("--tz", default=None, help="Show times at this offset, e.g. +01:00 (default UTC).")
+def report(dbs, out, scan_id, site, rules, tz) -> None:
     """Re-render the HTML report from stored scans (one site, or every site: the MSP view)."""
     ruleset = _load_rules(rules)
     site_reports = []
@@ -217,14 +332,25 @@ def report(dbs, out, scan_id, site, rules) -> None:
                     if scan_id is not None or site is not None:
                         raise Failure(str(exc)) from None
                     continue
-                site_reports.append(site_report(result, ruleset, store))
+                site_reports.append(site_report(result, ruleset, store, parse_tz(tz) or 0))
         if not site_reports:
             raise Failure("no complete scan found")
         write_report(site_reports, out)
+        for db, store in zip(dbs, stores):
+            remember_reported(db, [r.result.scan_id for r in site_reports if r.result.scan_id is not None
+                                   and _belongs(store, r.result.scan_id, r.result.started)])
     finally:
         for store in stores:
             store.close()
     click.echo(f"report: {out} ({len(site_reports)} site(s))")
+
+
+def _belongs(store: Store, scan_id: int, started: float) -> bool:
+    """Several databases number scans independently: match id and start time."""
+    try:
+        return store.load_scan(scan_id).started == started
+    except ScanNotFound:
+        return False
 
 
 def _load_rules(rules):
@@ -271,7 +397,7 @@ def diff(scans, db, site, as_json) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    click.echo(f"scan #{data['base']} -> #{data['head']}")
+    click.echo(f"scan #{data['base']['scan_id']} -> #{data['head']['scan_id']}")
     for key in ("new", "resolved", "persisting"):
         click.echo(f"{key}: {len(data[key])}")
         for item in data[key][:50]:
@@ -294,6 +420,70 @@ def export(db, scan_id, fmt, out) -> None:
                 store.export(scan_id, fmt, sys.stdout)
         except ScanNotFound as exc:
             raise Failure(str(exc)) from None
+
+
+@main.command()
+@click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--older-than", "older_than", required=True, type=Duration(), help="Age, e.g. 180d, 26w.")
+@click.option("--keep", "keep", multiple=True, type=int, help="Scan id to keep whatever its age (repeatable).")
+@click.option("--force", is_flag=True, help="Also delete scans a written report showed (<db>.reported.json).")
+@click.option("--wait/--no-wait", "wait", default=True, show_default=True)
+def prune(db, older_than, keep, force, wait) -> None:
+    """Delete scans older than --older-than, keeping the ones a report showed unless --force."""
+    protected = set(keep) | (set() if force else reported_scans(db))
+    try:
+        with ScanLock(db, wait=wait, timeout=3600), _open_store(db) as store:
+            deleted = store.prune(older_than, keep_ids=protected, force=False)
+    except LockBusy as exc:
+        raise Failure(str(exc)) from None
+    except StoreError as exc:
+        raise Failure(f"database: {exc}") from None
+    kept = f"; kept {len(protected)} protected scan id(s)" if protected else ""
+    click.echo(f"pruned {deleted} scan(s) older than {older_than / 86400:g} day(s){kept}")
+
+
+# ---------------------------------------------------------------- schedule
+
+
+@main.group()
+def schedule() -> None:
+    """Run scans or captures unattended (systemd timer or cron)."""
+
+
+@schedule.command("install", context_settings={"ignore_unknown_options": True})
+@click.option("--every", type=click.Choice(PERIODS), default="daily", show_default=True)
+@click.option("--at", "at", default="02:00", show_default=True, help="HH:MM local time (hourly: the minutes).")
+@click.option("--name", default="shadowit", show_default=True, help="Unit name (NAME.service, NAME.timer).")
+@click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_UNIT_DIR,
+              show_default=True)
+@click.option("--cron", is_flag=True, help="Print a crontab line instead of writing systemd units.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+def schedule_install(every, at, name, unit_dir, cron, command) -> None:
+    """Schedule `shadowit COMMAND...` (after --), e.g. -- scan /srv/drop --db /var/lib/shadowit/hq.db."""
+    try:
+        plan = Schedule(every, at, list(command), name)
+        if cron:
+            click.echo(plan.cron_line())
+            return
+        paths = install(plan, unit_dir)
+    except ScheduleError as exc:
+        raise Failure(str(exc)) from None
+    for path in paths:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: systemctl daemon-reload && systemctl enable --now {name}.timer")
+
+
+@schedule.command("show")
+@click.option("--unit-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_UNIT_DIR,
+              show_default=True)
+def schedule_show(unit_dir) -> None:
+    """List the timers `schedule install` wrote, with when and what they run."""
+    found = installed(unit_dir)
+    if not found:
+        click.echo(f"no shadowit schedule in {unit_dir}")
+        return
+    for item in found:
+        click.echo(f"{item.name}: {item.on_calendar}  ->  {item.command}  ({item.timer})")
 
 
 # ---------------------------------------------------------------- rules

@@ -8,17 +8,16 @@ per interface feeds a bounded queue the scan thread drains.
 
 from __future__ import annotations
 
+import logging
 import queue
 import select
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
-
-from ..decoders.dispatch import TCP_FIN, TCP_RST, TCP_SYN, VolumeMeter, _ntop
-from ..model import FlowVolume
 
 SOL_PACKET = 263
 PACKET_STATISTICS = 6
@@ -26,12 +25,13 @@ SO_RCVBUFFORCE = 33
 RECEIVE_BUFFER = 32 * 1024 * 1024
 QUEUE_FRAMES = 200_000
 POLL_SECONDS = 0.2
+ARPHRD_LOOPBACK = 772
 
 LINK_ETHERNET, LINK_RAW, LINK_80211, LINK_RADIOTAP, LINK_PPI = 1, 101, 105, 127, 192
 DOT11_LINKTYPES = (LINK_80211, LINK_RADIOTAP, LINK_PPI)
-ENCRYPTED_DECODERS = ("tls",)  # their ports carry bulk ciphertext: only handshake records pass
+ENCRYPTED_DECODERS = ("tls", "quic")  # their ports carry bulk ciphertext: only handshakes pass
+MIN_PREFIX = 3  # shorter payload signatures would pass too much bulk traffic on any port
 ALWAYS_UDP_PORTS = (67, 68, 546, 547)  # DHCP: which device had which address
-QUIC_PORTS = (443,)
 SETCAP_HINT = ("run as root, or grant the capability once with "
                "`sudo setcap cap_net_raw,cap_net_admin=eip $(readlink -f $(which python3))`")
 
@@ -76,24 +76,29 @@ def default_filter(decoders: list) -> str:
     """What the decoders need, and no more: the default kernel filter.
 
     Clear-text ports pass whole; encrypted ports only their handshake records
-    and any TCP SYN/FIN/RST (volumes come from sequence numbers); payload
+    and any TCP SYN/FIN/RST (the dispatcher's meter
+    computes volumes from their sequence numbers); payload
     signatures pass on any port; DNS, DHCP and QUIC Initials pass.
     """
     tcp_ports: set[int] = set()
     udp_ports: set[int] = set(ALWAYS_UDP_PORTS)
+    quic_ports: set[int] = set()
     tcp_prefixes: set[bytes] = set()
     udp_prefixes: set[bytes] = set()
     for decoder in decoders:
-        if getattr(decoder, "name", "") not in ENCRYPTED_DECODERS:
+        encrypted = getattr(decoder, "name", "") in ENCRYPTED_DECODERS
+        if not encrypted:
             tcp_ports.update(getattr(decoder, "tcp_ports", ()) or ())
-        udp_ports.update(getattr(decoder, "udp_ports", ()) or ())
-        tcp_prefixes.update(p[:4] for p in (getattr(decoder, "client_prefixes", None) or ()))
-        tcp_prefixes.update(p[:4] for p in (getattr(decoder, "server_prefixes", None) or ()))
-        udp_prefixes.update(p[:4] for p in (getattr(decoder, "prefixes", None) or ()))
+        (quic_ports if encrypted else udp_ports).update(getattr(decoder, "udp_ports", ()) or ())
+        for attribute, target in (("client_prefixes", tcp_prefixes), ("server_prefixes", tcp_prefixes),
+                                  ("prefixes", udp_prefixes)):
+            target.update(p[:4] for p in (getattr(decoder, attribute, None) or ()) if len(p) >= MIN_PREFIX)
     clauses = [_ports("tcp", tcp_ports), _ports("udp", udp_ports),
                "tcp[13] & 0x07 != 0", "ip6[6] = 6 and ip6[53] & 0x07 != 0"]
     for version, guard in ((4, "ip and udp"), (6, "ip6[6] = 17")):
-        clauses.append(f"{guard} and {_ports('udp', QUIC_PORTS)} and {_payload(version, 'udp', 0, 1)} & 0xc0 = 0xc0")
+        if quic_ports:  # QUIC long-header packets only (Initial carries the SNI)
+            long_header = f"{_payload(version, 'udp', 0, 1)} & 0xc0 = 0xc0"
+            clauses.append(f"{guard} and {_ports('udp', quic_ports)} and {long_header}")
     for version, guard in ((4, "ip and tcp"), (6, "ip6[6] = 6")):
         tests = [_prefix_test(version, "tcp", p) for p in sorted(tcp_prefixes)]
         if tests:
@@ -193,7 +198,8 @@ class InterfaceReader:
         self.stats = InterfaceStats()
         self.stop_event = threading.Event()
         self.sock = self._open()
-        self.linktype = linktype_of(self.sock.ins.getsockname()[3])
+        self.hatype = self.sock.ins.getsockname()[3]
+        self.linktype = linktype_of(self.hatype)
         self.expression = for_linktype(expression, self.linktype)
         if self.expression:
             try:
@@ -211,6 +217,9 @@ class InterfaceReader:
         from scapy.arch.linux import L2ListenSocket
         from scapy.error import Scapy_Exception
 
+        quiet = logging.getLogger("scapy.runtime")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # "Unable to guess type" for loopback: we map link types ourselves
         try:
             sock = L2ListenSocket(iface=self.iface, promisc=True)
         except PermissionError:
@@ -218,6 +227,8 @@ class InterfaceReader:
         except (OSError, Scapy_Exception, ValueError) as exc:
             raise LiveCaptureError(f"cannot capture on {self.iface}: {getattr(exc, 'strerror', None) or exc}") \
                 from None
+        finally:
+            quiet.setLevel(level)
         for option in (SO_RCVBUFFORCE, socket.SO_RCVBUF):
             try:
                 sock.ins.setsockopt(socket.SOL_SOCKET, option, RECEIVE_BUFFER)
@@ -238,13 +249,16 @@ class InterfaceReader:
 
     def _run(self) -> None:
         fd = self.sock.ins
+        loopback = self.hatype == ARPHRD_LOOPBACK
         try:
             while not self.stop_event.is_set():
                 if not select.select([fd], [], [], POLL_SECONDS)[0]:
                     continue
-                _, data, ts = self.sock.recv_raw(65535)
-                if data is None:
-                    continue
+                data, address, ts = self.sock._recv_raw(fd, 65535)
+                if not data or (loopback and address[2] == socket.PACKET_OUTGOING):
+                    continue  # loopback shows every packet twice, as libpcap knows
+                if ts is None:
+                    ts = time.time()
                 self.stats.frames += 1
                 self.stats.bytes += len(data)
                 try:
@@ -315,99 +329,3 @@ class LiveSource:
     def close(self) -> None:
         for reader in self.readers:
             reader.close()
-
-
-# ---------------------------------------------------------------- volumes from sequence numbers
-
-
-class SequenceMeter(VolumeMeter):
-    """Bytes per TCP flow from SYN/FIN/RST sequence numbers, so a kernel filter may drop the payload.
-
-    The dispatcher's meter sums payload sizes, which a filtered capture never
-    sees. ``observe_tcp`` is fed from the raw frame before dispatch; TCP counts
-    from the dispatcher are ignored, UDP ones kept.
-    """
-
-    def __init__(self, max_entries: int, idle_seconds: float = 300.0):
-        super().__init__(max_entries, idle_seconds)
-        self.tcp: dict[tuple, list] = {}
-
-    def count(self, src: bytes, dst: bytes, sport: int, dport: int, proto: str, size: int, ts: float,
-              closing: bool, emit, where: str) -> None:
-        if proto != "tcp":
-            super().count(src, dst, sport, dport, proto, size, ts, closing, emit, where)
-
-    def observe_tcp(self, src: bytes, dst: bytes, sport: int, dport: int, seq: int, flags: int, payload: int,
-                    ts: float, emit, where: str) -> None:
-        up = dst in self.watched
-        if not up and src not in self.watched:
-            return
-        key = (src, dst, sport, dport) if up else (dst, src, dport, sport)
-        entry = self.tcp.get(key)
-        if entry is None:
-            if len(self.tcp) >= self.max_entries:
-                oldest = min(self.tcp, key=lambda k: self.tcp[k][3])
-                self._emit_tcp(oldest, self.tcp.pop(oldest), emit, where)
-            # [start up, end up, start down, end down, first ts, last ts, packets, fins]
-            entry = self.tcp[key] = [None, None, None, None, ts, ts, 0, 0]
-        side = 0 if up else 2
-        start = (seq + 1) % (1 << 32) if flags & TCP_SYN else seq
-        if entry[side] is None:
-            entry[side] = start
-        end = (seq + payload + (1 if flags & TCP_SYN else 0)) % (1 << 32)
-        if entry[side + 1] is None or 0 < (end - entry[side + 1]) % (1 << 32) < (1 << 31):
-            entry[side + 1] = end
-        entry[5] = ts
-        entry[6] += 1
-        if flags & TCP_FIN:
-            entry[7] |= 1 if up else 2
-        if flags & TCP_RST or entry[7] == 3:
-            self._emit_tcp(key, self.tcp.pop(key), emit, where)
-
-    def _emit_tcp(self, key: tuple, entry: list, emit, where: str) -> None:
-        client, server, _, sport = key
-        up = (entry[1] - entry[0]) % (1 << 32) if entry[0] is not None else 0
-        down = (entry[3] - entry[2]) % (1 << 32) if entry[2] is not None else 0
-        emit(FlowVolume(entry[4], where, _ntop(client), _ntop(server), sport, "tcp", up, down, entry[6], entry[5]))
-
-    def expire_idle(self, now: float, emit, where: str) -> None:
-        super().expire_idle(now, emit, where)
-        for key in [k for k, e in self.tcp.items() if now - e[5] > self.idle_seconds]:
-            self._emit_tcp(key, self.tcp.pop(key), emit, where)
-
-    def flush(self, emit, where: str) -> None:
-        super().flush(emit, where)
-        for key in list(self.tcp):
-            self._emit_tcp(key, self.tcp.pop(key), emit, where)
-
-
-def tcp_header(buf: bytes, linktype: int) -> Optional[tuple[bytes, bytes, int, int, int, int, int]]:
-    """(src, dst, sport, dport, seq, flags, payload bytes) of a TCP frame on Ethernet or raw IP, else None."""
-    off = 0
-    if linktype == LINK_ETHERNET:
-        if len(buf) < 14:
-            return None
-        ethertype = buf[12] << 8 | buf[13]
-        off = 14
-        while ethertype in (0x8100, 0x88A8) and off + 4 <= len(buf):
-            ethertype, off = buf[off + 2] << 8 | buf[off + 3], off + 4
-        version = 4 if ethertype == 0x0800 else 6 if ethertype == 0x86DD else 0
-    elif linktype == LINK_RAW:
-        version = buf[0] >> 4 if buf else 0
-    else:
-        return None
-    if version == 4 and len(buf) >= off + 20 and buf[off + 9] == 6 and not (buf[off + 6] & 0x1F | buf[off + 7]):
-        header = (buf[off] & 15) * 4
-        total = buf[off + 2] << 8 | buf[off + 3]
-        src, dst, l4 = buf[off + 12:off + 16], buf[off + 16:off + 20], off + header
-        size = total - header
-    elif version == 6 and len(buf) >= off + 40 and buf[off + 6] == 6:
-        src, dst, l4 = buf[off + 8:off + 24], buf[off + 24:off + 40], off + 40
-        size = buf[off + 4] << 8 | buf[off + 5]
-    else:
-        return None
-    if len(buf) < l4 + 20:
-        return None
-    sport, dport, seq = struct.unpack_from("!HHI", buf, l4)
-    payload = size - (buf[l4 + 12] >> 4) * 4
-    return src, dst, sport, dport, seq, buf[l4 + 13] & (TCP_FIN | TCP_SYN | TCP_RST), max(payload, 0)

@@ -1,0 +1,92 @@
+"""Scheduled runs: systemd units (checked by systemd-analyze when present) and crontab lines."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from detector.cli import main
+from detector.schedule import Schedule, ScheduleError, installed, remember_reported, reported_scans, service_unit
+
+EXE = "/usr/local/bin/shadowit"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def verify(*units: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_install_writes_a_timer_and_a_service_that_systemd_accepts(tmp_path):
+    result = run("schedule", "install", "--every", "daily", "--at", "02:00", "--name", "shadowit-hq",
+                 "--unit-dir", str(tmp_path), "--", "scan", "/srv/drop", "--db", "/var/lib/shadowit/hq.db",
+                 "--site", "HQ office", "--report", "/srv/reports/hq-100%.html")
+    assert result.exit_code == 0, result.output
+    service, timer = tmp_path / "shadowit-hq.service", tmp_path / "shadowit-hq.timer"
+    text = service.read_text()
+    exec_start = [line for line in text.splitlines() if line.startswith("ExecStart=")][0]
+    executable = exec_start.split("=", 1)[1].split(" ")[0]
+    assert Path(executable).is_absolute() and Path(executable).name == "shadowit"
+    assert exec_start.endswith('scan /srv/drop --db /var/lib/shadowit/hq.db --site "HQ office" '
+                               '--report /srv/reports/hq-100%%.html')
+    assert "Type=oneshot" in text
+    timer_text = timer.read_text()
+    assert "OnCalendar=*-*-* 02:00:00" in timer_text and "Persistent=true" in timer_text
+    assert "Unit=shadowit-hq.service" in timer_text
+    shown = run("schedule", "show", "--unit-dir", str(tmp_path))
+    assert "shadowit-hq: *-*-* 02:00:00" in shown.output and "scan /srv/drop" in shown.output
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze not installed: unit syntax not verified by systemd")
+    checked = verify(service, timer)
+    assert checked.returncode == 0, checked.stderr
+    timer.write_text(timer_text.replace("OnCalendar=*-*-* 02:00:00", "OnCalendar=at teatime"))
+    assert verify(service, timer).returncode != 0  # the check can fail
+
+
+def test_periods_and_cron_lines():
+    hourly = Schedule("hourly", "00:15", ["scan", "/srv/drop"], executable=EXE)
+    weekly = Schedule("weekly", "23:05", ["capture", "-i", "eth0", "--duration", "8h"], executable=EXE)
+    assert hourly.on_calendar() == "*-*-* *:15:00"
+    assert weekly.on_calendar() == "Mon *-*-* 23:05:00"
+    assert hourly.cron_line() == f"15 * * * * {EXE} scan /srv/drop"
+    assert weekly.cron_line() == f"5 23 * * 1 {EXE} capture -i eth0 --duration 8h"
+    quoted = Schedule("daily", "02:00", ["scan", "/srv/my drop", "--report", "r%d.html"], executable=EXE)
+    assert quoted.cron_line() == f"0 2 * * * {EXE} scan '/srv/my drop' --report r\\%d.html"
+    assert '"/srv/my drop"' in service_unit(quoted)
+    result = run("schedule", "install", "--cron", "--at", "03:30", "--", "scan", "/srv/drop")
+    assert result.exit_code == 0 and result.output.startswith("30 3 * * * /") and "scan /srv/drop" in result.output
+
+
+@pytest.mark.parametrize("every, at, args, name", [
+    ("monthly", "02:00", ["scan", "x"], "s"),
+    ("daily", "25:00", ["scan", "x"], "s"),
+    ("daily", "02:00", [], "s"),
+    ("daily", "02:00", ["demo"], "s"),
+    ("daily", "02:00", ["scan", "x"], "../etc/evil"),
+])
+def test_bad_schedules_are_refused(every, at, args, name):
+    with pytest.raises(ScheduleError):
+        Schedule(every, at, args, name, executable=EXE)
+
+
+def test_cli_errors_and_empty_show(tmp_path):
+    result = run("schedule", "install", "--at", "7pm", "--unit-dir", str(tmp_path), "--", "scan", "x")
+    assert result.exit_code == 2 and result.output.startswith("shadowit: error: --at")
+    assert "no shadowit schedule" in run("schedule", "show", "--unit-dir", str(tmp_path)).output
+    (tmp_path / "other.timer").write_text("[Timer]\nOnCalendar=daily\n")
+    assert installed(tmp_path) == []
+
+
+def test_reported_sidecar_accumulates(tmp_path):
+    db = tmp_path / "a.db"
+    assert reported_scans(db) == set()
+    remember_reported(db, [3, None])
+    remember_reported(db, [1, 3])
+    assert reported_scans(db) == {1, 3}
