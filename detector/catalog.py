@@ -19,6 +19,10 @@ import yaml
 CATEGORIES = ("cloud-storage", "file-transfer", "paste", "webmail", "messaging", "remote-access", "p2p",
               "genai", "productivity", "vpn-proxy", "collaboration", "social")
 RISKS = ("low", "medium", "high")
+PORT_SPEC = re.compile(r"^(tcp|udp)/(\d{1,5})(?:-(\d{1,5}))?$")
+DOMAIN = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+MAX_HOST = 255
+MAX_TENANT = 63
 
 
 class CatalogError(Exception):
@@ -35,6 +39,7 @@ class Service:
     ports: tuple[str, ...] = ()  # "udp/17500", "tcp/5938", ...
     tenant_pattern: Optional[str] = None  # regex with one group: the tenant in a host name
     description: str = ""
+    signatures: tuple[str, ...] = ()  # protocol fingerprints decoders report by name ("lan-sync", ...)
 
 
 @dataclass
@@ -49,13 +54,23 @@ class Catalog:
     services: list[Service] = field(default_factory=list)
     by_domain: dict[str, Service] = field(default_factory=dict)
     by_name: dict[str, Service] = field(default_factory=dict)
+    by_signature: dict[str, Service] = field(default_factory=dict)
     path: str = ""
 
     def add(self, service: Service) -> None:
+        """Index a service; a name or domain listed twice is an error, not a silent override."""
+        if service.name.lower() in self.by_name:
+            raise CatalogError(f"{self.path}: service {service.name!r} listed twice")
+        for domain in service.domains:
+            key = domain.lower().lstrip(".").rstrip(".")
+            owner = self.by_domain.get(key)
+            if owner is not None:
+                raise CatalogError(f"{self.path}: domain {key!r} listed for {owner.name!r} and {service.name!r}")
+            self.by_domain[key] = service
         self.services.append(service)
         self.by_name[service.name.lower()] = service
-        for domain in service.domains:
-            self.by_domain[domain.lower().lstrip(".").rstrip(".")] = service
+        for signature in service.signatures:
+            self.by_signature.setdefault(signature, service)
 
     def match(self, host: str) -> Optional[ServiceMatch]:
         """The service owning ``host`` (longest label-boundary suffix), if any."""
@@ -71,12 +86,16 @@ class Catalog:
     def named(self, name: str) -> Optional[Service]:
         return self.by_name.get(name.lower())
 
+    def signed(self, signature: str) -> Optional[Service]:
+        """The service a protocol signature ("lan-sync", "bittorrent-dht", ...) belongs to."""
+        return self.by_signature.get(signature)
+
 
 def _tenant(service: Service, host: str) -> Optional[str]:
     if not service.tenant_pattern:
         return None
-    match = re.search(service.tenant_pattern, host)
-    return match.group(1) if match else None
+    match = re.search(service.tenant_pattern, host[:MAX_HOST])
+    return match.group(1)[:MAX_TENANT] if match and match.group(1) else None
 
 
 def default_catalog_path() -> Path:
@@ -105,6 +124,18 @@ def load_catalog(path: Optional[Path] = None) -> Catalog:
     return catalog
 
 
+def _check_lists(entry: dict, where: str) -> None:
+    for domain in entry.get("domains") or ():
+        if not DOMAIN.match(str(domain).lower()):
+            raise CatalogError(f"{where} ({entry.get('name')}): bad domain {domain!r}")
+    for spec in entry.get("ports") or ():
+        match = PORT_SPEC.match(str(spec))
+        if not match or not all(0 < int(p) < 65536 for p in match.groups()[1:] if p):
+            raise CatalogError(f"{where} ({entry.get('name')}): bad port {spec!r} (want tcp/N or udp/N-M)")
+    if not str(entry.get("vendor_url", "")).startswith("https://"):
+        raise CatalogError(f"{where} ({entry.get('name')}): vendor_url must be an https:// URL")
+
+
 def _service(entry: object, where: str) -> Service:
     if not isinstance(entry, dict) or not entry.get("name") or not entry.get("domains") and not entry.get("ports"):
         raise CatalogError(f"{where}: needs name and domains or ports")
@@ -114,6 +145,7 @@ def _service(entry: object, where: str) -> Service:
     risk = entry.get("risk", "medium")
     if risk not in RISKS:
         raise CatalogError(f"{where} ({entry.get('name')}): unknown risk {risk!r}")
+    _check_lists(entry, where)
     pattern = entry.get("tenant_pattern")
     if pattern:
         try:
@@ -129,4 +161,5 @@ def _service(entry: object, where: str) -> Service:
         ports=tuple(str(p) for p in entry.get("ports") or ()),
         tenant_pattern=pattern,
         description=str(entry.get("description", "")),
+        signatures=tuple(str(s) for s in entry.get("signatures") or ()),
     )

@@ -143,6 +143,7 @@ class Credential(Observation):
     kind: str = "cleartext"  # "cleartext" or "hash" (crackable material)
     accepted: Optional[bool] = None  # None: the protocol did not say
     note: str = ""
+    starttls: Optional[bool] = None  # True: STARTTLS was tried first; False: never tried; None: n/a
 
 
 @dataclass
@@ -181,6 +182,7 @@ class WifiDisconnect(Observation):
     ssid: str = ""
     origin: str = "802.11"  # "802.11", "hostapd", "wpa_supplicant", ...
     ap_initiated: bool = False  # the AP itself went down (restart/shutdown)
+    channel: int = 0  # 802.11 channel when known (beacon DS parameter set, controller log)
 
 
 @dataclass
@@ -197,7 +199,43 @@ class WifiConnect(Observation):
 # -- file-sharing observations go here --
 
 
+@dataclass
+class DnsAlias(Observation):
+    """A DNS answer's CNAME chain: ``name`` is an alias of ``targets`` (in chain order).
+
+    Lets a lookup of a neutral name (files.example.com) be attributed to the
+    service its alias points into (example.sharepoint.com).
+    """
+
+    client: str
+    server: str
+    name: str
+    targets: tuple[str, ...]
+    answers: tuple[str, ...] = ()
+
+
 # -- wifi observations go here --
+
+
+@dataclass
+class WifiBeaconGap(Observation):
+    """An AP went silent for ``gap_seconds`` and came back; ``ts`` is its last beacon before the gap."""
+
+    bssid: str
+    gap_seconds: float
+    ssid: str = ""
+    channel: int = 0
+    interval_ms: float = 102.4  # the AP's advertised beacon interval
+
+
+@dataclass
+class DhcpClientRequest(Observation):
+    """A DHCP DISCOVER or REQUEST: clients re-asking at once is an outage seen from the LAN."""
+
+    client: str  # hardware address
+    message: str  # "discover" or "request"
+    initial: bool = True  # the client had no address (not a renewal from a bound lease)
+    hostname: str = ""
 
 
 # ---------------------------------------------------------------- findings

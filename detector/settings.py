@@ -22,10 +22,27 @@ class Settings:
     wifi_flood_min_frames: int = 50
     wifi_interval_min_occurrences: int = 4  # fixed-interval periodicity needs this many
     wifi_interval_min_score: float = 0.8
+    wifi_weekly_min_weeks: int = 3  # same weekday and time in this many distinct weeks
+    wifi_pattern_max_p: float = 0.01  # chance that random drops line up this well (after trying every window)
+    wifi_reconnect_horizon_seconds: float = 3600.0  # a reconnect later than this does not end the outage
+    wifi_burst_window_seconds: float = 60.0  # DHCP / re-association burst: clients within this window
+    wifi_beacon_gap_intervals: float = 20.0  # an AP silent for this many beacon intervals ...
+    wifi_beacon_gap_min_seconds: float = 5.0  # ... and at least this long has gone down
+    wifi_max_outages_reported: int = 100  # outages listed per finding
     # file-sharing volume thresholds (bytes uploaded per client and service)
     upload_medium_bytes: int = 10 * 1024 * 1024
     upload_high_bytes: int = 100 * 1024 * 1024
     upload_critical_bytes: int = 1024 * 1024 * 1024
+    # files e-mailed out (mail-server logs): messages at least this big to a personal mail domain
+    mail_large_bytes: int = 5 * 1024 * 1024
+    personal_mail_domains: list[str] = field(
+        default_factory=lambda: [
+            "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+            "ymail.com", "aol.com", "icloud.com", "me.com", "mac.com", "gmx.com", "gmx.net", "gmx.de", "web.de",
+            "proton.me", "protonmail.com", "pm.me", "yandex.ru", "yandex.com", "mail.ru", "zoho.com",
+            "tutanota.com", "tuta.io", "qq.com", "163.com", "orange.fr", "free.fr", "libero.it", "t-online.de",
+        ]
+    )
     # credentials
     password_field_names: list[str] = field(
         default_factory=lambda: [

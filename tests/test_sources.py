@@ -174,3 +174,17 @@ def test_ipv4_fragments_and_padding(tmp_path):
     findings, inputs, scan = scan_files(path)
     assert scan.router.counts.get("DnsQuery") == 1
     assert DnsQuery  # the observation type the count refers to
+
+
+DEAUTH = Dot11(type=0, subtype=12, addr1="aa:bb:cc:dd:ee:01", addr2="02:00:00:00:00:aa",
+               addr3="02:00:00:00:00:aa") / Dot11Deauth(reason=3)
+PPI_HEADER = struct.pack("<BBHI", 0, 0, 8, 105)  # version, flags, length, DLT of what follows (802.11)
+
+
+@pytest.mark.parametrize("linktype,frame", [(105, bytes(DEAUTH)), (127, bytes(RadioTap() / DEAUTH)),
+                                            (192, PPI_HEADER + bytes(DEAUTH))], ids=["raw-80211", "radiotap", "ppi"])
+def test_wireless_link_types_reach_the_dot11_decoder(tmp_path, linktype, frame):
+    path = write_raw(tmp_path / "w.pcap", [frame], linktype)
+    findings, inputs, scan = scan_files(path)
+    assert scan.router.counts.get("WifiDisconnect") == 1
+    assert inputs[0].warnings == []

@@ -17,10 +17,40 @@ from .http import HttpDecoder
 from .tls import TlsDecoder
 
 # -- imports: credentials family --
+from .chatexport import SlackExportDecoder, TeamsExportDecoder
+from .chatlog import ChatLogDecoder
+from .mailbox import MailboxDecoder
+from .imap import ImapDecoder
+from .irc import IrcDecoder
+from .ldap import LdapDecoder
+from .pop3 import Pop3Decoder
+from .postgres import PostgresDecoder
+from .redis import RedisDecoder
+from .smtp import SmtpDecoder
+from .snmp import SnmpDecoder
+from .telnet import TelnetDecoder
+from .xmpp import XmppDecoder
 
 # -- imports: file-sharing family --
+from .remoteaccess import TeamViewerDecoder, TeamViewerUdpDecoder
+from .dnslog import DnsLogDecoder
+from .firewall import FirewallDecoder
+from .maillog import MessageTraceDecoder, PostfixDecoder
+from .proxylog import ProxifierDecoder, SquidDecoder
+from .bittorrent import BitTorrentDecoder, BitTorrentUdpDecoder
+from .dns import DnsTcpDecoder
+from .lansync import LanSyncDecoder
+from .quic import QuicDecoder
+from .tftp import TftpDecoder
 
 # -- imports: wifi family --
+from .dhcp import DhcpDecoder
+from .macos import MacLogDecoder
+from .mikrotik import MikrotikDecoder
+from .networkmanager import NetworkManagerDecoder
+from .unifi import UnifiDecoder
+from .wlan_autoconfig import WlanCsvDecoder, WlanXmlDecoder
+from .wpa_supplicant import WpaSupplicantDecoder
 
 
 def packet_decoders(settings: Settings) -> list:
@@ -34,12 +64,18 @@ def packet_decoders(settings: Settings) -> list:
     ]
     decoders += [
         # -- packet decoders: credentials family --
+        SmtpDecoder(), Pop3Decoder(), ImapDecoder(), TelnetDecoder(), SnmpDecoder(), LdapDecoder(),
+        RedisDecoder(), IrcDecoder(), XmppDecoder(), PostgresDecoder(),
     ]
     decoders += [
         # -- packet decoders: file-sharing family --
+        TeamViewerDecoder(), TeamViewerUdpDecoder(),
+        DnsTcpDecoder(), QuicDecoder(), BitTorrentDecoder(), BitTorrentUdpDecoder(), LanSyncDecoder(),
+        TftpDecoder(),
     ]
     decoders += [
         # -- packet decoders: wifi family --
+        DhcpDecoder(),
     ]
     return decoders
 
@@ -49,12 +85,20 @@ def log_decoders() -> list[LogDecoder]:
     decoders: list[LogDecoder] = [HostapdDecoder()]
     decoders += [
         # -- log decoders: credentials family --
+        ChatLogDecoder(),
     ]
     decoders += [
         # -- log decoders: file-sharing family --
+        SquidDecoder(), ProxifierDecoder(), DnsLogDecoder(), FirewallDecoder(), PostfixDecoder(),
+        MessageTraceDecoder(),
     ]
     decoders += [
         # -- log decoders: wifi family --
+        WpaSupplicantDecoder(),
+        NetworkManagerDecoder(),
+        MacLogDecoder(),
+        MikrotikDecoder(),
+        UnifiDecoder(),
     ]
     return decoders
 
@@ -64,12 +108,15 @@ def document_decoders(settings: Settings) -> list[DocumentDecoder]:
     decoders: list[DocumentDecoder] = []
     decoders += [
         # -- document decoders: credentials family --
+        MailboxDecoder(), SlackExportDecoder(), TeamsExportDecoder(),
     ]
     decoders += [
         # -- document decoders: file-sharing family --
     ]
     decoders += [
         # -- document decoders: wifi family --
+        WlanXmlDecoder(),
+        WlanCsvDecoder(),
     ]
     return decoders
 

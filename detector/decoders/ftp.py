@@ -14,6 +14,7 @@ from .base import Emit, Endpoints, StreamDecoder, StreamSession
 from .text import LineSplitter, text
 
 ANONYMOUS = {"anonymous", "ftp"}
+MAIL_BANNER_WORDS = (b"smtp", b"mail", b"postfix", b"exim", b"sendmail", b"qmail", b"mta")
 
 
 class FtpSession(StreamSession):
@@ -25,12 +26,16 @@ class FtpSession(StreamSession):
         self.user = ""
         self.pending: Optional[Credential] = None
         self.transfers = 0
+        self.tls_requested = False
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
         splitter = self.client_lines if from_client else self.server_lines
         for line in splitter.push(data):
             if from_client:
                 self._command(line, ts, where)
+            elif self.tls_requested and line[:3] == b"234":
+                self._flush()
+                return False  # AUTH TLS accepted: the rest is encrypted
             else:
                 self._reply(line)
         return True
@@ -38,7 +43,9 @@ class FtpSession(StreamSession):
     def _command(self, line: bytes, ts: float, where: str) -> None:
         verb, _, arg = line.partition(b" ")
         verb = verb.upper()
-        if verb == b"USER":
+        if verb == b"AUTH" and arg.strip().upper() in (b"TLS", b"SSL", b"TLS-C"):
+            self.tls_requested = True
+        elif verb == b"USER":
             self._flush()
             self.user = text(arg, 256).strip()
         elif verb == b"PASS":
@@ -85,7 +92,9 @@ class FtpDecoder(StreamDecoder):
     def accepts(self, first_client: bytes, first_server: bytes) -> bool:
         if first_server.startswith(self.server_prefixes):
             banner = first_server.lower()
-            return b"ftp" in banner or b"filezilla" in banner or b"esmtp" not in banner
+            if b"ftp" in banner or b"filezilla" in banner:
+                return True
+            return not any(word in banner for word in MAIL_BANNER_WORDS)
         return first_client.upper().startswith((b"USER ", b"AUTH ", b"PASS ", b"SYST", b"FEAT"))
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:

@@ -33,6 +33,9 @@ DEFAULT_PASSWORD_FIELDS = ("password", "passwd", "pwd", "pass", "passwort", "ken
                            "motdepasse", "mdp", "contrasena", "contraseña", "clave", "senha", "secret",
                            "passcode", "pw")
 NOT_SECRET_VALUES = {"", "login", "submit", "true", "false", "on", "off"}
+# anti-forgery and session-state fields that look like "token" but are not something a person typed
+NOT_PASSWORD_FIELD_PARTS = ("csrf", "xsrf", "authenticity", "verification", "nonce", "captcha", "user_token",
+                            "form_token", "formtoken", "page_token", "viewstate", "state")
 
 
 @dataclass
@@ -169,7 +172,8 @@ class HttpSession(StreamSession):
             pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
             return self._pairs_credentials(pairs, "http-form", ts, where, host)
         if "multipart/form-data" in ctype:
-            return self._pairs_credentials(_multipart_pairs(body, ctype), "http-form", ts, where, host)
+            original = current["headers"].get("content-type", "")  # the boundary is case-sensitive
+            return self._pairs_credentials(_multipart_pairs(body, original), "http-form", ts, where, host)
         if "json" in ctype:
             try:
                 data = json.loads(body.decode("utf-8", "replace"))
@@ -184,7 +188,8 @@ class HttpSession(StreamSession):
         user = next((v for k, v in lowered if _field_is(k, USER_FIELDS) and v), "")
         found = []
         for key, value in lowered:
-            if _field_is(key, self.password_fields) and value.strip().lower() not in NOT_SECRET_VALUES:
+            if _field_is(key, self.password_fields) and value.strip().lower() not in NOT_SECRET_VALUES \
+                    and not any(part in key for part in NOT_PASSWORD_FIELD_PARTS):
                 cred = self._credential(protocol, user, protect(value), ts, where,
                                         note=f"field {key[:40]} to {host}")
                 found.append(PendingCredential(cred, False))

@@ -40,6 +40,7 @@ class CredentialDetector(Detector):
         self.shared: dict[tuple, SharedUse] = {}
         self.by_fingerprint: dict[str, set[tuple[str, str, str]]] = {}
         self.fingerprint_masks: dict[str, Secret] = {}
+        self.reuse_tallies: dict[str, Tally] = {}
 
     def observe(self, obs: Observation) -> None:
         if isinstance(obs, Credential):
@@ -48,7 +49,7 @@ class CredentialDetector(Detector):
             self._shared(obs)
 
     def _credential(self, obs: Credential) -> None:
-        key = (obs.protocol, obs.server, obs.server_port, obs.username, obs.secret.fingerprint)
+        key = (obs.protocol, obs.server, obs.username, obs.secret.fingerprint)
         use = self.uses.get(key)
         if use is None:
             if len(self.uses) >= MAX_CREDENTIALS:
@@ -66,15 +67,24 @@ class CredentialDetector(Detector):
                       + (f" ({obs.note})" if obs.note else ""),
                       self.ctx.settings.max_evidence)
         if obs.kind == "cleartext":
-            self._remember(obs.secret, (obs.username, obs.protocol, f"{obs.server}:{obs.server_port}"))
+            self._remember(obs.secret, (obs.username, obs.protocol, f"{obs.server}:{obs.server_port}"), obs)
 
-    def _remember(self, secret: Secret, use: tuple[str, str, str]) -> None:
-        seen = self.by_fingerprint.setdefault(secret.fingerprint, set())
+    def _remember(self, secret: Secret, use: tuple[str, str, str], obs: Observation) -> None:
+        seen = self.by_fingerprint.get(secret.fingerprint)
+        if seen is None:
+            if len(self.by_fingerprint) >= MAX_CREDENTIALS:
+                return
+            seen = self.by_fingerprint[secret.fingerprint] = set()
+            self.fingerprint_masks[secret.fingerprint] = secret
+            self.reuse_tallies[secret.fingerprint] = Tally()
         if len(seen) < 100:
             seen.add(use)
-        self.fingerprint_masks[secret.fingerprint] = secret
+        self.reuse_tallies[secret.fingerprint].add(obs.ts, obs.where, f"{use[1]} {use[0] or '(no user)'} {use[2]}"
+                                                   .strip(), self.ctx.settings.max_evidence)
 
     def _shared(self, obs: SharedPassword) -> None:
+        if obs.score < self.ctx.settings.message_min_score:
+            return
         key = (obs.channel, obs.sender, obs.secret.fingerprint)
         use = self.shared.get(key)
         if use is None:
@@ -85,7 +95,7 @@ class CredentialDetector(Detector):
                       f"{obs.channel}: '{obs.phrase}' followed by {obs.secret.mask} "
                       f"from {obs.sender or '?'} to {', '.join(obs.recipients) or '?'}",
                       self.ctx.settings.max_evidence)
-        self._remember(obs.secret, (obs.sender, f"message:{obs.channel}", ""))
+        self._remember(obs.secret, (obs.sender, f"message:{obs.channel}", ""), obs)
 
     # ------------------------------------------------------------ findings
 
@@ -97,14 +107,32 @@ class CredentialDetector(Detector):
 
     def _credential_finding(self, use: CredentialUse) -> Finding:
         c = use.sample
-        severity = {"hash": "info", "anonymous": "low"}.get(c.kind, "high")
+        severity = {"hash": "info", "anonymous": "low"}.get(c.kind, "medium" if c.starttls else "high")
         user = c.username or "(no user)"
         title = (f"Clear-text {c.protocol.upper()} password for {user} to {c.server}:{c.server_port}"
+                 if c.kind == "cleartext" and c.username else
+                 f"Clear-text {c.protocol.upper()} secret (community or key) to {c.server}:{c.server_port}"
                  if c.kind == "cleartext" else
                  f"{c.protocol.upper()} login material for {user} to {c.server}:{c.server_port}")
+        attributes = {
+            "protocol": c.protocol,
+            "username": c.username,
+            "secret_mask": c.secret.mask,
+            "secret_fingerprint": c.secret.fingerprint,
+            "client": sorted(use.clients)[0],
+            "clients": sorted(use.clients),
+            "server": c.server,
+            "server_port": c.server_port,
+            "accepted": use.accepted,
+            "weak": c.secret.weak,
+            "default": c.secret.default,
+            "kind": c.kind,
+            "note": c.note,
+        }
+        if c.starttls is not None:
+            attributes["starttls"] = c.starttls
         return Finding(
-            id=finding_id("credentials.cleartext", c.protocol, c.server, c.server_port, c.username,
-                          c.secret.fingerprint),
+            id=finding_id("credentials.cleartext", c.protocol, c.server, c.username, c.secret.fingerprint),
             detector="credentials.cleartext",
             category=CATEGORY_CREDENTIALS,
             title=title,
@@ -112,20 +140,7 @@ class CredentialDetector(Detector):
             last_seen=use.tally.last,
             count=use.tally.count,
             hosts=sorted(use.clients | {c.server}),
-            attributes={
-                "protocol": c.protocol,
-                "username": c.username,
-                "secret_mask": c.secret.mask,
-                "secret_fingerprint": c.secret.fingerprint,
-                "client": sorted(use.clients)[0],
-                "clients": sorted(use.clients),
-                "server": c.server,
-                "server_port": c.server_port,
-                "accepted": use.accepted,
-                "weak": c.secret.weak,
-                "default": c.secret.default,
-                "kind": c.kind,
-            },
+            attributes=attributes,
             evidence=use.tally.evidence,
             severity=severity,
         )
@@ -160,22 +175,25 @@ class CredentialDetector(Detector):
         secret = self.fingerprint_masks[fingerprint]
         users = sorted({u for u, _, _ in ordered if u})
         services = sorted({f"{p} {s}".strip() for _, p, s in ordered})
+        tally = self.reuse_tallies[fingerprint]
         return Finding(
             id=finding_id("credentials.reuse", fingerprint),
             detector="credentials.reuse",
             category=CATEGORY_CREDENTIALS,
             title=f"One password reused for {len(users)} user(s) across {len(services)} service(s)",
-            first_seen=None,
-            last_seen=None,
+            first_seen=tally.first,
+            last_seen=tally.last,
             count=len(ordered),
-            hosts=[],
+            hosts=sorted({s.rpartition(":")[0] for _, _, s in ordered if s})[:50],
             attributes={
                 "secret_mask": secret.mask,
                 "secret_fingerprint": fingerprint,
                 "usernames": users,
                 "services": services,
+                "protocols": sorted({p for _, p, _ in ordered}),
                 "weak": secret.weak,
+                "default": secret.default,
             },
-            evidence=[],
+            evidence=tally.evidence,
             severity="high",
         )

@@ -1,19 +1,22 @@
 """File-sharing and shadow SaaS: which hosts used which service, by which route, moving how much.
 
-Names come from DNS questions, TLS SNI, HTTP Host and log lines; addresses
-from DNS answers and from the servers those names led to. Once an address is
-known to belong to a service, the fast path meters its traffic, so the finding
-can say how much each host uploaded.
+Names come from DNS questions and CNAME chains, TLS SNI (TCP and QUIC), TLS
+certificates, HTTP Host and log lines; addresses from DNS answers and from the
+servers those names led to. Once an address is known to belong to a service,
+the fast path meters its traffic, so the finding can say how much each host
+uploaded and when.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
 
 from ..catalog import ServiceMatch
 from ..model import (
     CATEGORY_FILE_SHARING,
+    DnsAlias,
     DnsQuery,
     FileTransfer,
     Finding,
@@ -21,13 +24,19 @@ from ..model import (
     HttpRequest,
     Observation,
     ServiceContact,
+    TlsCertificate,
     TlsClientHello,
+    iso,
 )
 from .base import Detector, DetectorContext, Tally, finding_id
 
 MAX_ADDRESSES = 100_000
 MAX_HOSTS_PER_SERVICE = 5_000
 MAX_TRANSFERS = 10_000
+MAX_SNI_FLOWS = 100_000
+UPLOAD_METHODS = ("POST", "PUT", "PATCH")
+TRACKER_PATHS = ("/announce", "/scrape", "/announce.php")
+DNS_ONLY_METHODS = {"dns", "dns-cname", "dns-log"}
 
 
 @dataclass
@@ -37,10 +46,27 @@ class HostUse:
     contacts: int = 0  # TLS hellos, HTTP requests, log lines naming the service
     flows: int = 0  # metered flows to the service's addresses
     metered: bool = False
+    upload_requests: int = 0
+    upload_bytes: int = 0  # HTTP request bodies (Content-Length) sent to the service
+    first: Optional[float] = None
+    last: Optional[float] = None
 
     @property
     def connections(self) -> int:
         return self.flows or self.contacts
+
+    @property
+    def up(self) -> Optional[int]:
+        """Bytes sent: metered volume, or declared HTTP bodies when no flow was metered."""
+        if not self.metered and not self.upload_bytes:
+            return None
+        return max(self.bytes_up, self.upload_bytes)
+
+    def seen(self, ts: float) -> None:
+        if not ts:
+            return
+        self.first = ts if self.first is None else min(self.first, ts)
+        self.last = ts if self.last is None else max(self.last, ts)
 
 
 @dataclass
@@ -53,38 +79,42 @@ class ServiceUse:
     upload_requests: int = 0
 
 
+def is_external(address: str) -> bool:
+    """A public Internet address (not private, loopback, link-local or multicast)."""
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:
+        return False
+
+
+def mail_domain(address: str) -> str:
+    return address.rpartition("@")[2].strip().strip(">").lower()
+
+
 class FileSharingDetector(Detector):
     name = "filesharing"
-    consumes = (DnsQuery, TlsClientHello, HttpRequest, ServiceContact, FlowVolume, FileTransfer)
+    consumes = (DnsQuery, DnsAlias, TlsClientHello, TlsCertificate, HttpRequest, ServiceContact, FlowVolume,
+                FileTransfer)
 
     def __init__(self, ctx: DetectorContext):
         super().__init__(ctx)
         self.uses: dict[tuple[str, str], ServiceUse] = {}
-        self.addresses: dict[str, ServiceMatch] = {}
+        self.addresses: dict[str, tuple[ServiceMatch, str]] = {}  # address -> (service, how it was learned)
+        self.sni_flows: dict[tuple[str, str, int], None] = {}
         self.transfers: dict[tuple, Tally] = {}
         self.transfer_info: dict[tuple, FileTransfer] = {}
 
     def observe(self, obs: Observation) -> None:
         if isinstance(obs, DnsQuery):
-            self._named(obs.qname, obs.client, "dns", obs, f"DNS query {obs.qname}")
-            match = self.ctx.catalog.match(obs.qname)
-            if match:
-                for address in obs.answers:
-                    self._learn_address(address, match)
+            self._dns(obs)
+        elif isinstance(obs, DnsAlias):
+            self._alias(obs)
         elif isinstance(obs, TlsClientHello):
-            method = "quic-sni" if obs.transport == "quic" else "tls-sni"
-            use = self._named(obs.sni, obs.client, method, obs, f"TLS SNI {obs.sni} to {obs.server}:{obs.server_port}")
-            if use:
-                self._learn_address(obs.server, use.match)
-                use.hosts[obs.client].contacts += 1
+            self._hello(obs)
+        elif isinstance(obs, TlsCertificate):
+            self._certificate(obs)
         elif isinstance(obs, HttpRequest):
-            use = self._named(obs.host, obs.client, "http-host", obs,
-                              f"HTTP {obs.method} {obs.host}{obs.uri[:100]}")
-            if use:
-                self._learn_address(obs.server, use.match)
-                use.hosts[obs.client].contacts += 1
-                if obs.method in ("POST", "PUT") and obs.content_length:
-                    use.upload_requests += 1
+            self._http(obs)
         elif isinstance(obs, ServiceContact):
             self._contact(obs)
         elif isinstance(obs, FlowVolume):
@@ -92,15 +122,90 @@ class FileSharingDetector(Detector):
         elif isinstance(obs, FileTransfer):
             self._transfer(obs)
 
+    # ------------------------------------------------------------ names
+
+    def _dns(self, obs: DnsQuery) -> None:
+        use = self._named(obs.qname, obs.client, "dns", obs, f"DNS query {obs.qname} from {obs.client}")
+        if use:
+            for address in obs.answers:
+                self._learn_address(address, use.match, "dns")
+
+    def _alias(self, obs: DnsAlias) -> None:
+        """A name outside the catalog whose CNAME chain leads into a service domain."""
+        if self.ctx.catalog.match(obs.name):
+            return  # already attributed by its own name
+        for target in obs.targets:
+            match = self.ctx.catalog.match(target)
+            if match is None:
+                continue
+            self._attribute(match, obs.name, obs.client, "dns-cname", obs, f"DNS {obs.name} is an alias of {target}")
+            for address in obs.answers:
+                self._learn_address(address, match, "dns")
+            return
+
+    def _hello(self, obs: TlsClientHello) -> None:
+        method = "quic-sni" if obs.transport == "quic" else "tls-sni"
+        if len(self.sni_flows) < MAX_SNI_FLOWS:
+            self.sni_flows[(obs.client, obs.server, obs.server_port)] = None
+        label = "QUIC" if obs.transport == "quic" else "TLS"
+        use = self._named(obs.sni, obs.client, method, obs, f"{label} SNI {obs.sni} to {obs.server}:{obs.server_port}")
+        if use:
+            self._learn_address(obs.server, use.match, "sni")
+            self._host(use, obs.client).contacts += 1
+
+    def _certificate(self, obs: TlsCertificate) -> None:
+        """Certificate names count only for flows without SNI, and only the leaf's first matching name."""
+        if (obs.client, obs.server, obs.server_port) in self.sni_flows:
+            return
+        for name in obs.names:
+            bare = name[2:] if name.startswith("*.") else name
+            match = self.ctx.catalog.match(bare)
+            if match is None:
+                continue
+            use = self._attribute(match, bare, obs.client, "tls-cert", obs,
+                                  f"TLS certificate for {name} from {obs.server}:{obs.server_port} (no SNI)")
+            self._learn_address(obs.server, match, "cert")
+            self._host(use, obs.client).contacts += 1
+            return
+
+    def _http(self, obs: HttpRequest) -> None:
+        if obs.uri.split("?", 1)[0].endswith(TRACKER_PATHS) and "info_hash=" in obs.uri:
+            self._tracker(obs)
+            return
+        use = self._named(obs.host, obs.client, "http-host", obs, f"HTTP {obs.method} {obs.host}{obs.uri[:100]}")
+        if use is None:
+            return
+        self._learn_address(obs.server, use.match, "http")
+        host = self._host(use, obs.client)
+        host.contacts += 1
+        if obs.method in UPLOAD_METHODS and obs.content_length:
+            use.upload_requests += 1
+            host.upload_requests += 1
+            host.upload_bytes += obs.content_length
+
+    def _tracker(self, obs: HttpRequest) -> None:
+        """An HTTP tracker announce: a torrent client started, stopped or reported progress."""
+        service = self.ctx.catalog.signed("bittorrent-tracker") or self.ctx.catalog.named("BitTorrent")
+        if service is None:
+            return
+        use = self._attribute(ServiceMatch(service, ""), obs.host, obs.client, "bittorrent", obs,
+                              f"BitTorrent tracker announce to {obs.host}:{obs.server_port}{obs.uri[:120]}")
+        self._learn_address(obs.server, use.match, "tracker")
+        self._host(use, obs.client).contacts += 1
+
     def _named(self, host: str, client: str, method: str, obs: Observation, detail: str) -> Optional[ServiceUse]:
         match = self.ctx.catalog.match(host)
         if match is None:
             return None
+        return self._attribute(match, host, client, method, obs, detail)
+
+    def _attribute(self, match: ServiceMatch, host: str, client: str, method: str, obs: Observation,
+                   detail: str) -> ServiceUse:
         use = self._use(match)
-        if len(use.domains) < 50:
-            use.domains.add(host.lower())
+        if host and len(use.domains) < 50:
+            use.domains.add(host.lower()[:255])
         use.methods.add(method)
-        self._host(use, client)
+        self._host(use, client).seen(obs.ts)
         use.tally.add(obs.ts, obs.where, detail, self.ctx.settings.max_evidence)
         return use
 
@@ -115,53 +220,67 @@ class FileSharingDetector(Detector):
         host = use.hosts.get(client)
         if host is None:
             if len(use.hosts) >= MAX_HOSTS_PER_SERVICE:
-                client = "(other hosts)"
-                host = use.hosts.setdefault(client, HostUse())
+                host = use.hosts.setdefault("(other hosts)", HostUse())
             else:
                 host = use.hosts[client] = HostUse()
         return host
 
-    def _learn_address(self, address: str, match: ServiceMatch) -> None:
-        if address in self.addresses or len(self.addresses) >= MAX_ADDRESSES:
+    def _learn_address(self, address: str, match: ServiceMatch, via: str) -> None:
+        known = self.addresses.get(address)
+        if known is not None:
+            if known[1] == "dns" and via != "dns":
+                self.addresses[address] = (known[0], via)  # a connection named it: not DNS-only any more
             return
-        self.addresses[address] = match
+        if not address or len(self.addresses) >= MAX_ADDRESSES:
+            return
+        self.addresses[address] = (match, via)
         self.ctx.watch_address(address)
 
+    # ------------------------------------------------------------ routes that already name the service
+
     def _contact(self, obs: ServiceContact) -> None:
-        match = self.ctx.catalog.match(obs.host) if obs.host else None
+        catalog = self.ctx.catalog
+        match = catalog.match(obs.host) if obs.host else None
         if match is None and obs.service:
-            service = self.ctx.catalog.named(obs.service)
+            service = catalog.named(obs.service) or catalog.signed(obs.method)
             match = ServiceMatch(service, "") if service else None
         if match is None:
             return
-        use = self._use(match)
-        if obs.host and len(use.domains) < 50:
-            use.domains.add(obs.host.lower())
-        use.methods.add(obs.method)
+        use = self._attribute(match, obs.host, obs.client, obs.method, obs,
+                              obs.detail or f"{obs.method} {obs.host or obs.service}")
         host = self._host(use, obs.client)
         host.contacts += 1
         if obs.bytes_up is not None or obs.bytes_down is not None:
             host.metered = True
             host.bytes_up += obs.bytes_up or 0
             host.bytes_down += obs.bytes_down or 0
-        use.tally.add(obs.ts, obs.where, obs.detail or f"{obs.method} {obs.host or obs.service}",
-                      self.ctx.settings.max_evidence)
+        if obs.server and obs.method == "bittorrent":  # peers' later traffic is metered (lan-sync is broadcast)
+            self._learn_address(obs.server, match, obs.method)
 
     def _volume(self, obs: FlowVolume) -> None:
-        match = self.addresses.get(obs.server)
-        if match is None:
+        known = self.addresses.get(obs.server)
+        if known is None:
             return
+        match, via = known
         use = self._use(match)
+        if via == "dns":
+            use.methods.add("dns-answer-ip")
         host = self._host(use, obs.client)
         host.metered = True
         host.bytes_up += obs.bytes_up
         host.bytes_down += obs.bytes_down
         host.flows += 1
+        host.seen(obs.ts)
+        host.seen(obs.end)
         use.tally.add(obs.ts, obs.where,
                       f"{obs.transport} flow {obs.client} -> {obs.server}:{obs.server_port}: "
                       f"{obs.bytes_up} B up, {obs.bytes_down} B down", self.ctx.settings.max_evidence)
 
+    # ------------------------------------------------------------ files sent by other channels
+
     def _transfer(self, obs: FileTransfer) -> None:
+        if obs.protocol == "mail-log" and not self._mail_worth_reporting(obs):
+            return
         key = (obs.protocol, obs.filename, obs.client, obs.server)
         tally = self.transfers.get(key)
         if tally is None:
@@ -170,6 +289,21 @@ class FileSharingDetector(Detector):
             tally = self.transfers[key] = Tally()
             self.transfer_info[key] = obs
         tally.add(obs.ts, obs.where, f"{obs.protocol} {obs.direction} {obs.filename}", self.ctx.settings.max_evidence)
+
+    def _mail_worth_reporting(self, obs: FileTransfer) -> bool:
+        """Mail-server logs list every message: keep the large ones to personal mail domains."""
+        return (obs.size or 0) >= self.ctx.settings.mail_large_bytes and bool(self._personal_recipients(obs))
+
+    def _personal_recipients(self, obs: FileTransfer) -> list[str]:
+        personal = {d.lower() for d in self.ctx.settings.personal_mail_domains}
+        return [r for r in obs.recipients if mail_domain(r) in personal]
+
+    def _external(self, obs: FileTransfer) -> bool:
+        """Mail leaves the company when a recipient is at another domain or at a personal mail provider."""
+        if obs.recipients:
+            own = mail_domain(obs.sender) if obs.sender else ""
+            return any(mail_domain(r) != own for r in obs.recipients) or bool(self._personal_recipients(obs))
+        return is_external(obs.server)
 
     # ------------------------------------------------------------ findings
 
@@ -181,14 +315,12 @@ class FileSharingDetector(Detector):
     def _service_finding(self, use: ServiceUse) -> Finding:
         service = use.match.service
         tenant = use.match.tenant
-        metered = any(h.metered for h in use.hosts.values())
-        bytes_up = sum(h.bytes_up for h in use.hosts.values()) if metered else None
-        bytes_down = sum(h.bytes_down for h in use.hosts.values()) if metered else None
-        per_host = [
-            {"host": host, "bytes_up": h.bytes_up if h.metered else None,
-             "bytes_down": h.bytes_down if h.metered else None, "connections": h.connections}
-            for host, h in sorted(use.hosts.items())
-        ]
+        hosts = use.hosts
+        ups = [h.up for h in hosts.values() if h.up is not None]
+        metered = any(h.metered for h in hosts.values())
+        bytes_up = sum(ups) if ups else None
+        bytes_down = sum(h.bytes_down for h in hosts.values()) if metered else None
+        per_host = [self._per_host(name, h) for name, h in sorted(hosts.items())]
         attributes = {
             "service": service.name,
             "service_category": service.category,
@@ -196,17 +328,20 @@ class FileSharingDetector(Detector):
             "methods": sorted(use.methods),
             "bytes_up": bytes_up,
             "bytes_down": bytes_down,
-            "connections": sum(h.connections for h in use.hosts.values()),
+            "connections": sum(h.connections for h in hosts.values()),
             "risk": service.risk,
             "vendor_url": service.vendor_url,
             "per_host": per_host,
             "upload_requests": use.upload_requests,
+            "dns_only": use.methods <= DNS_ONLY_METHODS,
         }
         if tenant:
             attributes["tenant"] = tenant
-        title = f"{service.name} used by {len(use.hosts)} host(s)"
+        title = f"{service.name} used by {len(hosts)} host(s)"
         if tenant:
-            title = f"{service.name} (tenant {tenant}) used by {len(use.hosts)} host(s)"
+            title = f"{service.name} (tenant {tenant}) used by {len(hosts)} host(s)"
+        if bytes_up:
+            title += f", {_human(bytes_up)} uploaded"
         return Finding(
             id=finding_id("filesharing.service", service.name, tenant or ""),
             detector="filesharing.service",
@@ -215,13 +350,19 @@ class FileSharingDetector(Detector):
             first_seen=use.tally.first,
             last_seen=use.tally.last,
             count=use.tally.count,
-            hosts=sorted(use.hosts),
+            hosts=sorted(hosts),
             attributes=attributes,
             evidence=use.tally.evidence,
-            severity=self._severity(service.risk, bytes_up),
+            severity=self._severity(service.risk, bytes_up, use.methods <= DNS_ONLY_METHODS),
         )
 
-    def _severity(self, risk: str, bytes_up: Optional[int]) -> str:
+    @staticmethod
+    def _per_host(name: str, h: HostUse) -> dict:
+        return {"host": name, "bytes_up": h.up, "bytes_down": h.bytes_down if h.metered else None,
+                "connections": h.connections, "upload_requests": h.upload_requests,
+                "first_seen": iso(h.first), "last_seen": iso(h.last)}
+
+    def _severity(self, risk: str, bytes_up: Optional[int], dns_only: bool) -> str:
         s = self.ctx.settings
         if bytes_up is not None and bytes_up >= s.upload_critical_bytes:
             return "critical"
@@ -229,10 +370,25 @@ class FileSharingDetector(Detector):
             return "high"
         if bytes_up is not None and bytes_up >= s.upload_medium_bytes:
             return "medium"
+        if dns_only:
+            return "info" if risk == "low" else "low"
         return "medium" if risk == "high" else "low"
 
     def _transfer_finding(self, key: tuple, tally: Tally) -> Finding:
         info = self.transfer_info[key]
+        attributes = {
+            "protocol": info.protocol,
+            "filename": info.filename,
+            "size": info.size,
+            "direction": info.direction,
+            "sender": info.sender,
+            "recipients": list(info.recipients),
+            "client": info.client,
+            "server": info.server,
+            "external": self._external(info),
+        }
+        if info.protocol == "mail-log":
+            attributes["personal_recipients"] = self._personal_recipients(info)
         return Finding(
             id=finding_id("filesharing.attachment", *key),
             detector="filesharing.attachment",
@@ -242,16 +398,17 @@ class FileSharingDetector(Detector):
             last_seen=tally.last,
             count=tally.count,
             hosts=sorted({info.client, info.server} - {""}),
-            attributes={
-                "protocol": info.protocol,
-                "filename": info.filename,
-                "size": info.size,
-                "direction": info.direction,
-                "sender": info.sender,
-                "recipients": list(info.recipients),
-                "client": info.client,
-                "server": info.server,
-            },
+            attributes=attributes,
             evidence=tally.evidence,
-            severity="medium",
+            severity="high" if info.protocol == "mail-log" else "medium",
         )
+
+
+def _human(size: int) -> str:
+    """Binary units, as the report prints them."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
