@@ -238,6 +238,14 @@ class DhcpClientRequest(Observation):
     hostname: str = ""
 
 
+@dataclass
+class GratuitousArp(Observation):
+    """A host announcing its own address: what a laptop does when it rejoins the network after a drop."""
+
+    client: str  # hardware address
+    address: str
+
+
 # ---------------------------------------------------------------- findings
 
 

@@ -44,6 +44,7 @@ from .quic import QuicDecoder
 from .tftp import TftpDecoder
 
 # -- imports: wifi family --
+from .arp import ArpDecoder
 from .dhcp import DhcpDecoder
 from .macos import MacLogDecoder
 from .mikrotik import MikrotikDecoder
@@ -76,6 +77,7 @@ def packet_decoders(settings: Settings) -> list:
     decoders += [
         # -- packet decoders: wifi family --
         DhcpDecoder(),
+        ArpDecoder(),
     ]
     return decoders
 

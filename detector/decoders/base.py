@@ -86,6 +86,16 @@ class FrameDecoder:
         raise AssertionError("subclass must override decode")
 
 
+class EtherDecoder:
+    """A non-IP Ethernet protocol (ARP), selected by EtherType."""
+
+    name = ""
+    ethertypes: frozenset[int] = frozenset()
+
+    def decode(self, payload: bytes, ts: float, where: str, emit: Emit) -> None:
+        raise AssertionError("subclass must override decode")
+
+
 class LineParser:
     """Per-file state of a log format (year roll-over, time zone, pending events)."""
 

@@ -15,7 +15,7 @@ from typing import Optional
 
 from ..model import FlowVolume
 from ..sources.pcap import HotPath
-from .base import Datagram, DatagramDecoder, Emit, Endpoints, FrameDecoder, StreamDecoder
+from .base import Datagram, DatagramDecoder, Emit, Endpoints, EtherDecoder, FrameDecoder, StreamDecoder
 from .tcp import Flow, FlowTable
 
 U16 = Struct("!H")
@@ -157,6 +157,7 @@ class PacketDispatcher:
         self.tcp_ports: dict[int, list[StreamDecoder]] = {}
         self.tcp_prefixed: list[StreamDecoder] = []
         self.frame_decoders: list[FrameDecoder] = []
+        self.ether_decoders: dict[int, list[EtherDecoder]] = {}
         for decoder in decoders:
             self._register(decoder)
         self.udp_prefixes = tuple(p for d in self.udp_prefixed for p in d.prefixes)
@@ -185,6 +186,9 @@ class PacketDispatcher:
                 self.tcp_prefixed.append(decoder)
         elif isinstance(decoder, FrameDecoder):
             self.frame_decoders.append(decoder)
+        elif isinstance(decoder, EtherDecoder):
+            for ethertype in decoder.ethertypes:
+                self.ether_decoders.setdefault(ethertype, []).append(decoder)
 
     # ------------------------------------------------------------ link layer
 
@@ -225,6 +229,10 @@ class PacketDispatcher:
             self._ipv4(buf, off, end, ts, frame_no)
         elif ethertype == ETH_IPV6:
             self._ipv6(buf, off, end, ts, frame_no)
+        elif ethertype in self.ether_decoders:
+            payload, where = bytes(buf[off:end]), f"{self.source}:frame {frame_no}"
+            for decoder in self.ether_decoders[ethertype]:
+                self._guard(decoder.decode, payload, ts, where, self.emit)
 
     def _link(self, buf: bytes, off: int, end: int, ts: float, linktype: int, frame_no: int) -> tuple[int, int]:
         if linktype in LINK_RAW or linktype == LINK_IPV4 or linktype == LINK_IPV6:

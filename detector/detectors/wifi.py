@@ -21,6 +21,7 @@ from ..model import (
     CATEGORY_WIFI,
     CATEGORY_WIFI_ATTACK,
     DhcpClientRequest,
+    GratuitousArp,
     Evidence,
     Finding,
     Observation,
@@ -112,14 +113,14 @@ def _ap_label(event: WifiDisconnect) -> str:
 
 class WifiDropDetector(Detector):
     name = "wifi"
-    consumes = (WifiDisconnect, WifiConnect, WifiBeaconGap, DhcpClientRequest)
+    consumes = (WifiDisconnect, WifiConnect, WifiBeaconGap, DhcpClientRequest, GratuitousArp)
 
     def __init__(self, ctx: DetectorContext):
         super().__init__(ctx)
         self.disconnects: list[WifiDisconnect] = []
         self.connects: list[WifiConnect] = []
         self.gaps: list[WifiBeaconGap] = []
-        self.dhcp: list[DhcpClientRequest] = []
+        self.dhcp: list = []  # DhcpClientRequest and GratuitousArp: hosts rejoining the LAN
         self.dropped_events = 0
         self.zone = timezone(timedelta(seconds=ctx.tz_offset_seconds))
         self.connect_index: dict[str, tuple[list[float], list[str]]] = {}
@@ -133,7 +134,7 @@ class WifiDropDetector(Detector):
             target = self.connects
         elif isinstance(obs, WifiBeaconGap):
             target = self.gaps
-        elif isinstance(obs, DhcpClientRequest):
+        elif isinstance(obs, (DhcpClientRequest, GratuitousArp)):
             target = self.dhcp
         else:
             return
@@ -255,7 +256,8 @@ class WifiDropDetector(Detector):
     def _burst_outages(self, known: list[Outage]) -> list[Outage]:
         """Many clients re-joining at once (DHCP or re-association) imply an outage nobody logged."""
         window = self.ctx.settings.wifi_burst_window_seconds
-        dhcp = [(r.ts, r.client, r.where) for r in self.dhcp if r.ts > 0 and r.initial]
+        dhcp = [(r.ts, r.client, r.where) for r in self.dhcp
+                if r.ts > 0 and (isinstance(r, GratuitousArp) or r.initial)]
         reassoc = [(c.ts, c.station, c.where) for c in self.connects if c.ts > 0 and c.origin == "802.11"]
         found = []
         for kind, items in (("dhcp", dhcp), ("reassoc", reassoc)):
