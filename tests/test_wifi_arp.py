@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from scapy.layers.l2 import ARP, Ether
 from scanning import by_detector, scan_files
+from scapy.layers.l2 import ARP, Ether
 
 from detector.samples import write_pcap
 
