@@ -51,18 +51,33 @@ class _Chunked:
         self.eof = False
 
     def ensure(self, need: int) -> bool:
-        """Make ``need`` bytes available at self.pos; False at end of data."""
+        """Make ``need`` bytes available at self.pos; False at end of data.
+
+        A record cut by the chunk border is completed with a small read of
+        just its missing bytes; the next chunk then starts fresh, so whole
+        chunks are never copied to join them.
+        """
         if len(self.buf) - self.pos >= need:
             return True
-        while not self.eof and len(self.buf) - self.pos < need:
-            more = self.stream.read(max(CHUNK, need))
-            if not more:
+        rest = self.buf[self.pos:]
+        self.base += self.pos
+        self.pos = 0
+        if not rest:
+            self.buf = self._read(max(CHUNK, need))
+        else:
+            self.buf = rest + self._read(need - len(rest))
+        return len(self.buf) >= need
+
+    def _read(self, size: int) -> bytes:
+        parts = []
+        while size > 0 and not self.eof:
+            data = self.stream.read(size)
+            if not data:
                 self.eof = True
                 break
-            self.base += self.pos
-            self.buf = self.buf[self.pos:] + more
-            self.pos = 0
-        return len(self.buf) - self.pos >= need
+            parts.append(data)
+            size -= len(data)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def offset(self) -> int:
         return self.base + self.pos
