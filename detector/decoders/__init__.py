@@ -20,6 +20,7 @@ from .tls import TlsDecoder
 from .chatexport import SlackExportDecoder, TeamsExportDecoder
 from .chatlog import ChatLogDecoder
 from .mailbox import MailboxDecoder
+from .mysql import MysqlDecoder
 from .imap import ImapDecoder
 from .irc import IrcDecoder
 from .ldap import LdapDecoder
@@ -46,6 +47,7 @@ from .tftp import TftpDecoder
 # -- imports: wifi family --
 from .arp import ArpDecoder
 from .dhcp import DhcpDecoder
+from .evtx import EvtxDecoder
 from .macos import MacLogDecoder
 from .mikrotik import MikrotikDecoder
 from .networkmanager import NetworkManagerDecoder
@@ -66,7 +68,7 @@ def packet_decoders(settings: Settings) -> list:
     decoders += [
         # -- packet decoders: credentials family --
         SmtpDecoder(), Pop3Decoder(), ImapDecoder(), TelnetDecoder(), SnmpDecoder(), LdapDecoder(),
-        RedisDecoder(), IrcDecoder(), XmppDecoder(), PostgresDecoder(),
+        RedisDecoder(), IrcDecoder(), XmppDecoder(), PostgresDecoder(), MysqlDecoder(),
     ]
     decoders += [
         # -- packet decoders: file-sharing family --
@@ -117,6 +119,7 @@ def document_decoders(settings: Settings) -> list[DocumentDecoder]:
     ]
     decoders += [
         # -- document decoders: wifi family --
+        EvtxDecoder(),
         WlanXmlDecoder(),
         WlanCsvDecoder(),
     ]

@@ -73,6 +73,8 @@ def _bssid(text: str) -> str:
 def parse_time(text: str, tz_offset: Optional[int]) -> Optional[float]:
     """Windows export time stamps: ISO with or without offset, en-US "M/D/YYYY h:mm:ss AM" or "D.M.YYYY H:mm:ss"."""
     text = text.strip()[:40]
+    if text.endswith(" UTC"):  # evtx (pyevtx-rs) renders some FILETIMEs as "2026-11-02 14:05:10.000000 UTC"
+        text = text[:-4].rstrip("Z") + "Z"
     zone = timezone(timedelta(seconds=tz_offset or 0))
     iso = re.match(r"^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$", text)
     if iso:
