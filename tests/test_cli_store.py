@@ -84,3 +84,19 @@ def test_interrupted_scan_keeps_earlier_scans_and_is_marked_incomplete(tmp_path,
         assert statuses == ["complete", "incomplete"]
         kept = store.load_scan(1)
         assert kept.findings
+
+
+def test_consolidated_report_over_two_databases_and_sites(tmp_path):
+    office = write_pcapng(tmp_path / "office.pcapng", office_packets(T0))
+    box = write_pcap(tmp_path / "box.pcap", dns_exchange("10.0.0.7", "10.0.0.1", "app.box.com", ["1.2.3.4"], T0))
+    first, second = tmp_path / "a.db", tmp_path / "b.db"
+    assert run("scan", office, "--db", first, "--site", "dentist-north", "-q").exit_code == 0
+    assert run("scan", box, "--db", second, "--site", "bakery", "-q").exit_code == 0
+    assert run("scan", office, "--db", second, "--site", "law-firm", "-q").exit_code == 0
+    out = tmp_path / "msp.html"
+    result = run("report", "--db", first, "--db", second, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "3 site(s)" in result.output
+    html = out.read_text()
+    for site in ("dentist-north", "bakery", "law-firm"):
+        assert site in html
