@@ -10,11 +10,13 @@ import getpass
 import hashlib
 import json
 import os
+import signal
+import threading
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import Iterator, Optional, TextIO
 
 from . import __version__
 from .catalog import load_catalog
@@ -71,8 +73,30 @@ def policy_sha256(ruleset: RuleSet, catalog_path: Optional[str]) -> str:
     return digest.hexdigest()
 
 
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler stopping us) ends a scan like Ctrl-C: what was read so far is still stored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_scan(request: ScanRequest) -> ScanOutcome:
     """Scan every input, classify, and store as we go (an interrupted scan keeps what it has)."""
+    with terminate_as_interrupt():
+        return _run_scan(request)
+
+
+def _run_scan(request: ScanRequest) -> ScanOutcome:
     ruleset = load_ruleset(request.rules_files)
     catalog = load_catalog()
     ruleset.sha256 = policy_sha256(ruleset, catalog.path)

@@ -100,3 +100,41 @@ def test_consolidated_report_over_two_databases_and_sites(tmp_path):
     html = out.read_text()
     for site in ("dentist-north", "bakery", "law-firm"):
         assert site in html
+
+
+def _first_input_stored(db) -> bool:
+    if not db.exists():
+        return False
+    with Store(db) as store:
+        scans = store.history()
+        return bool(scans) and bool(store.load_scan(scans[0].id).inputs)
+
+
+def test_sigterm_during_a_scan_stores_an_incomplete_scan(tmp_path):
+    """A scheduler stopping a long scan: the process exits cleanly and the database keeps what was read."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    write_pcapng(folder / "a-office.pcapng", office_packets(T0))
+    fifo = folder / "b-stream.pcap"
+    os.mkfifo(fifo)  # a reader blocks here until the writer comes: a scan still running
+    db = tmp_path / "t.db"
+    env = dict(os.environ)
+    proc = subprocess.Popen([sys.executable, "-m", "detector.cli", "scan", str(folder), "--db", str(db), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _first_input_stored(db):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err
+    with Store(db) as store:
+        (summary,) = store.history()
+        assert summary.status == "incomplete"
+        assert store.load_scan(summary.id).findings
