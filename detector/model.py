@@ -193,10 +193,10 @@ class WifiConnect(Observation):
     origin: str = "802.11"
 
 
-# -- credential observations (plaintext-credentials family) go here --
+# -- plaintext-credentials observations --
 
 
-# -- file-sharing observations go here --
+# -- file-sharing observations --
 
 
 @dataclass
@@ -214,7 +214,7 @@ class DnsAlias(Observation):
     answers: tuple[str, ...] = ()
 
 
-# -- wifi observations go here --
+# -- wifi observations --
 
 
 @dataclass

@@ -26,6 +26,11 @@ COMMON_PASSWORDS = frozenset(
     welcome admin administrator root toor changeme default guest public private secret
     test test123 user login master monkey dragon iloveyou 111111 000000 1234 12345 pass
     cisco manager support sysadmin ubnt raspberry alpine
+    1234567 123123 654321 666666 121212 987654321 qwerty123 qwertz qwertz123 azerty azerty123 password123
+    admin123 admin1234 adminadmin root123 welcome1 welcome123 letmein1 abc12345 p@ssw0rd p@ssword pa55word
+    passwort passwort1 kennwort motdepasse contrasena contraseña senha 1q2w3e4r 1qaz2wsx zaq12wsx
+    cisco123 netgear1 motorola system oracle tomcat vagrant postgres mysql redis pi ftp anonymous
+    private123 public123 community snmp manager1 supervisor service operator security
     """.split()
 )
 

@@ -69,10 +69,10 @@ STOPWORDS = frozenset(
     gruß grüße hier unten oben ihr ihre dein deine mein meine nicht
     est sont était sera doit peut pour de du des le la les un une et ou dans avec votre vos mon ma mes merci
     es son era será debe puede para del el los las una y o en con su sus mi mis gracias aquí
-    ****** ******** ********** xxxxxx xxxxxxxx
     """.split()
 )
 TRAILING_PUNCTUATION = ".,;)]}"
+PLACEHOLDER_CHARACTERS = set("*x•?.-_#")  # masks like "********" stand for a password, they are not one
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,18 @@ def scan_text(body: str, floor: float = FLOOR) -> list[TextHit]:
     """Password-like tokens after password keywords, best first, at most MAX_HITS."""
     body = body[:MAX_TEXT]
     hits: dict[str, TextHit] = {}
-    for match in KEYWORD_RE.finditer(body):
-        _consider(body, match, pair=False, floor=floor, hits=hits)
+    pair_spans = []
     for match in PAIR_RE.finditer(body):
-        _consider(body, match, pair=True, floor=floor, hits=hits)
+        if _consider(body, match, pair=True, floor=floor, hits=hits):
+            pair_spans.append(match.span())
+    for match in KEYWORD_RE.finditer(body):
+        if not any(start <= match.start() < end for start, end in pair_spans):
+            _consider(body, match, pair=False, floor=floor, hits=hits)
     return sorted(hits.values(), key=lambda h: -h.score)[:MAX_HITS]
 
 
-def _consider(body: str, match: re.Match, pair: bool, floor: float, hits: dict[str, TextHit]) -> None:
+def _consider(body: str, match: re.Match, pair: bool, floor: float, hits: dict[str, TextHit]) -> bool:
+    """Score one match; True when it became (or improved) a hit."""
     candidate = _candidate(match)
     keyword = re.sub(r"\s+", " ", match.group("kw").lower())
     quoted = match.group("bare") is None
@@ -101,16 +105,17 @@ def _consider(body: str, match: re.Match, pair: bool, floor: float, hits: dict[s
         connector = match.group("sep")
         user = match.group("user").lower()
         if user in STOPWORDS or user.isdigit() or (keyword in GENERIC_PAIR_KEYWORDS and char_classes(candidate) < 2):
-            return
+            return False
     else:
         connector = match.group("conn").strip()
     score = candidate_score(candidate, keyword, connector, quoted, pair, _context(body, match))
     if score < floor:
-        return
+        return False
     secret = protect(candidate)
     previous = hits.get(secret.fingerprint)
     if previous is None or previous.score < score:
         hits[secret.fingerprint] = TextHit(keyword, secret, round(score, 2))
+    return True
 
 
 def _candidate(match: re.Match) -> str:
@@ -156,7 +161,7 @@ def _plausible(candidate: str, keyword: str) -> bool:
     lowered = candidate.lower()
     if len(candidate) < 4 or lowered in STOPWORDS or lowered.rstrip(":") == keyword:
         return False
-    if set(candidate) <= set("*x•?.-_#") or lowered.startswith(("http://", "https://", "www.", "mailto:")):
+    if set(lowered) <= PLACEHOLDER_CHARACTERS or lowered.startswith(("http://", "https://", "www.", "mailto:")):
         return False
     if lowered.strip(":") in STRONG_KEYWORDS or lowered.strip(":") in WEAK_KEYWORDS:
         return False

@@ -23,7 +23,7 @@ from detector.catalog import load_catalog
 from detector.model import Finding, InputRecord
 from detector.pipeline import Scan, ScanConfig
 from detector.rules import load_ruleset
-from detector.samples import tcp_session, write_pcap
+from detector.samples import CLIENT_MAC, SERVER_MAC, tcp_session, write_pcap
 from detector.settings import Settings
 
 T0 = 1_790_000_000.0
@@ -63,7 +63,7 @@ def snmp_v3_message(user: str) -> bytes:
 
 def udp(src: str, dst: str, sport: int, dport: int, payload: bytes, t: float) -> Packet:
     ip = IPv6(src=src, dst=dst) if ":" in src else IP(src=src, dst=dst)
-    pkt = Ether() / ip / UDP(sport=sport, dport=dport) / Raw(payload)
+    pkt = Ether(src=CLIENT_MAC, dst=SERVER_MAC) / ip / UDP(sport=sport, dport=dport) / Raw(payload)
     pkt.time = t
     return pkt
 
@@ -138,7 +138,11 @@ def imap_packets(t0: float = T0) -> tuple[list[Packet], list[str]]:
     packets += tcp_session(CLIENT, SERVER, 40144, 143, literal, t0 + 5)
     packets += tcp_session(CLIENT, SERVER, 40145, 143, authenticate, t0 + 10)
     packets += tcp_session(CLIENT, SERVER, 40146, 143, starttls, t0 + 15)
-    return packets, ['Qu"oted1', "Lit ral9!", "PlainImap7", "Imap$Mail99", "NeverSeen1"]
+    login = [(False, b"* OK ready\r\n"), (True, b"e1 AUTHENTICATE LOGIN\r\n"), (False, b"+ VXNlcm5hbWU6\r\n"),
+             (True, b64("grace") + b"\r\n"), (False, b"+ UGFzc3dvcmQ6\r\n"), (True, b64("L0gin!Imap") + b"\r\n"),
+             (False, b"e1 NO authentication failed\r\n")]
+    packets += tcp_session(CLIENT, SERVER, 40147, 143, login, t0 + 20)
+    return packets, ['Qu"oted1', "Lit ral9!", "PlainImap7", "Imap$Mail99", "NeverSeen1", "L0gin!Imap"]
 
 
 ATTACHMENT = bytes(range(256)) * 12  # 3072 bytes
@@ -248,6 +252,48 @@ def postgres_packets(t0: float = T0) -> tuple[list[Packet], list[str]]:
     return tcp_session(CLIENT, SERVER, 45432, 5432, login, t0), ["PgClear#1"]
 
 
+def mysql_packet(seq: int, payload: bytes) -> bytes:
+    return struct.pack("<I", len(payload))[:3] + bytes([seq]) + payload
+
+
+def mysql_packets(t0: float = T0) -> tuple[list[Packet], list[str]]:
+    greeting = mysql_packet(0, b"\x0a8.0.36\x00" + struct.pack("<I", 9) + b"saltsalt\x00" + b"\xff\xf7\x21\x02\x00"
+                            + b"\xff\x81\x15" + bytes(10) + b"moresaltmore\x00mysql_native_password\x00")
+    flags = 0x0000000F | 0x8000 | 0x00080000 | 0x00200000
+    head = struct.pack("<IIB", flags, 1 << 24, 33) + bytes(23)
+    clear = mysql_packet(1, head + b"etl\x00" + bytes([11]) + b"My$qlClear1" + b"warehouse\x00"
+                         + b"mysql_clear_password\x00")
+    native = mysql_packet(1, head + b"web\x00" + bytes([20]) + bytes(range(20)) + b"shop\x00"
+                          + b"mysql_native_password\x00")
+    switched = mysql_packet(1, head + b"bi\x00" + bytes([20]) + bytes(range(20, 40)) + b"dw\x00"
+                            + b"mysql_native_password\x00")
+    ok, err = mysql_packet(2, b"\x00\x00\x00\x02\x00\x00\x00"), mysql_packet(2, b"\xff\x15\x04#28000denied")
+    packets = tcp_session(CLIENT, SERVER, 43306, 3306, [(False, greeting), (True, clear), (False, ok)], t0)
+    packets += tcp_session(CLIENT, SERVER, 43307, 3306, [(False, greeting), (True, native), (False, err)], t0 + 1)
+    packets += tcp_session(CLIENT, SERVER, 43308, 3306, [
+        (False, greeting), (True, switched), (False, mysql_packet(2, b"\xfemysql_clear_password\x00")),
+        (True, mysql_packet(3, b"Sw1tched!Pw\x00")), (False, mysql_packet(4, b"\x00\x00\x00\x02\x00"))], t0 + 2)
+    return packets, ["My$qlClear1", "Sw1tched!Pw"]
+
+
+def msn_packets(t0: float = T0) -> tuple[list[Packet], list[str]]:
+    def msg(header: bytes, body: bytes) -> bytes:
+        payload = b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n" + body
+        return header + str(len(payload)).encode() + b"\r\n" + payload
+
+    chat = [(True, b"USR 1 ann@example.com 1835953129.20013021.2623242\r\n"),
+            (False, b"USR 1 OK ann@example.com Ann\r\n"), (True, b"CAL 2 bob@example.com\r\n"),
+            (False, b"JOI bob@example.com Bob\r\n"), (True, msg(b"MSG 3 N ", b"hi Bob")),
+            (False, msg(b"MSG bob@example.com Bob ", b"the ftp password: Msn#Chat2026"))]
+    return tcp_session(CLIENT, SERVER, 41863, 1863, chat, t0, mss=40), ["Msn#Chat2026"]
+
+
+def rlogin_packets(t0: float = T0) -> tuple[list[Packet], list[str]]:
+    session = [(True, b"\x00"), (True, b"localann\x00root\x00xterm/38400\x00"), (False, b"\x00"),
+               (False, b"Password: "), (True, b"Rl0gin!pw\r"), (False, b"\r\nLast login: today\r\n# ")]
+    return tcp_session(CLIENT, SERVER, 1023, 513, session, t0), ["Rl0gin!pw"]
+
+
 def http_packets(t0: float = T0) -> tuple[list[Packet], list[str]]:
     basic = b64("nasadmin:Http:Basic1").decode()
     proxy = b64("kiosk:Pr0xy!pass").decode()
@@ -281,7 +327,8 @@ def http_packets(t0: float = T0) -> tuple[list[Packet], list[str]]:
 BUILDERS = {
     "telnet": telnet_packets, "pop3": pop3_packets, "imap": imap_packets, "smtp": smtp_packets,
     "snmp": snmp_packets, "ldap": ldap_packets, "redis": redis_packets, "irc": irc_packets,
-    "xmpp": xmpp_packets, "postgres": postgres_packets, "http": http_packets,
+    "xmpp": xmpp_packets, "postgres": postgres_packets, "mysql": mysql_packets, "http": http_packets,
+    "msn": msn_packets, "rlogin": rlogin_packets,
 }
 
 

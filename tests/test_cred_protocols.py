@@ -13,6 +13,7 @@ from cred_packets import (
     ldap_bind_response,
     scan,
     tlv,
+    udp,
     write_fixture,
 )
 from scanning import by_detector
@@ -74,7 +75,8 @@ def test_pop3_user_pass_auth_plain_and_mail_body(tmp_path):
 def test_imap_quoted_literal_authenticate_and_starttls(tmp_path):
     findings = scan_fixture(tmp_path, "imap")
     found = logins(findings)
-    assert set(found) == {("imap", "carol"), ("imap", "dave"), ("imap", "erin")}  # frank is inside TLS
+    assert set(found) == {("imap", "carol"), ("imap", "dave"), ("imap", "erin"), ("imap", "grace")}  # not frank: TLS
+    assert found[("imap", "grace")].attributes["accepted"] is False
     assert found[("imap", "carol")].attributes["secret_mask"].endswith("(8)")  # Qu"oted1, escape undone
     assert found[("imap", "carol")].attributes["accepted"] is True
     assert found[("imap", "dave")].attributes["secret_mask"].endswith("(9)")  # literal with a space
@@ -165,6 +167,32 @@ def test_postgres_cleartext_password_message(tmp_path):
     assert "sales" in found[("postgresql", "report")].attributes["note"]
 
 
+def test_mysql_clear_password_plugin_switch_and_scramble(tmp_path):
+    found = logins(scan_fixture(tmp_path, "mysql"))
+    assert set(found) == {("mysql", "etl"), ("mysql", "web"), ("mysql", "bi")}
+    assert (found[("mysql", "etl")].attributes["kind"], found[("mysql", "etl")].attributes["accepted"]) == \
+        ("cleartext", True)
+    assert (found[("mysql", "web")].attributes["kind"], found[("mysql", "web")].attributes["accepted"]) == \
+        ("hash", False)
+    bi = [f for f in by_detector(scan_fixture(tmp_path, "mysql"), "credentials.cleartext")
+          if f.attributes["username"] == "bi"]
+    assert sorted((f.attributes["kind"], f.attributes["accepted"]) for f in bi) == [("cleartext", True),
+                                                                                 ("hash", None)]
+
+
+def test_msn_chat_text_and_ticket_ignored(tmp_path):
+    findings = scan_fixture(tmp_path, "msn")
+    assert by_detector(findings, "credentials.cleartext") == []  # the USR ticket is a session cookie
+    hit = shared(findings)["msn:bob@example.com"]
+    assert hit.attributes["recipients"] == ["ann@example.com"]
+
+
+def test_rlogin_password_after_handshake(tmp_path):
+    found = logins(scan_fixture(tmp_path, "rlogin"))
+    assert set(found) == {("rlogin", "root")}
+    assert found[("rlogin", "root")].attributes["accepted"] is True
+
+
 def test_http_basic_proxy_forms_json_query_and_digest(tmp_path):
     findings = scan_fixture(tmp_path, "http")
     found = logins(findings)
@@ -177,7 +205,8 @@ def test_http_basic_proxy_forms_json_query_and_digest(tmp_path):
     assert (digest.attributes["kind"], digest.severity) == ("hash", "info")
 
 
-@pytest.mark.parametrize("name", ["telnet", "pop3", "imap", "smtp", "ldap", "redis", "irc", "xmpp", "postgres"])
+@pytest.mark.parametrize("name", ["telnet", "pop3", "imap", "smtp", "ldap", "redis", "irc", "xmpp", "postgres",
+                                  "mysql"])
 def test_every_protocol_over_ipv6(tmp_path, name):
     """The same conversations with IPv6 addresses give the same logins."""
     v4 = logins(scan_fixture(tmp_path, name))
@@ -198,9 +227,56 @@ def _rebuild_v6(name: str):
     rebuilt = []
     for pkt in packets:
         ip = pkt[IP]
-        new = Ether() / IPv6(src=mapping.get(ip.src, "2001:db8::99"), dst=mapping.get(ip.dst, "2001:db8::99"))
+        v6 = IPv6(src=mapping.get(ip.src, "2001:db8::99"), dst=mapping.get(ip.dst, "2001:db8::99"))
+        new = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / v6
         new = new / ip[TCP].copy()
         del new[TCP].chksum
         new.time = pkt.time
         rebuilt.append(new)
     return rebuilt, secrets
+
+
+def test_password_pasted_to_a_paste_site(tmp_path):
+    form = b"api_dev_key=k&api_option=paste&api_paste_code=db+server+notes%0Apassword%3A+Db%21Paste2026&x=1"
+    request = (b"POST /api/api_post.php HTTP/1.1\r\nHost: pastebin.com\r\nContent-Type: "
+               b"application/x-www-form-urlencoded\r\nContent-Length: " + str(len(form)).encode() + b"\r\n\r\n" + form)
+    packets = tcp_session(CLIENT, SERVER, 43080, 80, [(True, request), (False, b"HTTP/1.1 200 OK\r\n\r\n")], T0)
+    findings, _, _ = scan(write_pcap(tmp_path / "paste.pcap", packets))
+    [hit] = by_detector(findings, "credentials.shared-in-message")
+    assert (hit.attributes["channel"], hit.attributes["sender"]) == ("http-post", CLIENT)
+    assert hit.attributes["recipients"] == ["pastebin.com"]
+    assert hit.attributes["secret_mask"] == "D*********** (12)"
+
+
+def test_telnet_on_a_non_standard_port_by_negotiation(tmp_path):
+    exchange = [(False, b"\xff\xfd\x18\xff\xfd\x20"), (True, b"\xff\xfb\x18"), (False, b"\r\nUsername: "),
+                (True, b"ops\r\n"), (False, b"\r\nPassword: "), (True, b"N0n-Std!23\r\n"),
+                (False, b"\r\nswitch> ")]
+    packets = tcp_session(CLIENT, SERVER, 43023, 8023, exchange, T0)
+    found = logins(scan(write_pcap(tmp_path / "t.pcap", packets))[0])
+    assert found[("telnet", "ops")].attributes["accepted"] is True
+    assert found[("telnet", "ops")].attributes["server_port"] == 8023
+
+
+def test_sip_digest_is_crackable_material_not_clear_text(tmp_path):
+    register = (b"REGISTER sip:pbx.lan SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.2.3:5060\r\nFrom: <sip:201@pbx.lan>\r\n"
+                b'Authorization: Digest username="201", realm="asterisk", nonce="3f2a", uri="sip:pbx.lan", '
+                b'response="8d2e1c0b9a8f7e6d5c4b3a2918070605", algorithm=MD5\r\nContent-Length: 0\r\n\r\n')
+    packets = [udp(CLIENT, SERVER, 5060, 5060, register, T0), udp(CLIENT, SERVER, 5062, 5070, register, T0 + 1)]
+    findings, _, _ = scan(write_pcap(tmp_path / "sip.pcap", packets))
+    [finding] = by_detector(findings, "credentials.cleartext")
+    assert (finding.attributes["protocol"], finding.attributes["username"], finding.attributes["kind"]) == \
+        ("sip", "201", "hash")
+    assert finding.severity == "info" and finding.count == 2  # second one found by its REGISTER prefix
+
+
+def test_ftp_login_after_refused_auth_tls(tmp_path):
+    exchange = [(False, b"220 FTP\r\n"), (True, b"AUTH TLS\r\n"), (False, b"500 not understood\r\n")] + \
+        ftp_exchange("web", "Tls!Refused1")[1:]
+    encrypted = [(False, b"220 FTP\r\n"), (True, b"AUTH TLS\r\n"), (False, b"234 AUTH TLS ok\r\n"),
+                 (True, b"USER hidden\r\nPASS Never!Seen2\r\n")]
+    packets = tcp_session(CLIENT, SERVER, 43021, 21, exchange, T0)
+    packets += tcp_session(CLIENT, SERVER, 43022, 21, encrypted, T0 + 1)
+    found = logins(scan(write_pcap(tmp_path / "ftps.pcap", packets))[0])
+    assert set(found) == {("ftp", "web")}
+    assert found[("ftp", "web")].attributes["starttls"] is True

@@ -1,130 +1,84 @@
 """Decoder registry: one module per protocol or log format, listed here once.
 
 To add a protocol: write ``decoders/<proto>.py`` with a DatagramDecoder,
-StreamDecoder, FrameDecoder, LogDecoder or DocumentDecoder subclass, add it to
-its family's list below, add its test.
+StreamDecoder, FrameDecoder, EtherDecoder, LogDecoder or DocumentDecoder
+subclass, add it to the right list below, add its test.
 """
 
 from __future__ import annotations
 
 from ..settings import Settings
-from .base import DatagramDecoder, DocumentDecoder, FrameDecoder, LogDecoder, StreamDecoder
-from .dns import DnsDecoder
+from .arp import ArpDecoder
+from .base import DatagramDecoder, DocumentDecoder, EtherDecoder, FrameDecoder, LogDecoder, StreamDecoder
+from .bittorrent import BitTorrentDecoder, BitTorrentUdpDecoder
+from .chatexport import SlackExportDecoder, TeamsExportDecoder
+from .chatlog import ChatLogDecoder
+from .dhcp import DhcpDecoder
+from .dns import DnsDecoder, DnsTcpDecoder
+from .dnslog import DnsLogDecoder
 from .dot11 import Dot11Decoder
+from .evtx import EvtxDecoder
+from .firewall import FirewallDecoder
 from .ftp import FtpDecoder
 from .hostapd import HostapdDecoder
 from .http import HttpDecoder
-from .tls import TlsDecoder
-
-# -- imports: credentials family --
-from .chatexport import SlackExportDecoder, TeamsExportDecoder
-from .chatlog import ChatLogDecoder
-from .mailbox import MailboxDecoder
-from .mysql import MysqlDecoder
 from .imap import ImapDecoder
 from .irc import IrcDecoder
+from .lansync import LanSyncDecoder
 from .ldap import LdapDecoder
+from .macos import MacLogDecoder
+from .mailbox import MailboxDecoder
+from .maillog import MessageTraceDecoder, PostfixDecoder
+from .mikrotik import MikrotikDecoder
+from .msnms import MsnDecoder
+from .mysql import MysqlDecoder
+from .networkmanager import NetworkManagerDecoder
 from .pop3 import Pop3Decoder
 from .postgres import PostgresDecoder
+from .proxylog import ProxifierDecoder, SquidDecoder
+from .quic import QuicDecoder
 from .redis import RedisDecoder
+from .remoteaccess import TeamViewerDecoder, TeamViewerUdpDecoder
+from .sip import SipDecoder
 from .smtp import SmtpDecoder
 from .snmp import SnmpDecoder
-from .telnet import TelnetDecoder
-from .xmpp import XmppDecoder
-
-# -- imports: file-sharing family --
-from .remoteaccess import TeamViewerDecoder, TeamViewerUdpDecoder
-from .dnslog import DnsLogDecoder
-from .firewall import FirewallDecoder
-from .maillog import MessageTraceDecoder, PostfixDecoder
-from .proxylog import ProxifierDecoder, SquidDecoder
-from .bittorrent import BitTorrentDecoder, BitTorrentUdpDecoder
-from .dns import DnsTcpDecoder
-from .lansync import LanSyncDecoder
-from .quic import QuicDecoder
+from .telnet import RloginDecoder, TelnetDecoder
 from .tftp import TftpDecoder
-
-# -- imports: wifi family --
-from .arp import ArpDecoder
-from .dhcp import DhcpDecoder
-from .evtx import EvtxDecoder
-from .macos import MacLogDecoder
-from .mikrotik import MikrotikDecoder
-from .networkmanager import NetworkManagerDecoder
+from .tls import TlsDecoder
 from .unifi import UnifiDecoder
 from .wlan_autoconfig import WlanCsvDecoder, WlanXmlDecoder
 from .wpa_supplicant import WpaSupplicantDecoder
+from .xmpp import XmppDecoder
 
 
 def packet_decoders(settings: Settings) -> list:
-    """Fresh decoder instances for one scan (stream decoders hold no state between flows)."""
-    decoders: list = [
-        DnsDecoder(),
-        TlsDecoder(),
-        HttpDecoder(tuple(settings.password_field_names)),
-        FtpDecoder(),
-        Dot11Decoder(),
-    ]
-    decoders += [
-        # -- packet decoders: credentials family --
-        SmtpDecoder(), Pop3Decoder(), ImapDecoder(), TelnetDecoder(), SnmpDecoder(), LdapDecoder(),
-        RedisDecoder(), IrcDecoder(), XmppDecoder(), PostgresDecoder(), MysqlDecoder(),
-    ]
-    decoders += [
-        # -- packet decoders: file-sharing family --
-        TeamViewerDecoder(), TeamViewerUdpDecoder(),
-        DnsTcpDecoder(), QuicDecoder(), BitTorrentDecoder(), BitTorrentUdpDecoder(), LanSyncDecoder(),
-        TftpDecoder(),
-    ]
-    decoders += [
-        # -- packet decoders: wifi family --
-        DhcpDecoder(),
-        ArpDecoder(),
-    ]
-    return decoders
+    """Fresh decoder instances for one scan. Order matters where two claim the same port or first bytes."""
+    foundation = [DnsDecoder(), TlsDecoder(), HttpDecoder(tuple(settings.password_field_names)), FtpDecoder(),
+                  Dot11Decoder()]
+    clear_text_logins = [SmtpDecoder(), Pop3Decoder(), ImapDecoder(), TelnetDecoder(), SnmpDecoder(), LdapDecoder(),
+                         RedisDecoder(), IrcDecoder(), XmppDecoder(), PostgresDecoder(), MysqlDecoder(), MsnDecoder(),
+                         RloginDecoder(), SipDecoder()]
+    file_sharing = [TeamViewerDecoder(), TeamViewerUdpDecoder(), DnsTcpDecoder(), QuicDecoder(), BitTorrentDecoder(),
+                    BitTorrentUdpDecoder(), LanSyncDecoder(), TftpDecoder()]
+    wifi = [DhcpDecoder(), ArpDecoder()]
+    return foundation + clear_text_logins + file_sharing + wifi
 
 
 def log_decoders() -> list[LogDecoder]:
-    """Line-oriented log formats, sniffed from the first lines of a text file."""
-    decoders: list[LogDecoder] = [HostapdDecoder()]
-    decoders += [
-        # -- log decoders: credentials family --
-        ChatLogDecoder(),
-    ]
-    decoders += [
-        # -- log decoders: file-sharing family --
-        SquidDecoder(), ProxifierDecoder(), DnsLogDecoder(), FirewallDecoder(), PostfixDecoder(),
-        MessageTraceDecoder(),
-    ]
-    decoders += [
-        # -- log decoders: wifi family --
-        WpaSupplicantDecoder(),
-        NetworkManagerDecoder(),
-        MacLogDecoder(),
-        MikrotikDecoder(),
-        UnifiDecoder(),
-    ]
-    return decoders
+    """Line-oriented log formats, sniffed from the first lines of a text file (ties go to the first)."""
+    messages = [ChatLogDecoder()]
+    file_sharing = [SquidDecoder(), ProxifierDecoder(), DnsLogDecoder(), FirewallDecoder(), PostfixDecoder(),
+                    MessageTraceDecoder()]
+    wifi = [WpaSupplicantDecoder(), NetworkManagerDecoder(), MacLogDecoder(), MikrotikDecoder(), UnifiDecoder()]
+    return [HostapdDecoder()] + messages + file_sharing + wifi
 
 
 def document_decoders(settings: Settings) -> list[DocumentDecoder]:
     """Whole-file formats (JSON exports, mailboxes, .evtx) that are not read line by line."""
-    decoders: list[DocumentDecoder] = []
-    decoders += [
-        # -- document decoders: credentials family --
-        MailboxDecoder(), SlackExportDecoder(), TeamsExportDecoder(),
-    ]
-    decoders += [
-        # -- document decoders: file-sharing family --
-    ]
-    decoders += [
-        # -- document decoders: wifi family --
-        EvtxDecoder(),
-        WlanXmlDecoder(),
-        WlanCsvDecoder(),
-    ]
-    return decoders
+    messages = [MailboxDecoder(), SlackExportDecoder(), TeamsExportDecoder()]
+    wifi = [EvtxDecoder(), WlanXmlDecoder(), WlanCsvDecoder()]
+    return messages + wifi
 
 
 __all__ = ["packet_decoders", "log_decoders", "document_decoders", "DatagramDecoder", "StreamDecoder",
-           "FrameDecoder", "LogDecoder", "DocumentDecoder"]
+           "FrameDecoder", "EtherDecoder", "LogDecoder", "DocumentDecoder"]

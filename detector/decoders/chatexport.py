@@ -9,6 +9,7 @@ every message text goes to the password-in-message scanner.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import datetime
@@ -102,7 +103,7 @@ class TeamsExportDecoder(DocumentDecoder):
             if not text:
                 continue
             if str(body.get("contentType", "html")).lower() == "html":
-                text = TAG.sub(" ", text).replace("&nbsp;", " ").replace("&amp;", "&")
+                text = html.unescape(TAG.sub(" ", text)).replace("\xa0", " ")
             ts = _iso(message.get("createdDateTime"))
             if ts is None:
                 stats.malformed += 1

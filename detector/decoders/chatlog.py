@@ -17,15 +17,18 @@ from .base import Emit, LineParser, LogContext, LogDecoder, first_match
 IRC_LINE = re.compile(
     r"^(?:\[?(?P<time>\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(?::\d{2})?|\d{1,2}:\d{2}(?::\d{2})?)\]?\s+)?"
     r"<[@+%&~]?(?P<sender>[^>\s]{1,64})>\s(?P<text>.*)$")
-DATED_LINE = re.compile(
-    r"^\[?(?P<date>\d{1,4}[./-]\d{1,2}[./-]\d{2,4}),?\s+(?P<time>\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)\]?"
-    r"\s*(?:-\s*)?(?P<sender>[^:<>\[\]]{1,64}?):\s(?P<text>.*)$")
+_STAMP = r"(?P<date>\d{1,4}[./-]\d{1,2}[./-]\d{2,4}),?\s+(?P<time>\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)"
+# WhatsApp-style exports: "[02.11.26, 09:03:00] Name: text" or "02/11/2026, 09:03 - Name: text"; a syslog line
+# ("2026-11-02 09:03:00 host proc: text") has neither the brackets nor the " - " and is not a chat line
+_SPEAKER = r"(?P<sender>[^:<>\[\]]{1,64}?):\s(?P<text>.*)$"
+BRACKET_LINE = re.compile(rf"^\[{_STAMP}\]\s+{_SPEAKER}")
+DASH_LINE = re.compile(rf"^{_STAMP}\s+-\s+{_SPEAKER}")
 DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y", "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y")
 TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%I:%M %p", "%I:%M:%S %p", "%I:%M%p")
 
 
 def _line_match(line: str) -> Optional[re.Match]:
-    return IRC_LINE.match(line) or DATED_LINE.match(line)
+    return IRC_LINE.match(line) or BRACKET_LINE.match(line) or DASH_LINE.match(line)
 
 
 class ChatLogParser(LineParser):

@@ -390,8 +390,10 @@ class PacketDispatcher:
         if size > 0:
             self.stats.dissected += 1
             self.flows.segment(flow, key, seq % (1 << 32), bytes(buf[data_off:end]), ts, where)
-            if flow.done:
-                self._set_quiet(buf, l4, True)
+        if flags & TCP_ACK and not flow.done:
+            self.flows.acknowledge(flow, key, U32.unpack_from(buf, l4 + 8)[0], ts, where)
+        if flow.done:
+            self._set_quiet(buf, l4, True)
         if flags & TCP_RST:
             self.flows.close(flow, ts, where)
         elif flags & TCP_FIN:
@@ -420,8 +422,10 @@ class PacketDispatcher:
         if not decoders:
             return
         ends = Endpoints(_ntop(src), _ntop(dst), sport, dport, "tcp")
-        self._start(decoders[0], ends, key, dst + src + buf[l4 + 2:l4 + 4] + buf[l4:l4 + 2], key, ts,
-                    frame_no)
+        flow = self._start(decoders[0], ends, key, dst + src + buf[l4 + 2:l4 + 4] + buf[l4:l4 + 2], key, ts,
+                           frame_no)
+        if flow is not None:
+            flow.dirs[0].next_seq = (U32.unpack_from(buf, l4 + 4)[0] + 1) % MOD32
 
     def _open(self, buf: bytes, l4: int, data_off: int, end: int, src: bytes, dst: bytes, key: bytes,
               ts: float, frame_no: int) -> Optional[Flow]:

@@ -54,7 +54,9 @@ class FtpSession(StreamSession):
             anonymous = self.user.lower() in ANONYMOUS
             secret: Secret = protect(arg)
             self.pending = Credential(ts, where, "ftp", e.client, e.server, e.server_port, self.user, secret,
-                                      kind="anonymous" if anonymous else "cleartext")
+                                      kind="anonymous" if anonymous else "cleartext",
+                                      note="AUTH TLS was refused, login went in clear" if self.tls_requested else "",
+                                      starttls=self.tls_requested)
         elif verb in (b"STOR", b"RETR", b"APPE", b"STOU") and arg and self.transfers < 1000:
             self.transfers += 1
             e = self.ends

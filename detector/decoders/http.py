@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..model import Credential, HttpRequest
 from ..secrets import protect
+from ..textscan import shared_passwords
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
 from .text import text
 
@@ -32,6 +33,7 @@ USER_FIELDS = ("username", "user", "login", "email", "uname", "userid", "user_id
 DEFAULT_PASSWORD_FIELDS = ("password", "passwd", "pwd", "pass", "passwort", "kennwort", "mot_de_passe",
                            "motdepasse", "mdp", "contrasena", "contraseña", "clave", "senha", "secret",
                            "passcode", "pw")
+MIN_MESSAGE_TEXT = 12  # shorter field values are not message text
 NOT_SECRET_VALUES = {"", "login", "submit", "true", "false", "on", "off"}
 # anti-forgery and session-state fields that look like "token" but are not something a person typed
 NOT_PASSWORD_FIELD_PARTS = ("csrf", "xsrf", "authenticity", "verification", "nonce", "captcha", "user_token",
@@ -168,19 +170,20 @@ class HttpSession(StreamSession):
     def _body_credentials(self, current: dict, body: bytes) -> list[PendingCredential]:
         ctype = current["headers"].get("content-type", "").lower()
         ts, where, host = current["ts"], current["where"], current["host"]
-        if "application/x-www-form-urlencoded" in ctype:
-            pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-            return self._pairs_credentials(pairs, "http-form", ts, where, host)
-        if "multipart/form-data" in ctype:
-            original = current["headers"].get("content-type", "")  # the boundary is case-sensitive
-            return self._pairs_credentials(_multipart_pairs(body, original), "http-form", ts, where, host)
-        if "json" in ctype:
-            try:
-                data = json.loads(body.decode("utf-8", "replace"))
-            except ValueError:
-                return []
-            return self._pairs_credentials(list(_json_pairs(data)), "http-json", ts, where, host)
-        return []
+        pairs, protocol = _body_pairs(current["headers"].get("content-type", ""), body)
+        if pairs is None:
+            if ctype.startswith("text/plain"):
+                self._scan_message(body.decode("utf-8", "replace"), ts, where, host)
+            return []
+        self._scan_message("\n".join(v for k, v in pairs if len(v) >= MIN_MESSAGE_TEXT
+                                      and not _field_is(k.lower().strip(), self.password_fields)), ts, where, host)
+        return self._pairs_credentials(pairs, protocol, ts, where, host)
+
+    def _scan_message(self, body: str, ts: float, where: str, host: str) -> None:
+        """Text posted to a paste site, web mail or chat web app, checked for a pasted password."""
+        if body:
+            for obs in shared_passwords(body, "http-post", self.ends.client, (host,), ts, where):
+                self.emit(obs)
 
     def _pairs_credentials(self, pairs: list, protocol: str, ts: float, where: str,
                            host: str) -> list[PendingCredential]:
@@ -253,6 +256,22 @@ def _headers(lines: list[bytes]) -> dict[str, str]:
         if sep:
             headers[text(name, 64).strip().lower()] = text(value, 4096).strip()
     return headers
+
+
+def _body_pairs(content_type: str, body: bytes) -> tuple[Optional[list[tuple[str, str]]], str]:
+    """Form, multipart or JSON fields of a request body; None when the body is none of those."""
+    ctype = content_type.lower()
+    if "application/x-www-form-urlencoded" in ctype:
+        return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True), "http-form"
+    if "multipart/form-data" in ctype:
+        return _multipart_pairs(body, content_type), "http-form"  # the boundary is case-sensitive
+    if "json" in ctype:
+        try:
+            data = json.loads(body.decode("utf-8", "replace"))
+        except ValueError:
+            return None, ""
+        return list(_json_pairs(data)), "http-json"
+    return None, ""
 
 
 def _int(value: Optional[str]) -> Optional[int]:

@@ -35,9 +35,12 @@ class PostgresSession(LoginSession):
         self.database = ""
         self.auth_kind = -1
         self.waiting = False
+        self.client_done = False  # past the login: queries are not read
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
         if from_client:
+            if self.client_done:
+                return self.waiting
             self.client_buf += data
             return self._client(ts, where)
         if self.ssl_asked and not self.server_buf and data[:1] in (b"S", b"N"):
@@ -79,6 +82,7 @@ class PostgresSession(LoginSession):
             if kind == b"p" and self.auth_kind in (AUTH_CLEARTEXT, AUTH_MD5):
                 self._password(body.rstrip(b"\x00"), ts, where)
             elif kind != b"p":
+                self.client_done, self.client_buf = True, b""
                 return True  # queries follow: nothing more to learn
 
     def _startup(self, body: bytes) -> None:

@@ -177,9 +177,8 @@ class SmtpDecoder(StreamDecoder):
 
     def accepts(self, first_client: bytes, first_server: bytes) -> bool:
         if first_server:
-            banner = first_server.lower()
-            return first_server.startswith(self.server_prefixes) and (b"smtp" in banner or b"mail" in banner
-                                                                      or b"220 " in first_server[:4])
+            # on other ports FTP (registered first) has already claimed the 220 banners that are not mail
+            return first_server.startswith(self.server_prefixes)
         return first_client.upper().startswith((b"EHLO", b"HELO", b"AUTH", b"MAIL", b"STARTTLS"))
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:

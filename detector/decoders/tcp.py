@@ -83,9 +83,23 @@ class Direction:
         """When holding is no longer possible, accept the loss and skip to the data we have."""
         if len(self.pending) < MAX_PENDING_SEGMENTS and self.pending_bytes < limit:
             return []
-        first = min(self.pending, key=lambda s: seq_diff(s, self.next_seq))
-        self.next_seq = first
+        return self.skip_gap()
+
+    def skip_gap(self) -> list[bytes]:
+        """Give up on missing bytes: continue from the earliest segment held."""
+        if not self.pending or self.next_seq is None:
+            return []
+        self.next_seq = min(self.pending, key=lambda s: seq_diff(s, self.next_seq))
         return self._drain()
+
+    def acknowledged(self, ack: int) -> list[bytes]:
+        """The peer acknowledged bytes the capture never showed us: they are lost, skip them."""
+        if not self.pending or self.next_seq is None or seq_diff(ack, self.next_seq) <= 0:
+            return []
+        first = min(self.pending, key=lambda s: seq_diff(s, self.next_seq))
+        if seq_diff(first, ack) > 0:
+            return []  # the held data starts beyond what was acknowledged: a retransmission may still come
+        return self.skip_gap()
 
 
 class Flow:
@@ -129,11 +143,22 @@ class FlowTable:
         direction = flow.dirs[0 if from_client else 1]
         if direction.delivered >= self.max_stream_bytes:
             return
-        for chunk in direction.accept(seq, data, self.max_stream_bytes):
+        self._deliver(flow, from_client, direction.accept(seq, data, self.max_stream_bytes), ts, where)
+
+    def acknowledge(self, flow: Flow, key: bytes, ack: int, ts: float, where: str) -> None:
+        """An ACK from one side may prove that the other side's missing bytes are lost for good."""
+        from_client = key == flow.client_key
+        other = flow.dirs[1 if from_client else 0]
+        if other.pending:
+            self._deliver(flow, not from_client, other.acknowledged(ack), ts, where)
+
+    def _deliver(self, flow: Flow, from_client: bool, chunks: list[bytes], ts: float, where: str) -> None:
+        direction = flow.dirs[0 if from_client else 1]
+        for chunk in chunks:
             room = self.max_stream_bytes - direction.delivered
             chunk = chunk[:room]
             direction.delivered += len(chunk)
-            if chunk and not flow.session.feed(from_client, chunk, ts, where):
+            if flow.session is not None and chunk and not flow.session.feed(from_client, chunk, ts, where):
                 flow.done = True
                 return
 
@@ -150,6 +175,10 @@ class FlowTable:
     def _drop(self, flow: Flow, ts: float, where: str) -> None:
         for key in flow.keys:
             self.flows.pop(key, None)
+        if flow.session is not None and not flow.done:
+            for index, direction in enumerate(flow.dirs):  # what was held behind a gap that never filled
+                while direction.pending and not flow.done:
+                    self._deliver(flow, index == 0, direction.skip_gap(), ts, where)
         if flow.session is not None:
             session, flow.session = flow.session, None
             session.close(ts, where)

@@ -142,3 +142,42 @@ class TelnetDecoder(StreamDecoder):
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:
         return TelnetSession(ends, emit)
+
+
+class RloginSession(TelnetSession):
+    """rlogin (RFC 1282): the user names come in the opening NUL-separated handshake; a password, when
+    the server asks for one, is typed after a ``Password:`` prompt exactly as with Telnet."""
+
+    protocol = "rlogin"
+
+    def __init__(self, ends: Endpoints, emit: Emit):
+        super().__init__(ends, emit)
+        self.handshake = b""
+        self.in_handshake = True
+
+    def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
+        if from_client and self.in_handshake:
+            self.handshake += data
+            if self.handshake.count(b"\x00") < 4 and len(self.handshake) < 1024:
+                return True
+            fields = self.handshake.split(b"\x00")
+            self.in_handshake = False
+            self.user = fields[2].decode("utf-8", "replace")[:256] if len(fields) > 2 else ""
+            data = b"\x00".join(fields[4:])
+        return super().feed(from_client, data, ts, where)
+
+    def _line(self, line: bytes, ts: float, where: str) -> None:
+        user = self.user
+        super()._line(line, ts, where)
+        self.user = self.user or user  # one rlogin session logs in one remote user
+
+
+class RloginDecoder(StreamDecoder):
+    name = "rlogin"
+    tcp_ports = frozenset({513})
+
+    def accepts(self, first_client: bytes, first_server: bytes) -> bool:
+        return first_client[:1] == b"\x00" or first_server[:1] == b"\x00"
+
+    def session(self, ends: Endpoints, emit: Emit) -> StreamSession:
+        return RloginSession(ends, emit)

@@ -1,0 +1,57 @@
+"""No clear secret anywhere: every protocol fixture and message file through the CLI, then grep
+the JSON, the HTML report, the console output and the SQLite dump for each clear password."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from click.testing import CliRunner
+from cred_packets import BUILDERS, smtp_mail, write_fixture
+
+from detector.cli import main
+
+DOCUMENT_SECRETS = ["Qwer!y2026", "Vpn!2026ok", "Dr&ucker9", "Sr!v3r-42", "Konto!2026x"]
+
+
+def write_documents(folder) -> None:
+    (folder / "handover.eml").write_bytes(smtp_mail("boss@example.com", ["new@example.com"]))
+    (folder / "box.mbox").write_bytes(b"From x@y Mon Nov  2 09:00:00 2026\nFrom: a@x.org\nTo: b@x.org\n"
+                                      b"Subject: s\n\npw is Qwer!y2026\n")
+    (folder / "slack.json").write_text(json.dumps([{"type": "message", "user": "U2", "ts": "1793610060.000200",
+                                                    "text": "the vpn pw is Vpn!2026ok"}]))
+    (folder / "teams.json").write_text(json.dumps({"value": [{
+        "createdDateTime": "2026-11-02T09:00:00Z", "from": {"user": {"displayName": "Cleo"}},
+        "body": {"contentType": "html", "content": "<p>Kennwort: Dr&amp;ucker9</p>"}}]}))
+    (folder / "chat.log").write_text("[09:00] <ann> morning\n[09:01] <ben> root pw is Sr!v3r-42\n")
+
+
+def test_no_clear_secret_in_any_output(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    secrets: list[str] = list(DOCUMENT_SECRETS)
+    for name in BUILDERS:
+        _, clear = write_fixture(inputs, name)
+        secrets += clear
+    write_documents(inputs)
+    out_json, report, db = tmp_path / "scan.json", tmp_path / "report.html", tmp_path / "scan.db"
+    result = CliRunner().invoke(main, ["scan", str(inputs), "--json", str(out_json), "--report", str(report),
+                                       "--db", str(db), "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    document = json.loads(out_json.read_text())
+    kinds = {f["rule"].split("-")[0] for f in document["findings"] if f["category"] == "plaintext-credentials"}
+    assert kinds  # the scan found credentials at all
+    protocols = {f["attributes"].get("protocol") for f in document["findings"]}
+    assert {"telnet", "pop3", "imap", "smtp", "snmp", "ldap", "redis", "irc", "xmpp", "postgresql", "mysql", "rlogin",
+            "http-basic", "http-form"} <= protocols
+    channels = {f["attributes"].get("channel") for f in document["findings"]}
+    assert {"smtp", "pop3", "imap", "irc", "xmpp", "msn", "mailbox", "slack", "teams", "chat-log"} <= channels
+    outputs = {
+        "json": out_json.read_text(),
+        "report": report.read_text(),
+        "console": result.output,
+        "db": "\n".join(sqlite3.connect(db).iterdump()),
+    }
+    for where, text in outputs.items():
+        leaked = [s for s in secrets if s in text]
+        assert leaked == [], f"clear secrets in {where}"
