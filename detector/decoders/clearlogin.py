@@ -11,7 +11,8 @@ from typing import Optional, Union
 from ..model import Credential, Observation
 from ..secrets import protect
 from .base import Emit, Endpoints, StreamSession
-from .text import LineSplitter
+from .sasl import b64, plain
+from .text import LineSplitter, text
 
 
 class LoginSession(StreamSession):
@@ -26,6 +27,9 @@ class LoginSession(StreamSession):
         self.starttls: Optional[bool] = None  # protocols with an upgrade set False in their __init__
         self.starttls_offered = False
         self.emitted = 0
+        self.awaiting = ""  # SASL step waiting for the client's next line: "plain", "login-user", "login-pass"
+        self.sasl_user = ""
+        self.sasl_label = "AUTH"  # how the protocol names its SASL command, for notes
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
         splitter = self.client_lines if from_client else self.server_lines
@@ -58,6 +62,46 @@ class LoginSession(StreamSession):
         self.pending = Credential(ts, where, protocol or self.protocol, e.client, e.server, e.server_port,
                                   user[:256], protect(password), kind=kind, note=", ".join(notes)[:200],
                                   starttls=self.starttls)
+
+    # ------------------------------------------------------------ SASL PLAIN and LOGIN (SMTP, POP3, IMAP)
+
+    def sasl_start(self, mechanism: bytes, initial: bytes, ts: float, where: str) -> bool:
+        """Begin a PLAIN or LOGIN exchange; False for mechanisms this helper does not follow."""
+        mechanism, initial = mechanism.upper(), initial.strip()
+        if mechanism == b"PLAIN":
+            if initial and initial != b"=":
+                self.sasl_plain(initial, ts, where)
+            else:
+                self.awaiting = "plain"
+        elif mechanism == b"LOGIN":
+            if initial and initial != b"=":
+                self.sasl_user = text(b64(initial) or b"", 256)
+                self.awaiting = "login-pass"
+            else:
+                self.awaiting = "login-user"
+        else:
+            return False
+        return True
+
+    def sasl_continue(self, line: bytes, ts: float, where: str) -> None:
+        """The client's answer to the server's "+" / "334" challenge."""
+        step, self.awaiting = self.awaiting, ""
+        if line == b"*":
+            return  # the client cancelled the exchange
+        if step == "plain":
+            self.sasl_plain(line, ts, where)
+        elif step == "login-user":
+            self.sasl_user = text(b64(line) or b"", 256)
+            self.awaiting = "login-pass"
+        elif step == "login-pass":
+            password = b64(line)
+            if password is not None:
+                self.offer(ts, where, self.sasl_user, password, note=f"{self.sasl_label} LOGIN")
+
+    def sasl_plain(self, value: bytes, ts: float, where: str) -> None:
+        pair = plain(value)
+        if pair is not None:
+            self.offer(ts, where, pair[0], pair[1], note=f"{self.sasl_label} PLAIN")
 
     def judge(self, accepted: bool) -> None:
         if self.pending is not None:

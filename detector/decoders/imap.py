@@ -15,7 +15,6 @@ from ..textscan import shared_passwords
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
 from .clearlogin import LoginSession
 from .mailparse import MailReader
-from .sasl import b64, plain
 from .text import LineSplitter, text
 
 IMAP_PORTS = frozenset({143})
@@ -49,9 +48,8 @@ class ImapSession(LoginSession):
         self.client_literal = 0
         self.client_tokens: list[bytes] = []
         self.literal_value = b""
-        self.awaiting = ""
         self.auth_tag = b""
-        self.user = ""
+        self.sasl_label = "AUTHENTICATE"
         self.tls_tag = b""
         self.server_literal = 0
         self.server_buf = b""
@@ -88,7 +86,7 @@ class ImapSession(LoginSession):
 
     def _client_line(self, line: bytes, ts: float, where: str) -> None:
         if self.awaiting and not self.client_tokens:
-            self._continuation(line.strip(), ts, where)
+            self.sasl_continue(line.strip(), ts, where)
             return
         literal = LITERAL_END.search(line)
         if literal:
@@ -109,36 +107,10 @@ class ImapSession(LoginSession):
             self.offer(ts, where, text(args[0], 256), args[1], note="LOGIN")
         elif verb == b"AUTHENTICATE" and args:
             self.auth_tag = tag
-            mechanism = args[0].upper()
-            if mechanism == b"PLAIN":
-                if len(args) > 1:
-                    self._plain(args[1], ts, where)
-                else:
-                    self.awaiting = "plain"
-            elif mechanism == b"LOGIN":
-                self.awaiting = "login-user"
+            self.sasl_start(args[0], args[1] if len(args) > 1 else b"", ts, where)
         elif verb == b"STARTTLS":
             self.starttls = True
             self.tls_tag = tag
-
-    def _continuation(self, line: bytes, ts: float, where: str) -> None:
-        step, self.awaiting = self.awaiting, ""
-        if line == b"*":
-            return
-        if step == "plain":
-            self._plain(line, ts, where)
-        elif step == "login-user":
-            self.user = text(b64(line) or b"", 256)
-            self.awaiting = "login-pass"
-        elif step == "login-pass":
-            password = b64(line)
-            if password is not None:
-                self.offer(ts, where, self.user, password, note="AUTHENTICATE LOGIN")
-
-    def _plain(self, value: bytes, ts: float, where: str) -> None:
-        pair = plain(value)
-        if pair is not None:
-            self.offer(ts, where, pair[0], pair[1], note="AUTHENTICATE PLAIN")
 
     # ------------------------------------------------------------ server
 

@@ -15,7 +15,6 @@ from ..textscan import shared_passwords
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
 from .clearlogin import LoginSession
 from .mailparse import MailReader
-from .sasl import b64, plain
 from .text import text
 
 POP3_PORTS = frozenset({110})
@@ -32,7 +31,6 @@ class Pop3Session(LoginSession):
         super().__init__(ends, emit)
         self.starttls = False
         self.user = ""
-        self.awaiting = ""
         self.commands: deque[tuple[bytes, bool]] = deque()  # (verb, multi-line answer expected)
         self.multiline: Optional[bytes] = None  # verb whose multi-line answer is being read
         self.mail: Optional[MailReader] = None
@@ -40,7 +38,7 @@ class Pop3Session(LoginSession):
 
     def client_line(self, line: bytes, ts: float, where: str) -> Optional[bool]:
         if self.awaiting:
-            self._continuation(line.strip(), ts, where)
+            self.sasl_continue(line.strip(), ts, where)
             return None
         verb, _, arg = line.strip().partition(b" ")
         verb = verb.upper()
@@ -57,36 +55,10 @@ class Pop3Session(LoginSession):
             self.offer(ts, where, text(user, 256), digest, kind="hash", note="APOP digest, crackable offline")
         elif verb == b"AUTH":
             mechanism, _, initial = arg.partition(b" ")
-            mechanism = mechanism.upper()
-            if mechanism == b"PLAIN":
-                if initial.strip():
-                    self._plain(initial, ts, where)
-                else:
-                    self.awaiting = "plain"
-            elif mechanism == b"LOGIN":
-                self.awaiting = "login-user"
+            self.sasl_start(mechanism, initial, ts, where)
         elif verb == b"STLS":
             self.starttls = True
         return None
-
-    def _continuation(self, line: bytes, ts: float, where: str) -> None:
-        step, self.awaiting = self.awaiting, ""
-        if line == b"*":
-            return
-        if step == "plain":
-            self._plain(line, ts, where)
-        elif step == "login-user":
-            self.user = text(b64(line) or b"", 256)
-            self.awaiting = "login-pass"
-        elif step == "login-pass":
-            password = b64(line)
-            if password is not None:
-                self.offer(ts, where, self.user, password, note="AUTH LOGIN")
-
-    def _plain(self, value: bytes, ts: float, where: str) -> None:
-        pair = plain(value)
-        if pair is not None:
-            self.offer(ts, where, pair[0], pair[1], note="AUTH PLAIN")
 
     # ------------------------------------------------------------ server
 

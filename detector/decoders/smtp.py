@@ -17,7 +17,7 @@ from ..textscan import shared_passwords
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
 from .clearlogin import LoginSession
 from .mailparse import MailReader, addresses
-from .sasl import b64, plain
+from .sasl import b64
 from .text import text
 
 SMTP_PORTS = frozenset({25, 587, 2525})
@@ -32,9 +32,7 @@ class SmtpSession(LoginSession):
     def __init__(self, ends: Endpoints, emit: Emit):
         super().__init__(ends, emit)
         self.starttls = False
-        self.awaiting = ""  # "plain", "login-user", "login-pass", "cram"
-        self.mechanism = ""
-        self.user = ""
+        self.mechanism = ""  # the SASL steps of LoginSession, plus "cram" for CRAM-MD5
         self.sender = ""
         self.recipients: list[str] = []
         self.mail: Optional[MailReader] = None
@@ -72,46 +70,18 @@ class SmtpSession(LoginSession):
     def _auth(self, arg: bytes, ts: float, where: str) -> None:
         mechanism, _, initial = arg.partition(b" ")
         self.mechanism = text(mechanism, 32).upper()
-        initial = initial.strip()
-        if self.mechanism == "PLAIN":
-            if initial and initial != b"=":
-                self._plain(initial, ts, where)
-            else:
-                self.awaiting = "plain"
-        elif self.mechanism == "LOGIN":
-            if initial:
-                self.user = text(b64(initial) or b"", 256)
-                self.awaiting = "login-pass"
-            else:
-                self.awaiting = "login-user"
-        elif self.mechanism == "CRAM-MD5":
+        if not self.sasl_start(mechanism, initial, ts, where) and self.mechanism == "CRAM-MD5":
             self.awaiting = "cram"
 
     def _auth_continuation(self, line: bytes, ts: float, where: str) -> None:
-        step, self.awaiting = self.awaiting, ""
-        if line == b"*":
-            return  # client cancelled the exchange
-        if step == "plain":
-            self._plain(line, ts, where)
-        elif step == "login-user":
-            self.user = text(b64(line) or b"", 256)
-            self.awaiting = "login-pass"
-        elif step == "login-pass":
-            password = b64(line)
-            if password is not None:
-                self.offer(ts, where, self.user, password, note="AUTH LOGIN")
-        elif step == "cram":
-            response = b64(line) or b""
-            user, _, digest = response.rpartition(b" ")
-            self.offer(ts, where, text(user, 256), digest, kind="hash",
-                       note="AUTH CRAM-MD5 challenge response, crackable offline")
-
-    def _plain(self, value: bytes, ts: float, where: str) -> None:
-        pair = plain(value)
-        if pair is not None:
-            self.offer(ts, where, pair[0], pair[1], note="AUTH PLAIN")
-
-    # ------------------------------------------------------------ mail data
+        if self.awaiting != "cram":
+            self.sasl_continue(line, ts, where)
+            return
+        self.awaiting = ""
+        response = b64(line) or b""
+        user, _, digest = response.rpartition(b" ")
+        self.offer(ts, where, text(user, 256), digest, kind="hash",
+                   note="AUTH CRAM-MD5 challenge response, crackable offline")
 
     def _data_line(self, line: bytes, ts: float, where: str) -> None:
         assert self.mail is not None
