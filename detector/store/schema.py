@@ -12,15 +12,17 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Optional
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Callable, Optional
 
 from .errors import SchemaTooNew, StoreError
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
-Migration = Callable[[Database], None]
+
+if TYPE_CHECKING:  # sqlite_utils (and the numpy it pulls in) load only when a database is opened
+    from sqlite_utils import Database
+
+Migration = Callable[["Database"], None]
 
 
 def _run(db: Database, statements: list[str]) -> None:
@@ -172,6 +174,8 @@ def connect(path: Path, target: Optional[int] = None) -> Database:
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open {path}: {exc}") from exc
     try:
+        from sqlite_utils import Database
+
         db = Database(conn)
         db.execute("PRAGMA foreign_keys = ON")
         db.enable_wal()
