@@ -214,3 +214,19 @@ def test_corpus_hostapd_tells_ap_restarts_from_client_drops(corpus):
     _, _, scan = scan_files(corpus / "logs/linuxrotuer_hostapd.log")
     (wifi,) = [d for d in scan.detectors if d.name == "wifi"]
     assert sum(e.ap_initiated for e in wifi.disconnects) == 2
+
+
+def test_hostapd_informational_lines_are_not_malformed(tmp_path):
+    """Free-form hostapd output is log text; only binary damage counts as malformed."""
+    from scanning import scan_files
+
+    log = tmp_path / "hostapd.log"
+    log.write_bytes(b"wlan0: interface state UNINITIALIZED->ENABLED\n"
+                    b"wlan0: AP-ENABLED\n"
+                    b"nl80211: Driver does not support authentication/association or connect commands\n"
+                    b"wlan0: STA 3c:22:fb:00:00:0a IEEE 802.11: associated\n"
+                    b"wlan0: AP-STA-CONNECTED 3c:22:fb:00:00:0a\n"
+                    b"\x01\x02garbage\x03 wlan0\n")
+    _, inputs, _ = scan_files(log)
+    assert inputs[0].kind == "log:hostapd"
+    assert inputs[0].skipped == 1

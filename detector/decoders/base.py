@@ -153,6 +153,17 @@ class DocumentDecoder:
         raise AssertionError("subclass must override decode")
 
 
+def plausible_text(line: str, limit: int = 4096) -> bool:
+    """A log line that is text at all: no control bytes or decoding damage, not absurdly long.
+
+    Free-form logs (hostapd, wpa_supplicant) print many lines that are no
+    event; only lines that cannot be log text at all count as malformed.
+    """
+    if len(line) > limit or "\ufffd" in line:
+        return False
+    return not any(ord(c) < 32 and c != "\t" for c in line)
+
+
 def first_match(lines: Iterable[str], test: Callable[[str], bool]) -> float:
     """Share of non-empty lines that pass ``test``: a simple sniffing score."""
     total = hits = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ..model import WifiConnect, WifiDisconnect
-from .base import Emit, LineParser, LogContext, LogDecoder, first_match
+from .base import Emit, LineParser, LogContext, LogDecoder, first_match, plausible_text
 from .syslog import LineClock, syslog_header
 
 MAC = r"(?P<mac>[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5})"
@@ -54,7 +54,7 @@ class HostapdParser(LineParser):
                 event.ap_initiated = True
             self._release(emit)
             return True
-        return any(h in rest for h in HINTS) or not rest.strip()
+        return plausible_text(rest)
 
     def _disconnect(self, match: re.Match, ts: float, where: str, host: str) -> None:
         station = match.group("mac").lower()

@@ -111,9 +111,9 @@ def read_capture(stream: BinaryIO, handler: FrameHandler, stats: ReadStats,
     raise CaptureFormatError("not a pcap or pcapng file")
 
 
-def _truncated(stats: ReadStats, where: int) -> None:
+def _truncated(stats: ReadStats, where: int, frames: int) -> None:
     stats.warnings.append(
-        f"capture truncated at byte {where} after {stats.frames} frames; findings cover the frames before the cut"
+        f"capture truncated at byte {where} after {frames} frames; findings cover the frames before the cut"
     )
 
 
@@ -140,7 +140,7 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
             win.pos = pos
             if not win.ensure(16):
                 if len(win.buf) - win.pos:
-                    _truncated(stats, win.offset())
+                    _truncated(stats, win.offset(), frame_no)
                 break
             buf, pos, size = win.buf, win.pos, len(win.buf)
             if progress is not None:
@@ -157,7 +157,7 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
                 break
             win.pos = pos
             if not win.ensure(16 + caplen):
-                _truncated(stats, win.offset())
+                _truncated(stats, win.offset(), frame_no)
                 break
             buf, pos, size = win.buf, win.pos, len(win.buf)
             end = pos + 16 + caplen
@@ -254,7 +254,7 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
                 continue
         if not win.ensure(12):
             if len(win.buf) - win.pos:
-                _truncated(stats, win.offset())
+                _truncated(stats, win.offset(), frame_no)
             break
         buf, pos = win.buf, win.pos
         btype = struct.unpack_from(order + "I", buf, pos)[0]
@@ -274,7 +274,7 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
             )
             break
         if not win.ensure(blen):
-            _truncated(stats, win.offset())
+            _truncated(stats, win.offset(), frame_no)
             break
         buf, pos = win.buf, win.pos
         if btype == 6 or btype == 3 or btype == 2:
