@@ -102,8 +102,9 @@ def dns_exchange(client: str, server: str, name: str, answers: list[str], t: flo
     for address in answers:
         rr = DNSRR(rrname=name, type="AAAA" if ":" in address else "A", ttl=60, rdata=address)
         records = rr if records is None else records / rr
+    answer = {"an": records} if records is not None else {}
     reply = Ether(src=SERVER_MAC, dst=CLIENT_MAC) / _ip(server, client) / UDP(sport=53, dport=sport) / DNS(
-        id=sport, qr=1, rd=1, ra=1, qd=DNSQR(qname=name), an=records)
+        id=sport, qr=1, rd=1, ra=1, qd=DNSQR(qname=name), **answer)
     reply.time = t + 0.02
     return [query, reply]
 
