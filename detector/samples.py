@@ -217,7 +217,8 @@ def write_demo(folder: Path) -> list[Path]:
     """The bundled sample data: an office capture, a Wi-Fi capture and an AP log."""
     folder.mkdir(parents=True, exist_ok=True)
     base = datetime(2026, 11, 2, tzinfo=timezone.utc)
-    office = write_pcapng(folder / "office.pcapng", office_packets(day_at(base, 0, 9, 15)))
+    # the office capture starts 15 minutes after the Wi-Fi drop of 3 November: the story the report tells
+    office = write_pcapng(folder / "office.pcapng", office_packets(day_at(base, 1, 14, 21)))
     wifi = write_pcap(folder / "wifi-monitor.pcap", wifi_packets(base))
     log = folder / "hostapd.log"
     log.write_text("\n".join(hostapd_lines(base)) + "\n")

@@ -95,9 +95,10 @@ def collect_events(findings: list[Finding]) -> list[TimelineEvent]:
         elif finding.sanctioned:
             continue
         elif finding.category == CATEGORY_FILE_SHARING:
-            events.extend(_simple_events(finding, index, UPLOAD, _upload_label(finding)))
+            events.extend(_simple_events(finding, index, UPLOAD, _upload_label(finding), _actors(finding)))
         elif finding.category == CATEGORY_CREDENTIALS:
-            events.extend(_simple_events(finding, index, CREDENTIAL, _credential_label(finding)))
+            events.extend(_simple_events(finding, index, CREDENTIAL, _credential_label(finding),
+                                         _actors(finding)))
     unique: dict[tuple[str, str, str, str, int], TimelineEvent] = {}
     for event in sorted(events, key=lambda e: e.ts):  # one entry per minute is enough to read
         unique.setdefault((event.day, event.clock, event.host, event.kind, event.finding), event)
@@ -165,6 +166,15 @@ def _outage_events(finding: Finding, index: int) -> list[TimelineEvent]:
     aps = finding.attributes.get("aps") or finding.attributes.get("bssid")
     where = f"Wi-Fi {joined(aps, max_items=3, limit=40)}" if aps else "Wi-Fi (site-wide)"
     return _simple_events(finding, index, OUTAGE, clip(finding.title, 80), [where])
+
+
+def _actors(finding: Finding) -> list[str]:
+    """The hosts that did it (the client of a login or transfer), not the servers they reached."""
+    clients = finding.attributes.get("clients")
+    if isinstance(clients, list) and clients:
+        return _bounded(clients)
+    client = finding.attributes.get("client") or finding.attributes.get("sender")
+    return _bounded([client]) if isinstance(client, str) and client else _bounded(finding.hosts)
 
 
 def _simple_events(

@@ -522,3 +522,13 @@ def test_wifi_without_outage_list_counts_site_wide():
     outage_hosts = {day.host for day in timeline.days if day.outages}
     assert outage_hosts == {"Wi-Fi cc:dd:ee:ff:00:11"}  # one site-level row, not one per station
     assert [(w.host, w.same_host, w.gap_hours) for w in timeline.workarounds] == [("10.0.0.5", False, 2.0)]
+
+
+def test_timeline_names_the_client_of_a_login_not_the_server() -> None:
+    from reports.timeline import collect_events
+
+    login = Finding(id="c1", detector="credentials.cleartext", category=CATEGORY_CREDENTIALS, title="ftp login",
+                    first_seen=1_793_700_000.0, last_seen=1_793_700_000.0, count=1,
+                    hosts=["192.168.10.23", "192.168.10.5"],
+                    attributes={"protocol": "ftp", "clients": ["192.168.10.23"], "server": "192.168.10.5"})
+    assert {event.host for event in collect_events([login])} == {"192.168.10.23"}
