@@ -245,7 +245,9 @@ def _extra_value(value: Any) -> Optional[str]:
 
 def plain_language(finding: Finding) -> str:
     """One sentence a business owner understands, built from the finding's facts."""
-    hosts = len(set(finding.hosts))
+    clients = finding.attributes.get("clients")
+    acting = clients if isinstance(clients, list) and clients else finding.hosts  # a login's server is no culprit
+    hosts = len(set(acting))
     devices = f"{hosts} device{'s' if hosts != 1 else ''}"
     if finding.category == CATEGORY_FILE_SHARING:
         return _sharing_sentence(finding, devices)

@@ -532,3 +532,12 @@ def test_timeline_names_the_client_of_a_login_not_the_server() -> None:
                     hosts=["192.168.10.23", "192.168.10.5"],
                     attributes={"protocol": "ftp", "clients": ["192.168.10.23"], "server": "192.168.10.5"})
     assert {event.host for event in collect_events([login])} == {"192.168.10.23"}
+
+
+def test_plain_language_counts_the_clients_of_a_login() -> None:
+    from reports.attributes import plain_language
+
+    login = Finding(id="c2", detector="credentials.cleartext", category=CATEGORY_CREDENTIALS, title="ftp login",
+                    first_seen=None, last_seen=None, count=1, hosts=["10.0.0.2", "10.0.0.5"],
+                    attributes={"protocol": "ftp", "clients": ["10.0.0.2"], "server": "10.0.0.5"})
+    assert "from 1 device;" in plain_language(login)
