@@ -100,6 +100,7 @@ class Scan:
         self.dispatcher.source = opened.path.name
         progress = self._progress(opened)
         errors_before = self.dispatcher.stats.decoder_errors
+        messages_before = len(self.dispatcher.stats.errors)
         try:
             record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress, self.dispatcher.hot)
         except CaptureFormatError as exc:
@@ -125,7 +126,9 @@ class Scan:
         failures = self.dispatcher.stats.decoder_errors - errors_before
         if failures:
             record.skipped += failures
-            record.warnings.append(f"{failures} packet(s) could not be decoded and were skipped")
+            new = self.dispatcher.stats.errors[messages_before:]
+            record.warnings.append(f"{failures} packet(s) could not be decoded and were skipped"
+                                   + (f" (first: {new[0]})" if new else ""))
 
     def _log(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
         decoder, score = choose_format(head, log_decoders())

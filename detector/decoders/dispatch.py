@@ -48,8 +48,6 @@ EXPIRE_MASK = 0xFFFF  # sweep idle flows every 65536 frames
 @dataclass
 class DispatchStats:
     frames: int = 0
-    ip_packets: int = 0
-    dissected: int = 0
     decoder_errors: int = 0
     unknown_linktypes: set[int] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
@@ -294,7 +292,6 @@ class PacketDispatcher:
             end = off + total  # drop Ethernet padding
         if (buf[off + 6] & 0x1F) | buf[off + 7]:
             return  # a non-first fragment carries no transport header
-        self.stats.ip_packets += 1
         proto = buf[off + 9]
         self._transport(buf, off + ihl, end, proto, buf[off + 12:off + 16], buf[off + 16:off + 20],
                         ts, frame_no)
@@ -317,7 +314,6 @@ class PacketDispatcher:
                 proto, pos = buf[pos], pos + (buf[pos + 1] + 2) * 4
             else:
                 proto, pos = buf[pos], pos + (buf[pos + 1] + 1) * 8
-        self.stats.ip_packets += 1
         self._transport(buf, pos, end, proto, src, dst, ts, frame_no)
 
     def _transport(self, buf: bytes, l4: int, end: int, proto: int, src: bytes, dst: bytes,
@@ -347,7 +343,6 @@ class PacketDispatcher:
             return
         if payload is None:
             payload = bytes(buf[l4 + 8:end])
-        self.stats.dissected += 1
         dgram = Datagram(ts, f"{self.source}:frame {frame_no}", _ntop(src), _ntop(dst), sport, dport, payload)
         for decoder in decoders:
             self._guard(decoder.decode, dgram, self.emit)
@@ -388,7 +383,6 @@ class PacketDispatcher:
             direction.next_seq = (seq + 1) % (1 << 32)
             seq += 1
         if size > 0:
-            self.stats.dissected += 1
             self.flows.segment(flow, key, seq % (1 << 32), bytes(buf[data_off:end]), ts, where)
         if flags & TCP_ACK and not flow.done:
             self.flows.acknowledge(flow, key, U32.unpack_from(buf, l4 + 8)[0], ts, where)

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..model import Credential, HttpRequest
 from ..secrets import protect
+from ..settings import Settings
 from ..textscan import shared_passwords
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
 from .text import text
@@ -30,9 +31,6 @@ MAX_HEADER = 64 * 1024
 MAX_BODY_KEPT = 64 * 1024
 USER_FIELDS = ("username", "user", "login", "email", "uname", "userid", "user_id", "benutzer",
                "benutzername", "utilisateur", "usuario", "log", "name", "account")
-DEFAULT_PASSWORD_FIELDS = ("password", "passwd", "pwd", "pass", "passwort", "kennwort", "mot_de_passe",
-                           "motdepasse", "mdp", "contrasena", "contraseña", "clave", "senha", "secret",
-                           "passcode", "pw")
 MIN_MESSAGE_TEXT = 12  # shorter field values are not message text
 NOT_SECRET_VALUES = {"", "login", "submit", "true", "false", "on", "off"}
 # anti-forgery and session-state fields that look like "token" but are not something a person typed
@@ -334,8 +332,10 @@ class HttpDecoder(StreamDecoder):
     tcp_ports = HTTP_PORTS
     client_prefixes = METHODS
 
-    def __init__(self, password_fields: tuple[str, ...] = DEFAULT_PASSWORD_FIELDS):
-        self.password_fields = tuple(password_fields)
+    def __init__(self, password_fields: Optional[tuple[str, ...]] = None):
+        """Field names come from the settings (rules.yaml); one list, not a copy here."""
+        names = password_fields if password_fields is not None else Settings().password_field_names
+        self.password_fields = tuple(names)
 
     def accepts(self, first_client: bytes, first_server: bytes) -> bool:
         return first_client.startswith(METHODS) or first_server.startswith(b"HTTP/1.")

@@ -122,7 +122,6 @@ class FlowTable:
         self.max_flows = max_flows
         self.max_stream_bytes = max_stream_bytes
         self.idle_seconds = idle_seconds
-        self.evicted = 0
 
     def get(self, key: bytes) -> Optional[Flow]:
         return self.flows.get(key)
@@ -134,7 +133,6 @@ class FlowTable:
         self.flows[reverse_key] = flow
         while len(self.flows) > 2 * self.max_flows:
             _, oldest = self.flows.popitem(last=False)
-            self.evicted += 1
             self._drop(oldest, ts, where)
 
     def segment(self, flow: Flow, key: bytes, seq: int, data: bytes, ts: float, where: str) -> None:

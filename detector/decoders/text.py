@@ -8,11 +8,10 @@ MAX_LINE = 8192
 class LineSplitter:
     """Splits a byte stream into lines (CRLF or LF), bounding how much it keeps."""
 
-    __slots__ = ("pending", "overflowed")
+    __slots__ = ("pending",)
 
     def __init__(self) -> None:
         self.pending = b""
-        self.overflowed = False
 
     def push(self, data: bytes) -> list[bytes]:
         data = self.pending + data
@@ -20,7 +19,6 @@ class LineSplitter:
         self.pending = lines.pop()
         if len(self.pending) > MAX_LINE:
             self.pending = b""
-            self.overflowed = True
         return [line[:-1] if line.endswith(b"\r") else line for line in lines]
 
 

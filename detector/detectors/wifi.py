@@ -121,7 +121,6 @@ class WifiDropDetector(Detector):
         self.connects: list[WifiConnect] = []
         self.gaps: list[WifiBeaconGap] = []
         self.dhcp: list = []  # DhcpClientRequest and GratuitousArp: hosts rejoining the LAN
-        self.dropped_events = 0
         self.zone = timezone(timedelta(seconds=ctx.tz_offset_seconds))
         self.connect_index: dict[str, tuple[list[float], list[str]]] = {}
         self.all_drops: list[Drop] = []
@@ -140,8 +139,6 @@ class WifiDropDetector(Detector):
             return
         if len(target) < MAX_EVENTS:
             target.append(obs)
-        else:
-            self.dropped_events += 1
 
     # ------------------------------------------------------------ analysis
 

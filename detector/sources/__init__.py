@@ -67,7 +67,6 @@ class HashingReader:
     def __init__(self, raw: BinaryIO):
         self.raw = raw
         self.digest = hashlib.sha256()
-        self.count = 0
         self.queue: queue.Queue[Optional[bytes]] = queue.Queue(maxsize=8)
         self.worker = threading.Thread(target=self._hash, name="sha256", daemon=True)
         self.worker.start()
@@ -83,20 +82,12 @@ class HashingReader:
         data = self.raw.read(size)
         if data:
             self.queue.put(data)
-            self.count += len(data)
         return data
-
-    def readable(self) -> bool:
-        return True
 
     def finish(self) -> str:
         """Hash the rest of the file too, so the digest always covers the whole input."""
-        while True:
-            chunk = self.raw.read(1 << 20)
-            if not chunk:
-                break
-            self.queue.put(chunk)
-            self.count += len(chunk)
+        while self.read(1 << 20):
+            pass
         self.queue.put(None)
         self.worker.join()
         return self.digest.hexdigest()

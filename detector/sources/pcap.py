@@ -33,7 +33,6 @@ class CaptureFormatError(Exception):
 @dataclass
 class ReadStats:
     frames: int = 0
-    bytes_read: int = 0
     warnings: list[str] = field(default_factory=list)
     first_ts: Optional[float] = None
     last_ts: Optional[float] = None
@@ -182,7 +181,6 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
         ts = skipped_last[0] + skipped_last[1] * resolution
     win.pos = min(pos, len(win.buf))
     stats.frames += frame_no
-    stats.bytes_read = win.offset()
     _note_times(stats, first_ts, ts)
 
 
@@ -293,7 +291,6 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
             last_report = win.base + win.pos
             progress(last_report)
     stats.frames += frame_no
-    stats.bytes_read = win.offset()
     _note_times(stats, first_ts, ts)
 
 
