@@ -280,9 +280,17 @@ class Finding:
     compliance: list[str] = field(default_factory=list)
     remediation: str = ""
     tags: list[str] = field(default_factory=list)
-    risk: float = 0.0
+    risk: float = 0.0  # computed once at the end of the scan (detector.risk) and stored
+    exception: Optional[dict[str, Any]] = None  # the allow rule that sanctions it: {rule, reason, owner, expires}
+    inputs: list[str] = field(default_factory=list)  # input files (or interfaces) that hold its evidence
+
+    def __post_init__(self) -> None:
+        from .schema import typed  # the registry imports the detectors' declarations
+
+        self.attributes = typed(self.detector, self.attributes)
 
     def as_dict(self) -> dict[str, Any]:
+        attributes = self.attributes.as_dict() if hasattr(self.attributes, "as_dict") else dict(self.attributes)
         return {
             "id": self.id,
             "rule": self.rule,
@@ -294,10 +302,14 @@ class Finding:
             "last_seen": iso(self.last_seen),
             "count": self.count,
             "hosts": list(self.hosts),
-            "attributes": dict(self.attributes),
+            "attributes": attributes,
             "evidence": [e.as_dict() for e in self.evidence],
             "compliance": list(self.compliance),
             "remediation": self.remediation,
+            "detector": self.detector,
+            "risk": self.risk,
+            "exception": dict(self.exception) if self.exception else None,
+            "inputs": list(self.inputs),
         }
 
 

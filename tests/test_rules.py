@@ -55,11 +55,17 @@ def packs(tmp_path: Path) -> Path:
 
 
 def finding(detector: str = "filesharing.service", category: str = "file-sharing", **attributes: Any) -> Finding:
+    """A finding of an undeclared kind, so operator tests may use any attribute name and type."""
     return Finding(
         id="f1", detector=detector, category=category, title="Detector title",
         first_seen=None, last_seen=None, count=1, hosts=["192.168.1.20"], attributes=attributes,
         severity="low",
     )
+
+
+def any_finding(**attributes: Any) -> Finding:
+    """A finding of an undeclared kind: operator tests may use any attribute name and type."""
+    return finding("test.operators", **attributes)
 
 
 def compile_match(text: str):
@@ -90,12 +96,12 @@ def test_plain_scalar_equals_is_case_insensitive_for_text() -> None:
 
 
 def test_equals_keeps_numbers_and_booleans_apart() -> None:
-    assert matches("connections: 3", finding(connections=3))
-    assert matches("connections: 3", finding(connections=3.0))
-    assert not matches("connections: 1", finding(connections=True))
-    assert matches("external: true", finding(external=True))
-    assert not matches("external: true", finding(external=1))
-    assert not matches("connections: 3", finding(connections="3"))
+    assert matches("connections: 3", any_finding(connections=3))
+    assert matches("connections: 3", any_finding(connections=3.0))
+    assert not matches("connections: 1", any_finding(connections=True))
+    assert matches("external: true", any_finding(external=True))
+    assert not matches("external: true", any_finding(external=1))
+    assert not matches("connections: 3", any_finding(connections="3"))
 
 
 def test_explicit_equals_operator() -> None:
@@ -110,9 +116,9 @@ def test_in_operator_and_list_shorthand() -> None:
 
 
 def test_glob_operator() -> None:
-    assert matches("filename: {glob: '*.ZIP'}", finding(filename="backup-2024.zip"))
-    assert matches("filename: {glob: ['*.7z', 'export-*']}", finding(filename="export-clients.csv"))
-    assert not matches("filename: {glob: '*.zip'}", finding(filename="backup.zip.txt"))
+    assert matches("filename: {glob: '*.ZIP'}", any_finding(filename="backup-2024.zip"))
+    assert matches("filename: {glob: ['*.7z', 'export-*']}", any_finding(filename="export-clients.csv"))
+    assert not matches("filename: {glob: '*.zip'}", any_finding(filename="backup.zip.txt"))
 
 
 def test_domain_operator_matches_on_label_boundaries() -> None:
@@ -125,19 +131,19 @@ def test_domain_operator_matches_on_label_boundaries() -> None:
 
 
 def test_regex_operator_searches_text_and_numbers() -> None:
-    assert matches("username: {regex: '^adm(in)?$'}", finding(username="admin"))
-    assert not matches("username: {regex: '^adm(in)?$'}", finding(username="administrator"))
-    assert matches("server_port: {regex: '^80(80)?$'}", finding(server_port=8080))
-    assert not matches("username: {regex: 'x'}", finding(username=["a", "b"]))
+    assert matches("username: {regex: '^adm(in)?$'}", any_finding(username="admin"))
+    assert not matches("username: {regex: '^adm(in)?$'}", any_finding(username="administrator"))
+    assert matches("server_port: {regex: '^80(80)?$'}", any_finding(server_port=8080))
+    assert not matches("username: {regex: 'x'}", any_finding(username=["a", "b"]))
 
 
 def test_cidr_operator_for_ipv4_ipv6_and_non_addresses() -> None:
-    assert matches("hosts: {cidr: 192.168.0.0/16}", finding())
-    assert not matches("hosts: {cidr: 10.0.0.0/8}", finding())
-    assert matches("server: {cidr: '2001:db8::/32'}", finding(server="2001:db8::5"))
-    assert matches("server: {cidr: [10.0.0.0/8, '2001:db8::/32']}", finding(server="[2001:db8::5]:443"))
-    assert not matches("server: {cidr: 10.0.0.0/8}", finding(server="2001:db8::5"))
-    assert not matches("server: {cidr: 10.0.0.0/8}", finding(server="files.example.com"))
+    assert matches("hosts: {cidr: 192.168.0.0/16}", any_finding())
+    assert not matches("hosts: {cidr: 10.0.0.0/8}", any_finding())
+    assert matches("server: {cidr: '2001:db8::/32'}", any_finding(server="2001:db8::5"))
+    assert matches("server: {cidr: [10.0.0.0/8, '2001:db8::/32']}", any_finding(server="[2001:db8::5]:443"))
+    assert not matches("server: {cidr: 10.0.0.0/8}", any_finding(server="2001:db8::5"))
+    assert not matches("server: {cidr: 10.0.0.0/8}", any_finding(server="files.example.com"))
 
 
 @pytest.mark.parametrize(
@@ -150,9 +156,9 @@ def test_numeric_operators(operator: str, value: int, expected: bool) -> None:
 
 
 def test_numeric_operators_ignore_non_numbers() -> None:
-    assert not matches("bytes_up: {gte: 0}", finding(bytes_up=None))
-    assert not matches("bytes_up: {gte: 0}", finding(bytes_up="100"))
-    assert not matches("bytes_up: {gte: 0}", finding(bytes_up=True))
+    assert not matches("bytes_up: {gte: 0}", any_finding(bytes_up=None))
+    assert not matches("bytes_up: {gte: 0}", any_finding(bytes_up="100"))
+    assert not matches("bytes_up: {gte: 0}", any_finding(bytes_up=True))
 
 
 def test_numeric_bound_can_come_from_settings() -> None:
@@ -163,12 +169,12 @@ def test_numeric_bound_can_come_from_settings() -> None:
 
 
 def test_time_of_day_on_text_attribute_and_across_midnight() -> None:
-    assert matches("time_of_day: {time_of_day: '12:00-13:00'}", finding(time_of_day="12:30"))
-    assert not matches("time_of_day: {time_of_day: '12:00-13:00'}", finding(time_of_day="13:00"))
-    assert matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="23:10"))
-    assert matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="05:59"))
-    assert not matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="06:00"))
-    assert not matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="noon"))
+    assert matches("time_of_day: {time_of_day: '12:00-13:00'}", any_finding(time_of_day="12:30"))
+    assert not matches("time_of_day: {time_of_day: '12:00-13:00'}", any_finding(time_of_day="13:00"))
+    assert matches("time_of_day: {time_of_day: '22:00-06:00'}", any_finding(time_of_day="23:10"))
+    assert matches("time_of_day: {time_of_day: '22:00-06:00'}", any_finding(time_of_day="05:59"))
+    assert not matches("time_of_day: {time_of_day: '22:00-06:00'}", any_finding(time_of_day="06:00"))
+    assert not matches("time_of_day: {time_of_day: '22:00-06:00'}", any_finding(time_of_day="noon"))
 
 
 def test_time_of_day_on_timestamps_uses_utc() -> None:
@@ -188,16 +194,16 @@ def test_exists_true_and_false() -> None:
 
 
 def test_missing_attribute_never_matches_other_operators() -> None:
-    item = finding()
+    item = any_finding()
     for rule in ("service: Box", "service: {glob: '*'}", "bytes_up: {gte: 0}", "service: {regex: '.*'}"):
         assert not matches(rule, item)
 
 
 def test_field_paths_bare_names_are_attributes() -> None:
-    item = finding(service="Box", detector_hint="x", nested={"inner": "yes"})
+    item = any_finding(service="Box", detector_hint="x", nested={"inner": "yes"})
     assert matches("attributes.service: Box", item)
     assert matches("service: Box", item)
-    assert matches("detector: filesharing.service", item)  # a finding field, not an attribute
+    assert matches("detector: test.operators", item)  # a finding field, not an attribute
     assert matches("attributes.nested.inner: 'yes'", item)
     assert matches("count: 1", item)
     assert matches("severity: low", item)
@@ -213,8 +219,8 @@ def test_list_values_match_when_any_element_matches() -> None:
 
 
 def test_several_operators_on_one_field_must_hold_for_the_same_element() -> None:
-    assert matches("sizes: {gte: 10, lt: 100}", finding(sizes=[5, 50]))
-    assert not matches("sizes: {gte: 10, lt: 100}", finding(sizes=[5, 500]))
+    assert matches("sizes: {gte: 10, lt: 100}", any_finding(sizes=[5, 50]))
+    assert not matches("sizes: {gte: 10, lt: 100}", any_finding(sizes=[5, 500]))
 
 
 def test_all_any_not_combinators() -> None:

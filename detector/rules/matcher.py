@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 from fnmatch import fnmatchcase
@@ -58,7 +59,7 @@ def lookup(finding: Finding, path: str) -> Any:
     if path.startswith("attributes."):
         value: Any = finding.attributes
         for part in path[len("attributes."):].split("."):
-            if not isinstance(value, dict) or part not in value:
+            if not isinstance(value, Mapping) or part not in value:
                 return _MISSING
             value = value[part]
     else:
