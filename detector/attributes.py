@@ -90,7 +90,8 @@ class Attributes(Mapping):
         hints = _hints(cls)
         for key, value in values.items():
             if not _fits(value, hints[key]):
-                raise AttributeTypeError(f"{cls.detector}: attribute {key}={value!r:.80} is not {_type_text(hints[key])}")
+                raise AttributeTypeError(
+                    f"{cls.detector}: attribute {key}={value!r:.80} is not {_type_text(hints[key])}")
         return cls(**dict(values))
 
     @classmethod
@@ -181,7 +182,8 @@ def _type_text(hint: Any) -> str:
     if origin is dict:
         args = get_args(hint)
         return f"{{{_type_text(args[0])}: {_type_text(args[1])}}}" if args else "{...}"
-    return {str: "str", int: "int", float: "float", bool: "bool", Any: "any"}.get(hint, getattr(hint, "__name__", str(hint)))
+    names = {str: "str", int: "int", float: "float", bool: "bool", Any: "any"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
 
 
 def _fits(value: Any, hint: Any) -> bool:

@@ -32,10 +32,14 @@ T0 = 1_709_280_000.0  # 2024-03-01 08:00 UTC
 MIB = 1024 * 1024
 
 
+DETECTOR_OF = {CATEGORY_FILE_SHARING: "filesharing.service", CATEGORY_CREDENTIALS: "credentials.cleartext",
+               CATEGORY_WIFI: "wifi.recurring", CATEGORY_WIFI_ATTACK: "wifi.deauth-flood"}
+
+
 def make_finding(fid: str, category: str, severity: str = "high", **overrides) -> Finding:
     values = dict(
         id=fid,
-        detector=f"det-{category}",
+        detector=DETECTOR_OF.get(category, f"det-{category}"),
         category=category,
         title=f"{category} finding {fid}",
         first_seen=T0,
@@ -65,7 +69,7 @@ def every_category(hostile: str = "") -> list[Finding]:
             "methods": ["tls-sni", "dns"],
             "bytes_up": 3 * 1024 * MIB,
             "bytes_down": 2 * MIB,
-            "sni": f"wetransfer.com{hostile}",
+            "domains": [f"wetransfer.com{hostile}"],
             "vendor_url": "https://wetransfer.com/",
             "per_host": [
                 {"host": "10.0.0.5", "bytes_up": 2 * 1024 * MIB, "bytes_down": MIB},
@@ -94,8 +98,10 @@ def every_category(hostile: str = "") -> list[Finding]:
         hosts=["10.0.0.7"],
         attributes={
             "protocol": "ftp",
-            "user": f"alice{hostile}",
-            "secret": Secret(mask="s******* (8)", fingerprint="fp:1a2b3c4d", length=8, weak=True),
+            "username": f"alice{hostile}",
+            "secret_mask": "s******* (8)",
+            "secret_fingerprint": "fp:1a2b3c4d",
+            "weak": True,
             "server": "192.0.2.10",
             "server_port": 21,
             "accepted": True,
@@ -113,10 +119,10 @@ def every_category(hostile: str = "") -> list[Finding]:
         hosts=["aa:bb:cc:00:00:01", "10.0.0.7"],
         attributes={
             "pattern": "daily",
-            "time_of_day": 540,
-            "spread_minutes": 6,
-            "days_seen": 4,
-            "days_total": 5,
+            "time_of_day": "09:00",
+            "spread_minutes": 6.0,
+            "days_with_drop": 4,
+            "days_observed": 5,
             "stations": ["aa:bb:cc:00:00:01", "10.0.0.7"],
             "aps": [f"ap-office{hostile}"],
             "hint": "AP reboots on a schedule",
@@ -328,8 +334,8 @@ def test_long_hostile_values_are_clipped_and_bidi_is_neutralised():
 
 def test_secret_objects_render_as_mask_only():
     secret = Secret(mask="p******* (9)", fingerprint="fp:99", length=9)
-    finding = make_finding("c", CATEGORY_CREDENTIALS, attributes={"protocol": "pop3", "secret": secret,
-                                                                  "extra_secret": secret})
+    finding = make_finding("c", CATEGORY_CREDENTIALS, attributes={"protocol": "pop3", "secret_mask": secret.mask,
+                                                                  "secret_fingerprint": secret.fingerprint})
     html = render_report([site_report([finding])])
     assert "p******* (9)" in html and "fp:99" in html
 
@@ -384,12 +390,14 @@ def test_empty_scan_renders_grade_a():
 
 
 def test_malformed_attributes_do_not_break_rendering():
-    finding = make_finding("m", CATEGORY_WIFI, attributes={
+    from detector.detectors.wifi_attributes import RecurringDropAttributes
+
+    # load() is the lenient path a damaged or foreign database takes: no type checks
+    finding = make_finding("m", CATEGORY_WIFI, attributes=RecurringDropAttributes.load({
         "heatmap": {"dates": "not-a-list", "cells": None},
         "outages": ["junk", {"start": "yesterday", "duration_s": "long"}],
-        "per_host": "nope",
         "time_of_day": {"x": 1},
-    })
+    }))
     html = render_report([site_report([finding])])
     assert "Recurring Wi-Fi drops" in html
 
