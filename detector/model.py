@@ -116,6 +116,7 @@ class ServiceContact(Observation):
     bytes_up: Optional[int] = None
     bytes_down: Optional[int] = None
     detail: str = ""
+    process: str = ""  # the program, when a client-side log names it (never a device)
 
 
 @dataclass

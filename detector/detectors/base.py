@@ -65,6 +65,8 @@ def is_device(address: str) -> bool:
     text = address.strip().lower()
     if not text or text in BROADCAST_MACS:
         return False
+    if text.startswith("log:"):
+        return True  # the computer that wrote a client-side log (named by the log file)
     if len(text) == 17 and text.count(":") == 5:
         try:
             return not int(text[:2], 16) & 1  # group bit: multicast/broadcast MAC
