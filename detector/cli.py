@@ -13,7 +13,16 @@ from typing import Optional
 import click
 
 from . import __version__
-from .app import ScanOutcome, ScanRequest, inputs_summary, run_scan, site_report, write_json, write_report
+from .app import (
+    OutputError,
+    ScanOutcome,
+    ScanRequest,
+    inputs_summary,
+    run_scan,
+    site_report,
+    write_json,
+    write_report,
+)
 from .capture import CaptureAborted, CaptureRequest, parse_duration, run_capture
 from .catalog import CatalogError
 from .model import SEVERITIES, SEVERITY_RANK
@@ -26,7 +35,6 @@ from .schedule import (
     ScheduleError,
     install,
     installed,
-    remember_reported,
     reported_scans,
 )
 from .sources import InputError
@@ -37,7 +45,9 @@ from .store import EXPORT_FORMATS, LockBusy, ScanLock, ScanNotFound, Store, Stor
 class ExitStatus(IntEnum):
     OK = 0
     FINDINGS = 1  # --fail-on threshold reached
-    ERROR = 2  # usage, unreadable input, invalid rules
+    ERROR = 2  # usage, unreadable input, nothing usable read, invalid rules, unwritable output
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT): what was read is stored, the scan marked incomplete
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM), likewise
 
 
 class Failure(click.ClickException):
@@ -45,6 +55,19 @@ class Failure(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"shadowit: error: {self.message}", err=True)
+
+
+def safe(text: object) -> str:
+    """Wire- or log-borne text for the terminal: controls, escapes and bidi overrides shown escaped."""
+    out = []
+    for char in str(text):
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code < 0xA0 or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069 \
+                or code in (0x200E, 0x200F, 0x061C):
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def parse_tz(value: Optional[str]) -> Optional[int]:
@@ -151,6 +174,19 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
     _exit_for(outcome, fail_on)
 
 
+def _refuse_failed(outcome: ScanOutcome) -> None:
+    """A run that read nothing usable is stored as failed and never graded: exit 2 with one line."""
+    if not outcome.failed:
+        return
+    result = outcome.result
+    skipped = [i for i in result.inputs if not i.usable]
+    reason = f"{len(result.inputs)} input(s), none usable" if result.inputs else "no input files found"
+    first = f" (first: {safe(skipped[0].path)}: {safe(skipped[0].warnings[0]) if skipped[0].warnings else 'empty'})" \
+        if skipped else ""
+    stored = f"; stored as failed scan #{result.scan_id}" if result.scan_id is not None else ""
+    raise Failure(f"nothing usable was read: {reason}{first}{stored}")
+
+
 @main.command()
 @click.option("-i", "--interface", "interfaces", multiple=True, required=True,
               help="Interface to capture on (repeatable); a monitor-mode interface feeds the Wi-Fi decoders.")
@@ -236,6 +272,7 @@ def _guarded(runner, request) -> ScanOutcome:
         raise Failure(f"database: {exc}") from None
     if outcome.interrupted:
         click.echo("shadowit: interrupted; findings so far were stored and the scan is marked incomplete", err=True)
+    _refuse_failed(outcome)
     return outcome
 
 
@@ -243,13 +280,16 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
              quiet: bool) -> None:
     result = outcome.result
     if json_path:
-        write_json(result, json_path, sys.stdout)
+        try:
+            write_json(result, json_path, sys.stdout)
+        except OutputError as exc:
+            raise Failure(str(exc)) from None
     if report_path:
         store = Store(db) if db else None
         try:
             write_report([site_report(result, outcome.ruleset, store, outcome.tz_offset_seconds)], report_path)
-            if db is not None:
-                remember_reported(db, [result.scan_id])
+            if store is not None:
+                store.mark_reported([result.scan_id])
         except OSError as exc:
             raise Failure(f"cannot write report {report_path}: {exc.strerror}") from None
         finally:
@@ -281,6 +321,8 @@ def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) 
 
 
 def _exit_for(outcome: ScanOutcome, fail_on: Optional[str]) -> None:
+    if outcome.interrupted:
+        sys.exit(ExitStatus.TERMINATED if outcome.signal == "SIGTERM" else ExitStatus.INTERRUPTED)
     if fail_on is None:
         return
     threshold = SEVERITY_RANK[fail_on]
@@ -336,9 +378,9 @@ def report(dbs, out, scan_id, site, rules, tz) -> None:
         if not site_reports:
             raise Failure("no complete scan found")
         write_report(site_reports, out)
-        for db, store in zip(dbs, stores):
-            remember_reported(db, [r.result.scan_id for r in site_reports if r.result.scan_id is not None
-                                   and _belongs(store, r.result.scan_id, r.result.started)])
+        for store in stores:
+            store.mark_reported([r.result.scan_id for r in site_reports if r.result.scan_id is not None
+                                 and _belongs(store, r.result.scan_id, r.result.started)])
     finally:
         for store in stores:
             store.close()
@@ -430,9 +472,9 @@ def export(db, scan_id, fmt, out) -> None:
 @click.option("--wait/--no-wait", "wait", default=True, show_default=True)
 def prune(db, older_than, keep, force, wait) -> None:
     """Delete scans older than --older-than, keeping the ones a report showed unless --force."""
-    protected = set(keep) | (set() if force else reported_scans(db))
     try:
         with ScanLock(db, wait=wait, timeout=3600), _open_store(db) as store:
+            protected = set(keep) | (set() if force else store.reported_scans() | reported_scans(db))
             deleted = store.prune(older_than, keep_ids=protected, force=False)
     except LockBusy as exc:
         raise Failure(str(exc)) from None

@@ -326,6 +326,11 @@ class InputRecord:
     last_ts: Optional[float] = None
     skipped: int = 0  # malformed lines/records counted and skipped
 
+    @property
+    def usable(self) -> bool:
+        """Something was read from it: a skipped, empty or unreadable input does not count."""
+        return self.records > 0 and self.kind not in ("unsupported", "unknown", "log:unknown")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -334,6 +339,9 @@ class InputRecord:
             "kind": self.kind,
             "records": self.records,
             "warnings": list(self.warnings),
+            "skipped": self.skipped,
+            "first_seen": iso(self.first_ts),
+            "last_seen": iso(self.last_ts),
         }
 
 
@@ -349,8 +357,13 @@ class ScanResult:
     operator: str = ""
     scan_id: Optional[int] = None
     complete: bool = True
+    hostname: str = ""  # the machine that scanned
+    argv: str = ""  # the command line (shadowit takes no secrets as options)
+    status: str = ""  # complete, incomplete or failed (nothing usable was read)
+    risk: Any = None  # detector.risk.SiteRisk, computed once when the scan ends
 
     def as_dict(self) -> dict[str, Any]:
+        risk = self.risk.as_dict() if self.risk is not None and self.status != "failed" else None
         return {
             "schema": "shadowit.findings/1",
             "scan": {
@@ -360,6 +373,11 @@ class ScanResult:
                 "rules_sha256": self.rules_sha256,
                 "site": self.site,
                 "inputs": [i.as_dict() for i in self.inputs],
+                "operator": self.operator,
+                "hostname": self.hostname,
+                "command_line": self.argv,
+                "status": self.status or ("complete" if self.complete else "incomplete"),
+                "risk": risk,
             },
             "findings": [f.as_dict() for f in self.findings],
         }

@@ -18,6 +18,7 @@ from .decoders import document_decoders, log_decoders, packet_decoders
 from .decoders.base import DocumentDecoder, LogContext
 from .decoders.dispatch import PacketDispatcher
 from .detectors import DetectorContext, build_detectors
+from .detectors.base import devices, source_of
 from .model import Finding, InputRecord, Observation
 from .settings import Settings
 from .sources import InputError, OpenedInput, sniff_kind
@@ -217,7 +218,16 @@ class Scan:
         findings: list[Finding] = []
         for detector in self.detectors:
             findings.extend(detector.finish())
+        for finding in findings:
+            attribute_to_devices(finding)
         return findings
+
+
+def attribute_to_devices(finding: Finding) -> None:
+    """Every finding, whatever its detector: hosts are client devices, and it names the inputs behind it."""
+    finding.hosts = devices(finding.hosts)
+    if not finding.inputs:
+        finding.inputs = sorted({source_of(e.source) for e in finding.evidence if e.source})
 
 
 def progress_stream(quiet: bool) -> Optional[TextIO]:

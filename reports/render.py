@@ -9,7 +9,6 @@ from the wire is clipped here and escaped by jinja2's autoescape.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import time
 from collections import Counter
@@ -34,7 +33,7 @@ from detector.model import (
     InputRecord,
     ScanResult,
 )
-from detector.risk import GRADE_BANDS, SiteRisk, score_findings
+from detector.risk import GRADE_BANDS, SiteRisk, summarize
 
 from . import svg
 from .attributes import key_attributes, plain_language
@@ -213,7 +212,7 @@ def build_site_view(index: int, report: SiteReport, generated: float) -> SiteVie
 def _site_view(index: int, report: SiteReport, generated: float, zone: str) -> SiteView:
     result = report.result
     findings = list(result.findings)
-    risk = score_findings(findings, now=result.finished or result.started)
+    risk = summarize(findings)  # stored risk, computed once at the end of the scan
     anchor = f"s{index}"
     views = {i: _finding_view(f"{anchor}-f{i}", f) for i, f in enumerate(findings)}
     ordered = sorted(range(len(findings)), key=lambda i: _rank_key(findings[i]))
@@ -519,8 +518,7 @@ def _trend(risk: SiteRisk, previous: Optional[ScanResult]) -> tuple[str, str]:
     """Score change against the previous scan, scored on copies so it is left untouched."""
     if previous is None:
         return "first scan", "trend-none"
-    copies = [copy.copy(f) for f in previous.findings]
-    before = score_findings(copies, now=previous.finished or previous.started)
+    before = summarize(list(previous.findings))
     delta = risk.score - before.score
     if delta > 0:
         return f"\u25b2 +{delta} (was {before.score}, {before.grade})", "trend-up"
