@@ -299,22 +299,29 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
 
 
 def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) -> None:
+    """The terminal's account of the scan: the same counts and score the report, JSON and history show."""
     result = outcome.result
     echo = lambda text="": click.echo(text, err=to_stderr)  # noqa: E731
     records = sum(i.records for i in result.inputs)
-    echo(f"scanned {len(result.inputs)} input(s), {records} records")
+    unusable = sum(1 for i in result.inputs if not i.usable)
+    echo(f"scanned {len(result.inputs)} input(s), {records} records"
+         + (f"; {unusable} input(s) gave nothing usable" if unusable else ""))
     for warning in inputs_summary(result.inputs)[:20]:
-        echo(f"  warning: {warning}")
-    active = [f for f in result.findings if not f.sanctioned]
-    by_severity = Counter(f.severity for f in active)
-    by_category = Counter(f.category for f in active)
-    echo(f"{len(active)} finding(s), {len(result.findings) - len(active)} sanctioned")
-    if active:
+        echo(f"  warning: {safe(warning)}")
+    by_severity = Counter(f.severity for f in result.findings)
+    by_category = Counter(f.category for f in result.findings)
+    sanctioned = sum(1 for f in result.findings if f.sanctioned)
+    echo(f"{len(result.findings)} finding(s), {sanctioned} of them sanctioned")
+    if result.findings:
         echo("  by severity: " + ", ".join(f"{s} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s]))
         echo("  by category: " + ", ".join(f"{c} {n}" for c, n in by_category.most_common()))
+    if result.risk is not None:
+        echo(f"risk: grade {result.risk.grade}, score {result.risk.score}/100 ({result.risk.total_points:g} points)")
+    active = [f for f in result.findings if not f.sanctioned]
+    if active:
         echo("top findings:")
         for finding in active[:5]:
-            echo(f"  [{finding.severity:8}] {finding.title}")
+            echo(f"  [{finding.severity:8}] {safe(finding.title)}")
     for label, target in (("report", report_path), ("json", json_path if json_path != "-" else None), ("database", db)):
         if target:
             echo(f"{label}: {target}")
@@ -417,7 +424,10 @@ def history(db, site, as_json) -> None:
         return
     for s in scans:
         counts = ", ".join(f"{k} {v}" for k, v in s.counts.items() if v)
-        click.echo(f"#{s.id:<4} {s.site or '-':15} {s.status:10} {s.n_findings:4} finding(s)  {counts}")
+        grade = f"{s.grade} {s.score:3}/100" if s.grade is not None and s.score is not None else "no grade  "
+        derived = f"  (re-classified #{s.derived_from})" if s.derived_from else ""
+        click.echo(f"#{s.id:<4} {safe(s.site) or '-':15} {s.status:10} {grade}  {s.n_findings:4} finding(s)  "
+                   f"{counts}{derived}")
 
 
 @main.command()
@@ -440,10 +450,12 @@ def diff(scans, db, site, as_json) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(f"scan #{data['base']['scan_id']} -> #{data['head']['scan_id']}")
-    for key in ("new", "resolved", "persisting"):
-        click.echo(f"{key}: {len(data[key])}")
+    for key, label in (("new", "new"), ("resolved", "resolved"), ("not_rechecked", "not re-checked"),
+                       ("persisting", "persisting"), ("newly_sanctioned", "newly sanctioned"),
+                       ("exception_expired", "exception expired")):
+        click.echo(f"{label}: {len(data[key])}")
         for item in data[key][:50]:
-            click.echo(f"  [{item['severity']:8}] {item['id']} {item['title']}")
+            click.echo(f"  [{item['severity']:8}] {item['id']} {safe(item['title'])}")
 
 
 @main.command()
