@@ -570,6 +570,22 @@ def rules_validate(files) -> None:
     click.echo("rules OK")
 
 
+@rules.command("init")
+@click.argument("path", required=False, default="rules.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def rules_init(path: Path, force: bool) -> None:
+    """Write the annotated example site policy (default ./rules.yaml) to edit: without one, none applies."""
+    from .rules import example_site_policy
+
+    if path.exists() and not force:
+        raise Failure(f"{path} exists; use --force to overwrite it")
+    try:
+        path.write_bytes(example_site_policy().read_bytes())
+    except OSError as exc:
+        raise Failure(f"cannot write {path}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {path}: edit it, then check it with `shadowit rules validate {path}`")
+
+
 @rules.command("list")
 @click.option("--rules", "rule_files", multiple=True, type=click.Path(exists=True, dir_okay=False))
 def rules_list(rule_files) -> None:

@@ -232,7 +232,7 @@ def test_all_any_not_combinators() -> None:
     assert matches("not: {service: Dropbox}", item)
     assert not matches("not: {service: Box}", item)
     assert matches("not: {accepted: false}", item)  # missing attribute: the inner test fails
-    nested = "any: [{all: [{service: Box}, {not: {risk: low}}]}, {service: Mega}]"
+    nested = "any: [{all: [{service: Box}, {not: {risk: low}}]}, {service: MEGA}]"
     assert matches(nested, item)
 
 
@@ -331,27 +331,27 @@ def test_unknown_compliance_id_is_an_error(tmp_path: Path, packs: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "line", "fragment"),
     [
-        ("  - title: No id\n    match: {a: 1}\n    severity: low\n", 2, "missing required key 'id'"),
-        ("  - id: r1\n    match: {a: 1}\n    severity: low\n", 2, "missing required key 'title'"),
+        ("  - title: No id\n    match: {note: 1}\n    severity: low\n", 2, "missing required key 'id'"),
+        ("  - id: r1\n    match: {note: 1}\n    severity: low\n", 2, "missing required key 'title'"),
         ("  - id: r1\n    title: t\n    severity: low\n", 2, "missing required key 'match'"),
-        ("  - id: r1\n    title: t\n    match: {a: 1}\n", 2, "missing required key 'severity'"),
-        ("  - id: r1\n    title: t\n    action: allow\n    match: {a: 1}\n", 2, "missing required key 'reason'"),
-        ("  - id: r1\n    title: t\n    action: allow\n    reason: ok\n    match: {a: 1}\n    expires: 2030-02-30\n",
+        ("  - id: r1\n    title: t\n    match: {note: 1}\n", 2, "missing required key 'severity'"),
+        ("  - id: r1\n    title: t\n    action: allow\n    match: {note: 1}\n", 2, "missing required key 'reason'"),
+        ("  - id: r1\n    title: t\n    action: allow\n    reason: ok\n    match: {note: 1}\n    expires: 2030-02-30\n",
          7, "bad date"),
-        ("  - id: r1\n    title: t\n    action: ignore\n    match: {a: 1}\n", 4, "bad action"),
-        ("  - id: r1\n    title: t\n    match: {a: {regexp: x}}\n    severity: low\n", 4, "unknown operator 'regexp'"),
+        ("  - id: r1\n    title: t\n    action: ignore\n    match: {note: 1}\n", 4, "bad action"),
+        ("  - id: r1\n    title: t\n    match: {note: {regexp: x}}\n    severity: low\n", 4, "unknown operator 'regexp'"),
         ("  - id: r1\n    title: t\n    match: {regex: x}\n    severity: low\n", 4, "is an operator, not a field"),
-        ("  - id: r1\n    title: t\n    match: {a: {cidr: 10.0.0.1/33}}\n    severity: low\n", 4, "bad CIDR"),
-        ("  - id: r1\n    title: t\n    match: {a: {domain: 'https://x.com/'}}\n    severity: low\n", 4, "bad domain"),
-        ("  - id: r1\n    title: t\n    match: {a: {time_of_day: '8-18'}}\n    severity: low\n", 4, "bad time_of_day"),
-        ("  - id: r1\n    title: t\n    match: {a: {gt: ten}}\n    severity: low\n", 4, "gt takes a number"),
-        ("  - id: r1\n    title: t\n    match: {a: {gt: {setting: nope}}}\n    severity: low\n", 4, "unknown numeric"),
-        ("  - id: r1\n    title: t\n    match: {a: null}\n    severity: low\n", 4, "exists: false"),
+        ("  - id: r1\n    title: t\n    match: {note: {cidr: 10.0.0.1/33}}\n    severity: low\n", 4, "bad CIDR"),
+        ("  - id: r1\n    title: t\n    match: {note: {domain: 'https://x.com/'}}\n    severity: low\n", 4, "bad domain"),
+        ("  - id: r1\n    title: t\n    match: {note: {time_of_day: '8-18'}}\n    severity: low\n", 4, "bad time_of_day"),
+        ("  - id: r1\n    title: t\n    match: {note: {gt: ten}}\n    severity: low\n", 4, "gt takes a number"),
+        ("  - id: r1\n    title: t\n    match: {note: {gt: {setting: nope}}}\n    severity: low\n", 4, "unknown numeric"),
+        ("  - id: r1\n    title: t\n    match: {note: null}\n    severity: low\n", 4, "exists: false"),
         ("  - id: r1\n    title: t\n    match: {severity: urgent}\n    severity: low\n", 4, "bad severity 'urgent'"),
         ("  - id: r1\n    title: t\n    match: {}\n    severity: low\n", 4, "must not be empty"),
-        ("  - id: default\n    title: t\n    match: {a: 1}\n    severity: low\n", 2, "reserved"),
-        ("  - id: r1\n    title: t\n    match: {a: 1}\n    severity: low\n    reason: why\n", 6, "only valid with"),
-        ("  - id: r1\n    title: t\n    match: {a: 1}\n    severity: low\n    examples: {match: [{colour: 1}]}\n",
+        ("  - id: default\n    title: t\n    match: {note: 1}\n    severity: low\n", 2, "reserved"),
+        ("  - id: r1\n    title: t\n    match: {note: 1}\n    severity: low\n    reason: why\n", 6, "only valid with"),
+        ("  - id: r1\n    title: t\n    match: {note: 1}\n    severity: low\n    examples: {match: [{colour: 1}]}\n",
          6, "unknown key 'colour' in example"),
     ],
 )
@@ -400,7 +400,7 @@ def test_base60_looking_times_stay_text() -> None:
 
 
 def test_errors_are_collected_across_files(tmp_path: Path, packs: Path) -> None:
-    first = write(tmp_path / "one.yaml", "rules:\n  - {id: r1, title: t, match: {a: 1}, severity: bad}\n")
+    first = write(tmp_path / "one.yaml", "rules:\n  - {id: r1, title: t, match: {note: 1}, severity: bad}\n")
     second = write(tmp_path / "two.yaml", "rules: {}\n")
     errors = validate_files([first, second], packs_dir=packs)
     assert [(Path(error.file).name, error.line) for error in errors] == [("one.yaml", 2), ("two.yaml", 1)]
@@ -412,7 +412,7 @@ def test_unreadable_file_is_an_error(tmp_path: Path, packs: Path) -> None:
 
 
 def test_duplicate_ids_across_files_of_one_layer(tmp_path: Path, packs: Path) -> None:
-    rule = "rules:\n  - {id: same, title: t, match: {a: 1}, severity: low}\n"
+    rule = "rules:\n  - {id: same, title: t, match: {note: 1}, severity: low}\n"
     write(packs / "a.yaml", rule)
     write(packs / "b.yaml", rule)
     with pytest.raises(RuleLoadError) as caught:
@@ -529,7 +529,7 @@ def test_new_site_rules_are_evaluated_before_packs_in_file_order(tmp_path: Path,
     box = finding(service="Box", bytes_up=500)
     ruleset.classify(box)
     assert (box.rule, box.severity) == ("site-box", "critical")
-    other = finding(service="Mega", bytes_up=500)
+    other = finding(service="MEGA", bytes_up=500)
     ruleset.classify(other)
     assert (other.rule, other.severity) == ("site-any", "info")
 
@@ -561,14 +561,14 @@ def test_expired_allow_rule_stops_applying_and_is_reported(tmp_path: Path, two_p
     site = write(tmp_path / "site.yaml", """\
         rules:
           - {id: allow-box, title: Box, action: allow, match: {service: Box}, reason: pilot, expires: 2025-06-30}
-          - {id: allow-mega, title: Mega, action: allow, match: {service: Mega}, reason: forever}
+          - {id: allow-mega, title: Mega, action: allow, match: {service: MEGA}, reason: forever}
         """)
     ruleset = load_ruleset([site], packs_dir=two_packs, today=date(2025, 7, 1))
     assert [rule.id for rule in ruleset.expired_allows] == ["allow-box"]
     item = finding(service="Box", bytes_up=500)
     ruleset.classify(item)
     assert (item.rule, item.sanctioned, item.severity) == ("pack-big-upload", False, "high")
-    mega = finding(service="Mega")
+    mega = finding(service="MEGA")
     ruleset.classify(mega)
     assert (mega.rule, mega.sanctioned) == ("allow-mega", True)
 
@@ -592,10 +592,10 @@ def test_title_override_only_when_set(tmp_path: Path, packs: Path) -> None:
             title_override: "{service} used by {hosts}"
             match: {service: Box}
             severity: low
-          - {id: plain, title: Plain rule title, match: {service: Mega}, severity: low}
+          - {id: plain, title: Plain rule title, match: {service: MEGA}, severity: low}
         """)
     ruleset = load_ruleset([site], packs_dir=packs)
-    box, mega = finding(service="Box"), finding(service="Mega")
+    box, mega = finding(service="Box"), finding(service="MEGA")
     ruleset.classify_all([box, mega])
     assert box.title == "Box used by 192.168.1.20"
     assert mega.title == "Detector title"
@@ -655,7 +655,7 @@ def test_run_examples_reports_wrong_examples(tmp_path: Path, packs: Path) -> Non
             examples:
               match:
                 - {attributes: {service: box}}
-                - {attributes: {service: Mega}}
+                - {attributes: {service: MEGA}}
               nomatch:
                 - {attributes: {service: BOX}}
         """)
