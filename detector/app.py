@@ -6,6 +6,7 @@ document feeds every renderer).
 
 from __future__ import annotations
 
+import copy
 import getpass
 import hashlib
 import json
@@ -180,6 +181,29 @@ def _open_store(stack: ExitStack, request: ScanRequest, started: float, ruleset:
 
 class OutputError(Exception):
     """An output file could not be written; one line for the user."""
+
+
+def reclassify(store: Store, result: ScanResult, ruleset: RuleSet, argv: str) -> ScanResult:
+    """Re-classify a stored scan's findings under other rules, without the captures, as a new stored scan.
+
+    The new scan keeps the inputs and evidence, takes the new rules' hash and
+    score, and records which scan it derives from, so ``history`` and ``diff``
+    show what the rule change did (newly sanctioned, exception expired).
+    """
+    catalog = load_catalog()
+    ruleset.sha256 = policy_sha256(ruleset, catalog.path)
+    findings = [copy.deepcopy(f) for f in result.findings]
+    for finding in findings:  # severity stays unless a rule sets it: the detector's verdict is not stored apart
+        finding.rule, finding.sanctioned, finding.exception, finding.tags = "", False, None, []
+    started = time.time()
+    scan_id = store.begin_scan(started, __version__, ruleset.sha256, site=result.site, operator=result.operator,
+                               rules_files=[str(p) for p in ruleset.files], argv=argv)
+    derived = conclude(findings, result.inputs, ruleset, started, result.site, result.operator, argv, scan_id,
+                       interrupted=not result.complete)
+    store_result(store, derived)
+    if result.scan_id is not None:
+        store.mark_derived(scan_id, result.scan_id)
+    return derived
 
 
 def write_json(result: ScanResult, target: str, stdout: TextIO) -> None:

@@ -18,6 +18,7 @@ from .app import (
     ScanOutcome,
     ScanRequest,
     inputs_summary,
+    reclassify,
     run_scan,
     site_report,
     write_json,
@@ -367,7 +368,11 @@ def _open_store(db: Path) -> Store:
 @click.option("--rules", "rules", multiple=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--tz", default=None, help="Show times at this offset, e.g. +01:00 (default UTC).")
 def report(dbs, out, scan_id, site, rules, tz) -> None:
-    """Re-render the HTML report from stored scans (one site, or every site: the MSP view)."""
+    """Re-render the HTML report from stored scans (one site, or every site: the MSP view).
+
+    With --rules the stored findings are re-classified under those rules (no captures needed) and the
+    result is stored as a new scan that records which scan it derives from.
+    """
     ruleset = _load_rules(rules)
     site_reports = []
     stores = [_open_store(db) for db in dbs]
@@ -381,6 +386,11 @@ def report(dbs, out, scan_id, site, rules, tz) -> None:
                     if scan_id is not None or site is not None:
                         raise Failure(str(exc)) from None
                     continue
+                if rules:
+                    note = f"report --rules (re-classifies scan #{result.scan_id})"
+                    result = reclassify(store, result, ruleset, note)
+                    click.echo(f"re-classified scan of site {safe(result.site) or '-'} under {', '.join(rules)}: "
+                               f"stored as scan #{result.scan_id}", err=True)
                 site_reports.append(site_report(result, ruleset, store, parse_tz(tz) or 0))
         if not site_reports:
             raise Failure("no complete scan found")

@@ -104,6 +104,7 @@ class FindingView:
     evidence_more: int
     remediation: str
     compliance: list[str]
+    exception: Optional[dict[str, str]] = None  # the allow rule behind "sanctioned" (or the expired one)
 
 
 @dataclass
@@ -298,7 +299,16 @@ def _finding_view(anchor: str, finding: Finding) -> FindingView:
         evidence_more=max(0, len(evidence) - MAX_EVIDENCE_ROWS),
         remediation=clip(finding.remediation, 600),
         compliance=[clip(c, 60) for c in finding.compliance[:30]],
+        exception=_exception_view(finding.exception),
     )
+
+
+def _exception_view(exception: Optional[dict]) -> Optional[dict[str, str]]:
+    if not exception:
+        return None
+    return {"rule": clip(exception.get("rule"), 80), "reason": clip(exception.get("reason"), 300),
+            "owner": clip(exception.get("owner"), 120) or "-", "expires": clip(exception.get("expires"), 20) or "never",
+            "expired": "yes" if exception.get("expired") else ""}
 
 
 def _categories(

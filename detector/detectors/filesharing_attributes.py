@@ -36,7 +36,7 @@ class ServiceUseAttributes(FileSharingAttributes):
     domains: list[str] = attribute("host names seen for the service", label="Domains", factory=list)
     methods: list[str] = attribute("how it was identified: `dns`, `dns-cname`, `dns-answer-ip`, `tls-sni`, "
                                    "`quic-sni`, `tls-cert`, `http-host`, `bittorrent`, `lan-sync`, `signature`, "
-                                   "`ip-range`, `proxy-log`, `firewall-log`, ...", label="Seen via", factory=list)
+                                   "`ip-range`, `proxy-log`, `firewall-log` and more", label="Seen via", factory=list)
     confidence: str = attribute("`high` (a host name the client asked for: DNS, SNI, HTTP Host, a log naming it), "
                                 "`medium` (a payload signature or certificate), `low` (an address range only)",
                                 label="Confidence", default="high")

@@ -7,18 +7,24 @@ import json
 from typing import Any, TextIO
 
 from ..model import Finding, ScanResult, iso
-from .codec import to_json
+from ..schema import csv_columns as schema_csv_columns
 from .errors import StoreError
 
 EXPORT_FORMATS = ("json", "csv")
-CSV_COLUMNS = (
-    "scan_id", "id", "rule", "category", "detector", "severity", "sanctioned", "title",
-    "first_seen", "last_seen", "count", "hosts", "attributes", "compliance", "remediation",
-    "tags", "risk", "evidence_count",
+BASE_COLUMNS = (
+    "site", "scan_id", "id", "rule", "category", "detector", "severity", "sanctioned", "title",
+    "first_seen", "last_seen", "count", "hosts", "compliance", "remediation",
+    "tags", "risk", "evidence_count", "inputs",
+    "exception_rule", "exception_reason", "exception_owner", "exception_expires", "exception_expired",
 )
 # A spreadsheet runs a cell starting with one of these as a formula; titles and
 # hosts come from captured traffic, so an attacker chooses them.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_columns() -> tuple[str, ...]:
+    """The fixed columns, then one ``attr_<name>`` column per declared attribute (from the declarations)."""
+    return BASE_COLUMNS + tuple(schema_csv_columns())
 
 
 def write_json(result: ScanResult, out: TextIO) -> None:
@@ -31,10 +37,13 @@ def neutralise_formula(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
-def _csv_row(scan_id: Any, finding: Finding) -> list[Any]:
+def _csv_row(result: ScanResult, finding: Finding, attribute_columns: list[str]) -> list[Any]:
     text = neutralise_formula
+    exception = finding.exception or {}
+    flat = finding.attributes.flatten() if hasattr(finding.attributes, "flatten") else {}
     return [
-        scan_id,
+        text(result.site),
+        result.scan_id,
         text(finding.id),
         text(finding.rule),
         text(finding.category),
@@ -46,21 +55,28 @@ def _csv_row(scan_id: Any, finding: Finding) -> list[Any]:
         iso(finding.last_seen) or "",
         finding.count,
         text("; ".join(finding.hosts)),
-        to_json(dict(finding.attributes), f"finding {finding.id} attributes"),
         text("; ".join(finding.compliance)),
         text(finding.remediation),
         text("; ".join(finding.tags)),
         finding.risk,
         len(finding.evidence),
+        text("; ".join(finding.inputs)),
+        text(str(exception.get("rule") or "")),
+        text(str(exception.get("reason") or "")),
+        text(str(exception.get("owner") or "")),
+        text(str(exception.get("expires") or "")),
+        "yes" if exception.get("expired") else "no" if exception else "",
+        *(text(flat.get(column, "")) for column in attribute_columns),
     ]
 
 
 def write_csv(result: ScanResult, out: TextIO) -> None:
-    """One row per finding; lists joined with "; ", attributes as JSON text."""
+    """One row per finding, one column per declared attribute (lists joined with "; ")."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    attribute_columns = schema_csv_columns()
+    writer.writerow(BASE_COLUMNS + tuple(attribute_columns))
     for finding in result.findings:
-        writer.writerow(_csv_row(result.scan_id, finding))
+        writer.writerow(_csv_row(result, finding, attribute_columns))
 
 
 def write_export(result: ScanResult, fmt: str, out: TextIO) -> None:
