@@ -9,7 +9,6 @@ second SIGINT aborts at once.
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import signal
@@ -260,10 +259,8 @@ class CaptureRun:
                                     reader.stats.kernel_drops + reader.stats.queue_drops, reader.stats.if_drops)
 
     def snapshot_findings(self) -> list[Finding]:
-        """Findings as if the capture ended now, computed on a copy so the live state goes on."""
-        config = self.scan.config
-        memo = {id(config): config, id(config.settings): config.settings, id(config.catalog): config.catalog}
-        return classify(copy.deepcopy(self.scan, memo).finish(), self.ruleset)
+        """Findings so far; the live state goes on untouched (no copy of the whole scan)."""
+        return classify(self.scan.snapshot(), self.ruleset)
 
     def flush(self) -> None:
         self.flushes += 1

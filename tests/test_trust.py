@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from detector.cli import main
 from detector.contract import contract_markdown
-from detector.samples import dns_exchange, office_packets, tcp_session, write_pcap, write_pcapng
+from detector.samples import dns_exchange, office_packets, write_pcap, write_pcapng
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=timezone.utc).timestamp()
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -272,3 +272,19 @@ def test_good_time_zones_are_accepted(tmp_path, office, value):
 def test_readme_contract_is_generated_from_the_declarations():
     text = README.read_text(encoding="utf-8")
     assert contract_markdown() in text, "README contract is stale: run python -m detector.contract --write README.md"
+
+
+def test_detector_finish_is_repeatable_so_live_flushes_need_no_copy(tmp_path, corpus):
+    """Scan.snapshot() relies on every detector's finish() changing nothing."""
+    from detector.catalog import load_catalog
+    from detector.pipeline import Scan, ScanConfig
+    from detector.rules import load_ruleset
+
+    ruleset = load_ruleset([])
+    scan = Scan(ScanConfig(ruleset.settings, load_catalog()))
+    for name in ("credentials/zeek_ftp-bruteforce.pcap", "filesharing/ndpi_dropbox.pcap",
+                 "wifi/tpwns_deauth-flood_radiotap.pcap", "mixed/zeek_smtp.pcap", "logs/loghub_Proxifier_2k.log"):
+        scan.add_file(corpus / name)
+    first = sorted(json.dumps(f.as_dict(), sort_keys=True) for f in scan.snapshot())
+    second = sorted(json.dumps(f.as_dict(), sort_keys=True) for f in scan.snapshot())
+    assert first == second and first
