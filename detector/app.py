@@ -17,6 +17,7 @@ import threading
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Iterator, Optional, TextIO
 
@@ -37,7 +38,7 @@ class ScanRequest:
     db: Optional[Path] = None
     site: str = ""
     operator: str = ""
-    tz_offset_seconds: Optional[int] = None
+    zone: Optional[tzinfo] = None  # --tz
     progress_stream: Optional[TextIO] = None
     argv: str = ""
     wait_for_lock: bool = True
@@ -49,7 +50,7 @@ class ScanOutcome:
     ruleset: RuleSet
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
-    tz_offset_seconds: int = 0  # --tz: the report shows times in the site's local time
+    zone: Optional[tzinfo] = None  # --tz: the report shows times in the site's local time
     signal: str = ""  # SIGINT or SIGTERM when a signal ended the run early
 
     @property
@@ -145,7 +146,7 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
     catalog = load_catalog()
     ruleset.sha256 = policy_sha256(ruleset, catalog.path)
     files = list(discover(request.paths))
-    scan = Scan(ScanConfig(ruleset.settings, catalog, request.tz_offset_seconds, request.progress_stream))
+    scan = Scan(ScanConfig(ruleset.settings, catalog, request.zone, request.progress_stream))
     started = time.time()
     operator = request.operator or default_operator()
     interrupted = ""
@@ -164,7 +165,7 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
                           scan_id, bool(interrupted))
         if store is not None:
             store_result(store, result)
-    return ScanOutcome(result, ruleset, bool(interrupted), tz_offset_seconds=request.tz_offset_seconds or 0,
+    return ScanOutcome(result, ruleset, bool(interrupted), zone=request.zone,
                        signal=interrupted)
 
 
@@ -217,7 +218,8 @@ def write_json(result: ScanResult, target: str, stdout: TextIO) -> None:
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
-def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = None, tz_offset_seconds: int = 0):
+def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = None,
+                zone: Optional[tzinfo] = None):
     """Gather what the report shows beside the scan itself: previous scan, trend, compliance."""
     from reports.render import SiteReport
 
@@ -232,7 +234,7 @@ def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = N
     expired = [(r.id, r.expires, r.reason) for r in ruleset.expired_allows]
     return SiteReport(result=result, previous=previous, history=history, compliance=ruleset.compliance,
                       expired_allows=expired, operator=result.operator, generated=time.time(),
-                      tz_offset_seconds=tz_offset_seconds)
+                      zone=zone)
 
 
 def write_report(reports: list, out: Path) -> Path:

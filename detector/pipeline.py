@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
@@ -32,7 +32,7 @@ PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 class ScanConfig:
     settings: Settings
     catalog: Catalog
-    tz_offset_seconds: Optional[int] = None
+    zone: Optional[tzinfo] = None  # --tz
     progress_stream: Optional[TextIO] = None  # stderr when a bar should be drawn
 
 
@@ -63,7 +63,7 @@ class Scan:
     def __post_init__(self) -> None:
         settings = self.config.settings
         self.dispatcher: Optional[PacketDispatcher] = None
-        ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.tz_offset_seconds or 0)
+        ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.zone)
         self.detectors = build_detectors(ctx)
         self.router = Router(self.detectors)
         self.dispatcher = PacketDispatcher(packet_decoders(settings), self.router.emit, settings.max_flows,
@@ -183,7 +183,7 @@ class Scan:
 
     def _log_context(self, opened: OpenedInput) -> LogContext:
         year = datetime.fromtimestamp(opened.path.stat().st_mtime).year
-        return LogContext(str(opened.path.name), year, self.config.tz_offset_seconds)
+        return LogContext(str(opened.path.name), year, self.config.zone)
 
     # ------------------------------------------------------------ progress
 

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -77,7 +78,7 @@ class SiteReport:
     expired_allows: list[tuple[str, Any, str]] = field(default_factory=list)
     operator: str = ""
     generated: Optional[float] = None
-    tz_offset_seconds: int = 0  # the scan's --tz: times are shown in the site's local time
+    zone: Optional[tzinfo] = None  # the scan's --tz: times are shown in the site's local time
 
 
 # ---------------------------------------------------------------- view models
@@ -206,7 +207,7 @@ def render_report(scans: list[SiteReport], out_path: Path | None = None) -> str:
 
 def build_site_view(index: int, report: SiteReport, generated: float) -> SiteView:
     """All the numbers and clipped texts one site section shows, in the site's time zone."""
-    with display_zone(report.tz_offset_seconds) as zone:
+    with display_zone(report.zone) as zone:
         return _site_view(index, report, generated, zone)
 
 

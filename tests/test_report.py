@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -150,6 +151,8 @@ def every_category(hostile: str = "") -> list[Finding]:
 
 
 def make_scan(findings: list[Finding], site: str = "Acme Dental", started: float = T0 + DAY) -> ScanResult:
+    """A scan as the app stores it: risk scored once, at the end of the scan."""
+    risk = score_findings(findings)
     return ScanResult(
         started=started,
         finished=started + 60,
@@ -170,6 +173,7 @@ def make_scan(findings: list[Finding], site: str = "Acme Dental", started: float
         findings=findings,
         site=site,
         operator="consultant",
+        risk=risk,
     )
 
 
@@ -492,7 +496,7 @@ def test_attributes_as_the_detectors_emit_them():
 def test_times_follow_the_site_time_zone():
     finding = make_finding("c", CATEGORY_CREDENTIALS, first_seen=T0, last_seen=T0)
     utc = render_report([site_report([finding])])
-    local = render_report([site_report([finding], tz_offset_seconds=2 * 3600)])
+    local = render_report([site_report([finding], zone=timezone(timedelta(hours=2)))])
     assert "2024-03-01 08:00 UTC" in utc
     assert "2024-03-01 10:00 UTC+02:00" in local and "Times in this section are UTC+02:00" in local
 

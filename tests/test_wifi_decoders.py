@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from scapy.layers.dot11 import Dot11, Dot11Deauth, RadioTap
@@ -106,7 +106,8 @@ def test_dhcp_initial_requests_versus_renewals():
 
 
 def _parse(decoder, lines, year=2027, tz=None, path="client.log"):
-    parser = decoder.parser(LogContext(path, year, tz))
+    zone = None if tz is None else timezone(timedelta(seconds=tz)) if isinstance(tz, int) else tz
+    parser = decoder.parser(LogContext(path, year, zone))
     seen: list = []
     ok = [parser.parse(line, f"l{i}", seen.append) for i, line in enumerate(lines)]
     parser.finish(seen.append)
