@@ -145,6 +145,8 @@ class Credential(Observation):
     accepted: Optional[bool] = None  # None: the protocol did not say
     note: str = ""
     starttls: Optional[bool] = None  # True: STARTTLS was tried first; False: never tried; None: n/a
+    domain: str = ""  # NTLM / Kerberos domain or realm of the user
+    workstation: str = ""  # NTLM AUTHENTICATE workstation name
 
 
 @dataclass

@@ -2,9 +2,16 @@
 
 Credentials found: Authorization/Proxy-Authorization Basic (split on the first
 colon), form fields and query parameters whose names look like passwords,
-JSON bodies with such keys. Digest and NTLM are reported as crackable material
-(kind "hash"), never as clear text. A credential is held until the server's
-status line says whether it was accepted.
+JSON bodies with such keys. Digest and NTLM AUTHENTICATE (Type 3: user, domain,
+workstation) are reported as crackable material (kind "hash"), never as clear
+text; NTLM Type 1/2 and Kerberos inside Negotiate carry no credential. Bearer,
+OAuth, API and push tokens are their own kind ("token", no user name). A value
+shaped like an injection string or a URL is not a password. A credential is
+held until the server's status line says whether it was accepted.
+
+Traffic as it arrives: a flow picked up mid-session resynchronises on the next
+request line; a body without a Content-Type that is shaped like a form is read
+as one, and bytes trailing a body that start no request still belong to it.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import parse_qsl, urlsplit
 
-from ..model import Credential, HttpRequest
+from ..model import Credential, HostIdentity, HttpRequest
 from ..secrets import protect
 from ..settings import Settings
-from ..textscan import shared_passwords
+from ..textscan import not_a_password, shared_passwords
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
+from .ntlmssp import parse_authenticate
 from .text import text
 
 METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"PROPFIND ")
@@ -36,6 +44,14 @@ NOT_SECRET_VALUES = {"", "login", "submit", "true", "false", "on", "off"}
 # anti-forgery and session-state fields that look like "token" but are not something a person typed
 NOT_PASSWORD_FIELD_PARTS = ("csrf", "xsrf", "authenticity", "verification", "nonce", "captcha", "user_token",
                             "form_token", "formtoken", "page_token", "viewstate", "state")
+# fields that carry a bearer, OAuth, API or push token: a secret, but not one a person types with a user name
+TOKEN_FIELD_PARTS = ("token", "apikey", "api_key", "api-key", "client_secret", "bearer", "jwt", "registration_id",
+                     "regid", "push_id", "device_id_secret", "oauth", "sessionkey", "session_key", "access_key")
+TOKEN_HEADERS = {"x-api-key": "http-api-key", "x-auth-token": "http-token", "x-access-token": "http-token",
+                 "api-key": "http-api-key", "x-goog-api-key": "http-api-key"}
+TOKEN_SCHEMES = {"bearer": "http-bearer", "token": "http-token", "oauth": "http-oauth", "key": "http-api-key"}
+MAX_RESYNC = 64 * 1024  # bytes skipped looking for a request line in a flow picked up mid-session
+FORM_SHAPE = re.compile(rb"^[\w.\[\]%+*-]{1,100}=[^\s&]*(?:&[\w.\[\]%+*-]{1,100}=[^\s&]*)*\s*$")
 
 
 @dataclass
@@ -58,6 +74,7 @@ class HttpSession(StreamSession):
         self.server_body_left = 0
         self.server_dead = False
         self.client_dead = False
+        self.skipped = {True: 0, False: 0}  # bytes dropped while resynchronising, per direction
 
     # -------------------------------------------------- client side
 
@@ -80,8 +97,11 @@ class HttpSession(StreamSession):
                     self.client_body += take[:MAX_BODY_KEPT - len(self.client_body)]
                 if self.client_body_left:
                     return
+                self._take_trailing()
                 self._finish_request()
                 continue
+            if not self.client.startswith(METHODS) and not self._resync(True):
+                return
             head_end = self.client.find(b"\r\n\r\n")
             if head_end < 0:
                 if len(self.client) > MAX_HEADER:
@@ -89,6 +109,39 @@ class HttpSession(StreamSession):
                 return
             head, self.client = self.client[:head_end], self.client[head_end + 4:]
             self._request(head, ts, where)
+
+    def _resync(self, from_client: bool) -> bool:
+        """Skip to the next request (or status) line: the flow was picked up mid-session or a body ran long."""
+        buf = self.client if from_client else self.server
+        starts = (b"\n" + m for m in METHODS) if from_client else (b"\nHTTP/1.",)
+        found = [at for at in (buf.find(start) for start in starts) if at >= 0]
+        if found:
+            at = min(found) + 1
+        else:
+            at = max(0, len(buf) - 16)  # keep a tail that may hold the start of a line
+        self.skipped[from_client] += at
+        if from_client:
+            self.client = buf[at:]
+        else:
+            self.server = buf[at:]
+        if self.skipped[from_client] > MAX_RESYNC:
+            if from_client:
+                self.client_dead = True
+            else:
+                self.server_dead = True
+            return False
+        return bool(found)
+
+    def _take_trailing(self) -> None:
+        """Bytes after Content-Length that start no request are the rest of a body whose length was wrong."""
+        rest = self.client.lstrip(b"\r\n")
+        if not rest or rest.startswith(METHODS) or self.current is None:
+            return
+        ends = [at for at in (rest.find(b"\n" + m) for m in METHODS) if at >= 0]
+        stop = min(ends) + 1 if ends else len(rest)
+        if len(self.client_body) + stop <= MAX_BODY_KEPT:
+            self.client_body += rest[:stop]
+            self.client = rest[stop:]
 
     def _request(self, head: bytes, ts: float, where: str) -> None:
         lines = head.split(b"\r\n")
@@ -131,10 +184,10 @@ class HttpSession(StreamSession):
     # -------------------------------------------------- credentials
 
     def _credential(self, protocol: str, user: str, secret, ts: float, where: str, kind: str = "cleartext",
-                    note: str = "") -> Credential:
+                    note: str = "", domain: str = "", workstation: str = "") -> Credential:
         e = self.ends
         return Credential(ts, where, protocol, e.client, e.server, e.server_port, user[:256], secret,
-                          kind=kind, note=note)
+                          kind=kind, note=note, domain=domain[:256], workstation=workstation[:256])
 
     def _header_credentials(self, headers: dict, ts: float, where: str, host: str) -> list[PendingCredential]:
         found = []
@@ -152,12 +205,37 @@ class HttpSession(StreamSession):
                 cred = self._credential(protocol, text(user, 256), protect(password), ts, where,
                                         note=f"host {host}")
                 found.append(PendingCredential(cred, True))
-            elif scheme in ("digest", "ntlm", "negotiate"):
-                user = _digest_user(rest) if scheme == "digest" else ""
-                cred = self._credential(f"http-{scheme}", user, protect(rest.strip()), ts, where, kind="hash",
-                                        note=f"{scheme.upper()} challenge response, crackable offline")
+            elif scheme == "digest":
+                cred = self._credential("http-digest", _digest_user(rest), protect(rest.strip()), ts, where,
+                                        kind="hash", note="DIGEST challenge response, crackable offline")
+                found.append(PendingCredential(cred, True))
+            elif scheme in ("ntlm", "negotiate"):
+                found += self._ntlm(rest.strip(), ts, where, host)
+            elif scheme in TOKEN_SCHEMES and rest.strip():
+                cred = self._credential(TOKEN_SCHEMES[scheme], "", protect(rest.strip()), ts, where, kind="token",
+                                        note=f"{scheme.capitalize()} token in {name} header to {host}")
+                found.append(PendingCredential(cred, True))
+        for name, protocol in TOKEN_HEADERS.items():
+            value = headers.get(name, "").strip()
+            if len(value) >= 8:
+                cred = self._credential(protocol, "", protect(value), ts, where, kind="token",
+                                        note=f"{name} header to {host}")
                 found.append(PendingCredential(cred, True))
         return found
+
+    def _ntlm(self, value: str, ts: float, where: str, host: str) -> list[PendingCredential]:
+        """NTLM AUTHENTICATE (Type 3): user, domain, workstation; anything else carries no credential."""
+        blob = _b64(value)
+        auth = parse_authenticate(blob) if blob else None
+        if auth is None or auth.anonymous:
+            return []
+        e = self.ends
+        self.emit(HostIdentity(ts, where, e.client, hostname=auth.workstation, username=auth.user,
+                               domain=auth.domain, source="ntlmssp-http"))
+        cred = self._credential("http-ntlm", auth.user, protect(auth.response), ts, where, kind="hash",
+                                note=f"{auth.version} response to {host}, crackable offline",
+                                domain=auth.domain, workstation=auth.workstation)
+        return [PendingCredential(cred, True)]
 
     def _query_credentials(self, uri: str, ts: float, where: str, host: str) -> list[PendingCredential]:
         query = urlsplit(uri).query
@@ -186,11 +264,17 @@ class HttpSession(StreamSession):
     def _pairs_credentials(self, pairs: list, protocol: str, ts: float, where: str,
                            host: str) -> list[PendingCredential]:
         lowered = [(k.lower().strip(), v) for k, v in pairs]
-        user = next((v for k, v in lowered if _field_is(k, USER_FIELDS) and v), "")
+        user = next((v for k, v in lowered if _field_is(k, USER_FIELDS) and v and not not_a_password(v)), "")
         found = []
         for key, value in lowered:
-            if _field_is(key, self.password_fields) and value.strip().lower() not in NOT_SECRET_VALUES \
-                    and not any(part in key for part in NOT_PASSWORD_FIELD_PARTS):
+            if value.strip().lower() in NOT_SECRET_VALUES or any(part in key for part in NOT_PASSWORD_FIELD_PARTS):
+                continue
+            if _is_token_field(key) or (_field_is(key, self.password_fields) and _looks_like_token(value)):
+                if len(value.strip()) >= 8 and not not_a_password(value):
+                    cred = self._credential(f"{protocol}-token", "", protect(value), ts, where, kind="token",
+                                            note=f"field {key[:40]} to {host}")
+                    found.append(PendingCredential(cred, False))
+            elif _field_is(key, self.password_fields) and not not_a_password(value):
                 cred = self._credential(protocol, user, protect(value), ts, where,
                                         note=f"field {key[:40]} to {host}")
                 found.append(PendingCredential(cred, False))
@@ -206,6 +290,8 @@ class HttpSession(StreamSession):
                 self.server = self.server[skip:]
                 self.server_body_left -= skip
                 continue
+            if not self.server.startswith(b"HTTP/") and not self._resync(False):
+                return
             head_end = self.server.find(b"\r\n\r\n")
             if head_end < 0:
                 if len(self.server) > MAX_HEADER:
@@ -269,7 +355,21 @@ def _body_pairs(content_type: str, body: bytes) -> tuple[Optional[list[tuple[str
         except ValueError:
             return None, ""
         return list(_json_pairs(data)), "http-json"
+    if not ctype.strip() and FORM_SHAPE.match(body[:MAX_BODY_KEPT]):
+        return parse_qsl(body.decode("utf-8", "replace").strip(), keep_blank_values=True), "http-form"
     return None, ""
+
+
+def _is_token_field(key: str) -> bool:
+    return any(part in key for part in TOKEN_FIELD_PARTS)
+
+
+def _looks_like_token(value: str) -> bool:
+    """A JWT or a long unbroken base64/hex string: machine-issued, not typed."""
+    value = value.strip()
+    if value.startswith("eyJ") and value.count(".") == 2:
+        return True
+    return len(value) >= 40 and re.fullmatch(r"[A-Za-z0-9_\-+/=.:]+", value) is not None
 
 
 def _int(value: Optional[str]) -> Optional[int]:
@@ -338,7 +438,12 @@ class HttpDecoder(StreamDecoder):
         self.password_fields = tuple(names)
 
     def accepts(self, first_client: bytes, first_server: bytes) -> bool:
-        return first_client.startswith(METHODS) or first_server.startswith(b"HTTP/1.")
+        """A request or status line; on an HTTP port also a flow picked up mid-session, unless it is TLS or SSH."""
+        if first_client.startswith(METHODS) or first_server.startswith(b"HTTP/1."):
+            return True
+        head = first_client or first_server
+        return not (head[:1] in (b"\x14", b"\x15", b"\x16", b"\x17") and head[1:2] == b"\x03") \
+            and not head.startswith((b"SSH-", b"\x00\x00"))
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:
         return HttpSession(ends, emit, self.password_fields)

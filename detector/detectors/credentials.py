@@ -66,7 +66,7 @@ class CredentialDetector(Detector):
                       f"{obs.client} -> {obs.server}:{obs.server_port}, {outcome}"
                       + (f" ({obs.note})" if obs.note else ""),
                       self.ctx.settings.max_evidence)
-        if obs.kind == "cleartext":
+        if obs.kind == "cleartext" and obs.secret.captured:
             self._remember(obs.secret, (obs.username, obs.protocol, f"{obs.server}:{obs.server_port}"), obs)
 
     def _remember(self, secret: Secret, use: tuple[str, str, str], obs: Observation) -> None:
@@ -107,9 +107,15 @@ class CredentialDetector(Detector):
 
     def _credential_finding(self, use: CredentialUse) -> Finding:
         c = use.sample
-        severity = {"hash": "info", "anonymous": "low"}.get(c.kind, "medium" if c.starttls else "high")
+        severity = {"hash": "info", "anonymous": "low", "token": "medium"}.get(
+            c.kind, "medium" if c.starttls or not c.secret.captured else "high")
         user = c.username or "(no user)"
-        title = (f"Clear-text {c.protocol.upper()} password for {user} to {c.server}:{c.server_port}"
+        if c.domain:
+            user = f"{c.domain}\\{user}"
+        title = (f"Clear-text {c.protocol.upper()} token to {c.server}:{c.server_port}" if c.kind == "token" else
+                 f"Clear-text {c.protocol.upper()} login by {user} to {c.server}:{c.server_port} (seen in a server log)"
+                 if not c.secret.captured else
+                 f"Clear-text {c.protocol.upper()} password for {user} to {c.server}:{c.server_port}"
                  if c.kind == "cleartext" and c.username else
                  f"Clear-text {c.protocol.upper()} secret (community or key) to {c.server}:{c.server_port}"
                  if c.kind == "cleartext" else
@@ -131,6 +137,12 @@ class CredentialDetector(Detector):
         }
         if c.starttls is not None:
             attributes["starttls"] = c.starttls
+        if c.domain:
+            attributes["domain"] = c.domain
+        if c.workstation:
+            attributes["workstation"] = c.workstation
+        if not c.secret.captured:
+            attributes["secret_captured"] = False
         return Finding(
             id=finding_id("credentials.cleartext", c.protocol, c.server, c.username, c.secret.fingerprint),
             detector="credentials.cleartext",
