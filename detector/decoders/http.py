@@ -51,6 +51,16 @@ TOKEN_HEADERS = {"x-api-key": "http-api-key", "x-auth-token": "http-token", "x-a
                  "api-key": "http-api-key", "x-goog-api-key": "http-api-key"}
 TOKEN_SCHEMES = {"bearer": "http-bearer", "token": "http-token", "oauth": "http-oauth", "key": "http-api-key"}
 MAX_RESYNC = 64 * 1024  # bytes skipped looking for a request line in a flow picked up mid-session
+# User-Agent fragments -> operating-system family, most specific first
+USER_AGENT_OS = (
+    ("windows nt 10.0", "Windows 10/11"), ("windows nt 6.3", "Windows 8.1"), ("windows nt 6.2", "Windows 8"),
+    ("windows nt 6.1", "Windows 7"), ("windows nt 6.0", "Windows Vista"), ("windows nt 5.", "Windows XP"),
+    ("windows phone", "Windows Phone"), ("windows", "Windows"), ("microsoft-cryptoapi", "Windows"),
+    ("microsoft-wns", "Windows"), ("iphone", "iOS"), ("ipad", "iPadOS"), ("cros ", "ChromeOS"),
+    ("android", "Android"), ("dalvik", "Android"), ("mac os x", "macOS"), ("macintosh", "macOS"),
+    ("darwin", "Apple (Darwin)"), ("ubuntu", "Linux (Ubuntu)"), ("fedora", "Linux (Fedora)"), ("linux", "Linux"),
+    ("freebsd", "FreeBSD"),
+)
 FORM_SHAPE = re.compile(rb"^[\w.\[\]%+*-]{1,100}=[^\s&]*(?:&[\w.\[\]%+*-]{1,100}=[^\s&]*)*\s*$")
 
 
@@ -75,6 +85,7 @@ class HttpSession(StreamSession):
         self.server_dead = False
         self.client_dead = False
         self.skipped = {True: 0, False: 0}  # bytes dropped while resynchronising, per direction
+        self.os_told = False
 
     # -------------------------------------------------- client side
 
@@ -109,6 +120,15 @@ class HttpSession(StreamSession):
                 return
             head, self.client = self.client[:head_end], self.client[head_end + 4:]
             self._request(head, ts, where)
+
+    def _user_agent_os(self, user_agent: str, ts: float, where: str) -> None:
+        """The client's OS family, once per flow (a proxy's many agents are the proxy's business)."""
+        if self.os_told or not user_agent:
+            return
+        family = user_agent_os(user_agent)
+        if family:
+            self.os_told = True
+            self.emit(HostIdentity(ts, where, self.ends.client, os=family, source="http-user-agent"))
 
     def _resync(self, from_client: bool) -> bool:
         """Skip to the next request (or status) line: the flow was picked up mid-session or a body ran long."""
@@ -157,6 +177,7 @@ class HttpSession(StreamSession):
         request = HttpRequest(ts, where, e.client, e.server, e.server_port, method, host, uri, length,
                               headers.get("user-agent", "")[:256])
         self.emit(request)
+        self._user_agent_os(request.user_agent, ts, where)
         creds = self._header_credentials(headers, ts, where, host)
         creds += self._query_credentials(uri, ts, where, host)
         self.current = {"headers": headers, "ts": ts, "where": where, "creds": creds, "host": host,
@@ -358,6 +379,11 @@ def _body_pairs(content_type: str, body: bytes) -> tuple[Optional[list[tuple[str
     if not ctype.strip() and FORM_SHAPE.match(body[:MAX_BODY_KEPT]):
         return parse_qsl(body.decode("utf-8", "replace").strip(), keep_blank_values=True), "http-form"
     return None, ""
+
+
+def user_agent_os(user_agent: str) -> str:
+    lowered = user_agent.lower()
+    return next((family for fragment, family in USER_AGENT_OS if fragment in lowered), "")
 
 
 def _is_token_field(key: str) -> bool:
