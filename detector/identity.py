@@ -88,6 +88,7 @@ class DeviceRecord:
     users: dict[tuple[str, str], UserSeen] = field(default_factory=dict)
     os: Optional[Fact] = None
     vendor_class: Optional[Fact] = None
+    domain: Optional[Fact] = None  # workgroup / Windows domain / DNS domain the device says it is in
 
     def add_name(self, name: str, kind: str, source: str, where: str) -> None:
         key = (name.lower(), kind)
@@ -117,6 +118,7 @@ class DeviceInfo:
     mac: str = ""
     vendor: str = ""
     os: str = ""
+    domain: str = ""
 
     @property
     def display(self) -> str:
@@ -125,7 +127,7 @@ class DeviceInfo:
 
     def as_dict(self) -> dict[str, Any]:
         return {"address": self.address, "label": self.label, "hostname": self.hostname, "user": self.user,
-                "mac": self.mac, "vendor": self.vendor, "os": self.os}
+                "mac": self.mac, "vendor": self.vendor, "os": self.os, "domain": self.domain}
 
 
 class Directory:
@@ -149,8 +151,12 @@ class Directory:
             record.add_name(clean(obs.hostname), kind, source, obs.where)
         if obs.username:
             record.add_user(clean(obs.username), clean(obs.domain), source, obs.where)
-        if obs.os and record.os is None:
-            record.os = Fact(clean(obs.os), obs.where)
+        if obs.os:
+            os_name = clean(obs.os)
+            if record.os is None or (os_name.startswith(record.os.value) and len(os_name) > len(record.os.value)):
+                record.os = Fact(os_name, obs.where)  # "Windows 10/11" refines "Windows"
+        if obs.domain and not obs.username and record.domain is None:
+            record.domain = Fact(clean(obs.domain), obs.where)
         if obs.vendor_class and record.vendor_class is None:
             record.vendor_class = Fact(clean(obs.vendor_class), obs.where)
 
@@ -188,7 +194,8 @@ class Directory:
         if by_mac is None:
             return record
         merged = DeviceRecord(address, record.mac, dict(by_mac.names), dict(by_mac.users),
-                              record.os or by_mac.os, record.vendor_class or by_mac.vendor_class)
+                              record.os or by_mac.os, record.vendor_class or by_mac.vendor_class,
+                              record.domain or by_mac.domain)
         for key, seen in record.names.items():
             merged.names.setdefault(key, seen)
         for key, user in record.users.items():
@@ -202,12 +209,12 @@ class Directory:
         host = best_host(record.names.values())
         user = best_user(record.users.values())
         mac = record.mac.value if record.mac else ""
-        user_label = user.label if user else ""
+        user_label = user_labels(record.users.values()).get(user_key(user), "") if user else ""
         label = host or address
         if user_label:
             label = f"{label} ({user_label})"
         return DeviceInfo(address, label, host, user_label, mac, oui.vendor(mac) if mac else "",
-                          record.os.value if record.os else "")
+                          record.os.value if record.os else "", record.domain.value if record.domain else "")
 
     def label(self, address: str) -> str:
         return self.describe(address).label
@@ -220,7 +227,7 @@ class Directory:
             record = self._merged(address)
             devices.add(f"mac {record.mac.value}" if record and record.mac else f"ip {address}")
             if record:
-                users.update(u.label for u in record.users.values())
+                users.update(user_labels(record.users.values()).values())
         return len(devices), sorted(users, key=str.lower)
 
     def devices(self, addresses: Optional[Iterable[str]] = None) -> list[dict[str, Any]]:
@@ -239,6 +246,7 @@ class Directory:
                 "vendor": info.vendor,
                 "os": info.os,
                 "vendor_class": record.vendor_class.value if record.vendor_class else "",
+                "domain": info.domain,
                 "names": [n.as_dict() for n in _ranked_names(record.names.values())],
                 "users": [u.as_dict() for u in _ranked_users(record.users.values())],
                 "mac_where": record.mac.where if record.mac else "",
@@ -262,6 +270,21 @@ def _ranked_users(users: Iterable[UserSeen]) -> list[UserSeen]:
         machine = seen.user.endswith("$")  # a computer account authenticating is not a person
         return machine, source, -seen.count, seen.user.lower()
     return sorted(users, key=rank)
+
+
+def user_key(user: UserSeen) -> tuple[str, str]:
+    """One person whatever form the domain took: anna@CORP (NTLM) and anna@CORP.EXAMPLE (Kerberos realm)."""
+    return user.user.lower(), user.domain.split(".")[0].upper()
+
+
+def user_labels(users: Iterable[UserSeen]) -> dict[tuple[str, str], str]:
+    """user_key -> display label, the shortest domain form (the NetBIOS domain people know) winning."""
+    labels: dict[tuple[str, str], str] = {}
+    for user in users:
+        key = user_key(user)
+        if key not in labels or len(user.label) < len(labels[key]):
+            labels[key] = user.label
+    return labels
 
 
 def best_host(names: Iterable[NameSeen]) -> str:

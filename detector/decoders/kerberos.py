@@ -52,7 +52,7 @@ def client_principal(message: bytes) -> Optional[tuple[str, str, str]]:
         return None
     outer = element(message, 0)
     body = children(element(outer.value, 0, TAG_SEQUENCE).value, 12)
-    msg_type = _context(body, 1)
+    msg_type = _context(body, 2 if message[0] == AS_REQ else 1)  # KDC-REQ: pvno [1], msg-type [2]; KDC-REP: [0], [1]
     if msg_type is None or integer(element(msg_type.value, 0, TAG_INTEGER).value) not in (10, 11):
         return None
     if message[0] == AS_REP:  # crealm [3], cname [4]
