@@ -160,7 +160,7 @@ class HttpSession(StreamSession):
         ends = [at for at in (rest.find(b"\n" + m) for m in METHODS) if at >= 0]
         stop = min(ends) + 1 if ends else len(rest)
         if len(self.client_body) + stop <= MAX_BODY_KEPT:
-            self.client_body += rest[:stop]
+            self.client_body += rest[:stop].rstrip(b"\r\n")
             self.client = rest[stop:]
 
     def _request(self, head: bytes, ts: float, where: str) -> None:
