@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..settings import Settings
 from .arp import ArpDecoder
+from .authlog import AuthLogDecoder
 from .base import DatagramDecoder, DocumentDecoder, EtherDecoder, FrameDecoder, LogDecoder, StreamDecoder
 from .bittorrent import BitTorrentDecoder, BitTorrentUdpDecoder
 from .chatexport import SlackExportDecoder, TeamsExportDecoder
@@ -74,7 +75,8 @@ def log_decoders() -> list[LogDecoder]:
     file_sharing = [SquidDecoder(), ProxifierDecoder(), DnsLogDecoder(), FirewallDecoder(), PostfixDecoder(),
                     MessageTraceDecoder()]
     wifi = [WpaSupplicantDecoder(), NetworkManagerDecoder(), MacLogDecoder(), MikrotikDecoder(), UnifiDecoder()]
-    return [HostapdDecoder()] + messages + file_sharing + wifi
+    server_logins = [AuthLogDecoder()]  # vsftpd, ProFTPD, Dovecot, Postfix SASL
+    return [HostapdDecoder()] + messages + file_sharing + wifi + server_logins
 
 
 def document_decoders(settings: Settings) -> list[DocumentDecoder]:
