@@ -112,7 +112,7 @@ class DeviceInfo:
     """How a finding should show one address."""
 
     address: str
-    label: str  # "LAPTOP-ANNA (anna@CORP)"; the address itself when nothing is known
+    label: str  # "LAPTOP-ANNA (anna@CORP)", "LAPTOP-ANNA", "anna@CORP"; the address when nothing is known
     hostname: str = ""
     user: str = ""  # "anna@CORP"
     mac: str = ""
@@ -210,9 +210,7 @@ class Directory:
         user = best_user(record.users.values())
         mac = record.mac.value if record.mac else ""
         user_label = user_labels(record.users.values()).get(user_key(user), "") if user else ""
-        label = host or address
-        if user_label:
-            label = f"{label} ({user_label})"
+        label = f"{host} ({user_label})" if host and user_label else host or user_label or address
         return DeviceInfo(address, label, host, user_label, mac, oui.vendor(mac) if mac else "",
                           record.os.value if record.os else "", record.domain.value if record.domain else "")
 

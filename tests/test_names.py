@@ -289,6 +289,7 @@ def test_directory_prefers_people_over_computer_accounts_and_strips_control_char
     directory.add(HostIdentity(T0, "y", ANNA_IP, username="anna\x1b[31m", domain="corp", source="authlog"))
     info = directory.describe(ANNA_IP)
     assert info.user == "anna[31m@CORP"
+    assert info.label == info.user and info.display == f"{ANNA_IP} anna[31m@CORP"  # no host name known
     assert "\x1b" not in json.dumps(directory.devices())
 
 
