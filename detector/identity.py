@@ -217,6 +217,10 @@ class Directory:
     def label(self, address: str) -> str:
         return self.describe(address).label
 
+    def display(self, addresses: Iterable[str]) -> list[str]:
+        """Finding hosts as "10.0.0.23 LAPTOP-ANNA (anna@CORP)" (the bare address when nothing is known)."""
+        return [self.describe(address).display for address in addresses]
+
     def people(self, addresses: Iterable[str]) -> tuple[int, list[str]]:
         """(device count, user names) behind these addresses: one device per MAC when the MAC is known."""
         devices: set[str] = set()

@@ -77,6 +77,7 @@ def test_office_devices_are_named_with_user_mac_vendor_and_os(office):
     assert bob.label == "DESKTOP-BOB (bob@CORP)"
     assert (bob.mac, bob.vendor) == (BOB_MAC, "Raspberry Pi Foundation")  # from the gratuitous ARP
     assert directory.describe(MAC_IP).label == "annas-macbook-pro"
+    assert directory.display([BOB_IP, "10.9.9.9"]) == [f"{BOB_IP} DESKTOP-BOB (bob@CORP)", "10.9.9.9"]
     unknown = directory.describe("10.9.9.9")
     assert unknown.label == unknown.display == "10.9.9.9"
 

@@ -141,6 +141,11 @@ def test_form_body_without_content_type_is_parsed():
     assert [(c.protocol, c.username) for c in creds] == [("http-form", "anna")]
 
 
+def test_json_body_without_content_type_is_parsed():
+    creds = http_credentials(form('{"login": {"email": "anna@corp.example", "password": "Winter2025!"}}', ""))
+    assert [(c.protocol, c.username) for c in creds] == [("http-json", "anna@corp.example")]
+
+
 def test_untyped_body_that_is_not_a_form_is_ignored():
     assert http_credentials(form("this is some text with password=nothing in it", content_type="")) == []
 

@@ -378,6 +378,8 @@ def _body_pairs(content_type: str, body: bytes) -> tuple[Optional[list[tuple[str
         return list(_json_pairs(data)), "http-json"
     if not ctype.strip() and FORM_SHAPE.match(body[:MAX_BODY_KEPT]):
         return parse_qsl(body.decode("utf-8", "replace").strip(), keep_blank_values=True), "http-form"
+    if not ctype.strip() and body.lstrip()[:1] == b"{":
+        return _body_pairs("application/json", body)  # an app that forgot its Content-Type
     return None, ""
 
 
