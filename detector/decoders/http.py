@@ -86,6 +86,7 @@ class HttpSession(StreamSession):
         self.client_dead = False
         self.skipped = {True: 0, False: 0}  # bytes dropped while resynchronising, per direction
         self.os_told = False
+        self.requests = 0
 
     # -------------------------------------------------- client side
 
@@ -95,6 +96,8 @@ class HttpSession(StreamSession):
                 self._client(data, ts, where)
         elif not self.server_dead:
             self._server(data)
+        if self.server_dead and not self.requests and not self.client:
+            return False  # picked up inside a long response and no request since: nothing to read here
         return not (self.client_dead and (self.server_dead or not self.pending))
 
     def _client(self, data: bytes, ts: float, where: str) -> None:
@@ -170,6 +173,7 @@ class HttpSession(StreamSession):
             self.client_dead = True
             return
         headers = _headers(lines[1:])
+        self.requests += 1
         method, uri = text(parts[0], 16), text(parts[1], 2048)
         length = _int(headers.get("content-length"))
         e = self.ends
