@@ -54,14 +54,27 @@ class OuiTable:
 
 
 def parse_manuf(lines: Iterable[str], source: str = "") -> OuiTable:
-    """Wireshark manuf format: prefix, short name, long name, tab-separated; '#' comments."""
+    """Wireshark manuf format: prefix, short name, long name, tab-separated; '#' comments.
+
+    The common "XX:XX:XX<tab>" /24 rows take a fast path (the file has ~50,000 of them).
+    """
     table = OuiTable(source)
+    plain = table.by_bits.setdefault(24, {})
     for line in lines:
-        if not line or line.startswith("#"):
+        if not line or line[0] == "#":
             continue
         fields = [f.strip() for f in line.split("\t") if f.strip()]
-        if len(fields) >= 2:
-            table.add(fields[0], fields[2] if len(fields) >= 3 else fields[1])
+        if len(fields) < 2:
+            continue
+        vendor = (fields[2] if len(fields) >= 3 else fields[1])[:MAX_VENDOR]
+        prefix = fields[0]
+        if len(prefix) == 8 and prefix[2] in ":-" and prefix[5] in ":-":
+            try:
+                plain[int(prefix[0:2] + prefix[3:5] + prefix[6:8], 16)] = vendor
+                continue
+            except ValueError:
+                pass
+        table.add(prefix, vendor)
     return table
 
 

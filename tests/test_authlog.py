@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from scanning import by_detector, scan_files
+from cred_packets import scan as scan_files  # rule pack and catalog parsed once per session
+from scanning import by_detector
 
 from detector.decoders.base import LogContext
 from detector.decoders.maillog import MessageTraceParser, m365_time
