@@ -147,8 +147,7 @@ class Directory:
             return
         source = clean(obs.source) or "unknown"
         if obs.hostname:
-            kind = source if source in HOST_KINDS else "workstation" if source.startswith("ntlmssp") else source
-            record.add_name(clean(obs.hostname), kind, source, obs.where)
+            record.add_name(clean(obs.hostname), name_kind(source), source, obs.where)
         if obs.username:
             record.add_user(clean(obs.username), clean(obs.domain), source, obs.where)
         if obs.os:
@@ -268,10 +267,30 @@ def _ranked_names(names: Iterable[NameSeen]) -> list[NameSeen]:
 
 def _ranked_users(users: Iterable[UserSeen]) -> list[UserSeen]:
     def rank(seen: UserSeen) -> tuple:
-        source = USER_SOURCES.index(seen.source) if seen.source in USER_SOURCES else len(USER_SOURCES)
+        base = canonical_source(seen.source)
+        base = "ntlmssp-smb" if base == "ntlmssp" else base
+        source = USER_SOURCES.index(base) if base in USER_SOURCES else len(USER_SOURCES)
         machine = seen.user.endswith("$")  # a computer account authenticating is not a person
         return machine, source, -seen.count, seen.user.lower()
     return sorted(users, key=rank)
+
+
+# what other sensors call the same evidence (Zeek and Suricata logs read by wt-zeek's decoders)
+SOURCE_ALIASES = {"krb5": "kerberos", "ntlm": "ntlmssp", "smb": "ntlmssp-smb", "ldap": "ldap-bind",
+                  "nbns": "netbios", "dns": "mdns"}
+
+
+def canonical_source(source: str) -> str:
+    """"zeek:kerberos" -> "kerberos", "suricata:krb5" -> "kerberos", "zeek:ntlm" -> "ntlmssp"."""
+    base = source.rsplit(":", 1)[-1]
+    return SOURCE_ALIASES.get(base, base)
+
+
+def name_kind(source: str) -> str:
+    base = canonical_source(source)
+    if base.startswith("ntlmssp"):
+        return "workstation"
+    return base
 
 
 def user_key(user: UserSeen) -> tuple[str, str]:

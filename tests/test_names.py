@@ -294,6 +294,19 @@ def test_directory_prefers_people_over_computer_accounts_and_strips_control_char
     assert "\x1b" not in json.dumps(directory.devices())
 
 
+def test_zeek_and_suricata_sources_rank_like_their_wire_counterparts():
+    directory = Directory()
+    directory.add(HostIdentity(T0, "conn.log:line 3", ANNA_IP, username="anna", domain="CORP", source="authlog"))
+    directory.add(HostIdentity(T0, "kerberos.log:line 2", ANNA_IP, username="svc", domain="CORP",
+                               source="zeek:kerberos"))
+    directory.add(HostIdentity(T0, "eve.json:line 9", ANNA_IP, hostname="LAPTOP-ANNA", source="suricata:smb"))
+    directory.add(HostIdentity(T0, "dhcp.log:line 1", ANNA_IP, hostname="laptop-anna-wifi", source="zeek:dhcp"))
+    info = directory.describe(ANNA_IP)
+    assert info.label == "laptop-anna-wifi (svc@CORP)"  # DHCP names first, Kerberos users before log users
+    kinds = {n["kind"] for n in directory.devices()[0]["names"]}
+    assert kinds == {"dhcp", "workstation"}
+
+
 def test_identity_observation_fields_match_the_shared_declaration():
     names = [f for f in HostIdentity.__dataclass_fields__]
     assert names[2:] == ["address", "mac", "hostname", "username", "domain", "source", "vendor_class", "os"]
