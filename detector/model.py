@@ -42,6 +42,7 @@ class Secret:
     length: int
     weak: bool = False
     default: bool = False
+    captured: bool = True  # False: the log proves a login but never held the secret (see protect_missing)
 
     def __str__(self) -> str:  # defensive: formatting a Secret never leaks
         return self.mask
@@ -145,6 +146,8 @@ class Credential(Observation):
     accepted: Optional[bool] = None  # None: the protocol did not say
     note: str = ""
     starttls: Optional[bool] = None  # True: STARTTLS was tried first; False: never tried; None: n/a
+    domain: str = ""  # NTLM / Kerberos domain or realm of the user
+    workstation: str = ""  # NTLM AUTHENTICATE workstation name
 
 
 @dataclass
@@ -381,3 +384,21 @@ class ScanResult:
             },
             "findings": [f.as_dict() for f in self.findings],
         }
+
+
+@dataclass
+class HostIdentity(Observation):
+    """Who is behind an address: a name, user or hardware address the wire or a log gave for it.
+
+    ``source`` says which protocol said so ("dhcp", "netbios", "llmnr", "mdns", "kerberos",
+    "ntlmssp-http", "ntlmssp-smb", "ldap-bind", "http-user-agent", "authlog", ...).
+    """
+
+    address: str = ""
+    mac: str = ""
+    hostname: str = ""
+    username: str = ""
+    domain: str = ""
+    source: str = ""
+    vendor_class: str = ""  # DHCP option 60 ("MSFT 5.0", "android-dhcp-13")
+    os: str = ""  # operating-system family ("Windows", "macOS", "Android", ...)

@@ -101,6 +101,7 @@ def test_dhcp_initial_requests_versus_renewals():
         payload = bytes(pkt["UDP"].payload)
         decoder.decode(Datagram(1.0, "t", "0.0.0.0", "255.255.255.255", 68, 67, payload), seen.append)
         decoder.decode(Datagram(1.0, "t", "x", "y", 68, 67, payload[:100]), seen.append)  # truncated: ignored
+    seen = [o for o in seen if isinstance(o, DhcpClientRequest)]  # DHCP also names the client (HostIdentity)
     assert [(o.message, o.initial) for o in seen] == [("discover", True), ("request", False)]
     assert isinstance(seen[0], DhcpClientRequest) and seen[0].client == "aa:bb:cc:00:00:01"
 
