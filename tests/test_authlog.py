@@ -66,7 +66,7 @@ def test_dovecot_and_postfix_sasl_clear_logins_from_the_server_side(tmp_path):
     }  # bob used TLS on both; dave used CRAM-MD5: no clear password
     anna = found[("imap", "anna", "10.0.0.23", 143, True)]
     assert anna.attributes["secret_mask"] == "(not captured)" and anna.attributes["secret_captured"] is False
-    assert "dovecot log" in anna.attributes["note"] and "(seen in a server log)" in anna.title
+    assert "dovecot log" in anna.attributes["note"] and "(seen in a log, password not captured)" in anna.title
     assert record.skipped == 0
     assert directory.describe("10.0.0.31").user == "bob"  # who, even when encrypted
     assert not [f for f in by_detector(_all(tmp_path), "credentials.reuse")]

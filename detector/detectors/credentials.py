@@ -228,7 +228,7 @@ class CredentialDetector(Detector):
         where = f"{c.server}:{c.server_port}"
         several = f" ({secrets} different secrets)" if secrets > 1 else ""
         if not c.secret.captured:
-            return f"Clear-text {c.protocol.upper()} login by {user} to {where} (seen in a server log, password not captured)"
+            return f"Clear-text {c.protocol.upper()} login by {user} to {where} (seen in a log, password not captured)"
         if c.kind == "cleartext" and c.username:
             return f"Clear-text {c.protocol.upper()} password for {user} to {where}{several}"
         if c.kind == "cleartext":
