@@ -96,7 +96,7 @@ def store_result(store: Store, result: ScanResult) -> None:
     store.add_inputs(result.scan_id, result.inputs)
     store.save_findings(result.scan_id, result.findings)
     store.finish_scan(result.scan_id, result.finished or time.time(), complete=result.status == "complete",
-                      risk=result.risk, failed=result.status == "failed")
+                      risk=result.risk, failed=result.status == "failed", devices=result.devices)
 
 
 def scan_host() -> str:
@@ -163,6 +163,7 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
             interrupted = "SIGINT"
         result = conclude(scan.finish(), scan.inputs, ruleset, started, request.site, operator, request.argv,
                           scan_id, bool(interrupted))
+        result.devices = scan.devices(result.findings)
         if store is not None:
             store_result(store, result)
     return ScanOutcome(result, ruleset, bool(interrupted), zone=request.zone,
@@ -201,6 +202,7 @@ def reclassify(store: Store, result: ScanResult, ruleset: RuleSet, argv: str) ->
                                rules_files=[str(p) for p in ruleset.files], argv=argv)
     derived = conclude(findings, result.inputs, ruleset, started, result.site, result.operator, argv, scan_id,
                        interrupted=not result.complete)
+    derived.devices = list(result.devices)
     store_result(store, derived)
     if result.scan_id is not None:
         store.mark_derived(scan_id, result.scan_id)

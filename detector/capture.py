@@ -316,6 +316,7 @@ def run_capture(request: CaptureRequest, source_factory: Optional[Callable[[list
             run._update_records()
             result = conclude(scan.finish(), scan.inputs, ruleset, started, request.site, operator, request.argv,
                               run.scan_id, early)
+            result.devices = scan.devices(result.findings)
             run.persist_final(result)
     outcome = ScanOutcome(result, ruleset, interrupted=early, zone=request.zone,
                           signal=reason if early else "")

@@ -287,6 +287,7 @@ class Finding:
     risk: float = 0.0  # computed once at the end of the scan (detector.risk) and stored
     exception: Optional[dict[str, Any]] = None  # the allow rule that sanctions it: {rule, reason, owner, expires}
     inputs: list[str] = field(default_factory=list)  # input files (or interfaces) that hold its evidence
+    host_names: dict[str, str] = field(default_factory=dict)  # address -> "LAPTOP-ANNA (anna@CORP)" when known
 
     def __post_init__(self) -> None:
         from .schema import typed  # the registry imports the detectors' declarations
@@ -314,6 +315,7 @@ class Finding:
             "risk": self.risk,
             "exception": dict(self.exception) if self.exception else None,
             "inputs": list(self.inputs),
+            "host_names": dict(self.host_names),
         }
 
 
@@ -364,6 +366,7 @@ class ScanResult:
     argv: str = ""  # the command line (shadowit takes no secrets as options)
     status: str = ""  # complete, incomplete or failed (nothing usable was read)
     risk: Any = None  # detector.risk.SiteRisk, computed once when the scan ends
+    devices: list[dict[str, Any]] = field(default_factory=list)  # who is behind the findings' addresses
 
     def as_dict(self) -> dict[str, Any]:
         risk = self.risk.as_dict() if self.risk is not None and self.status != "failed" else None
@@ -383,6 +386,7 @@ class ScanResult:
                 "risk": risk,
             },
             "findings": [f.as_dict() for f in self.findings],
+            "devices": [dict(d) for d in self.devices],
         }
 
 

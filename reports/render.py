@@ -278,7 +278,8 @@ def _rank_key(finding: Finding) -> tuple[float, int, str]:
 
 
 def _finding_view(anchor: str, finding: Finding) -> FindingView:
-    hosts, hosts_more = clip_list(finding.hosts, max_items=30, limit=100)
+    named = [f"{host} {finding.host_names[host]}" if finding.host_names.get(host) else host for host in finding.hosts]
+    hosts, hosts_more = clip_list(named, max_items=30, limit=100)
     evidence = [(when_seconds(e.time), clip(e.source, 120), clip(e.detail, 300)) for e in finding.evidence]
     return FindingView(
         anchor=anchor,
