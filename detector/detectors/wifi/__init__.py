@@ -1,0 +1,90 @@
+"""Recurring Wi-Fi drops: the schedule behind "the Wi-Fi cuts out every day".
+
+Every source (802.11 frames, beacon gaps, AP/controller/client logs, DHCP
+bursts on the wire) is normalised to drops. Deauthentication floods become
+their own attack finding, roaming is discarded, and lone station-initiated
+leaves are dropped unless they cluster. Drops close in time form outages;
+outages are then searched for fixed-interval, daily (time-of-day on the
+24-hour circle) and weekly patterns. Each pattern says when, how often, how
+long, who was hit and what the evidence suggests.
+
+One module per step: ``flood`` (attacks), ``outages`` (drops to outages),
+``bursts`` (outages inferred from re-join bursts), ``durations``,
+``patterns`` (recurrence search and merging, statistics in ``recurrence``),
+``hints``, ``heatmap`` and ``findings``. This module only collects the
+observations and runs the steps in order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ...model import DhcpClientRequest, Finding, GratuitousArp, Observation, WifiBeaconGap, WifiConnect, WifiDisconnect
+from ..base import Detector, DetectorContext
+from .bursts import burst_outages
+from .clock import LocalClock, ObservedDays
+from .connects import ConnectIndex
+from .durations import outage_duration
+from .events import Drop, usable_ts
+from .findings import FindingWriter
+from .flood import flood_finding, split_floods
+from .outages import group_outages, is_site_outage, to_drops
+from .patterns import PatternSearch
+
+
+class WifiDropDetector(Detector):
+    name = "wifi"
+    consumes = (WifiDisconnect, WifiConnect, WifiBeaconGap, DhcpClientRequest, GratuitousArp)
+
+    def __init__(self, ctx: DetectorContext):
+        super().__init__(ctx)
+        self.disconnects: list[WifiDisconnect] = []
+        self.connects: list[WifiConnect] = []
+        self.gaps: list[WifiBeaconGap] = []
+        self.dhcp: list = []  # DhcpClientRequest and GratuitousArp: hosts rejoining the LAN
+        self.clock = LocalClock(ctx.tz_offset_seconds)
+        self.all_drops: list[Drop] = []
+        self.days = ObservedDays()
+
+    def observe(self, obs: Observation) -> None:
+        if isinstance(obs, WifiDisconnect):
+            target: list = self.disconnects
+        elif isinstance(obs, WifiConnect):
+            target = self.connects
+        elif isinstance(obs, WifiBeaconGap):
+            target = self.gaps
+        elif isinstance(obs, (DhcpClientRequest, GratuitousArp)):
+            target = self.dhcp
+        else:
+            return
+        if len(target) < self.ctx.settings.wifi_max_events:
+            ts = usable_ts(obs.ts)
+            target.append(obs if ts == obs.ts else dataclasses.replace(obs, ts=ts))  # absurd time: unknown
+
+    def finish(self) -> list[Finding]:
+        s = self.ctx.settings
+        connects = ConnectIndex(self.connects)
+        events = sorted(self.disconnects, key=lambda e: e.ts)
+        floods, events = split_floods(events, s)
+        findings = [flood_finding(bssid, frames, s) for bssid, frames in floods.items()]
+        outages = group_outages(to_drops(events, self.gaps, connects, s), s)
+        outages += burst_outages(self.dhcp, self.connects, outages, s, self.clock)
+        outages.sort(key=lambda o: o.start)
+        for outage in outages:
+            outage.duration = outage_duration(outage, connects, s)
+        self.all_drops = [d for o in outages for d in o.drops]
+        self.days = ObservedDays.spanning(self._stamps(), self.clock)
+        patterns = PatternSearch(s, self.clock, self.days).find(outages)
+        writer = FindingWriter(s, self.clock, self.days, self.all_drops)
+        findings += [writer.pattern_finding(p) for p in patterns]
+        in_pattern = {id(o) for p in patterns for o in p.outages}
+        lone = [o for o in outages if id(o) not in in_pattern and is_site_outage(o, s)]
+        findings += [writer.outage_finding(o) for o in lone[:s.wifi_max_outage_findings]]
+        return findings
+
+    def _stamps(self) -> list[float]:
+        stamps = [e.ts for e in self.disconnects] + [c.ts for c in self.connects]
+        return stamps + [g.ts for g in self.gaps] + [r.ts for r in self.dhcp]
+
+
+__all__ = ["WifiDropDetector"]
