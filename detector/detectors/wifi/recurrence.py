@@ -27,14 +27,47 @@ def circular_mean(values: Sequence[float], period: float = DAY_MINUTES) -> float
 
 
 def binomial_tail(trials: int, successes: int, chance: float) -> float:
-    """P(X >= successes) for X ~ Binomial(trials, chance): how easily chance alone lines drops up."""
+    """P(X >= successes) for X ~ Binomial(trials, chance): how easily chance alone lines drops up.
+
+    Computed from log-probabilities (``lgamma``) and summed away from the mode
+    until the terms stop mattering, so it neither overflows (``math.comb`` of a
+    few thousand trials is beyond any float) nor loops over millions of trials.
+    """
     if successes <= 0:
         return 1.0
     if successes > trials:
         return 0.0
-    chance = min(max(chance, 0.0), 1.0)
-    return min(1.0, sum(math.comb(trials, i) * chance ** i * (1 - chance) ** (trials - i)
-                        for i in range(successes, trials + 1)))
+    chance = min(max(chance, 0.0), 1.0) if chance == chance else 0.0
+    if chance <= 0.0:
+        return 0.0
+    if chance >= 1.0:
+        return 1.0
+    mode = min(trials, int((trials + 1) * chance))
+    if successes > mode:  # the upper tail: terms fall from ``successes`` on
+        return min(1.0, _binomial_run(trials, successes, chance, upward=True))
+    below = _binomial_run(trials, successes - 1, chance, upward=False)
+    return min(1.0, max(0.0, 1.0 - below))
+
+
+def _binomial_run(trials: int, start: int, chance: float, upward: bool) -> float:
+    """Sum of P(X = i) from ``start`` away from the mode, stopping when terms no longer change the sum."""
+    log_p, log_q = math.log(chance), math.log1p(-chance)
+    log_term = (math.lgamma(trials + 1) - math.lgamma(start + 1) - math.lgamma(trials - start + 1)
+                + start * log_p + (trials - start) * log_q)
+    term = math.exp(log_term) if log_term > -745 else 0.0
+    odds = chance / (1 - chance)
+    total, i = 0.0, start
+    while 0 <= i <= trials and term > 0.0:
+        total += term
+        if term <= total * 1e-17:
+            break
+        if upward:
+            term *= (trials - i) / (i + 1) * odds
+            i += 1
+        else:
+            term *= i / (trials - i + 1) / odds
+            i -= 1
+    return total
 
 
 @dataclass
@@ -94,7 +127,7 @@ def periodicity(starts: Sequence[float]) -> Optional[Periodicity]:
     their dispersion around the median (MAD relative to a tenth of the
     interval), and coverage (occurrences seen / occurrences the span implies).
     """
-    times = sorted(starts)
+    times = sorted(t for t in starts if math.isfinite(t))
     if len(times) < 3:
         return None
     gaps = sorted(b - a for a, b in zip(times, times[1:]))
