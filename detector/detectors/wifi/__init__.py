@@ -1,14 +1,16 @@
 """Recurring Wi-Fi drops: the schedule behind "the Wi-Fi cuts out every day".
 
 Every source (802.11 frames, beacon gaps, AP/controller/client logs, DHCP
-bursts on the wire) is normalised to drops. Deauthentication floods become
-their own attack finding, roaming is discarded, and lone station-initiated
+bursts on the wire) is normalised to drops. Deauthentication floods and
+bursts aimed at one client become their own attack findings, every BSSID's
+disconnect frames are counted (an info finding), roaming is discarded, and lone station-initiated
 leaves are dropped unless they cluster. Drops close in time form outages;
 outages are then searched for fixed-interval, daily (time-of-day on the
 24-hour circle) and weekly patterns. Each pattern says when, how often, how
 long, who was hit and what the evidence suggests.
 
-One module per step: ``flood`` (attacks), ``outages`` (drops to outages),
+One module per step: ``targeted`` and ``flood`` (attacks), ``counts`` and
+``summary`` (frame counts per BSSID), ``outages`` (drops to outages),
 ``bursts`` (outages inferred from re-join bursts), ``durations``,
 ``patterns`` (recurrence search and merging, statistics in ``recurrence``),
 ``hints``, ``heatmap`` and ``findings``. This module only collects the
@@ -30,6 +32,8 @@ from .findings import FindingWriter
 from .flood import flood_finding, split_floods
 from .outages import group_outages, is_site_outage, to_drops
 from .patterns import PatternSearch
+from .summary import frames_by_bssid, summary_finding
+from .targeted import TargetedAttack, split_targeted, targeted_finding
 
 
 class WifiDropDetector(Detector):
@@ -65,8 +69,12 @@ class WifiDropDetector(Detector):
         s = self.ctx.settings
         connects = ConnectIndex(self.connects)
         events = sorted(self.disconnects, key=lambda e: e.ts)
+        frames = frames_by_bssid(events)
+        attacks, events = split_targeted(events, s)
         floods, events = split_floods(events, s)
-        findings = [flood_finding(bssid, frames, s) for bssid, frames in floods.items()]
+        findings = [flood_finding(bssid, flooded, s) for bssid, flooded in floods.items()]
+        findings += [targeted_finding(a, s) for a in attacks[:s.wifi_max_targeted_findings]]
+        findings += self._summaries(frames, attacks, set(floods))
         outages = group_outages(to_drops(events, self.gaps, connects, s), s)
         outages += burst_outages(self.dhcp, self.connects, outages, s, self.clock)
         outages.sort(key=lambda o: o.start)
@@ -81,6 +89,15 @@ class WifiDropDetector(Detector):
         lone = [o for o in outages if id(o) not in in_pattern and is_site_outage(o, s)]
         findings += [writer.outage_finding(o) for o in lone[:s.wifi_max_outage_findings]]
         return findings
+
+    def _summaries(self, frames: dict[str, list[WifiDisconnect]], attacks: list[TargetedAttack],
+                   flooded: set[str]) -> list[Finding]:
+        """Frame counts for every BSSID not already summed up by a flood finding."""
+        attack_frames: dict[str, int] = {}
+        for attack in attacks:
+            attack_frames[attack.bssid] = attack_frames.get(attack.bssid, 0) + len(attack.frames)
+        return [summary_finding(bssid, seen, attack_frames.get(bssid, 0), self.ctx.settings)
+                for bssid, seen in frames.items() if bssid not in flooded]
 
     def _stamps(self) -> list[float]:
         stamps = [e.ts for e in self.disconnects] + [c.ts for c in self.connects]

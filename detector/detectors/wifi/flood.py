@@ -8,6 +8,7 @@ from typing import Sequence
 from ...model import CATEGORY_WIFI_ATTACK, Evidence, Finding, WifiDisconnect, iso
 from ...settings import Settings
 from ..base import finding_id
+from .counts import frame_counts
 
 
 def densest_window(frames: Sequence[WifiDisconnect], window: float) -> int:
@@ -60,6 +61,7 @@ def flood_finding(bssid: str, frames: list[WifiDisconnect], settings: Settings) 
             "broadcast": sum(f.direction == "broadcast" for f in frames),
             "stations": stations[:listed],
             "reasons": {str(k): v for k, v in reasons.most_common(settings.wifi_reasons_listed)},
+            **frame_counts(frames, settings),
         },
         evidence=[Evidence(iso(f.ts), f.where, f"{f.subtype} {f.direction} reason {f.reason}")
                   for f in frames[:settings.wifi_attack_evidence_frames]],
