@@ -121,6 +121,17 @@ def test_counts_by_reason_direction_and_station_below_every_threshold(tmp_path):
     assert "5 deauthentication" not in office.title and "3 deauthentication, 2 disassociation" in office.title
 
 
+def test_a_broadcast_deauthentication_is_ap_wide_never_a_station(tmp_path):
+    frames = [deauth(AP1, "ff:ff:ff:ff:ff:ff", 3, T0),  # the AP tells everyone to go (restart)
+              deauth(AP1, VICTIM, 4, T0 + 5), deauth(AP1, OTHER, 4, T0 + 6)]
+    findings, _, _ = _scan(tmp_path, frames)
+    (outage,) = by_detector(findings, "wifi.outage")
+    assert outage.hosts == [OTHER, VICTIM] and outage.attributes["stations"] == 2
+    (summary,) = by_detector(findings, "wifi.deauth-summary")
+    assert summary.attributes["stations"] == [OTHER, VICTIM] and "2 station(s)" in summary.title
+    assert summary.attributes["direction_counts"]["broadcast"] == 1
+
+
 # ---------------------------------------------------------------- public corpus (MANIFEST.md)
 
 def test_corpus_aireplay_capture_is_a_targeted_attack(corpus):

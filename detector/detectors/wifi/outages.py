@@ -9,6 +9,8 @@ from ...settings import Settings
 from .connects import ConnectIndex
 from .events import LEAVING_REASONS, Drop, Outage, ap_label
 
+BROADCAST = "ff:ff:ff:ff:ff:ff"
+
 
 def to_drops(events: Iterable[WifiDisconnect], gaps: Iterable[WifiBeaconGap], connects: ConnectIndex,
              settings: Settings) -> list[Drop]:
@@ -18,8 +20,10 @@ def to_drops(events: Iterable[WifiDisconnect], gaps: Iterable[WifiBeaconGap], co
         if event.ts <= 0 or connects.is_roaming(event, settings.wifi_roam_seconds):
             continue
         leaving = event.subtype == "leave" or (event.direction == "sta-to-ap" and event.reason in LEAVING_REASONS)
-        drops.append(Drop(event.ts, event.station, ap_label(event), event.where, event.origin, event.reason,
-                          event.ssid, event.channel, event.ap_initiated, leaving))
+        to_all = event.direction == "broadcast" or event.station == BROADCAST
+        # a deauthentication to everyone is the AP's own act (or forged as one): AP-wide, never a "station"
+        drops.append(Drop(event.ts, "" if to_all else event.station, ap_label(event), event.where, event.origin,
+                          event.reason, event.ssid, event.channel, event.ap_initiated or to_all, leaving))
     for gap in gaps:
         needed = max(settings.wifi_beacon_gap_min_seconds, settings.wifi_beacon_gap_intervals * gap.interval_ms / 1000)
         if gap.ts > 0 and gap.gap_seconds >= needed:

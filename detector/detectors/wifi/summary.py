@@ -12,6 +12,8 @@ from ...settings import Settings
 from ..base import finding_id
 from .counts import frame_counts
 
+BROADCAST = "ff:ff:ff:ff:ff:ff"
+
 
 def frames_by_bssid(events: list[WifiDisconnect]) -> dict[str, list[WifiDisconnect]]:
     """802.11 disconnect frames (not log lines) per BSSID, in time order."""
@@ -24,7 +26,7 @@ def frames_by_bssid(events: list[WifiDisconnect]) -> dict[str, list[WifiDisconne
 
 def summary_finding(bssid: str, frames: list[WifiDisconnect], attack_frames: int, settings: Settings) -> Finding:
     counts = frame_counts(frames, settings)
-    stations = sorted({f.station for f in frames if f.station})
+    stations = sorted({f.station for f in frames if f.station and f.station != BROADCAST})
     ssid = next((f.ssid for f in frames if f.ssid), "")
     evidence, cited = [], set()
     for frame in frames:  # the first frame of each station
@@ -42,7 +44,7 @@ def summary_finding(bssid: str, frames: list[WifiDisconnect], attack_frames: int
         first_seen=frames[0].ts,
         last_seen=frames[-1].ts,
         count=len(frames),
-        hosts=[s for s in stations if s != "ff:ff:ff:ff:ff:ff"][:settings.wifi_max_listed],
+        hosts=stations[:settings.wifi_max_listed],
         attributes={
             "bssid": bssid,
             "ssid": ssid,
