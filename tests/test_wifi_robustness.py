@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import time
 from fractions import Fraction
 
@@ -13,7 +14,16 @@ from detector.catalog import load_catalog
 from detector.detectors.base import DetectorContext
 from detector.detectors.wifi import WifiDropDetector
 from detector.detectors.wifi.clock import LocalClock, ObservedDays
-from detector.detectors.wifi.recurrence import binomial_tail, cluster_chance, periodicity
+from detector.detectors.wifi.recurrence import (
+    DAY_MINUTES,
+    EXACT_CLUSTER_MAX,
+    WEEK_MINUTES,
+    _best_cluster_direct,
+    best_cluster,
+    binomial_tail,
+    cluster_chance,
+    periodicity,
+)
 from detector.model import WifiBeaconGap, WifiConnect, WifiDisconnect
 from detector.settings import Settings
 
@@ -84,3 +94,36 @@ def test_absurd_timestamps_are_unknown_times_not_crashes(bad):
     json.dumps([f.as_dict() for f in findings])
     assert {f.detector for f in findings} >= {"wifi.recurring", "wifi.deauth-flood"}
     assert all(e.ts == 0.0 for e in detector.disconnects if e.station.endswith(":09"))
+
+
+def _random_minutes(rng: random.Random, n: int, period: float) -> list[float]:
+    shape = rng.randrange(3)
+    if shape == 0:
+        return [rng.uniform(0, period) for _ in range(n)]
+    if shape == 1:  # clusters, one across midnight
+        return [rng.gauss(rng.choice([3.0, 720.0, period - 4.0]), 8.0) % period for _ in range(n)]
+    return [float(rng.choice([600, 615, 630, 0, 14, period - 1])) for _ in range(n)]  # whole minutes, edge ties
+
+
+def test_large_inputs_find_the_same_cluster_as_the_direct_search():
+    rng = random.Random(11)
+    for _ in range(15):
+        n = rng.randint(EXACT_CLUSTER_MAX + 1, 400)
+        period = rng.choice([DAY_MINUTES, WEEK_MINUTES])
+        values = _random_minutes(rng, n, period)
+        groups = [rng.randrange(max(1, n // 4)) for _ in range(n)]
+        window = rng.choice([5.0, 15.0, 60.0, period])
+        direct = _best_cluster_direct(values, groups, window, period)
+        fast = best_cluster(values, groups, window, period)
+        assert direct is not None and fast is not None
+        assert (fast.members, fast.centre, fast.spread) == (direct.members, direct.centre, direct.spread)
+
+
+def test_tens_of_thousands_of_outages_do_not_hang_the_search():
+    """A hostile capture can hold one station's drop every few minutes for months: O(n^2) took minutes."""
+    rng = random.Random(3)
+    values = [rng.uniform(0, DAY_MINUTES) for _ in range(20_000)]
+    started = time.perf_counter()
+    cluster = best_cluster(values, [i // 3 for i in range(20_000)], 15.0)
+    assert cluster is not None and cluster.members
+    assert time.perf_counter() - started < 20.0  # the direct search needs several minutes here

@@ -36,13 +36,13 @@ class PatternSearch:
         interval = self._interval_pattern(pool)
         if interval is not None:
             patterns.append(interval)
-            pool = [o for o in pool if o not in interval.outages]
+            pool = _without(pool, interval.outages)
         while pool:
             pattern = self._calendar_pattern(pool)
             if pattern is None:
                 break
             patterns.append(pattern)
-            pool = [o for o in pool if all(o is not m for m in pattern.outages)]
+            pool = _without(pool, pattern.outages)
         return patterns
 
     def _interval_pattern(self, pool: list[Outage]) -> Optional[Pattern]:
@@ -106,6 +106,12 @@ class PatternSearch:
             return None
         weekday = next(iter(weekdays))
         return Pattern("weekly", daily.outages, weekday * DAY_MINUTES + daily.centre, daily.spread)
+
+
+def _without(pool: list[Outage], taken: list[Outage]) -> list[Outage]:
+    """The pool minus the outages a pattern took (by identity: linear, not a list scan per outage)."""
+    ids = {id(o) for o in taken}
+    return [o for o in pool if id(o) not in ids]
 
 
 def _pattern(kind: str, pool: list[Outage], cluster: Cluster) -> Pattern:

@@ -7,6 +7,7 @@ weekly slots use the same arithmetic on a 7-day circle.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -79,13 +80,43 @@ class Cluster:
     spread: float  # largest distance of a member from the centre, minutes
 
 
+FIXED_POINT = 2.0 ** 40  # cos/sin terms summed as integers: the sum is exact whatever the order
+
+
+def _unit_vector(value: float, period: float) -> tuple[int, int]:
+    angle = 2 * math.pi * value / period
+    return round(math.cos(angle) * FIXED_POINT), round(math.sin(angle) * FIXED_POINT)
+
+
+def _angle_centre(x: int, y: int, period: float) -> float:
+    return (math.atan2(y / FIXED_POINT, x / FIXED_POINT) * period / (2 * math.pi)) % period
+
+
+EDGE = 1e-6  # minutes: a value this close to a window edge is checked with circular_distance itself
+EXACT_CLUSTER_MAX = 256  # up to this many values every seed is scanned directly (O(n^2)); beyond, sorted search
+
+
 def best_cluster(values: Sequence[float], groups: Sequence[object], window: float,
                  period: float = DAY_MINUTES) -> Optional[Cluster]:
-    """The window around some value that covers the most distinct groups (days or weeks), then the tightest."""
+    """The window around some value that covers the most distinct groups (days or weeks), then the tightest.
+
+    Every value is tried as a seed: the values near it give a centre (their
+    circular mean), the values near that centre are the cluster. Large inputs
+    (a hostile capture can hold tens of thousands of drops) use a sorted circle
+    with prefix sums and an offline distinct count: O(n log n) instead of O(n^2).
+    """
+    if len(values) <= EXACT_CLUSTER_MAX:
+        return _best_cluster_direct(values, groups, window, period)
+    return _SortedCircle(values, groups, window, period).best_cluster()
+
+
+def _best_cluster_direct(values: Sequence[float], groups: Sequence[object], window: float,
+                         period: float) -> Optional[Cluster]:
     best: Optional[tuple[int, float, Cluster]] = None
     for seed in values:
         near = [i for i, v in enumerate(values) if circular_distance(v, seed, period) <= window]
-        centre = circular_mean([values[i] for i in near], period)
+        vectors = [_unit_vector(values[i], period) for i in near]
+        centre = _angle_centre(sum(x for x, _ in vectors), sum(y for _, y in vectors), period)
         members = [i for i, v in enumerate(values) if circular_distance(v, centre, period) <= window]
         if not members:
             continue
@@ -94,6 +125,109 @@ def best_cluster(values: Sequence[float], groups: Sequence[object], window: floa
         if best is None or (covered, -spread) > (best[0], -best[1]):
             best = (covered, spread, Cluster(centre, members, spread))
     return best[2] if best else None
+
+
+class _SortedCircle:
+    """The values sorted around the circle, laid out three times (-period, 0, +period) so windows never wrap."""
+
+    def __init__(self, values: Sequence[float], groups: Sequence[object], window: float, period: float):
+        self.values, self.window, self.period = values, window, period
+        n = self.n = len(values)
+        self.order = sorted(range(n), key=lambda i: values[i] % period)
+        self.line = [values[self.order[j % n]] % period + (j // n - 1) * period for j in range(3 * n)]
+        ids: dict[object, int] = {}
+        self.group = [ids.setdefault(groups[self.order[j % n]], len(ids)) for j in range(3 * n)]
+        self.cos_sum, self.sin_sum = [0], [0]
+        vectors = [_unit_vector(values[i], period) for i in self.order]
+        for j in range(3 * n):
+            x, y = vectors[j % n]
+            self.cos_sum.append(self.cos_sum[-1] + x)
+            self.sin_sum.append(self.sin_sum[-1] + y)
+
+    def _near(self, j: int, centre: float) -> bool:
+        return circular_distance(self.values[self.order[j % self.n]], centre, self.period) <= self.window
+
+    def _span(self, centre: float) -> tuple[int, int]:
+        """[lo, hi) of the positions within the window of ``centre`` (the same test as the direct search)."""
+        centre %= self.period
+        low, high = centre - self.window, centre + self.window
+        lo, hi = bisect.bisect_left(self.line, low), bisect.bisect_right(self.line, high)
+        # the positions are exact up to rounding; only values at the very edge need the direct test
+        line, end = self.line, 3 * self.n
+        while lo > 0 and line[lo - 1] >= low - EDGE and self._near(lo - 1, centre):
+            lo -= 1
+        while lo < hi and line[lo] <= low + EDGE and not self._near(lo, centre):
+            lo += 1
+        while hi < end and line[hi] <= high + EDGE and self._near(hi, centre):
+            hi += 1
+        while hi > lo and line[hi - 1] >= high - EDGE and not self._near(hi - 1, centre):
+            hi -= 1
+        return lo, hi
+
+    def _centre(self, lo: int, hi: int) -> float:
+        return _angle_centre(self.cos_sum[hi] - self.cos_sum[lo], self.sin_sum[hi] - self.sin_sum[lo], self.period)
+
+    def best_cluster(self) -> Optional[Cluster]:
+        n = self.n
+        if 2 * self.window >= self.period:  # every value is near every other: one cluster of everything
+            return self._everything()
+        candidates = []  # (seed, lo, hi, centre) in seed order
+        for seed in range(n):
+            lo, hi = self._span(self.values[seed])
+            centre = self._centre(lo, hi)
+            lo, hi = self._span(centre)
+            if hi > lo:
+                candidates.append((lo, hi, centre))
+        covered = self._distinct_groups([(lo, hi) for lo, hi, _ in candidates])
+        best: Optional[tuple[int, float, int]] = None
+        for k, (lo, hi, centre) in enumerate(candidates):
+            spread = max(circular_distance(self.values[self.order[j % n]], centre, self.period) for j in (lo, hi - 1))
+            if best is None or (covered[k], -spread) > (best[0], -best[1]):
+                best = (covered[k], spread, k)
+        if best is None:
+            return None
+        lo, hi, centre = candidates[best[2]]
+        return Cluster(centre, sorted(self.order[j % n] for j in range(lo, hi)), best[1])
+
+    def _everything(self) -> Cluster:
+        members = list(range(self.n))
+        vectors = [_unit_vector(v, self.period) for v in self.values]
+        centre = _angle_centre(sum(x for x, _ in vectors), sum(y for _, y in vectors), self.period)
+        return Cluster(centre, members, max(circular_distance(v, centre, self.period) for v in self.values))
+
+    def _distinct_groups(self, spans: list[tuple[int, int]]) -> list[int]:
+        """Distinct groups within each [lo, hi): offline, by right end, with a Fenwick tree of last occurrences."""
+        size = 3 * self.n
+        tree = [0] * (size + 1)
+
+        def add(pos: int, delta: int) -> None:
+            pos += 1
+            while pos <= size:
+                tree[pos] += delta
+                pos += pos & -pos
+
+        def prefix(pos: int) -> int:  # sum over [0, pos)
+            total = 0
+            while pos > 0:
+                total += tree[pos]
+                pos -= pos & -pos
+            return total
+
+        answers = [0] * len(spans)
+        last: dict[int, int] = {}
+        by_end = sorted(range(len(spans)), key=lambda k: spans[k][1])
+        right = 0
+        for k in by_end:
+            lo, hi = spans[k]
+            while right < hi:
+                group = self.group[right]
+                if group in last:
+                    add(last[group], -1)
+                add(right, 1)
+                last[group] = right
+                right += 1
+            answers[k] = prefix(hi) - prefix(lo)
+        return answers
 
 
 def cluster_chance(window: float, period: float, per_group: float, groups_observed: int, covered: int) -> float:
