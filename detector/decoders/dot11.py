@@ -42,7 +42,7 @@ LAST, RUN, INTERVAL, FRAMES, SSID, CHANNEL = range(6)
 
 
 def mac(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
+    return bytes(raw).hex(":")
 
 
 def beacon_details(frame: bytes) -> tuple[str, int, float]:
