@@ -171,11 +171,15 @@ class _SortedCircle:
         n = self.n
         if 2 * self.window >= self.period:  # every value is near every other: one cluster of everything
             return self._everything()
-        candidates = []  # (seed, lo, hi, centre) in seed order
+        candidates = []  # (lo, hi, centre) in seed order
+        known: dict[float, tuple[int, int, float]] = {}  # equal seeds (whole-minute log times) give equal clusters
         for seed in range(n):
-            lo, hi = self._span(self.values[seed])
-            centre = self._centre(lo, hi)
-            lo, hi = self._span(centre)
+            value = self.values[seed]
+            if value not in known:
+                lo, hi = self._span(value)
+                centre = self._centre(lo, hi)
+                known[value] = (*self._span(centre), centre)
+            lo, hi, centre = known[value]
             if hi > lo:
                 candidates.append((lo, hi, centre))
         covered = self._distinct_groups([(lo, hi) for lo, hi, _ in candidates])
