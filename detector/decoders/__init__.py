@@ -10,10 +10,11 @@ from __future__ import annotations
 from ..settings import Settings
 from .arp import ArpDecoder
 from .base import DatagramDecoder, DocumentDecoder, EtherDecoder, FrameDecoder, LogDecoder, StreamDecoder
-from .bittorrent import BitTorrentDecoder, BitTorrentUdpDecoder
+from .bittorrent import BitTorrentDecoder, BitTorrentMseDecoder, BitTorrentUdpDecoder
 from .chatexport import SlackExportDecoder, TeamsExportDecoder
 from .chatlog import ChatLogDecoder
 from .dhcp import DhcpDecoder
+from .discord import DiscordDecoder
 from .dns import DnsDecoder, DnsTcpDecoder
 from .dnslog import DnsLogDecoder
 from .dot11 import Dot11Decoder
@@ -37,15 +38,20 @@ from .pop3 import Pop3Decoder
 from .postgres import PostgresDecoder
 from .proxylog import ProxifierDecoder, SquidDecoder
 from .quic import QuicDecoder
+from .rangeflow import RangeFlowDecoder
 from .redis import RedisDecoder
 from .remoteaccess import TeamViewerDecoder, TeamViewerUdpDecoder
 from .sip import SipDecoder
 from .smtp import SmtpDecoder
 from .snmp import SnmpDecoder
+from .stun import StunDecoder
+from .telegram import TelegramDecoder
 from .telnet import RloginDecoder, TelnetDecoder
 from .tftp import TftpDecoder
 from .tls import TlsDecoder
 from .unifi import UnifiDecoder
+from .vpn import OpenVpnTcpDecoder, VpnUdpDecoder
+from .whatsapp import WhatsAppDecoder
 from .wlan_autoconfig import WlanCsvDecoder, WlanXmlDecoder
 from .wpa_supplicant import WpaSupplicantDecoder
 from .xmpp import XmppDecoder
@@ -61,7 +67,10 @@ def packet_decoders(settings: Settings) -> list:
     file_sharing = [TeamViewerDecoder(), TeamViewerUdpDecoder(), DnsTcpDecoder(), QuicDecoder(), BitTorrentDecoder(),
                     BitTorrentUdpDecoder(), LanSyncDecoder(), TftpDecoder()]
     wifi = [DhcpDecoder(), ArpDecoder()]
-    return foundation + clear_text_logins + file_sharing + wifi
+    # services without a host name: payload signatures, then published address ranges (last: it takes any UDP)
+    signatures = [WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(), BitTorrentMseDecoder(), StunDecoder(),
+                  DiscordDecoder(), VpnUdpDecoder(), RangeFlowDecoder()]
+    return foundation + clear_text_logins + file_sharing + wifi + signatures
 
 
 def log_decoders() -> list[LogDecoder]:
