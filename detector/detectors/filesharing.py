@@ -29,6 +29,7 @@ from ..model import (
     iso,
 )
 from .base import Detector, DetectorContext, Tally, finding_id
+from .identification import UnnamedFlows, identification, looks_like_tor
 
 MAX_ADDRESSES = 100_000
 MAX_HOSTS_PER_SERVICE = 5_000
@@ -77,6 +78,7 @@ class ServiceUse:
     hosts: dict[str, HostUse] = field(default_factory=dict)
     tally: Tally = field(default_factory=Tally)
     upload_requests: int = 0
+    corroborated: bool = False  # some evidence besides a shared-infrastructure name
 
 
 def is_external(address: str) -> bool:
@@ -100,7 +102,8 @@ class FileSharingDetector(Detector):
         super().__init__(ctx)
         self.uses: dict[tuple[str, str], ServiceUse] = {}
         self.addresses: dict[str, tuple[ServiceMatch, str]] = {}  # address -> (service, how it was learned)
-        self.sni_flows: dict[tuple[str, str, int], None] = {}
+        self.sni_flows: dict[tuple[str, str, int], str] = {}  # flow -> the SNI it asked for
+        self.unnamed = UnnamedFlows()
         self.transfers: dict[tuple, Tally] = {}
         self.transfer_info: dict[tuple, FileTransfer] = {}
 
@@ -146,16 +149,22 @@ class FileSharingDetector(Detector):
     def _hello(self, obs: TlsClientHello) -> None:
         method = "quic-sni" if obs.transport == "quic" else "tls-sni"
         if len(self.sni_flows) < MAX_SNI_FLOWS:
-            self.sni_flows[(obs.client, obs.server, obs.server_port)] = None
+            self.sni_flows[(obs.client, obs.server, obs.server_port)] = obs.sni
         label = "QUIC" if obs.transport == "quic" else "TLS"
         use = self._named(obs.sni, obs.client, method, obs, f"{label} SNI {obs.sni} to {obs.server}:{obs.server_port}")
+        if use is None:
+            self._by_range(obs.server, obs.client, obs, f"{label} to {obs.server}:{obs.server_port} (SNI {obs.sni})")
         if use:
             self._learn_address(obs.server, use.match, "sni")
             self._host(use, obs.client).contacts += 1
 
     def _certificate(self, obs: TlsCertificate) -> None:
         """Certificate names count only for flows without SNI, and only the leaf's first matching name."""
-        if (obs.client, obs.server, obs.server_port) in self.sni_flows:
+        sni = self.sni_flows.get((obs.client, obs.server, obs.server_port))
+        if sni is not None:
+            if looks_like_tor(sni, obs.names):
+                self._unnamed("Tor Project", "heuristic", obs.server, obs.client, obs,
+                              f"Tor link TLS to {obs.server}:{obs.server_port}: SNI {sni}, certificate {obs.names[0]}")
             return
         for name in obs.names:
             bare = name[2:] if name.startswith("*.") else name
@@ -167,6 +176,22 @@ class FileSharingDetector(Detector):
             self._learn_address(obs.server, match, "cert")
             self._host(use, obs.client).contacts += 1
             return
+        self._by_range(obs.server, obs.client, obs, f"TLS without SNI to {obs.server}:{obs.server_port}")
+
+    def _by_range(self, server: str, client: str, obs: Observation, detail: str) -> None:
+        """A server no catalog name identified, in a range one service owns."""
+        found = self.unnamed.by_range(server)
+        if found:
+            self._unnamed(found[0], "ip-range", server, client, obs, f"{detail}: {found[1]}")
+
+    def _unnamed(self, service_name: str, method: str, server: str, client: str, obs: Observation,
+                 detail: str) -> None:
+        service = self.ctx.catalog.named(service_name)
+        if service is None:
+            return
+        use = self._attribute(ServiceMatch(service, ""), "", client, method, obs, detail)
+        self._learn_address(server, use.match, method)
+        self._host(use, client).contacts += 1
 
     def _http(self, obs: HttpRequest) -> None:
         if obs.uri.split("?", 1)[0].endswith(TRACKER_PATHS) and "info_hash=" in obs.uri:
@@ -205,6 +230,7 @@ class FileSharingDetector(Detector):
         if host and len(use.domains) < 50:
             use.domains.add(host.lower()[:255])
         use.methods.add(method)
+        use.corroborated = use.corroborated or not match.shared
         self._host(use, client).seen(obs.ts)
         use.tally.add(obs.ts, obs.where, detail, self.ctx.settings.max_evidence)
         return use
@@ -308,7 +334,7 @@ class FileSharingDetector(Detector):
     # ------------------------------------------------------------ findings
 
     def finish(self) -> list[Finding]:
-        findings = [self._service_finding(use) for use in self.uses.values()]
+        findings = [self._service_finding(use) for use in self.uses.values() if use.corroborated]
         findings += [self._transfer_finding(key, tally) for key, tally in self.transfers.items()]
         return findings
 
@@ -335,6 +361,7 @@ class FileSharingDetector(Detector):
             "upload_requests": use.upload_requests,
             "dns_only": use.methods <= DNS_ONLY_METHODS,
         }
+        attributes["identified_by"], attributes["confidence"] = identification(use.methods)
         if tenant:
             attributes["tenant"] = tenant
         title = f"{service.name} used by {len(hosts)} host(s)"
