@@ -35,6 +35,7 @@ from .msnms import MsnDecoder
 from .mysql import MysqlDecoder
 from .networkmanager import NetworkManagerDecoder
 from .pop3 import Pop3Decoder
+from .portmux import PortMuxDecoder
 from .postgres import PostgresDecoder
 from .proxylog import ProxifierDecoder, SquidDecoder
 from .quic import QuicDecoder
@@ -70,7 +71,10 @@ def packet_decoders(settings: Settings) -> list:
     # services without a host name: payload signatures, then published address ranges (last: it takes any UDP)
     signatures = [WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(), BitTorrentMseDecoder(), StunDecoder(),
                   DiscordDecoder(), VpnUdpDecoder(), RangeFlowDecoder()]
-    return foundation + clear_text_logins + file_sharing + wifi + signatures
+    # first on 443: hands each stream to TLS, WhatsApp, Telegram or OpenVPN by its first client bytes
+    port_443 = PortMuxDecoder([TlsDecoder(), WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(),
+                               BitTorrentDecoder()])
+    return [port_443] + foundation + clear_text_logins + file_sharing + wifi + signatures
 
 
 def log_decoders() -> list[LogDecoder]:
