@@ -13,6 +13,7 @@ by the file-sharing detector.
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from ..model import ServiceContact
 from .base import Datagram, DatagramDecoder, Emit, Endpoints, StreamDecoder, StreamSession
@@ -30,7 +31,7 @@ LSD_PREFIX = b"BT-SEARCH * HTTP/1.1\r\n"
 LSD_INFOHASH = re.compile(rb"\r\nInfohash: ?([0-9A-Fa-f]{40})")
 UTP_SYN = (b"\x41\x00", b"\x41\x02")  # type ST_SYN (4), version 1; no extension or extension bits
 UTP_HEADER = 20
-MSE_PORTS = frozenset(range(6881, 6890)) | {51413, 6969}
+MSE_PORTS = frozenset(range(6881, 6890)) | {51413}
 MSE_MIN, MSE_MAX = 96, 96 + 512
 
 
@@ -165,8 +166,13 @@ class MseSession(StreamSession):
         self.emit = emit
         self.client = b""
         self.server = b""
+        self.plain: Optional[BitTorrentSession] = None  # the dispatcher opens the port's flows on the SYN
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
+        if self.plain is None and not self.client and not self.server and data.startswith(HANDSHAKE[:1]):
+            self.plain = BitTorrentSession(self.ends, self.emit)
+        if self.plain is not None:
+            return self.plain.feed(from_client, data, ts, where)
         if from_client:
             if self.server:  # the client's second flight: both first flights are complete
                 self._judge(ts, where)
