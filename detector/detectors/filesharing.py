@@ -176,6 +176,11 @@ class FileSharingDetector(Detector):
             self._learn_address(obs.server, match, "cert")
             self._host(use, obs.client).contacts += 1
             return
+        product = self.unnamed.by_certificate(obs.names)
+        if product:
+            self._unnamed(product, "signature", obs.server, obs.client, obs,
+                          f"TLS certificate {obs.names[0]!r} of {product} from {obs.server}:{obs.server_port}")
+            return
         self._by_range(obs.server, obs.client, obs, f"TLS without SNI to {obs.server}:{obs.server_port}")
 
     def _by_range(self, server: str, client: str, obs: Observation, detail: str) -> None:

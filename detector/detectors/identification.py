@@ -34,6 +34,8 @@ CONFIDENCE_LEVELS = ("low", "medium", "high")
 # www.<random>.net (tor's tortls.c crypto_random_hostname: 8-20 base32 characters)
 TOR_SNI = re.compile(r"^www\.[a-z2-7]{8,20}\.com$")
 TOR_CERT = re.compile(r"^www\.[a-z2-7]{8,20}\.net$")
+# certificate common names that are a product, not a host (AnyDesk's self-signed peer and relay certificates)
+CERTIFICATE_PRODUCTS = {"anydesk client": "AnyDesk", "anynet relay": "AnyDesk", "anynet root ca": "AnyDesk"}
 
 
 def identification(methods: set[str]) -> tuple[str, str]:
@@ -63,6 +65,15 @@ class UnnamedFlows:
 
     def __init__(self, ranges: Optional[IpRanges] = None):
         self.ranges = ranges or default_ranges()
+
+    @staticmethod
+    def by_certificate(names: tuple[str, ...]) -> Optional[str]:
+        """The service whose own certificate name (not a DNS name) the server presented."""
+        for name in names:
+            service = CERTIFICATE_PRODUCTS.get(name.lower())
+            if service:
+                return service
+        return None
 
     def by_range(self, server: str) -> Optional[tuple[str, str]]:
         """(service, evidence) when ``server`` is in a range one service owns."""
