@@ -71,10 +71,11 @@ def packet_decoders(settings: Settings) -> list:
     # services without a host name: payload signatures, then published address ranges (last: it takes any UDP)
     signatures = [WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(), BitTorrentMseDecoder(), StunDecoder(),
                   DiscordDecoder(), VpnUdpDecoder(), RangeFlowDecoder()]
-    # first on 443: hands each stream to TLS, WhatsApp, Telegram or OpenVPN by its first client bytes
+    # first on 443 and 5222: hand each stream to the port's protocol or WhatsApp, Telegram, OpenVPN by its first bytes
     port_443 = PortMuxDecoder([TlsDecoder(), WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(),
-                               BitTorrentDecoder()])
-    return [port_443] + foundation + clear_text_logins + file_sharing + wifi + signatures
+                               BitTorrentDecoder()], frozenset({443}))
+    port_5222 = PortMuxDecoder([XmppDecoder(), WhatsAppDecoder(), TelegramDecoder()], frozenset({5222}))
+    return [port_443, port_5222] + foundation + clear_text_logins + file_sharing + wifi + signatures
 
 
 def log_decoders() -> list[LogDecoder]:

@@ -1,10 +1,11 @@
-"""Port 443 carries more than TLS: WhatsApp's Noise, Telegram's obfuscated MTProto, OpenVPN over TCP.
+"""Ports 443 and 5222 carry more than TLS and XMPP: WhatsApp's Noise, Telegram's MTProto, OpenVPN over TCP.
 
 The dispatcher opens a flow on its SYN with the first decoder registered for
-the port, before any payload is seen. This decoder goes first on 443 and
+the port, before any payload is seen. This decoder goes first on its port and
 decides on the client's first bytes which protocol's session gets the
-stream; TLS remains the default (and the only choice when the server speaks
-first), so TLS flows see no difference but one call.
+stream; the port's own protocol (TLS, XMPP) remains the default and the only
+choice when the server speaks first, so its flows see no difference but one
+call.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ class PortMuxDecoder(StreamDecoder):
     name = "port-443"
     tcp_ports = MUX_PORTS
 
-    def __init__(self, decoders: list[StreamDecoder]):
+    def __init__(self, decoders: list[StreamDecoder], ports: frozenset[int] = MUX_PORTS):
         self.decoders = decoders
+        self.tcp_ports = ports
+        self.name = f"port-{min(ports)}"
 
     def accepts(self, first_client: bytes, first_server: bytes) -> bool:
         return any(d.accepts(first_client, first_server) for d in self.decoders)
