@@ -31,9 +31,9 @@ RANGE_METHODS = frozenset({"ip-range"})
 DNS_METHODS = frozenset({"dns", "dns-cname", "dns-log", "dns-answer-ip"})
 CONFIDENCE_LEVELS = ("low", "medium", "high")
 # Tor's link TLS: the client asks for www.<random>.com, the relay answers with a certificate for a different
-# www.<random>.net (tor's tortls.c crypto_random_hostname: 8-20 base32 characters)
-TOR_SNI = re.compile(r"^www\.[a-z2-7]{8,20}\.com$")
-TOR_CERT = re.compile(r"^www\.[a-z2-7]{8,20}\.net$")
+# www.<random>.net (tortls.c crypto_random_hostname: base32 labels, 4 to 32 characters seen in practice)
+TOR_SNI = re.compile(r"^www\.[a-z2-7]{4,32}\.com$")
+TOR_CERT = re.compile(r"^www\.[a-z2-7]{4,32}\.net$")
 # certificate common names that are a product, not a host (AnyDesk's self-signed peer and relay certificates)
 CERTIFICATE_PRODUCTS = {"anydesk client": "AnyDesk", "anynet relay": "AnyDesk", "anynet root ca": "AnyDesk"}
 
