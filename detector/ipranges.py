@@ -114,6 +114,20 @@ class IpRanges:
         """The range an address falls in, if any (owned or shared)."""
         return self.lookup(address)
 
+    def owned_networks(self) -> list[str]:
+        """Every prefix of an owned range set (the ones that identify a service alone)."""
+        found = []
+        for by_length in self.table.tables.values():
+            for entries in by_length.values():
+                found.extend(text for text, range_set in entries.values() if not range_set.shared)
+        return sorted(found)
+
+    def bpf_filter(self) -> str:
+        """A libpcap expression passing UDP to or from owned ranges (for ``capture --bpf``): the default
+        live filter keeps ports and payload prefixes only, so range-only identification needs it."""
+        networks = self.owned_networks()
+        return f"udp and ({' or '.join(f'net {n}' for n in networks)})" if networks else ""
+
 
 def default_ranges_dir() -> Path:
     try:

@@ -96,3 +96,12 @@ def test_refresh_parsers_read_each_source_format_offline():
     assert refresh_ipranges.parse_onionoo(onionoo) == ["38.229.70.53/32", "2001:db8::1/128"]
     assert refresh_ipranges.parser_for("https://core.telegram.org/resources/cidr.txt") is refresh_ipranges.parse_lines
     assert refresh_ipranges.parser_for("https://support.apple.com/en-us/101555") is None
+
+
+def test_bpf_expression_for_live_capture_lists_owned_ranges_only():
+    from detector.sources.live import check_filter
+
+    expression = load_ranges().bpf_filter()
+    assert expression.startswith("udp and (") and "net 91.108.4.0/22" in expression
+    assert "157.240.0.0/16" not in expression  # Meta is shared: no single service
+    check_filter(expression)  # libpcap accepts it

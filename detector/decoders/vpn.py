@@ -105,11 +105,13 @@ class OpenVpnTcpSession(StreamSession):
 
 
 class OpenVpnTcpDecoder(StreamDecoder):
-    """OpenVPN over TCP (1194, or 443 to slip through firewalls): length-prefixed client reset."""
+    """OpenVPN over TCP (1194, or 443 to slip through firewalls): length-prefixed client reset.
+
+    No payload prefixes on other ports: a 3-byte length-and-opcode prefix is too common to select flows by.
+    """
 
     name = "openvpn-tcp"
-    tcp_ports = frozenset({1194})
-    client_prefixes = tuple(bytes([0, size, opcode]) for size in OVPN_RESET_SIZES for opcode in OVPN_CLIENT_RESET)
+    tcp_ports = frozenset({1194})  # and 443 through the port multiplexer (portmux.py)
 
     def accepts(self, first_client: bytes, first_server: bytes) -> bool:
         if len(first_client) < 3:
