@@ -24,7 +24,7 @@ OBFUSCATED_LEN = 64
 # first 4 bytes a genuine obfuscated client never sends (they would make the stream look like another transport)
 RESERVED_STARTS = (b"HEAD", b"POST", b"GET ", b"OPTI", b"\x16\x03\x01\x02", b"\xdd\xdd\xdd\xdd",
                    b"\xee\xee\xee\xee")
-TELEGRAM_PORTS = frozenset({443, 80, 5222, 8888})
+TELEGRAM_PORTS = frozenset({80, 5222, 8888})  # and 443 through the port multiplexer (portmux.py)
 
 
 def obfuscated_tag(init: bytes) -> str:
@@ -72,7 +72,7 @@ class TelegramSession(StreamSession):
 
 
 class TelegramDecoder(StreamDecoder):
-    """Offered the flows on 443/80/5222/8888 that are not TLS or HTTP (those decoders are asked first)."""
+    """Offered the flows on 80/5222/8888 (and 443 via portmux) that are not HTTP, XMPP or TLS."""
 
     name = "telegram"
     tcp_ports = TELEGRAM_PORTS
