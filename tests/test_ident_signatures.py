@@ -260,3 +260,11 @@ def test_gquic_chlo_sni_in_clear():
 def test_gquic_in_a_capture_names_the_service(tmp_path):
     path = save(tmp_path, [udp(CLIENT, "142.250.1.1", 50000, 443, gquic_chlo(b"drive.google.com"), T0)])
     assert services(path)["Google Drive"].attributes["methods"] == ["quic-sni"]
+
+
+def test_udp_range_lookup_can_be_turned_off(tmp_path):
+    from detector.settings import Settings
+
+    packets = [udp(CLIENT, "91.108.8.7", 23174, 521, os.urandom(80), T0)]
+    findings, _, _ = scan_files(save(tmp_path, packets), settings=Settings(udp_range_lookup=False))
+    assert by_detector(findings, "filesharing.service") == []

@@ -70,7 +70,7 @@ def packet_decoders(settings: Settings) -> list:
     wifi = [DhcpDecoder(), ArpDecoder()]
     # services without a host name: payload signatures, then published address ranges (last: it takes any UDP)
     signatures = [WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(), BitTorrentMseDecoder(), StunDecoder(),
-                  DiscordDecoder(), VpnUdpDecoder(), RangeFlowDecoder()]
+                  DiscordDecoder(), VpnUdpDecoder()] + ([RangeFlowDecoder()] if settings.udp_range_lookup else [])
     # first on 443 and 5222: hand each stream to the port's protocol or WhatsApp, Telegram, OpenVPN by its first bytes
     port_443 = PortMuxDecoder([TlsDecoder(), WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(),
                                BitTorrentDecoder()], frozenset({443}))
