@@ -257,7 +257,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"captures: {sum(1 for p in captures if str(p.relative_to(root)) in labels)} (labels from {manifest})")
     print(f"recall:    {tp}/{tp + fn} = {100 * tp / max(tp + fn, 1):.1f} %")
     print(f"precision: {tp}/{reported_judged} = {100 * tp / max(reported_judged, 1):.1f} % "
-          f"({unjudged} further report(s) in categories nDPI's kept labels do not cover)")
+          f"({unjudged} further report(s) not judged: a category nDPI's kept labels skip, or a partial label list)")
     print("by service (found/labelled, how):")
     for service, (found, wanted_count) in sorted(totals.items()):
         methods = ", ".join(f"{m} {c}" for m, c in sorted(how[service].items()))
