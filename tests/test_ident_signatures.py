@@ -268,3 +268,9 @@ def test_udp_range_lookup_can_be_turned_off(tmp_path):
     packets = [udp(CLIENT, "91.108.8.7", 23174, 521, os.urandom(80), T0)]
     findings, _, _ = scan_files(save(tmp_path, packets), settings=Settings(udp_range_lookup=False))
     assert by_detector(findings, "filesharing.service") == []
+
+
+def test_bittorrent_handshake_on_443_reaches_the_handshake_decoder(tmp_path):
+    handshake = HANDSHAKE + bytes(8) + b"\x22" * 20 + b"-qB4500-" + b"y" * 12
+    packets = tcp_session(CLIENT, "198.51.100.84", 48990, 443, [(True, handshake), (False, handshake)], T0)
+    assert services(save(tmp_path, packets))["BitTorrent"].attributes["methods"] == ["bittorrent"]

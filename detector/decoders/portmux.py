@@ -26,10 +26,10 @@ class MuxSession(StreamSession):
 
     def _choose(self, from_client: bool, data: bytes) -> StreamSession:
         head = data[:64]
-        if from_client:
-            for decoder in self.decoders:
-                if decoder.accepts(head, b""):
-                    return decoder.session(self.ends, self.emit)
+        first_client, first_server = (head, b"") if from_client else (b"", head)
+        for decoder in self.decoders:
+            if decoder.accepts(first_client, first_server):
+                return decoder.session(self.ends, self.emit)
         return self.decoders[0].session(self.ends, self.emit)
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
