@@ -83,6 +83,9 @@ class Settings:
     max_flows: int = 65536
     max_stream_bytes: int = 256 * 1024  # per direction of one TCP flow
     max_evidence: int = 20  # evidence rows kept per finding
+    # service identification: look every unclaimed UDP flow up in the published ranges (Telegram calls, Zoom
+    # media); about 20 us per datagram on ports no decoder claims, so a busy VoIP site may turn it off
+    udp_range_lookup: bool = True
 
     @classmethod
     def known_keys(cls) -> set[str]:
