@@ -34,7 +34,8 @@ def iso(ts: Optional[float]) -> Optional[str]:
 class Secret:
     """A password as the rest of the pipeline may see it: never the clear text.
 
-    Built only by ``detector.secrets.protect``; the clear value is dropped there.
+    Built only by ``detector.secrets.protect`` (or ``protect_missing`` when a log
+    hid the password); the clear value is dropped there.
     """
 
     mask: str
@@ -42,6 +43,7 @@ class Secret:
     length: int
     weak: bool = False
     default: bool = False
+    captured: bool = True  # False: the source saw a login but not its secret (Zeek's "<hidden>")
 
     def __str__(self) -> str:  # defensive: formatting a Secret never leaks
         return self.mask
@@ -350,3 +352,22 @@ class ScanResult:
             },
             "findings": [f.as_dict() for f in self.findings],
         }
+
+
+# ---------------------------------------------------------------- names of hosts and users
+
+
+@dataclass
+class HostIdentity(Observation):
+    """Names a log tied to an address: DHCP host names, NTLM/Kerberos users, software banners.
+
+    Any field may be empty; ``source`` says which log said it ("zeek:dhcp",
+    "zeek:ntlm", "suricata:dhcp", ...).
+    """
+
+    address: str = ""
+    mac: str = ""
+    hostname: str = ""
+    username: str = ""
+    domain: str = ""
+    source: str = ""

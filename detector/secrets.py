@@ -97,3 +97,15 @@ def protect(value: Union[str, bytes], key: bytes | None = None) -> Secret:
         weak=is_weak(clear),
         default=clear.lower() in COMMON_PASSWORDS,
     )
+
+
+NOT_CAPTURED = "(not captured)"
+
+
+def protect_missing() -> Secret:
+    """A login whose secret the source did not record (Zeek logs ``<hidden>`` by default).
+
+    Still a clear-text login worth a finding; it has no fingerprint, so it can
+    never take part in reuse detection.
+    """
+    return Secret(mask=NOT_CAPTURED, fingerprint="", length=0, captured=False)

@@ -42,6 +42,7 @@ from .remoteaccess import TeamViewerDecoder, TeamViewerUdpDecoder
 from .sip import SipDecoder
 from .smtp import SmtpDecoder
 from .snmp import SnmpDecoder
+from .suricata import EveDecoder
 from .telnet import RloginDecoder, TelnetDecoder
 from .tftp import TftpDecoder
 from .tls import TlsDecoder
@@ -49,6 +50,7 @@ from .unifi import UnifiDecoder
 from .wlan_autoconfig import WlanCsvDecoder, WlanXmlDecoder
 from .wpa_supplicant import WpaSupplicantDecoder
 from .xmpp import XmppDecoder
+from .zeek import ZeekJsonDecoder, ZeekTsvDecoder
 
 
 def packet_decoders(settings: Settings) -> list:
@@ -70,7 +72,8 @@ def log_decoders() -> list[LogDecoder]:
     file_sharing = [SquidDecoder(), ProxifierDecoder(), DnsLogDecoder(), FirewallDecoder(), PostfixDecoder(),
                     MessageTraceDecoder()]
     wifi = [WpaSupplicantDecoder(), NetworkManagerDecoder(), MacLogDecoder(), MikrotikDecoder(), UnifiDecoder()]
-    return [HostapdDecoder()] + messages + file_sharing + wifi
+    sensors = [ZeekTsvDecoder(), ZeekJsonDecoder(), EveDecoder()]
+    return [HostapdDecoder()] + messages + file_sharing + wifi + sensors
 
 
 def document_decoders(settings: Settings) -> list[DocumentDecoder]:

@@ -66,7 +66,7 @@ class CredentialDetector(Detector):
                       f"{obs.client} -> {obs.server}:{obs.server_port}, {outcome}"
                       + (f" ({obs.note})" if obs.note else ""),
                       self.ctx.settings.max_evidence)
-        if obs.kind == "cleartext":
+        if obs.kind == "cleartext" and obs.secret.captured:  # an uncaptured secret has no fingerprint to compare
             self._remember(obs.secret, (obs.username, obs.protocol, f"{obs.server}:{obs.server_port}"), obs)
 
     def _remember(self, secret: Secret, use: tuple[str, str, str], obs: Observation) -> None:
@@ -114,6 +114,8 @@ class CredentialDetector(Detector):
                  f"Clear-text {c.protocol.upper()} secret (community or key) to {c.server}:{c.server_port}"
                  if c.kind == "cleartext" else
                  f"{c.protocol.upper()} login material for {user} to {c.server}:{c.server_port}")
+        if not c.secret.captured:
+            title += " (password not captured by the log)"
         attributes = {
             "protocol": c.protocol,
             "username": c.username,
@@ -128,6 +130,7 @@ class CredentialDetector(Detector):
             "default": c.secret.default,
             "kind": c.kind,
             "note": c.note,
+            "secret_captured": c.secret.captured,
         }
         if c.starttls is not None:
             attributes["starttls"] = c.starttls
