@@ -25,6 +25,7 @@ from .pipeline import Scan, ScanConfig
 from .risk import score_findings
 from .rules import RuleSet, load_ruleset
 from .sources import discover
+from .sources.incremental import TimeWindow
 from .store import ScanLock, Store
 
 
@@ -39,6 +40,8 @@ class ScanRequest:
     progress_stream: Optional[TextIO] = None
     argv: str = ""
     wait_for_lock: bool = True
+    window: Optional[TimeWindow] = None  # --since/--until
+    incremental: bool = False  # logs: only lines earlier scans of this database did not read
 
 
 @dataclass
@@ -101,12 +104,15 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
     catalog = load_catalog()
     ruleset.sha256 = policy_sha256(ruleset, catalog.path)
     files = list(discover(request.paths))
-    scan = Scan(ScanConfig(ruleset.settings, catalog, request.tz_offset_seconds, request.progress_stream))
+    scan = Scan(ScanConfig(ruleset.settings, catalog, request.tz_offset_seconds, request.progress_stream,
+                           window=request.window))
     started = time.time()
     operator = request.operator or default_operator()
     interrupted = False
     with ExitStack() as stack:
         store, scan_id = _open_store(stack, request, started, ruleset, operator)
+        if store is not None and request.incremental:
+            scan.resume(store.log_positions())
         try:
             for path in files:
                 record = scan.add_file(path)
@@ -119,7 +125,7 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
                             site=request.site, operator=operator, scan_id=scan_id, complete=not interrupted)
         if store is not None:
             store.add_inputs(scan_id, scan.inputs)
-            store.save_findings(scan_id, findings)
+            store.save_findings(scan_id, findings, positions=scan.positions())
             store.finish_scan(scan_id, result.finished or time.time(), complete=not interrupted)
     return ScanOutcome(result, ruleset, interrupted, tz_offset_seconds=request.tz_offset_seconds or 0)
 

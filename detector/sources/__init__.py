@@ -168,6 +168,10 @@ class OpenedInput:
             return f"compressed data is corrupt ({self.gunzip.corrupt})"
         return "compressed data ends early" if self.gunzip.truncated else ""
 
+    def fileno(self) -> int:
+        """The open file's descriptor: its identity (fstat) is the file actually read, even mid-rotation."""
+        return self.hasher.raw.fileno()
+
     def reader(self) -> BinaryIO:
         """The stream from its first byte, including what head() peeked."""
         return _Prefixed(self._head, self.stream)
