@@ -204,7 +204,7 @@ class ZeekJsonParser(LineParser):
             data = loads(line)
         except ValueError:
             return False
-        if not isinstance(data, dict) or "ts" not in data and "_path" not in data:
+        if not isinstance(data, dict):
             return False
         path = data.get("_path")
         mapper = MAPPERS.get(path) if isinstance(path, str) else None
@@ -218,7 +218,7 @@ class ZeekJsonParser(LineParser):
             return False
 
 
-ZEEK_KEYS = ('"uid"', '"uids"', '"_path"', '"fuid"', '"id.orig_h"', '"host_p"', '"id":{"orig_h"')
+ZEEK_KEYS = ('"uid"', '"uids"', '"_path"', '"fuid"', '"id.orig_h"', '"software_type"', '"id":{"orig_h"')
 
 
 def _zeek_json_line(line: str) -> bool:

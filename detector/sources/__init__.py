@@ -106,13 +106,18 @@ def discover(paths: list[str]) -> Iterator[Path]:
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for file in sorted(files):
+                for file in sorted(files, key=_volume_logs_last):
                     if not file.startswith("."):
                         yield Path(root) / file
         elif path.exists():
             yield path
         else:
             raise InputError(f"{name}: no such file or directory")
+
+
+def _volume_logs_last(name: str) -> tuple[bool, str]:
+    """Zeek's conn logs carry only addresses: read them after the dns/ssl/http logs that name those addresses."""
+    return (name.startswith("conn.") or name.startswith("conn_"), name)
 
 
 def sniff_kind(head: bytes) -> str:
