@@ -12,6 +12,7 @@ rules/suricata_signatures.yaml.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -392,7 +393,7 @@ class EveParser(LineParser):
         if not service:
             return
         client, server, port = e.src, e.dst, e.dport
-        if _text(alert.get("direction")) == "to_client" or (e.sport < 1024 <= e.dport):
+        if _text(alert.get("direction")) == "to_client" or (_public(e.src) and not _public(e.dst)):
             client, server, port = e.dst, e.src, e.sport  # the alerting packet came from the server
         host = _text(e.section("tls").get("sni"), 255) or _text(e.section("http").get("hostname"), 255) \
             or _text(e.section("dns").get("rrname"), 255)
@@ -412,6 +413,13 @@ class EveParser(LineParser):
             emit(HostIdentity(e.ts, e.where, address=e.src, hostname=_text(ntlm.get("host"), 64),
                               username=_text(ntlm.get("user")), domain=_text(ntlm.get("domain")),
                               source="suricata:smb"))
+
+
+def _public(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:
+        return False
 
 
 def _collect(rtype: Any, rdata: Any, addresses: list[str], aliases: list[str]) -> None:
