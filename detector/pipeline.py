@@ -64,6 +64,8 @@ class Scan:
     def __post_init__(self) -> None:
         settings = self.config.settings
         self.dispatcher: Optional[PacketDispatcher] = None
+        self.watched: set[str] = set()
+        self.name_cache: dict[str, bool] = {}
         ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.tz_offset_seconds or 0)
         self.detectors = build_detectors(ctx)
         self.router = Router(self.detectors)
@@ -83,6 +85,7 @@ class Scan:
     def _watch(self, address: str) -> None:
         if self.dispatcher is not None:
             self.dispatcher.meter.watch(address)
+        self.watched.add(address)  # for flow logs (Zeek conn, EVE flow): the detector bounds how many
 
     # ------------------------------------------------------------ inputs
 
@@ -188,6 +191,8 @@ class Scan:
             read_log_from(opened.reader(), decoder, ctx, self.emit, stats, start, position, opened.compressed, head)
         except OSError as exc:
             record.warnings.append(f"read error after line {position.lines} ({exc})")
+        finally:
+            record.records = stats.lines  # also when interrupted: the lines this scan read
         position.complete = opened.compressed and not opened.damage()
         if opened.damage():
             record.warnings.append(f"{opened.damage()} after line {position.lines}")
@@ -223,7 +228,17 @@ class Scan:
 
     def _log_context(self, opened: OpenedInput) -> LogContext:
         year = datetime.fromtimestamp(opened.path.stat().st_mtime).year
-        return LogContext(str(opened.path.name), year, self.config.tz_offset_seconds)
+        return LogContext(str(opened.path.name), year, self.config.tz_offset_seconds, watched=self.watched,
+                          relevant_name=self.relevant_name)
+
+    def relevant_name(self, name: str) -> bool:
+        """A host name the catalog knows (cached: log records repeat the same names all day)."""
+        hit = self.name_cache.get(name)
+        if hit is None:
+            if len(self.name_cache) >= 100_000:
+                self.name_cache.clear()
+            hit = self.name_cache[name] = self.config.catalog.match(name) is not None
+        return hit
 
     # ------------------------------------------------------------ progress
 

@@ -45,6 +45,8 @@ DNS_PORTS = (53, 5353, 853)
 FTP_FILE_COMMANDS = {"STOR": "up", "APPE": "up", "STOU": "up", "RETR": "down"}
 MAX_MEMORY = 20_000  # per-file bounded tables (ftp sessions, attachments already reported)
 SIGNATURES_FILE = "suricata_signatures.yaml"
+HANDLED_RAW = {b"dns", b"tls", b"quic", b"http", b"fileinfo", b"ftp", b"ftp_data", b"smtp", b"email", b"alert",
+               b"dhcp", b"krb5", b"smb"}
 
 
 class SignatureTableError(ValueError):
@@ -196,6 +198,10 @@ class Memory:
 class EveParser(LineParser):
     def __init__(self, ctx: LogContext, table: Optional[SignatureTable] = None):
         self.table = table
+        self.watched = ctx.watched
+        self.relevant = ctx.relevant_name
+        self.names: dict[bytes, bool] = {}
+        self.skip_raw = self._skip_raw
         self.ftp_users = Memory()  # flow_id -> user name
         self.ftp_pending: Memory = Memory()  # flow_id -> Credential awaiting its reply
         self.files_seen = Memory()  # (hosts, file name) already reported
@@ -227,6 +233,46 @@ class EveParser(LineParser):
         except (ValueError, TypeError, AttributeError):
             return False
         return True
+
+    def _skip_raw(self, line: bytes) -> bool:
+        """Raw-bytes test for the bulk of a busy EVE file (Suricata writes compact JSON).
+
+        flow: the server is not metered; dns/tls/quic/http: the name is no
+        catalog service and the event carries nothing else (CNAME, tracker URI);
+        fileinfo: not a mail attachment; event types we do not read. Anything
+        unusual (escapes, other spacing) takes the full path.
+        """
+        start = line.find(b'"event_type":"')
+        if start < 0:
+            return False
+        kind = line[start + 14:line.find(b'"', start + 14)]
+        if kind == b"flow":
+            return self.watched is not None and _unwatched_dest(line, self.watched)
+        if kind not in HANDLED_RAW:
+            return kind.replace(b"_", b"").isalnum()  # stats, anomaly, netflow...: nothing for us
+        if kind == b"fileinfo":
+            return b'"app_proto":"' in line and b'"app_proto":"smtp"' not in line
+        if self.relevant is None:
+            return False
+        if kind == b"dns":
+            return b'"CNAME"' not in line and self._irrelevant(_raw_value(line, b'"rrname":"'))
+        if kind == b"tls" or kind == b"quic":
+            return self._irrelevant(_raw_value(line, b'"sni":"'))
+        if kind == b"http" and b"announce" not in line and b"scrape" not in line:
+            return self._irrelevant(_raw_value(line, b'"hostname":"'))
+        return False
+
+    def _irrelevant(self, name: bytes) -> bool:
+        """A plain name (bytes) the catalog does not know; cached per file."""
+        if not name:
+            return False
+        hit = self.names.get(name)
+        if hit is None:
+            if len(self.names) >= MAX_MEMORY:
+                self.names.clear()
+            assert self.relevant is not None
+            hit = self.names[name] = not self.relevant(name.decode("utf-8", "replace").lower().rstrip("."))
+        return hit
 
     # ------------------------------------------------------------ names
 
@@ -413,6 +459,27 @@ class EveParser(LineParser):
             emit(HostIdentity(e.ts, e.where, address=e.src, hostname=_text(ntlm.get("host"), 64),
                               username=_text(ntlm.get("user")), domain=_text(ntlm.get("domain")),
                               source="suricata:smb"))
+
+
+def _raw_value(line: bytes, key: bytes) -> bytes:
+    """The string after ``key`` in compact JSON, or b'' when absent or escaped (then the full parse decides)."""
+    start = line.find(key)
+    if start < 0:
+        return b""
+    start += len(key)
+    end = line.find(b'"', start)
+    value = line[start:end] if end > start else b""
+    return b"" if b"\\" in value else value
+
+
+def _unwatched_dest(line: bytes, watched) -> bool:
+    if not watched:
+        return True
+    start = line.find(b'"dest_ip":"')
+    if start < 0:
+        return False
+    end = line.find(b'"', start + 11)
+    return end > 0 and line[start + 11:end].decode("ascii", "replace") not in watched
 
 
 def _public(address: str) -> bool:

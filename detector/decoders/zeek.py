@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional
 
 from .base import Emit, LineParser, LogContext, LogDecoder
 from .jsonline import loads
-from .zeeklogs import MAPPERS, Fields, Malformed, guess_path
+from .zeeklogs import MAPPERS, Fields, Malformed, conn, dns, guess_path, http, quic, ssl
 
 ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\\\")
 MAX_FIELDS = 256
@@ -141,6 +141,23 @@ class ZeekTsvParser(LineParser):
         self.header.path = path_from_filename(ctx.path)
         self.mapper: Optional[Callable] = None
         self.state = ZeekState()
+        self.watched = ctx.watched
+        self.relevant = ctx.relevant_name
+        self.names: dict[bytes, bool] = {}
+        self.skip_rows: Optional[Callable[[bytes], bool]] = None  # set per #fields block, see tsv_prefilter
+
+    def skip_raw(self, raw: bytes) -> bool:  # type: ignore[override]
+        return self.skip_rows is not None and self.skip_rows(raw)
+
+    def _known(self, name: bytes) -> bool:
+        """A catalog host name (raw bytes from the row), cached per file."""
+        hit = self.names.get(name)
+        if hit is None:
+            if len(self.names) >= MAX_UIDS:
+                self.names.clear()
+            assert self.relevant is not None
+            hit = self.names[name] = self.relevant(name.decode("utf-8", "replace").lower().rstrip("."))
+        return hit
 
     def parse(self, line: str, where: str, emit: Emit) -> bool:
         if line[:1] == "#":
@@ -179,9 +196,75 @@ class ZeekTsvParser(LineParser):
             header.fields = value.split(header.separator)[:MAX_FIELDS]
             header.index = {field: position for position, field in enumerate(header.fields)}
             self.mapper = MAPPERS.get(header.path) or MAPPERS.get(guess_path(header.index))
+            self.skip_rows = tsv_prefilter(self.mapper, header, self.watched,
+                                          self._known if self.relevant is not None else None)
         elif name not in ("types", "open", "close"):
             return line.startswith("#")  # other comments are harmless
         return True
+
+
+def tsv_prefilter(mapper, header: TsvHeader, watched, known: Optional[Callable[[bytes], bool]]
+                  ) -> Optional[Callable[[bytes], bool]]:
+    """A test on a row's raw bytes telling rows that cannot matter (most of a busy log) from the rest.
+
+    conn: the server is not metered. dns/ssl/quic/http: the name is no catalog
+    service, and the row carries nothing else (CNAME chain, login, tracker URI).
+    Headers, rows of the wrong width and escaped values always take the full path.
+    """
+    index = header.index
+    separator = header.separator.encode("utf-8")
+    width = len(header.fields)
+    blank = {header.unset.encode("utf-8"), header.empty.encode("utf-8"), b""}
+    if mapper is conn and watched is not None and "id.resp_h" in index:
+        server = index["id.resp_h"]
+
+        def skip_conn(raw: bytes) -> bool:
+            if raw[:1] == b"#" or raw.count(separator) != width - 1:
+                return False
+            return not watched or raw.split(separator, server + 1)[server].decode("ascii", "replace") not in watched
+        return skip_conn
+    if known is None:
+        return None
+    if mapper is dns and "query" in index and "answers" in index:
+        query, answers = index["query"], index["answers"]
+        set_separator = header.set_separator.encode("utf-8")
+
+        def skip_dns(raw: bytes) -> bool:
+            row = raw.split(separator)
+            if len(row) != width or raw[:1] == b"#":
+                return False
+            name = row[query]
+            if name in blank or b"\\" in name or known(name):
+                return False
+            found = row[answers]
+            return found in blank or not any(not _address_like(a) and known(a) for a in found.split(set_separator))
+        return skip_dns
+    if mapper in (ssl, quic) and "server_name" in index:
+        sni = index["server_name"]
+
+        def skip_sni(raw: bytes) -> bool:
+            row = raw.split(separator)
+            if len(row) != width or raw[:1] == b"#":
+                return False
+            name = row[sni]
+            return name not in blank and b"\\" not in name and not known(name)
+        return skip_sni
+    if mapper is http and "host" in index and "username" in index and "uri" in index:
+        host, user, uri = index["host"], index["username"], index["uri"]
+
+        def skip_http(raw: bytes) -> bool:
+            row = raw.split(separator)
+            if len(row) != width or raw[:1] == b"#":
+                return False
+            name = row[host]
+            return name not in blank and row[user] in blank and b"\\" not in name \
+                and b"announce" not in row[uri] and b"scrape" not in row[uri] and not known(name.split(b":", 1)[0])
+        return skip_http
+    return None
+
+
+def _address_like(text: bytes) -> bool:
+    return b":" in text or text.replace(b".", b"").isdigit()
 
 
 class ZeekTsvDecoder(LogDecoder):
@@ -198,8 +281,11 @@ class ZeekJsonParser(LineParser):
     def __init__(self, ctx: LogContext):
         self.file_path = path_from_filename(ctx.path)
         self.state = ZeekState()
+        self.watched = ctx.watched
 
     def parse(self, line: str, where: str, emit: Emit) -> bool:
+        if self.watched is not None and '"conn_state"' in line and _unwatched_server(line, self.watched):
+            return True  # a conn record to a server no detector meters: skip before parsing it
         try:
             data = loads(line)
         except ValueError:
@@ -216,6 +302,16 @@ class ZeekJsonParser(LineParser):
             return mapper(JsonFields(data), where, emit, self.state)
         except Malformed:
             return False
+
+
+def _unwatched_server(line: str, watched) -> bool:
+    """The record's id.resp_h, found without parsing, is not metered (False when it cannot be found)."""
+    start = line.find('"id.resp_h":')
+    if start < 0:
+        return False
+    start = line.find('"', start + 12) + 1
+    end = line.find('"', start)
+    return start > 0 and end > start and line[start:end] not in watched
 
 
 ZEEK_KEYS = ('"uid"', '"uids"', '"_path"', '"fuid"', '"id.orig_h"', '"software_type"', '"id":{"orig_h"')

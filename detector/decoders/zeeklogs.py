@@ -12,7 +12,6 @@ form), ntlm, kerberos, software.
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime
 from typing import Any, Callable, Optional
 
@@ -108,11 +107,8 @@ Mapper = Callable[[Fields, str, Emit, Any], bool]
 
 
 def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+    """An answer is an address or a name; names have no ':' and are not all digits and dots."""
+    return ":" in text or (text[:1].isdigit() and text.replace(".", "").isdigit())
 
 
 def _ends(rec: Fields) -> tuple[str, str, int]:

@@ -94,15 +94,18 @@ class PositionBook:
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> PositionBook:
-        """Rows oldest scan first; a later row for the same identity replaces an earlier one."""
+        """Rows oldest scan first; a later row for the same identity replaces an earlier one (and moves last)."""
         latest: dict[FileIdentity, Position] = {}
         for row in rows:
             position = Position.from_row(row)
+            latest.pop(position.identity, None)
             latest[position.identity] = position
         return cls(list(latest.values()))
 
     def start(self, identity: FileIdentity, head: bytes, size: int) -> Start:
-        same_inode = [p for p in self.known if (p.identity.dev, p.identity.ino) == (identity.dev, identity.ino)
+        """Newest knowledge first: the same inode with the same head, then the same head anywhere (rotated)."""
+        newest_first = self.known[::-1]
+        same_inode = [p for p in newest_first if (p.identity.dev, p.identity.ino) == (identity.dev, identity.ino)
                       and p.identity.compressed == identity.compressed]
         for previous in same_inode:
             if not _same_head(previous.identity, head):
@@ -110,9 +113,11 @@ class PositionBook:
             if not identity.compressed and size < previous.size:
                 return Start(note="file is shorter than when last read (truncated): read from the start")
             return self._resume(previous)
-        for previous in self.known:
+        for previous in newest_first:
             if _same_head(previous.identity, head):
                 return self._resume(previous, rotated=previous.path)
+        if same_inode and size < same_inode[0].size:
+            return Start(note="file is shorter than when last read (truncated): read from the start")
         if same_inode:
             return Start(note="file was replaced since the last scan: read from the start")
         return Start()
@@ -201,8 +206,12 @@ def read_log_from(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: 
 def _one(parser, raw: bytes, consumed: int, ctx: LogContext, emit: Emit, stats: LogStats,
          position: Position) -> None:
     number = position.lines + 1
-    line = raw.rstrip(b"\r")[:MAX_LINE].decode("utf-8", "replace")
+    raw = raw.rstrip(b"\r")[:MAX_LINE]
     stats.lines += 1
+    if parser.skip_raw is not None and parser.skip_raw(raw):
+        line = ""
+    else:
+        line = raw.decode("utf-8", "replace")
     if line.strip() and not parser.parse(line, f"{ctx.path}:line {number}", emit):
         stats.malformed += 1
         if stats.first_malformed is None:
