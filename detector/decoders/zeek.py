@@ -229,14 +229,15 @@ def tsv_prefilter(mapper, header: TsvHeader, watched, known: Optional[Callable[[
         query, answers = index["query"], index["answers"]
         set_separator = header.set_separator.encode("utf-8")
 
+        tail = width - 1 - answers  # answers counted from the right: splits only the ends of the row
+
         def skip_dns(raw: bytes) -> bool:
-            row = raw.split(separator)
-            if len(row) != width or raw[:1] == b"#":
+            if raw[:1] == b"#" or raw.count(separator) != width - 1:
                 return False
-            name = row[query]
+            name = raw.split(separator, query + 1)[query]
             if name in blank or b"\\" in name or known(name):
                 return False
-            found = row[answers]
+            found = raw.rsplit(separator, tail + 1)[1] if tail else raw.rsplit(separator, 1)[1]
             return found in blank or not any(not _address_like(a) and known(a) for a in found.split(set_separator))
         return skip_dns
     if mapper in (ssl, quic) and "server_name" in index:
