@@ -242,3 +242,25 @@ def test_interrupted_scan_resumes_without_loss_or_duplication(tmp_path, sig):
     assert hosts == expected_hosts
     if sig == signal.SIGTERM:
         assert lines == 60_000
+
+
+def test_an_empty_archive_read_once_does_not_swallow_later_archives(tmp_path):
+    db = tmp_path / "site.db"
+    day = tmp_path / "2026-11-29"
+    day.mkdir()
+    (day / "dns.14:00:00-15:00:00.log.gz").write_bytes(gzip.compress(b""))
+    incremental([day], db)
+    (day / "dns.15:00:00-16:00:00.log.gz").write_bytes(
+        gzip.compress(zeek_tsv("dns", [dns_row(0, "www.dropbox.com")]).encode()))
+    assert services(incremental([day], db)) == ["Dropbox"]
+
+
+def test_a_short_archive_is_not_taken_for_a_longer_one_that_starts_alike(tmp_path):
+    db = tmp_path / "site.db"
+    day = tmp_path / "2026-11-29"
+    day.mkdir()
+    first = tls_line(0, "www.dropbox.com") + "\n"
+    (day / "eve.json-1.gz").write_bytes(gzip.compress(first.encode()))
+    incremental([day], db)
+    (day / "eve.json-2.gz").write_bytes(gzip.compress((first + tls_line(1, "mega.nz") + "\n").encode()))
+    assert services(incremental([day], db)) == ["Dropbox", "MEGA"]

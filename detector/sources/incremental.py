@@ -32,6 +32,7 @@ from ..decoders.base import Emit, LogContext, LogDecoder
 from .logfile import MAX_LINE, LogStats
 
 HEAD_BYTES = 1024
+MIN_CONTENT_MATCH = 64  # a shorter head (an empty or tiny file) is no identity across inodes
 CHUNK = 1 << 20
 
 
@@ -114,7 +115,8 @@ class PositionBook:
                 return Start(note="file is shorter than when last read (truncated): read from the start")
             return self._resume(previous)
         for previous in newest_first:
-            if _same_head(previous.identity, head):
+            if previous.identity.head_len >= MIN_CONTENT_MATCH and _same_head(previous.identity, head) \
+                    and not (previous.complete and len(head[:HEAD_BYTES]) != previous.identity.head_len):
                 return self._resume(previous, rotated=previous.path)
         if same_inode and size < same_inode[0].size:
             return Start(note="file is shorter than when last read (truncated): read from the start")
