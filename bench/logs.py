@@ -34,8 +34,19 @@ OTHER_NAMES = [f"host{n}.example{n % 97}.com" for n in range(2000)] + [
     "ocsp.digicert.com", "cdn.jsdelivr.net", "www.bbc.co.uk", "teams.microsoft.com"]
 
 
+ATTACHMENTS = [f"{stem}{n}.{ext}" for stem in ("invoice", "scan", "contract", "offer", "report") for n in range(40)
+               for ext in ("pdf", "docx")]
+MAIL_RELAYS = ["203.0.113.25", "203.0.113.26", "203.0.113.27"]
+SERVICE_ADDRESSES = [f"162.125.{n // 250}.{n % 250 + 1}" for n in range(400)]  # a service's few hundred addresses
+
+
 def _name(rng: random.Random) -> str:
     return rng.choice(SERVICE_NAMES) if rng.random() < 0.05 else rng.choice(OTHER_NAMES)
+
+
+def _answer(name: str, server: str, rng: random.Random) -> str:
+    """Catalog services answer from their own small address pool; the rest from anywhere."""
+    return rng.choice(SERVICE_ADDRESSES) if name in SERVICE_NAMES else server
 
 
 def _hosts(rng: random.Random) -> tuple[str, str, int]:
@@ -59,7 +70,7 @@ ZEEK_PATHS = {
              "resp_mime_types", 0.06),
     "files": ("ts fuid uid id.orig_h id.orig_p id.resp_h id.resp_p source depth analyzers mime_type filename "
               "duration local_orig is_orig seen_bytes total_bytes missing_bytes overflow_bytes timedout parent_fuid "
-              "md5 sha1 sha256 extracted extracted_cutoff extracted_size", 0.02),
+              "md5 sha1 sha256 extracted extracted_cutoff extracted_size", 0.02),  # mail and web files
 }
 
 
@@ -74,7 +85,8 @@ def _zeek_row(path: str, n: int, rng: random.Random) -> list[str]:
     if path == "dns":
         name = _name(rng)
         return [ts, uid, client, str(port), "10.1.0.1", "53", "udp", str(rng.randrange(65535)), "0.012", name,
-                "1", "C_INTERNET", "1", "A", "0", "NOERROR", "F", "F", "T", "T", "0", server, "300.000000", "F"]
+                "1", "C_INTERNET", "1", "A", "0", "NOERROR", "F", "F", "T", "T", "0", _answer(name, server, rng),
+                "300.000000", "F"]
     if path == "ssl":
         return [ts, uid, client, str(port), server, "443", "TLSv13", "TLS_AES_128_GCM_SHA256", "x25519", _name(rng),
                 "F", "-", "h2", "T", "CsiI", "(empty)", "(empty)", "-"]
@@ -83,8 +95,12 @@ def _zeek_row(path: str, n: int, rng: random.Random) -> list[str]:
                 "/index.html", "-", "1.1", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)", "-", "0",
                 str(rng.randrange(100, 90000)), "200", "OK", "-", "-", "(empty)", "-", "-", "-", "-", "-", "-",
                 "FhT3", "-", "text/html"]
-    return [ts, f"F{n:x}", uid, client, str(port), server, "25", "SMTP", "3", "(empty)", "application/pdf",
-            f"doc{n}.pdf", "0.1", "T", "T", "81000", "81000", "0", "0", "F", "-", "-", "-", "-", "-", "-", "-"]
+    if rng.random() < 0.9:  # most files Zeek sees are web downloads
+        return [ts, f"F{n:x}", uid, server, "80", client, str(port), "HTTP", "0", "(empty)", "text/html", "-",
+                "0.1", "F", "F", "9000", "9000", "0", "0", "F", "-", "-", "-", "-", "-", "-", "-"]
+    return [ts, f"F{n:x}", uid, client, str(port), rng.choice(MAIL_RELAYS), "25", "SMTP", "3", "(empty)",
+            "application/pdf", rng.choice(ATTACHMENTS), "0.1", "T", "T", "81000", "81000", "0", "0", "F", "-", "-",
+            "-", "-", "-", "-", "-"]
 
 
 def write_zeek(folder: Path, records: int, seed: int = 7) -> int:
@@ -125,10 +141,12 @@ def _eve(n: int, rng: random.Random) -> dict:
             "bytes_toclient": rng.randrange(500, 900000), "start": _eve_time(ts - 5), "end": _eve_time(ts),
             "age": 5, "state": "closed", "reason": "timeout", "alerted": False}, tcp={"tcp_flags": "1b"})
     elif roll < 0.70:
+        name = _name(rng)
+        address = _answer(name, server, rng)
         base.update(event_type="dns", dest_port=53, proto="UDP", dns={
             "version": 2, "type": "answer", "id": rng.randrange(65535), "flags": "8180", "qr": True, "rd": True,
-            "ra": True, "rrname": _name(rng), "rrtype": "A", "rcode": "NOERROR",
-            "answers": [{"rrname": "x", "rrtype": "A", "ttl": 300, "rdata": server}], "grouped": {"A": [server]}})
+            "ra": True, "rrname": name, "rrtype": "A", "rcode": "NOERROR",
+            "answers": [{"rrname": name, "rrtype": "A", "ttl": 300, "rdata": address}], "grouped": {"A": [address]}})
     elif roll < 0.85:
         base.update(event_type="tls", tls={"subject": "CN=example", "issuerdn": "CN=R3", "serial": "04:AB",
                                            "fingerprint": "aa:bb", "sni": _name(rng), "version": "TLS 1.3",
@@ -140,8 +158,10 @@ def _eve(n: int, rng: random.Random) -> dict:
                 "text/html", "http_method": rng.choice(["GET", "GET", "POST"]), "protocol": "HTTP/1.1",
             "status": 200, "length": rng.randrange(100, 90000)})
     elif roll < 0.95:
-        base.update(event_type="fileinfo", app_proto="smtp" if rng.random() < 0.1 else "http", fileinfo={
-            "filename": f"doc{n}.pdf", "gaps": False, "state": "CLOSED", "stored": False, "size": 81000,
+        smtp = rng.random() < 0.1
+        base.update(event_type="fileinfo", app_proto="smtp" if smtp else "http",
+                    dest_ip=rng.choice(MAIL_RELAYS) if smtp else server, fileinfo={
+            "filename": rng.choice(ATTACHMENTS), "gaps": False, "state": "CLOSED", "stored": False, "size": 81000,
             "tx_id": 0}, email={"from": "a@example.com", "to": ["b@example.org"], "status": "PARSE_DONE"})
     elif roll < 0.96:
         base.update(event_type="alert", alert={
