@@ -132,6 +132,7 @@ class FileTransfer(Observation):
     size: Optional[int] = None
     sender: str = ""
     recipients: tuple[str, ...] = ()
+    mime_type: str = ""  # when the source says (Zeek files.log, mail parts)
 
 
 @dataclass

@@ -79,6 +79,21 @@ def test_dns_query_answers_and_cname_chain(encoding):
     assert alias.targets == ("www.dropbox-dns.com",)
 
 
+def test_files_old_layout_and_unnamed_attachment(tmp_path):
+    """Zeek before 5.0: tx_hosts/rx_hosts instead of id.*; a nameless PDF part still counts."""
+    from detector.decoders.zeek import ZeekJsonDecoder as decoder
+
+    parser = decoder().parser(LogContext("files.log"))
+    seen: list = []
+    line = ('{"ts": 1795964400.25, "fuid": "F1", "tx_hosts": ["10.1.0.5"], "rx_hosts": ["203.0.113.25"], '
+            '"conn_uids": ["C1"], "source": "SMTP", "depth": 3, "mime_type": "application/pdf", "is_orig": true, '
+            '"seen_bytes": 500}')
+    assert parser.parse(line, "files.log:line 1", seen.append)
+    (attachment,) = only(seen, FileTransfer)
+    assert (attachment.filename, attachment.client, attachment.server, attachment.size) == \
+        ("(unnamed application/pdf)", "10.1.0.5", "203.0.113.25", 500)
+
+
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_ssl_sni_and_certificate_without_sni(encoding):
     rows = [dict(CONN, version="TLSv13", server_name="www.dropbox.com", established=True),
@@ -171,8 +186,9 @@ def test_smtp_attachment_from_files_log(encoding):
                   is_orig=True, seen_bytes=81_000, total_bytes=81_000)]
     seen, bad = observe(encoding, "files", files)
     (attachment,) = only(seen, FileTransfer)
-    assert (attachment.protocol, attachment.filename, attachment.size, attachment.client, attachment.server) == \
-        ("smtp-attachment", "contract.pdf", 81_000, "10.1.0.5", "203.0.113.25")
+    assert (attachment.protocol, attachment.filename, attachment.size, attachment.client, attachment.server,
+            attachment.mime_type) == ("smtp-attachment", "contract.pdf", 81_000, "10.1.0.5", "203.0.113.25",
+                                      "application/pdf")
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)

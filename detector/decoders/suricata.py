@@ -351,7 +351,7 @@ class EveParser(LineParser):
         name = _text(info.get("filename"))
         if name:
             email = e.section("email")
-            self._attachment(e, emit, name, _int(info.get("size")), email)
+            self._attachment(e, emit, name, _int(info.get("size")), email, mime=_text(info.get("magic"), 128))
 
     def _smtp(self, e: Event, emit: Emit) -> None:
         email = e.section("email")
@@ -360,7 +360,7 @@ class EveParser(LineParser):
                 self._attachment(e, emit, name[:256], None, email, e.section("smtp"))
 
     def _attachment(self, e: Event, emit: Emit, name: str, size: Optional[int], email: dict,
-                    smtp: Optional[dict] = None) -> None:
+                    smtp: Optional[dict] = None, mime: str = "") -> None:
         key = ("smtp", e.data.get("flow_id") or (e.src, e.dst), name)
         if key in self.files_seen:
             return
@@ -369,7 +369,7 @@ class EveParser(LineParser):
         sender = _text(email.get("from")) or _text(smtp.get("mail_from"))
         recipients = tuple(_text(r) for r in (_list(email.get("to")) or _list(smtp.get("rcpt_to")))[:50])
         emit(FileTransfer(e.ts, e.where, e.src, e.dst, "smtp-attachment", name, "up", size,
-                          sender.strip("<>"), tuple(r.strip("<>") for r in recipients if r)))
+                          sender.strip("<>"), tuple(r.strip("<>") for r in recipients if r), mime_type=mime))
 
     def _ftp(self, e: Event, emit: Emit) -> None:
         ftp = e.section("ftp")

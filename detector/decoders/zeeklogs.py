@@ -239,12 +239,15 @@ def files(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
     client = rec.s("id.orig_h") or next(iter(rec.items("tx_hosts")), "")
     server = rec.s("id.resp_h") or next(iter(rec.items("rx_hosts")), "")
     name = rec.s("filename")[:256]
+    mime = rec.s("mime_type")[:128]
     if not name:
-        return True  # the message body itself, not an attachment
+        if not mime or mime.startswith(("text/", "multipart/", "message/")):
+            return True  # the message body itself, not an attachment
+        name = f"(unnamed {mime})"
     size = rec.n("total_bytes")
     if size is None:
         size = rec.n("seen_bytes")
-    emit(FileTransfer(rec.ts(), where, client, server, "smtp-attachment", name, "up", size))
+    emit(FileTransfer(rec.ts(), where, client, server, "smtp-attachment", name, "up", size, mime_type=mime))
     return True
 
 
