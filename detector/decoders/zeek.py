@@ -198,8 +198,7 @@ class ZeekTsvParser(LineParser):
             self.mapper = MAPPERS.get(header.path) or MAPPERS.get(guess_path(header.index))
             self.skip_rows = tsv_prefilter(self.mapper, header, self.watched,
                                           self._known if self.relevant is not None else None)
-        elif name not in ("types", "open", "close"):
-            return line.startswith("#")  # other comments are harmless
+        # #types, #open, #close and any other comment line: nothing to do
         return True
 
 
