@@ -144,10 +144,7 @@ class ZeekTsvParser(LineParser):
         self.watched = ctx.watched
         self.relevant = ctx.relevant_name
         self.names: dict[bytes, bool] = {}
-        self.skip_rows: Optional[Callable[[bytes], bool]] = None  # set per #fields block, see tsv_prefilter
-
-    def skip_raw(self, raw: bytes) -> bool:  # type: ignore[override]
-        return self.skip_rows is not None and self.skip_rows(raw)
+        self.skip_raw: Optional[Callable[[bytes], bool]] = None  # set per #fields block, see tsv_prefilter
 
     def _known(self, name: bytes) -> bool:
         """A catalog host name (raw bytes from the row), cached per file."""
@@ -196,7 +193,7 @@ class ZeekTsvParser(LineParser):
             header.fields = value.split(header.separator)[:MAX_FIELDS]
             header.index = {field: position for position, field in enumerate(header.fields)}
             self.mapper = MAPPERS.get(header.path) or MAPPERS.get(guess_path(header.index))
-            self.skip_rows = tsv_prefilter(self.mapper, header, self.watched,
+            self.skip_raw = tsv_prefilter(self.mapper, header, self.watched,
                                           self._known if self.relevant is not None else None)
         # #types, #open, #close and any other comment line: nothing to do
         return True

@@ -42,9 +42,9 @@ def read_log(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: Emit,
              progress: Optional[Callable[[int], None]] = None) -> None:
     """Feed every line to the format's parser; malformed lines are counted and skipped."""
     parser = decoder.parser(ctx)
-    skip_raw = parser.skip_raw
     for number, raw in enumerate(iter_raw_lines(stream), 1):
         stats.lines = number
+        skip_raw = parser.skip_raw  # a parser may change its test as it learns the file (Zeek #fields)
         if skip_raw is not None and skip_raw(raw):
             continue
         line = raw.decode("utf-8", "replace")
