@@ -50,6 +50,7 @@ from .smb import SmbDecoder
 from .smtp import SmtpDecoder
 from .snmp import SnmpDecoder
 from .stun import StunDecoder
+from .suricata import EveDecoder
 from .telegram import TelegramDecoder
 from .telnet import RloginDecoder, TelnetDecoder
 from .tftp import TftpDecoder
@@ -60,6 +61,7 @@ from .whatsapp import WhatsAppDecoder
 from .wlan_autoconfig import WlanCsvDecoder, WlanXmlDecoder
 from .wpa_supplicant import WpaSupplicantDecoder
 from .xmpp import XmppDecoder
+from .zeek import ZeekJsonDecoder, ZeekTsvDecoder
 
 
 def packet_decoders(settings: Settings) -> list:
@@ -90,7 +92,8 @@ def log_decoders() -> list[LogDecoder]:
                     MessageTraceDecoder()]
     wifi = [WpaSupplicantDecoder(), NetworkManagerDecoder(), MacLogDecoder(), MikrotikDecoder(), UnifiDecoder()]
     server_logins = [AuthLogDecoder()]  # vsftpd, ProFTPD, Dovecot, Postfix SASL
-    return [HostapdDecoder()] + messages + file_sharing + wifi + server_logins
+    sensors = [ZeekTsvDecoder(), ZeekJsonDecoder(), EveDecoder()]
+    return [HostapdDecoder()] + messages + file_sharing + wifi + server_logins + sensors
 
 
 def document_decoders(settings: Settings) -> list[DocumentDecoder]:

@@ -431,6 +431,7 @@ class FileSharingDetector(Detector):
             "client": info.client,
             "server": info.server,
             "external": self._external(info),
+            "mime_type": info.mime_type,
         }
         if info.protocol == "mail-log":
             attributes["personal_recipients"] = self._personal_recipients(info)

@@ -83,6 +83,8 @@ class FileMovedAttributes(FileSharingAttributes):
                                          label="Left the company", when="null when it cannot be told")
     personal_recipients: list[str] = attribute("recipients at personal mail providers (mail logs)",
                                                label="Personal recipients", factory=list)
+    mime_type: str = attribute("the attachment's MIME type, when the source gives it (Zeek files.log, EVE)",
+                               label="MIME type", default="")
 
 
 DECLARED = (ServiceUseAttributes, FileMovedAttributes)
