@@ -25,6 +25,8 @@ from .sources.logfile import LogStats, choose_document, choose_format, read_log
 from .sources.pcap import CaptureFormatError, ReadStats, read_capture
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
+# decoding processes for file scans when ScanConfig.jobs is None; `shadowit scan --jobs` sets it
+default_jobs = 1
 
 
 @dataclass
@@ -33,6 +35,7 @@ class ScanConfig:
     catalog: Catalog
     tz_offset_seconds: Optional[int] = None
     progress_stream: Optional[TextIO] = None  # stderr when a bar should be drawn
+    jobs: Optional[int] = None  # decoding processes for captures (detector/parallel.py); None: default_jobs
 
 
 class Router:
@@ -65,7 +68,13 @@ class Scan:
         ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.tz_offset_seconds or 0)
         self.detectors = build_detectors(ctx)
         self.router = Router(self.detectors)
-        self.dispatcher = PacketDispatcher(packet_decoders(settings), self.router.emit, settings.max_flows,
+        self.jobs = self.config.jobs or default_jobs
+        self.pool = None  # WorkerPool, started at the first capture when jobs > 1
+        self.captures = 0  # captures scanned so far, and their frames: merge keys across files
+        self.frames_before = 0
+        # with jobs > 1 the workers decode; this dispatcher only meters what the detectors watch
+        decoders = packet_decoders(settings) if self.jobs <= 1 else []
+        self.dispatcher = PacketDispatcher(decoders, self.router.emit, settings.max_flows,
                                            settings.max_stream_bytes)
 
     def _watch(self, address: str) -> None:
@@ -102,7 +111,11 @@ class Scan:
         errors_before = self.dispatcher.stats.decoder_errors
         messages_before = len(self.dispatcher.stats.errors)
         try:
-            record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress, self.dispatcher.hot)
+            if self.jobs > 1:
+                record.kind = self._read_parallel(opened, stats, progress)
+            else:
+                record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress,
+                                           self.dispatcher.hot)
         except CaptureFormatError as exc:
             record.kind = "capture"
             stats.warnings.append(str(exc))
@@ -129,6 +142,43 @@ class Scan:
             new = self.dispatcher.stats.errors[messages_before:]
             record.warnings.append(f"{failures} packet(s) could not be decoded and were skipped"
                                    + (f" (first: {new[0]})" if new else ""))
+
+    def _read_parallel(self, opened: OpenedInput, stats: ReadStats,
+                       progress: Optional[Callable[[int], None]]) -> str:
+        """Workers decode their share of the flows while this process meters and merges (detector/parallel.py)."""
+        from .parallel import WorkerPool
+
+        assert self.dispatcher is not None
+        if self.pool is None:
+            self.pool = WorkerPool(self.jobs, self.config.settings, self.router.emit)
+        pool, dispatcher = self.pool, self.dispatcher
+        capture = self.captures
+        self.captures += 1
+        dispatcher.frame_base = self.frames_before
+        pool.begin(opened.path, opened.path.name, capture, self.frames_before)
+        release, meter = pool.merger.release_before, dispatcher.handle
+
+        def handler(buf: bytes, off: int, caplen: int, ts: float, linktype: int, frame_no: int) -> None:
+            release((capture, frame_no, 1))  # the workers' sweep before this frame
+            meter(buf, off, caplen, ts, linktype, frame_no)
+            release((capture, frame_no, 2))  # what the frame itself produced
+
+        frames_before = stats.frames
+        try:
+            return read_capture(opened.reader(), handler, stats, progress, dispatcher.hot)
+        except KeyboardInterrupt:
+            pool.close(terminate=True)  # the scan stops here: what the workers still hold is moot
+            raise
+        finally:
+            self.frames_before += stats.frames - frames_before
+            if not pool.closed:  # the workers read the same bytes: merge all they found, even after damage
+                self._add_worker_errors(*pool.end_capture())
+
+    def _add_worker_errors(self, count: int, messages: list[str]) -> None:
+        assert self.dispatcher is not None
+        stats = self.dispatcher.stats
+        stats.decoder_errors += count
+        stats.errors.extend(messages[:max(0, 10 - len(stats.errors))])
 
     def _log(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
         decoder, score = choose_format(head, log_decoders())
@@ -213,6 +263,8 @@ class Scan:
     def finish(self) -> list[Finding]:
         """Close flows and collect every detector's findings, most severe first."""
         assert self.dispatcher is not None
+        if self.pool is not None:
+            self._add_worker_errors(*self.pool.finish())
         self.dispatcher.finish()
         findings: list[Finding] = []
         for detector in self.detectors:

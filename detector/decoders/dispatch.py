@@ -172,6 +172,7 @@ class PacketDispatcher:
         self.quiet_pairs = self.hot.quiet_pairs
         self.watched = self.meter.watched  # bound once: read for every packet
         self.flow_map = self.flows.flows
+        self.frame_base = 0  # frames of the captures before this one: flow order across files (--jobs merge)
 
     def _register(self, decoder: object) -> None:
         if isinstance(decoder, DatagramDecoder):
@@ -401,6 +402,7 @@ class PacketDispatcher:
             return
         where = f"{self.source}:frame {frame_no}"
         flow.last_ts = ts  # FlowTable.touch, inlined
+        flow.moved = self.frame_base + frame_no
         move = self.flow_map.move_to_end
         first_key, second_key = flow.keys
         move(first_key)
@@ -496,6 +498,7 @@ class PacketDispatcher:
             self._decoder_failed(decoder.name, exc)
             return None
         flow = Flow(_GuardedSession(session, self, decoder.name), client_key)
+        flow.moved = self.frame_base + frame_no
         self.flows.add(key, reverse, flow, ts, f"{self.source}:frame {frame_no}")
         return flow
 

@@ -103,7 +103,7 @@ class Direction:
 
 
 class Flow:
-    __slots__ = ("session", "client_key", "dirs", "last_ts", "done", "keys")
+    __slots__ = ("session", "client_key", "dirs", "last_ts", "done", "keys", "moved")
 
     def __init__(self, session: Optional[StreamSession], client_key: bytes):
         self.session = session
@@ -112,6 +112,7 @@ class Flow:
         self.last_ts = 0.0
         self.done = session is None
         self.keys: tuple[bytes, ...] = ()
+        self.moved = 0  # frame that last moved it to the LRU end: its place in sweeps (merge key of --jobs)
 
 
 class FlowTable:
@@ -122,6 +123,7 @@ class FlowTable:
         self.max_flows = max_flows
         self.max_stream_bytes = max_stream_bytes
         self.idle_seconds = idle_seconds
+        self.closing: Optional[Flow] = None  # the flow being dropped, while its session flushes
 
     def get(self, key: bytes) -> Optional[Flow]:
         return self.flows.get(key)
@@ -186,6 +188,13 @@ class FlowTable:
     def _drop(self, flow: Flow, ts: float, where: str) -> None:
         for key in flow.keys:
             self.flows.pop(key, None)
+        self.closing = flow
+        try:
+            self._flush(flow, ts, where)
+        finally:
+            self.closing = None
+
+    def _flush(self, flow: Flow, ts: float, where: str) -> None:
         if flow.session is not None and not flow.done:
             for index, direction in enumerate(flow.dirs):  # what was held behind a gap that never filled
                 while direction.pending and not flow.done:
