@@ -69,13 +69,20 @@ class Scan:
         self.detectors = build_detectors(ctx)
         self.router = Router(self.detectors)
         self.jobs = self.config.jobs or default_jobs
-        self.pool = None  # WorkerPool, started at the first capture when jobs > 1
+        self.parallel = None  # ParallelCaptures, started at the first capture when jobs > 1
         self.captures = 0  # captures scanned so far, and their frames: merge keys across files
         self.frames_before = 0
-        # with jobs > 1 the workers decode; this dispatcher only meters what the detectors watch
-        decoders = packet_decoders(settings) if self.jobs <= 1 else []
-        self.dispatcher = PacketDispatcher(decoders, self.router.emit, settings.max_flows,
+        self._packet_sink = self.router.emit
+        emit = self.router.emit if self.jobs <= 1 else self._emit_packet
+        self.dispatcher = PacketDispatcher(packet_decoders(settings), emit, settings.max_flows,
                                            settings.max_stream_bytes)
+
+    def _emit_packet(self, obs: Observation) -> None:
+        """With --jobs N the parallel engine redirects what the dispatcher emits while it sweeps flows."""
+        self._packet_sink(obs)
+
+    def _set_packet_sink(self, sink: Callable[[Observation], None]) -> None:
+        self._packet_sink = sink
 
     def _watch(self, address: str) -> None:
         if self.dispatcher is not None:
@@ -145,40 +152,20 @@ class Scan:
 
     def _read_parallel(self, opened: OpenedInput, stats: ReadStats,
                        progress: Optional[Callable[[int], None]]) -> str:
-        """Workers decode their share of the flows while this process meters and merges (detector/parallel.py)."""
-        from .parallel import WorkerPool
+        """This process and N-1 workers decode shares of the flows, merged in frame order (detector/parallel.py)."""
+        from .parallel import ParallelCaptures
 
         assert self.dispatcher is not None
-        if self.pool is None:
-            self.pool = WorkerPool(self.jobs, self.config.settings, self.router.emit)
-        pool, dispatcher = self.pool, self.dispatcher
+        if self.parallel is None:
+            self.parallel = ParallelCaptures(self.jobs, self.config.settings, self.dispatcher,
+                                             self._set_packet_sink, self.router.emit)
         capture = self.captures
         self.captures += 1
-        dispatcher.frame_base = self.frames_before
-        pool.begin(opened.path, opened.path.name, capture, self.frames_before)
-        release, meter = pool.merger.release_before, dispatcher.handle
-
-        def handler(buf: bytes, off: int, caplen: int, ts: float, linktype: int, frame_no: int) -> None:
-            release((capture, frame_no, 1))  # the workers' sweep before this frame
-            meter(buf, off, caplen, ts, linktype, frame_no)
-            release((capture, frame_no, 2))  # what the frame itself produced
-
         frames_before = stats.frames
         try:
-            return read_capture(opened.reader(), handler, stats, progress, dispatcher.hot)
-        except KeyboardInterrupt:
-            pool.close(terminate=True)  # the scan stops here: what the workers still hold is moot
-            raise
+            return self.parallel.read(opened.reader(), opened.path, stats, progress, capture, self.frames_before)
         finally:
             self.frames_before += stats.frames - frames_before
-            if not pool.closed:  # the workers read the same bytes: merge all they found, even after damage
-                self._add_worker_errors(*pool.end_capture())
-
-    def _add_worker_errors(self, count: int, messages: list[str]) -> None:
-        assert self.dispatcher is not None
-        stats = self.dispatcher.stats
-        stats.decoder_errors += count
-        stats.errors.extend(messages[:max(0, 10 - len(stats.errors))])
 
     def _log(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
         decoder, score = choose_format(head, log_decoders())
@@ -263,9 +250,10 @@ class Scan:
     def finish(self) -> list[Finding]:
         """Close flows and collect every detector's findings, most severe first."""
         assert self.dispatcher is not None
-        if self.pool is not None:
-            self._add_worker_errors(*self.pool.finish())
-        self.dispatcher.finish()
+        if self.parallel is not None:
+            self.parallel.finish()  # closes the flows of every process, then flushes the meter
+        else:
+            self.dispatcher.finish()
         findings: list[Finding] = []
         for detector in self.detectors:
             findings.extend(detector.finish())
