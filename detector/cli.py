@@ -140,14 +140,13 @@ def _notify_config(webhook, smtp, to, sender, min_severity) -> NotifyConfig:
 @scan_options
 @unattended_options
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Decoding processes for captures (default: the number of cores); findings are the same.")
+              help="Decoding processes for captures (default: the cores, for inputs over 32 MB); same findings.")
 def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook,
          notify_smtp, notify_to, notify_from, notify_min_severity, jobs) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
     from . import pipeline
-    from .parallel import default_jobs
 
-    pipeline.default_jobs = jobs or default_jobs()  # hook until ScanRequest carries jobs (detector/app.py)
+    pipeline.default_jobs = pipeline.choose_jobs(list(inputs), jobs)  # hook until ScanRequest carries jobs (app.py)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     request = ScanRequest(list(inputs), _rules_paths(rules), db, site, operator, parse_tz(tz),
                           None if quiet else _progress_stream(), _argv(), wait_for_lock=wait)

@@ -28,7 +28,6 @@ ignored flow's and whose address is watched may be treated differently.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import signal
 from collections import deque
 from pathlib import Path
@@ -54,14 +53,6 @@ VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
 IPV6_EXTENSIONS = (0, 43, 60, 44, 51)
 
 Key = tuple
-
-
-def default_jobs() -> int:
-    """The cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def share_of(buf: bytes, off: int, caplen: int, linktype: int, jobs: int) -> int:

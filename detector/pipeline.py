@@ -6,6 +6,7 @@ and live capture all feed it, so they share decoders and detectors exactly.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,13 +21,40 @@ from .decoders.dispatch import PacketDispatcher
 from .detectors import DetectorContext, build_detectors
 from .model import Finding, InputRecord, Observation
 from .settings import Settings
-from .sources import InputError, OpenedInput, sniff_kind
+from .sources import InputError, OpenedInput, discover, sniff_kind
 from .sources.logfile import LogStats, choose_document, choose_format, read_log
 from .sources.pcap import CaptureFormatError, ReadStats, read_capture
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 # decoding processes for file scans when ScanConfig.jobs is None; `shadowit scan --jobs` sets it
 default_jobs = 1
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this much input, forking workers costs more than it saves
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def choose_jobs(paths: list[str], requested: Optional[int]) -> int:
+    """--jobs as given; by default the cores, or 1 when the inputs are small (start-up matters more)."""
+    if requested:
+        return requested
+    cores = available_cores()
+    if cores <= 1:
+        return 1
+    total = 0
+    try:
+        for path in discover(paths):
+            total += path.stat().st_size
+            if total >= PARALLEL_MIN_BYTES:
+                return cores
+    except (InputError, OSError):
+        return 1  # the scan itself reports the bad input
+    return 1
 
 
 @dataclass

@@ -86,3 +86,15 @@ def test_cli_jobs_json_identical(tmp_path: Path) -> None:
         outputs.append(document)
     assert outputs[0] == outputs[1]
     assert outputs[0]["findings"]
+
+
+def test_default_jobs_one_for_small_inputs_cores_for_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from detector import pipeline
+
+    small = tmp_path / "small.pcap"
+    small.write_bytes(b"\x00" * 1000)
+    monkeypatch.setattr(pipeline, "available_cores", lambda: 4)
+    assert pipeline.choose_jobs([str(small)], None) == 1  # start-up matters more than cores here
+    assert pipeline.choose_jobs([str(small)], 3) == 3  # an explicit --jobs is honoured
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 500)
+    assert pipeline.choose_jobs([str(tmp_path)], None) == 4
