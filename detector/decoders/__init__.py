@@ -11,31 +11,19 @@ from ..settings import Settings
 from .arp import ArpDecoder
 from .base import DatagramDecoder, DocumentDecoder, EtherDecoder, FrameDecoder, LogDecoder, StreamDecoder
 from .bittorrent import BitTorrentDecoder, BitTorrentUdpDecoder
-from .chatexport import SlackExportDecoder, TeamsExportDecoder
-from .chatlog import ChatLogDecoder
 from .dhcp import DhcpDecoder
 from .dns import DnsDecoder, DnsTcpDecoder
-from .dnslog import DnsLogDecoder
 from .dot11 import Dot11Decoder
-from .evtx import EvtxDecoder
-from .firewall import FirewallDecoder
 from .ftp import FtpDecoder
-from .hostapd import HostapdDecoder
 from .http import HttpDecoder
 from .imap import ImapDecoder
 from .irc import IrcDecoder
 from .lansync import LanSyncDecoder
 from .ldap import LdapDecoder
-from .macos import MacLogDecoder
-from .mailbox import MailboxDecoder
-from .maillog import MessageTraceDecoder, PostfixDecoder
-from .mikrotik import MikrotikDecoder
 from .msnms import MsnDecoder
 from .mysql import MysqlDecoder
-from .networkmanager import NetworkManagerDecoder
 from .pop3 import Pop3Decoder
 from .postgres import PostgresDecoder
-from .proxylog import ProxifierDecoder, SquidDecoder
 from .quic import QuicDecoder
 from .redis import RedisDecoder
 from .remoteaccess import TeamViewerDecoder, TeamViewerUdpDecoder
@@ -45,9 +33,6 @@ from .snmp import SnmpDecoder
 from .telnet import RloginDecoder, TelnetDecoder
 from .tftp import TftpDecoder
 from .tls import TlsDecoder
-from .unifi import UnifiDecoder
-from .wlan_autoconfig import WlanCsvDecoder, WlanXmlDecoder
-from .wpa_supplicant import WpaSupplicantDecoder
 from .xmpp import XmppDecoder
 
 
@@ -66,6 +51,19 @@ def packet_decoders(settings: Settings) -> list:
 
 def log_decoders() -> list[LogDecoder]:
     """Line-oriented log formats, sniffed from the first lines of a text file (ties go to the first)."""
+    # imported here: a capture scan never needs them (start-up time)
+    from .chatlog import ChatLogDecoder
+    from .dnslog import DnsLogDecoder
+    from .firewall import FirewallDecoder
+    from .hostapd import HostapdDecoder
+    from .macos import MacLogDecoder
+    from .maillog import MessageTraceDecoder, PostfixDecoder
+    from .mikrotik import MikrotikDecoder
+    from .networkmanager import NetworkManagerDecoder
+    from .proxylog import ProxifierDecoder, SquidDecoder
+    from .unifi import UnifiDecoder
+    from .wpa_supplicant import WpaSupplicantDecoder
+
     messages = [ChatLogDecoder()]
     file_sharing = [SquidDecoder(), ProxifierDecoder(), DnsLogDecoder(), FirewallDecoder(), PostfixDecoder(),
                     MessageTraceDecoder()]
@@ -75,6 +73,11 @@ def log_decoders() -> list[LogDecoder]:
 
 def document_decoders(settings: Settings) -> list[DocumentDecoder]:
     """Whole-file formats (JSON exports, mailboxes, .evtx) that are not read line by line."""
+    from .chatexport import SlackExportDecoder, TeamsExportDecoder
+    from .evtx import EvtxDecoder
+    from .mailbox import MailboxDecoder
+    from .wlan_autoconfig import WlanCsvDecoder, WlanXmlDecoder
+
     messages = [MailboxDecoder(), SlackExportDecoder(), TeamsExportDecoder()]
     wifi = [EvtxDecoder(), WlanXmlDecoder(), WlanCsvDecoder()]
     return messages + wifi
