@@ -42,6 +42,7 @@ from .sources.pcap import ReadStats, read_capture
 
 BATCH = 512  # observations per message
 WATERMARK_EVERY = 2048  # handled frames between progress messages
+QUEUE_MESSAGES = 64  # messages a worker may have in flight
 CAPTURE_SHIFT = 42  # merge-key prefix: capture << 42 | frame << 2 | phase (0 sweep, 1 frame, 2 end of scan)
 END = 1 << 20  # the "capture" the end of the scan is
 NEVER = 1 << 80
@@ -200,6 +201,7 @@ class _Worker:
 
 def _work(index: int, jobs: int, settings: Settings, commands: Any, out: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's "stop like Ctrl-C": just end
     worker = _Worker(index, jobs, settings, out)
     while True:
         command = commands.get()
@@ -289,7 +291,8 @@ class ParallelCaptures:
         self.meter_only.watched = dispatcher.meter.watched
         context = multiprocessing.get_context("fork")
         self.commands = [context.Queue() for _ in range(jobs - 1)]
-        outs = [context.Queue() for _ in range(jobs - 1)]
+        # bounded: a worker far ahead of this process waits instead of piling observations up in memory
+        outs = [context.Queue(maxsize=QUEUE_MESSAGES) for _ in range(jobs - 1)]
         self.processes = [context.Process(target=_work, args=(i + 1, jobs, settings, self.commands[i], outs[i]),
                                           name=f"shadowit-decode-{i + 1}", daemon=True) for i in range(jobs - 1)]
         for process in self.processes:
@@ -391,8 +394,9 @@ class ParallelCaptures:
         if not self.closed:
             self._merge_errors(errors_before, self.merger.drain())
             self.close()
-        else:
-            self.merger.release(NEVER)
+        else:  # interrupted: the workers are gone, only this process's flows are left to report
+            while self.merger.own:
+                self.emit(self.merger.own.popleft()[1])
         dispatcher.meter.flush(self.emit, where)
 
     def _merge_errors(self, errors_before: int, reports: list[tuple]) -> None:
