@@ -274,10 +274,11 @@ class ParallelCaptures:
 
     The scan's own dispatcher keeps its decoders and its flows across captures,
     as with --jobs 1; a second dispatcher without decoders shares its volume
-    meter and meters the other shares' frames. This process reads every frame
-    (no inline skipping): whether a frame is metered depends on what the
-    detectors have seen, so the workers' observations of earlier frames are
-    merged in before each frame is looked at.
+    meter and meters the other shares' frames. Whether a frame is metered
+    depends on what the detectors have seen, so the workers' observations of
+    earlier frames are merged in before a frame is looked at, and the reader
+    skips ignored segments inline only up to the first frame a worker may
+    still send something for (``HotPath.skip_until``).
     """
 
     def __init__(self, jobs: int, settings: Settings, dispatcher: PacketDispatcher,
@@ -289,6 +290,10 @@ class ParallelCaptures:
         self.meter_only = PacketDispatcher([], emit, settings.max_flows, settings.max_stream_bytes)
         self.meter_only.meter = dispatcher.meter
         self.meter_only.watched = dispatcher.meter.watched
+        # one set of ignored port pairs for both: each only ever adds pairs of its own shares, so neither sees
+        # the other's, and the reader's inline test covers the frames of both
+        self.meter_only.quiet_pairs = dispatcher.quiet_pairs
+        self.meter_only.hot = dispatcher.hot
         context = multiprocessing.get_context("fork")
         self.commands = [context.Queue() for _ in range(jobs - 1)]
         # bounded: a worker far ahead of this process waits instead of piling observations up in memory
@@ -333,7 +338,17 @@ class ParallelCaptures:
         handle, meter, jobs = dispatcher.handle, meter_only.handle, self.jobs
         flows, volume, tagged, direct = dispatcher.flows, dispatcher.meter, self._tagged, self.emit
         base = capture << CAPTURE_SHIFT
-        own_quiet, other_quiet, watched = dispatcher.quiet_pairs, meter_only.quiet_pairs, dispatcher.watched
+        quiet, watched, hot = dispatcher.quiet_pairs, dispatcher.watched, dispatcher.hot
+        hot.skip_until = -1  # the reader may skip no frame until the workers' progress is known
+
+        def skippable() -> None:
+            """Frames the reader may skip inline: those before the first thing the workers may still send."""
+            horizon = merger.horizon
+            if horizon >= base + (1 << CAPTURE_SHIFT):
+                hot.skip_until = 1 << 62
+            else:
+                frame = (horizon - base) >> 2
+                hot.skip_until = frame if horizon & 3 else frame - 1
 
         def handler(buf: bytes, off: int, caplen: int, ts: float, linktype: int, frame_no: int) -> None:
             frame_key = base | frame_no << 2
@@ -346,17 +361,18 @@ class ParallelCaptures:
                 finally:
                     self.set_sink(direct)
                 release(frame_key | 1)
+                skippable()
                 volume.expire_idle(ts, direct, where)
             elif frame_key | 1 > merger.horizon:
                 release(frame_key | 1)  # what the workers found before this frame comes first
+                skippable()
             self.prefix = frame_key | 1
             if linktype == 1 and caplen >= 54 and buf[off + 14] == 0x45 and buf[off + 23] == 6 \
                     and buf[off + 12] == 8 and buf[off + 13] == 0 \
                     and not (buf[off + 47] & 7 or buf[off + 20] & 0x1F or buf[off + 21]):
-                # the dispatchers' own first test, without their calls: a segment of a flow that either one
-                # ignores (each holds only pairs of its own share) and that no detector watches
-                pair = buf[off + 34:off + 38]
-                if (pair in own_quiet or pair in other_quiet) \
+                # the dispatchers' own first test, without their calls: a segment of a flow that one of them
+                # ignores and that no detector watches
+                if buf[off + 34:off + 38] in quiet \
                         and not (watched and (buf[off + 26:off + 30] in watched or buf[off + 30:off + 34] in watched)):
                     return
             if share_of(buf, off, caplen, linktype, jobs) == 0:
@@ -367,7 +383,7 @@ class ParallelCaptures:
         errors_before = len(dispatcher.stats.errors)
         self.error_keys = []
         try:
-            return read_capture(stream, handler, stats, progress, None)
+            return read_capture(stream, handler, stats, progress, hot)
         except KeyboardInterrupt:
             self.close(terminate=True)  # the scan stops here: what the workers still hold is moot
             raise
