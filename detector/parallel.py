@@ -377,6 +377,14 @@ class ParallelCaptures:
                     return
             if share_of(buf, off, caplen, linktype, jobs) == 0:
                 handle(buf, off, caplen, ts, linktype, frame_no)
+            elif linktype == 1 and caplen >= 34 and buf[off + 12] == 8 and buf[off + 13] == 0 \
+                    and not (watched and (buf[off + 26:off + 30] in watched or buf[off + 30:off + 34] in watched)):
+                # another share's frame that meters nothing: nothing to do here, and its pair may be skipped
+                # inline from now on (the reader still hands over frames of addresses watched later)
+                if caplen >= 54 and buf[off + 14] == 0x45 and buf[off + 23] == 6:
+                    pair = buf[off + 34:off + 38]
+                    quiet.add(pair)
+                    quiet.add(pair[2:] + pair[:2])
             else:
                 meter(buf, off, caplen, ts, linktype, frame_no)
 
