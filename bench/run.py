@@ -224,6 +224,9 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="shadowit-bench-"))
     os.environ["SHADOWIT_HOME"] = str(folder)
+    # an installed package has its bytecode: measure that, not the compiler (one unmeasured run writes it)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "detector.cli", "--version"], check=False, capture_output=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPU(s), {platform.processor() or '?'}, "
           f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
     try:
