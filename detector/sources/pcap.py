@@ -21,6 +21,9 @@ PCAP_MAGICS = {
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 CHUNK = 1 << 20
 MAX_RECORD = 1 << 18  # no link type carries frames over 256 KiB
+# every 65536th frame reaches the handler even when the hot path would skip it: the dispatcher sweeps idle
+# flows on it, and a sweep that does not depend on which flows are ignored is the same with --jobs N
+SWEEP_MASK = 0xFFFF
 
 # handler(buf, offset, caplen, ts, linktype, frame_no); buf is only valid during the call
 FrameHandler = Callable[[bytes, int, int, float, int, int], None]
@@ -95,6 +98,9 @@ class HotPath:
     def __init__(self) -> None:
         self.quiet_pairs: set[bytes] = set()
         self.watched: dict[bytes, str] = {}
+        # frames numbered above this must reach the handler (--jobs: it has other processes' findings to merge
+        # first, which may make an address watched); the handler may raise it, the reader re-reads it after each call
+        self.skip_until = 1 << 62
 
 
 def read_capture(stream: BinaryIO, handler: FrameHandler, stats: ReadStats,
@@ -133,6 +139,7 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
     buf, pos, size = win.buf, win.pos, len(win.buf)
     quiet = hot.quiet_pairs if hot is not None and linktype == 1 else None
     watched = hot.watched if hot is not None else {}
+    skip_until = hot.skip_until if hot is not None else 0
     skipped_last = None
     while True:
         if size - pos < 16:
@@ -164,7 +171,8 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
                 progress(win.offset())
         frame_no += 1
         p = pos + 16
-        if quiet and caplen >= 54 and buf[p + 23] == 6 and buf[p + 14] == 0x45 and buf[p + 12] == 8 \
+        if quiet and frame_no & SWEEP_MASK and frame_no <= skip_until and caplen >= 54 and buf[p + 23] == 6 \
+                and buf[p + 14] == 0x45 and buf[p + 12] == 8 \
                 and buf[p + 13] == 0 and not (buf[p + 47] & 7 or buf[p + 20] & 0x1F or buf[p + 21]) \
                 and buf[p + 34:p + 38] in quiet \
                 and not (watched and (buf[p + 26:p + 30] in watched or buf[p + 30:p + 34] in watched)):
@@ -174,6 +182,8 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
         skipped_last = None
         ts = sec + frac * resolution
         handler(buf, p, caplen, ts, linktype, frame_no)
+        if quiet:
+            skip_until = hot.skip_until  # type: ignore[union-attr]
         if frame_no == 1:
             first_ts = ts
         pos = end
@@ -227,6 +237,7 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
     last_report = 0
     quiet = hot.quiet_pairs if hot is not None else None
     watched = hot.watched if hot is not None else {}
+    skip_until = hot.skip_until if hot is not None else 0
     max_block = MAX_RECORD + 64
     while True:
         buf, pos = win.buf, win.pos
@@ -238,7 +249,8 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
                 win.pos = pos + blen
                 iface = interfaces[if_id]
                 p = pos + 28
-                if quiet and iface.linktype == 1 and caplen >= 54 and buf[p + 23] == 6 and buf[p + 14] == 0x45 \
+                if quiet and frame_no & SWEEP_MASK and frame_no <= skip_until and iface.linktype == 1 and caplen >= 54 \
+                        and buf[p + 23] == 6 and buf[p + 14] == 0x45 \
                         and buf[p + 12] == 8 and buf[p + 13] == 0 \
                         and not (buf[p + 47] & 7 or buf[p + 20] & 0x1F or buf[p + 21]) \
                         and buf[p + 34:p + 38] in quiet \
@@ -249,6 +261,8 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
                 if first_ts is None:
                     first_ts = ts
                 handler(buf, p, caplen, ts, iface.linktype, frame_no)
+                if quiet:
+                    skip_until = hot.skip_until  # type: ignore[union-attr]
                 continue
         if not win.ensure(12):
             if len(win.buf) - win.pos:
