@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from struct import Struct
 from typing import Optional
 
+from ..hotpath import HotPath
 from ..model import FlowVolume
-from ..sources.pcap import HotPath
 from .base import Datagram, DatagramDecoder, Emit, Endpoints, EtherDecoder, FrameDecoder, StreamDecoder
 from .dot11 import CAPTURE_HEADER_LINKTYPES, capture_header_length
 from .tcp import Flow, FlowTable

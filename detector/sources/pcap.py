@@ -12,6 +12,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Optional
 
+from ..hotpath import HotPath
+
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
     b"\xa1\xb2\xc3\xd4": (">", 1e-6),
@@ -83,24 +85,6 @@ class _Chunked:
 
     def offset(self) -> int:
         return self.base + self.pos
-
-
-class HotPath:
-    """What the dispatcher already knows it will ignore, so the reader can skip such frames itself.
-
-    Ethernet/IPv4/TCP segments without SYN/FIN/RST whose port pair is in
-    ``quiet_pairs`` and whose addresses are not in ``watched`` would be
-    dropped by the dispatcher anyway; checking that inline in the record loop
-    saves a call per bulk packet, which is most of a capture. The dispatcher
-    owns and updates both collections.
-    """
-
-    def __init__(self) -> None:
-        self.quiet_pairs: set[bytes] = set()
-        self.watched: dict[bytes, str] = {}
-        # frames numbered above this must reach the handler (--jobs: it has other processes' findings to merge
-        # first, which may make an address watched); the handler may raise it, the reader re-reads it after each call
-        self.skip_until = 1 << 62
 
 
 def read_capture(stream: BinaryIO, handler: FrameHandler, stats: ReadStats,
