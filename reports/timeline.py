@@ -94,6 +94,8 @@ def collect_events(findings: list[Finding]) -> list[TimelineEvent]:
             events.extend(_outage_events(finding, index))
         elif finding.sanctioned:
             continue
+        elif finding.category == CATEGORY_FILE_SHARING and _per_host_rows(finding):
+            events.extend(_per_host_events(finding, index))
         elif finding.category == CATEGORY_FILE_SHARING:
             events.extend(_simple_events(finding, index, UPLOAD, _upload_label(finding), _actors(finding)))
         elif finding.category == CATEGORY_CREDENTIALS:
@@ -201,9 +203,27 @@ def _outage_label(outage: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _per_host_rows(finding: Finding) -> list[dict[str, Any]]:
+    rows = finding.attributes.get("per_host") if finding.detector == "filesharing.service" else None
+    return [r for r in rows if isinstance(r, dict) and r.get("host")] if isinstance(rows, list) else []
+
+
+def _per_host_events(finding: Finding, index: int) -> list[TimelineEvent]:
+    """Each device's own use of the service, with its own upload: never the service total copied to everyone."""
+    service = clip(finding.attributes.get("service") or finding.title, 60)
+    events = []
+    for row in _per_host_rows(finding)[:MAX_HOSTS_PER_EVENT]:
+        up = row.get("bytes_up")
+        label = f"upload to {service}" + (f" ({human_bytes(up)} up)" if number(up) is not None else "")
+        stamps = sorted({t for t in (to_timestamp(row.get("first_seen")), to_timestamp(row.get("last_seen")))
+                         if t is not None})
+        events.extend(TimelineEvent(ts, clip(row["host"], 80), UPLOAD, label, index) for ts in stamps)
+    return events
+
+
 def _upload_label(finding: Finding) -> str:
     attrs = finding.attributes
-    if not attrs.get("service") and attrs.get("filename"):
+    if finding.detector == "filesharing.attachment" or (not attrs.get("service") and attrs.get("filename")):
         return f"file {clip(attrs.get('filename'), 50)} sent by {clip(attrs.get('protocol') or 'direct transfer', 30)}"
     service = attrs.get("service") or finding.title
     up = attrs.get("bytes_up")

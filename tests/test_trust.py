@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from detector.cli import main
 from detector.contract import contract_markdown
-from detector.samples import dns_exchange, office_packets, write_pcap, write_pcapng
+from detector.samples import dns_exchange, office_packets, tcp_session, write_pcap, write_pcapng
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=timezone.utc).timestamp()
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -314,3 +314,46 @@ def test_findings_name_their_devices_in_json_and_the_database(tmp_path):
     assert device["mac"] == mac and any(n["name"] == "LAPTOP-ANNA" for n in device["names"])
     stored = json.loads(run("export", "--db", db, "--format", "json").output)
     assert stored["devices"] == document["devices"]
+
+
+def test_timeline_gives_each_device_its_own_upload_not_the_service_total():
+    from detector.model import Finding
+    from reports.timeline import collect_events
+
+    finding = Finding("f", "filesharing.service", "file-sharing", "Dropbox used by 2 device(s)", T0, T0 + 60, 4,
+                      ["10.0.0.5", "10.0.0.6"], {
+                          "service": "Dropbox", "bytes_up": 3 * 1024 * 1024,
+                          "per_host": [
+                              {"host": "10.0.0.5", "bytes_up": 2 * 1024 * 1024, "first_seen": "2026-11-02T09:00:00Z",
+                               "last_seen": "2026-11-02T09:00:00Z"},
+                              {"host": "10.0.0.6", "bytes_up": 1024 * 1024, "first_seen": "2026-11-02T09:01:00Z",
+                               "last_seen": "2026-11-02T09:01:00Z"}]})
+    labels = {e.host: e.label for e in collect_events([finding])}
+    assert "2.0 MiB" in labels["10.0.0.5"] and "1.0 MiB" in labels["10.0.0.6"]
+    assert not any("3.0 MiB" in label for label in labels.values())
+
+
+def test_password_reuse_sits_on_the_client_devices(tmp_path):
+    from cred_packets import ftp_exchange
+
+    packets = tcp_session("10.0.0.21", "10.0.0.2", 41000, 21, ftp_exchange("anna", "Summer2026!"), T0)
+    packets += tcp_session("10.0.0.21", "10.0.0.3", 41001, 21, ftp_exchange("anna.b", "Summer2026!"), T0 + 5)
+    capture = write_pcap(tmp_path / "reuse.pcap", packets)
+    out = tmp_path / "r.json"
+    assert run("scan", capture, "--json", out, "-q").exit_code == 0
+    [reuse] = [f for f in json.loads(out.read_text())["findings"] if f["detector"] == "credentials.reuse"]
+    assert reuse["hosts"] == ["10.0.0.21"] and reuse["attributes"]["clients"] == ["10.0.0.21"]
+    assert "10.0.0.2" not in reuse["hosts"] and "10.0.0.3" not in reuse["hosts"]
+
+
+def test_an_expired_exception_shows_in_diff(tmp_path, office):
+    db = tmp_path / "a.db"
+    policy = tmp_path / "site.yaml"
+    policy.write_text(ALLOW_DROPBOX)
+    assert run("scan", office, "--db", db, "--rules", policy, "-q").exit_code == 0
+    policy.write_text(ALLOW_DROPBOX.replace("2099-12-31", "2020-01-31"))
+    assert run("scan", office, "--db", db, "--rules", policy, "-q").exit_code == 0
+    diff = json.loads(run("diff", "--db", db, "--json").output)
+    [expired] = diff["exception_expired"]
+    assert expired["attributes"]["service"] == "Dropbox" and expired["exception"]["expired"] is True
+    assert "exception expired: 1" in run("diff", "--db", db).output
