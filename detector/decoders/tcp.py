@@ -103,7 +103,7 @@ class Direction:
 
 
 class Flow:
-    __slots__ = ("session", "client_key", "dirs", "last_ts", "done", "keys", "moved")
+    __slots__ = ("session", "client_key", "dirs", "last_ts", "done", "keys", "moved", "origin")
 
     def __init__(self, session: Optional[StreamSession], client_key: bytes):
         self.session = session
@@ -113,6 +113,7 @@ class Flow:
         self.done = session is None
         self.keys: tuple[bytes, ...] = ()
         self.moved = 0  # frame that last moved it to the LRU end: its place in sweeps (merge key of --jobs)
+        self.origin = ""  # "file:frame N" of its first packet: what a session closed at the end of input cites
 
 
 class FlowTable:
@@ -130,6 +131,7 @@ class FlowTable:
 
     def add(self, key: bytes, reverse_key: bytes, flow: Flow, ts: float, where: str) -> None:
         flow.keys = (key, reverse_key)
+        flow.origin = where
         flow.last_ts = ts
         self.flows[key] = flow
         self.flows[reverse_key] = flow
@@ -212,6 +214,7 @@ class FlowTable:
             self.flows.pop(key, None)
 
     def close_all(self, where: str) -> None:
+        """End of input: each session flushes citing its own flow's first frame, not the last file read."""
         for flow in list(self.flows.values()):
-            self._drop(flow, flow.last_ts, where)
+            self._drop(flow, flow.last_ts, flow.origin or where)
         self.flows.clear()
