@@ -18,7 +18,7 @@ from .decoders import document_decoders, log_decoders, packet_decoders
 from .decoders.base import DocumentDecoder, LogContext
 from .decoders.dispatch import PacketDispatcher
 from .detectors import DetectorContext, build_detectors
-from .model import Finding, InputRecord, Observation
+from .model import TS_MAX, TS_MIN, Finding, InputRecord, Observation
 from .settings import Settings
 from .sources import InputError, OpenedInput, sniff_kind
 from .sources.logfile import LogStats, choose_document, choose_format, read_log
@@ -42,8 +42,12 @@ class Router:
         self.routes: dict[type, list[Callable[[Observation], None]]] = {}
         self.detectors = detectors
         self.counts: dict[str, int] = {}
+        self.bad_times = 0  # observations dropped for a time outside 1970..2100
 
     def emit(self, obs: Observation) -> None:
+        if not TS_MIN <= obs.ts < TS_MAX:  # also false for NaN; hostile times never reach a detector
+            self.bad_times += 1
+            return
         kind = type(obs)
         targets = self.routes.get(kind)
         if targets is None:
@@ -79,6 +83,7 @@ class Scan:
         opened = OpenedInput(path)
         record = InputRecord(str(path), "", opened.size, "unknown")
         self.inputs.append(record)
+        bad_times = self.router.bad_times
         try:
             head = opened.head()
             kind = sniff_kind(head)
@@ -92,6 +97,9 @@ class Scan:
             record.warnings.append(str(exc))
         finally:
             record.sha256 = opened.close()
+        if self.router.bad_times > bad_times:
+            record.warnings.append(f"{self.router.bad_times - bad_times} record(s) with a time outside 1970..2100 "
+                                   "dropped")
         return record
 
     def _capture(self, opened: OpenedInput, record: InputRecord) -> None:

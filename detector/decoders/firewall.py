@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Optional
 from urllib.parse import urlsplit
 
-from ..model import ServiceContact
+from ..model import ServiceContact, plausible_ts
 from .base import Emit, LineParser, LogContext, LogDecoder, first_match
 
 PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
@@ -64,8 +64,11 @@ def _host(value: str) -> str:
 
 
 def _time(fields: dict[str, str], tz_offset: Optional[int]) -> float:
-    if fields.get("eventtime", "").isdigit():
-        raw = int(fields["eventtime"])
+    eventtime = fields.get("eventtime", "")
+    if eventtime.isdigit():
+        if not eventtime.isascii() or len(eventtime) > 20:  # hostile: 10**4000 or Unicode digits
+            return -1.0
+        raw = int(eventtime)
         return raw / 1e9 if raw > 1e17 else raw / 1e6 if raw > 1e14 else float(raw)
     date, clock = fields.get("date", ""), fields.get("time", "")
     if " " in clock:  # SonicWall: time="2026-10-26 10:00:00"
@@ -91,7 +94,10 @@ class FirewallParser(LineParser):
         app = first(fields, "app")
         up, down = _number(first(fields, "up")), _number(first(fields, "down"))
         port = _number(first(fields, "port")) or server_port or 0
-        emit(ServiceContact(_time(fields, self.tz_offset), where, client, host=host, service=app,
+        ts = _time(fields, self.tz_offset)
+        if not plausible_ts(ts):  # FortiGate eventtime out of 1970..2100: the line is malformed
+            return False
+        emit(ServiceContact(ts, where, client, host=host, service=app,
                             method="firewall-log", server=server, server_port=port, bytes_up=up, bytes_down=down,
                             detail=f"firewall: {client} -> {host or server}:{port} ({app or 'no app'}), "
                                    f"{up or 0} B sent, {down or 0} B received"))

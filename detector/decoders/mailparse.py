@@ -12,6 +12,7 @@ import binascii
 import quopri
 import re
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from typing import Optional
 from urllib.parse import unquote
@@ -190,7 +191,7 @@ def decode_words(value: str) -> str:
         return value
     try:
         return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError):
+    except (ValueError, LookupError, UnicodeError, MessageError):  # HeaderParseError, CharsetError
         return value
 
 
