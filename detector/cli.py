@@ -19,6 +19,7 @@ from .catalog import CatalogError
 from .model import SEVERITIES, SEVERITY_RANK
 from .notify import NotifyConfig, NotifyConfigError, notify
 from .rules import RuleLoadError, load_ruleset, validate_files
+from .rules.matcher import REGEX_TIMEOUT_SECONDS, BoundedRegex
 from .schedule import (
     DEFAULT_UNIT_DIR,
     PERIODS,
@@ -32,6 +33,7 @@ from .schedule import (
 from .sources import InputError
 from .sources.live import LiveCaptureError
 from .store import EXPORT_FORMATS, LockBusy, ScanLock, ScanNotFound, Store, StoreError
+from .termsafe import SafeStream, term_safe
 
 
 class ExitStatus(IntEnum):
@@ -44,7 +46,12 @@ class Failure(click.ClickException):
     exit_code = ExitStatus.ERROR
 
     def show(self, file=None) -> None:
-        click.echo(f"shadowit: error: {self.message}", err=True)
+        _say(f"shadowit: error: {self.message}", err=True)
+
+
+def _say(text: str = "", err: bool = False) -> None:
+    """click.echo for any line that may hold text from the wire, a log, a file name or the store."""
+    click.echo(term_safe(text, keep="\n"), err=err)
 
 
 def parse_tz(value: Optional[str]) -> Optional[int]:
@@ -56,6 +63,8 @@ def parse_tz(value: Optional[str]) -> Optional[int]:
     match = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})?", value.strip())
     if not match:
         raise click.BadParameter("use an offset such as +02:00, -0500 or UTC", param_hint="--tz")
+    if int(match.group(2)) > 14 or int(match.group(3) or 0) > 59:  # real offsets span -12:00..+14:00
+        raise click.BadParameter("offsets run from -14:00 to +14:00", param_hint="--tz")
     sign = -1 if match.group(1) == "-" else 1
     return sign * (int(match.group(2)) * 3600 + int(match.group(3) or 0) * 60)
 
@@ -177,10 +186,10 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
         bpf = ""
     request = CaptureRequest(list(interfaces), duration, count, bpf, bpf_mode, write_path, write_max_mb, write_keep,
                              max(flush_every, 1.0), _rules_paths(rules), db, site, operator, parse_tz(tz), _argv(),
-                             wait, None if quiet else sys.stderr)
+                             wait, None if quiet else SafeStream(sys.stderr))
     outcome = _guarded(run_capture, request)
     for warning in outcome.warnings:
-        click.echo(f"shadowit: {warning}", err=True)
+        _say(f"shadowit: {term_safe(warning)}", err=True)
     _deliver(outcome, report_path, json_path, db, quiet)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
@@ -191,7 +200,7 @@ def _notify(outcome: ScanOutcome, config: NotifyConfig, db: Optional[Path], to_s
         return
     sent, warnings = notify(outcome.result, config, db)
     for warning in warnings:
-        click.echo(f"shadowit: warning: notification failed: {warning}", err=True)
+        _say(f"shadowit: warning: notification failed: {term_safe(warning)}", err=True)
     if sent and not warnings:
         click.echo(f"notified: {sent} new finding(s)", err=to_stderr)
 
@@ -226,7 +235,7 @@ def _guarded(runner, request) -> ScanOutcome:
         raise Failure("capture aborted by a second interrupt; the database keeps the last flush") from None
     except RuleLoadError as exc:
         for error in exc.errors:
-            click.echo(str(error), err=True)
+            _say(term_safe(error), err=True)
         raise Failure(f"invalid rules ({len(exc.errors)} error(s))") from None
     except (InputError, CatalogError) as exc:
         raise Failure(str(exc)) from None
@@ -235,7 +244,7 @@ def _guarded(runner, request) -> ScanOutcome:
     except StoreError as exc:
         raise Failure(f"database: {exc}") from None
     if outcome.interrupted:
-        click.echo("shadowit: interrupted; findings so far were stored and the scan is marked incomplete", err=True)
+        _say("shadowit: interrupted; findings so far were stored and the scan is marked incomplete", err=True)
     return outcome
 
 
@@ -260,24 +269,27 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
 
 def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) -> None:
     result = outcome.result
-    echo = lambda text="": click.echo(text, err=to_stderr)  # noqa: E731
+    echo = lambda text="": _say(text, err=to_stderr)  # noqa: E731
     records = sum(i.records for i in result.inputs)
     echo(f"scanned {len(result.inputs)} input(s), {records} records")
     for warning in inputs_summary(result.inputs)[:20]:
-        echo(f"  warning: {warning}")
+        echo(f"  warning: {term_safe(warning)}")
+    for pattern in sorted(BoundedRegex.timed_out)[:10]:
+        echo(f"  warning: rule regex {term_safe(pattern)!s} hit its {REGEX_TIMEOUT_SECONDS * 1000:g} ms limit; "
+             "it did not match there (see rules/README.md)")
     active = [f for f in result.findings if not f.sanctioned]
     by_severity = Counter(f.severity for f in active)
     by_category = Counter(f.category for f in active)
     echo(f"{len(active)} finding(s), {len(result.findings) - len(active)} sanctioned")
     if active:
         echo("  by severity: " + ", ".join(f"{s} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s]))
-        echo("  by category: " + ", ".join(f"{c} {n}" for c, n in by_category.most_common()))
+        echo("  by category: " + ", ".join(f"{term_safe(c)} {n}" for c, n in by_category.most_common()))
         echo("top findings:")
         for finding in active[:5]:
-            echo(f"  [{finding.severity:8}] {finding.title}")
+            echo(f"  [{finding.severity:8}] {term_safe(finding.title)}")
     for label, target in (("report", report_path), ("json", json_path if json_path != "-" else None), ("database", db)):
         if target:
-            echo(f"{label}: {target}")
+            echo(f"{label}: {term_safe(target)}")
 
 
 def _exit_for(outcome: ScanOutcome, fail_on: Optional[str]) -> None:
@@ -289,7 +301,7 @@ def _exit_for(outcome: ScanOutcome, fail_on: Optional[str]) -> None:
 
 
 def _progress_stream():
-    return sys.stderr if sys.stderr.isatty() else None
+    return SafeStream(sys.stderr) if sys.stderr.isatty() else None
 
 
 def _argv() -> str:
@@ -342,7 +354,7 @@ def report(dbs, out, scan_id, site, rules, tz) -> None:
     finally:
         for store in stores:
             store.close()
-    click.echo(f"report: {out} ({len(site_reports)} site(s))")
+    _say(f"report: {out} ({len(site_reports)} site(s))")
 
 
 def _belongs(store: Store, scan_id: int, started: float) -> bool:
@@ -358,7 +370,7 @@ def _load_rules(rules):
         return load_ruleset(_rules_paths(rules))
     except RuleLoadError as exc:
         for error in exc.errors:
-            click.echo(str(error), err=True)
+            _say(term_safe(error), err=True)
         raise Failure(f"invalid rules ({len(exc.errors)} error(s))") from None
 
 
@@ -371,11 +383,11 @@ def history(db, site, as_json) -> None:
     with _open_store(db) as store:
         scans = store.history(site)
     if as_json:
-        click.echo(json.dumps([s.as_dict() for s in scans], indent=2))
+        click.echo(json.dumps([s.as_dict() for s in scans], indent=2))  # ensure_ascii: no raw control bytes
         return
     for s in scans:
-        counts = ", ".join(f"{k} {v}" for k, v in s.counts.items() if v)
-        click.echo(f"#{s.id:<4} {s.site or '-':15} {s.status:10} {s.n_findings:4} finding(s)  {counts}")
+        counts = ", ".join(f"{term_safe(k)} {v}" for k, v in s.counts.items() if v)
+        _say(f"#{s.id:<4} {term_safe(s.site or '-'):15} {term_safe(s.status):10} {s.n_findings:4} finding(s)  {counts}")
 
 
 @main.command()
@@ -397,11 +409,11 @@ def diff(scans, db, site, as_json) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    click.echo(f"scan #{data['base']['scan_id']} -> #{data['head']['scan_id']}")
+    _say(f"scan #{data['base']['scan_id']} -> #{data['head']['scan_id']}")
     for key in ("new", "resolved", "persisting"):
-        click.echo(f"{key}: {len(data[key])}")
+        _say(f"{key}: {len(data[key])}")
         for item in data[key][:50]:
-            click.echo(f"  [{item['severity']:8}] {item['id']} {item['title']}")
+            _say(f"  [{term_safe(item['severity']):8}] {term_safe(item['id'])} {term_safe(item['title'])}")
 
 
 @main.command()
@@ -416,8 +428,8 @@ def export(db, scan_id, fmt, out) -> None:
             if out:
                 with open(out, "w", encoding="utf-8", newline="") as handle:
                     store.export(scan_id, fmt, handle)
-            else:
-                store.export(scan_id, fmt, sys.stdout)
+            else:  # a terminal gets control bytes escaped; a pipe or file gets the data as stored
+                store.export(scan_id, fmt, SafeStream(sys.stdout) if sys.stdout.isatty() else sys.stdout)
         except ScanNotFound as exc:
             raise Failure(str(exc)) from None
 
@@ -483,7 +495,7 @@ def schedule_show(unit_dir) -> None:
         click.echo(f"no shadowit schedule in {unit_dir}")
         return
     for item in found:
-        click.echo(f"{item.name}: {item.on_calendar}  ->  {item.command}  ({item.timer})")
+        _say(f"{item.name}: {item.on_calendar}  ->  {term_safe(item.command)}  ({item.timer})")
 
 
 # ---------------------------------------------------------------- rules
@@ -510,7 +522,7 @@ def rules_validate(files) -> None:
         except RuleLoadError as exc:
             errors = exc.errors
     for error in errors:
-        click.echo(str(error), err=True)
+        _say(term_safe(error), err=True)
     if errors:
         sys.exit(ExitStatus.ERROR)
     click.echo("rules OK")
@@ -522,7 +534,7 @@ def rules_list(rule_files) -> None:
     """Print the effective rules in evaluation order."""
     ruleset = _load_rules(rule_files)
     for rule in ruleset.rules:
-        click.echo(rule.describe())
+        _say(term_safe(rule.describe()))
 
 
 @rules.command("test")
@@ -532,7 +544,7 @@ def rules_test(rule_files) -> None:
     ruleset = _load_rules(rule_files)
     failures = ruleset.run_examples()
     for failure in failures:
-        click.echo(str(failure), err=True)
+        _say(term_safe(failure, keep="\n"), err=True)
     if failures:
         sys.exit(ExitStatus.FINDINGS)
     click.echo("rule examples OK")

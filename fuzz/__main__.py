@@ -99,7 +99,13 @@ def run_target(name: str, seconds: float, workdir: Path, seeds: list[bytes], max
         if artifact and Path(artifact).exists():
             crash_dir.mkdir(parents=True, exist_ok=True)
             kept = crash_dir / Path(artifact).name
+            again = kept.exists() or str(kept.relative_to(ROOT)) in outcome.crashes
             shutil.move(artifact, kept)
+            if again:  # the same input again (e.g. the empty one, always tried first): restarting cannot help
+                outcome.note = f"{kept.name} crashes at start-up; fix it before fuzzing further"
+                if str(kept.relative_to(ROOT)) not in outcome.crashes:
+                    outcome.crashes.append(str(kept.relative_to(ROOT)))
+                break
             outcome.crashes.append(str(kept.relative_to(ROOT)))
         else:
             outcome.note = f"worker exited {proc.returncode} without an artifact; see {log}"

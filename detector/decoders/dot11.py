@@ -61,8 +61,10 @@ class Dot11Decoder(FrameDecoder):
 
     def decode(self, frame: bytes, ts: float, where: str, emit: Emit) -> None:
         self.frames += 1
+        if len(frame) < 24:
+            return
         fc0 = frame[0]
-        if (fc0 >> 2) & 3 != 0 or len(frame) < 24:
+        if (fc0 >> 2) & 3 != 0:
             return
         subtype = fc0 >> 4
         if subtype == SUBTYPE_BEACON:
