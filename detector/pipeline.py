@@ -21,7 +21,7 @@ from .detectors import DetectorContext, build_detectors
 from .model import TS_MAX, TS_MIN, Finding, InputRecord, Observation
 from .settings import Settings
 from .sources import InputError, OpenedInput, sniff_kind
-from .sources.logfile import LogStats, choose_document, choose_format, read_log
+from .sources.logfile import MAX_LINE, LogStats, choose_document, choose_format, read_log
 from .sources.pcap import CaptureFormatError, ReadStats, read_capture
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
@@ -65,6 +65,7 @@ class Scan:
 
     def __post_init__(self) -> None:
         settings = self.config.settings
+        self.internal_errors: list[str] = []  # bugs contained by add_file; the fuzz targets fail on these
         self.dispatcher: Optional[PacketDispatcher] = None
         ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.tz_offset_seconds or 0)
         self.detectors = build_detectors(ctx)
@@ -95,6 +96,10 @@ class Scan:
                 self._binary(opened, record, head)
         except InputError as exc:
             record.warnings.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a reader bug on one hostile file costs that file, not the scan
+            self.internal_errors.append(f"{path}: {type(exc).__name__}: {exc}"[:300])
+            record.warnings.append(f"stopped reading after an internal error ({type(exc).__name__}: {exc}"[:250]
+                                   + "); findings cover what was read before it")
         finally:
             record.sha256 = opened.close()
         if self.router.bad_times > bad_times:
@@ -163,6 +168,10 @@ class Scan:
             record.warnings.append(
                 f"{stats.malformed} malformed line(s) skipped (first at line {stats.first_malformed})"
             )
+        if stats.too_long:
+            record.warnings.append(f"{stats.too_long} line(s) longer than {MAX_LINE // 1024} KiB skipped unread")
+        if stats.failed:
+            record.warnings.append(f"{stats.failed} line(s) could not be parsed ({stats.first_error})")
 
     def _binary(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
         document, _ = choose_document(head, document_decoders(self.config.settings))

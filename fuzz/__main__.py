@@ -62,18 +62,21 @@ def _parse(text: str, outcome: Outcome) -> str:
     return artifact[-1] if artifact else ""
 
 
-def run_target(name: str, seconds: float, workdir: Path, seeds: list[bytes], max_len: int, timeout: int,
-               rss_limit_mb: int, log_dir: Path) -> Outcome:
-    outcome = Outcome(name, seeds=len(seeds))
-    corpus = workdir / "corpus" / name
-    seed_dir = workdir / "seeds" / name
-    crash_dir = CRASHERS / name
-    corpus.mkdir(parents=True, exist_ok=True)
+def write_seeds(seed_dir: Path, seeds: list[bytes]) -> None:
     if seed_dir.exists():
         shutil.rmtree(seed_dir)
     seed_dir.mkdir(parents=True)
     for index, seed in enumerate(seeds):
         (seed_dir / f"seed-{index:04d}").write_bytes(seed)
+
+
+def run_target(name: str, seconds: float, workdir: Path, max_len: int, timeout: int,
+               rss_limit_mb: int, log_dir: Path) -> Outcome:
+    corpus = workdir / "corpus" / name
+    seed_dir = workdir / "seeds" / name
+    outcome = Outcome(name, seeds=len(list(seed_dir.iterdir())))
+    crash_dir = CRASHERS / name
+    corpus.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + seconds
     started = time.monotonic()
     env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}".rstrip(os.pathsep))
@@ -90,11 +93,18 @@ def run_target(name: str, seconds: float, workdir: Path, seeds: list[bytes], max
                    f"-artifact_prefix={staging}/", str(corpus), str(seed_dir)]
         log = log_dir / f"{name}.{runs}.log"
         with open(log, "w") as handle:
-            proc = subprocess.run(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                  timeout=left + 120)
+            proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+            try:  # start-up (instrumenting every module) can take minutes on a loaded machine
+                returncode = proc.wait(timeout=left + 900)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                outcome.note = f"worker did not finish in time; killed (see {log})"
+                _parse(log.read_text(errors="replace"), outcome)
+                break
         text = log.read_text(errors="replace")
         artifact = _parse(text, outcome)
-        if proc.returncode == 0:
+        if returncode == 0:
             break
         if artifact and Path(artifact).exists():
             crash_dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +118,7 @@ def run_target(name: str, seconds: float, workdir: Path, seeds: list[bytes], max
                 break
             outcome.crashes.append(str(kept.relative_to(ROOT)))
         else:
-            outcome.note = f"worker exited {proc.returncode} without an artifact; see {log}"
+            outcome.note = f"worker exited {returncode} without an artifact; see {log}"
             outcome.crashes.append(str(log))
             break
     outcome.seconds = time.monotonic() - started
@@ -123,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help=f"corpora and logs ({DEFAULT_WORKDIR})")
     parser.add_argument("--timeout", type=int, default=10, help="seconds one input may take before it is a hang")
     parser.add_argument("--rss-limit-mb", type=int, default=1536, help="memory one target may use")
+    parser.add_argument("--reseed", action="store_true", help="rebuild the seed corpora (kept in --workdir)")
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
     args = parser.parse_args(argv)
 
@@ -139,15 +150,18 @@ def main(argv: list[str] | None = None) -> int:
     if not names:
         print(f"no target matches {args.target}", file=sys.stderr)
         return 2
-    print(f"building seed corpora for {len(names)} target(s)...", flush=True)
-    seeds = seeds_for(TARGETS[n] for n in names)
+    missing = [n for n in names if args.reseed or not any((args.workdir / "seeds" / n).glob("seed-*"))]
+    if missing:
+        print(f"building seed corpora for {len(missing)} target(s)...", flush=True)
+        for name, seeds in seeds_for(TARGETS[n] for n in missing).items():
+            write_seeds(args.workdir / "seeds" / name, seeds)
     log_dir = args.workdir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
 
     def one(name: str) -> Outcome:
         target = TARGETS[name]
-        outcome = run_target(name, args.seconds, args.workdir, seeds[name], target.max_len, args.timeout,
-                             args.rss_limit_mb, log_dir)
+        outcome = run_target(name, args.seconds, args.workdir, target.max_len, args.timeout, args.rss_limit_mb,
+                             log_dir)
         print(f"{name:32} {outcome.executions:>11,} execs  cov {outcome.coverage:>6}  "
               f"crashes {len(outcome.crashes)}  ({outcome.seconds:.0f} s)", flush=True)
         return outcome

@@ -221,6 +221,8 @@ def scan_file(data: bytes) -> None:
         handle.write(data)
         handle.flush()
         scan.add_file(Path(handle.name))
+    if scan.internal_errors:
+        raise AssertionError(scan.internal_errors[0])
     for finding in classify(scan.finish(), ruleset):
         finding.as_dict()
 
@@ -256,7 +258,10 @@ def _log_target(decoder_cls: type) -> Callable[[bytes], None]:
         if not 0.0 <= score <= 1.0:
             raise AssertionError(f"sniff score {score}")
         ctx = LogContext("fuzz.log", 2026, None if data[:1] != b"+" else 3600)
-        read_log(io.BytesIO(data), decoder, ctx, checked_emit(), LogStats())
+        stats = LogStats()
+        read_log(io.BytesIO(data), decoder, ctx, checked_emit(), stats)
+        if stats.failed:  # read_log contains parser exceptions for the scan; here they are bugs
+            raise AssertionError(f"parser raised: {stats.first_error}")
 
     return run
 

@@ -22,7 +22,6 @@ PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 CHUNK = 1 << 20
 MAX_RECORD = 1 << 18  # no link type carries frames over 256 KiB
 MAX_INTERFACES = 4096  # per pcapng section; more is a hostile file, not a capture
-MAX_TS_OFFSET = 1 << 32  # if_tsoffset seconds; a larger shift cannot be a real clock correction
 TS_LIMIT = 4102444800.0  # 2100-01-01: frames stamped outside 1970..2100 are skipped with a warning
 
 # handler(buf, offset, caplen, ts, linktype, frame_no); buf is only valid during the call
@@ -212,9 +211,8 @@ def _parse_idb_options(body: bytes, order: str, iface: _Interface) -> None:
         if code == 9 and value:  # if_tsresol
             raw = value[0]
             iface.resolution = 2.0 ** -(raw & 0x7F) if raw & 0x80 else 10.0 ** -raw
-        elif code == 14 and len(value) == 8:  # if_tsoffset, range-checked: +-2**62 is hostile
-            offset = struct.unpack(order + "q", value)[0]
-            iface.offset = offset if -MAX_TS_OFFSET <= offset <= MAX_TS_OFFSET else 0
+        elif code == 14 and len(value) == 8:  # if_tsoffset; +-2**62 makes every frame's time out of range
+            iface.offset = struct.unpack(order + "q", value)[0]
         pos += 4 + length + (-length % 4)
 
 
