@@ -192,7 +192,7 @@ def _traced(func) -> int:
 
 def test_flow_table_stays_bounded_under_a_flood_of_flows():
     """SYN + request on ever new ports: memory after 3x the flows is about the same as after 1x."""
-    max_flows = 2000
+    max_flows = 1000
     dispatcher = PacketDispatcher(packet_decoders(Settings()), lambda obs: None, max_flows=max_flows)
     dispatcher.source = "flood"
     counter = iter(range(10**9))
@@ -206,21 +206,21 @@ def test_flow_table_stays_bounded_under_a_flood_of_flows():
                 dispatcher.handle(frame, 0, len(frame), T0 + i * 0.001, 1, i)
 
     tracemalloc.start()
-    flood(10_000)
+    flood(5_000)
     first, _ = tracemalloc.get_traced_memory()
-    flood(30_000)
+    flood(15_000)
     second, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert len(dispatcher.flows.flows) <= 2 * 2 * max_flows  # both directions' keys
-    assert second < first * 1.3 + 2 * MB, f"{first / MB:.1f} MiB after 10k flows, {second / MB:.1f} MiB after 40k"
+    assert second < first * 1.3 + 2 * MB, f"{first / MB:.1f} MiB after 5k flows, {second / MB:.1f} MiB after 20k"
 
 
 def test_dns_names_flood_keeps_memory_bounded(monkeypatch):
-    """Millions of names in production; here 60k distinct names, half of a known service, from 60k hosts."""
+    """Millions of names in production; here 32k distinct names (half a known service) from 32k hosts, caps lowered."""
     from detector.detectors import filesharing
 
-    monkeypatch.setattr(filesharing, "MAX_ADDRESSES", 2000)
-    monkeypatch.setattr(filesharing, "MAX_HOSTS_PER_SERVICE", 500)
+    monkeypatch.setattr(filesharing, "MAX_ADDRESSES", 1000)
+    monkeypatch.setattr(filesharing, "MAX_HOSTS_PER_SERVICE", 250)
     from detector.catalog import load_catalog
     from detector.pipeline import Scan, ScanConfig
 
@@ -236,12 +236,12 @@ def test_dns_names_flood_keeps_memory_bounded(monkeypatch):
             scan.dispatcher.handle(frame, 0, len(frame), T0 + i * 0.001, 1, i)
 
     tracemalloc.start()
-    flood(15_000)
+    flood(8_000)
     first, _ = tracemalloc.get_traced_memory()
-    flood(45_000)
+    flood(24_000)
     second, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert second < first * 1.3 + 3 * MB, f"{first / MB:.1f} MiB after 15k names, {second / MB:.1f} MiB after 60k"
+    assert second < first * 1.3 + 3 * MB, f"{first / MB:.1f} MiB after 8k names, {second / MB:.1f} MiB after 32k"
     assert scan.finish()  # the known service was still found
 
 
@@ -315,7 +315,8 @@ PREFIXES = [b"", b"Nov  2 09:00:00 host hostapd: wlan0: STA ", b"1793610000.000 
 
 def _log_cases():
     for decoder in log_decoders():
-        marks = [pytest.mark.xfail(strict=False, reason="wifi engineer: hostapd.py quadratic regex")] \
+        # not run until the Wi-Fi engineer's hostapd.py fix is merged: today 1 MB takes minutes (drop the mark then)
+        marks = [pytest.mark.xfail(run=False, reason="wifi engineer: hostapd.py quadratic regex")] \
             if decoder.name == "hostapd" else []
         yield pytest.param(decoder, id=decoder.name, marks=marks)
 

@@ -35,6 +35,9 @@ def _load(stream: BinaryIO, stats: DocumentStats) -> Any:
     except ValueError as exc:
         stats.warnings.append(f"not valid JSON: {exc}"[:200])
         return None
+    except RecursionError:  # [[[[...]]]] 100,000 deep: the C scanner recurses per level
+        stats.warnings.append("JSON nested too deeply: not read")
+        return None
 
 
 def _messages(data: Any) -> Iterable[dict]:

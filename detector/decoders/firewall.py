@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from ..model import ServiceContact, plausible_ts
 from .base import Emit, LineParser, LogContext, LogDecoder, first_match
 
-PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+# a key starts where a word starts: unanchored \w+ restarts inside every long word (quadratic, issue 13)
+PAIR = re.compile(r'(?<!\w)(\w{1,64})=("(?:[^"\\]|\\.)*"|\S*)')
 MAX_PAIRS = 128
 KEYS = {
     "client": ("srcip", "src_ip", "src"),
@@ -59,7 +60,10 @@ def _number(text: str) -> Optional[int]:
 
 def _host(value: str) -> str:
     if "://" in value:
-        return (urlsplit(value).hostname or "")[:255]
+        try:
+            return (urlsplit(value).hostname or "")[:255]
+        except ValueError:  # "Invalid IPv6 URL" from a hostile url= field
+            return ""
     return value.split("/")[0].split(":")[0].lower()[:255]
 
 
