@@ -46,7 +46,7 @@ def beacon_details(frame: bytes) -> tuple[str, int, float]:
         value = frame[pos + 2:pos + 2 + size]
         if ie == 0:
             ssid = value[:32].decode("utf-8", "replace").replace("\x00", "")
-        elif ie == 3 and size >= 1:
+        elif ie == 3 and value:  # the IE may claim more bytes than the frame holds
             channel = value[0]
         pos += 2 + size
     return ssid, channel, interval if interval > 0 else 0.1024
