@@ -63,12 +63,15 @@ def test_safe_stream_keeps_progress_redraws_but_escapes_the_rest():
 
 def test_scan_of_hostile_ftp_user_prints_no_raw_escape_bytes(tmp_path):
     capture = hostile_ftp_capture(tmp_path / "hostile.pcap")
+    junk = tmp_path / f"evil{OSC_TITLE}{BIDI}.pcap"  # a file name is input too: its warning line names it
+    junk.write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 10)
     rules = tmp_path / "site.yaml"
     rules.write_text("version: 1\n")
-    proc = shadowit("scan", capture, "--rules", rules, "--db", tmp_path / "s.db", "--json", tmp_path / "f.json")
+    proc = shadowit("scan", capture, junk, "--rules", rules, "--db", tmp_path / "s.db", "--json", tmp_path / "f.json",
+                    "--site", f"hq{OSC_CLIPBOARD}")
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output.decode(errors="replace")
-    assert b"top findings:" in proc.stdout
+    assert b"top findings:" in proc.stdout and b"warning:" in proc.stdout
     assert b"\\x1b]0;pwned\\x07" in proc.stdout or b"\\x1b]52" in proc.stdout, proc.stdout.decode()
     assert not RAW_BYTES.search(output), output
     for command in (("history", "--db", tmp_path / "s.db"), ("diff", "--db", tmp_path / "s.db")):
