@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from fuzz.targets import DISPATCH_LINKTYPES, TARGETS, join_stream
 
-QUICK = settings(max_examples=12, deadline=None, database=None,
+QUICK = settings(max_examples=10, deadline=None, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
-SLOW = settings(QUICK, max_examples=5)
+SLOW = settings(QUICK, max_examples=4)
 
 WORDS = ["USER ", "PASS ", "AUTH PLAIN ", "AUTH LOGIN", "LOGIN ", "GET / HTTP/1.1\r\n", "Authorization: Basic ",
          "\x16\x03\x01", "HELO x\r\n", "MAIL FROM:<a@b>\r\n", "DATA\r\n", "=?utf-8?B?", "Subject: ", "\r\n\r\n",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import resource
 import struct
 import time
 import tracemalloc
@@ -208,10 +209,13 @@ def test_flow_table_stays_bounded_under_a_flood_of_flows():
     tracemalloc.start()
     flood(5_000)
     first, _ = tracemalloc.get_traced_memory()
+    rss_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     flood(15_000)
     second, _ = tracemalloc.get_traced_memory()
+    rss_second = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.stop()
     assert len(dispatcher.flows.flows) <= 2 * 2 * max_flows  # both directions' keys
+    assert rss_second - rss_first < 32 * 1024, f"peak RSS grew {(rss_second - rss_first) / 1024:.0f} MiB"  # KiB
     assert second < first * 1.3 + 2 * MB, f"{first / MB:.1f} MiB after 5k flows, {second / MB:.1f} MiB after 20k"
 
 
