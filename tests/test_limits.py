@@ -382,3 +382,20 @@ def test_gunzip_takes_under_a_second_per_megabyte():
     elapsed = cpu_seconds(lambda: GunzipReader(io.BytesIO(data)).read(-1))  # type: ignore[arg-type]
     assert elapsed < 1.0
 
+
+
+# ---------------------------------------------------------------- rule regex cost
+
+
+def test_catastrophic_rule_regex_times_out_and_is_switched_off():
+    from detector.rules.matcher import REGEX_MAX_TIMEOUTS, BoundedRegex
+
+    pattern = BoundedRegex(r"(x+x+)+y")
+    hostile = "x" * 5000
+    started = time.process_time()
+    results = [pattern.search(hostile) for _ in range(10)]
+    elapsed = time.process_time() - started
+    assert results == [False] * 10
+    assert pattern.timeouts == REGEX_MAX_TIMEOUTS and r"(x+x+)+y" in BoundedRegex.timed_out
+    assert elapsed < 2.0, f"{elapsed:.2f} s for 10 searches"
+    assert BoundedRegex(r"^x+y$").search("xxy") and not BoundedRegex(r"^x+y$").search(hostile)
