@@ -16,7 +16,13 @@ def main() -> None:
         raise SystemExit("usage: python -m fuzz.worker TARGET [libFuzzer options] [corpus dirs]")
     name = sys.argv[1]
     with atheris.instrument_imports(include=["detector", "reports"]):
-        import detector  # noqa: F401 - instrumented before the targets import the rest
+        # everything a target may import lazily must be imported here, or it runs uninstrumented
+        import detector.app  # noqa: F401
+        import detector.catalog  # noqa: F401
+        import detector.pipeline  # noqa: F401
+        import detector.rules  # noqa: F401
+        import detector.rules.yamlsrc  # noqa: F401
+        import reports.render  # noqa: F401
         from fuzz.targets import TARGETS
     if name not in TARGETS:
         raise SystemExit(f"unknown target {name!r}; try: python -m fuzz --list")
