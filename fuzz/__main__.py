@@ -91,7 +91,7 @@ def run_target(name: str, seconds: float, workdir: Path, max_len: int, timeout: 
         command = [sys.executable, "-m", "fuzz.worker", name, f"-max_total_time={left}", f"-max_len={max_len}",
                    f"-timeout={timeout}", f"-rss_limit_mb={rss_limit_mb}", "-print_final_stats=1",
                    f"-artifact_prefix={staging}/", str(corpus), str(seed_dir)]
-        log = log_dir / f"{name}.{runs}.log"
+        log = log_dir / f"{name}.{os.getpid()}.{runs}.log"  # runners may share a work directory
         with open(log, "w") as handle:
             proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
             try:  # start-up (instrumenting every module) can take minutes on a loaded machine
