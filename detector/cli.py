@@ -30,6 +30,7 @@ from .catalog import CatalogError
 from .model import SEVERITIES, SEVERITY_RANK
 from .notify import NotifyConfig, NotifyConfigError, notify
 from .rules import RuleLoadError, load_ruleset, validate_files
+from .rules.matcher import REGEX_TIMEOUT_SECONDS, BoundedRegex
 from .schedule import (
     DEFAULT_UNIT_DIR,
     PERIODS,
@@ -43,6 +44,7 @@ from .sources import InputError
 from .sources.incremental import TimeWindow
 from .sources.live import LiveCaptureError
 from .store import EXPORT_FORMATS, LockBusy, ScanLock, ScanNotFound, Store, StoreError
+from .termsafe import SafeStream, term_safe
 from .timezone import ZoneError, parse_zone
 
 
@@ -58,20 +60,17 @@ class Failure(click.ClickException):
     exit_code = ExitStatus.ERROR
 
     def show(self, file=None) -> None:
-        click.echo(f"shadowit: error: {self.message}", err=True)
+        _say(f"shadowit: error: {self.message}", err=True)
+
+
+def _say(text: str = "", err: bool = False) -> None:
+    """click.echo for any line that may hold text from the wire, a log, a file name or the store."""
+    click.echo(term_safe(text, keep="\n"), err=err)
 
 
 def safe(text: object) -> str:
-    """Wire- or log-borne text for the terminal: controls, escapes and bidi overrides shown escaped."""
-    out = []
-    for char in str(text):
-        code = ord(char)
-        if code < 0x20 or 0x7F <= code < 0xA0 or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069 \
-                or code in (0x200E, 0x200F, 0x061C):
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(char)
-    return "".join(out)
+    """Wire- or log-borne text for the terminal (see detector.termsafe)."""
+    return term_safe(text)
 
 
 def parse_tz(value: Optional[str]) -> Optional[tzinfo]:
@@ -249,10 +248,10 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
         bpf = ""
     request = CaptureRequest(list(interfaces), duration, count, bpf, bpf_mode, write_path, write_max_mb, write_keep,
                              max(flush_every, 1.0), _rules_paths(rules), db, site, operator, parse_tz(tz), _argv(),
-                             wait, None if quiet else sys.stderr)
+                             wait, None if quiet else SafeStream(sys.stderr))
     outcome = _guarded(run_capture, request)
     for warning in outcome.warnings:
-        click.echo(f"shadowit: {warning}", err=True)
+        _say(f"shadowit: {term_safe(warning)}", err=True)
     _deliver(outcome, report_path, json_path, db, quiet)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
@@ -263,7 +262,7 @@ def _notify(outcome: ScanOutcome, config: NotifyConfig, db: Optional[Path], to_s
         return
     sent, warnings = notify(outcome.result, config, db)
     for warning in warnings:
-        click.echo(f"shadowit: warning: notification failed: {warning}", err=True)
+        _say(f"shadowit: warning: notification failed: {term_safe(warning)}", err=True)
     if sent and not warnings:
         click.echo(f"notified: {sent} new finding(s)", err=to_stderr)
 
@@ -298,7 +297,7 @@ def _guarded(runner, request) -> ScanOutcome:
         raise Failure("capture aborted by a second interrupt; the database keeps the last flush") from None
     except RuleLoadError as exc:
         for error in exc.errors:
-            click.echo(str(error), err=True)
+            _say(term_safe(error), err=True)
         raise Failure(f"invalid rules ({len(exc.errors)} error(s))") from None
     except (InputError, CatalogError) as exc:
         raise Failure(str(exc)) from None
@@ -307,7 +306,7 @@ def _guarded(runner, request) -> ScanOutcome:
     except StoreError as exc:
         raise Failure(f"database: {exc}") from None
     if outcome.interrupted:
-        click.echo("shadowit: interrupted; findings so far were stored and the scan is marked incomplete", err=True)
+        _say("shadowit: interrupted; findings so far were stored and the scan is marked incomplete", err=True)
     _refuse_failed(outcome)
     return outcome
 
@@ -337,20 +336,23 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
 def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) -> None:
     """The terminal's account of the scan: the same counts and score the report, JSON and history show."""
     result = outcome.result
-    echo = lambda text="": click.echo(text, err=to_stderr)  # noqa: E731
+    echo = lambda text="": _say(text, err=to_stderr)  # noqa: E731
     records = sum(i.records for i in result.inputs)
     unusable = sum(1 for i in result.inputs if not i.usable)
     echo(f"scanned {len(result.inputs)} input(s), {records} records"
          + (f"; {unusable} input(s) gave nothing usable" if unusable else ""))
     for warning in inputs_summary(result.inputs)[:20]:
         echo(f"  warning: {safe(warning)}")
+    for pattern in sorted(BoundedRegex.timed_out)[:10]:
+        echo(f"  warning: rule regex {safe(pattern)!s} hit its {REGEX_TIMEOUT_SECONDS * 1000:g} ms limit; "
+             "it did not match there (see rules/README.md)")
     by_severity = Counter(f.severity for f in result.findings)
     by_category = Counter(f.category for f in result.findings)
     sanctioned = sum(1 for f in result.findings if f.sanctioned)
     echo(f"{len(result.findings)} finding(s), {sanctioned} of them sanctioned")
     if result.findings:
         echo("  by severity: " + ", ".join(f"{s} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s]))
-        echo("  by category: " + ", ".join(f"{c} {n}" for c, n in by_category.most_common()))
+        echo("  by category: " + ", ".join(f"{safe(c)} {n}" for c, n in by_category.most_common()))
     if result.risk is not None:
         echo(f"risk: grade {result.risk.grade}, score {result.risk.score}/100 ({result.risk.total_points:g} points)")
     active = [f for f in result.findings if not f.sanctioned]
@@ -360,7 +362,7 @@ def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) 
             echo(f"  [{finding.severity:8}] {safe(finding.title)}")
     for label, target in (("report", report_path), ("json", json_path if json_path != "-" else None), ("database", db)):
         if target:
-            echo(f"{label}: {target}")
+            echo(f"{label}: {term_safe(target)}")
 
 
 def _exit_for(outcome: ScanOutcome, fail_on: Optional[str]) -> None:
@@ -374,7 +376,7 @@ def _exit_for(outcome: ScanOutcome, fail_on: Optional[str]) -> None:
 
 
 def _progress_stream():
-    return sys.stderr if sys.stderr.isatty() else None
+    return SafeStream(sys.stderr) if sys.stderr.isatty() else None
 
 
 def _argv() -> str:
@@ -436,7 +438,7 @@ def report(dbs, out, scan_id, site, rules, tz) -> None:
     finally:
         for store in stores:
             store.close()
-    click.echo(f"report: {out} ({len(site_reports)} site(s))")
+    _say(f"report: {out} ({len(site_reports)} site(s))")
 
 
 def _belongs(store: Store, scan_id: int, started: float) -> bool:
@@ -452,7 +454,7 @@ def _load_rules(rules):
         return load_ruleset(_rules_paths(rules))
     except RuleLoadError as exc:
         for error in exc.errors:
-            click.echo(str(error), err=True)
+            _say(term_safe(error), err=True)
         raise Failure(f"invalid rules ({len(exc.errors)} error(s))") from None
 
 
@@ -465,13 +467,13 @@ def history(db, site, as_json) -> None:
     with _open_store(db) as store:
         scans = store.history(site)
     if as_json:
-        click.echo(json.dumps([s.as_dict() for s in scans], indent=2))
+        click.echo(json.dumps([s.as_dict() for s in scans], indent=2))  # ensure_ascii: no raw control bytes
         return
     for s in scans:
-        counts = ", ".join(f"{k} {v}" for k, v in s.counts.items() if v)
+        counts = ", ".join(f"{safe(k)} {v}" for k, v in s.counts.items() if v)
         grade = f"{s.grade} {s.score:3}/100" if s.grade is not None and s.score is not None else "no grade  "
         derived = f"  (re-classified #{s.derived_from})" if s.derived_from else ""
-        click.echo(f"#{s.id:<4} {safe(s.site) or '-':15} {s.status:10} {grade}  {s.n_findings:4} finding(s)  "
+        _say(f"#{s.id:<4} {safe(s.site or '-'):15} {safe(s.status):10} {grade}  {s.n_findings:4} finding(s)  "
                    f"{counts}{derived}")
 
 
@@ -494,13 +496,13 @@ def diff(scans, db, site, as_json) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    click.echo(f"scan #{data['base']['scan_id']} -> #{data['head']['scan_id']}")
+    _say(f"scan #{data['base']['scan_id']} -> #{data['head']['scan_id']}")
     for key, label in (("new", "new"), ("resolved", "resolved"), ("not_rechecked", "not re-checked"),
                        ("persisting", "persisting"), ("newly_sanctioned", "newly sanctioned"),
                        ("exception_expired", "exception expired")):
-        click.echo(f"{label}: {len(data[key])}")
+        _say(f"{label}: {len(data[key])}")
         for item in data[key][:50]:
-            click.echo(f"  [{item['severity']:8}] {item['id']} {safe(item['title'])}")
+            _say(f"  [{safe(item['severity']):8}] {safe(item['id'])} {safe(item['title'])}")
 
 
 @main.command()
@@ -515,8 +517,8 @@ def export(db, scan_id, fmt, out) -> None:
             if out:
                 with open(out, "w", encoding="utf-8", newline="") as handle:
                     store.export(scan_id, fmt, handle)
-            else:
-                store.export(scan_id, fmt, sys.stdout)
+            else:  # a terminal gets control bytes escaped; a pipe or file gets the data as stored
+                store.export(scan_id, fmt, SafeStream(sys.stdout) if sys.stdout.isatty() else sys.stdout)
         except ScanNotFound as exc:
             raise Failure(str(exc)) from None
 
@@ -582,7 +584,7 @@ def schedule_show(unit_dir) -> None:
         click.echo(f"no shadowit schedule in {unit_dir}")
         return
     for item in found:
-        click.echo(f"{item.name}: {item.on_calendar}  ->  {item.command}  ({item.timer})")
+        _say(f"{item.name}: {item.on_calendar}  ->  {term_safe(item.command)}  ({item.timer})")
 
 
 # ---------------------------------------------------------------- rules
@@ -609,7 +611,7 @@ def rules_validate(files) -> None:
         except RuleLoadError as exc:
             errors = exc.errors
     for error in errors:
-        click.echo(str(error), err=True)
+        _say(term_safe(error), err=True)
     if errors:
         sys.exit(ExitStatus.ERROR)
     click.echo("rules OK")
@@ -637,7 +639,7 @@ def rules_list(rule_files) -> None:
     """Print the effective rules in evaluation order."""
     ruleset = _load_rules(rule_files)
     for rule in ruleset.rules:
-        click.echo(rule.describe())
+        _say(term_safe(rule.describe()))
 
 
 @rules.command("test")
@@ -647,7 +649,7 @@ def rules_test(rule_files) -> None:
     ruleset = _load_rules(rule_files)
     failures = ruleset.run_examples()
     for failure in failures:
-        click.echo(str(failure), err=True)
+        _say(term_safe(failure, keep="\n"), err=True)
     if failures:
         sys.exit(ExitStatus.FINDINGS)
     click.echo("rule examples OK")

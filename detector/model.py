@@ -21,10 +21,22 @@ CATEGORY_WIFI_ATTACK = "wifi-attack"
 
 
 def iso(ts: Optional[float]) -> Optional[str]:
-    """ISO-8601 UTC text for a POSIX timestamp (None stays None)."""
+    """ISO-8601 UTC text for a POSIX timestamp (None, and a time no calendar can show, give None)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    try:
+        return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):  # hostile input: year 10000, NaN, 2**70
+        return None
+
+
+TS_MIN = 0.0  # 1970-01-01T00:00:00Z
+TS_MAX = 4102444800.0  # 2100-01-01T00:00:00Z
+
+
+def plausible_ts(ts: Any) -> bool:
+    """Whether a time read from input lies in 1970..2100; others are dropped with a warning where they enter."""
+    return isinstance(ts, (int, float)) and TS_MIN <= ts < TS_MAX
 
 
 # ---------------------------------------------------------------- secrets

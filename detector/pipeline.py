@@ -22,11 +22,11 @@ from .detectors import DetectorContext, build_detectors
 from .detectors.base import devices, source_of
 from .detectors.identity import directory_of
 from .identity import Directory
-from .model import Finding, InputRecord, Observation
+from .model import TS_MAX, TS_MIN, Finding, InputRecord, Observation
 from .settings import Settings
 from .sources import InputError, OpenedInput, discover, sniff_kind
 from .sources.incremental import Position, PositionBook, TimeWindow, identity_of, read_log_from
-from .sources.logfile import LogStats, choose_document, choose_format, read_log
+from .sources.logfile import MAX_LINE, LogStats, choose_document, choose_format, read_log
 from .sources.pcap import CaptureFormatError, ReadStats, read_capture
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
@@ -79,8 +79,12 @@ class Router:
         self.routes: dict[type, list[Callable[[Observation], None]]] = {}
         self.detectors = detectors
         self.counts: dict[str, int] = {}
+        self.bad_times = 0  # observations dropped for a time outside 1970..2100
 
     def emit(self, obs: Observation) -> None:
+        if not TS_MIN <= obs.ts < TS_MAX:  # also false for NaN; hostile times never reach a detector
+            self.bad_times += 1
+            return
         kind = type(obs)
         targets = self.routes.get(kind)
         if targets is None:
@@ -98,6 +102,7 @@ class Scan:
 
     def __post_init__(self) -> None:
         settings = self.config.settings
+        self.internal_errors: list[str] = []  # bugs contained by add_file; the fuzz targets fail on these
         self.dispatcher: Optional[PacketDispatcher] = None
         self.watched: set[str] = set()
         self.name_cache: dict[str, bool] = {}
@@ -143,6 +148,7 @@ class Scan:
         opened = OpenedInput(path)
         record = InputRecord(str(path), "", opened.size, "unknown")
         self.inputs.append(record)
+        bad_times = self.router.bad_times
         try:
             head = opened.head()
             kind = sniff_kind(head)
@@ -154,8 +160,15 @@ class Scan:
                 self._binary(opened, record, head)
         except InputError as exc:
             record.warnings.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a reader bug on one hostile file costs that file, not the scan
+            self.internal_errors.append(f"{path}: {type(exc).__name__}: {exc}"[:300])
+            record.warnings.append(f"stopped reading after an internal error ({type(exc).__name__}: {exc}"[:250]
+                                   + "); findings cover what was read before it")
         finally:
             record.sha256 = opened.close()
+        if self.router.bad_times > bad_times:
+            record.warnings.append(f"{self.router.bad_times - bad_times} record(s) with a time outside 1970..2100 "
+                                   "dropped")
         return record
 
     def _capture(self, opened: OpenedInput, record: InputRecord) -> None:
@@ -243,6 +256,10 @@ class Scan:
             record.warnings.append(
                 f"{stats.malformed} malformed line(s) skipped (first at line {stats.first_malformed})"
             )
+        if stats.too_long:
+            record.warnings.append(f"{stats.too_long} line(s) longer than {MAX_LINE // 1024} KiB skipped unread")
+        if stats.failed:
+            record.warnings.append(f"{stats.failed} line(s) could not be parsed ({stats.first_error})")
 
     def _log_incremental(self, opened: OpenedInput, record: InputRecord, head: bytes, decoder, ctx: LogContext,
                          stats: LogStats) -> None:

@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Any, BinaryIO, Iterable
 
-from ..model import Observation
+from ..model import Observation, plausible_ts
 from ..textscan import shared_passwords
 from .base import DocumentDecoder, DocumentStats, Emit, LogContext
 
@@ -34,6 +34,9 @@ def _load(stream: BinaryIO, stats: DocumentStats) -> Any:
         return json.loads(raw.decode("utf-8-sig", "replace"))
     except ValueError as exc:
         stats.warnings.append(f"not valid JSON: {exc}"[:200])
+        return None
+    except RecursionError:  # [[[[...]]]] 100,000 deep: the C scanner recurses per level
+        stats.warnings.append("JSON nested too deeply: not read")
         return None
 
 
@@ -78,8 +81,11 @@ class SlackExportDecoder(DocumentDecoder):
                            or message.get("username"))[:128]
             try:
                 ts = float(message.get("ts", 0) or 0)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 ts, stats.malformed = 0.0, stats.malformed + 1
+            if not plausible_ts(ts):  # "ts": "1e300" or "nan": dropped, not a crash in a detector
+                stats.malformed += 1
+                continue
             channel = _text(message.get("channel")) or channel_hint
             _emit_all(shared_passwords(text, "slack", sender, (channel,) if channel else (), ts,
                                        f"{ctx.path}:message {index + 1}"), emit)
@@ -135,9 +141,10 @@ def _iso(value: Any) -> float | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")[:32]).timestamp()
-    except ValueError:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00")[:32]).timestamp()
+    except (ValueError, OverflowError, OSError):
         return None
+    return ts if plausible_ts(ts) else None
 
 
 def _emit_all(observations: list[Observation], emit: Emit) -> None:

@@ -54,7 +54,7 @@ def beacon_details(frame: bytes) -> tuple[str, int, float]:
         value = frame[pos + 2:pos + 2 + size]
         if ie == 0:
             ssid = value[:32].decode("utf-8", "replace").replace("\x00", "")
-        elif ie == 3 and size >= 1:
+        elif ie == 3 and value:  # the IE may claim more bytes than the frame holds
             channel = value[0]
         pos += 2 + size
     return ssid, channel, interval if interval > 0 else 0.1024
@@ -92,8 +92,10 @@ class Dot11Decoder(FrameDecoder):
 
     def decode(self, frame: bytes, ts: float, where: str, emit: Emit) -> None:
         self.frames += 1
+        if len(frame) < 24:
+            return
         fc0 = frame[0]
-        if (fc0 >> 2) & 3 != 0 or len(frame) < 24:
+        if (fc0 >> 2) & 3 != 0:
             return
         subtype = fc0 >> 4
         if subtype == SUBTYPE_BEACON:

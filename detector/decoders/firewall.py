@@ -13,11 +13,12 @@ from datetime import datetime, tzinfo
 from typing import Optional
 from urllib.parse import urlsplit
 
-from ..model import ServiceContact
+from ..model import ServiceContact, plausible_ts
 from ..timezone import local_to_utc
 from .base import Emit, LineParser, LogContext, LogDecoder, first_match
 
-PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+# a key starts where a word starts: unanchored \w+ restarts inside every long word (quadratic, issue 13)
+PAIR = re.compile(r'(?<!\w)(\w{1,64})=("(?:[^"\\]|\\.)*"|\S*)')
 MAX_PAIRS = 128
 KEYS = {
     "client": ("srcip", "src_ip", "src"),
@@ -60,13 +61,19 @@ def _number(text: str) -> Optional[int]:
 
 def _host(value: str) -> str:
     if "://" in value:
-        return (urlsplit(value).hostname or "")[:255]
+        try:
+            return (urlsplit(value).hostname or "")[:255]
+        except ValueError:  # "Invalid IPv6 URL" from a hostile url= field
+            return ""
     return value.split("/")[0].split(":")[0].lower()[:255]
 
 
 def _time(fields: dict[str, str], zone: Optional[tzinfo]) -> float:
-    if fields.get("eventtime", "").isdigit():
-        raw = int(fields["eventtime"])
+    eventtime = fields.get("eventtime", "")
+    if eventtime.isdigit():
+        if not eventtime.isascii() or len(eventtime) > 20:  # hostile: 10**4000 or Unicode digits
+            return -1.0
+        raw = int(eventtime)
         return raw / 1e9 if raw > 1e17 else raw / 1e6 if raw > 1e14 else float(raw)
     date, clock = fields.get("date", ""), fields.get("time", "")
     if " " in clock:  # SonicWall: time="2026-10-26 10:00:00"
@@ -92,7 +99,10 @@ class FirewallParser(LineParser):
         app = first(fields, "app")
         up, down = _number(first(fields, "up")), _number(first(fields, "down"))
         port = _number(first(fields, "port")) or server_port or 0
-        emit(ServiceContact(_time(fields, self.zone), where, client, host=host, service=app,
+        ts = _time(fields, self.zone)
+        if not plausible_ts(ts):  # FortiGate eventtime out of 1970..2100: the line is malformed
+            return False
+        emit(ServiceContact(ts, where, client, host=host, service=app,
                             method="firewall-log", server=server, server_port=port, bytes_up=up, bytes_down=down,
                             detail=f"firewall: {client} -> {host or server}:{port} ({app or 'no app'}), "
                                    f"{up or 0} B sent, {down or 0} B received"))

@@ -377,9 +377,9 @@ def _body_pairs(content_type: str, body: bytes) -> tuple[Optional[list[tuple[str
     if "json" in ctype:
         try:
             data = json.loads(body.decode("utf-8", "replace"))
-        except ValueError:
+            return list(_json_pairs(data)), "http-json"
+        except (ValueError, RecursionError):  # RecursionError: a body nested thousands deep
             return None, ""
-        return list(_json_pairs(data)), "http-json"
     if not ctype.strip() and FORM_SHAPE.match(body[:MAX_BODY_KEPT]):
         return parse_qsl(body.decode("utf-8", "replace").strip(), keep_blank_values=True), "http-form"
     if not ctype.strip() and body.lstrip()[:1] == b"{":

@@ -21,7 +21,7 @@ def parse_beacon(payload: bytes) -> dict | None:
         return None
     try:
         beacon = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not isinstance(beacon, dict) or "host_int" not in beacon or "namespaces" not in beacon:
         return None

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import quopri
 import re
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from typing import Optional
 from urllib.parse import unquote
@@ -190,7 +192,7 @@ def decode_words(value: str) -> str:
         return value
     try:
         return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError):
+    except (ValueError, LookupError, UnicodeError, MessageError):  # HeaderParseError, CharsetError
         return value
 
 
@@ -216,6 +218,20 @@ def _b64(data: bytes) -> bytes:
         return b""
 
 
+_SLOW_OR_ODD_CODECS = {"punycode", "idna", "raw_unicode_escape", "unicode_escape"}  # quadratic or not mail text
+
+
+def _text_codec(charset: str) -> str:
+    """The codec for a wire-given charset name; utf-8 for unknown, NUL-bearing or costly ones."""
+    try:
+        info = codecs.lookup(charset)
+    except (LookupError, ValueError, TypeError):  # ValueError: "embedded null character"
+        return "utf-8"
+    if info.name in _SLOW_OR_ODD_CODECS or not getattr(info, "_is_text_encoding", True):
+        return "utf-8"
+    return info.name
+
+
 def _decode_text(part: _Part) -> str:
     if part.encoding == "base64":
         raw = _b64(b"".join(line.strip() for line in part.text))
@@ -223,10 +239,7 @@ def _decode_text(part: _Part) -> str:
         raw = quopri.decodestring(b"\n".join(part.text))
     else:
         raw = b"\n".join(part.text)
-    try:
-        body = raw.decode(part.charset, "replace")
-    except LookupError:
-        body = raw.decode("utf-8", "replace")
+    body = raw.decode(_text_codec(part.charset), "replace")
     if part.content_type == "text/html":
         body = re.sub(r"<[^>]{0,2000}>", " ", body)
     return body[:MAX_TEXT]

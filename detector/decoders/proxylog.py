@@ -37,12 +37,16 @@ def url_host(url: str, method: str) -> tuple[str, int]:
         if not host:
             host, port = url, "443"
         return host.strip("[]").lower()[:MAX_HOST], int(port) if port.isdigit() else 443
-    parts = urlsplit(url)
+    try:  # hostile URLs: "Invalid IPv6 URL", ports out of range
+        parts = urlsplit(url)
+        hostname = parts.hostname or ""
+    except ValueError:
+        return "", 80
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         port = 80
-    return (parts.hostname or "")[:MAX_HOST], port
+    return hostname[:MAX_HOST], port
 
 
 class SquidParser(LineParser):

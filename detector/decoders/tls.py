@@ -144,14 +144,14 @@ def certificate_names(body: bytes) -> tuple[str, ...]:
     except ValueError as exc:
         raise TlsError(f"bad certificate: {exc}") from exc
     names: list[str] = []
-    try:
+    try:  # cryptography parses names lazily: a hostile string tag is a KeyError here, not at load time
         names += [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    except ValueError:
+    except (ValueError, KeyError, TypeError, UnicodeError):
         pass
     try:
         san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
         names += [str(n) for n in san.get_values_for_type(x509.DNSName)]
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, ValueError, KeyError, TypeError, UnicodeError):
         pass
     clean: list[str] = []
     for name in names:

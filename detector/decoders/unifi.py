@@ -46,7 +46,7 @@ class UnifiParser(LineParser):
     def _tracker(self, text: str, device: str, ts: float, where: str, emit: Emit) -> bool:
         try:
             event = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: [[[[... nested thousands deep
             return False
         if not isinstance(event, dict):
             return False

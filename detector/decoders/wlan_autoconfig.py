@@ -96,6 +96,33 @@ def parse_time(text: str, zone: Optional[tzinfo]) -> Optional[float]:
     return None
 
 
+MAX_CSV_LINE = 64 * 1024
+
+
+def _bounded_lines(text: Iterator[str], stats: DocumentStats) -> Iterator[str]:
+    """CSV lines without PowerShell's #TYPE header; an absurdly long line is counted and skipped."""
+    for line in text:
+        if len(line) > MAX_CSV_LINE:
+            stats.malformed += 1
+            continue
+        if not line.startswith("#TYPE"):
+            yield line
+
+
+def _csv_rows(lines: Iterator[str], stats: DocumentStats) -> Iterator[dict]:
+    """DictReader rows; a record the csv module rejects (field over its limit, NUL) costs only itself."""
+    reader = csv.DictReader(lines)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            stats.malformed += 1
+            continue
+        yield row
+
+
 def text_stream(stream: BinaryIO) -> io.TextIOWrapper:
     """PowerShell 5 writes UTF-16 with a BOM; everything else is UTF-8."""
     head = stream.read(2)
@@ -209,8 +236,8 @@ class WlanCsvDecoder(DocumentDecoder):
     def decode(self, stream: BinaryIO, ctx: LogContext, emit: Emit) -> DocumentStats:
         stats = DocumentStats()
         station = file_station(ctx)
-        lines = (line for line in text_stream(stream) if not line.startswith("#TYPE"))
-        for number, row in enumerate(csv.DictReader(lines), 1):
+        lines = _bounded_lines(text_stream(stream), stats)
+        for number, row in enumerate(_csv_rows(lines, stats), 1):
             stats.records += 1
             event = self._event(row, f"{ctx.path}:record {number}", ctx.zone)
             if event is None:

@@ -43,28 +43,28 @@ class WpaSupplicantParser(LineParser):
         ts = ts or 0.0
         host = syslog_header(rest)[0] if ts else ""
         station = host or self.default_station
-        match = DISCONNECTED.search(rest)
+        match = DISCONNECTED.search(rest) if "CTRL-EVENT-DISCONNECTED" in rest else None  # literal first: linear
         if match:
             self.has_ctrl_events = True
             self._disconnect(match.group("iface"), station, match.group("bssid").lower(), int(match.group("reason")),
                              bool(match.group("local")), ts, where, emit)
             return True
-        match = CONNECTED.search(rest)
+        match = CONNECTED.search(rest) if "CTRL-EVENT-CONNECTED" in rest else None  # literal first: linear
         if match:
             self.has_ctrl_events = True
             self._connect(match.group("iface"), station, match.group("bssid").lower(), ts, where, emit)
             return True
-        match = ASSOCIATING.search(rest)
+        match = ASSOCIATING.search(rest) if "Trying to associate" in rest else None  # literal first: linear
         if match:
             iface = match.group("iface")
             self.bssid[iface] = match.group("bssid").lower()
             self.ssid[iface] = (match.group("ssid"), channel_of(int(match.group("freq") or 0)))
             return True
-        match = STATE.search(rest)
+        match = STATE.search(rest) if "State: " in rest else None  # literal first: linear
         if match:
             self._state(match, station, ts, where, emit)
             return True
-        match = EAP_FAILURE.search(rest)
+        match = EAP_FAILURE.search(rest) if "CTRL-EVENT-" in rest else None  # literal first: linear
         if match:
             iface = match.group("iface")
             ssid = SSID_IN.search(rest)

@@ -18,6 +18,8 @@ from datetime import datetime, time, timezone
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Optional, Union
 
+import regex
+
 from ..model import SEVERITIES, Finding
 from ..settings import Settings
 from .model import Mark, RuleError
@@ -33,6 +35,8 @@ NUMERIC_OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 MAX_REGEX_CHARS = 1000
 MAX_TEXT_CHARS = 65536  # wire-derived text a regex is run against is cut here
 MAX_TEMPLATE_VALUE = 120
+REGEX_TIMEOUT_SECONDS = 0.05  # per search; a rule regex can never hang a scan
+REGEX_MAX_TIMEOUTS = 3  # after this many timeouts a pattern stops matching for the rest of the run
 
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -87,6 +91,37 @@ def _text(value: Any) -> Optional[str]:
 
 
 # ---------------------------------------------------------------- predicates
+
+
+class BoundedRegex:
+    """A rule regex whose cost is bounded: the ``regex`` engine with a timeout per search.
+
+    ``(a+)+$`` over 30 wire-borne ``a``s backtracks for minutes in ``re``.
+    Here a search that runs over REGEX_TIMEOUT_SECONDS counts as no match and
+    is counted; after REGEX_MAX_TIMEOUTS the pattern is switched off for the
+    run, so one bad rule costs at most a fraction of a second per scan.
+    Input is cut to MAX_TEXT_CHARS before it is searched.
+    """
+
+    timed_out: set[str] = set()  # patterns that hit the timeout in this process, for the scan's warnings
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.compiled = regex.compile(pattern)
+        self.timeouts = 0
+
+    def search(self, text: str) -> bool:
+        if self.timeouts >= REGEX_MAX_TIMEOUTS:
+            return False
+        try:
+            return self.compiled.search(text[:MAX_TEXT_CHARS], timeout=REGEX_TIMEOUT_SECONDS) is not None
+        except TimeoutError:
+            self.timeouts += 1
+            BoundedRegex.timed_out.add(self.pattern)
+            return False
+
+    def __repr__(self) -> str:
+        return f"BoundedRegex({self.pattern!r})"
 
 
 @dataclass(frozen=True)
@@ -197,7 +232,7 @@ class Test:
             return any(_in_domain(domain, actual) for domain in arg)
         if op == "regex":
             text = _text(actual)
-            return text is not None and arg.search(text) is not None
+            return text is not None and arg.search(text)
         if op == "cidr":
             return _in_network(arg, actual)
         if op == "time_of_day":
@@ -538,8 +573,8 @@ class MatchCompiler:
             self.fail(mark, f"regex longer than {MAX_REGEX_CHARS} characters")
             return None
         try:
-            pattern = re.compile(value)
-        except re.error as exc:
+            pattern = BoundedRegex(value)
+        except (regex.error, re.error, ValueError, OverflowError, RecursionError) as exc:
             self.fail(mark, f"bad regex {value!r}: {exc}")
             return None
         return Test("regex", pattern, value)

@@ -13,6 +13,13 @@ from typing import Any, Optional
 
 import yaml
 from yaml.constructor import SafeConstructor
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    ScalarEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import Reader as ReaderBase
 from yaml.reader import ReaderError
@@ -22,6 +29,9 @@ from .model import Mark, RuleError
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
 MAX_DEPTH = 64
+MAX_RULES = 1000  # per file; checked on the event stream before anything is built
+
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -195,8 +205,90 @@ def compose(text: str) -> Optional[Node]:
     return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
+class _Shape:
+    """Depth, expanded size and rule count of a document, measured on the event stream.
+
+    PyYAML's composer recurses once per nesting level (1,000 levels is a
+    RecursionError) and aliases share nodes that the builder would expand
+    (a "billion laughs" bomb). Events come from a flat state machine, so the
+    document is measured here first, with libyaml when present, and refused
+    before anything recursive or expanding runs.
+    """
+
+    def __init__(self) -> None:
+        self.stack: list[list] = []  # [anchor, expanded size, is the top-level rules list]
+        self.anchored: dict[str, int] = {}
+        self.expanded = 0
+        self.rules = 0
+        self.last_scalar: Any = None
+
+    def problem(self, events: Any) -> Optional[tuple[Any, str]]:
+        """(yaml mark, message) for the first limit this document breaks, or None."""
+        for event in events:
+            size = self._size(event)
+            if size is None:
+                continue
+            self.expanded += size
+            if self.expanded > MAX_NODES:
+                why = "alias expansion" if isinstance(event, AliasEvent) else "document"
+                return event.start_mark, f"{why} too large (limit: {MAX_NODES} nodes; YAML alias bombs are refused)"
+            if len(self.stack) > MAX_DEPTH:
+                return event.start_mark, f"nested too deeply (limit: depth {MAX_DEPTH})"
+            if self.rules > MAX_RULES:
+                return event.start_mark, f"more than {MAX_RULES} rules in one file; split it"
+        return None
+
+    def _size(self, event: Any) -> Optional[int]:
+        if isinstance(event, CollectionStartEvent):
+            is_rules = (len(self.stack) == 1 and isinstance(event, SequenceStartEvent)
+                        and self.last_scalar == "rules")
+            if len(self.stack) == 2 and self.stack[-1][2]:
+                self.rules += 1
+            self.stack.append([event.anchor, 1, is_rules])
+            self.last_scalar = None
+            return 1
+        if isinstance(event, CollectionEndEvent):
+            anchor, size, _ = self.stack.pop()
+            if anchor:
+                self.anchored[anchor] = size
+            if self.stack:
+                self.stack[-1][1] += size
+            return None
+        if isinstance(event, (ScalarEvent, AliasEvent)):
+            size = self.anchored.get(event.anchor, 1) if isinstance(event, AliasEvent) else 1
+            if isinstance(event, ScalarEvent):
+                if event.anchor:
+                    self.anchored[event.anchor] = 1
+                self.last_scalar = event.value if len(self.stack) == 1 else None
+            if self.stack:
+                self.stack[-1][1] += size
+                if len(self.stack) == 2 and self.stack[-1][2]:
+                    self.rules += 1
+            return size
+        return None
+
+
+def _shape_problem(text: str, file: str, errors: list[RuleError]) -> bool:
+    """Record an error and return True when the document breaks a size, depth or alias limit."""
+    try:
+        found = _Shape().problem(yaml.parse(text, Loader=_FastLoader))
+    except yaml.YAMLError:
+        try:  # the pure-Python parser words its errors as compose() would
+            found = _Shape().problem(yaml.parse(text, Loader=yaml.SafeLoader))
+        except yaml.YAMLError as exc:
+            errors.append(_yaml_error(exc, text, file))
+            return True
+    if found is None:
+        return False
+    yaml_mark, message = found
+    errors.append(mark_of(file, yaml_mark).error(message))
+    return True
+
+
 def parse_text(text: str, file: str, errors: list[RuleError]) -> Any:
     """The document in ``text`` as YMap/YList/scalars; None (and errors) when unusable."""
+    if _shape_problem(text, file, errors):
+        return None
     try:
         node = compose(text)
     except yaml.YAMLError as exc:

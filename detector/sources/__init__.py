@@ -13,6 +13,9 @@ from typing import BinaryIO, Iterator, Optional
 from .pcap import PCAP_MAGICS, PCAPNG_MAGIC
 
 GZIP_MAGIC = b"\x1f\x8b"
+INFLATE_STEP = 4 << 20  # at most this much output per inflate call: a bomb never lands in memory at once
+BOMB_RATIO = 250  # real captures and logs compress 2-50x (repetitive logs ~100x); deflate tops out at 1032x
+BOMB_FLOOR = 64 << 20  # ratios are only judged past this much output
 
 
 class InputError(Exception):
@@ -32,28 +35,42 @@ class GunzipReader:
         self.pending = b""
         self.truncated = False
         self.corrupt = ""
+        self.bomb = ""  # why decompression was stopped as a zip bomb
+        self.consumed = 0
+        self.produced = 0
 
     def read(self, size: int = -1) -> bytes:
         want = size if size >= 0 else 1 << 62
-        while len(self.pending) < want and not (self.truncated or self.corrupt):
+        while len(self.pending) < want and not (self.truncated or self.corrupt or self.bomb):
+            if self.inflater.unconsumed_tail:
+                self._inflate(b"")
+                continue
             chunk = self.raw.read(1 << 16)
             if not chunk:
                 if not self.inflater.eof:
                     self.truncated = True
                 break
+            self.consumed += len(chunk)
             self._inflate(chunk)
         data, self.pending = self.pending[:want], self.pending[want:]
         return data
 
     def _inflate(self, chunk: bytes) -> None:
         try:
-            self.pending += self.inflater.decompress(chunk)
+            self._emit(self.inflater.decompress(self.inflater.unconsumed_tail + chunk, INFLATE_STEP))
             while self.inflater.eof and self.inflater.unused_data:
                 rest = self.inflater.unused_data
                 self.inflater = zlib.decompressobj(wbits=31)
-                self.pending += self.inflater.decompress(rest)
+                self._emit(self.inflater.decompress(rest, INFLATE_STEP))
         except zlib.error as exc:
             self.corrupt = str(exc)
+
+    def _emit(self, data: bytes) -> None:
+        self.pending += data
+        self.produced += len(data)
+        if self.produced > BOMB_FLOOR and self.produced > BOMB_RATIO * max(self.consumed, 1):
+            self.bomb = (f"decompression stopped at {self.produced >> 20} MiB: over {BOMB_RATIO}x the compressed "
+                         "size, a zip bomb rather than data")
 
 
 class HashingReader:
@@ -169,6 +186,8 @@ class OpenedInput:
         """Why decompression stopped early, or '' when it did not."""
         if self.gunzip is None:
             return ""
+        if self.gunzip.bomb:
+            return self.gunzip.bomb
         if self.gunzip.corrupt:
             return f"compressed data is corrupt ({self.gunzip.corrupt})"
         return "compressed data ends early" if self.gunzip.truncated else ""

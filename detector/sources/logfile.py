@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Optional
+from typing import Any, BinaryIO, Callable, Iterator, Optional
 
 from ..decoders.base import DocumentDecoder, Emit, LogContext, LogDecoder
 
@@ -16,6 +16,9 @@ class LogStats:
     lines: int = 0
     malformed: int = 0
     first_malformed: Optional[int] = None
+    too_long: int = 0  # lines over MAX_LINE, skipped unparsed (also counted in malformed)
+    failed: int = 0  # lines whose parser raised (also counted in malformed)
+    first_error: str = ""
 
 
 def choose_format(head: bytes, decoders: list[LogDecoder]) -> tuple[Optional[LogDecoder], float]:
@@ -44,37 +47,56 @@ def read_log(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: Emit,
     parser = decoder.parser(ctx)
     for number, raw in enumerate(iter_raw_lines(stream), 1):
         stats.lines = number
+        if raw is None:  # longer than MAX_LINE: no log format writes such lines; never parsed
+            stats.too_long += 1
+            _malformed(stats, number)
+            continue
         skip_raw = parser.skip_raw  # a parser may change its test as it learns the file (Zeek #fields)
         if skip_raw is not None and skip_raw(raw):
             continue
         line = raw.decode("utf-8", "replace")
         if not line.strip():
             continue
-        if not parser.parse(line, f"{ctx.path}:line {number}", emit):
-            stats.malformed += 1
-            if stats.first_malformed is None:
-                stats.first_malformed = number
+        try:
+            parsed = parser.parse(line, f"{ctx.path}:line {number}", emit)
+        except Exception as exc:  # noqa: BLE001 - one hostile line costs only itself, never the scan
+            parsed = False
+            stats.failed += 1
+            stats.first_error = stats.first_error or f"line {number}: {type(exc).__name__}: {exc}"[:200]
+        if not parsed:
+            _malformed(stats, number)
         if progress is not None and number % 20000 == 0:
             progress(number)
     parser.finish(emit)
 
 
-def iter_lines(stream: BinaryIO, chunk: int = 1 << 20):
-    """Decoded lines of a byte stream, each cut to MAX_LINE characters."""
+def _malformed(stats: LogStats, number: int) -> None:
+    stats.malformed += 1
+    if stats.first_malformed is None:
+        stats.first_malformed = number
+
+
+def iter_lines(stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[Optional[str]]:
+    """Decoded lines of a byte stream; None for a line over MAX_LINE bytes."""
     for raw in iter_raw_lines(stream, chunk):
-        yield raw.decode("utf-8", "replace")
+        yield None if raw is None else raw.decode("utf-8", "replace")
 
 
-def iter_raw_lines(stream: BinaryIO, chunk: int = 1 << 20):
-    """Lines of a byte stream as bytes (no line end), each cut to MAX_LINE bytes."""
+def iter_raw_lines(stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[Optional[bytes]]:
+    """Lines of a byte stream as bytes (no line end); None for a line over MAX_LINE bytes (memory stays
+    bounded: a 10 MB line is never held whole)."""
     pending = b""
+    long_line = False  # the pending line already ran over the limit
     while True:
         data = stream.read(chunk)
         if not data:
             break
         lines = (pending + data).split(b"\n")
-        pending = lines.pop()[: MAX_LINE * 4]
+        pending = lines.pop()
         for raw in lines:
-            yield raw.rstrip(b"\r")[:MAX_LINE]
-    if pending:
-        yield pending.rstrip(b"\r")[:MAX_LINE]
+            yield None if long_line or len(raw) > MAX_LINE + 1 else raw.rstrip(b"\r")
+            long_line = False
+        if len(pending) > MAX_LINE + 1:
+            pending, long_line = b"", True
+    if pending or long_line:
+        yield None if long_line or len(pending) > MAX_LINE + 1 else pending.rstrip(b"\r")

@@ -26,6 +26,8 @@ MAX_RECORD = 1 << 18  # no link type carries frames over 256 KiB
 # every 65536th frame reaches the handler even when the hot path would skip it: the dispatcher sweeps idle
 # flows on it, and a sweep that does not depend on which flows are ignored is the same with --jobs N
 SWEEP_MASK = 0xFFFF
+MAX_INTERFACES = 4096  # per pcapng section; more is a hostile file, not a capture
+TS_LIMIT = 4102444800.0  # 2100-01-01: frames stamped outside 1970..2100 are skipped with a warning
 
 # handler(buf, offset, caplen, ts, linktype, frame_no); buf is only valid during the call
 FrameHandler = Callable[[bytes, int, int, float, int, int], None]
@@ -42,6 +44,7 @@ class ReadStats:
     first_ts: Optional[float] = None
     last_ts: Optional[float] = None
     linktypes: set[int] = field(default_factory=set)
+    bad_times: int = 0  # frames skipped for a timestamp outside 1970..2100
 
 
 class _Chunked:
@@ -202,7 +205,7 @@ def _parse_idb_options(body: bytes, order: str, iface: _Interface) -> None:
         if code == 9 and value:  # if_tsresol
             raw = value[0]
             iface.resolution = 2.0 ** -(raw & 0x7F) if raw & 0x80 else 10.0 ** -raw
-        elif code == 14 and len(value) == 8:  # if_tsoffset
+        elif code == 14 and len(value) == 8:  # if_tsoffset; +-2**62 makes every frame's time out of range
             iface.offset = struct.unpack(order + "q", value)[0]
         pos += 4 + length + (-length % 4)
 
@@ -239,9 +242,15 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
                         and not (buf[p + 47] & 7 or buf[p + 20] & 0x1F or buf[p + 21]) \
                         and buf[p + 34:p + 38] in quiet \
                         and not (watched and (buf[p + 26:p + 30] in watched or buf[p + 30:p + 34] in watched)):
-                    ts = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
+                    stamp = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
+                    if 0.0 <= stamp < TS_LIMIT:
+                        ts = stamp
                     continue
-                ts = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
+                stamp = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
+                if not 0.0 <= stamp < TS_LIMIT:
+                    _bad_time(stats, frame_no)
+                    continue
+                ts = stamp
                 if first_ts is None:
                     first_ts = ts
                 handler(buf, p, caplen, ts, iface.linktype, frame_no)
@@ -275,15 +284,21 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
         buf, pos = win.buf, win.pos
         if btype == 6 or btype == 3 or btype == 2:
             frame_no += 1
-            ts = _pcapng_packet(buf, pos, blen, btype, order, interfaces, handler, frame_no, stats)
-            if ts is not None and first_ts is None:
-                first_ts = ts
+            stamp = _pcapng_packet(buf, pos, blen, btype, order, interfaces, handler, frame_no, stats)
+            if stamp is not None:
+                ts = stamp
+                if first_ts is None:
+                    first_ts = ts
         elif btype == 1:
             linktype = struct.unpack_from(order + "H", buf, pos + 8)[0]
             iface = _Interface(linktype)
             _parse_idb_options(bytes(buf[pos + 8:pos + blen - 4]), order, iface)
-            interfaces.append(iface)
-            stats.linktypes.add(linktype)
+            if len(interfaces) < MAX_INTERFACES:
+                interfaces.append(iface)
+                stats.linktypes.add(linktype)
+            elif not any(w.startswith("more than") for w in stats.warnings):
+                stats.warnings.append(f"more than {MAX_INTERFACES} interfaces in one pcapng section; "
+                                      "packets on the others are skipped")
         win.pos = pos + blen
         if progress is not None and win.base + win.pos - last_report > CHUNK:
             last_report = win.base + win.pos
@@ -311,5 +326,15 @@ def _pcapng_packet(buf: bytes, pos: int, blen: int, btype: int, order: str, inte
         return None
     iface = interfaces[if_id]
     ts = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
+    if not 0.0 <= ts < TS_LIMIT:
+        _bad_time(stats, frame_no)
+        return None
     handler(buf, pos + 28, caplen, ts, iface.linktype, frame_no)
     return ts
+
+
+def _bad_time(stats: ReadStats, frame_no: int) -> None:
+    """A frame stamped outside 1970..2100 (hostile ts high word, offset or resolution) is skipped, once warned."""
+    stats.bad_times += 1
+    if stats.bad_times == 1:
+        stats.warnings.append(f"frame {frame_no}: timestamp outside 1970..2100; such frames are skipped")

@@ -1,0 +1,427 @@
+"""Fuzz targets: one function per entry point that turns bytes into a call and fails loudly on a bug.
+
+Each target takes the fuzzer's bytes and drives one entry point the way a
+scan does. A target returns normally for any input the entry point handles;
+anything else (an exception outside the entry point's documented ones, an
+observation a later stage cannot use) propagates and is a crash. The same
+targets back the hypothesis property tests and the crasher regression tests.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from detector.decoders import document_decoders, log_decoders, packet_decoders
+from detector.decoders.base import (
+    Datagram,
+    DatagramDecoder,
+    Endpoints,
+    EtherDecoder,
+    FrameDecoder,
+    LogContext,
+    StreamDecoder,
+)
+from detector.decoders.dispatch import PacketDispatcher
+from detector.model import Observation, iso
+from detector.settings import Settings
+from detector.sources import GunzipReader, sniff_kind
+from detector.sources.logfile import LogStats, choose_format, iter_lines, read_log
+from detector.sources.pcap import CaptureFormatError, ReadStats, read_capture
+
+TS = 1_793_610_000.0  # 2026-11-02, the tests' clock
+MAX_READER_TS = 2.0 ** 32 + 5000  # classic pcap: u32 seconds + u32 micro/nanoseconds; pcapng stops at 2100
+DISPATCH_LINKTYPES = (1, 101, 228, 229, 113, 276, 0, 108, 105, 127, 192, 12)
+
+
+@dataclass
+class Target:
+    """A named entry point: ``run(data)`` raises only on a bug; ``kind`` picks its seeds."""
+
+    name: str
+    run: Callable[[bytes], None]
+    kind: str  # seed family: frame, datagram:<name>, stream:<name>, ether, dot11, capture, log, doc, rules, ...
+    max_len: int = 4096
+    doc: str = ""
+
+
+# ---------------------------------------------------------------- checks shared by all targets
+
+
+def checked_emit(sink: Optional[list] = None) -> Callable[[Observation], None]:
+    """An emit that checks what a decoder hands on: a typed observation with a usable time and place."""
+
+    def emit(obs: Observation) -> None:
+        if not isinstance(obs, Observation):
+            raise TypeError(f"decoder emitted {type(obs).__name__}, not an Observation")
+        if not isinstance(obs.ts, (int, float)) or isinstance(obs.ts, bool):
+            raise TypeError(f"{type(obs).__name__}.ts is {type(obs.ts).__name__}")
+        if not isinstance(obs.where, str):
+            raise TypeError(f"{type(obs).__name__}.where is {type(obs.where).__name__}")
+        iso(obs.ts)  # must never raise, whatever the time
+        repr(obs)
+        if sink is not None and len(sink) < 1000:
+            sink.append(obs)
+
+    return emit
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+# ---------------------------------------------------------------- packet decoders, directly
+
+
+def _datagram_target(decoder_cls: type) -> Callable[[bytes], None]:
+    def run(data: bytes) -> None:
+        decoder = _fresh(decoder_cls)
+        port = next(iter(sorted(decoder.udp_ports)), 9999) if decoder.udp_ports else 9999
+        emit = checked_emit()
+        # the same payload as request (to the port) and as reply (from it)
+        decoder.decode(Datagram(TS, "fuzz:frame 1", "10.0.0.5", "10.0.0.1", 50000, port, data), emit)
+        decoder.decode(Datagram(TS + 1, "fuzz:frame 2", "10.0.0.1", "10.0.0.5", port, 50000, data), emit)
+
+    return run
+
+
+def split_stream(data: bytes) -> list[tuple[bool, bytes]]:
+    """Fuzzer bytes as a TCP conversation: records of [direction+length high bits][length low byte][data]."""
+    chunks = []
+    pos = 0
+    while pos + 2 <= len(data):
+        head, low = data[pos], data[pos + 1]
+        length = ((head & 0x7F) << 8) | low
+        chunk = data[pos + 2:pos + 2 + length]
+        chunks.append((not head & 0x80, chunk))
+        pos += 2 + length
+    return chunks
+
+
+def join_stream(chunks: list[tuple[bool, bytes]]) -> bytes:
+    """Inverse of split_stream, for seeds built from real conversations."""
+    out = bytearray()
+    for from_client, chunk in chunks:
+        for start in range(0, max(len(chunk), 1), 0x7FFF):
+            piece = chunk[start:start + 0x7FFF]
+            out += bytes([(0 if from_client else 0x80) | len(piece) >> 8, len(piece) & 0xFF]) + piece
+    return bytes(out)
+
+
+def _stream_target(decoder_cls: type) -> Callable[[bytes], None]:
+    def run(data: bytes) -> None:
+        decoder = _fresh(decoder_cls)
+        port = next(iter(sorted(decoder.tcp_ports)), 9999) if decoder.tcp_ports else 9999
+        chunks = split_stream(data)
+        first_client = next((c for up, c in chunks if up), b"")
+        first_server = next((c for up, c in chunks if not up), b"")
+        decoder.accepts(first_client[:64], first_server[:64])
+        session = decoder.session(Endpoints("10.0.0.5", "10.0.0.1", 50000, port, "tcp"), checked_emit())
+        ts = TS
+        for number, (from_client, chunk) in enumerate(chunks, 1):
+            ts += 0.5
+            if not session.feed(from_client, chunk, ts, f"fuzz:frame {number}"):
+                break
+        session.close(ts + 1, "fuzz:end")
+
+    return run
+
+
+def _frame_target(decoder_cls: type) -> Callable[[bytes], None]:
+    def run(data: bytes) -> None:
+        _fresh(decoder_cls).decode(data, TS, "fuzz:frame 1", checked_emit())
+
+    return run
+
+
+def _fresh(decoder_cls: type):
+    for decoder in packet_decoders(_settings()):
+        if type(decoder) is decoder_cls:
+            return decoder
+    raise LookupError(decoder_cls.__name__)
+
+
+def dispatch(data: bytes) -> None:
+    """Whole frames through the dispatcher (link layers, IP, reassembly, decoder choice): [linktype][len16 frame]*"""
+    if not data:
+        return
+    linktype = DISPATCH_LINKTYPES[data[0] % len(DISPATCH_LINKTYPES)]
+    dispatcher = PacketDispatcher(packet_decoders(_settings()), checked_emit(), max_flows=64,
+                                  max_stream_bytes=1 << 16)
+    dispatcher.source = "fuzz"
+    pos, number, ts = 1, 0, TS
+    while pos + 2 <= len(data):
+        length = struct.unpack_from("!H", data, pos)[0]
+        frame = data[pos + 2:pos + 2 + length]
+        pos += 2 + length
+        number += 1
+        ts += 0.25
+        dispatcher.handle(frame, 0, len(frame), ts, linktype, number)
+    dispatcher.finish()
+    if dispatcher.stats.decoder_errors:  # a decoder raised: the guard hid it, the fuzzer must not
+        raise AssertionError(f"decoder error behind the guard: {dispatcher.stats.errors[:1]}")
+
+
+# ---------------------------------------------------------------- capture readers
+
+
+def _read(stream, stats: ReadStats) -> None:
+    frames: list[int] = []
+
+    def handler(buf: bytes, off: int, caplen: int, ts: float, linktype: int, frame_no: int) -> None:
+        if off < 0 or caplen < 0 or off + caplen > len(buf):
+            raise AssertionError(f"frame {frame_no} points outside its buffer ({off}+{caplen} > {len(buf)})")
+        if not 0.0 <= ts < MAX_READER_TS:
+            raise AssertionError(f"frame {frame_no}: timestamp {ts} outside what a reader may hand on")
+        frames.append(frame_no)
+
+    try:
+        read_capture(stream, handler, stats)
+    except CaptureFormatError:
+        return
+    if stats.first_ts is not None:
+        iso(stats.first_ts)
+
+
+def pcap(data: bytes) -> None:
+    """Classic pcap reader (any byte order, micro or nanosecond)."""
+    _read(io.BytesIO(b"\xd4\xc3\xb2\xa1" + data if data[:4] not in _PCAP_HEADS else data), ReadStats())
+
+
+def pcapng(data: bytes) -> None:
+    """pcapng reader: sections, interfaces and their options, EPB/SPB/PB blocks."""
+    _read(io.BytesIO(b"\x0a\x0d\x0d\x0a" + data if data[:4] != b"\x0a\x0d\x0d\x0a" else data), ReadStats())
+
+
+_PCAP_HEADS = {b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d"}
+
+
+def gzip_capture(data: bytes) -> None:
+    """Gzipped input: the streaming gunzip (damaged, truncated, concatenated members) then the readers."""
+    raw = data if data[:2] == b"\x1f\x8b" else gzip.compress(data, 1, mtime=0)
+    reader = GunzipReader(io.BytesIO(raw))  # type: ignore[arg-type]
+    head = reader.read(8192)
+    kind = sniff_kind(head)
+    rest = io.BytesIO(head + reader.read(1 << 20))
+    if kind in ("pcap", "pcapng"):
+        _read(rest, ReadStats())
+
+
+def scan_file(data: bytes) -> None:
+    """The whole pipeline on one file: sniffing, gunzip, decoders, detectors, rules classification."""
+    from detector.app import classify
+
+    scan, ruleset = _scan_setup()
+    with tempfile.NamedTemporaryFile(prefix="shadowit-fuzz-", dir=_tmp_dir()) as handle:
+        handle.write(data)
+        handle.flush()
+        scan.add_file(Path(handle.name))
+    if scan.internal_errors:
+        raise AssertionError(scan.internal_errors[0])
+    for finding in classify(scan.finish(), ruleset):
+        finding.as_dict()
+
+
+_SETUP: dict = {}
+
+
+def _scan_setup():
+    from detector.catalog import load_catalog
+    from detector.pipeline import Scan, ScanConfig
+    from detector.rules import load_ruleset
+
+    if "ruleset" not in _SETUP:
+        _SETUP["ruleset"] = load_ruleset([])
+        _SETUP["catalog"] = load_catalog()
+    ruleset = _SETUP["ruleset"]
+    return Scan(ScanConfig(ruleset.settings, _SETUP["catalog"], None)), ruleset
+
+
+def _tmp_dir() -> Optional[str]:
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() else None
+
+
+# ---------------------------------------------------------------- logs
+
+
+def _log_target(decoder_cls: type) -> Callable[[bytes], None]:
+    def run(data: bytes) -> None:
+        decoder = next(d for d in log_decoders() if type(d) is decoder_cls)
+        head_lines = data[:8192].decode("utf-8", "replace").splitlines()[:200]
+        score = decoder.sniff(head_lines)
+        if not 0.0 <= score <= 1.0:
+            raise AssertionError(f"sniff score {score}")
+        ctx = LogContext("fuzz.log", 2026, None if data[:1] != b"+" else 3600)
+        stats = LogStats()
+        read_log(io.BytesIO(data), decoder, ctx, checked_emit(), stats)
+        if stats.failed:  # read_log contains parser exceptions for the scan; here they are bugs
+            raise AssertionError(f"parser raised: {stats.first_error}")
+
+    return run
+
+
+def log_sniff(data: bytes) -> None:
+    """Format choice over every line format, and the line splitter."""
+    choose_format(data[:8192], log_decoders())
+    for _ in iter_lines(io.BytesIO(data), chunk=997):
+        pass
+
+
+# ---------------------------------------------------------------- whole-file exports
+
+DOCUMENT_ERRORS = (OSError, ValueError)  # what Scan._document turns into a warning on the input
+
+
+def _document_target(decoder_cls: type) -> Callable[[bytes], None]:
+    def run(data: bytes) -> None:
+        decoder = next(d for d in document_decoders(_settings()) if type(d) is decoder_cls)
+        score = decoder.sniff(data[:8192])
+        if not 0.0 <= score <= 1.0:
+            raise AssertionError(f"sniff score {score}")
+        try:
+            stats = decoder.decode(io.BytesIO(data), LogContext("fuzz/export.json", 2026, None), checked_emit())
+        except DOCUMENT_ERRORS:
+            return
+        if stats.records < 0 or stats.malformed < 0:
+            raise AssertionError("negative counts")
+
+    return run
+
+
+# ---------------------------------------------------------------- rules
+
+
+def rules_file(data: bytes) -> None:
+    """Rules loader and validator on one site file: YAML, schema, match language, examples."""
+    from detector.rules import RuleLoadError, load_ruleset, validate_files
+
+    with tempfile.NamedTemporaryFile(prefix="shadowit-fuzz-", suffix=".yaml", dir=_tmp_dir()) as handle:
+        handle.write(data)
+        handle.flush()
+        for error in validate_files([Path(handle.name)]):
+            str(error)
+        try:
+            ruleset = load_ruleset([Path(handle.name)])
+        except RuleLoadError:
+            return
+        for rule in ruleset.rules:
+            rule.describe()
+        ruleset.run_examples()
+        ruleset.classify_all(_hostile_findings(data[:256]))
+
+
+def rules_yaml(data: bytes) -> None:
+    """The line-aware YAML layer alone (depth, alias and size limits)."""
+    from detector.rules.yamlsrc import parse_bytes
+
+    parse_bytes(data, "fuzz.yaml", [])
+
+
+# ---------------------------------------------------------------- report
+
+
+def _hostile_findings(data: bytes) -> list:
+    from detector.model import CATEGORY_CREDENTIALS, CATEGORY_FILE_SHARING, CATEGORY_WIFI, SEVERITIES, Evidence, Finding
+
+    text = data.decode("utf-8", "replace")
+    cut = len(text) // 2
+    numbers = [int.from_bytes(data[i:i + 8], "little", signed=True) for i in range(0, min(len(data), 48), 8)] or [0]
+
+    def number(i: int) -> float:
+        raw = numbers[i % len(numbers)]
+        return [raw, raw / 7.0, float("nan"), float("inf"), -1.0, TS][i % 6] if i % 3 == 0 else raw
+
+    findings = []
+    for index, category in enumerate((CATEGORY_FILE_SHARING, CATEGORY_CREDENTIALS, CATEGORY_WIFI, text[:20])):
+        findings.append(Finding(
+            id=f"{text[:12]}{index}", detector=f"fuzz.{text[cut:cut + 8]}", category=category,
+            title=text[:200] or "<script>", first_seen=number(index), last_seen=number(index + 1),
+            count=numbers[0] % 1000 if index % 2 else numbers[0], hosts=[text[cut:], text[:cut], "10.0.0.1"],
+            attributes={"service": text[:40], "bytes_up": number(index + 2), "user": text,
+                        "outages": [{"start": number(3), "end": text[:5]}], "window": text[:11],
+                        "days": [text[:10]], "clock": text[:5], "servers": [text[:30], number(4)],
+                        text[:8] or "k": {"nested": [text]}},
+            evidence=[Evidence(iso(number(5)) if isinstance(number(5), float) else text[:30], text[:50], text)],
+            severity=SEVERITIES[numbers[0] % len(SEVERITIES)], tags=[text[:9]], compliance=[text[:7]],
+            remediation=text[cut:],
+        ))
+    return findings
+
+
+def report(data: bytes) -> None:
+    """The HTML renderer fed hostile findings: it must render, and never let markup through unescaped."""
+    from detector.model import InputRecord, ScanResult
+    from reports.render import SiteReport, render_report
+
+    findings = _hostile_findings(data)
+    text = data.decode("utf-8", "replace")
+    result = ScanResult(started=TS, finished=TS + 60, tool_version="0", rules_sha256="ab" * 32,
+                        inputs=[InputRecord(path=text[:60], sha256="cd" * 32, bytes=len(data), kind=text[:10],
+                                            records=len(data), warnings=[text], first_ts=findings[0].first_seen,
+                                            last_ts=findings[0].last_seen)],
+                        findings=findings, site=text[:30], operator=text[5:25])
+    page = render_report([SiteReport(result=result, previous=None, history=[], compliance={}, expired_allows=[],
+                                     operator=text[:20], generated=TS, tz_offset_seconds=0)])
+    if "<script>alert" in page or "<img src=x" in page:
+        raise AssertionError("hostile markup reached the report unescaped")
+
+
+# ---------------------------------------------------------------- registry
+
+
+@dataclass
+class Registry:
+    targets: dict[str, Target] = field(default_factory=dict)
+
+    def add(self, target: Target) -> None:
+        self.targets[target.name] = target
+
+
+def _snake(name: str) -> str:
+    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return out.replace("_decoder", "")
+
+
+def _first_line(doc: Optional[str]) -> str:
+    return (doc or "").strip().splitlines()[0]
+
+
+def build_registry() -> dict[str, Target]:
+    registry = Registry()
+    registry.add(Target("dispatch", dispatch, "frame", 16384, _first_line(dispatch.__doc__)))
+    for decoder in packet_decoders(_settings()):
+        cls = type(decoder)
+        name = "pkt_" + _snake(cls.__name__)
+        if isinstance(decoder, DatagramDecoder):
+            registry.add(Target(name, _datagram_target(cls), f"datagram:{decoder.name}", 2048,
+                                f"{cls.__name__}.decode on one UDP payload, both directions"))
+        elif isinstance(decoder, StreamDecoder):
+            registry.add(Target(name, _stream_target(cls), f"stream:{decoder.name}", 8192,
+                                f"{cls.__name__}: accepts, session, feed both directions, close"))
+        elif isinstance(decoder, (FrameDecoder, EtherDecoder)):
+            registry.add(Target(name, _frame_target(cls), "dot11" if isinstance(decoder, FrameDecoder) else "ether",
+                                2048, f"{cls.__name__}.decode on one frame payload"))
+    registry.add(Target("pcap", pcap, "capture", 65536, _first_line(pcap.__doc__)))
+    registry.add(Target("pcapng", pcapng, "capture", 65536, _first_line(pcapng.__doc__)))
+    registry.add(Target("gzip", gzip_capture, "gzip", 65536, _first_line(gzip_capture.__doc__)))
+    registry.add(Target("log_sniff", log_sniff, "log", 65536, _first_line(log_sniff.__doc__)))
+    for decoder in log_decoders():
+        registry.add(Target("log_" + _snake(type(decoder).__name__), _log_target(type(decoder)), "log", 65536,
+                            f"{type(decoder).__name__}: sniff, then read_log through its line parser"))
+    for decoder in document_decoders(_settings()):
+        registry.add(Target("doc_" + _snake(type(decoder).__name__), _document_target(type(decoder)), "doc", 65536,
+                            f"{type(decoder).__name__}: sniff and decode the whole file"))
+    registry.add(Target("rules_yaml", rules_yaml, "rules", 65536, _first_line(rules_yaml.__doc__)))
+    registry.add(Target("rules", rules_file, "rules", 65536, _first_line(rules_file.__doc__)))
+    registry.add(Target("report", report, "report", 4096, _first_line(report.__doc__)))
+    registry.add(Target("scan_file", scan_file, "file", 65536, _first_line(scan_file.__doc__)))
+    return registry.targets
+
+
+TARGETS = build_registry()

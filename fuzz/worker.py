@@ -1,0 +1,39 @@
+"""One target under atheris (libFuzzer), in its own process: ``python -m fuzz.worker NAME [libFuzzer args]``.
+
+The runner (``python -m fuzz``) starts one of these per target so that a
+crash, a hang or a memory blow-up ends only that target's run.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    import atheris
+
+    if len(sys.argv) < 2:
+        raise SystemExit("usage: python -m fuzz.worker TARGET [libFuzzer options] [corpus dirs]")
+    name = sys.argv[1]
+    with atheris.instrument_imports(include=["detector", "reports"]):
+        # everything a target may import lazily must be imported here, or it runs uninstrumented
+        import detector.app  # noqa: F401
+        import detector.catalog  # noqa: F401
+        import detector.pipeline  # noqa: F401
+        import detector.rules  # noqa: F401
+        import detector.rules.yamlsrc  # noqa: F401
+        import reports.render  # noqa: F401
+        from fuzz.targets import TARGETS
+    if name not in TARGETS:
+        raise SystemExit(f"unknown target {name!r}; try: python -m fuzz --list")
+    run = TARGETS[name].run
+
+    def test_one_input(data: bytes) -> None:
+        run(data)
+
+    atheris.Setup([sys.argv[0]] + sys.argv[2:], test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
