@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterator, Optional, TextIO
 
 from . import __version__
-from .catalog import load_catalog
+from .catalog import Catalog, load_catalog
 from .model import SEVERITY_RANK, Finding, InputRecord, ScanResult
 from .pipeline import Scan, ScanConfig
 from .risk import SiteRisk, score_findings
@@ -155,9 +155,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
 
 
 def _run_scan(request: ScanRequest) -> ScanOutcome:
-    ruleset = load_ruleset(request.rules_files)
-    catalog = load_catalog()
-    ruleset.sha256 = policy_sha256(ruleset, catalog.path)
+    ruleset, catalog = load_policy(request.rules_files)
     files = list(discover(request.paths))
     scan = Scan(ScanConfig(ruleset.settings, catalog, request.zone, request.progress_stream,
                            window=request.window, jobs=request.jobs))
@@ -190,10 +188,36 @@ def _open_store(stack: ExitStack, request: ScanRequest, started: float, ruleset:
                 operator: str) -> tuple[Optional[Store], Optional[int]]:
     if request.db is None:
         return None, None
-    stack.enter_context(ScanLock(request.db, wait=request.wait_for_lock, timeout=3600))
-    store = stack.enter_context(Store(request.db))
-    scan_id = store.begin_scan(started, __version__, ruleset.sha256, site=request.site, operator=operator,
-                               rules_files=[str(p) for p in ruleset.files], argv=request.argv)
+    lock_run(stack, request.db, request.wait_for_lock)
+    return begin_run(stack, request.db, started, ruleset, request.site, operator, request.argv)
+
+
+# ---------------------------------------------------------------- the run lifecycle, shared by scan and capture
+# load_policy -> lock_run -> begin_run -> (read inputs) -> conclude -> store_result
+
+
+LOCK_TIMEOUT = 3600.0  # a second run on the same database waits this long (--wait) before giving up
+
+
+def load_policy(rules_files: Optional[list[Path]]) -> tuple[RuleSet, Catalog]:
+    """Rules and service catalog for one run, with the hash of everything that decides its results."""
+    ruleset = load_ruleset(rules_files)
+    catalog = load_catalog()
+    ruleset.sha256 = policy_sha256(ruleset, catalog.path)
+    return ruleset, catalog
+
+
+def lock_run(stack: ExitStack, db: Path, wait: bool) -> None:
+    """One run per database at a time (<db>.lock), released when ``stack`` closes."""
+    stack.enter_context(ScanLock(db, wait=wait, timeout=LOCK_TIMEOUT))
+
+
+def begin_run(stack: ExitStack, db: Path, started: float, ruleset: RuleSet, site: str, operator: str,
+              argv: str) -> tuple[Store, int]:
+    """Open the database and record the run as started, so an interrupted run still leaves a trace."""
+    store = stack.enter_context(Store(db))
+    scan_id = store.begin_scan(started, __version__, ruleset.sha256, site=site, operator=operator,
+                               rules_files=[str(p) for p in ruleset.files], argv=argv)
     return store, scan_id
 
 

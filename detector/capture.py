@@ -21,19 +21,16 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
-from . import __version__
-from .app import ScanOutcome, classify, conclude, default_operator, policy_sha256, store_result
-from .catalog import load_catalog
+from .app import ScanOutcome, begin_run, classify, conclude, default_operator, load_policy, lock_run, store_result
 from .decoders import packet_decoders
 from .model import Finding, InputRecord, ScanResult
 from .pipeline import Scan, ScanConfig
-from .rules import RuleSet, load_ruleset
+from .rules import RuleSet
 from .sources.live import LiveCaptureError, LiveSource, check_filter, default_filter, effective_filter
-from .store import ScanLock, Store
+from .store import Store
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 LINK_NAMES = {1: "ethernet", 101: "raw-ip", 105: "802.11", 127: "radiotap", 192: "ppi", 113: "sll"}
-LOCK_TIMEOUT = 3600.0
 
 
 class CaptureAborted(Exception):
@@ -278,9 +275,7 @@ def _status(request: CaptureRequest, text: str) -> None:
 def run_capture(request: CaptureRequest, source_factory: Optional[Callable[[list[str], str], LiveSource]] = None
                 ) -> ScanOutcome:
     """Capture until duration, count or a signal; store and return the result like ``run_scan``."""
-    ruleset = load_ruleset(request.rules_files)
-    catalog = load_catalog()
-    ruleset.sha256 = policy_sha256(ruleset, catalog.path)
+    ruleset, catalog = load_policy(request.rules_files)
     config = ScanConfig(ruleset.settings, catalog, request.zone, None)
     scan = Scan(config)
     expression = effective_filter(default_filter(packet_decoders(ruleset.settings)), request.bpf, request.bpf_mode)
@@ -289,7 +284,7 @@ def run_capture(request: CaptureRequest, source_factory: Optional[Callable[[list
     started = time.time()
     with ExitStack() as stack:
         if request.db is not None:
-            stack.enter_context(ScanLock(request.db, wait=request.wait_for_lock, timeout=LOCK_TIMEOUT))
+            lock_run(stack, request.db, request.wait_for_lock)
         live = (source_factory or LiveSource)(request.interfaces, expression)
         stack.callback(live.close)
         run = CaptureRun(request, ruleset, scan, live)
@@ -302,10 +297,8 @@ def run_capture(request: CaptureRequest, source_factory: Optional[Callable[[list
                 raise LiveCaptureError(f"cannot write {request.write}: {exc.strerror or exc}") from None
             stack.callback(run.writer.close)
         if request.db is not None:
-            run.store = stack.enter_context(Store(request.db))
-            run.scan_id = run.store.begin_scan(started, __version__, ruleset.sha256, site=request.site,
-                                               operator=operator, rules_files=[str(p) for p in ruleset.files],
-                                               argv=request.argv)
+            run.store, run.scan_id = begin_run(stack, request.db, started, ruleset, request.site, operator,
+                                               request.argv)
             run.persist([], final=False, complete=False)
         with StopSignals() as signals:
             reason = _loop(run, signals)

@@ -14,8 +14,10 @@ from scanning import scan_files
 
 from detector import capture as capture_module
 from detector.capture import CaptureRequest, RotatingPcapng, parse_duration, run_capture
+from detector.catalog import load_catalog
 from detector.cli import main
 from detector.decoders import packet_decoders
+from detector.rules import load_ruleset
 from detector.samples import DEMO_PASSWORDS, office_packets, write_pcapng
 from detector.settings import Settings
 from detector.sources import live
@@ -134,8 +136,8 @@ def test_flush_snapshot_leaves_the_running_scan_untouched(tmp_path, expected_tit
     half = len(frames) // 2
     source = ScriptedSource(frames)
     request = CaptureRequest(["eth9"], db=tmp_path / "f.db")
-    ruleset = capture_module.load_ruleset(None)
-    scan = capture_module.Scan(capture_module.ScanConfig(ruleset.settings, capture_module.load_catalog()))
+    ruleset = load_ruleset(None)
+    scan = capture_module.Scan(capture_module.ScanConfig(ruleset.settings, load_catalog()))
     run = capture_module.CaptureRun(request, ruleset, scan, source)
     with Store(tmp_path / "f.db") as store:
         run.store, run.scan_id = store, store.begin_scan(T0, "t", "r")
