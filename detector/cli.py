@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sys
 from collections import Counter
 from enum import IntEnum
@@ -32,6 +33,7 @@ from .schedule import (
 from .sources import InputError
 from .sources.live import LiveCaptureError
 from .store import EXPORT_FORMATS, LockBusy, ScanLock, ScanNotFound, Store, StoreError
+from .store.export import BLOCKLIST_STYLES, write_export
 
 
 class ExitStatus(IntEnum):
@@ -242,6 +244,8 @@ def _guarded(runner, request) -> ScanOutcome:
 def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optional[str], db: Optional[Path],
              quiet: bool) -> None:
     result = outcome.result
+    result.hostname = result.hostname or socket.gethostname()
+    result.argv = result.argv or _argv()
     if json_path:
         write_json(result, json_path, sys.stdout)
     if report_path:
@@ -408,18 +412,25 @@ def diff(scans, db, site, as_json) -> None:
 @click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--scan", "scan_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="json", show_default=True)
+@click.option("--style", type=click.Choice(list(BLOCKLIST_STYLES)), default="hosts", show_default=True,
+              help="Block-list form: hosts (0.0.0.0 name), dnsmasq/Pi-hole (address=/name/0.0.0.0), domains.")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path))
-def export(db, scan_id, fmt, out) -> None:
-    """Export one scan's findings as JSON (the --json contract) or CSV."""
+def export(db, scan_id, fmt, style, out) -> None:
+    """Export one scan: JSON (the --json contract), CSV, or a block list of its unsanctioned services."""
     with _open_store(db) as store:
         try:
+            result = store.load_scan(scan_id)
             if out:
                 with open(out, "w", encoding="utf-8", newline="") as handle:
-                    store.export(scan_id, fmt, handle)
+                    write_export(result, fmt, handle, style)
             else:
-                store.export(scan_id, fmt, sys.stdout)
+                write_export(result, fmt, sys.stdout, style)
         except ScanNotFound as exc:
             raise Failure(str(exc)) from None
+        except (CatalogError, StoreError) as exc:
+            raise Failure(str(exc)) from None
+        except OSError as exc:
+            raise Failure(f"cannot write {out or 'standard output'}: {exc.strerror}") from None
 
 
 @main.command()

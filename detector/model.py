@@ -336,6 +336,8 @@ class ScanResult:
     operator: str = ""
     scan_id: Optional[int] = None
     complete: bool = True
+    hostname: str = ""  # the machine that ran the scan
+    argv: str = ""  # the command line after "shadowit"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -347,6 +349,10 @@ class ScanResult:
                 "rules_sha256": self.rules_sha256,
                 "site": self.site,
                 "inputs": [i.as_dict() for i in self.inputs],
+                "scan_id": self.scan_id,
+                "operator": self.operator,
+                "hostname": self.hostname,
+                "argv": self.argv,
             },
             "findings": [f.as_dict() for f in self.findings],
         }

@@ -1,24 +1,36 @@
-"""Write a stored scan as the ``--json`` contract or as a flat CSV for spreadsheets."""
+"""Write a stored scan as the ``--json`` contract, a flat CSV, or a DNS block list.
+
+CSV is for spreadsheets and SIEM lookups: one row per finding, the site and
+scan id on every row (so several exports concatenate), and every attribute in
+its own ``attr.<name>`` column instead of one JSON blob. The block list turns
+the unsanctioned services of a scan into what a resolver or hosts file
+understands, like Cloud Discovery's block scripts.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
-from typing import Any, TextIO
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional, TextIO
 
-from ..model import Finding, ScanResult, iso
-from .codec import to_json
+from ..model import CATEGORY_FILE_SHARING, Finding, ScanResult, Secret, iso
 from .errors import StoreError
 
-EXPORT_FORMATS = ("json", "csv")
+EXPORT_FORMATS = ("json", "csv", "blocklist")
+BLOCKLIST_STYLES = ("hosts", "dnsmasq", "domains")
 CSV_COLUMNS = (
-    "scan_id", "id", "rule", "category", "detector", "severity", "sanctioned", "title",
-    "first_seen", "last_seen", "count", "hosts", "attributes", "compliance", "remediation",
+    "site", "scan_id", "id", "rule", "category", "detector", "severity", "sanctioned", "title",
+    "first_seen", "last_seen", "count", "hosts", "compliance", "remediation",
     "tags", "risk", "evidence_count",
 )
+ATTRIBUTE_PREFIX = "attr."
 # A spreadsheet runs a cell starting with one of these as a formula; titles and
 # hosts come from captured traffic, so an attacker chooses them.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_MAX_CELL = 32000  # Excel's cell limit is 32767 characters
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 
 
 def write_json(result: ScanResult, out: TextIO) -> None:
@@ -31,10 +43,53 @@ def neutralise_formula(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
-def _csv_row(scan_id: Any, finding: Finding) -> list[Any]:
-    text = neutralise_formula
-    return [
-        scan_id,
+# ---------------------------------------------------------------- CSV
+
+
+def flatten(value: Any) -> str:
+    """One cell for any attribute: lists joined with "; ", dicts as key=value, secrets as their mask."""
+    if value is None:
+        return ""
+    if isinstance(value, Secret):
+        return value.mask
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_inline(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return "; ".join(_inline(v) for v in items)
+    return str(value)
+
+
+def _inline(value: Any) -> str:
+    """A nested value inside a list or dict cell: dicts in braces so rows stay readable."""
+    if isinstance(value, dict):
+        return "{" + flatten(value) + "}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    return flatten(value)
+
+
+def attribute_columns(findings: Iterable[Finding]) -> list[str]:
+    """The union of attribute names in first-seen order (one column each)."""
+    names: dict[str, None] = {}
+    for finding in findings:
+        for key in finding.attributes:
+            names.setdefault(str(key), None)
+    return list(names)
+
+
+def _cell(text: str) -> str:
+    text = neutralise_formula(text)
+    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "\u2026"
+
+
+def _csv_row(result: ScanResult, finding: Finding, attributes: list[str]) -> list[Any]:
+    text = _cell
+    row: list[Any] = [
+        text(result.site),
+        result.scan_id if result.scan_id is not None else "",
         text(finding.id),
         text(finding.rule),
         text(finding.category),
@@ -46,27 +101,106 @@ def _csv_row(scan_id: Any, finding: Finding) -> list[Any]:
         iso(finding.last_seen) or "",
         finding.count,
         text("; ".join(finding.hosts)),
-        to_json(dict(finding.attributes), f"finding {finding.id} attributes"),
         text("; ".join(finding.compliance)),
         text(finding.remediation),
         text("; ".join(finding.tags)),
         finding.risk,
         len(finding.evidence),
     ]
+    row.extend(text(flatten(finding.attributes.get(name))) for name in attributes)
+    return row
 
 
 def write_csv(result: ScanResult, out: TextIO) -> None:
-    """One row per finding; lists joined with "; ", attributes as JSON text."""
+    """One row per finding; the fixed columns, then one ``attr.<name>`` column per attribute."""
+    attributes = attribute_columns(result.findings)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([*CSV_COLUMNS, *(ATTRIBUTE_PREFIX + name for name in attributes)])
     for finding in result.findings:
-        writer.writerow(_csv_row(result.scan_id, finding))
+        writer.writerow(_csv_row(result, finding, attributes))
 
 
-def write_export(result: ScanResult, fmt: str, out: TextIO) -> None:
+# ---------------------------------------------------------------- block list
+
+
+@dataclass
+class BlockList:
+    """Domains to block per unsanctioned service, and what was left out and why."""
+
+    services: dict[str, list[str]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def domains(self) -> list[str]:
+        return sorted({d for names in self.services.values() for d in names})
+
+
+def blocklist(result: ScanResult, catalog: Any) -> BlockList:
+    """Catalog domains of every file-sharing service seen only unsanctioned in ``result``.
+
+    A service with any sanctioned finding (a site's own tenant, say) is left out:
+    blocking its domains would block the sanctioned use too.
+    """
+    status: dict[str, set[bool]] = {}
+    for finding in result.findings:
+        name = finding.attributes.get("service")
+        if finding.category == CATEGORY_FILE_SHARING and isinstance(name, str) and name:
+            status.setdefault(name, set()).add(bool(finding.sanctioned))
+    block = BlockList()
+    for name in sorted(status, key=str.lower):
+        service = catalog.named(name) if catalog is not None else None
+        if True in status[name]:
+            block.skipped[name] = "sanctioned for part of its use"
+        elif service is None:
+            block.skipped[name] = "not in the service catalog"
+        else:
+            domains = sorted({d for d in service.domains if _DOMAIN.match(d)})
+            if domains:
+                block.services[name] = domains
+            else:
+                block.skipped[name] = "identified by port or signature only: block at the firewall"
+    return block
+
+
+def write_blocklist(result: ScanResult, out: TextIO, style: str = "hosts", catalog: Any = None) -> None:
+    """hosts (``0.0.0.0 name``), dnsmasq/Pi-hole (``address=/name/0.0.0.0``) or one domain a line."""
+    if style not in BLOCKLIST_STYLES:
+        raise StoreError(f"unknown block-list style {style!r}; choose one of {', '.join(BLOCKLIST_STYLES)}")
+    if catalog is None:
+        from ..catalog import load_catalog
+
+        catalog = load_catalog()
+    block = blocklist(result, catalog)
+    site = result.site.replace("\n", " ")[:120] if result.site else "-"
+    out.write(f"# shadowit block list ({style}): unsanctioned services of scan {result.scan_id}, site {site}\n")
+    if style == "hosts":
+        out.write("# hosts files match exact names only; subdomains need a DNS-level block (dnsmasq style)\n")
+    for name, reason in block.skipped.items():
+        out.write(f"# not blocked: {_comment(name)}: {reason}\n")
+    for name, domains in block.services.items():
+        out.write(f"# {_comment(name)}\n")
+        for domain in domains:
+            out.write(_line(style, domain))
+
+
+def _comment(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)[:120]
+
+
+def _line(style: str, domain: str) -> str:
+    if style == "hosts":
+        return f"0.0.0.0 {domain}\n"
+    if style == "dnsmasq":
+        return f"address=/{domain}/0.0.0.0\naddress=/{domain}/::\n"
+    return f"{domain}\n"
+
+
+def write_export(result: ScanResult, fmt: str, out: TextIO, style: Optional[str] = None) -> None:
     if fmt == "json":
         write_json(result, out)
     elif fmt == "csv":
         write_csv(result, out)
+    elif fmt == "blocklist":
+        write_blocklist(result, out, style or "hosts")
     else:
         raise StoreError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")

@@ -260,6 +260,8 @@ class Store:
             operator=scan["operator"],
             scan_id=scan["id"],
             complete=scan["status"] == STATUS_COMPLETE,
+            hostname=scan["hostname"],
+            argv=scan["argv"],
         )
 
     def load_scan(self, scan_id: Optional[int] = None, site: Optional[str] = None) -> ScanResult:
