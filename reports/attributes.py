@@ -20,6 +20,7 @@ from detector.model import (
 )
 
 from .fmt import clip, hhmm, human_bytes, human_duration, joined, number, yes_no
+from .i18n import N_, _
 
 # Keys drawn as their own tables or charts, never listed as plain attributes.
 STRUCTURED_KEYS = frozenset({"heatmap", "outages", "per_host"})
@@ -82,9 +83,9 @@ def _weakness(finding: Finding) -> Optional[str]:
     default = finding.attributes.get("default", getattr(secret, "default", None))
     weak = finding.attributes.get("weak", getattr(secret, "weak", None))
     if default is True:
-        return "default or very common password"
+        return _("default or very common password")
     if weak is True:
-        return "weak password"
+        return _("weak password")
     return None
 
 
@@ -140,59 +141,59 @@ def _count_or_list(*keys: str) -> tuple[tuple[str, ...], Formatter]:
 
 
 CREDENTIAL_FIELDS: list[tuple[str, tuple[str, ...], Formatter]] = [
-    ("Protocol", *_text("protocol", "channel")),
-    ("User", *_text("user", "username", "usernames", "sender", "login")),
-    ("Secret (masked)", ("secret_mask", "mask", "secret", "password_mask"), _secret_mask),
-    ("Fingerprint", ("secret_fingerprint", "fingerprint"), _fingerprint),
-    ("Server", ("server", "host", "server_host", "server_port", "port"), _server),
-    ("Accepted by server", *_flag("accepted")),
-    ("STARTTLS tried first", *_flag("starttls")),
-    ("Kind", *_text("kind")),
-    ("Note", *_text("note")),
-    ("Strength", ("weak", "default"), _weakness),
-    ("Clients", *_text("clients", "client")),
-    ("Services", *_text("services")),
-    ("Recipients", *_text("recipients")),
-    ("Trigger phrase", *_text("phrase")),
-    ("Detection confidence", *_text("score")),
+    (N_("Protocol"), *_text("protocol", "channel")),
+    (N_("User"), *_text("user", "username", "usernames", "sender", "login")),
+    (N_("Secret (masked)"), ("secret_mask", "mask", "secret", "password_mask"), _secret_mask),
+    (N_("Fingerprint"), ("secret_fingerprint", "fingerprint"), _fingerprint),
+    (N_("Server"), ("server", "host", "server_host", "server_port", "port"), _server),
+    (N_("Accepted by server"), *_flag("accepted")),
+    (N_("STARTTLS tried first"), *_flag("starttls")),
+    (N_("Kind"), *_text("kind")),
+    (N_("Note"), *_text("note")),
+    (N_("Strength"), ("weak", "default"), _weakness),
+    (N_("Clients"), *_text("clients", "client")),
+    (N_("Services"), *_text("services")),
+    (N_("Recipients"), *_text("recipients")),
+    (N_("Trigger phrase"), *_text("phrase")),
+    (N_("Detection confidence"), *_text("score")),
 ]
 
 FILE_SHARING_FIELDS: list[tuple[str, tuple[str, ...], Formatter]] = [
-    ("Service", *_text("service")),
-    ("Tenant", *_text("tenant")),
-    ("Service category", *_text("service_category")),
-    ("Service risk", *_text("risk")),
-    ("Seen via", *_text("methods", "method", "protocol")),
-    ("Uploaded", *_bytes("bytes_up")),
-    ("Downloaded", *_bytes("bytes_down")),
-    ("Connections", *_text("connections")),
-    ("Upload requests", *_text("upload_requests")),
-    ("Domains", *_text("domains", "hostnames", "sni")),
-    ("Files", *_text("filenames", "filename")),
-    ("File size", *_bytes("size")),
-    ("Direction", *_text("direction")),
-    ("Sender", *_text("sender")),
-    ("Recipients", *_text("recipients")),
-    ("Client", *_text("client")),
-    ("Server", *_text("server")),
-    ("Vendor site", *_text("vendor_url")),
+    (N_("Service"), *_text("service")),
+    (N_("Tenant"), *_text("tenant")),
+    (N_("Service category"), *_text("service_category")),
+    (N_("Service risk"), *_text("risk")),
+    (N_("Seen via"), *_text("methods", "method", "protocol")),
+    (N_("Uploaded"), *_bytes("bytes_up")),
+    (N_("Downloaded"), *_bytes("bytes_down")),
+    (N_("Connections"), *_text("connections")),
+    (N_("Upload requests"), *_text("upload_requests")),
+    (N_("Domains"), *_text("domains", "hostnames", "sni")),
+    (N_("Files"), *_text("filenames", "filename")),
+    (N_("File size"), *_bytes("size")),
+    (N_("Direction"), *_text("direction")),
+    (N_("Sender"), *_text("sender")),
+    (N_("Recipients"), *_text("recipients")),
+    (N_("Client"), *_text("client")),
+    (N_("Server"), *_text("server")),
+    (N_("Vendor site"), *_text("vendor_url")),
 ]
 
 WIFI_FIELDS: list[tuple[str, tuple[str, ...], Formatter]] = [
-    ("Pattern", *_text("pattern")),
-    ("Around (HH:MM)", ("time_of_day", "hhmm", "time", "centre", "center", "minute_of_day"), _clock),
-    ("Spread", ("spread_minutes", "spread"), _spread),
-    ("Days with drops / observed", ("days_seen", "days_with_drops", "days", "days_total",
+    (N_("Pattern"), *_text("pattern")),
+    (N_("Around (HH:MM)"), ("time_of_day", "hhmm", "time", "centre", "center", "minute_of_day"), _clock),
+    (N_("Spread"), ("spread_minutes", "spread"), _spread),
+    (N_("Days with drops / observed"), ("days_seen", "days_with_drops", "days", "days_total",
                                     "days_observed", "days_covered"), _days),
-    ("Occurrences", *_text("occurrences")),
-    ("Typical outage", *_duration("typical_duration_s")),
-    ("Stations", *_count_or_list("stations", "station_count")),
-    ("Access points", *_count_or_list("aps", "bssids", "ap", "bssid")),
-    ("SSID", *_text("ssid", "ssids")),
-    ("Frames", *_text("frames")),
-    ("Peak frames per second", *_text("peak_per_second")),
-    ("Reason codes", ("reasons",), lambda f: _mapping_text(f.attributes.get("reasons"))),
-    ("Likely cause", *_text("hint", "cause")),
+    (N_("Occurrences"), *_text("occurrences")),
+    (N_("Typical outage"), *_duration("typical_duration_s")),
+    (N_("Stations"), *_count_or_list("stations", "station_count")),
+    (N_("Access points"), *_count_or_list("aps", "bssids", "ap", "bssid")),
+    (N_("SSID"), *_text("ssid", "ssids")),
+    (N_("Frames"), *_text("frames")),
+    (N_("Peak frames per second"), *_text("peak_per_second")),
+    (N_("Reason codes"), ("reasons",), lambda f: _mapping_text(f.attributes.get("reasons"))),
+    (N_("Likely cause"), *_text("hint", "cause")),
 ]
 
 FIELDS_BY_CATEGORY = {
