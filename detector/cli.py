@@ -13,8 +13,12 @@ from typing import Optional
 
 import click
 
+from reports.branding import Branding, BrandingError
+from reports.i18n import LANGUAGES, _, use_language
+from reports.render import ReportOptions, render_report, severity_label
+
 from . import __version__
-from .app import ScanOutcome, ScanRequest, inputs_summary, run_scan, site_report, write_json, write_report
+from .app import ScanOutcome, ScanRequest, inputs_summary, run_scan, site_report, write_json
 from .capture import CaptureAborted, CaptureRequest, parse_duration, run_capture
 from .catalog import CatalogError
 from .model import SEVERITIES, SEVERITY_RANK
@@ -103,6 +107,31 @@ SCAN_OPTIONS = [
     click.option("--quiet", "-q", is_flag=True, help="No progress bar, summary only."),
 ]
 
+# How the report looks: language and the consultant's branding (scan, capture and report).
+PRESENTATION_OPTIONS = [
+    click.option("--lang", "lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+                 help="Language of the report and the terminal summary."),
+    click.option("--client", default="", help="Client name for the report cover."),
+    click.option("--logo", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="Logo for the cover (PNG, JPEG, GIF, WebP or SVG, at most 256 KiB; SVG is sanitized)."),
+    click.option("--classification", default="",
+                 help="Marking on the cover and every printed page, e.g. CONFIDENTIAL."),
+]
+
+
+def presentation_options(func):
+    for option in reversed(PRESENTATION_OPTIONS):
+        func = option(func)
+    return func
+
+
+def _presentation(lang: str, client: str, logo: Optional[Path], classification: str) -> ReportOptions:
+    """Checked before any work starts, so a bad logo fails in one line, not after an hour of capture."""
+    try:
+        return ReportOptions(lang, Branding.from_options(client, logo, classification))
+    except BrandingError as exc:
+        raise Failure(str(exc)) from None
+
 
 UNATTENDED_OPTIONS = [
     click.option("--wait/--no-wait", "wait", default=True, show_default=True,
@@ -141,14 +170,16 @@ def _notify_config(webhook, smtp, to, sender, min_severity) -> NotifyConfig:
 @click.argument("inputs", nargs=-1, required=True)
 @scan_options
 @unattended_options
+@presentation_options
 def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook,
-         notify_smtp, notify_to, notify_from, notify_min_severity) -> None:
+         notify_smtp, notify_to, notify_from, notify_min_severity, lang, client, logo, classification) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
+    presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     request = ScanRequest(list(inputs), _rules_paths(rules), db, site, operator, parse_tz(tz),
                           None if quiet else _progress_stream(), _argv(), wait_for_lock=wait)
     outcome = _run(request)
-    _deliver(outcome, report_path, json_path, db, quiet)
+    _deliver(outcome, report_path, json_path, db, quiet, presentation)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 
@@ -170,10 +201,12 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
               help="Write findings so far to --db this often.")
 @scan_options
 @unattended_options
+@presentation_options
 def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb, write_keep, flush_every,
             report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook, notify_smtp,
-            notify_to, notify_from, notify_min_severity) -> None:
+            notify_to, notify_from, notify_min_severity, lang, client, logo, classification) -> None:
     """Capture live traffic (passively: never sends) and scan it like a file."""
+    presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     if bpf is not None and bpf_mode == "replace" and bpf.strip() == "":
         bpf = ""
@@ -183,7 +216,7 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
     outcome = _guarded(run_capture, request)
     for warning in outcome.warnings:
         click.echo(f"shadowit: {warning}", err=True)
-    _deliver(outcome, report_path, json_path, db, quiet)
+    _deliver(outcome, report_path, json_path, db, quiet, presentation)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 
@@ -242,7 +275,8 @@ def _guarded(runner, request) -> ScanOutcome:
 
 
 def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optional[str], db: Optional[Path],
-             quiet: bool) -> None:
+             quiet: bool, presentation: Optional[ReportOptions] = None) -> None:
+    presentation = presentation or ReportOptions()
     result = outcome.result
     result.hostname = result.hostname or socket.gethostname()
     result.argv = result.argv or _argv()
@@ -251,7 +285,8 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
     if report_path:
         store = Store(db) if db else None
         try:
-            write_report([site_report(result, outcome.ruleset, store, outcome.tz_offset_seconds)], report_path)
+            render_report([site_report(result, outcome.ruleset, store, outcome.tz_offset_seconds)], report_path,
+                          presentation)
             if db is not None:
                 remember_reported(db, [result.scan_id])
         except OSError as exc:
@@ -259,27 +294,32 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
         finally:
             if store is not None:
                 store.close()
-    _summary(outcome, report_path, json_path, db, to_stderr=json_path == "-")
+    with use_language(presentation.language):
+        _summary(outcome, report_path, json_path, db, to_stderr=json_path == "-")
 
 
 def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) -> None:
     result = outcome.result
     echo = lambda text="": click.echo(text, err=to_stderr)  # noqa: E731
     records = sum(i.records for i in result.inputs)
-    echo(f"scanned {len(result.inputs)} input(s), {records} records")
+    echo(_("scanned {inputs} input(s), {records} records").format(inputs=len(result.inputs), records=records))
     for warning in inputs_summary(result.inputs)[:20]:
-        echo(f"  warning: {warning}")
+        echo("  " + _("warning: {text}").format(text=warning))
     active = [f for f in result.findings if not f.sanctioned]
     by_severity = Counter(f.severity for f in active)
     by_category = Counter(f.category for f in active)
-    echo(f"{len(active)} finding(s), {len(result.findings) - len(active)} sanctioned")
+    echo(_("{active} finding(s), {sanctioned} sanctioned").format(active=len(active),
+                                                                 sanctioned=len(result.findings) - len(active)))
     if active:
-        echo("  by severity: " + ", ".join(f"{s} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s]))
-        echo("  by category: " + ", ".join(f"{c} {n}" for c, n in by_category.most_common()))
-        echo("top findings:")
+        echo("  " + _("by severity: {counts}").format(counts=", ".join(
+            f"{severity_label(s)} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s])))
+        echo("  " + _("by category: {counts}").format(counts=", ".join(
+            f"{c} {n}" for c, n in by_category.most_common())))
+        echo(_("top findings:"))
         for finding in active[:5]:
-            echo(f"  [{finding.severity:8}] {finding.title}")
-    for label, target in (("report", report_path), ("json", json_path if json_path != "-" else None), ("database", db)):
+            echo(f"  [{severity_label(finding.severity):8}] {finding.title}")
+    for label, target in ((_("report"), report_path), (_("json"), json_path if json_path != "-" else None),
+                          (_("database"), db)):
         if target:
             echo(f"{label}: {target}")
 
@@ -321,8 +361,10 @@ def _open_store(db: Path) -> Store:
 @click.option("--site", default=None, help="Only this site (default: every site in the database(s)).")
 @click.option("--rules", "rules", multiple=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--tz", default=None, help="Show times at this offset, e.g. +01:00 (default UTC).")
-def report(dbs, out, scan_id, site, rules, tz) -> None:
+@presentation_options
+def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classification) -> None:
     """Re-render the HTML report from stored scans (one site, or every site: the MSP view)."""
+    presentation = _presentation(lang, client, logo, classification)
     ruleset = _load_rules(rules)
     site_reports = []
     stores = [_open_store(db) for db in dbs]
@@ -339,7 +381,10 @@ def report(dbs, out, scan_id, site, rules, tz) -> None:
                 site_reports.append(site_report(result, ruleset, store, parse_tz(tz) or 0))
         if not site_reports:
             raise Failure("no complete scan found")
-        write_report(site_reports, out)
+        try:
+            render_report(site_reports, out, presentation)
+        except OSError as exc:
+            raise Failure(f"cannot write report {out}: {exc.strerror}") from None
         for db, store in zip(dbs, stores):
             remember_reported(db, [r.result.scan_id for r in site_reports if r.result.scan_id is not None
                                    and _belongs(store, r.result.scan_id, r.result.started)])

@@ -840,9 +840,12 @@ def _detail(finding: Finding, row: FindingRow) -> FindingDetail:
     )
 
 
+OUR_WORDS = (N_("yes"), N_("no"), N_("unknown"))
+
+
 def _value(value: str) -> str:
     """Attribute values that are words of ours (yes/no/unknown) are translated; data stays as is."""
-    return _(value) if value in ("yes", "no", "unknown") else value
+    return _(value) if value in OUR_WORDS else value
 
 
 def _allow_text(finding: Finding) -> str:
@@ -985,6 +988,7 @@ def _cover(result: ScanResult, report: SiteReport, branding: Branding) -> list[t
     starts = [i.first_ts for i in result.inputs if number(i.first_ts) is not None]
     ends = [i.last_ts for i in result.inputs if number(i.last_ts) is not None]
     period = f"{day_text(min(starts))} \u2013 {day_text(max(ends))}" if starts and ends else "-"
+    rules_word = _("rules")
     rows = [
         (_("Client"), clip(branding.client, 120) or clip(result.site, 120) or "-"),
         (_("Site"), clip(result.site, 120) or "-"),
@@ -992,7 +996,7 @@ def _cover(result: ScanResult, report: SiteReport, branding: Branding) -> list[t
         (_("Scan date"), when(result.started)),
         (_("Operator"), clip(report.operator or result.operator, 120) or "-"),
         (_("Tool and rules"), f"shadowit {clip(result.tool_version, 40)} \u00b7 "
-                              f"{_('rules')} {clip(result.rules_sha256, 12) or '-'}"),
+                              f"{rules_word} {clip(result.rules_sha256, 12) or '-'}"),
     ]
     return rows
 
