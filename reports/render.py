@@ -291,6 +291,7 @@ class SiteView:
     wifi: list[WifiPanel]
     timeline: Timeline
     compliance: dict[str, list[ControlView]]
+    controls_without_findings: list[str]
     changes: ScanChanges
     changes_view: dict[str, list[tuple[str, str, str]]]
     severity_chart: Markup
@@ -394,6 +395,7 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
         wifi=_wifi_panels(findings, rows),
         timeline=build_timeline(findings),
         compliance=_compliance(findings, rows, report.compliance),
+        controls_without_findings=_unused_controls(findings, report.compliance),
         changes=changes,
         changes_view=_changes_view(changes),
         severity_chart=svg.severity_bars(dict(counts)),
@@ -774,6 +776,17 @@ def _compliance(findings: list[Finding], rows: list[FindingRow],
                            refs=[(r.ref, r.anchor) for r in members[:300]])
         frameworks.setdefault(framework or _("Unmapped control ids"), []).append(view)
     return {name: sorted(frameworks[name], key=lambda c: c.ref) for name in sorted(frameworks)}
+
+
+def _unused_controls(findings: list[Finding], controls: Mapping[str, Any]) -> list[str]:
+    """Controls the rules map that no finding touched: an auditor sees what was checked and found clean."""
+    used = {str(c) for f in findings for c in f.compliance}
+    unused = []
+    for control_id in sorted(controls, key=str):
+        if str(control_id) not in used:
+            framework, ref, _title = _control_fields(controls[control_id])
+            unused.append(f"{framework} {ref}".strip() or clip(control_id, 60))
+    return unused[:300]
 
 
 def _contributions_view(risk: SiteRisk) -> list[dict[str, Any]]:

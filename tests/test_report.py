@@ -14,6 +14,7 @@ from detector.model import (
     CATEGORY_FILE_SHARING,
     CATEGORY_WIFI,
     CATEGORY_WIFI_ATTACK,
+    SEVERITY_RANK,
     Evidence,
     Finding,
     InputRecord,
@@ -174,6 +175,12 @@ class Control:
     title: str
 
 
+def scored(result: ScanResult) -> ScanResult:
+    """Risk as the scan stores it (computed once at scan end); the report only reads it."""
+    score_findings(result.findings, now=result.finished)
+    return result
+
+
 def site_report(findings: list[Finding], **extra) -> SiteReport:
     values = dict(
         result=make_scan(findings),
@@ -187,6 +194,9 @@ def site_report(findings: list[Finding], **extra) -> SiteReport:
         generated=T0 + 2 * DAY,
     )
     values.update(extra)
+    scored(values["result"])
+    if values.get("previous") is not None:
+        scored(values["previous"])
     return SiteReport(**values)
 
 
@@ -202,20 +212,20 @@ def test_report_has_every_section_and_key_content():
     html = render_report([site_report(every_category())])
     for heading in (
         "Executive summary",
-        "Risk score",
-        "Findings by category",
-        "File-sharing services",
-        "Wi-Fi",
+        "Points by rule, and how to win them back",
+        ">Findings<",
+        ">Services<",
+        "Devices and people",
+        ">Wi-Fi<",
         "Why staff work around IT",
-        "Changes since the previous scan",
-        "Compliance annex",
         "Expired allow rules",
-        "Evidence annex",
+        "Appendix A: finding detail",
+        "Appendix B: compliance",
+        "Appendix C: evidence",
     ):
         assert heading in html
     assert "Acme Dental" in html
     assert "3.0 GiB" in html  # humanised upload volume
-    assert "2.0 GiB" in html  # per-host volume
     assert "s******* (8)" in html and "fp:1a2b3c4d" in html  # mask and fingerprint
     assert "192.0.2.10:21" in html
     assert "09:00" in html and "\u00b1 6 min" in html and "4 / 5" in html
@@ -241,10 +251,36 @@ def test_findings_grouped_by_category_with_filter_hooks():
 def test_sanctioned_marker_and_plain_language_top_risks():
     html = render_report([site_report(every_category())])
     assert "not sanctioned" in html
-    summary = html.split("Top risks", 1)[1].split("Findings by severity", 1)[0]
-    assert "a service IT has not approved" in summary
+    summary = html.split("Top risks and what to do", 1)[1].split("What was read", 1)[0]
+    assert "What to do" in summary and "block-list export" in summary
     assert "OneDrive" not in summary  # sanctioned: zero risk, not a top risk
     assert summary.count("<li>") <= 5
+
+
+def _top_risk_labels(findings: list[Finding]) -> list[str]:
+    html = render_report([site_report(findings)])
+    summary = html.split('<ol class="top-risks">', 1)[1].split("</ol>", 1)[0]
+    return re.findall(r"<strong>([^<]+)</strong>", summary)
+
+
+def test_top_risks_one_per_rule_by_severity_then_risk_with_every_category():
+    logins = [make_finding(f"rej{i}", CATEGORY_CREDENTIALS, "medium", rule="cred-rejected-login",
+                           hosts=[f"10.0.1.{i}"], count=50) for i in range(12)]
+    defaults = [make_finding(f"def{i}", CATEGORY_CREDENTIALS, "critical", rule="cred-default-password",
+                             hosts=["10.0.0.9"], count=1) for i in range(2)]
+    weak = make_finding("weak", CATEGORY_CREDENTIALS, "high", rule="cred-weak-password")
+    mail = make_finding("mail", CATEGORY_CREDENTIALS, "high", rule="cred-cleartext-mail")
+    db = make_finding("db", CATEGORY_CREDENTIALS, "high", rule="cred-cleartext-database")
+    share = make_finding("share", CATEGORY_FILE_SHARING, "low", rule="fs-unsanctioned-service",
+                         attributes={"service": "Trello"})
+    labels = _top_risk_labels([*logins, *defaults, weak, mail, db, share])
+    assert labels.count("Repeated failed logins") <= 1 and len(labels) == len(set(labels))
+    assert labels[0] == "Default or well-known password"  # critical above every high and medium
+    assert "Unapproved cloud service" in labels  # file sharing has a place although it is only low
+    severities = re.findall(r'badge sev-(\w+)">', render_report([site_report(
+        [*logins, *defaults, weak, mail, db, share])]).split('<ol class="top-risks">', 1)[1].split("</ol>")[0])
+    ranks = [SEVERITY_RANK[s] for s in severities]
+    assert ranks == sorted(ranks, reverse=True)
 
 
 def test_workaround_after_outage_is_called_out():
@@ -346,7 +382,7 @@ def test_consolidated_report_has_one_row_per_site_with_links():
     assert 'href="#s1"' in overview and 'href="#s2"' in overview
     assert "Site North" in overview and "Site South" in overview
     assert 'id="s1"' in html and 'id="s2"' in html
-    assert 'id="s1-f0"' in html and 'id="s2-f0"' in html  # anchors do not collide
+    assert 'id="s1-f1"' in html and 'id="s2-f1"' in html  # anchors do not collide
     assert "100/100" in overview  # the quiet site only has sanctioned use
 
 
@@ -475,9 +511,9 @@ def test_attributes_as_the_detectors_emit_them():
         "typical_duration_s": 150.0})
     html = render_report([site_report([credential, sharing, wifi])])
     for text in ("carol", "h****** (7)", "fp:77", "192.0.2.1:143", "default or very common password",
-                 "Dropbox", "upload volume not measured", "09:05", "4 / 6", "3: 5, 8: 1", "2 min 30 s"):
+                 "Dropbox", "09:05", "4 / 6", "3: 5, 8: 1", "2 min 30 s"):
         assert text in html, text
-    sharing_table = html.split('-sharing">', 1)[1].split("</section>", 1)[0]
+    sharing_table = html.split('-services">', 1)[1].split("</section>", 1)[0]
     assert "0 B" not in sharing_table  # unmetered stays unknown, not zero
 
 
@@ -486,7 +522,7 @@ def test_times_follow_the_site_time_zone():
     utc = render_report([site_report([finding])])
     local = render_report([site_report([finding], tz_offset_seconds=2 * 3600)])
     assert "2024-03-01 08:00 UTC" in utc
-    assert "2024-03-01 10:00 UTC+02:00" in local and "Times in this section are UTC+02:00" in local
+    assert "2024-03-01 10:00 UTC+02:00" in local and "Times are UTC+02:00" in local
 
 
 def test_history_holding_the_current_scan_is_not_doubled():
