@@ -24,7 +24,7 @@ from tests.test_report_browser import CHROMIUM, hostile_report, png_has_content,
 
 pytestmark = pytest.mark.browser
 if CHROMIUM is None:
-    pytestmark = [pytest.mark.browser, pytest.mark.skip(reason="no chromium on PATH (Debian: apt-get install chromium)")]
+    pytestmark = [pytest.mark.browser, pytest.mark.skip(reason="no chromium on PATH (apt-get install chromium)")]
 
 MAX_PAGES = 25
 # Added to a copy of the report only: writes the layout figures into the DOM that --dump-dom returns.
