@@ -15,7 +15,7 @@ import click
 
 from reports.branding import Branding, BrandingError
 from reports.i18n import LANGUAGES, _, use_language
-from reports.render import ReportOptions, render_report, severity_label
+from reports.render import ReportOptions, exceptions_of, render_report, severity_label
 
 from . import __version__
 from .app import ScanOutcome, ScanRequest, inputs_summary, run_scan, site_report, write_json
@@ -285,8 +285,9 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
     if report_path:
         store = Store(db) if db else None
         try:
-            render_report([site_report(result, outcome.ruleset, store, outcome.tz_offset_seconds)], report_path,
-                          presentation)
+            site = site_report(result, outcome.ruleset, store, outcome.tz_offset_seconds)
+            site.exceptions = exceptions_of(outcome.ruleset.rules)
+            render_report([site], report_path, presentation)
             if db is not None:
                 remember_reported(db, [result.scan_id])
         except OSError as exc:
@@ -379,6 +380,7 @@ def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classificatio
                         raise Failure(str(exc)) from None
                     continue
                 site_reports.append(site_report(result, ruleset, store, parse_tz(tz) or 0))
+                site_reports[-1].exceptions = exceptions_of(ruleset.rules)
         if not site_reports:
             raise Failure("no complete scan found")
         try:

@@ -124,6 +124,19 @@ class SiteReport:
     tz_offset_seconds: int = 0  # the scan's --tz: times are shown in the site's local time
     # Known devices: {address, mac, names, users}; names a device once a directory knows it.
     devices: list[Mapping[str, Any]] = field(default_factory=list)
+    # Allow rules by id: (reason, owner, expires), shown beside each sanctioned finding (accepted risk).
+    exceptions: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+def exceptions_of(rules: Iterable[Any]) -> dict[str, tuple[str, str, str]]:
+    """The accepted-risk record of every allow rule of a rule set (duck-typed: id, reason, owner, expires)."""
+    found = {}
+    for rule in rules:
+        if getattr(rule, "is_allow", False):
+            expires = getattr(rule, "expires", None)
+            found[str(rule.id)] = (str(getattr(rule, "reason", "") or ""), str(getattr(rule, "owner", "") or ""),
+                                   expires.isoformat() if hasattr(expires, "isoformat") else str(expires or ""))
+    return found
 
 
 # ---------------------------------------------------------------- view models
@@ -401,7 +414,7 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
         severity_chart=svg.severity_bars(dict(counts)),
         history_chart=svg.history_chart(_history_with_current(report.history, result.started, dict(counts))),
         expired_allows=[_expired(entry) for entry in report.expired_allows[:200]],
-        appendix=_appendix(findings, rows),
+        appendix=_appendix(findings, rows, report.exceptions),
         inputs=[_input_view(record, _common_root(result.inputs)) for record in result.inputs],
         input_root=clip(_common_root(result.inputs), 200),
         input_warnings=[(clip(_relative(i.path, _common_root(result.inputs)), 120), clip(w, 240))
@@ -809,7 +822,8 @@ def _contributions_view(risk: SiteRisk) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- appendix: detail with grouped evidence
 
 
-def _appendix(findings: list[Finding], rows: list[FindingRow]) -> list[RuleGroup]:
+def _appendix(findings: list[Finding], rows: list[FindingRow],
+              exceptions: Mapping[str, tuple[str, str, str]]) -> list[RuleGroup]:
     """Finding detail grouped by rule: the rule's remediation once, then one compact entry per finding."""
     groups: dict[str, RuleGroup] = {}
     for finding, row in zip(findings, rows):
@@ -817,7 +831,7 @@ def _appendix(findings: list[Finding], rows: list[FindingRow]) -> list[RuleGroup
         if group is None:
             group = groups[row.rule] = RuleGroup(row.rule, row.label, row.severity,
                                                  clip(finding.remediation, 600), [])
-        group.details.append(_detail(finding, row))
+        group.details.append(_detail(finding, row, exceptions))
     for group in groups.values():
         _hoist_common(group)
     return list(groups.values())
@@ -837,7 +851,7 @@ def _hoist_common(group: RuleGroup) -> None:
         detail.attributes = [pair for pair in detail.attributes if pair not in shared]
 
 
-def _detail(finding: Finding, row: FindingRow) -> FindingDetail:
+def _detail(finding: Finding, row: FindingRow, exceptions: Mapping[str, tuple[str, str, str]]) -> FindingDetail:
     evidence = group_evidence(finding)
     return FindingDetail(
         row=row,
@@ -849,7 +863,7 @@ def _detail(finding: Finding, row: FindingRow) -> FindingDetail:
         attributes=[(_(label), _value(value)) for label, value in key_attributes(finding)][:24],
         evidence=evidence[:MAX_EVIDENCE_GROUPS],
         evidence_more=max(0, len(evidence) - MAX_EVIDENCE_GROUPS),
-        allow=_allow_text(finding),
+        allow=_allow_text(finding, exceptions),
     )
 
 
@@ -861,14 +875,15 @@ def _value(value: str) -> str:
     return _(value) if value in OUR_WORDS else value
 
 
-def _allow_text(finding: Finding) -> str:
-    """The exception behind a sanctioned finding (rule, reason, owner, expiry) when the finding carries it."""
+def _allow_text(finding: Finding, exceptions: Mapping[str, tuple[str, str, str]]) -> str:
+    """The exception behind a sanctioned finding: allow rule, reason, owner and expiry."""
     if not finding.sanctioned:
         return ""
-    attrs = finding.attributes
-    parts = [clip(attrs.get(key), 120) for key in ("allow_rule", "allow_reason", "allow_owner", "allow_expires")
-             if attrs.get(key)]
-    return " \u00b7 ".join(parts) or clip(finding.rule, 80)
+    reason, owner, expires = exceptions.get(finding.rule, ("", "", ""))
+    parts = [clip(finding.rule, 80), clip(reason, 200), clip(owner, 80)]
+    if expires:
+        parts.append(_("until {date}").format(date=day_text(expires)))
+    return " \u00b7 ".join(p for p in parts if p)
 
 
 def group_evidence(finding: Finding) -> list[tuple[str, str, str]]:

@@ -139,3 +139,14 @@ def test_blocklist_cli_drops_a_service_an_allow_rule_sanctions(office_db, tmp_pa
     domains = run("export", "--db", db, "--format", "blocklist", "--style", "domains").output
     assert "\nwetransfer.com\n" in domains and "\ndropbox.com\n" not in domains
     assert "# not blocked: Dropbox: sanctioned" in domains
+
+
+def test_report_shows_the_accepted_risk_of_a_sanctioned_finding(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(ALLOW_DROPBOX)
+    capture = write_pcapng(tmp_path / "office.pcapng", office_packets(T0))
+    report = tmp_path / "r.html"
+    assert run("scan", capture, "--rules", rules, "--report", report, "-q").exit_code == 0
+    html = report.read_text(encoding="utf-8")
+    assert "site-allow-dropbox" in html and "Company Dropbox Business account." in html
+    assert "office manager" in html and "until 2099-12-31" in html
