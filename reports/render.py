@@ -406,7 +406,7 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
         services=_services(findings, rows),
         devices=_devices(findings, rows, report.devices),
         wifi=_wifi_panels(findings, rows),
-        timeline=build_timeline(findings),
+        timeline=_timeline(findings),
         compliance=_compliance(findings, rows, report.compliance),
         controls_without_findings=_unused_controls(findings, report.compliance),
         changes=changes,
@@ -422,6 +422,14 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
         meta=_meta(result, report, generated),
         cover=_cover(result, report, options.branding),
     )
+
+
+def _timeline(findings: list[Finding]) -> Timeline:
+    """The outage -> workaround story, only when there is an outage to tell it from."""
+    timeline = build_timeline(findings)
+    if not any(day.outages for day in timeline.days):
+        timeline.days = []
+    return timeline
 
 
 def _history_with_current(

@@ -577,3 +577,92 @@ def test_plain_language_counts_the_clients_of_a_login() -> None:
                     first_seen=None, last_seen=None, count=1, hosts=["10.0.0.2", "10.0.0.5"],
                     attributes={"protocol": "ftp", "clients": ["10.0.0.2"], "server": "10.0.0.5"})
     assert "from 1 device;" in plain_language(login)
+
+
+# ---------------------------------------------------------------- views, grouping, empty sections
+
+
+def test_device_view_lists_every_finding_of_a_device_with_directory_names():
+    findings = every_category()
+    directory = [{"address": "10.0.0.7", "mac": "aa:bb:cc:00:00:07", "names": ["LAPTOP-ANNA"], "users": ["anna"]}]
+    html = render_report([site_report(findings, devices=directory)])
+    devices = html.split('id="s1-devices">', 1)[1].split("</section>", 1)[0]
+    row = next(r for r in devices.split("<tr>") if "10.0.0.7" in r)
+    assert "LAPTOP-ANNA" in row and "aa:bb:cc:00:00:07" in row and "anna" in row
+    refs = re.findall(r'href="#s1-f(\d+)"', row)
+    acting = [i for i, f in enumerate(sorted_by_rank(findings), start=1) if "10.0.0.7" in f.hosts]
+    assert sorted(map(int, refs)) == acting  # every finding of that device, nothing else
+    assert render_report([site_report(findings, devices=[])])  # the directory may be empty
+
+
+def sorted_by_rank(findings: list[Finding]) -> list[Finding]:
+    score_findings(findings, now=T0 + DAY + 60)
+    return sorted(findings, key=lambda f: (-SEVERITY_RANK[f.severity], -f.risk, f.title))
+
+
+def test_service_view_is_cloud_discovery_style():
+    upload = make_finding("a", CATEGORY_FILE_SHARING, "high", hosts=["10.0.0.5", "10.0.0.6"],
+                          first_seen=T0, last_seen=T0 + 2 * DAY,
+                          attributes={"service": "Dropbox", "service_category": "cloud-storage", "risk": "high",
+                                      "bytes_up": 5 * MIB, "bytes_down": MIB, "sender": "anna"})
+    sanctioned = make_finding("b", CATEGORY_FILE_SHARING, "low", sanctioned=True,
+                              attributes={"service": "OneDrive for Business", "bytes_up": MIB})
+    html = render_report([site_report([upload, sanctioned])])
+    services = html.split('id="s1-services">', 1)[1].split("</section>", 1)[0]
+    rows = services.split("<tr>")[2:]
+    assert "Dropbox" in rows[0] and "OneDrive" in rows[1]  # unsanctioned first
+    dropbox = rows[0]
+    for text in ("cloud-storage", "service risk high", "not sanctioned", "10.0.0.5", "10.0.0.6", "anna",
+                 "5.0 MiB", "1.0 MiB", "2024-03-01", "2024-03-03"):
+        assert text in dropbox, text
+    assert ">sanctioned<" in rows[1]
+
+
+def test_appendix_prints_shared_facts_once_and_merges_repeated_evidence():
+    evidence = [Evidence(T0 + i, f"cap.pcap:frame {i}", "USER bob / PASS (masked)") for i in range(1, 9)]
+    logins = [make_finding(f"l{i}", CATEGORY_CREDENTIALS, "medium", rule="cred-rejected-login",
+                           attributes={"protocol": "ftp", "server": "192.0.2.9", "server_port": 21,
+                                       "username": f"user{i}"}, evidence=evidence) for i in range(3)]
+    html = render_report([site_report(logins)])
+    appendix = html.split('id="s1-detail">', 1)[1].split("</section>", 1)[0]
+    assert appendix.count("192.0.2.9:21") == 1  # the shared server is printed once, for the rule
+    assert "Common to these findings" in appendix and appendix.count("user1") == 1
+    assert "cap.pcap: frames 1, 2, 3, 4 (+4)" in appendix
+    assert appendix.count("USER bob / PASS (masked)") == 3  # once per finding, not once per frame
+
+
+def test_sections_without_content_are_left_out():
+    credential = make_finding("c", CATEGORY_CREDENTIALS, attributes={"protocol": "ftp"})
+    html = render_report([site_report([credential], expired_allows=[])])
+    for absent in ('-services"', '-wifi"', '-timeline"', '-changes"', '-allows"', "No Wi-Fi", "devices-x"):
+        assert absent not in html, absent
+    assert "Passwords in clear text (1)" in html and "File sharing and shadow SaaS (" not in html
+
+
+def test_category_scores_use_the_stored_risk_only():
+    from detector.risk import category_scores, site_score
+
+    sharing = make_finding("s", CATEGORY_FILE_SHARING, risk=50.0)
+    login = make_finding("c", CATEGORY_CREDENTIALS, risk=25.0)
+    attack = make_finding("w", CATEGORY_WIFI_ATTACK, risk=10.0)
+    scores = {s.category: s for s in category_scores([sharing, login, attack])}
+    assert scores["file-sharing"].score == site_score(50.0) == 50
+    assert scores["plaintext-credentials"].points == 25.0 and scores["wifi"].points == 10.0
+    assert sharing.risk == 50.0  # nothing re-scored
+
+
+@pytest.mark.corpus
+def test_corpus_top_risks_are_deduplicated_ordered_and_cover_file_sharing(corpus, tmp_path):
+    import subprocess
+    import sys
+
+    report = tmp_path / "r.html"
+    subprocess.run([sys.executable, "-m", "detector.cli", "scan", str(corpus), "--report", str(report), "-q"],
+                   check=True, capture_output=True, timeout=600)
+    html = report.read_text(encoding="utf-8")
+    top = html.split('<ol class="top-risks">', 1)[1].split("</ol>", 1)[0]
+    labels = re.findall(r"</span> <strong>([^<]+)</strong>", top)
+    ranks = [SEVERITY_RANK[s] for s in re.findall(r'<li><span class="badge sev-(\w+)"', top)]
+    assert len(labels) == len(set(labels)) >= 3
+    assert ranks == sorted(ranks, reverse=True)
+    assert "File sharing and shadow SaaS" in top  # a file-sharing item has its place
