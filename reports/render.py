@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from detector import __version__
 from detector.model import (
@@ -352,6 +352,7 @@ def _render(scans: list[SiteReport], options: ReportOptions) -> str:
         classification_css=css_string(clip(branding.classification, 120).upper()),
         severities=list(reversed(SEVERITIES)),
         severity_label=severity_label,
+        label=label,
         category_labels={key: _(label) for key, label in CATEGORY_LABELS.items()},
         grade_bands=_grade_bands(),
         halving_points=decimal(HALVING_POINTS),
@@ -365,6 +366,11 @@ def css_string(text: str) -> str:
     """Text for a CSS string in a <style> element: every character but letters, digits and space
     as a CSS hex escape, so nothing can close the string, the rule or the element."""
     return "".join(ch if ch.isascii() and (ch.isalnum() or ch == " ") else f"\\{ord(ch):06x}" for ch in text)
+
+
+def label(text: str) -> str:
+    """"Text:" as the language writes it (French puts a no-break space before the colon)."""
+    return Markup(escape(_("%(label)s:"))) % {"label": text}
 
 
 def severity_label(severity: str) -> str:
@@ -412,7 +418,7 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
         changes=changes,
         changes_view=_changes_view(changes),
         severity_chart=svg.severity_bars(dict(counts)),
-        history_chart=svg.history_chart(_history_with_current(report.history, result.started, dict(counts))),
+        history_chart=_history_chart(report.history, result.started, dict(counts)),
         expired_allows=[_expired(entry) for entry in report.expired_allows[:200]],
         appendix=_appendix(findings, rows, report.exceptions),
         inputs=[_input_view(record, _common_root(result.inputs)) for record in result.inputs],
@@ -430,6 +436,13 @@ def _timeline(findings: list[Finding]) -> Timeline:
     if not any(day.outages for day in timeline.days):
         timeline.days = []
     return timeline
+
+
+def _history_chart(history: list[tuple[float, dict[str, int]]], started: float,
+                   counts: dict[str, int]) -> Optional[Markup]:
+    """Findings per scan over time, once there is more than this scan to show."""
+    points = _history_with_current(history, started, counts)
+    return svg.history_chart(points) if len(points) > 1 else None
 
 
 def _history_with_current(

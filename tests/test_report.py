@@ -528,7 +528,8 @@ def test_times_follow_the_site_time_zone():
 def test_history_holding_the_current_scan_is_not_doubled():
     findings = [make_finding("h", CATEGORY_CREDENTIALS, "high")]
     scan = make_scan(findings)
-    stored = render_report([site_report(findings, result=scan, history=[(scan.started, {"high": 7})])])
+    history = [(scan.started - DAY, {"high": 2}), (scan.started, {"high": 7})]
+    stored = render_report([site_report(findings, result=scan, history=history)])
     assert stored.count("high: 7</title>") == 1 and "2024-03-02 high: 1</title>" not in stored
     fresh = render_report([site_report(findings, result=scan, history=[(scan.started - DAY, {"high": 7})])])
     assert "high: 7</title>" in fresh and "2024-03-02 high: 1</title>" in fresh
