@@ -6,11 +6,13 @@ document feeds every renderer).
 
 from __future__ import annotations
 
+import copy
 import getpass
 import hashlib
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from contextlib import ExitStack, contextmanager
@@ -22,7 +24,7 @@ from . import __version__
 from .catalog import load_catalog
 from .model import SEVERITY_RANK, Finding, InputRecord, ScanResult
 from .pipeline import Scan, ScanConfig
-from .risk import score_findings
+from .risk import SiteRisk, score_findings
 from .rules import RuleSet, load_ruleset
 from .sources import discover
 from .store import ScanLock, Store
@@ -48,6 +50,12 @@ class ScanOutcome:
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
     tz_offset_seconds: int = 0  # --tz: the report shows times in the site's local time
+    signal: str = ""  # SIGINT or SIGTERM when a signal ended the run early
+
+    @property
+    def failed(self) -> bool:
+        """Nothing usable was read: no grade, no comparison, exit 2."""
+        return self.result.status == "failed"
 
 
 def default_operator() -> str:
@@ -58,11 +66,43 @@ def default_operator() -> str:
 
 
 def classify(findings: list[Finding], ruleset: RuleSet) -> list[Finding]:
-    """Apply rules and risk, then order most severe first."""
+    """Apply rules, then score once (the stored risk every output shows), most severe first."""
+    return classify_and_score(findings, ruleset)[0]
+
+
+def classify_and_score(findings: list[Finding], ruleset: RuleSet) -> tuple[list[Finding], SiteRisk]:
     for finding in findings:
         ruleset.classify(finding)
-    score_findings(findings)
-    return sorted(findings, key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), f.sanctioned, -f.risk, f.title))
+    risk = score_findings(findings)
+    ordered = sorted(findings, key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), f.sanctioned, -f.risk, f.title))
+    return ordered, risk
+
+
+def conclude(findings: list[Finding], inputs: list[InputRecord], ruleset: RuleSet, started: float, site: str,
+             operator: str, argv: str, scan_id: Optional[int], interrupted: bool) -> ScanResult:
+    """The end of every run, file scan or live capture alike: classify, score once, judge coverage."""
+    ordered, risk = classify_and_score(findings, ruleset)
+    failed = not interrupted and not any(record.usable for record in inputs)
+    status = "failed" if failed else "incomplete" if interrupted else "complete"
+    return ScanResult(started, time.time(), __version__, ruleset.sha256, inputs, ordered, site=site,
+                      operator=operator, scan_id=scan_id, complete=status == "complete", hostname=scan_host(),
+                      argv=argv, status=status, risk=None if failed else risk)
+
+
+def store_result(store: Store, result: ScanResult) -> None:
+    """Inputs, findings and the one score of a finished run; a failed run is stored as failed, ungraded."""
+    assert result.scan_id is not None
+    store.add_inputs(result.scan_id, result.inputs)
+    store.save_findings(result.scan_id, result.findings)
+    store.finish_scan(result.scan_id, result.finished or time.time(), complete=result.status == "complete",
+                      risk=result.risk, failed=result.status == "failed")
+
+
+def scan_host() -> str:
+    try:
+        return socket.gethostname()
+    except OSError:
+        return ""
 
 
 def policy_sha256(ruleset: RuleSet, catalog_path: Optional[str]) -> str:
@@ -73,6 +113,10 @@ def policy_sha256(ruleset: RuleSet, catalog_path: Optional[str]) -> str:
     return digest.hexdigest()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C but remembered, so the exit code can say which (143, not 130)."""
+
+
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM (a scheduler stopping us) ends a scan like Ctrl-C: what was read so far is still stored."""
@@ -81,7 +125,7 @@ def terminate_as_interrupt() -> Iterator[None]:
         return
 
     def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Terminated
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
@@ -104,7 +148,7 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
     scan = Scan(ScanConfig(ruleset.settings, catalog, request.tz_offset_seconds, request.progress_stream))
     started = time.time()
     operator = request.operator or default_operator()
-    interrupted = False
+    interrupted = ""
     with ExitStack() as stack:
         store, scan_id = _open_store(stack, request, started, ruleset, operator)
         try:
@@ -112,16 +156,16 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
                 record = scan.add_file(path)
                 if store is not None:
                     store.add_inputs(scan_id, [record])
+        except Terminated:
+            interrupted = "SIGTERM"
         except KeyboardInterrupt:
-            interrupted = True
-        findings = classify(scan.finish(), ruleset)
-        result = ScanResult(started, time.time(), __version__, ruleset.sha256, scan.inputs, findings,
-                            site=request.site, operator=operator, scan_id=scan_id, complete=not interrupted)
+            interrupted = "SIGINT"
+        result = conclude(scan.finish(), scan.inputs, ruleset, started, request.site, operator, request.argv,
+                          scan_id, bool(interrupted))
         if store is not None:
-            store.add_inputs(scan_id, scan.inputs)
-            store.save_findings(scan_id, findings)
-            store.finish_scan(scan_id, result.finished or time.time(), complete=not interrupted)
-    return ScanOutcome(result, ruleset, interrupted, tz_offset_seconds=request.tz_offset_seconds or 0)
+            store_result(store, result)
+    return ScanOutcome(result, ruleset, bool(interrupted), tz_offset_seconds=request.tz_offset_seconds or 0,
+                       signal=interrupted)
 
 
 def _open_store(stack: ExitStack, request: ScanRequest, started: float, ruleset: RuleSet,
@@ -135,12 +179,42 @@ def _open_store(stack: ExitStack, request: ScanRequest, started: float, ruleset:
     return store, scan_id
 
 
+class OutputError(Exception):
+    """An output file could not be written; one line for the user."""
+
+
+def reclassify(store: Store, result: ScanResult, ruleset: RuleSet, argv: str) -> ScanResult:
+    """Re-classify a stored scan's findings under other rules, without the captures, as a new stored scan.
+
+    The new scan keeps the inputs and evidence, takes the new rules' hash and
+    score, and records which scan it derives from, so ``history`` and ``diff``
+    show what the rule change did (newly sanctioned, exception expired).
+    """
+    catalog = load_catalog()
+    ruleset.sha256 = policy_sha256(ruleset, catalog.path)
+    findings = [copy.deepcopy(f) for f in result.findings]
+    for finding in findings:  # severity stays unless a rule sets it: the detector's verdict is not stored apart
+        finding.rule, finding.sanctioned, finding.exception, finding.tags = "", False, None, []
+    started = time.time()
+    scan_id = store.begin_scan(started, __version__, ruleset.sha256, site=result.site, operator=result.operator,
+                               rules_files=[str(p) for p in ruleset.files], argv=argv)
+    derived = conclude(findings, result.inputs, ruleset, started, result.site, result.operator, argv, scan_id,
+                       interrupted=not result.complete)
+    store_result(store, derived)
+    if result.scan_id is not None:
+        store.mark_derived(scan_id, result.scan_id)
+    return derived
+
+
 def write_json(result: ScanResult, target: str, stdout: TextIO) -> None:
     text = json.dumps(result.as_dict(), indent=2, sort_keys=False)
     if target == "-":
         stdout.write(text + "\n")
-    else:
+        return
+    try:
         Path(target).write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = None, tz_offset_seconds: int = 0):

@@ -9,7 +9,6 @@ second SIGINT aborts at once.
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import signal
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Optional, TextIO
 
 from . import __version__
-from .app import ScanOutcome, classify, default_operator, policy_sha256
+from .app import ScanOutcome, classify, conclude, default_operator, policy_sha256, store_result
 from .catalog import load_catalog
 from .decoders import packet_decoders
 from .model import Finding, InputRecord, ScanResult
@@ -249,11 +248,19 @@ class CaptureRun:
         if final:
             self.store.finish_scan(self.scan_id, time.time(), complete=complete)
 
+    def persist_final(self, result: ScanResult) -> None:
+        """The run's end goes through the same code as a file scan's (app.store_result)."""
+        self._update_records()
+        if self.store is None or self.scan_id is None:
+            return
+        store_result(self.store, result)
+        for reader, iface in zip(self.live.readers, self.ifaces):
+            self.store.record_drops(self.scan_id, iface.record.path,
+                                    reader.stats.kernel_drops + reader.stats.queue_drops, reader.stats.if_drops)
+
     def snapshot_findings(self) -> list[Finding]:
-        """Findings as if the capture ended now, computed on a copy so the live state goes on."""
-        config = self.scan.config
-        memo = {id(config): config, id(config.settings): config.settings, id(config.catalog): config.catalog}
-        return classify(copy.deepcopy(self.scan, memo).finish(), self.ruleset)
+        """Findings so far; the live state goes on untouched (no copy of the whole scan)."""
+        return classify(self.scan.snapshot(), self.ruleset)
 
     def flush(self) -> None:
         self.flushes += 1
@@ -301,15 +308,16 @@ def run_capture(request: CaptureRequest, source_factory: Optional[Callable[[list
             run.persist([], final=False, complete=False)
         with StopSignals() as signals:
             reason = _loop(run, signals)
-            findings = classify(scan.finish(), ruleset)
             early = reason in ("SIGINT", "SIGTERM") and (request.duration is not None or request.count is not None)
             live.close()
             if run.writer is not None:
                 run.writer.close()
-            run.persist(findings, final=True, complete=not early)
-    result = ScanResult(started, time.time(), __version__, ruleset.sha256, scan.inputs, findings, site=request.site,
-                        operator=operator, scan_id=run.scan_id, complete=not early)
-    outcome = ScanOutcome(result, ruleset, interrupted=early, tz_offset_seconds=request.tz_offset_seconds or 0)
+            run._update_records()
+            result = conclude(scan.finish(), scan.inputs, ruleset, started, request.site, operator, request.argv,
+                              run.scan_id, early)
+            run.persist_final(result)
+    outcome = ScanOutcome(result, ruleset, interrupted=early, tz_offset_seconds=request.tz_offset_seconds or 0,
+                          signal=reason if early else "")
     if reason in ("SIGINT", "SIGTERM"):
         outcome.warnings.append(f"capture stopped by {reason} after {run.frames} frame(s)")
     return outcome

@@ -18,7 +18,16 @@ from reports.i18n import LANGUAGES, _, use_language
 from reports.render import ReportOptions, exceptions_of, render_report, severity_label
 
 from . import __version__
-from .app import ScanOutcome, ScanRequest, inputs_summary, run_scan, site_report, write_json
+from .app import (
+    OutputError,
+    ScanOutcome,
+    ScanRequest,
+    inputs_summary,
+    reclassify,
+    run_scan,
+    site_report,
+    write_json,
+)
 from .capture import CaptureAborted, CaptureRequest, parse_duration, run_capture
 from .catalog import CatalogError
 from .model import SEVERITIES, SEVERITY_RANK
@@ -31,7 +40,6 @@ from .schedule import (
     ScheduleError,
     install,
     installed,
-    remember_reported,
     reported_scans,
 )
 from .sources import InputError
@@ -43,7 +51,9 @@ from .store.export import BLOCKLIST_STYLES, write_export
 class ExitStatus(IntEnum):
     OK = 0
     FINDINGS = 1  # --fail-on threshold reached
-    ERROR = 2  # usage, unreadable input, invalid rules
+    ERROR = 2  # usage, unreadable input, nothing usable read, invalid rules, unwritable output
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT): what was read is stored, the scan marked incomplete
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM), likewise
 
 
 class Failure(click.ClickException):
@@ -51,6 +61,19 @@ class Failure(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"shadowit: error: {self.message}", err=True)
+
+
+def safe(text: object) -> str:
+    """Wire- or log-borne text for the terminal: controls, escapes and bidi overrides shown escaped."""
+    out = []
+    for char in str(text):
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code < 0xA0 or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069 \
+                or code in (0x200E, 0x200F, 0x061C):
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def parse_tz(value: Optional[str]) -> Optional[int]:
@@ -184,6 +207,19 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
     _exit_for(outcome, fail_on)
 
 
+def _refuse_failed(outcome: ScanOutcome) -> None:
+    """A run that read nothing usable is stored as failed and never graded: exit 2 with one line."""
+    if not outcome.failed:
+        return
+    result = outcome.result
+    skipped = [i for i in result.inputs if not i.usable]
+    reason = f"{len(result.inputs)} input(s), none usable" if result.inputs else "no input files found"
+    first = f" (first: {safe(skipped[0].path)}: {safe(skipped[0].warnings[0]) if skipped[0].warnings else 'empty'})" \
+        if skipped else ""
+    stored = f"; stored as failed scan #{result.scan_id}" if result.scan_id is not None else ""
+    raise Failure(f"nothing usable was read: {reason}{first}{stored}")
+
+
 @main.command()
 @click.option("-i", "--interface", "interfaces", multiple=True, required=True,
               help="Interface to capture on (repeatable); a monitor-mode interface feeds the Wi-Fi decoders.")
@@ -271,6 +307,7 @@ def _guarded(runner, request) -> ScanOutcome:
         raise Failure(f"database: {exc}") from None
     if outcome.interrupted:
         click.echo("shadowit: interrupted; findings so far were stored and the scan is marked incomplete", err=True)
+    _refuse_failed(outcome)
     return outcome
 
 
@@ -281,15 +318,18 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
     result.hostname = result.hostname or socket.gethostname()
     result.argv = result.argv or _argv()
     if json_path:
-        write_json(result, json_path, sys.stdout)
+        try:
+            write_json(result, json_path, sys.stdout)
+        except OutputError as exc:
+            raise Failure(str(exc)) from None
     if report_path:
         store = Store(db) if db else None
         try:
             site = site_report(result, outcome.ruleset, store, outcome.tz_offset_seconds)
             site.exceptions = exceptions_of(outcome.ruleset.rules)
             render_report([site], report_path, presentation)
-            if db is not None:
-                remember_reported(db, [result.scan_id])
+            if store is not None:
+                store.mark_reported([result.scan_id])
         except OSError as exc:
             raise Failure(f"cannot write report {report_path}: {exc.strerror}") from None
         finally:
@@ -300,25 +340,33 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
 
 
 def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) -> None:
+    """The terminal's account of the scan: the same counts and score the report, JSON and history show."""
     result = outcome.result
     echo = lambda text="": click.echo(text, err=to_stderr)  # noqa: E731
     records = sum(i.records for i in result.inputs)
-    echo(_("scanned {inputs} input(s), {records} records").format(inputs=len(result.inputs), records=records))
+    unusable = sum(1 for i in result.inputs if not i.usable)
+    echo(_("scanned {inputs} input(s), {records} records").format(inputs=len(result.inputs), records=records)
+         + (_("; {count} input(s) gave nothing usable").format(count=unusable) if unusable else ""))
     for warning in inputs_summary(result.inputs)[:20]:
-        echo("  " + _("warning: {text}").format(text=warning))
-    active = [f for f in result.findings if not f.sanctioned]
-    by_severity = Counter(f.severity for f in active)
-    by_category = Counter(f.category for f in active)
-    echo(_("{active} finding(s), {sanctioned} sanctioned").format(active=len(active),
-                                                                 sanctioned=len(result.findings) - len(active)))
-    if active:
+        echo("  " + _("warning: {text}").format(text=safe(warning)))
+    by_severity = Counter(f.severity for f in result.findings)
+    by_category = Counter(f.category for f in result.findings)
+    sanctioned = sum(1 for f in result.findings if f.sanctioned)
+    echo(_("{count} finding(s), {sanctioned} of them sanctioned").format(count=len(result.findings),
+                                                                        sanctioned=sanctioned))
+    if result.findings:
         echo("  " + _("by severity: {counts}").format(counts=", ".join(
             f"{severity_label(s)} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s])))
         echo("  " + _("by category: {counts}").format(counts=", ".join(
             f"{c} {n}" for c, n in by_category.most_common())))
+    if result.risk is not None:
+        echo(_("risk: grade {grade}, score {score}/100 ({points} points)").format(
+            grade=result.risk.grade, score=result.risk.score, points=f"{result.risk.total_points:g}"))
+    active = [f for f in result.findings if not f.sanctioned]
+    if active:
         echo(_("top findings:"))
         for finding in active[:5]:
-            echo(f"  [{severity_label(finding.severity):8}] {finding.title}")
+            echo(f"  [{severity_label(finding.severity):8}] {safe(finding.title)}")
     for label, target in ((_("report"), report_path), (_("json"), json_path if json_path != "-" else None),
                           (_("database"), db)):
         if target:
@@ -326,6 +374,8 @@ def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) 
 
 
 def _exit_for(outcome: ScanOutcome, fail_on: Optional[str]) -> None:
+    if outcome.interrupted:
+        sys.exit(ExitStatus.TERMINATED if outcome.signal == "SIGTERM" else ExitStatus.INTERRUPTED)
     if fail_on is None:
         return
     threshold = SEVERITY_RANK[fail_on]
@@ -364,7 +414,11 @@ def _open_store(db: Path) -> Store:
 @click.option("--tz", default=None, help="Show times at this offset, e.g. +01:00 (default UTC).")
 @presentation_options
 def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classification) -> None:
-    """Re-render the HTML report from stored scans (one site, or every site: the MSP view)."""
+    """Re-render the HTML report from stored scans (one site, or every site: the MSP view).
+
+    With --rules the stored findings are re-classified under those rules (no captures needed) and the
+    result is stored as a new scan that records which scan it derives from.
+    """
     presentation = _presentation(lang, client, logo, classification)
     ruleset = _load_rules(rules)
     site_reports = []
@@ -379,6 +433,11 @@ def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classificatio
                     if scan_id is not None or site is not None:
                         raise Failure(str(exc)) from None
                     continue
+                if rules:
+                    note = f"report --rules (re-classifies scan #{result.scan_id})"
+                    result = reclassify(store, result, ruleset, note)
+                    click.echo(f"re-classified scan of site {safe(result.site) or '-'} under {', '.join(rules)}: "
+                               f"stored as scan #{result.scan_id}", err=True)
                 site_reports.append(site_report(result, ruleset, store, parse_tz(tz) or 0))
                 site_reports[-1].exceptions = exceptions_of(ruleset.rules)
         if not site_reports:
@@ -387,9 +446,9 @@ def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classificatio
             render_report(site_reports, out, presentation)
         except OSError as exc:
             raise Failure(f"cannot write report {out}: {exc.strerror}") from None
-        for db, store in zip(dbs, stores):
-            remember_reported(db, [r.result.scan_id for r in site_reports if r.result.scan_id is not None
-                                   and _belongs(store, r.result.scan_id, r.result.started)])
+        for store in stores:
+            store.mark_reported([r.result.scan_id for r in site_reports if r.result.scan_id is not None
+                                 and _belongs(store, r.result.scan_id, r.result.started)])
     finally:
         for store in stores:
             store.close()
@@ -426,7 +485,10 @@ def history(db, site, as_json) -> None:
         return
     for s in scans:
         counts = ", ".join(f"{k} {v}" for k, v in s.counts.items() if v)
-        click.echo(f"#{s.id:<4} {s.site or '-':15} {s.status:10} {s.n_findings:4} finding(s)  {counts}")
+        grade = f"{s.grade} {s.score:3}/100" if s.grade is not None and s.score is not None else "no grade  "
+        derived = f"  (re-classified #{s.derived_from})" if s.derived_from else ""
+        click.echo(f"#{s.id:<4} {safe(s.site) or '-':15} {s.status:10} {grade}  {s.n_findings:4} finding(s)  "
+                   f"{counts}{derived}")
 
 
 @main.command()
@@ -449,10 +511,12 @@ def diff(scans, db, site, as_json) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(f"scan #{data['base']['scan_id']} -> #{data['head']['scan_id']}")
-    for key in ("new", "resolved", "persisting"):
-        click.echo(f"{key}: {len(data[key])}")
+    for key, label in (("new", "new"), ("resolved", "resolved"), ("not_rechecked", "not re-checked"),
+                       ("persisting", "persisting"), ("newly_sanctioned", "newly sanctioned"),
+                       ("exception_expired", "exception expired")):
+        click.echo(f"{label}: {len(data[key])}")
         for item in data[key][:50]:
-            click.echo(f"  [{item['severity']:8}] {item['id']} {item['title']}")
+            click.echo(f"  [{item['severity']:8}] {item['id']} {safe(item['title'])}")
 
 
 @main.command()
@@ -488,9 +552,9 @@ def export(db, scan_id, fmt, style, out) -> None:
 @click.option("--wait/--no-wait", "wait", default=True, show_default=True)
 def prune(db, older_than, keep, force, wait) -> None:
     """Delete scans older than --older-than, keeping the ones a report showed unless --force."""
-    protected = set(keep) | (set() if force else reported_scans(db))
     try:
         with ScanLock(db, wait=wait, timeout=3600), _open_store(db) as store:
+            protected = set(keep) | (set() if force else store.reported_scans() | reported_scans(db))
             deleted = store.prune(older_than, keep_ids=protected, force=False)
     except LockBusy as exc:
         raise Failure(str(exc)) from None
@@ -572,6 +636,22 @@ def rules_validate(files) -> None:
     if errors:
         sys.exit(ExitStatus.ERROR)
     click.echo("rules OK")
+
+
+@rules.command("init")
+@click.argument("path", required=False, default="rules.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def rules_init(path: Path, force: bool) -> None:
+    """Write the annotated example site policy (default ./rules.yaml) to edit: without one, none applies."""
+    from .rules import example_site_policy
+
+    if path.exists() and not force:
+        raise Failure(f"{path} exists; use --force to overwrite it")
+    try:
+        path.write_bytes(example_site_policy().read_bytes())
+    except OSError as exc:
+        raise Failure(f"cannot write {path}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {path}: edit it, then check it with `shadowit rules validate {path}`")
 
 
 @rules.command("list")

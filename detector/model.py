@@ -116,6 +116,7 @@ class ServiceContact(Observation):
     bytes_up: Optional[int] = None
     bytes_down: Optional[int] = None
     detail: str = ""
+    process: str = ""  # the program, when a client-side log names it (never a device)
 
 
 @dataclass
@@ -280,9 +281,17 @@ class Finding:
     compliance: list[str] = field(default_factory=list)
     remediation: str = ""
     tags: list[str] = field(default_factory=list)
-    risk: float = 0.0
+    risk: float = 0.0  # computed once at the end of the scan (detector.risk) and stored
+    exception: Optional[dict[str, Any]] = None  # the allow rule that sanctions it: {rule, reason, owner, expires}
+    inputs: list[str] = field(default_factory=list)  # input files (or interfaces) that hold its evidence
+
+    def __post_init__(self) -> None:
+        from .schema import typed  # the registry imports the detectors' declarations
+
+        self.attributes = typed(self.detector, self.attributes)
 
     def as_dict(self) -> dict[str, Any]:
+        attributes = self.attributes.as_dict() if hasattr(self.attributes, "as_dict") else dict(self.attributes)
         return {
             "id": self.id,
             "rule": self.rule,
@@ -294,10 +303,14 @@ class Finding:
             "last_seen": iso(self.last_seen),
             "count": self.count,
             "hosts": list(self.hosts),
-            "attributes": dict(self.attributes),
+            "attributes": attributes,
             "evidence": [e.as_dict() for e in self.evidence],
             "compliance": list(self.compliance),
             "remediation": self.remediation,
+            "detector": self.detector,
+            "risk": self.risk,
+            "exception": dict(self.exception) if self.exception else None,
+            "inputs": list(self.inputs),
         }
 
 
@@ -313,6 +326,11 @@ class InputRecord:
     last_ts: Optional[float] = None
     skipped: int = 0  # malformed lines/records counted and skipped
 
+    @property
+    def usable(self) -> bool:
+        """Something was read from it: a skipped, empty or unreadable input does not count."""
+        return self.records > 0 and self.kind not in ("unsupported", "unknown", "log:unknown")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -321,6 +339,9 @@ class InputRecord:
             "kind": self.kind,
             "records": self.records,
             "warnings": list(self.warnings),
+            "skipped": self.skipped,
+            "first_seen": iso(self.first_ts),
+            "last_seen": iso(self.last_ts),
         }
 
 
@@ -336,10 +357,13 @@ class ScanResult:
     operator: str = ""
     scan_id: Optional[int] = None
     complete: bool = True
-    hostname: str = ""  # the machine that ran the scan
-    argv: str = ""  # the command line after "shadowit"
+    hostname: str = ""  # the machine that scanned
+    argv: str = ""  # the command line (shadowit takes no secrets as options)
+    status: str = ""  # complete, incomplete or failed (nothing usable was read)
+    risk: Any = None  # detector.risk.SiteRisk, computed once when the scan ends
 
     def as_dict(self) -> dict[str, Any]:
+        risk = self.risk.as_dict() if self.risk is not None and self.status != "failed" else None
         return {
             "schema": "shadowit.findings/1",
             "scan": {
@@ -349,10 +373,11 @@ class ScanResult:
                 "rules_sha256": self.rules_sha256,
                 "site": self.site,
                 "inputs": [i.as_dict() for i in self.inputs],
-                "scan_id": self.scan_id,
                 "operator": self.operator,
                 "hostname": self.hostname,
-                "argv": self.argv,
+                "command_line": self.argv,
+                "status": self.status or ("complete" if self.complete else "incomplete"),
+                "risk": risk,
             },
             "findings": [f.as_dict() for f in self.findings],
         }

@@ -18,6 +18,7 @@ from .decoders import document_decoders, log_decoders, packet_decoders
 from .decoders.base import DocumentDecoder, LogContext
 from .decoders.dispatch import PacketDispatcher
 from .detectors import DetectorContext, build_detectors
+from .detectors.base import devices, source_of
 from .model import Finding, InputRecord, Observation
 from .settings import Settings
 from .sources import InputError, OpenedInput, sniff_kind
@@ -210,6 +211,18 @@ class Scan:
 
     # ------------------------------------------------------------ results
 
+    def snapshot(self) -> list[Finding]:
+        """Findings so far, without closing flows or copying state (live flushes).
+
+        Detectors' ``finish`` builds new findings from their aggregates and
+        changes nothing (a test holds every detector to that), so the running
+        scan goes on untouched. Flows still open count once they end.
+        """
+        findings = [finding for detector in self.detectors for finding in detector.finish()]
+        for finding in findings:
+            attribute_to_devices(finding)
+        return findings
+
     def finish(self) -> list[Finding]:
         """Close flows and collect every detector's findings, most severe first."""
         assert self.dispatcher is not None
@@ -217,7 +230,16 @@ class Scan:
         findings: list[Finding] = []
         for detector in self.detectors:
             findings.extend(detector.finish())
+        for finding in findings:
+            attribute_to_devices(finding)
         return findings
+
+
+def attribute_to_devices(finding: Finding) -> None:
+    """Every finding, whatever its detector: hosts are client devices, and it names the inputs behind it."""
+    finding.hosts = devices(finding.hosts)
+    if not finding.inputs:
+        finding.inputs = sorted({source_of(e.source) for e in finding.evidence if e.source})
 
 
 def progress_stream(quiet: bool) -> Optional[TextIO]:

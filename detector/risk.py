@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from .model import CATEGORY_FILE_SHARING, SEVERITY_RANK, Finding
 
@@ -60,6 +60,11 @@ class SiteRisk:
     formula: str
     contributions: list[RuleContribution] = field(default_factory=list)
     total_points: float = 0.0
+    categories: dict[str, dict[str, Any]] = field(default_factory=dict)  # category -> {score, grade, points}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "grade": self.grade, "points": self.total_points,
+                "categories": {k: dict(v) for k, v in self.categories.items()}}
 
 
 def severity_points(severity: str) -> float:
@@ -120,20 +125,34 @@ def grade_for(score: float) -> str:
 def score_findings(findings: list[Finding], now: float | None = None) -> SiteRisk:
     """Set ``finding.risk`` on each finding and sum them into a SiteRisk.
 
-    ``now`` is the scan end; without it the latest ``last_seen`` is used so that
-    a report rendered twice from the same data gives the same score.
+    This is the one place risk is computed: at the end of a scan (or when stored
+    findings are re-classified). Every output then shows the stored value, read
+    back through ``summarize``. The reference time is the end of the data (the
+    latest ``last_seen``) unless ``now`` is given, so scanning an old capture
+    again gives the same numbers.
     """
     reference = now if now is not None else _latest_seen(findings)
     for finding in findings:
         finding.risk = finding_risk(finding, reference)
+    return summarize(findings)
+
+
+def summarize(findings: list[Finding]) -> SiteRisk:
+    """The site score from the findings' stored risk (no re-scoring): every output agrees."""
     total = round(sum(f.risk for f in findings), 2)
     score = site_score(total)
+    categories: dict[str, dict[str, Any]] = {}
+    for category in sorted({f.category for f in findings}):
+        points = round(sum(f.risk for f in findings if f.category == category), 2)
+        sub = site_score(points)
+        categories[category] = {"score": sub, "grade": grade_for(sub), "points": points}
     return SiteRisk(
         score=score,
         grade=grade_for(score),
         formula=FORMULA,
         contributions=_contributions(findings),
         total_points=total,
+        categories=categories,
     )
 
 
@@ -194,17 +213,6 @@ class CategoryScore:
     points: float
     findings: int
     unsanctioned: int
-
-
-def summarize_stored(findings: list[Finding]) -> SiteRisk:
-    """The site score from each finding's stored ``risk``, without re-scoring anything.
-
-    Risk is computed once at scan end; reports and exports only add it up.
-    """
-    total = round(sum(f.risk for f in findings), 2)
-    score = site_score(total)
-    return SiteRisk(score=score, grade=grade_for(score), formula=FORMULA,
-                    contributions=_contributions(findings), total_points=total)
 
 
 def category_scores(findings: list[Finding]) -> list[CategoryScore]:

@@ -52,6 +52,8 @@ class Settings:
         ]
     )
     message_min_score: float = 0.6
+    bruteforce_min_refused: int = 5  # refused logins from one client to one server that make a brute force ...
+    bruteforce_min_distinct: int = 3  # ... when at least this many distinct secrets or user names were tried
     # resource bounds
     max_flows: int = 65536
     max_stream_bytes: int = 256 * 1024  # per direction of one TCP flow

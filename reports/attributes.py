@@ -1,15 +1,16 @@
 """Readable labels for finding attributes, and one plain sentence per finding.
 
 Detectors put machine-friendly attributes on findings; a small-office owner
-needs "1.2 GiB uploaded to Dropbox" instead. Each category lists the keys
-worth showing first (with the aliases detectors may use); anything else that
-is a short scalar is still shown under its own name, clipped.
+needs "1.2 GiB uploaded to Dropbox" instead. Labels and order come from the
+attribute declarations (detector/detectors/*_attributes.py); only the way a
+value is written (bytes, durations, times) is decided here.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+from detector.attributes import Attributes
 from detector.model import (
     CATEGORY_CREDENTIALS,
     CATEGORY_FILE_SHARING,
@@ -22,203 +23,92 @@ from detector.model import (
 from .fmt import clip, hhmm, human_bytes, human_duration, joined, number, yes_no
 from .i18n import N_, _
 
-# Keys drawn as their own tables or charts, never listed as plain attributes.
-STRUCTURED_KEYS = frozenset({"heatmap", "outages", "per_host"})
-MAX_EXTRA_ATTRIBUTES = 20
+MAX_ROWS = 24
 
-Formatter = Callable[[Finding], Optional[str]]
+Formatter = Callable[[Any], Optional[str]]
 
 
-def _first(finding: Finding, *keys: str) -> Any:
-    for key in keys:
-        value = finding.attributes.get(key)
-        if value not in (None, "", [], {}):
-            return value
-    return None
+def _bytes(value: Any) -> Optional[str]:
+    return None if number(value) is None else human_bytes(value)
 
 
-def _text(*keys: str, limit: int = 120) -> tuple[tuple[str, ...], Formatter]:
-    def show(finding: Finding) -> Optional[str]:
-        value = _first(finding, *keys)
-        return None if value is None else joined(value, limit=limit)
-
-    return keys, show
+def _duration(value: Any) -> Optional[str]:
+    return None if number(value) is None else human_duration(value)
 
 
-def _secret_mask(finding: Finding) -> Optional[str]:
-    value = _first(finding, "secret_mask", "mask", "secret", "password_mask")
-    if isinstance(value, Secret):
-        return clip(value.mask, 40)
-    if isinstance(value, dict):
-        return clip(value.get("mask"), 40) or None
-    return None if value is None else clip(value, 40)
-
-
-def _fingerprint(finding: Finding) -> Optional[str]:
-    value = _first(finding, "secret_fingerprint", "fingerprint")
-    if value is None:
-        secret = _first(finding, "secret")
-        holder = secret if isinstance(secret, dict) else {"fingerprint": getattr(secret, "fingerprint", None)}
-        value = holder.get("fingerprint")
-    return None if value is None else clip(value, 80)
-
-
-def _server(finding: Finding) -> Optional[str]:
-    server = _first(finding, "server", "host", "server_host")
-    if server is None:
-        return None
-    port = number(finding.attributes.get("server_port") or finding.attributes.get("port"))
-    return f"{clip(server, 120)}:{int(port)}" if port else joined(server, limit=120)
-
-
-def _flag(key: str) -> tuple[tuple[str, ...], Formatter]:
-    def show(finding: Finding) -> Optional[str]:
-        return yes_no(finding.attributes.get(key)) if key in finding.attributes else None
-
-    return (key,), show
-
-
-def _weakness(finding: Finding) -> Optional[str]:
-    secret = finding.attributes.get("secret")
-    default = finding.attributes.get("default", getattr(secret, "default", None))
-    weak = finding.attributes.get("weak", getattr(secret, "weak", None))
-    if default is True:
-        return _("default or very common password")
-    if weak is True:
-        return _("weak password")
-    return None
-
-
-def _duration(key: str) -> tuple[tuple[str, ...], Formatter]:
-    def show(finding: Finding) -> Optional[str]:
-        value = finding.attributes.get(key)
-        return None if number(value) is None else human_duration(value)
-
-    return (key,), show
-
-
-def _bytes(key: str) -> tuple[tuple[str, ...], Formatter]:
-    def show(finding: Finding) -> Optional[str]:
-        value = finding.attributes.get(key)
-        return None if number(value) is None else human_bytes(value)
-
-    return (key,), show
-
-
-def _clock(finding: Finding) -> Optional[str]:
-    value = _first(finding, "time_of_day", "hhmm", "time", "centre", "center", "minute_of_day")
-    return None if value is None else hhmm(value)
-
-
-def _spread(finding: Finding) -> Optional[str]:
-    value = _first(finding, "spread_minutes", "spread")
+def _spread(value: Any) -> Optional[str]:
     amount = number(value)
-    if amount is None:
-        return None if value is None else clip(value, 30)
-    return f"\u00b1 {amount:.0f} min"
+    return None if amount is None else f"\u00b1 {amount:.0f} min"
 
 
-def _days(finding: Finding) -> Optional[str]:
-    seen = _first(finding, "days_with_drop", "days_seen", "days_with_drops", "days")
-    total = _first(finding, "days_total", "days_observed", "days_covered")
-    if seen is None:
-        return None
-    seen_text = str(len(seen)) if isinstance(seen, list) else clip(seen, 20)
-    if total is None:
-        return seen_text
-    total_text = str(len(total)) if isinstance(total, list) else clip(total, 20)
-    return f"{seen_text} / {total_text}"
+def _secrets(value: Any) -> Optional[str]:
+    if not isinstance(value, list) or len(value) < 2:
+        return None  # one secret is already shown as the mask
+    masks = [clip(item.get("mask"), 40) for item in value[:8] if isinstance(item, dict)]
+    return f"{len(value)}: {', '.join(masks)}"
 
 
-def _count_or_list(*keys: str) -> tuple[tuple[str, ...], Formatter]:
-    def show(finding: Finding) -> Optional[str]:
-        value = _first(finding, *keys)
-        if isinstance(value, (list, tuple, set)):
-            return f"{len(value)}: {joined(value, max_items=8, limit=40)}"
-        return None if value is None else clip(value, 80)
-
-    return keys, show
-
-
-CREDENTIAL_FIELDS: list[tuple[str, tuple[str, ...], Formatter]] = [
-    (N_("Protocol"), *_text("protocol", "channel")),
-    (N_("User"), *_text("user", "username", "usernames", "sender", "login")),
-    (N_("Secret (masked)"), ("secret_mask", "mask", "secret", "password_mask"), _secret_mask),
-    (N_("Fingerprint"), ("secret_fingerprint", "fingerprint"), _fingerprint),
-    (N_("Server"), ("server", "host", "server_host", "server_port", "port"), _server),
-    (N_("Accepted by server"), *_flag("accepted")),
-    (N_("STARTTLS tried first"), *_flag("starttls")),
-    (N_("Kind"), *_text("kind")),
-    (N_("Note"), *_text("note")),
-    (N_("Strength"), ("weak", "default"), _weakness),
-    (N_("Clients"), *_text("clients", "client")),
-    (N_("Services"), *_text("services")),
-    (N_("Recipients"), *_text("recipients")),
-    (N_("Trigger phrase"), *_text("phrase")),
-    (N_("Detection confidence"), *_text("score")),
-]
-
-FILE_SHARING_FIELDS: list[tuple[str, tuple[str, ...], Formatter]] = [
-    (N_("Service"), *_text("service")),
-    (N_("Tenant"), *_text("tenant")),
-    (N_("Service category"), *_text("service_category")),
-    (N_("Service risk"), *_text("risk")),
-    (N_("Seen via"), *_text("methods", "method", "protocol")),
-    (N_("Uploaded"), *_bytes("bytes_up")),
-    (N_("Downloaded"), *_bytes("bytes_down")),
-    (N_("Connections"), *_text("connections")),
-    (N_("Upload requests"), *_text("upload_requests")),
-    (N_("Domains"), *_text("domains", "hostnames", "sni")),
-    (N_("Files"), *_text("filenames", "filename")),
-    (N_("File size"), *_bytes("size")),
-    (N_("Direction"), *_text("direction")),
-    (N_("Sender"), *_text("sender")),
-    (N_("Recipients"), *_text("recipients")),
-    (N_("Client"), *_text("client")),
-    (N_("Server"), *_text("server")),
-    (N_("Vendor site"), *_text("vendor_url")),
-]
-
-WIFI_FIELDS: list[tuple[str, tuple[str, ...], Formatter]] = [
-    (N_("Pattern"), *_text("pattern")),
-    (N_("Around (HH:MM)"), ("time_of_day", "hhmm", "time", "centre", "center", "minute_of_day"), _clock),
-    (N_("Spread"), ("spread_minutes", "spread"), _spread),
-    (N_("Days with drops / observed"), ("days_seen", "days_with_drops", "days", "days_total",
-                                    "days_observed", "days_covered"), _days),
-    (N_("Occurrences"), *_text("occurrences")),
-    (N_("Typical outage"), *_duration("typical_duration_s")),
-    (N_("Stations"), *_count_or_list("stations", "station_count")),
-    (N_("Access points"), *_count_or_list("aps", "bssids", "ap", "bssid")),
-    (N_("SSID"), *_text("ssid", "ssids")),
-    (N_("Frames"), *_text("frames")),
-    (N_("Peak frames per second"), *_text("peak_per_second")),
-    (N_("Reason codes"), ("reasons",), lambda f: _mapping_text(f.attributes.get("reasons"))),
-    (N_("Likely cause"), *_text("hint", "cause")),
-]
-
-FIELDS_BY_CATEGORY = {
-    CATEGORY_CREDENTIALS: CREDENTIAL_FIELDS,
-    CATEGORY_FILE_SHARING: FILE_SHARING_FIELDS,
-    CATEGORY_WIFI: WIFI_FIELDS,
-    CATEGORY_WIFI_ATTACK: WIFI_FIELDS,
+# How a declared attribute is shown, by name; everything else by its value's type.
+FORMATTERS: dict[str, Formatter] = {
+    "bytes_up": _bytes, "bytes_down": _bytes, "size": _bytes,
+    "typical_duration_s": _duration, "duration_s": _duration,
+    "spread_minutes": _spread,
+    "time_of_day": lambda v: hhmm(v) if v else None,
+    "secrets": _secrets,
 }
 
 
+def _server(attrs: Attributes) -> Optional[str]:
+    server, port = attrs.get("server"), attrs.get("server_port")
+    if not server:
+        return None
+    return f"{clip(server, 120)}:{int(port)}" if number(port) else clip(server, 120)
+
+
+def _days(attrs: Attributes) -> Optional[str]:
+    seen, total = attrs.get("days_with_drop"), attrs.get("days_observed")
+    return None if seen is None else f"{seen} / {total}" if total else str(seen)
+
+
+def _strength(attrs: Attributes) -> Optional[str]:
+    if attrs.get("default") is True:
+        return _("default or very common password")
+    return _("weak password") if attrs.get("weak") is True else None
+
+
+# Declared attributes read together as one row: (names, label, how). The label is the first name's
+# declared label unless given here.
+COMBINED: list[tuple[tuple[str, ...], str, Callable[[Attributes], Optional[str]]]] = [
+    (("server", "server_port"), "", _server),
+    (("days_with_drop", "days_observed"), N_("Days with drops / observed"), _days),
+    (("weak", "default"), N_("Strength"), _strength),
+]
+
+
 def key_attributes(finding: Finding) -> list[tuple[str, str]]:
-    """(label, text) pairs: the category's known fields first, then other short scalars."""
+    """(label, text) rows in declaration order, labelled by the declaration itself."""
+    attributes = finding.attributes
+    if not isinstance(attributes, Attributes):
+        return [(clip(k, 40).replace("_", " "), text) for k, v in sorted(attributes.items(), key=str)
+                if (text := _extra_value(v))][:MAX_ROWS]
     rows: list[tuple[str, str]] = []
-    used: set[str] = set(STRUCTURED_KEYS)
-    for label, keys, show in FIELDS_BY_CATEGORY.get(finding.category, []):
-        used.update(keys)
-        value = show(finding)
-        if value:
-            rows.append((label, value))
-    extras = [key for key in sorted(finding.attributes, key=str) if key not in used]
-    for key in extras[:MAX_EXTRA_ATTRIBUTES]:
-        value = _extra_value(finding.attributes[key])
-        if value:
-            rows.append((clip(key, 40).replace("_", " "), value))
-    return rows
+    combined = {names[0]: (names, label, show) for names, label, show in COMBINED if names[0] in attributes.names()}
+    consumed = {name for names, _, _ in combined.values() for name in names}
+    for spec in type(attributes).specs():
+        if spec.name in combined:
+            _, label, joint = combined[spec.name]
+            text = joint(attributes)
+            if text:
+                rows.append((label or spec.label, text))
+            continue
+        if spec.name in consumed or (spec.structured and spec.name not in FORMATTERS):
+            continue
+        value = getattr(attributes, spec.name)
+        show = FORMATTERS.get(spec.name, _extra_value)
+        text = show(value)
+        if text:
+            rows.append((spec.label, text))
+    return rows[:MAX_ROWS]
 
 
 def _mapping_text(value: Any) -> Optional[str]:
@@ -255,7 +145,7 @@ def plain_language(finding: Finding) -> str:
     if finding.category == CATEGORY_CREDENTIALS:
         return _credential_sentence(finding, devices)
     if finding.category == CATEGORY_WIFI:
-        around = _clock(finding)
+        around = hhmm(finding.attributes.get("time_of_day")) if finding.attributes.get("time_of_day") else None
         timing = f" around {around}" if around else ""
         return f"The Wi-Fi drops out repeatedly{timing}, affecting {devices}; staff then find workarounds."
     if finding.category == CATEGORY_WIFI_ATTACK:

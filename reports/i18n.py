@@ -114,7 +114,16 @@ def extract_messages(root: Path | None = None):
         if not _in_scope(filename):
             continue
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for label in declared_labels():
+        catalog.add(label, None, [("detector/detectors/*_attributes.py", 0)])
     return catalog
+
+
+def declared_labels() -> list[str]:
+    """The report labels of the finding attributes, from their declarations (translated like any text)."""
+    from detector.schema import all_specs
+
+    return sorted({spec.label for spec in all_specs() if spec.label})
 
 
 def _in_scope(filename: str) -> bool:

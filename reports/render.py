@@ -42,7 +42,7 @@ from detector.model import (
     InputRecord,
     ScanResult,
 )
-from detector.risk import GRADE_BANDS, HALVING_POINTS, SiteRisk, category_scores, summarize_stored
+from detector.risk import GRADE_BANDS, HALVING_POINTS, SiteRisk, category_scores, summarize
 
 from . import svg
 from .advice import advice_for
@@ -387,7 +387,7 @@ def build_site_view(index: int, report: SiteReport, generated: float,
 def _site_view(index: int, report: SiteReport, generated: float, zone: str, options: ReportOptions) -> SiteView:
     result = report.result
     findings = sorted(result.findings[:MAX_FINDINGS], key=_rank_key)
-    risk = summarize_stored(findings)
+    risk = summarize(findings)
     anchor = f"s{index}"
     rows = [_finding_row(anchor, number_, f) for number_, f in enumerate(findings, start=1)]
     counts = Counter(_severity(f) for f in findings)
@@ -487,12 +487,11 @@ def subject(finding: Finding) -> str:
         if service:
             tenant = attrs.get("tenant")
             return clip(f"{service} ({tenant})" if tenant else service, 120)
-        parts = [attrs.get("protocol"), joined(attrs.get("filenames") or attrs.get("filename"), max_items=2,
-                                                   limit=40)]
+        parts = [attrs.get("protocol"), joined(attrs.get("filename"), max_items=2, limit=40)]
         text = " ".join(clip(p, 60) for p in parts if p)
         return text or clip(finding.title, 120)
     if finding.category == CATEGORY_CREDENTIALS:
-        user = attrs.get("username") or attrs.get("user")
+        user = attrs.get("username")
         users = attrs.get("usernames")
         who = clip(user, 40) if user else (joined(users, max_items=3, limit=30) if users else "")
         server = attrs.get("server")
@@ -502,7 +501,7 @@ def subject(finding: Finding) -> str:
         text = " ".join(p for p in (protocol, who, f"\u2192 {where}" if where else "") if p)
         return text or clip(finding.title, 120)
     if finding.category in (CATEGORY_WIFI, CATEGORY_WIFI_ATTACK):
-        network = attrs.get("ssid") or attrs.get("bssid") or joined(attrs.get("ssids"), max_items=2, limit=30)
+        network = attrs.get("ssid") or attrs.get("bssid")
         return clip(network, 60) or clip(finding.title, 120)
     return clip(finding.title, 120)
 
@@ -677,10 +676,10 @@ def _host_bytes(finding: Finding, key: str) -> Optional[float]:
 def _users(finding: Finding) -> list[str]:
     attrs = finding.attributes
     found = []
-    for key in ("username", "user", "sender", "login"):
+    for key in ("username", "sender"):
         if isinstance(attrs.get(key), str) and attrs.get(key):
             found.append(clip(attrs[key], 60))
-    for key in ("usernames", "users"):
+    for key in ("usernames",):
         if isinstance(attrs.get(key), list):
             found.extend(clip(u, 60) for u in attrs[key][:20])
     return found
@@ -892,15 +891,19 @@ OUR_WORDS = (N_("yes"), N_("no"), N_("unknown"))
 
 
 def _value(value: str) -> str:
-    """Attribute values that are words of ours (yes/no/unknown) are translated; data stays as is."""
-    return _(value) if value in OUR_WORDS else value
+    """Attribute values that are words of ours (yes/no/unknown, low/medium/high) are translated; data stays."""
+    return _(value) if value in OUR_WORDS or value in SEVERITY_LABELS else value
 
 
 def _allow_text(finding: Finding, exceptions: Mapping[str, tuple[str, str, str]]) -> str:
     """The exception behind a sanctioned finding: allow rule, reason, owner and expiry."""
     if not finding.sanctioned:
         return ""
-    reason, owner, expires = exceptions.get(finding.rule, ("", "", ""))
+    stored = getattr(finding, "exception", None)
+    if stored:  # recorded on the finding when it was classified
+        reason, owner, expires = (str(stored.get(key) or "") for key in ("reason", "owner", "expires"))
+    else:
+        reason, owner, expires = exceptions.get(finding.rule, ("", "", ""))
     parts = [clip(finding.rule, 80), clip(reason, 200), clip(owner, 80)]
     if expires:
         parts.append(_("until {date}").format(date=day_text(expires)))
@@ -961,7 +964,7 @@ def _trend(risk: SiteRisk, previous: Optional[ScanResult]) -> tuple[str, str]:
     """Score change against the previous scan, from its stored risks."""
     if previous is None:
         return _("first scan"), "trend-none"
-    before = summarize_stored(list(previous.findings))
+    before = summarize(list(previous.findings))
     delta = risk.score - before.score
     was = _("was {score}, {grade}").format(score=before.score, grade=before.grade)
     if delta > 0:

@@ -190,7 +190,8 @@ def test_cli_capture_writes_outputs_and_no_secret(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     document = json.loads(out.read_text())
     assert {f["category"] for f in document["findings"]} >= {"file-sharing", "plaintext-credentials"}
-    assert json.loads((tmp_path / "c.db.reported.json").read_text())["reported_scans"] == [1]
+    with Store(tmp_path / "c.db") as store:
+        assert store.reported_scans() == {1}  # kept in the database, no sidecar file
     dump = "\n".join(sqlite3.connect(tmp_path / "c.db").iterdump())
     for text in (out.read_text(), (tmp_path / "c.html").read_text(), dump, result.output):
         assert DEMO_PASSWORDS["ftp"] not in text and DEMO_PASSWORDS["http"] not in text
@@ -220,7 +221,8 @@ def test_second_run_on_a_locked_database_waits_or_exits_2(tmp_path, monkeypatch)
             result = run(*command, "--db", str(db), "--no-wait", "-q")
             assert result.exit_code == 2, result.output
             assert result.output.startswith("shadowit: error: another shadowit run is using this database")
-    assert run("capture", "-i", "eth9", "--db", str(db), "--no-wait", "-q").exit_code == 0
+    empty = run("capture", "-i", "eth9", "--db", str(db), "--no-wait", "-q")
+    assert empty.exit_code == 2 and "nothing usable was read" in empty.output  # no frames: failed, not a clean bill
 
 
 def test_prune_keeps_reported_scans_unless_forced(tmp_path, monkeypatch):

@@ -78,7 +78,7 @@ def test_interrupted_scan_keeps_earlier_scans_and_is_marked_incomplete(tmp_path,
 
     monkeypatch.setattr(app.Scan, "add_file", interrupt_second)
     result = run("scan", office, office, "--db", db, "-q")
-    assert result.exit_code == 0
+    assert result.exit_code == 130  # 128 + SIGINT: interrupted, though what was read is stored
     with Store(db) as store:
         statuses = [s.status for s in sorted(store.history(), key=lambda s: s.id)]
         assert statuses == ["complete", "incomplete"]

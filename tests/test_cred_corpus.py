@@ -58,10 +58,15 @@ NEGATIVES = ["benign/chrissanders_http_google.pcapng", "benign/ppa_msnms-chat-no
 
 
 def cleartext(path: Path) -> set[tuple[str, str, object, int]]:
+    """(protocol, user, accepted, secret length) of every login, brute-force guesses included (length 0)."""
     findings, _, _ = scan(path)
-    return {(f.attributes["protocol"], f.attributes["username"], f.attributes["accepted"],
-             int(f.attributes["secret_mask"].rsplit("(", 1)[1].rstrip(")")))
-            for f in by_detector(findings, "credentials.cleartext")}
+    found = {(f.attributes["protocol"], f.attributes["username"], f.attributes["accepted"],
+              int(f.attributes["secret_mask"].rsplit("(", 1)[1].rstrip(")")))
+             for f in by_detector(findings, "credentials.cleartext")}
+    for attack in by_detector(findings, "credentials.bruteforce"):
+        found |= {(attack.attributes["protocol"], user, attack.attributes["succeeded"], 0)
+                  for user in attack.attributes["usernames"]}
+    return found
 
 
 def tshark_credentials(path: Path) -> set[tuple[str, str]]:
@@ -92,9 +97,13 @@ def test_manifest_ground_truth(corpus, name):
 
 def test_ftp_bruteforce_thirty_refused_attempts(corpus):
     findings, _, _ = scan(corpus / "credentials/zeek_ftp-bruteforce.pcap")
-    attempts = by_detector(findings, "credentials.cleartext")
-    assert len({f.attributes["secret_fingerprint"] for f in attempts}) == 30
-    assert {(f.attributes["username"], f.attributes["accepted"]) for f in attempts} == {("bro", False)}
+    assert by_detector(findings, "credentials.cleartext") == []  # every guess belongs to the attack
+    [attack] = by_detector(findings, "credentials.bruteforce")
+    attrs = attack.attributes
+    assert (attrs["attempts"], attrs["refused"], attrs["distinct_secrets"], attrs["usernames"]) == (30, 30, 30, ["bro"])
+    assert attrs["succeeded"] is False and attrs["pattern"] == "brute-force"
+    assert (attrs["client"], attrs["server"], attrs["server_port"]) == ("192.168.56.1", "192.168.56.101", 21)
+    assert attack.hosts == ["192.168.56.1"] and attack.count == 30 and attrs["duration_s"] > 0
 
 
 def test_xmpp_in_band_registration(corpus):

@@ -51,14 +51,21 @@ def test_ftp_outcomes_and_banner_on_any_port(tmp_path):
     findings, _, _ = scan(write_pcap(tmp_path / "ftp.pcap", packets))
     found = sorted((f.attributes["username"], f.attributes["server_port"], f.attributes["accepted"])
                    for f in by_detector(findings, "credentials.cleartext"))
-    assert found == [("cam", 4021, True), ("web", 21, False), ("web", 21, True)]
+    assert found == [("cam", 4021, True), ("web", 21, True)]  # one finding per protocol, server and user
+    web = next(f for f in by_detector(findings, "credentials.cleartext") if f.attributes["username"] == "web")
+    assert sorted((s["mask"], s["accepted"]) for s in web.attributes["secrets"]) == \
+        [("F******** (9)", False), ("F******** (9)", True)]
+    assert web.attributes["secret_mask"] == "F******** (9)" and web.count == 2
+    assert web.hosts == [CLIENT] and SERVER not in web.hosts  # the server is not a device that sent it
 
 
 def test_telnet_echo_backspace_and_outcome(tmp_path):
     """IAC stripped, echoed characters ignored, DEL applied; one refused and one accepted attempt."""
     findings = by_detector(scan_fixture(tmp_path, "telnet"), "credentials.cleartext")
-    result = sorted((f.attributes["secret_mask"], f.attributes["accepted"]) for f in findings)
+    assert len(findings) == 1  # the same user's two attempts are one finding, each secret listed
+    result = sorted((s["mask"], s["accepted"]) for s in findings[0].attributes["secrets"])
     assert result == [("T******** (9)", True), ("w****** (7)", False)]
+    assert findings[0].attributes["accepted"] is True and findings[0].attributes["secret_mask"] == "T******** (9)"
 
 
 def test_pop3_user_pass_auth_plain_and_mail_body(tmp_path):
@@ -155,8 +162,9 @@ def test_irc_pass_nickserv_and_chat(tmp_path):
 
 def test_xmpp_sasl_plain_register_and_chat(tmp_path):
     findings = scan_fixture(tmp_path, "xmpp")
-    notes = sorted(f.attributes["note"].split(",")[0] for f in by_detector(findings, "credentials.cleartext"))
-    assert notes == ["SASL PLAIN", "in-band registration (jabber:iq:register)"]
+    logins_seen = by_detector(findings, "credentials.cleartext")
+    assert len(logins_seen) == 1 and len(logins_seen[0].attributes["secrets"]) == 2  # SASL PLAIN + registration
+    assert logins_seen[0].attributes["note"].startswith(("SASL PLAIN", "in-band registration"))
     assert all(f.attributes["accepted"] for f in by_detector(findings, "credentials.cleartext"))
     assert shared(findings)["xmpp:peggy@chat.lan"].attributes["recipients"] == ["victor@chat.lan"]
 

@@ -19,7 +19,7 @@ EXPECTED_SERVICES = {
                                 "Huawei Cloud": set()},
     "mixed/ndpi_iphone.pcap": {"Dropbox": {"192.168.2.1"}},
     "mixed/zeek_var-services-std-ports.pcap": {"Dropbox": {"172.16.238.1"}},
-    "logs/loghub_Proxifier_2k.log": {"Dropbox": {"Dropbox.exe"}},
+    "logs/loghub_Proxifier_2k.log": {"Dropbox": {"log:loghub_Proxifier_2k.log"}},  # the log's computer
 }
 
 # file -> the only file-sharing-category services allowed (anything else in those categories is a false positive)

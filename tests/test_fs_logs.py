@@ -124,7 +124,9 @@ def test_proxifier_log_dropbox_upload(tmp_path):
     assert record.skipped == 1
     dropbox = services(findings)["Dropbox"]
     assert dropbox.attributes["bytes_up"] == 861480
-    assert dropbox.hosts == ["Dropbox.exe"]
+    assert dropbox.hosts == ["log:proxifier.log"]  # one device: the computer that wrote the log
+    assert dropbox.attributes["processes"] == ["Dropbox.exe"]  # the program is no device
+    assert dropbox.attributes["devices"] == 1 and "Dropbox.exe" not in dropbox.title
 
 
 def test_dnsmasq_pihole_query_log(tmp_path):

@@ -55,11 +55,17 @@ def packs(tmp_path: Path) -> Path:
 
 
 def finding(detector: str = "filesharing.service", category: str = "file-sharing", **attributes: Any) -> Finding:
+    """A finding of an undeclared kind, so operator tests may use any attribute name and type."""
     return Finding(
         id="f1", detector=detector, category=category, title="Detector title",
         first_seen=None, last_seen=None, count=1, hosts=["192.168.1.20"], attributes=attributes,
         severity="low",
     )
+
+
+def any_finding(**attributes: Any) -> Finding:
+    """A finding of an undeclared kind: operator tests may use any attribute name and type."""
+    return finding("test.operators", **attributes)
 
 
 def compile_match(text: str):
@@ -90,12 +96,12 @@ def test_plain_scalar_equals_is_case_insensitive_for_text() -> None:
 
 
 def test_equals_keeps_numbers_and_booleans_apart() -> None:
-    assert matches("connections: 3", finding(connections=3))
-    assert matches("connections: 3", finding(connections=3.0))
-    assert not matches("connections: 1", finding(connections=True))
-    assert matches("external: true", finding(external=True))
-    assert not matches("external: true", finding(external=1))
-    assert not matches("connections: 3", finding(connections="3"))
+    assert matches("connections: 3", any_finding(connections=3))
+    assert matches("connections: 3", any_finding(connections=3.0))
+    assert not matches("connections: 1", any_finding(connections=True))
+    assert matches("external: true", any_finding(external=True))
+    assert not matches("external: true", any_finding(external=1))
+    assert not matches("connections: 3", any_finding(connections="3"))
 
 
 def test_explicit_equals_operator() -> None:
@@ -110,9 +116,9 @@ def test_in_operator_and_list_shorthand() -> None:
 
 
 def test_glob_operator() -> None:
-    assert matches("filename: {glob: '*.ZIP'}", finding(filename="backup-2024.zip"))
-    assert matches("filename: {glob: ['*.7z', 'export-*']}", finding(filename="export-clients.csv"))
-    assert not matches("filename: {glob: '*.zip'}", finding(filename="backup.zip.txt"))
+    assert matches("filename: {glob: '*.ZIP'}", any_finding(filename="backup-2024.zip"))
+    assert matches("filename: {glob: ['*.7z', 'export-*']}", any_finding(filename="export-clients.csv"))
+    assert not matches("filename: {glob: '*.zip'}", any_finding(filename="backup.zip.txt"))
 
 
 def test_domain_operator_matches_on_label_boundaries() -> None:
@@ -125,19 +131,19 @@ def test_domain_operator_matches_on_label_boundaries() -> None:
 
 
 def test_regex_operator_searches_text_and_numbers() -> None:
-    assert matches("username: {regex: '^adm(in)?$'}", finding(username="admin"))
-    assert not matches("username: {regex: '^adm(in)?$'}", finding(username="administrator"))
-    assert matches("server_port: {regex: '^80(80)?$'}", finding(server_port=8080))
-    assert not matches("username: {regex: 'x'}", finding(username=["a", "b"]))
+    assert matches("username: {regex: '^adm(in)?$'}", any_finding(username="admin"))
+    assert not matches("username: {regex: '^adm(in)?$'}", any_finding(username="administrator"))
+    assert matches("server_port: {regex: '^80(80)?$'}", any_finding(server_port=8080))
+    assert not matches("username: {regex: 'x'}", any_finding(username=["a", "b"]))
 
 
 def test_cidr_operator_for_ipv4_ipv6_and_non_addresses() -> None:
-    assert matches("hosts: {cidr: 192.168.0.0/16}", finding())
-    assert not matches("hosts: {cidr: 10.0.0.0/8}", finding())
-    assert matches("server: {cidr: '2001:db8::/32'}", finding(server="2001:db8::5"))
-    assert matches("server: {cidr: [10.0.0.0/8, '2001:db8::/32']}", finding(server="[2001:db8::5]:443"))
-    assert not matches("server: {cidr: 10.0.0.0/8}", finding(server="2001:db8::5"))
-    assert not matches("server: {cidr: 10.0.0.0/8}", finding(server="files.example.com"))
+    assert matches("hosts: {cidr: 192.168.0.0/16}", any_finding())
+    assert not matches("hosts: {cidr: 10.0.0.0/8}", any_finding())
+    assert matches("server: {cidr: '2001:db8::/32'}", any_finding(server="2001:db8::5"))
+    assert matches("server: {cidr: [10.0.0.0/8, '2001:db8::/32']}", any_finding(server="[2001:db8::5]:443"))
+    assert not matches("server: {cidr: 10.0.0.0/8}", any_finding(server="2001:db8::5"))
+    assert not matches("server: {cidr: 10.0.0.0/8}", any_finding(server="files.example.com"))
 
 
 @pytest.mark.parametrize(
@@ -150,9 +156,9 @@ def test_numeric_operators(operator: str, value: int, expected: bool) -> None:
 
 
 def test_numeric_operators_ignore_non_numbers() -> None:
-    assert not matches("bytes_up: {gte: 0}", finding(bytes_up=None))
-    assert not matches("bytes_up: {gte: 0}", finding(bytes_up="100"))
-    assert not matches("bytes_up: {gte: 0}", finding(bytes_up=True))
+    assert not matches("bytes_up: {gte: 0}", any_finding(bytes_up=None))
+    assert not matches("bytes_up: {gte: 0}", any_finding(bytes_up="100"))
+    assert not matches("bytes_up: {gte: 0}", any_finding(bytes_up=True))
 
 
 def test_numeric_bound_can_come_from_settings() -> None:
@@ -163,12 +169,12 @@ def test_numeric_bound_can_come_from_settings() -> None:
 
 
 def test_time_of_day_on_text_attribute_and_across_midnight() -> None:
-    assert matches("time_of_day: {time_of_day: '12:00-13:00'}", finding(time_of_day="12:30"))
-    assert not matches("time_of_day: {time_of_day: '12:00-13:00'}", finding(time_of_day="13:00"))
-    assert matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="23:10"))
-    assert matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="05:59"))
-    assert not matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="06:00"))
-    assert not matches("time_of_day: {time_of_day: '22:00-06:00'}", finding(time_of_day="noon"))
+    assert matches("time_of_day: {time_of_day: '12:00-13:00'}", any_finding(time_of_day="12:30"))
+    assert not matches("time_of_day: {time_of_day: '12:00-13:00'}", any_finding(time_of_day="13:00"))
+    assert matches("time_of_day: {time_of_day: '22:00-06:00'}", any_finding(time_of_day="23:10"))
+    assert matches("time_of_day: {time_of_day: '22:00-06:00'}", any_finding(time_of_day="05:59"))
+    assert not matches("time_of_day: {time_of_day: '22:00-06:00'}", any_finding(time_of_day="06:00"))
+    assert not matches("time_of_day: {time_of_day: '22:00-06:00'}", any_finding(time_of_day="noon"))
 
 
 def test_time_of_day_on_timestamps_uses_utc() -> None:
@@ -188,16 +194,16 @@ def test_exists_true_and_false() -> None:
 
 
 def test_missing_attribute_never_matches_other_operators() -> None:
-    item = finding()
+    item = any_finding()
     for rule in ("service: Box", "service: {glob: '*'}", "bytes_up: {gte: 0}", "service: {regex: '.*'}"):
         assert not matches(rule, item)
 
 
 def test_field_paths_bare_names_are_attributes() -> None:
-    item = finding(service="Box", detector_hint="x", nested={"inner": "yes"})
+    item = any_finding(service="Box", detector_hint="x", nested={"inner": "yes"})
     assert matches("attributes.service: Box", item)
     assert matches("service: Box", item)
-    assert matches("detector: filesharing.service", item)  # a finding field, not an attribute
+    assert matches("detector: test.operators", item)  # a finding field, not an attribute
     assert matches("attributes.nested.inner: 'yes'", item)
     assert matches("count: 1", item)
     assert matches("severity: low", item)
@@ -213,8 +219,8 @@ def test_list_values_match_when_any_element_matches() -> None:
 
 
 def test_several_operators_on_one_field_must_hold_for_the_same_element() -> None:
-    assert matches("sizes: {gte: 10, lt: 100}", finding(sizes=[5, 50]))
-    assert not matches("sizes: {gte: 10, lt: 100}", finding(sizes=[5, 500]))
+    assert matches("sizes: {gte: 10, lt: 100}", any_finding(sizes=[5, 50]))
+    assert not matches("sizes: {gte: 10, lt: 100}", any_finding(sizes=[5, 500]))
 
 
 def test_all_any_not_combinators() -> None:
@@ -226,7 +232,7 @@ def test_all_any_not_combinators() -> None:
     assert matches("not: {service: Dropbox}", item)
     assert not matches("not: {service: Box}", item)
     assert matches("not: {accepted: false}", item)  # missing attribute: the inner test fails
-    nested = "any: [{all: [{service: Box}, {not: {risk: low}}]}, {service: Mega}]"
+    nested = "any: [{all: [{service: Box}, {not: {risk: low}}]}, {service: MEGA}]"
     assert matches(nested, item)
 
 
@@ -325,27 +331,27 @@ def test_unknown_compliance_id_is_an_error(tmp_path: Path, packs: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "line", "fragment"),
     [
-        ("  - title: No id\n    match: {a: 1}\n    severity: low\n", 2, "missing required key 'id'"),
-        ("  - id: r1\n    match: {a: 1}\n    severity: low\n", 2, "missing required key 'title'"),
+        ("  - title: No id\n    match: {note: 1}\n    severity: low\n", 2, "missing required key 'id'"),
+        ("  - id: r1\n    match: {note: 1}\n    severity: low\n", 2, "missing required key 'title'"),
         ("  - id: r1\n    title: t\n    severity: low\n", 2, "missing required key 'match'"),
-        ("  - id: r1\n    title: t\n    match: {a: 1}\n", 2, "missing required key 'severity'"),
-        ("  - id: r1\n    title: t\n    action: allow\n    match: {a: 1}\n", 2, "missing required key 'reason'"),
-        ("  - id: r1\n    title: t\n    action: allow\n    reason: ok\n    match: {a: 1}\n    expires: 2030-02-30\n",
+        ("  - id: r1\n    title: t\n    match: {note: 1}\n", 2, "missing required key 'severity'"),
+        ("  - id: r1\n    title: t\n    action: allow\n    match: {note: 1}\n", 2, "missing required key 'reason'"),
+        ("  - id: r1\n    title: t\n    action: allow\n    reason: ok\n    match: {note: 1}\n    expires: 2030-02-30\n",
          7, "bad date"),
-        ("  - id: r1\n    title: t\n    action: ignore\n    match: {a: 1}\n", 4, "bad action"),
-        ("  - id: r1\n    title: t\n    match: {a: {regexp: x}}\n    severity: low\n", 4, "unknown operator 'regexp'"),
+        ("  - id: r1\n    title: t\n    action: ignore\n    match: {note: 1}\n", 4, "bad action"),
+        ("  - id: r1\n    title: t\n    match: {note: {regexp: x}}\n    severity: low\n", 4, "unknown operator 'regexp'"),
         ("  - id: r1\n    title: t\n    match: {regex: x}\n    severity: low\n", 4, "is an operator, not a field"),
-        ("  - id: r1\n    title: t\n    match: {a: {cidr: 10.0.0.1/33}}\n    severity: low\n", 4, "bad CIDR"),
-        ("  - id: r1\n    title: t\n    match: {a: {domain: 'https://x.com/'}}\n    severity: low\n", 4, "bad domain"),
-        ("  - id: r1\n    title: t\n    match: {a: {time_of_day: '8-18'}}\n    severity: low\n", 4, "bad time_of_day"),
-        ("  - id: r1\n    title: t\n    match: {a: {gt: ten}}\n    severity: low\n", 4, "gt takes a number"),
-        ("  - id: r1\n    title: t\n    match: {a: {gt: {setting: nope}}}\n    severity: low\n", 4, "unknown numeric"),
-        ("  - id: r1\n    title: t\n    match: {a: null}\n    severity: low\n", 4, "exists: false"),
+        ("  - id: r1\n    title: t\n    match: {note: {cidr: 10.0.0.1/33}}\n    severity: low\n", 4, "bad CIDR"),
+        ("  - id: r1\n    title: t\n    match: {note: {domain: 'https://x.com/'}}\n    severity: low\n", 4, "bad domain"),
+        ("  - id: r1\n    title: t\n    match: {note: {time_of_day: '8-18'}}\n    severity: low\n", 4, "bad time_of_day"),
+        ("  - id: r1\n    title: t\n    match: {note: {gt: ten}}\n    severity: low\n", 4, "gt takes a number"),
+        ("  - id: r1\n    title: t\n    match: {note: {gt: {setting: nope}}}\n    severity: low\n", 4, "unknown numeric"),
+        ("  - id: r1\n    title: t\n    match: {note: null}\n    severity: low\n", 4, "exists: false"),
         ("  - id: r1\n    title: t\n    match: {severity: urgent}\n    severity: low\n", 4, "bad severity 'urgent'"),
         ("  - id: r1\n    title: t\n    match: {}\n    severity: low\n", 4, "must not be empty"),
-        ("  - id: default\n    title: t\n    match: {a: 1}\n    severity: low\n", 2, "reserved"),
-        ("  - id: r1\n    title: t\n    match: {a: 1}\n    severity: low\n    reason: why\n", 6, "only valid with"),
-        ("  - id: r1\n    title: t\n    match: {a: 1}\n    severity: low\n    examples: {match: [{colour: 1}]}\n",
+        ("  - id: default\n    title: t\n    match: {note: 1}\n    severity: low\n", 2, "reserved"),
+        ("  - id: r1\n    title: t\n    match: {note: 1}\n    severity: low\n    reason: why\n", 6, "only valid with"),
+        ("  - id: r1\n    title: t\n    match: {note: 1}\n    severity: low\n    examples: {match: [{colour: 1}]}\n",
          6, "unknown key 'colour' in example"),
     ],
 )
@@ -394,7 +400,7 @@ def test_base60_looking_times_stay_text() -> None:
 
 
 def test_errors_are_collected_across_files(tmp_path: Path, packs: Path) -> None:
-    first = write(tmp_path / "one.yaml", "rules:\n  - {id: r1, title: t, match: {a: 1}, severity: bad}\n")
+    first = write(tmp_path / "one.yaml", "rules:\n  - {id: r1, title: t, match: {note: 1}, severity: bad}\n")
     second = write(tmp_path / "two.yaml", "rules: {}\n")
     errors = validate_files([first, second], packs_dir=packs)
     assert [(Path(error.file).name, error.line) for error in errors] == [("one.yaml", 2), ("two.yaml", 1)]
@@ -406,7 +412,7 @@ def test_unreadable_file_is_an_error(tmp_path: Path, packs: Path) -> None:
 
 
 def test_duplicate_ids_across_files_of_one_layer(tmp_path: Path, packs: Path) -> None:
-    rule = "rules:\n  - {id: same, title: t, match: {a: 1}, severity: low}\n"
+    rule = "rules:\n  - {id: same, title: t, match: {note: 1}, severity: low}\n"
     write(packs / "a.yaml", rule)
     write(packs / "b.yaml", rule)
     with pytest.raises(RuleLoadError) as caught:
@@ -523,7 +529,7 @@ def test_new_site_rules_are_evaluated_before_packs_in_file_order(tmp_path: Path,
     box = finding(service="Box", bytes_up=500)
     ruleset.classify(box)
     assert (box.rule, box.severity) == ("site-box", "critical")
-    other = finding(service="Mega", bytes_up=500)
+    other = finding(service="MEGA", bytes_up=500)
     ruleset.classify(other)
     assert (other.rule, other.severity) == ("site-any", "info")
 
@@ -555,14 +561,14 @@ def test_expired_allow_rule_stops_applying_and_is_reported(tmp_path: Path, two_p
     site = write(tmp_path / "site.yaml", """\
         rules:
           - {id: allow-box, title: Box, action: allow, match: {service: Box}, reason: pilot, expires: 2025-06-30}
-          - {id: allow-mega, title: Mega, action: allow, match: {service: Mega}, reason: forever}
+          - {id: allow-mega, title: Mega, action: allow, match: {service: MEGA}, reason: forever}
         """)
     ruleset = load_ruleset([site], packs_dir=two_packs, today=date(2025, 7, 1))
     assert [rule.id for rule in ruleset.expired_allows] == ["allow-box"]
     item = finding(service="Box", bytes_up=500)
     ruleset.classify(item)
     assert (item.rule, item.sanctioned, item.severity) == ("pack-big-upload", False, "high")
-    mega = finding(service="Mega")
+    mega = finding(service="MEGA")
     ruleset.classify(mega)
     assert (mega.rule, mega.sanctioned) == ("allow-mega", True)
 
@@ -586,10 +592,10 @@ def test_title_override_only_when_set(tmp_path: Path, packs: Path) -> None:
             title_override: "{service} used by {hosts}"
             match: {service: Box}
             severity: low
-          - {id: plain, title: Plain rule title, match: {service: Mega}, severity: low}
+          - {id: plain, title: Plain rule title, match: {service: MEGA}, severity: low}
         """)
     ruleset = load_ruleset([site], packs_dir=packs)
-    box, mega = finding(service="Box"), finding(service="Mega")
+    box, mega = finding(service="Box"), finding(service="MEGA")
     ruleset.classify_all([box, mega])
     assert box.title == "Box used by 192.168.1.20"
     assert mega.title == "Detector title"
@@ -649,7 +655,7 @@ def test_run_examples_reports_wrong_examples(tmp_path: Path, packs: Path) -> Non
             examples:
               match:
                 - {attributes: {service: box}}
-                - {attributes: {service: Mega}}
+                - {attributes: {service: MEGA}}
               nomatch:
                 - {attributes: {service: BOX}}
         """)

@@ -60,11 +60,12 @@ class MeterEntry:
     captured (a kernel filter that keeps the handshake and teardown only).
     """
 
-    __slots__ = ("up", "down", "packets", "first", "last", "spans")
+    __slots__ = ("up", "down", "packets", "first", "last", "spans", "origin")
 
-    def __init__(self, ts: float):
+    def __init__(self, ts: float, origin: str = ""):
         self.up = self.down = self.packets = 0
         self.first = self.last = ts
+        self.origin = origin  # "file:frame N" of the flow's first packet: its evidence cites that
         self.spans: list[Optional[list[int]]] = [None, None]  # [start, end] sequence per direction
 
     def sequence(self, upward: bool, seq: int, size: int, syn: bool) -> None:
@@ -102,7 +103,7 @@ class VolumeMeter:
             self.watched[raw] = address
 
     def count(self, src: bytes, dst: bytes, sport: int, dport: int, proto: str, size: int, ts: float,
-              emit: Emit, where: str, seq: Optional[int] = None, flags: int = 0) -> None:
+              emit: Emit, where: str, seq: Optional[int] = None, flags: int = 0, frame_no: int = 0) -> None:
         upward = dst in self.watched
         key = (src, dst, sport, dport, proto) if upward else (dst, src, dport, sport, proto)
         entry = self.entries.get(key)
@@ -110,7 +111,7 @@ class VolumeMeter:
             if len(self.entries) >= self.max_entries:
                 oldest = next(iter(self.entries))
                 self._emit(oldest, self.entries.pop(oldest), emit, where)
-            entry = self.entries[key] = MeterEntry(ts)
+            entry = self.entries[key] = MeterEntry(ts, f"{where}:frame {frame_no}" if frame_no else where)
         if upward:
             entry.up += size
         else:
@@ -126,7 +127,7 @@ class VolumeMeter:
         client, server, _cport, sport, proto = key
         if not entry.total(True) and not entry.total(False):
             return  # a bare handshake or a stray ACK moved nothing
-        emit(FlowVolume(entry.first, where, _ntop(client), _ntop(server), sport, proto,
+        emit(FlowVolume(entry.first, entry.origin or where, _ntop(client), _ntop(server), sport, proto,
                         entry.total(True), entry.total(False), entry.packets, entry.last))
 
     def expire_idle(self, now: float, emit: Emit, where: str) -> None:
@@ -331,7 +332,8 @@ class PacketDispatcher:
         sport, dport = PORTS.unpack_from(buf, l4)
         watched = self.meter.watched
         if watched and (dst in watched or src in watched):
-            self.meter.count(src, dst, sport, dport, "udp", end - l4 - 8, ts, self.emit, self.source)
+            self.meter.count(src, dst, sport, dport, "udp", end - l4 - 8, ts, self.emit, self.source,
+                             frame_no=frame_no)
         decoders = self.udp_ports.get(dport) or self.udp_ports.get(sport)
         payload = None
         if decoders is None and self.udp_prefixes:
@@ -355,7 +357,7 @@ class PacketDispatcher:
         if watched and (dst in watched or src in watched):
             sport, dport = PORTS.unpack_from(buf, l4)
             self.meter.count(src, dst, sport, dport, "tcp", max(size, 0), ts, self.emit, self.source,
-                             U32.unpack_from(buf, l4 + 4)[0], flags)
+                             U32.unpack_from(buf, l4 + 4)[0], flags, frame_no)
         if size <= 0 and not flags & (TCP_SYN | TCP_FIN | TCP_RST):
             return
         key = src + dst + buf[l4:l4 + 4]

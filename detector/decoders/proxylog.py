@@ -93,10 +93,11 @@ class SquidDecoder(LogDecoder):
 
 
 class ProxifierParser(LineParser):
-    """Proxifier runs on the user's own computer: the client is the program, the host the log's machine."""
+    """Proxifier runs on the user's own computer: the device is the log's machine, the program is not a device."""
 
     def __init__(self, ctx: LogContext):
         self.year = ctx.year or datetime.now(timezone.utc).year
+        self.device = f"log:{ctx.path}"  # the computer that wrote this log (Proxifier does not name it)
 
     def parse(self, line: str, where: str, emit: Emit) -> bool:
         match = PROXIFIER.match(line)
@@ -114,7 +115,7 @@ class ProxifierParser(LineParser):
         host = match.group("host").lower()[:MAX_HOST]
         up = int(sizes.group("sent")) if sizes else None
         down = int(sizes.group("received")) if sizes else None
-        emit(ServiceContact(stamp.timestamp(), where, program, host=host, method="proxy-log",
+        emit(ServiceContact(stamp.timestamp(), where, self.device, host=host, method="proxy-log", process=program,
                             server_port=int(match.group("port")), bytes_up=up, bytes_down=down,
                             detail=f"Proxifier: {program} -> {host}:{match.group('port')}, "
                                    f"{up or 0} B sent, {down or 0} B received"))

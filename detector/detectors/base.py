@@ -7,6 +7,7 @@ bound. They set a default severity; rules may change it later.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -16,7 +17,11 @@ from ..settings import Settings
 
 
 def finding_id(detector: str, *key: object) -> str:
-    """Stable across scans: the same thing seen again gets the same id."""
+    """Stable across scans and machines: the same thing seen again gets the same id.
+
+    Keys are non-secret identifying fields only (never a keyed fingerprint), so
+    two installations, or one reinstalled, give the same finding the same id.
+    """
     text = "|".join([detector, *(str(k).lower() for k in key)])
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
 
@@ -43,20 +48,77 @@ class Detector:
         raise AssertionError("subclass must override finish")
 
 
+MAX_INPUTS_PER_TALLY = 64
+BROADCAST_MACS = frozenset({"ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00"})
+
+
+def source_of(where: str) -> str:
+    """The input file (or interface) an evidence location names: "a.pcap:frame 3" -> "a.pcap"."""
+    head, sep, tail = where.rpartition(":")
+    if sep and tail.split(" ", 1)[0] in ("frame", "line", "record"):
+        return head
+    return where
+
+
+def is_device(address: str) -> bool:
+    """A client device: not broadcast, multicast or unspecified (IP or MAC), not a name or program."""
+    text = address.strip().lower()
+    if not text or text in BROADCAST_MACS:
+        return False
+    if text.startswith("log:"):
+        return True  # the computer that wrote a client-side log (named by the log file)
+    if len(text) == 17 and text.count(":") == 5:
+        try:
+            return not int(text[:2], 16) & 1  # group bit: multicast/broadcast MAC
+        except ValueError:
+            return False
+    try:
+        ip = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    if ip.is_multicast or ip.is_unspecified:
+        return False
+    return not (ip.version == 4 and (str(ip).endswith(".255") or ip == ipaddress.IPv4Address("255.255.255.255")))
+
+
+def devices(addresses) -> list[str]:
+    """Sorted distinct client devices among ``addresses``."""
+    return sorted({a for a in addresses if a and is_device(a)})
+
+
 @dataclass
 class Tally:
-    """Count, time span and a bounded sample of evidence for one aggregate."""
+    """Count, time span, inputs and a bounded sample of evidence for one aggregate."""
 
     count: int = 0
     first: Optional[float] = None
     last: Optional[float] = None
     evidence: list[Evidence] = field(default_factory=list)
+    inputs: set[str] = field(default_factory=set)
 
     def add(self, ts: float, where: str, detail: str, limit: int) -> None:
         self.count += 1
+        if len(self.inputs) < MAX_INPUTS_PER_TALLY:
+            self.inputs.add(source_of(where))
         if ts and (self.first is None or ts < self.first):
             self.first = ts
         if ts and (self.last is None or ts > self.last):
             self.last = ts
         if len(self.evidence) < limit:
             self.evidence.append(Evidence(iso(ts) if ts else None, where, detail[:300]))
+
+
+def merged(tallies: list[Tally], limit: int) -> Tally:
+    """One tally for several: counts add up, the span covers all, evidence keeps the earliest rows."""
+    total = Tally()
+    for tally in tallies:
+        total.count += tally.count
+        total.inputs |= tally.inputs
+        for ts in (tally.first, tally.last):
+            if ts is not None:
+                total.first = ts if total.first is None else min(total.first, ts)
+                total.last = ts if total.last is None else max(total.last, ts)
+        total.evidence.extend(tally.evidence)
+    total.evidence.sort(key=lambda e: (e.time or "", e.source))
+    del total.evidence[limit:]
+    return total

@@ -1,8 +1,13 @@
-"""Clear-text credentials: one finding per (protocol, server, user, secret), plus reuse across them.
+"""Clear-text credentials: one finding per (protocol, server, user), brute force grouped, reuse across them.
 
 Only masks and keyed fingerprints reach this module (see detector.secrets), so
 reuse is judged on fingerprints: the same secret for different users, services
-or protocols becomes its own finding.
+or protocols becomes its own finding. Finding ids never use a fingerprint (it
+depends on the installation's key); they use protocol, server and user.
+
+Many refused logins from one client to one server are one brute-force (or
+password-spraying) finding, not one finding per guess: a consultant must not
+hand over thirty pages for one attack.
 """
 
 from __future__ import annotations
@@ -11,16 +16,32 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..model import CATEGORY_CREDENTIALS, Credential, Finding, Observation, Secret, SharedPassword
-from .base import Detector, DetectorContext, Tally, finding_id
+from .base import Detector, DetectorContext, Tally, devices, finding_id, merged
 
 MAX_CREDENTIALS = 50_000
+MAX_LISTED_USERS = 200
 
 
 @dataclass
 class CredentialUse:
+    """One (protocol, server, user, secret) as seen, before grouping into findings."""
+
     sample: Credential
     clients: set[str] = field(default_factory=set)
     accepted: Optional[bool] = None
+    tally: Tally = field(default_factory=Tally)
+
+
+@dataclass
+class Attempts:
+    """Every login from one client to one server over one protocol: the raw material of brute-force grouping."""
+
+    protocol: str
+    server_port: int
+    refused: int = 0
+    accepted_users: set[str] = field(default_factory=set)
+    users: set[str] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set)
     tally: Tally = field(default_factory=Tally)
 
 
@@ -37,8 +58,10 @@ class CredentialDetector(Detector):
     def __init__(self, ctx: DetectorContext):
         super().__init__(ctx)
         self.uses: dict[tuple, CredentialUse] = {}
-        self.shared: dict[tuple, SharedUse] = {}
+        self.attempts: dict[tuple[str, str, str], Attempts] = {}
+        self.shared: dict[tuple, list[SharedUse]] = {}
         self.by_fingerprint: dict[str, set[tuple[str, str, str]]] = {}
+        self.reuse_clients: dict[str, set[str]] = {}
         self.fingerprint_masks: dict[str, Secret] = {}
         self.reuse_tallies: dict[str, Tally] = {}
 
@@ -49,7 +72,7 @@ class CredentialDetector(Detector):
             self._shared(obs)
 
     def _credential(self, obs: Credential) -> None:
-        key = (obs.protocol, obs.server, obs.username, obs.secret.fingerprint)
+        key = (obs.protocol, obs.server, obs.username, obs.kind, obs.secret.fingerprint)
         use = self.uses.get(key)
         if use is None:
             if len(self.uses) >= MAX_CREDENTIALS:
@@ -61,15 +84,32 @@ class CredentialDetector(Detector):
         elif obs.accepted is False and use.accepted is None:
             use.accepted = False
         outcome = {True: "accepted", False: "refused", None: "outcome unknown"}[obs.accepted]
-        use.tally.add(obs.ts, obs.where,
-                      f"{obs.protocol} login {obs.username or '(no user)'} / {obs.secret.mask} "
-                      f"{obs.client} -> {obs.server}:{obs.server_port}, {outcome}"
-                      + (f" ({obs.note})" if obs.note else ""),
-                      self.ctx.settings.max_evidence)
-        if obs.kind == "cleartext":
-            self._remember(obs.secret, (obs.username, obs.protocol, f"{obs.server}:{obs.server_port}"), obs)
+        detail = (f"{obs.protocol} login {obs.username or '(no user)'} / {obs.secret.mask} "
+                  f"{obs.client} -> {obs.server}:{obs.server_port}, {outcome}" + (f" ({obs.note})" if obs.note else ""))
+        use.tally.add(obs.ts, obs.where, detail, self.ctx.settings.max_evidence)
+        self._attempt(obs, detail)
+        if obs.kind == "cleartext" and obs.secret.fingerprint:
+            self._remember(obs.secret, (obs.username, obs.protocol, f"{obs.server}:{obs.server_port}"), obs,
+                           obs.client)
 
-    def _remember(self, secret: Secret, use: tuple[str, str, str], obs: Observation) -> None:
+    def _attempt(self, obs: Credential, detail: str) -> None:
+        key = (obs.protocol, obs.client, obs.server)
+        attempts = self.attempts.get(key)
+        if attempts is None:
+            if len(self.attempts) >= MAX_CREDENTIALS:
+                return
+            attempts = self.attempts[key] = Attempts(obs.protocol, obs.server_port)
+        if obs.accepted is False:
+            attempts.refused += 1
+        elif obs.accepted is True:
+            attempts.accepted_users.add(obs.username)
+        if len(attempts.users) < MAX_LISTED_USERS:
+            attempts.users.add(obs.username)
+        if len(attempts.secrets) < MAX_CREDENTIALS:
+            attempts.secrets.add(obs.secret.fingerprint)
+        attempts.tally.add(obs.ts, obs.where, detail, self.ctx.settings.max_evidence)
+
+    def _remember(self, secret: Secret, use: tuple[str, str, str], obs: Observation, client: str = "") -> None:
         seen = self.by_fingerprint.get(secret.fingerprint)
         if seen is None:
             if len(self.by_fingerprint) >= MAX_CREDENTIALS:
@@ -77,20 +117,29 @@ class CredentialDetector(Detector):
             seen = self.by_fingerprint[secret.fingerprint] = set()
             self.fingerprint_masks[secret.fingerprint] = secret
             self.reuse_tallies[secret.fingerprint] = Tally()
+            self.reuse_clients[secret.fingerprint] = set()
         if len(seen) < 100:
             seen.add(use)
+        if client and len(self.reuse_clients[secret.fingerprint]) < 100:
+            self.reuse_clients[secret.fingerprint].add(client)
         self.reuse_tallies[secret.fingerprint].add(obs.ts, obs.where, f"{use[1]} {use[0] or '(no user)'} {use[2]}"
                                                    .strip(), self.ctx.settings.max_evidence)
 
     def _shared(self, obs: SharedPassword) -> None:
         if obs.score < self.ctx.settings.message_min_score:
             return
-        key = (obs.channel, obs.sender, obs.secret.fingerprint)
-        use = self.shared.get(key)
-        if use is None:
+        key = (obs.channel, obs.sender)
+        uses = self.shared.get(key)
+        if uses is None:
             if len(self.shared) >= MAX_CREDENTIALS:
                 return
-            use = self.shared[key] = SharedUse(obs)
+            uses = self.shared[key] = []
+        use = next((u for u in uses if u.sample.secret.fingerprint == obs.secret.fingerprint), None)
+        if use is None:
+            if len(uses) >= MAX_LISTED_USERS:
+                return
+            use = SharedUse(obs)
+            uses.append(use)
         use.tally.add(obs.ts, obs.where,
                       f"{obs.channel}: '{obs.phrase}' followed by {obs.secret.mask} "
                       f"from {obs.sender or '?'} to {', '.join(obs.recipients) or '?'}",
@@ -100,74 +149,154 @@ class CredentialDetector(Detector):
     # ------------------------------------------------------------ findings
 
     def finish(self) -> list[Finding]:
-        findings = [self._credential_finding(use) for use in self.uses.values()]
-        findings += [self._shared_finding(use) for use in self.shared.values()]
+        attacks = self._brute_forces()
+        findings = [self._brute_force_finding(key, self.attempts[key]) for key in sorted(attacks)]
+        grouped: dict[tuple, list[CredentialUse]] = {}
+        for use in self.uses.values():
+            if self._absorbed(use, attacks):
+                continue
+            c = use.sample
+            grouped.setdefault((c.protocol, c.server, c.username, c.kind), []).append(use)
+        findings += [self._login_finding(uses) for uses in grouped.values()]
+        findings += [self._shared_finding(uses) for uses in self.shared.values()]
         findings += [self._reuse_finding(fp, uses) for fp, uses in self.by_fingerprint.items() if len(uses) > 1]
         return findings
 
-    def _credential_finding(self, use: CredentialUse) -> Finding:
+    def _brute_forces(self) -> set[tuple[str, str, str]]:
+        """(protocol, client, server) whose refused attempts are many and varied enough to be an attack."""
+        s = self.ctx.settings
+        return {key for key, a in self.attempts.items()
+                if a.refused >= s.bruteforce_min_refused
+                and max(len(a.secrets), len(a.users)) >= s.bruteforce_min_distinct}
+
+    @staticmethod
+    def _absorbed(use: CredentialUse, attacks: set[tuple[str, str, str]]) -> bool:
+        """A refused guess inside a brute force is part of that finding; an accepted login stays its own."""
         c = use.sample
-        severity = {"hash": "info", "anonymous": "low"}.get(c.kind, "medium" if c.starttls else "high")
-        user = c.username or "(no user)"
-        title = (f"Clear-text {c.protocol.upper()} password for {user} to {c.server}:{c.server_port}"
-                 if c.kind == "cleartext" and c.username else
-                 f"Clear-text {c.protocol.upper()} secret (community or key) to {c.server}:{c.server_port}"
-                 if c.kind == "cleartext" else
-                 f"{c.protocol.upper()} login material for {user} to {c.server}:{c.server_port}")
+        return use.accepted is not True and all((c.protocol, client, c.server) in attacks for client in use.clients)
+
+    def _login_finding(self, uses: list[CredentialUse]) -> Finding:
+        uses = sorted(uses, key=lambda u: (u.accepted is not True, -(u.tally.last or 0.0), u.sample.secret.mask))
+        c = uses[0].sample  # the accepted (else the latest) secret speaks for the finding
+        clients = devices(client for use in uses for client in use.clients)
+        outcomes = [use.accepted for use in uses]
+        accepted = True if True in outcomes else False if outcomes and all(o is False for o in outcomes) else None
+        tally = merged([use.tally for use in uses], self.ctx.settings.max_evidence)
+        severity = {"hash": "info", "anonymous": "low", "token": "high"}.get(
+            c.kind, "medium" if c.starttls else "high")
         attributes = {
             "protocol": c.protocol,
             "username": c.username,
             "secret_mask": c.secret.mask,
             "secret_fingerprint": c.secret.fingerprint,
-            "client": sorted(use.clients)[0],
-            "clients": sorted(use.clients),
+            "secrets": [{"mask": u.sample.secret.mask, "fingerprint": u.sample.secret.fingerprint,
+                         "accepted": u.accepted, "count": u.tally.count} for u in uses[:MAX_LISTED_USERS]],
+            "client": clients[0] if clients else "",
+            "clients": clients,
             "server": c.server,
             "server_port": c.server_port,
-            "accepted": use.accepted,
-            "weak": c.secret.weak,
-            "default": c.secret.default,
+            "accepted": accepted,
+            "weak": any(u.sample.secret.weak for u in uses),
+            "default": any(u.sample.secret.default for u in uses),
             "kind": c.kind,
             "note": c.note,
+            "starttls": c.starttls,
         }
-        if c.starttls is not None:
-            attributes["starttls"] = c.starttls
+        if hasattr(c.secret, "captured"):
+            attributes["secret_captured"] = bool(c.secret.captured)
         return Finding(
-            id=finding_id("credentials.cleartext", c.protocol, c.server, c.username, c.secret.fingerprint),
+            id=finding_id("credentials.cleartext", c.protocol, c.server, c.username, c.kind),
             detector="credentials.cleartext",
             category=CATEGORY_CREDENTIALS,
-            title=title,
-            first_seen=use.tally.first,
-            last_seen=use.tally.last,
-            count=use.tally.count,
-            hosts=sorted(use.clients | {c.server}),
+            title=self._login_title(c, len(uses)),
+            first_seen=tally.first,
+            last_seen=tally.last,
+            count=tally.count,
+            hosts=clients,
             attributes=attributes,
-            evidence=use.tally.evidence,
+            evidence=tally.evidence,
             severity=severity,
+            inputs=sorted(tally.inputs),
         )
 
-    def _shared_finding(self, use: SharedUse) -> Finding:
-        s = use.sample
+    @staticmethod
+    def _login_title(c: Credential, secrets: int) -> str:
+        user = c.username or "(no user)"
+        where = f"{c.server}:{c.server_port}"
+        several = f" ({secrets} different secrets)" if secrets > 1 else ""
+        if c.kind == "cleartext" and c.username:
+            return f"Clear-text {c.protocol.upper()} password for {user} to {where}{several}"
+        if c.kind == "cleartext":
+            return f"Clear-text {c.protocol.upper()} secret (community or key) to {where}{several}"
+        if c.kind == "token":
+            return f"Clear-text {c.protocol.upper()} token to {where}{several}"
+        return f"{c.protocol.upper()} login material for {user} to {where}{several}"
+
+    def _brute_force_finding(self, key: tuple[str, str, str], attempts: Attempts) -> Finding:
+        protocol, client, server = key
+        users = sorted(attempts.users)
+        spraying = len(attempts.users) >= self.ctx.settings.bruteforce_min_distinct and len(attempts.secrets) <= 2
+        tally = attempts.tally
+        pattern = "password-spraying" if spraying else "brute-force"
+        outcome = "one succeeded" if attempts.accepted_users else "none succeeded"
         return Finding(
-            id=finding_id("credentials.shared-in-message", s.channel, s.sender, s.secret.fingerprint),
+            id=finding_id("credentials.bruteforce", protocol, client, server),
+            detector="credentials.bruteforce",
+            category=CATEGORY_CREDENTIALS,
+            title=(f"{'Password spraying' if spraying else 'Brute force'} over {protocol.upper()} from {client} "
+                   f"to {server}:{attempts.server_port}: {tally.count} attempts, {outcome}"),
+            first_seen=tally.first,
+            last_seen=tally.last,
+            count=tally.count,
+            hosts=devices([client]),
+            attributes={
+                "protocol": protocol,
+                "client": client,
+                "server": server,
+                "server_port": attempts.server_port,
+                "pattern": pattern,
+                "attempts": tally.count,
+                "refused": attempts.refused,
+                "usernames": [u or "(no user)" for u in users[:50]],
+                "distinct_usernames": len(users),
+                "distinct_secrets": len(attempts.secrets),
+                "succeeded": bool(attempts.accepted_users),
+                "accepted_usernames": sorted(attempts.accepted_users)[:50],
+                "duration_s": round((tally.last or 0.0) - (tally.first or 0.0), 1),
+            },
+            evidence=tally.evidence,
+            severity="high" if attempts.accepted_users else "medium",
+            inputs=sorted(tally.inputs),
+        )
+
+    def _shared_finding(self, uses: list[SharedUse]) -> Finding:
+        uses = sorted(uses, key=lambda u: -(u.tally.last or 0.0))
+        s = uses[0].sample
+        tally = merged([u.tally for u in uses], self.ctx.settings.max_evidence)
+        recipients = sorted({r for u in uses for r in u.sample.recipients})[:50]
+        return Finding(
+            id=finding_id("credentials.shared-in-message", s.channel, s.sender),
             detector="credentials.shared-in-message",
             category=CATEGORY_CREDENTIALS,
             title=f"Password pasted into a {s.channel} message by {s.sender or 'an unknown sender'}",
-            first_seen=use.tally.first,
-            last_seen=use.tally.last,
-            count=use.tally.count,
-            hosts=[h for h in [s.sender, *s.recipients] if h][:50],
+            first_seen=tally.first,
+            last_seen=tally.last,
+            count=tally.count,
+            hosts=devices([s.sender, *recipients]),
             attributes={
                 "channel": s.channel,
                 "sender": s.sender,
-                "recipients": list(s.recipients),
-                "score": round(s.score, 2),
+                "recipients": recipients,
+                "score": round(max(u.sample.score for u in uses), 2),
                 "phrase": s.phrase,
                 "secret_mask": s.secret.mask,
                 "secret_fingerprint": s.secret.fingerprint,
-                "weak": s.secret.weak,
+                "secrets": len(uses),
+                "weak": any(u.sample.secret.weak for u in uses),
             },
-            evidence=use.tally.evidence,
+            evidence=tally.evidence,
             severity="high",
+            inputs=sorted(tally.inputs),
         )
 
     def _reuse_finding(self, fingerprint: str, uses: set[tuple[str, str, str]]) -> Finding:
@@ -176,24 +305,28 @@ class CredentialDetector(Detector):
         users = sorted({u for u, _, _ in ordered if u})
         services = sorted({f"{p} {s}".strip() for _, p, s in ordered})
         tally = self.reuse_tallies[fingerprint]
+        clients = devices(self.reuse_clients.get(fingerprint, ()))
         return Finding(
-            id=finding_id("credentials.reuse", fingerprint),
+            # the uses identify it, not the keyed fingerprint: the same reuse has the same id on any machine
+            id=finding_id("credentials.reuse", *(f"{u}|{p}|{s}" for u, p, s in ordered)),
             detector="credentials.reuse",
             category=CATEGORY_CREDENTIALS,
             title=f"One password reused for {len(users)} user(s) across {len(services)} service(s)",
             first_seen=tally.first,
             last_seen=tally.last,
             count=len(ordered),
-            hosts=sorted({s.rpartition(":")[0] for _, _, s in ordered if s})[:50],
+            hosts=clients,
             attributes={
                 "secret_mask": secret.mask,
                 "secret_fingerprint": fingerprint,
                 "usernames": users,
                 "services": services,
                 "protocols": sorted({p for _, p, _ in ordered}),
+                "clients": clients,
                 "weak": secret.weak,
                 "default": secret.default,
             },
             evidence=tally.evidence,
             severity="high",
+            inputs=sorted(tally.inputs),
         )

@@ -28,7 +28,7 @@ from ..model import (
     TlsClientHello,
     iso,
 )
-from .base import Detector, DetectorContext, Tally, finding_id
+from .base import Detector, DetectorContext, Tally, devices, finding_id, is_device
 
 MAX_ADDRESSES = 100_000
 MAX_HOSTS_PER_SERVICE = 5_000
@@ -37,6 +37,20 @@ MAX_SNI_FLOWS = 100_000
 UPLOAD_METHODS = ("POST", "PUT", "PATCH")
 TRACKER_PATHS = ("/announce", "/scrape", "/announce.php")
 DNS_ONLY_METHODS = {"dns", "dns-cname", "dns-log"}
+# How sure an identification is, by how it was made (nDPI's order: a name beats a signature beats an address).
+ADDRESS_METHODS = {"ip-range", "dns-answer-ip"}
+SIGNATURE_METHODS = {"signature", "bittorrent", "lan-sync", "tls-cert", "stun", "port"}
+CHANNEL_SERVICES = {"ftp-stor": "FTP", "ftp-retr": "FTP", "tftp-wrq": "TFTP", "tftp-rrq": "TFTP",
+                    "smtp-attachment": "E-mail attachment", "mail-log": "E-mail attachment"}
+
+
+def confidence(methods: set[str]) -> str:
+    """high: a host name the client asked for; medium: a payload signature or certificate; low: an address only."""
+    if methods - ADDRESS_METHODS - SIGNATURE_METHODS:
+        return "high"
+    if methods & SIGNATURE_METHODS:
+        return "medium"
+    return "low"
 
 
 @dataclass
@@ -77,6 +91,7 @@ class ServiceUse:
     hosts: dict[str, HostUse] = field(default_factory=dict)
     tally: Tally = field(default_factory=Tally)
     upload_requests: int = 0
+    processes: set[str] = field(default_factory=set)
 
 
 def is_external(address: str) -> bool:
@@ -248,6 +263,8 @@ class FileSharingDetector(Detector):
             return
         use = self._attribute(match, obs.host, obs.client, obs.method, obs,
                               obs.detail or f"{obs.method} {obs.host or obs.service}")
+        if obs.process and len(use.processes) < 50:
+            use.processes.add(obs.process)
         host = self._host(use, obs.client)
         host.contacts += 1
         if obs.bytes_up is not None or obs.bytes_down is not None:
@@ -315,7 +332,7 @@ class FileSharingDetector(Detector):
     def _service_finding(self, use: ServiceUse) -> Finding:
         service = use.match.service
         tenant = use.match.tenant
-        hosts = use.hosts
+        hosts = {name: h for name, h in use.hosts.items() if is_device(name)}
         ups = [h.up for h in hosts.values() if h.up is not None]
         metered = any(h.metered for h in hosts.values())
         bytes_up = sum(ups) if ups else None
@@ -329,17 +346,19 @@ class FileSharingDetector(Detector):
             "bytes_up": bytes_up,
             "bytes_down": bytes_down,
             "connections": sum(h.connections for h in hosts.values()),
+            "confidence": confidence(use.methods),
             "risk": service.risk,
             "vendor_url": service.vendor_url,
             "per_host": per_host,
             "upload_requests": use.upload_requests,
             "dns_only": use.methods <= DNS_ONLY_METHODS,
+            "devices": len(hosts),
+            "processes": sorted(use.processes),
+            "tenant": tenant or None,
         }
+        title = f"{service.name} used by {len(hosts)} device(s)"
         if tenant:
-            attributes["tenant"] = tenant
-        title = f"{service.name} used by {len(hosts)} host(s)"
-        if tenant:
-            title = f"{service.name} (tenant {tenant}) used by {len(hosts)} host(s)"
+            title = f"{service.name} (tenant {tenant}) used by {len(hosts)} device(s)"
         if bytes_up:
             title += f", {_human(bytes_up)} uploaded"
         return Finding(
@@ -354,6 +373,7 @@ class FileSharingDetector(Detector):
             attributes=attributes,
             evidence=use.tally.evidence,
             severity=self._severity(service.risk, bytes_up, use.methods <= DNS_ONLY_METHODS),
+            inputs=sorted(use.tally.inputs),
         )
 
     @staticmethod
@@ -376,7 +396,12 @@ class FileSharingDetector(Detector):
 
     def _transfer_finding(self, key: tuple, tally: Tally) -> Finding:
         info = self.transfer_info[key]
+        moved = info.size if info.size is not None else None
         attributes = {
+            "service": CHANNEL_SERVICES.get(info.protocol, info.protocol),
+            "service_category": "file-transfer",
+            "bytes_up": moved if info.direction == "up" else None if moved is None else 0,
+            "bytes_down": moved if info.direction == "down" else None if moved is None else 0,
             "protocol": info.protocol,
             "filename": info.filename,
             "size": info.size,
@@ -397,10 +422,11 @@ class FileSharingDetector(Detector):
             first_seen=tally.first,
             last_seen=tally.last,
             count=tally.count,
-            hosts=sorted({info.client, info.server} - {""}),
+            hosts=devices([info.client]),
             attributes=attributes,
             evidence=tally.evidence,
             severity="high" if info.protocol == "mail-log" else "medium",
+            inputs=sorted(tally.inputs),
         )
 
 

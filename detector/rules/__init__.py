@@ -28,6 +28,7 @@ from .model import (
 from .ruleset import RuleSet
 
 __all__ = [
+    "example_site_policy",
     "ACTION_ALERT", "ACTION_ALLOW", "DEFAULT_RULE_ID", "LAYER_PACK", "LAYER_SITE",
     "Condition", "Control", "ExampleFailure", "Mark", "Rule", "RuleError", "RuleLoadError", "RuleSet",
     "default_packs_dir", "default_site_files", "load_ruleset", "pack_files", "validate_files",
@@ -51,12 +52,18 @@ def default_packs_dir() -> Path:
 
 
 def default_site_files() -> list[Path]:
-    """``./rules.yaml`` if present, else the template at the repository root, else none."""
+    """``./rules.yaml`` if present, else none: no site policy applies unless the user has one.
+
+    The example policy ships in the package (``rules/examples/site-policy.yaml``);
+    ``shadowit rules init`` writes it out for editing.
+    """
     local = Path(SITE_FILE)
-    if local.is_file():
-        return [local]
-    template = _REPO_ROOT / SITE_FILE
-    return [template] if template.is_file() else []
+    return [local] if local.is_file() else []
+
+
+def example_site_policy() -> Path:
+    """The annotated example site policy shipped with the package."""
+    return default_packs_dir() / "examples" / "site-policy.yaml"
 
 
 def pack_files(packs_dir: Path) -> list[Path]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Optional
 
+from ..attributes import AttributeTypeError, UndeclaredAttribute
 from ..model import SEVERITIES, Finding
 from .model import Example, ExampleFailure, Mark, RuleError
 from .yamlsrc import YList, YMap, plain
@@ -85,7 +86,11 @@ class ExampleParser:
                 values[key] = converted
         if not ok:
             return None
-        return Finding(**values)
+        try:
+            return Finding(**values)
+        except (UndeclaredAttribute, AttributeTypeError) as exc:
+            self.fail(node.value_mark("attributes") if "attributes" in node else mark, str(exc))
+            return None
 
     def field(self, key: str, value: Any, node: YMap) -> Any:
         """The example value converted to what a detector would emit, or _INVALID."""

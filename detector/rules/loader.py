@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from ..model import SEVERITIES
+from ..schema import field_names
 from ..settings import Settings
 from .examples import ExampleParser
 from .matcher import Condition, MatchCompiler, Never
@@ -50,6 +51,20 @@ _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _FRAMEWORK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+def rule_vocabularies() -> dict[str, set[str]]:
+    """Closed value sets a rule may name: catalog services and their categories."""
+    from ..catalog import load_catalog
+    from ..detectors.filesharing import CHANNEL_SERVICES
+    from ..detectors.filesharing_attributes import SERVICE_CATEGORIES
+
+    try:
+        catalog = load_catalog()
+    except Exception:  # the catalog's own errors are reported where it is loaded
+        return {}
+    names = {service.name for service in catalog.services} | set(CHANNEL_SERVICES.values())
+    return {"service": names, "service_category": set(SERVICE_CATEGORIES)}
+
+
 def _unknown_key(key: str, allowed: Sequence[str], where: str) -> str:
     close = difflib.get_close_matches(key, allowed, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of {', '.join(allowed)}"
@@ -82,7 +97,7 @@ class Loader:
         self.rules: dict[str, list[Rule]] = {LAYER_PACK: [], LAYER_SITE: []}
         self.ids: dict[str, dict[str, Mark]] = {LAYER_PACK: {}, LAYER_SITE: {}}
         self.file_order: dict[str, int] = {}
-        self.matches = MatchCompiler(self.errors)
+        self.matches = MatchCompiler(self.errors, field_names(), rule_vocabularies())
         self.examples = ExampleParser(self.errors)
 
     def fail(self, mark: Mark, message: str) -> None:

@@ -8,9 +8,11 @@ type, or a missing attribute, simply does not match.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 from fnmatch import fnmatchcase
@@ -58,7 +60,7 @@ def lookup(finding: Finding, path: str) -> Any:
     if path.startswith("attributes."):
         value: Any = finding.attributes
         for part in path[len("attributes."):].split("."):
-            if not isinstance(value, dict) or part not in value:
+            if not isinstance(value, Mapping) or part not in value:
                 return _MISSING
             value = value[part]
     else:
@@ -341,8 +343,13 @@ def parse_window(text: Any) -> Optional[tuple[int, int]]:
 class MatchCompiler:
     """Compiles ``match:`` blocks, appending a RuleError for every problem."""
 
-    def __init__(self, errors: list[RuleError]) -> None:
+    def __init__(self, errors: list[RuleError], known_attributes: Optional[set[str]] = None,
+                 known_values: Optional[dict[str, set[str]]] = None) -> None:
+        """``known_attributes``: the declared attribute names (None: accept any, for tests of operators);
+        ``known_values``: closed vocabularies such as catalog service names, checked for equals/in."""
         self.errors = errors
+        self.known_attributes = known_attributes
+        self.known_values = known_values or {}
         self.builders: dict[str, Callable[[str, Any, Mark], Optional[Test]]] = {
             "equals": self.op_equals, "in": self.op_in, "glob": self.op_glob, "domain": self.op_domain,
             "regex": self.op_regex, "cidr": self.op_cidr, "time_of_day": self.op_time_of_day,
@@ -404,6 +411,8 @@ class MatchCompiler:
             self.fail(key_mark, f"finding field {head!r} has no sub-fields")
             return None
         path = canonical_path(name)
+        if not self._declared(path, key_mark):
+            return None
         if isinstance(value, YMap):
             return self.operators(path, value, value_mark)
         if isinstance(value, YList):
@@ -414,6 +423,29 @@ class MatchCompiler:
             return None
         test = self.op_equals(path, value, value_mark)
         return FieldCondition(path, [test]) if test else None
+
+    def _declared(self, path: str, mark: Mark) -> bool:
+        """An attribute no finding declares would silently match nothing: an error, with a suggestion."""
+        if self.known_attributes is None or not path.startswith("attributes."):
+            return True
+        name = path[len("attributes."):].split(".", 1)[0]
+        if name in self.known_attributes:
+            return True
+        candidates = sorted(self.known_attributes | set(FINDING_FIELDS))
+        close = difflib.get_close_matches(name, candidates, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        self.fail(mark, f"unknown field {name!r}: no finding has this attribute{hint}")
+        return False
+
+    def _vocabulary_ok(self, path: str, value: Any, mark: Mark) -> bool:
+        """service: Dropbx is a typo that would match nothing: check closed vocabularies."""
+        name = path[len("attributes."):] if path.startswith("attributes.") else path
+        allowed = self.known_values.get(name)
+        if allowed is None or not isinstance(value, str) or value in allowed:
+            return True
+        close = difflib.get_close_matches(value, sorted(allowed), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return self._bad(mark, f"unknown {name} {value!r}: not in the service catalog{hint}")
 
     def operators(self, path: str, node: YMap, mark: Mark) -> Optional[Condition]:
         if not node:
@@ -455,7 +487,7 @@ class MatchCompiler:
         return True
 
     def op_equals(self, path: str, value: Any, mark: Mark) -> Optional[Test]:
-        if not self._scalar_ok(path, value, mark):
+        if not self._scalar_ok(path, value, mark) or not self._vocabulary_ok(path, value, mark):
             return None
         return Test("equals", value, _shown(value))
 
@@ -463,7 +495,8 @@ class MatchCompiler:
         if not isinstance(value, YList) or not value:
             self.fail(mark, "in takes a non-empty list")
             return None
-        ok = [self._scalar_ok(path, item, value.item_mark(index)) for index, item in enumerate(value)]
+        ok = [self._scalar_ok(path, item, value.item_mark(index))
+              and self._vocabulary_ok(path, item, value.item_mark(index)) for index, item in enumerate(value)]
         if not all(ok):
             return None
         return Test("in", tuple(value), _shown(list(value)))

@@ -64,6 +64,8 @@ class RuleSet:
             finding.tags = _merged(finding.tags, allow.tags)
         finding.sanctioned = allow is not None
         finding.rule = allow.id if allow else alert.id if alert else DEFAULT_RULE_ID
+        expired = None if allow is not None else self.first_match(finding, allow=True, include_expired=True)
+        finding.exception = exception_record(allow or expired, expired=allow is None and expired is not None)
 
     def classify_all(self, findings: Iterable[Finding]) -> None:
         for finding in findings:
@@ -95,6 +97,15 @@ class RuleSet:
                     f"examples.match #{example.index} is classified by earlier rule {first.id} ({first.location})",
                 ))
         return failures
+
+
+def exception_record(rule: Optional[Rule], expired: bool) -> Optional[dict]:
+    """The allow rule behind a sanctioned finding (or the expired one that no longer sanctions it)."""
+    if rule is None:
+        return None
+    return {"rule": rule.id, "reason": rule.reason, "owner": rule.owner,
+            "expires": rule.expires.isoformat() if rule.expires else None, "expired": expired,
+            "location": rule.location}
 
 
 def _merged(first: list[str], second: list[str]) -> list[str]:

@@ -11,12 +11,13 @@ import json
 from typing import Any
 
 from ..model import Evidence, Finding, InputRecord
+from ..schema import typed
 from .errors import StoreError
 
 FINDING_COLUMNS = (
     "id", "rule", "category", "detector", "severity", "sanctioned", "title", "first_seen",
     "last_seen", "count", "hosts", "attributes", "evidence", "compliance", "remediation",
-    "tags", "risk",
+    "tags", "risk", "exception", "inputs",
 )
 INPUT_COLUMNS = (
     "path", "sha256", "bytes", "kind", "records", "skipped", "warnings", "first_ts", "last_ts",
@@ -45,12 +46,15 @@ def finding_row(finding: Finding) -> dict[str, Any]:
         "last_seen": finding.last_seen,
         "count": finding.count,
         "hosts": to_json(list(finding.hosts), what + " hosts"),
-        "attributes": to_json(dict(finding.attributes), what + " attributes"),
+        "attributes": to_json(finding.attributes.as_dict() if hasattr(finding.attributes, "as_dict")
+                              else dict(finding.attributes), what + " attributes"),
         "evidence": to_json([e.as_dict() for e in finding.evidence], what + " evidence"),
         "compliance": to_json(list(finding.compliance), what + " compliance"),
         "remediation": finding.remediation,
         "tags": to_json(list(finding.tags), what + " tags"),
         "risk": float(finding.risk),
+        "exception": to_json(finding.exception, what + " exception") if finding.exception else None,
+        "inputs": to_json(list(finding.inputs), what + " inputs"),
     }
 
 
@@ -64,7 +68,7 @@ def finding_from_row(row: dict[str, Any]) -> Finding:
         last_seen=row["last_seen"],
         count=row["count"],
         hosts=json.loads(row["hosts"]),
-        attributes=json.loads(row["attributes"]),
+        attributes=typed(row["detector"], json.loads(row["attributes"]), strict=False),
         evidence=[Evidence(**item) for item in json.loads(row["evidence"])],
         rule=row["rule"],
         severity=row["severity"],
@@ -73,6 +77,8 @@ def finding_from_row(row: dict[str, Any]) -> Finding:
         remediation=row["remediation"],
         tags=json.loads(row["tags"]),
         risk=row["risk"],
+        exception=json.loads(row["exception"]) if row.get("exception") else None,
+        inputs=json.loads(row.get("inputs") or "[]"),
     )
 
 

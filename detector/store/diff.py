@@ -34,6 +34,9 @@ class ScanDiff:
     resolved: list[Finding] = field(default_factory=list)
     persisting: list[Finding] = field(default_factory=list)
     severity_changes: list[SeverityChange] = field(default_factory=list)
+    not_rechecked: list[Finding] = field(default_factory=list)  # absent, but its inputs were not scanned again
+    newly_sanctioned: list[Finding] = field(default_factory=list)
+    exception_expired: list[Finding] = field(default_factory=list)
     base_started: Optional[float] = None
     head_started: Optional[float] = None
     site: str = ""
@@ -49,16 +52,28 @@ class ScanDiff:
                 "resolved": len(self.resolved),
                 "persisting": len(self.persisting),
                 "severity_changes": len(self.severity_changes),
+                "not_rechecked": len(self.not_rechecked),
+                "newly_sanctioned": len(self.newly_sanctioned),
+                "exception_expired": len(self.exception_expired),
             },
             "new": [f.as_dict() for f in self.new],
             "resolved": [f.as_dict() for f in self.resolved],
             "persisting": [f.as_dict() for f in self.persisting],
             "severity_changes": [c.as_dict() for c in self.severity_changes],
+            "not_rechecked": [f.as_dict() for f in self.not_rechecked],
+            "newly_sanctioned": [f.as_dict() for f in self.newly_sanctioned],
+            "exception_expired": [f.as_dict() for f in self.exception_expired],
         }
 
 
 def diff_results(base: ScanResult, head: ScanResult) -> ScanDiff:
-    """New and persisting in head order, resolved in base order."""
+    """New and persisting in head order, resolved in base order.
+
+    Like is compared with like: a finding absent from ``head`` is resolved only
+    when ``head`` read again an input behind it (same file name or same
+    content); otherwise it was "not re-checked". A scan that read nothing is
+    never a head (it is stored as failed).
+    """
     before = {f.id: f for f in base.findings}
     after_ids = {f.id for f in head.findings}
     result = ScanDiff(
@@ -76,5 +91,33 @@ def diff_results(base: ScanResult, head: ScanResult) -> ScanDiff:
         result.persisting.append(finding)
         if previous.severity != finding.severity:
             result.severity_changes.append(SeverityChange(finding.id, previous.severity, finding.severity))
-    result.resolved = [f for f in base.findings if f.id not in after_ids]
+        if finding.sanctioned and not previous.sanctioned:
+            result.newly_sanctioned.append(finding)
+        elif previous.sanctioned and not finding.sanctioned and (finding.exception or {}).get("expired"):
+            result.exception_expired.append(finding)
+    rechecked = _scanned_again(base, head)
+    for finding in base.findings:
+        if finding.id in after_ids:
+            continue
+        sources = set(finding.inputs)
+        if sources and not sources & rechecked:
+            result.not_rechecked.append(finding)
+        else:
+            result.resolved.append(finding)
     return result
+
+
+def _scanned_again(base: ScanResult, head: ScanResult) -> set[str]:
+    """Base input names (as findings cite them) whose file, or whose content, the head scan read again."""
+    head_names = {_name(i.path) for i in head.inputs if i.usable}
+    head_digests = {i.sha256 for i in head.inputs if i.usable and i.sha256}
+    again = set(head_names)
+    for record in base.inputs:
+        if record.sha256 and record.sha256 in head_digests:
+            again.add(_name(record.path))
+    return again
+
+
+def _name(path: str) -> str:
+    """Evidence cites inputs by file name (interfaces by their name)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]

@@ -1,8 +1,7 @@
 """Write a stored scan as the ``--json`` contract, a flat CSV, or a DNS block list.
 
 CSV is for spreadsheets and SIEM lookups: one row per finding, the site and
-scan id on every row (so several exports concatenate), and every attribute in
-its own ``attr.<name>`` column instead of one JSON blob. The block list turns
+scan id on every row, one column per declared attribute. The block list turns
 the unsanctioned services of a scan into what a resolver or hosts file
 understands, like Cloud Discovery's block scripts.
 """
@@ -13,24 +12,29 @@ import csv
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, TextIO
+from typing import Any, Optional, TextIO
 
-from ..model import CATEGORY_FILE_SHARING, Finding, ScanResult, Secret, iso
+from ..model import CATEGORY_FILE_SHARING, Finding, ScanResult, iso
+from ..schema import csv_columns as schema_csv_columns
 from .errors import StoreError
 
 EXPORT_FORMATS = ("json", "csv", "blocklist")
 BLOCKLIST_STYLES = ("hosts", "dnsmasq", "domains")
-CSV_COLUMNS = (
+BASE_COLUMNS = (
     "site", "scan_id", "id", "rule", "category", "detector", "severity", "sanctioned", "title",
     "first_seen", "last_seen", "count", "hosts", "compliance", "remediation",
-    "tags", "risk", "evidence_count",
+    "tags", "risk", "evidence_count", "inputs",
+    "exception_rule", "exception_reason", "exception_owner", "exception_expires", "exception_expired",
 )
-ATTRIBUTE_PREFIX = "attr."
 # A spreadsheet runs a cell starting with one of these as a formula; titles and
 # hosts come from captured traffic, so an attacker chooses them.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_MAX_CELL = 32000  # Excel's cell limit is 32767 characters
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+def csv_columns() -> tuple[str, ...]:
+    """The fixed columns, then one ``attr_<name>`` column per declared attribute (from the declarations)."""
+    return BASE_COLUMNS + tuple(schema_csv_columns())
 
 
 def write_json(result: ScanResult, out: TextIO) -> None:
@@ -43,53 +47,13 @@ def neutralise_formula(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
-# ---------------------------------------------------------------- CSV
-
-
-def flatten(value: Any) -> str:
-    """One cell for any attribute: lists joined with "; ", dicts as key=value, secrets as their mask."""
-    if value is None:
-        return ""
-    if isinstance(value, Secret):
-        return value.mask
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_inline(v)}" for k, v in value.items())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
-        return "; ".join(_inline(v) for v in items)
-    return str(value)
-
-
-def _inline(value: Any) -> str:
-    """A nested value inside a list or dict cell: dicts in braces so rows stay readable."""
-    if isinstance(value, dict):
-        return "{" + flatten(value) + "}"
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return "[" + ", ".join(_inline(v) for v in value) + "]"
-    return flatten(value)
-
-
-def attribute_columns(findings: Iterable[Finding]) -> list[str]:
-    """The union of attribute names in first-seen order (one column each)."""
-    names: dict[str, None] = {}
-    for finding in findings:
-        for key in finding.attributes:
-            names.setdefault(str(key), None)
-    return list(names)
-
-
-def _cell(text: str) -> str:
-    text = neutralise_formula(text)
-    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "\u2026"
-
-
-def _csv_row(result: ScanResult, finding: Finding, attributes: list[str]) -> list[Any]:
-    text = _cell
-    row: list[Any] = [
+def _csv_row(result: ScanResult, finding: Finding, attribute_columns: list[str]) -> list[Any]:
+    text = neutralise_formula
+    exception = finding.exception or {}
+    flat = finding.attributes.flatten() if hasattr(finding.attributes, "flatten") else {}
+    return [
         text(result.site),
-        result.scan_id if result.scan_id is not None else "",
+        result.scan_id,
         text(finding.id),
         text(finding.rule),
         text(finding.category),
@@ -106,18 +70,23 @@ def _csv_row(result: ScanResult, finding: Finding, attributes: list[str]) -> lis
         text("; ".join(finding.tags)),
         finding.risk,
         len(finding.evidence),
+        text("; ".join(finding.inputs)),
+        text(str(exception.get("rule") or "")),
+        text(str(exception.get("reason") or "")),
+        text(str(exception.get("owner") or "")),
+        text(str(exception.get("expires") or "")),
+        "yes" if exception.get("expired") else "no" if exception else "",
+        *(text(flat.get(column, "")) for column in attribute_columns),
     ]
-    row.extend(text(flatten(finding.attributes.get(name))) for name in attributes)
-    return row
 
 
 def write_csv(result: ScanResult, out: TextIO) -> None:
-    """One row per finding; the fixed columns, then one ``attr.<name>`` column per attribute."""
-    attributes = attribute_columns(result.findings)
+    """One row per finding, one column per declared attribute (lists joined with "; ")."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, *(ATTRIBUTE_PREFIX + name for name in attributes)])
+    attribute_columns = schema_csv_columns()
+    writer.writerow(BASE_COLUMNS + tuple(attribute_columns))
     for finding in result.findings:
-        writer.writerow(_csv_row(result, finding, attributes))
+        writer.writerow(_csv_row(result, finding, attribute_columns))
 
 
 # ---------------------------------------------------------------- block list

@@ -103,7 +103,28 @@ def _v2_provenance(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance]
+def _v3_trust(db: Database) -> None:
+    """Scores stored once per scan, the exception behind a sanctioned finding, inputs behind each finding,
+    re-classified scans, and the scans a written report showed (formerly a <db>.reported.json sidecar)."""
+    _run(
+        db,
+        [
+            "ALTER TABLE scans ADD COLUMN score INTEGER",
+            "ALTER TABLE scans ADD COLUMN grade TEXT",
+            "ALTER TABLE scans ADD COLUMN risk_points REAL",
+            "ALTER TABLE scans ADD COLUMN category_scores TEXT NOT NULL DEFAULT '{}'",
+            "ALTER TABLE scans ADD COLUMN derived_from INTEGER",
+            "ALTER TABLE findings ADD COLUMN exception TEXT",
+            "ALTER TABLE findings ADD COLUMN inputs TEXT NOT NULL DEFAULT '[]'",
+            """CREATE TABLE reported (
+                scan_id INTEGER PRIMARY KEY,
+                reported REAL NOT NULL
+            )""",
+        ],
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance, _v3_trust]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

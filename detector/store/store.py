@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional, TextIO, Union
 
 from ..model import SEVERITIES, Finding, InputRecord, ScanResult, iso
+from ..risk import SiteRisk
 from . import codec
 from .diff import ScanDiff, diff_results
 from .errors import DuplicateFinding, ScanNotFound, StoreError
@@ -28,6 +29,7 @@ from .schema import connect, schema_version, write_transaction
 STATUS_RUNNING = "running"
 STATUS_COMPLETE = "complete"
 STATUS_INCOMPLETE = "incomplete"
+STATUS_FAILED = "failed"  # nothing usable was read: no grade, never compared with
 
 
 @dataclass
@@ -47,6 +49,10 @@ class ScanSummary:
     rules_files: list[str] = field(default_factory=list)
     hostname: str = ""
     argv: str = ""
+    score: Optional[int] = None
+    grade: Optional[str] = None
+    risk_points: Optional[float] = None
+    derived_from: Optional[int] = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +69,10 @@ class ScanSummary:
             "rules_files": list(self.rules_files),
             "hostname": self.hostname,
             "argv": self.argv,
+            "score": self.score,
+            "grade": self.grade,
+            "risk_points": self.risk_points,
+            "derived_from": self.derived_from,
         }
 
 
@@ -210,14 +220,36 @@ class Store:
                 sql, ([scan_id, position, *(row[c] for c in columns)] for position, row in enumerate(rows))
             )
 
-    def finish_scan(self, scan_id: int, finished: float, complete: bool = True) -> None:
-        status = STATUS_COMPLETE if complete else STATUS_INCOMPLETE
+    def finish_scan(self, scan_id: int, finished: float, complete: bool = True, risk: Optional[SiteRisk] = None,
+                    failed: bool = False) -> None:
+        """Close the scan with its status and the site score computed once for it (none for a failed scan)."""
+        status = STATUS_FAILED if failed else STATUS_COMPLETE if complete else STATUS_INCOMPLETE
+        scored = risk is not None and not failed
         with write_transaction(self.db):
             cursor = self.db.conn.execute(
-                "UPDATE scans SET finished = ?, status = ? WHERE id = ?", [finished, status, scan_id]
+                "UPDATE scans SET finished = ?, status = ?, score = ?, grade = ?, risk_points = ?, "
+                "category_scores = ? WHERE id = ?",
+                [finished, status, risk.score if scored else None, risk.grade if scored else None,
+                 risk.total_points if scored else None,
+                 json.dumps(risk.categories if scored else {}), scan_id],
             )
             if cursor.rowcount == 0:
                 raise ScanNotFound(f"no scan with id {scan_id} in {self.path}")
+
+    def mark_derived(self, scan_id: int, source_id: int) -> None:
+        """Record that ``scan_id`` re-classifies the findings of ``source_id`` (report --rules)."""
+        with write_transaction(self.db):
+            self.db.conn.execute("UPDATE scans SET derived_from = ? WHERE id = ?", [source_id, scan_id])
+
+    def mark_reported(self, scan_ids: Iterable[int]) -> None:
+        """Scans a written report showed: ``prune`` keeps them (the evidence behind a delivered report)."""
+        now = time.time()
+        with write_transaction(self.db):
+            self.db.conn.executemany("INSERT OR REPLACE INTO reported (scan_id, reported) VALUES (?, ?)",
+                                     [(i, now) for i in scan_ids if i is not None])
+
+    def reported_scans(self) -> set[int]:
+        return {row["scan_id"] for row in self._rows("SELECT scan_id FROM reported")}
 
     # ------------------------------------------------------------ reading
 
@@ -262,6 +294,7 @@ class Store:
             complete=scan["status"] == STATUS_COMPLETE,
             hostname=scan["hostname"],
             argv=scan["argv"],
+            status=_shown_status(scan["status"]),
         )
 
     def load_scan(self, scan_id: Optional[int] = None, site: Optional[str] = None) -> ScanResult:
@@ -396,4 +429,8 @@ def _summary(scan: dict[str, Any], counts: dict[str, int]) -> ScanSummary:
         rules_files=json.loads(scan["rules_files"]),
         hostname=scan["hostname"],
         argv=scan["argv"],
+        score=scan.get("score"),
+        grade=scan.get("grade"),
+        risk_points=scan.get("risk_points"),
+        derived_from=scan.get("derived_from"),
     )

@@ -1,0 +1,69 @@
+"""The registry of declared finding attributes, and what is generated from it.
+
+Detectors declare their attributes in ``detectors/*_attributes.py``; this
+module collects the declarations so that findings, rules, the store, CSV and
+the README's JSON contract all read the same one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from .attributes import Attributes, AttributeSpec, UndeclaredAttribute
+from .detectors import credentials_attributes, filesharing_attributes, wifi_attributes
+
+DECLARATIONS: dict[str, type[Attributes]] = {
+    cls.detector: cls
+    for module in (filesharing_attributes, credentials_attributes, wifi_attributes)
+    for cls in module.DECLARED
+}
+
+
+def declaration(detector: str) -> Optional[type[Attributes]]:
+    return DECLARATIONS.get(detector)
+
+
+def typed(detector: str, values: Mapping[str, Any], strict: bool = True) -> Any:
+    """The declared attribute object for a detector's finding (a plain dict for undeclared detectors)."""
+    if isinstance(values, Attributes):
+        return values
+    cls = DECLARATIONS.get(detector)
+    if cls is None:
+        return dict(values)
+    return cls.build(values) if strict else cls.load(values)
+
+
+def all_specs() -> list[AttributeSpec]:
+    return [spec for cls in DECLARATIONS.values() for spec in cls.specs()]
+
+
+def field_names() -> set[str]:
+    """Every attribute name any finding may carry: what a rule may match on."""
+    return {spec.name for spec in all_specs()}
+
+
+def specs_by_name() -> dict[str, list[AttributeSpec]]:
+    found: dict[str, list[AttributeSpec]] = {}
+    for spec in all_specs():
+        found.setdefault(spec.name, []).append(spec)
+    return found
+
+
+def csv_columns() -> list[str]:
+    """Flattened attribute columns in a stable order: declaration order, first occurrence wins."""
+    seen: dict[str, None] = {}
+    for cls in DECLARATIONS.values():
+        for name in cls.names():
+            seen.setdefault(f"attr_{name}", None)
+    return list(seen)
+
+
+def label_for(detector: str, name: str) -> str:
+    cls = DECLARATIONS.get(detector)
+    if cls is None:
+        return name.replace("_", " ").capitalize()
+    return cls.label(name)
+
+
+__all__ = ["DECLARATIONS", "UndeclaredAttribute", "all_specs", "csv_columns", "declaration", "field_names",
+           "label_for", "specs_by_name", "typed"]
