@@ -192,36 +192,3 @@ def _as_number(value: object) -> Optional[float]:
         return float(value)
     return None
 
-
-# ---------------------------------------------------------------- stored risk, per category
-
-# The families the executive summary grades on their own (Wi-Fi attacks count with Wi-Fi).
-SCORED_CATEGORIES = (
-    ("file-sharing", ("file-sharing",)),
-    ("plaintext-credentials", ("plaintext-credentials",)),
-    ("wifi", ("wifi-drops", "wifi-attack")),
-)
-
-
-@dataclass
-class CategoryScore:
-    """One family's sub-score: the site formula applied to that family's findings only."""
-
-    category: str
-    score: int
-    grade: str
-    points: float
-    findings: int
-    unsanctioned: int
-
-
-def category_scores(findings: list[Finding]) -> list[CategoryScore]:
-    """Sub-score per family (file sharing, clear-text credentials, Wi-Fi) from the stored risks."""
-    scores = []
-    for name, members in SCORED_CATEGORIES:
-        chosen = [f for f in findings if f.category in members]
-        points = round(sum(f.risk for f in chosen), 2)
-        score = site_score(points)
-        scores.append(CategoryScore(name, score, grade_for(score), points, len(chosen),
-                                    sum(1 for f in chosen if not f.sanctioned)))
-    return scores

@@ -42,7 +42,7 @@ from detector.model import (
     InputRecord,
     ScanResult,
 )
-from detector.risk import GRADE_BANDS, HALVING_POINTS, SiteRisk, category_scores, summarize
+from detector.risk import GRADE_BANDS, HALVING_POINTS, SiteRisk, summarize
 
 from . import svg
 from .advice import advice_for
@@ -75,10 +75,11 @@ CATEGORY_LABELS = {
     CATEGORY_WIFI_ATTACK: N_("Wi-Fi attacks"),
     CATEGORY_OTHER: N_("Other findings"),
 }
-SCORE_LABELS = {
-    "file-sharing": N_("File sharing"),
-    "plaintext-credentials": N_("Clear-text credentials"),
-    "wifi": N_("Wi-Fi"),
+SCORE_LABELS = {  # the areas graded on their own, in the order the summary lists them
+    CATEGORY_FILE_SHARING: N_("File sharing"),
+    CATEGORY_CREDENTIALS: N_("Clear-text credentials"),
+    CATEGORY_WIFI: N_("Wi-Fi"),
+    CATEGORY_WIFI_ATTACK: N_("Wi-Fi attacks"),
 }
 SEVERITY_LABELS = {
     "critical": N_("critical"), "high": N_("high"), "medium": N_("medium"), "low": N_("low"), "info": N_("info"),
@@ -202,7 +203,7 @@ class TopRisk:
 class ScoreView:
     key: str
     label: str
-    score: int
+    score: str
     grade: str
     points: str
     findings: int
@@ -399,7 +400,7 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
         name=clip(result.site, 80) or _("Site {number}").format(number=index),
         zone=zone,
         risk=risk,
-        score_views=_score_views(findings),
+        score_views=_score_views(findings, risk),
         contributions=_contributions_view(risk),
         trend=trend,
         trend_class=trend_class,
@@ -538,9 +539,18 @@ def _categories(findings: list[Finding], rows: list[FindingRow]) -> list[Categor
     return groups
 
 
-def _score_views(findings: list[Finding]) -> list[ScoreView]:
-    return [ScoreView(s.category, _(SCORE_LABELS[s.category]), s.score, s.grade, decimal(s.points, 1), s.findings)
-            for s in category_scores(findings)]
+def _score_views(findings: list[Finding], risk: SiteRisk) -> list[ScoreView]:
+    """Each area's stored sub-score (detector.risk); an area without findings shows none."""
+    counts = Counter(f.category for f in findings)
+    views = []
+    for key, label in SCORE_LABELS.items():
+        stored = risk.categories.get(key)
+        if stored is None:
+            views.append(ScoreView(key, _(label), "-", "", "-", 0))
+        else:
+            views.append(ScoreView(key, _(label), str(stored.get("score", "-")), str(stored.get("grade", "")),
+                                   decimal(stored.get("points"), 1), counts.get(key, 0)))
+    return views
 
 
 def _top_risks(findings: list[Finding], rows: list[FindingRow]) -> list[TopRisk]:

@@ -648,16 +648,17 @@ def test_sections_without_content_are_left_out():
     assert "Passwords in clear text (1)" in html and "File sharing and shadow SaaS (" not in html
 
 
-def test_category_scores_use_the_stored_risk_only():
-    from detector.risk import category_scores, site_score
-
+def test_area_scores_are_the_stored_ones():
     sharing = make_finding("s", CATEGORY_FILE_SHARING, risk=50.0)
     login = make_finding("c", CATEGORY_CREDENTIALS, risk=25.0)
-    attack = make_finding("w", CATEGORY_WIFI_ATTACK, risk=10.0)
-    scores = {s.category: s for s in category_scores([sharing, login, attack])}
-    assert scores["file-sharing"].score == site_score(50.0) == 50
-    assert scores["plaintext-credentials"].points == 25.0 and scores["wifi"].points == 10.0
-    assert sharing.risk == 50.0  # nothing re-scored
+    result = make_scan([sharing, login])
+    html = render_report([SiteReport(result=result)])  # not re-scored: the risks above are the stored ones
+    table = html.split('<table class="subscores">', 1)[1].split("</table>", 1)[0]
+    rows = table.split("<tr>")[2:]
+    assert "File sharing" in rows[0] and ">50<" in rows[0] and "grade-D" in rows[0]
+    assert "Clear-text credentials" in rows[1] and ">71<" in rows[1]
+    assert "Wi-Fi" in rows[2] and "badge" not in rows[2]  # no Wi-Fi finding: no grade invented
+    assert sharing.risk == 50.0
 
 
 @pytest.mark.corpus
