@@ -191,4 +191,3 @@ def _as_number(value: object) -> Optional[float]:
     if isinstance(value, (int, float)) and math.isfinite(value):
         return float(value)
     return None
-
