@@ -17,6 +17,7 @@ import threading
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Iterator, Optional, TextIO
 
@@ -37,7 +38,7 @@ class ScanRequest:
     db: Optional[Path] = None
     site: str = ""
     operator: str = ""
-    tz_offset_seconds: Optional[int] = None
+    zone: Optional[tzinfo] = None  # --tz
     progress_stream: Optional[TextIO] = None
     argv: str = ""
     wait_for_lock: bool = True
@@ -49,7 +50,7 @@ class ScanOutcome:
     ruleset: RuleSet
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
-    tz_offset_seconds: int = 0  # --tz: the report shows times in the site's local time
+    zone: Optional[tzinfo] = None  # --tz: the report shows times in the site's local time
     signal: str = ""  # SIGINT or SIGTERM when a signal ended the run early
 
     @property
@@ -95,7 +96,7 @@ def store_result(store: Store, result: ScanResult) -> None:
     store.add_inputs(result.scan_id, result.inputs)
     store.save_findings(result.scan_id, result.findings)
     store.finish_scan(result.scan_id, result.finished or time.time(), complete=result.status == "complete",
-                      risk=result.risk, failed=result.status == "failed")
+                      risk=result.risk, failed=result.status == "failed", devices=result.devices)
 
 
 def scan_host() -> str:
@@ -145,7 +146,7 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
     catalog = load_catalog()
     ruleset.sha256 = policy_sha256(ruleset, catalog.path)
     files = list(discover(request.paths))
-    scan = Scan(ScanConfig(ruleset.settings, catalog, request.tz_offset_seconds, request.progress_stream))
+    scan = Scan(ScanConfig(ruleset.settings, catalog, request.zone, request.progress_stream))
     started = time.time()
     operator = request.operator or default_operator()
     interrupted = ""
@@ -162,9 +163,10 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
             interrupted = "SIGINT"
         result = conclude(scan.finish(), scan.inputs, ruleset, started, request.site, operator, request.argv,
                           scan_id, bool(interrupted))
+        result.devices = scan.devices(result.findings)
         if store is not None:
             store_result(store, result)
-    return ScanOutcome(result, ruleset, bool(interrupted), tz_offset_seconds=request.tz_offset_seconds or 0,
+    return ScanOutcome(result, ruleset, bool(interrupted), zone=request.zone,
                        signal=interrupted)
 
 
@@ -200,6 +202,7 @@ def reclassify(store: Store, result: ScanResult, ruleset: RuleSet, argv: str) ->
                                rules_files=[str(p) for p in ruleset.files], argv=argv)
     derived = conclude(findings, result.inputs, ruleset, started, result.site, result.operator, argv, scan_id,
                        interrupted=not result.complete)
+    derived.devices = list(result.devices)
     store_result(store, derived)
     if result.scan_id is not None:
         store.mark_derived(scan_id, result.scan_id)
@@ -217,7 +220,8 @@ def write_json(result: ScanResult, target: str, stdout: TextIO) -> None:
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
-def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = None, tz_offset_seconds: int = 0):
+def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = None,
+                zone: Optional[tzinfo] = None):
     """Gather what the report shows beside the scan itself: previous scan, trend, compliance."""
     from reports.render import SiteReport
 
@@ -232,7 +236,7 @@ def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = N
     expired = [(r.id, r.expires, r.reason) for r in ruleset.expired_allows]
     return SiteReport(result=result, previous=previous, history=history, compliance=ruleset.compliance,
                       expired_allows=expired, operator=result.operator, generated=time.time(),
-                      tz_offset_seconds=tz_offset_seconds)
+                      zone=zone)
 
 
 def write_report(reports: list, out: Path) -> Path:

@@ -17,6 +17,7 @@ import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
@@ -62,7 +63,7 @@ class CaptureRequest:
     db: Optional[Path] = None
     site: str = ""
     operator: str = ""
-    tz_offset_seconds: Optional[int] = None
+    zone: Optional[tzinfo] = None  # --tz
     argv: str = ""
     wait_for_lock: bool = True
     status_stream: Optional[TextIO] = None  # one line when capturing starts, one per flush
@@ -280,7 +281,7 @@ def run_capture(request: CaptureRequest, source_factory: Optional[Callable[[list
     ruleset = load_ruleset(request.rules_files)
     catalog = load_catalog()
     ruleset.sha256 = policy_sha256(ruleset, catalog.path)
-    config = ScanConfig(ruleset.settings, catalog, request.tz_offset_seconds, None)
+    config = ScanConfig(ruleset.settings, catalog, request.zone, None)
     scan = Scan(config)
     expression = effective_filter(default_filter(packet_decoders(ruleset.settings)), request.bpf, request.bpf_mode)
     check_filter(expression)  # a typo in --bpf fails now, before privileges or the database matter
@@ -315,8 +316,9 @@ def run_capture(request: CaptureRequest, source_factory: Optional[Callable[[list
             run._update_records()
             result = conclude(scan.finish(), scan.inputs, ruleset, started, request.site, operator, request.argv,
                               run.scan_id, early)
+            result.devices = scan.devices(result.findings)
             run.persist_final(result)
-    outcome = ScanOutcome(result, ruleset, interrupted=early, tz_offset_seconds=request.tz_offset_seconds or 0,
+    outcome = ScanOutcome(result, ruleset, interrupted=early, zone=request.zone,
                           signal=reason if early else "")
     if reason in ("SIGINT", "SIGTERM"):
         outcome.warnings.append(f"capture stopped by {reason} after {run.frames} frame(s)")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 import socket
 import sys
 from collections import Counter
+from datetime import tzinfo
 from enum import IntEnum
 from pathlib import Path
 from typing import Optional
@@ -46,6 +46,7 @@ from .sources import InputError
 from .sources.live import LiveCaptureError
 from .store import EXPORT_FORMATS, LockBusy, ScanLock, ScanNotFound, Store, StoreError
 from .store.export import BLOCKLIST_STYLES, write_export
+from .timezone import ZoneError, parse_zone
 
 
 class ExitStatus(IntEnum):
@@ -76,17 +77,14 @@ def safe(text: object) -> str:
     return "".join(out)
 
 
-def parse_tz(value: Optional[str]) -> Optional[int]:
-    """'+02:00', '-0500', 'UTC' -> offset seconds."""
+def parse_tz(value: Optional[str]) -> Optional[tzinfo]:
+    """'+02:00', '-0500', 'UTC' or an IANA name (Europe/Berlin, DST-correct) -> a zone; else exit 2."""
     if value is None:
         return None
-    if value.upper() in ("UTC", "Z", "GMT"):
-        return 0
-    match = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})?", value.strip())
-    if not match:
-        raise click.BadParameter("use an offset such as +02:00, -0500 or UTC", param_hint="--tz")
-    sign = -1 if match.group(1) == "-" else 1
-    return sign * (int(match.group(2)) * 3600 + int(match.group(3) or 0) * 60)
+    try:
+        return parse_zone(value)
+    except ZoneError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tz") from None
 
 
 def _rules_paths(rules: tuple[str, ...]) -> Optional[list[Path]]:
@@ -325,7 +323,7 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
     if report_path:
         store = Store(db) if db else None
         try:
-            site = site_report(result, outcome.ruleset, store, outcome.tz_offset_seconds)
+            site = site_report(result, outcome.ruleset, store, outcome.zone)
             site.exceptions = exceptions_of(outcome.ruleset.rules)
             render_report([site], report_path, presentation)
             if store is not None:
@@ -438,7 +436,7 @@ def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classificatio
                     result = reclassify(store, result, ruleset, note)
                     click.echo(f"re-classified scan of site {safe(result.site) or '-'} under {', '.join(rules)}: "
                                f"stored as scan #{result.scan_id}", err=True)
-                site_reports.append(site_report(result, ruleset, store, parse_tz(tz) or 0))
+                site_reports.append(site_report(result, ruleset, store, parse_tz(tz)))
                 site_reports[-1].exceptions = exceptions_of(ruleset.rules)
         if not site_reports:
             raise Failure("no complete scan found")

@@ -42,6 +42,7 @@ class Secret:
     length: int
     weak: bool = False
     default: bool = False
+    captured: bool = True  # False: the log proves a login but never held the secret (see protect_missing)
 
     def __str__(self) -> str:  # defensive: formatting a Secret never leaks
         return self.mask
@@ -145,6 +146,8 @@ class Credential(Observation):
     accepted: Optional[bool] = None  # None: the protocol did not say
     note: str = ""
     starttls: Optional[bool] = None  # True: STARTTLS was tried first; False: never tried; None: n/a
+    domain: str = ""  # NTLM / Kerberos domain or realm of the user
+    workstation: str = ""  # NTLM AUTHENTICATE workstation name
 
 
 @dataclass
@@ -284,6 +287,7 @@ class Finding:
     risk: float = 0.0  # computed once at the end of the scan (detector.risk) and stored
     exception: Optional[dict[str, Any]] = None  # the allow rule that sanctions it: {rule, reason, owner, expires}
     inputs: list[str] = field(default_factory=list)  # input files (or interfaces) that hold its evidence
+    host_names: dict[str, str] = field(default_factory=dict)  # address -> "LAPTOP-ANNA (anna@CORP)" when known
 
     def __post_init__(self) -> None:
         from .schema import typed  # the registry imports the detectors' declarations
@@ -311,6 +315,7 @@ class Finding:
             "risk": self.risk,
             "exception": dict(self.exception) if self.exception else None,
             "inputs": list(self.inputs),
+            "host_names": dict(self.host_names),
         }
 
 
@@ -361,6 +366,7 @@ class ScanResult:
     argv: str = ""  # the command line (shadowit takes no secrets as options)
     status: str = ""  # complete, incomplete or failed (nothing usable was read)
     risk: Any = None  # detector.risk.SiteRisk, computed once when the scan ends
+    devices: list[dict[str, Any]] = field(default_factory=list)  # who is behind the findings' addresses
 
     def as_dict(self) -> dict[str, Any]:
         risk = self.risk.as_dict() if self.risk is not None and self.status != "failed" else None
@@ -380,4 +386,23 @@ class ScanResult:
                 "risk": risk,
             },
             "findings": [f.as_dict() for f in self.findings],
+            "devices": [dict(d) for d in self.devices],
         }
+
+
+@dataclass
+class HostIdentity(Observation):
+    """Who is behind an address: a name, user or hardware address the wire or a log gave for it.
+
+    ``source`` says which protocol said so ("dhcp", "netbios", "llmnr", "mdns", "kerberos",
+    "ntlmssp-http", "ntlmssp-smb", "ldap-bind", "http-user-agent", "authlog", ...).
+    """
+
+    address: str = ""
+    mac: str = ""
+    hostname: str = ""
+    username: str = ""
+    domain: str = ""
+    source: str = ""
+    vendor_class: str = ""  # DHCP option 60 ("MSFT 5.0", "android-dhcp-13")
+    os: str = ""  # operating-system family ("Windows", "macOS", "Android", ...)

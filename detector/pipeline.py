@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
@@ -19,6 +19,8 @@ from .decoders.base import DocumentDecoder, LogContext
 from .decoders.dispatch import PacketDispatcher
 from .detectors import DetectorContext, build_detectors
 from .detectors.base import devices, source_of
+from .detectors.identity import directory_of
+from .identity import Directory
 from .model import Finding, InputRecord, Observation
 from .settings import Settings
 from .sources import InputError, OpenedInput, sniff_kind
@@ -26,13 +28,14 @@ from .sources.logfile import LogStats, choose_document, choose_format, read_log
 from .sources.pcap import CaptureFormatError, ReadStats, read_capture
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
+MAX_NAMED_HOSTS = 500  # hosts per finding that get a name looked up
 
 
 @dataclass
 class ScanConfig:
     settings: Settings
     catalog: Catalog
-    tz_offset_seconds: Optional[int] = None
+    zone: Optional[tzinfo] = None  # --tz
     progress_stream: Optional[TextIO] = None  # stderr when a bar should be drawn
 
 
@@ -63,7 +66,7 @@ class Scan:
     def __post_init__(self) -> None:
         settings = self.config.settings
         self.dispatcher: Optional[PacketDispatcher] = None
-        ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.tz_offset_seconds or 0)
+        ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.zone)
         self.detectors = build_detectors(ctx)
         self.router = Router(self.detectors)
         self.dispatcher = PacketDispatcher(packet_decoders(settings), self.router.emit, settings.max_flows,
@@ -183,7 +186,7 @@ class Scan:
 
     def _log_context(self, opened: OpenedInput) -> LogContext:
         year = datetime.fromtimestamp(opened.path.stat().st_mtime).year
-        return LogContext(str(opened.path.name), year, self.config.tz_offset_seconds)
+        return LogContext(str(opened.path.name), year, self.config.zone)
 
     # ------------------------------------------------------------ progress
 
@@ -219,8 +222,9 @@ class Scan:
         scan goes on untouched. Flows still open count once they end.
         """
         findings = [finding for detector in self.detectors for finding in detector.finish()]
+        directory = directory_of(self.detectors)
         for finding in findings:
-            attribute_to_devices(finding)
+            attribute_to_devices(finding, directory)
         return findings
 
     def finish(self) -> list[Finding]:
@@ -230,16 +234,31 @@ class Scan:
         findings: list[Finding] = []
         for detector in self.detectors:
             findings.extend(detector.finish())
+        directory = directory_of(self.detectors)
         for finding in findings:
-            attribute_to_devices(finding)
+            attribute_to_devices(finding, directory)
         return findings
 
+    def devices(self, findings: list[Finding]) -> list[dict]:
+        """The contract's ``devices`` section: names, users and MACs behind the findings' addresses."""
+        addresses = {host for finding in findings for host in finding.hosts}
+        return directory_of(self.detectors).devices(addresses)
 
-def attribute_to_devices(finding: Finding) -> None:
-    """Every finding, whatever its detector: hosts are client devices, and it names the inputs behind it."""
+
+def attribute_to_devices(finding: Finding, directory: Optional[Directory] = None) -> None:
+    """Every finding, whatever its detector: hosts are client devices named as well as the scan can,
+    file-sharing findings count devices and people, and each names the inputs behind it."""
     finding.hosts = devices(finding.hosts)
     if not finding.inputs:
         finding.inputs = sorted({source_of(e.source) for e in finding.evidence if e.source})
+    if directory is None:
+        return
+    labels = {host: directory.label(host) for host in finding.hosts[:MAX_NAMED_HOSTS]}
+    finding.host_names = {host: label for host, label in labels.items() if label and label != host}
+    if finding.detector == "filesharing.service":
+        count, users = directory.people(finding.hosts)
+        finding.attributes["devices"] = count
+        finding.attributes["users"] = users[:100]
 
 
 def progress_stream(quiet: bool) -> Optional[TextIO]:

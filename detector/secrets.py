@@ -97,3 +97,8 @@ def protect(value: Union[str, bytes], key: bytes | None = None) -> Secret:
         weak=is_weak(clear),
         default=clear.lower() in COMMON_PASSWORDS,
     )
+
+
+def protect_missing() -> Secret:
+    """The Secret of a login whose password the source never held (a server log line)."""
+    return Secret(mask="(not captured)", fingerprint="", length=0, captured=False)

@@ -163,9 +163,37 @@ def _plausible(candidate: str, keyword: str) -> bool:
         return False
     if set(lowered) <= PLACEHOLDER_CHARACTERS or lowered.startswith(("http://", "https://", "www.", "mailto:")):
         return False
+    if not_a_password(candidate):
+        return False
     if lowered.strip(":") in STRONG_KEYWORDS or lowered.strip(":") in WEAK_KEYWORDS:
         return False
     return not (candidate.startswith(("<", "[", "{", "$")) and candidate.endswith((">", "]", "}")))
+
+
+# what attack payloads and URLs look like: a field carrying one is probing a server, not logging in
+_INJECTION = re.compile(
+    r"(?:[;|&`]\s*(?:cat|ls|id|wget|curl|nc|bash|sh|echo|uname|whoami|ping|rm|chmod|python|perl|php)\b"
+    r"|\$\(|/etc/(?:passwd|shadow|hosts)|\.\./\.\./|<\?php|<script|\bphp://|\bdata://|\bexpect://"
+    r"|\b(?:system|exec|passthru|shell_exec|eval|base64_decode|phpinfo|assert)\s*\("
+    r"|'\s*(?:or|and)\s+['\"\w]+\s*(?:=|like)|\bunion\s+(?:all\s+)?select\b|\bselect\b.+\bfrom\b"
+    r"|\b(?:or|and)\s+\d+\s*=\s*\d+|'\s*--|'\s*#|;\s*(?:drop|insert|update|delete)\s|\bsleep\s*\(\s*\d"
+    r"|\bwaitfor\s+delay\b|\$\{jndi:|\{\{.*\}\}|%00|\x00)",
+    re.IGNORECASE,
+)
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]{1,15}://|www\.[\w-]+\.)", re.IGNORECASE)
+
+
+def not_a_password(value: str) -> str:
+    """Why a value in a password position is not a password ("" when it may be one).
+
+    Judged by shape: command, SQL and PHP injection strings and URLs are what
+    scanners and exploits put into every field; people do not type them as passwords.
+    """
+    if _INJECTION.search(value[:4096]):
+        return "injection string"
+    if _URL.match(value.strip()):
+        return "URL"
+    return ""
 
 
 def char_classes(value: str) -> int:

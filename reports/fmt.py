@@ -12,11 +12,13 @@ import math
 import unicodedata
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Iterable, Iterator, Optional
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
+
+from detector.timezone import zone_name
 
 from .i18n import DEFAULT_LANGUAGE, _, current_language
 
@@ -29,10 +31,9 @@ _ZONE: ContextVar[timezone] = ContextVar("report_zone", default=timezone.utc)
 
 
 @contextmanager
-def display_zone(offset_seconds: int = 0) -> Iterator[str]:
-    """Show times at UTC + ``offset_seconds`` inside the block; yields the zone label."""
-    offset = max(-14 * 3600, min(14 * 3600, int(offset_seconds or 0)))
-    token = _ZONE.set(timezone(timedelta(seconds=offset)))
+def display_zone(zone: Optional[tzinfo] = None) -> Iterator[str]:
+    """Show times in ``zone`` (UTC when None) inside the block; yields the zone label."""
+    token = _ZONE.set(zone or timezone.utc)
     try:
         yield zone_label()
     finally:
@@ -40,12 +41,7 @@ def display_zone(offset_seconds: int = 0) -> Iterator[str]:
 
 
 def zone_label() -> str:
-    offset = _ZONE.get().utcoffset(None) or timedelta(0)
-    minutes = int(offset.total_seconds()) // 60
-    if minutes == 0:
-        return "UTC"
-    sign = "+" if minutes > 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return zone_name(_ZONE.get())
 
 
 def clean(text: str) -> str:

@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -122,8 +123,8 @@ class SiteReport:
     expired_allows: list[tuple[str, Any, str]] = field(default_factory=list)
     operator: str = ""
     generated: Optional[float] = None
-    tz_offset_seconds: int = 0  # the scan's --tz: times are shown in the site's local time
-    # Known devices: {address, mac, names, users}; names a device once a directory knows it.
+    zone: Optional[tzinfo] = None  # the scan's --tz: times are shown in the site's local time
+    # Known devices: {address, mac, names, users} (the scan's devices section); empty until a directory knows them.
     devices: list[Mapping[str, Any]] = field(default_factory=list)
     # Allow rules by id: (reason, owner, expires), shown beside each sanctioned finding (accepted risk).
     exceptions: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
@@ -381,7 +382,7 @@ def severity_label(severity: str) -> str:
 def build_site_view(index: int, report: SiteReport, generated: float,
                     options: Optional[ReportOptions] = None) -> SiteView:
     """All the numbers and clipped texts one site section shows, in the site's time zone."""
-    with display_zone(report.tz_offset_seconds) as zone:
+    with display_zone(report.zone) as zone:
         return _site_view(index, report, generated, zone, options or ReportOptions())
 
 
@@ -411,7 +412,7 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
         coverage=_coverage(result),
         categories=_categories(findings, rows),
         services=_services(findings, rows),
-        devices=_devices(findings, rows, report.devices),
+        devices=_devices(findings, rows, report.devices or getattr(result, "devices", None) or []),
         wifi=_wifi_panels(findings, rows),
         timeline=_timeline(findings),
         compliance=_compliance(findings, rows, report.compliance),
@@ -722,11 +723,12 @@ def _devices(findings: list[Finding], rows: list[FindingRow], directory: list[Ma
     for host, indexes in members.items():
         entry = known.get(host.lower(), {})
         counts = Counter(_severity(findings[i]) for i in indexes)
-        users = {str(u) for u in entry.get("users") or []}
+        users = {_entry_text(u, "user") for u in entry.get("users") or []}
         users.update(u for i in indexes if findings[i].category == CATEGORY_CREDENTIALS for u in _users(findings[i]))
+        names = [_entry_text(n, "name") for n in entry.get("names") or []] or _own_name(indexes, findings, host)
         devices.append((sum(findings[i].risk for i in indexes), DeviceRow(
             address=clip(entry.get("address") or host, 100),
-            names=joined(entry.get("names") or [], max_items=4, limit=60),
+            names=joined(names, max_items=4, limit=60),
             mac=clip(entry.get("mac"), 20),
             users=joined(sorted(users), max_items=5, limit=40),
             counts=[(s, counts[s]) for s in reversed(SEVERITIES) if counts.get(s)],
@@ -738,6 +740,20 @@ def _devices(findings: list[Finding], rows: list[FindingRow], directory: list[Ma
     for points, device in devices:
         device.points = decimal(points, 1)
     return [device for _points, device in devices[:MAX_ROWS_PER_VIEW]]
+
+
+def _entry_text(item: Any, key: str) -> str:
+    """A name or user of the devices section: plain text, or a record with ``name``/``user``."""
+    return str(item.get(key) or "") if isinstance(item, Mapping) else str(item)
+
+
+def _own_name(indexes: list[int], findings: list[Finding], host: str) -> list[str]:
+    """The name a finding itself gives its device (``host_names``) when no directory entry does."""
+    for index in indexes:
+        name = (getattr(findings[index], "host_names", None) or {}).get(host)
+        if name:
+            return [name]
+    return []
 
 
 def _directory(entries: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -16,7 +17,8 @@ from detector.settings import Settings
 def scan_files(*paths: Path, settings: Optional[Settings] = None, tz: Optional[int] = None,
                rules: bool = True) -> tuple[list[Finding], list[InputRecord], Scan]:
     ruleset = load_ruleset([]) if rules else None
-    config = ScanConfig(settings or (ruleset.settings if ruleset else Settings()), load_catalog(), tz)
+    zone = None if tz is None else timezone(timedelta(seconds=tz))  # tz: a fixed offset in seconds
+    config = ScanConfig(settings or (ruleset.settings if ruleset else Settings()), load_catalog(), zone)
     scan = Scan(config)
     for path in paths:
         scan.add_file(Path(path))

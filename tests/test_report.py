@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -151,6 +152,8 @@ def every_category(hostile: str = "") -> list[Finding]:
 
 
 def make_scan(findings: list[Finding], site: str = "Acme Dental", started: float = T0 + DAY) -> ScanResult:
+    """A scan as the app stores it: risk scored once, at the end of the scan."""
+    risk = score_findings(findings)
     return ScanResult(
         started=started,
         finished=started + 60,
@@ -171,6 +174,7 @@ def make_scan(findings: list[Finding], site: str = "Acme Dental", started: float
         findings=findings,
         site=site,
         operator="consultant",
+        risk=risk,
     )
 
 
@@ -528,7 +532,7 @@ def test_attributes_as_the_detectors_emit_them():
 def test_times_follow_the_site_time_zone():
     finding = make_finding("c", CATEGORY_CREDENTIALS, first_seen=T0, last_seen=T0)
     utc = render_report([site_report([finding])])
-    local = render_report([site_report([finding], tz_offset_seconds=2 * 3600)])
+    local = render_report([site_report([finding], zone=timezone(timedelta(hours=2)))])
     assert "2024-03-01 08:00 UTC" in utc
     assert "2024-03-01 10:00 UTC+02:00" in local and "Times are UTC+02:00" in local
 
@@ -649,14 +653,18 @@ def test_sections_without_content_are_left_out():
 
 
 def test_area_scores_are_the_stored_ones():
-    sharing = make_finding("s", CATEGORY_FILE_SHARING, risk=50.0)
-    login = make_finding("c", CATEGORY_CREDENTIALS, risk=25.0)
-    result = make_scan([sharing, login])
-    html = render_report([SiteReport(result=result)])  # not re-scored: the risks above are the stored ones
+    from detector.risk import site_score
+
+    sharing = make_finding("s", CATEGORY_FILE_SHARING)
+    login = make_finding("c", CATEGORY_CREDENTIALS)
+    result = make_scan([sharing, login])  # scored once, as the scan stores it
+    sharing.risk, login.risk = 50.0, 25.0  # what the store holds is what the report shows: nothing re-scored
+    result.risk = None
+    html = render_report([SiteReport(result=result)])
     table = html.split('<table class="subscores">', 1)[1].split("</table>", 1)[0]
     rows = table.split("<tr>")[2:]
-    assert "File sharing" in rows[0] and ">50<" in rows[0] and "grade-D" in rows[0]
-    assert "Clear-text credentials" in rows[1] and ">71<" in rows[1]
+    assert "File sharing" in rows[0] and f">{site_score(50.0)}<" in rows[0] and "grade-D" in rows[0]
+    assert "Clear-text credentials" in rows[1] and f">{site_score(25.0)}<" in rows[1]
     assert "Wi-Fi" in rows[2] and "badge" not in rows[2]  # no Wi-Fi finding: no grade invented
     assert sharing.risk == 50.0
 

@@ -331,27 +331,27 @@ def test_unknown_compliance_id_is_an_error(tmp_path: Path, packs: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "line", "fragment"),
     [
-        ("  - title: No id\n    match: {note: 1}\n    severity: low\n", 2, "missing required key 'id'"),
-        ("  - id: r1\n    match: {note: 1}\n    severity: low\n", 2, "missing required key 'title'"),
+        ("  - title: No id\n    match: {aps: 1}\n    severity: low\n", 2, "missing required key 'id'"),
+        ("  - id: r1\n    match: {aps: 1}\n    severity: low\n", 2, "missing required key 'title'"),
         ("  - id: r1\n    title: t\n    severity: low\n", 2, "missing required key 'match'"),
-        ("  - id: r1\n    title: t\n    match: {note: 1}\n", 2, "missing required key 'severity'"),
-        ("  - id: r1\n    title: t\n    action: allow\n    match: {note: 1}\n", 2, "missing required key 'reason'"),
-        ("  - id: r1\n    title: t\n    action: allow\n    reason: ok\n    match: {note: 1}\n    expires: 2030-02-30\n",
+        ("  - id: r1\n    title: t\n    match: {aps: 1}\n", 2, "missing required key 'severity'"),
+        ("  - id: r1\n    title: t\n    action: allow\n    match: {aps: 1}\n", 2, "missing required key 'reason'"),
+        ("  - id: r1\n    title: t\n    action: allow\n    reason: ok\n    match: {aps: 1}\n    expires: 2030-02-30\n",
          7, "bad date"),
-        ("  - id: r1\n    title: t\n    action: ignore\n    match: {note: 1}\n", 4, "bad action"),
-        ("  - id: r1\n    title: t\n    match: {note: {regexp: x}}\n    severity: low\n", 4, "unknown operator 'regexp'"),
+        ("  - id: r1\n    title: t\n    action: ignore\n    match: {aps: 1}\n", 4, "bad action"),
+        ("  - id: r1\n    title: t\n    match: {aps: {regexp: x}}\n    severity: low\n", 4, "unknown operator 'regexp'"),  # noqa: E501
         ("  - id: r1\n    title: t\n    match: {regex: x}\n    severity: low\n", 4, "is an operator, not a field"),
-        ("  - id: r1\n    title: t\n    match: {note: {cidr: 10.0.0.1/33}}\n    severity: low\n", 4, "bad CIDR"),
-        ("  - id: r1\n    title: t\n    match: {note: {domain: 'https://x.com/'}}\n    severity: low\n", 4, "bad domain"),
-        ("  - id: r1\n    title: t\n    match: {note: {time_of_day: '8-18'}}\n    severity: low\n", 4, "bad time_of_day"),
-        ("  - id: r1\n    title: t\n    match: {note: {gt: ten}}\n    severity: low\n", 4, "gt takes a number"),
-        ("  - id: r1\n    title: t\n    match: {note: {gt: {setting: nope}}}\n    severity: low\n", 4, "unknown numeric"),
-        ("  - id: r1\n    title: t\n    match: {note: null}\n    severity: low\n", 4, "exists: false"),
+        ("  - id: r1\n    title: t\n    match: {aps: {cidr: 10.0.0.1/33}}\n    severity: low\n", 4, "bad CIDR"),
+        ("  - id: r1\n    title: t\n    match: {aps: {domain: 'https://x.com/'}}\n    severity: low\n", 4, "bad domain"),  # noqa: E501
+        ("  - id: r1\n    title: t\n    match: {aps: {time_of_day: '8-18'}}\n    severity: low\n", 4, "bad time_of_day"),  # noqa: E501
+        ("  - id: r1\n    title: t\n    match: {aps: {gt: ten}}\n    severity: low\n", 4, "gt takes a number"),
+        ("  - id: r1\n    title: t\n    match: {aps: {gt: {setting: nope}}}\n    severity: low\n", 4, "unknown numeric"),  # noqa: E501
+        ("  - id: r1\n    title: t\n    match: {aps: null}\n    severity: low\n", 4, "exists: false"),
         ("  - id: r1\n    title: t\n    match: {severity: urgent}\n    severity: low\n", 4, "bad severity 'urgent'"),
         ("  - id: r1\n    title: t\n    match: {}\n    severity: low\n", 4, "must not be empty"),
-        ("  - id: default\n    title: t\n    match: {note: 1}\n    severity: low\n", 2, "reserved"),
-        ("  - id: r1\n    title: t\n    match: {note: 1}\n    severity: low\n    reason: why\n", 6, "only valid with"),
-        ("  - id: r1\n    title: t\n    match: {note: 1}\n    severity: low\n    examples: {match: [{colour: 1}]}\n",
+        ("  - id: default\n    title: t\n    match: {aps: 1}\n    severity: low\n", 2, "reserved"),
+        ("  - id: r1\n    title: t\n    match: {aps: 1}\n    severity: low\n    reason: why\n", 6, "only valid with"),
+        ("  - id: r1\n    title: t\n    match: {aps: 1}\n    severity: low\n    examples: {match: [{colour: 1}]}\n",
          6, "unknown key 'colour' in example"),
     ],
 )
@@ -400,7 +400,7 @@ def test_base60_looking_times_stay_text() -> None:
 
 
 def test_errors_are_collected_across_files(tmp_path: Path, packs: Path) -> None:
-    first = write(tmp_path / "one.yaml", "rules:\n  - {id: r1, title: t, match: {note: 1}, severity: bad}\n")
+    first = write(tmp_path / "one.yaml", "rules:\n  - {id: r1, title: t, match: {aps: 1}, severity: bad}\n")
     second = write(tmp_path / "two.yaml", "rules: {}\n")
     errors = validate_files([first, second], packs_dir=packs)
     assert [(Path(error.file).name, error.line) for error in errors] == [("one.yaml", 2), ("two.yaml", 1)]
@@ -412,7 +412,7 @@ def test_unreadable_file_is_an_error(tmp_path: Path, packs: Path) -> None:
 
 
 def test_duplicate_ids_across_files_of_one_layer(tmp_path: Path, packs: Path) -> None:
-    rule = "rules:\n  - {id: same, title: t, match: {note: 1}, severity: low}\n"
+    rule = "rules:\n  - {id: same, title: t, match: {aps: 1}, severity: low}\n"
     write(packs / "a.yaml", rule)
     write(packs / "b.yaml", rule)
     with pytest.raises(RuleLoadError) as caught:

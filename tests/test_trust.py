@@ -288,3 +288,29 @@ def test_detector_finish_is_repeatable_so_live_flushes_need_no_copy(tmp_path, co
     first = sorted(json.dumps(f.as_dict(), sort_keys=True) for f in scan.snapshot())
     second = sorted(json.dumps(f.as_dict(), sort_keys=True) for f in scan.snapshot())
     assert first == second and first
+
+
+def test_findings_name_their_devices_in_json_and_the_database(tmp_path):
+    """A device is shown as its address plus the best name known; file sharing counts devices and people."""
+    from scapy.layers.dhcp import BOOTP, DHCP
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    mac = "aa:bb:cc:00:00:07"
+    dhcp = (Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255")
+            / UDP(sport=68, dport=67) / BOOTP(chaddr=bytes.fromhex(mac.replace(":", "")), ciaddr="10.0.0.7")
+            / DHCP(options=[("message-type", "request"), ("requested_addr", "10.0.0.7"),
+                            ("hostname", b"LAPTOP-ANNA"), "end"]))
+    dhcp.time = T0 - 60
+    box = dns_exchange("10.0.0.7", "10.0.0.1", "app.box.com", ["1.2.3.4"], T0)
+    capture = write_pcap(tmp_path / "named.pcap", [dhcp, *box])
+    db, out = tmp_path / "n.db", tmp_path / "n.json"
+    assert run("scan", capture, "--json", out, "--db", db, "-q").exit_code == 0
+    document = json.loads(out.read_text())
+    finding = next(f for f in document["findings"] if f["attributes"].get("service") == "Box")
+    assert finding["hosts"] == ["10.0.0.7"] and "LAPTOP-ANNA" in finding["host_names"]["10.0.0.7"]
+    assert finding["attributes"]["devices"] == 1
+    device = next(d for d in document["devices"] if d["address"] == "10.0.0.7")
+    assert device["mac"] == mac and any(n["name"] == "LAPTOP-ANNA" for n in device["names"])
+    stored = json.loads(run("export", "--db", db, "--format", "json").output)
+    assert stored["devices"] == document["devices"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from scapy.layers.dot11 import Dot11, Dot11Deauth, RadioTap
@@ -101,12 +101,14 @@ def test_dhcp_initial_requests_versus_renewals():
         payload = bytes(pkt["UDP"].payload)
         decoder.decode(Datagram(1.0, "t", "0.0.0.0", "255.255.255.255", 68, 67, payload), seen.append)
         decoder.decode(Datagram(1.0, "t", "x", "y", 68, 67, payload[:100]), seen.append)  # truncated: ignored
+    seen = [o for o in seen if isinstance(o, DhcpClientRequest)]  # DHCP also names the client (HostIdentity)
     assert [(o.message, o.initial) for o in seen] == [("discover", True), ("request", False)]
     assert isinstance(seen[0], DhcpClientRequest) and seen[0].client == "aa:bb:cc:00:00:01"
 
 
 def _parse(decoder, lines, year=2027, tz=None, path="client.log"):
-    parser = decoder.parser(LogContext(path, year, tz))
+    zone = None if tz is None else timezone(timedelta(seconds=tz)) if isinstance(tz, int) else tz
+    parser = decoder.parser(LogContext(path, year, zone))
     seen: list = []
     ok = [parser.parse(line, f"l{i}", seen.append) for i, line in enumerate(lines)]
     parser.finish(seen.append)

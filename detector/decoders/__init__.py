@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..settings import Settings
 from .arp import ArpDecoder
+from .authlog import AuthLogDecoder
 from .base import DatagramDecoder, DocumentDecoder, EtherDecoder, FrameDecoder, LogDecoder, StreamDecoder
 from .bittorrent import BitTorrentDecoder, BitTorrentUdpDecoder
 from .chatexport import SlackExportDecoder, TeamsExportDecoder
@@ -24,6 +25,7 @@ from .hostapd import HostapdDecoder
 from .http import HttpDecoder
 from .imap import ImapDecoder
 from .irc import IrcDecoder
+from .kerberos import KerberosDecoder, KerberosUdpDecoder
 from .lansync import LanSyncDecoder
 from .ldap import LdapDecoder
 from .macos import MacLogDecoder
@@ -32,6 +34,7 @@ from .maillog import MessageTraceDecoder, PostfixDecoder
 from .mikrotik import MikrotikDecoder
 from .msnms import MsnDecoder
 from .mysql import MysqlDecoder
+from .names import NamesDecoder
 from .networkmanager import NetworkManagerDecoder
 from .pop3 import Pop3Decoder
 from .postgres import PostgresDecoder
@@ -40,6 +43,7 @@ from .quic import QuicDecoder
 from .redis import RedisDecoder
 from .remoteaccess import TeamViewerDecoder, TeamViewerUdpDecoder
 from .sip import SipDecoder
+from .smb import SmbDecoder
 from .smtp import SmtpDecoder
 from .snmp import SnmpDecoder
 from .telnet import RloginDecoder, TelnetDecoder
@@ -61,7 +65,8 @@ def packet_decoders(settings: Settings) -> list:
     file_sharing = [TeamViewerDecoder(), TeamViewerUdpDecoder(), DnsTcpDecoder(), QuicDecoder(), BitTorrentDecoder(),
                     BitTorrentUdpDecoder(), LanSyncDecoder(), TftpDecoder()]
     wifi = [DhcpDecoder(), ArpDecoder()]
-    return foundation + clear_text_logins + file_sharing + wifi
+    who = [NamesDecoder(), KerberosUdpDecoder(), KerberosDecoder(), SmbDecoder()]  # HostIdentity sources
+    return foundation + clear_text_logins + file_sharing + wifi + who
 
 
 def log_decoders() -> list[LogDecoder]:
@@ -70,7 +75,8 @@ def log_decoders() -> list[LogDecoder]:
     file_sharing = [SquidDecoder(), ProxifierDecoder(), DnsLogDecoder(), FirewallDecoder(), PostfixDecoder(),
                     MessageTraceDecoder()]
     wifi = [WpaSupplicantDecoder(), NetworkManagerDecoder(), MacLogDecoder(), MikrotikDecoder(), UnifiDecoder()]
-    return [HostapdDecoder()] + messages + file_sharing + wifi
+    server_logins = [AuthLogDecoder()]  # vsftpd, ProFTPD, Dovecot, Postfix SASL
+    return [HostapdDecoder()] + messages + file_sharing + wifi + server_logins
 
 
 def document_decoders(settings: Settings) -> list[DocumentDecoder]:

@@ -8,6 +8,7 @@ one of the classes below and registers it in ``detector.decoders.REGISTRY``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import BinaryIO, Callable, Iterable, Optional
 
 from ..model import Observation
@@ -113,7 +114,7 @@ class LogContext:
 
     path: str
     year: Optional[int] = None  # for syslog lines without a year: the file's mtime year
-    tz_offset_seconds: Optional[int] = None  # --tz; None = offsets in the data, else UTC
+    zone: Optional[tzinfo] = None  # --tz: the zone of times without an offset (None = UTC)
 
 
 class LogDecoder:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Optional
 
 from ..textscan import shared_passwords
+from ..timezone import local_to_utc
 from .base import Emit, LineParser, LogContext, LogDecoder, first_match
 
 IRC_LINE = re.compile(
@@ -68,8 +69,8 @@ class ChatLogParser(LineParser):
                 moment = datetime.strptime(clock.upper(), fmt)
             except ValueError:
                 continue
-            offset = self.ctx.tz_offset_seconds or 0
-            return self.day.replace(hour=moment.hour, minute=moment.minute, second=moment.second).timestamp() - offset
+            wall = self.day.replace(hour=moment.hour, minute=moment.minute, second=moment.second, tzinfo=None)
+            return local_to_utc(wall, self.ctx.zone)
         return 0.0
 
 

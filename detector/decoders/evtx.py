@@ -125,7 +125,7 @@ class EvtxDecoder(DocumentDecoder):
         if not isinstance(xml, str) or PROVIDER not in xml:
             return
         where = f"{ctx.path}:record {record.get('event_record_id', stats.records)}"
-        event = parse_xml_event(xml, where, ctx.tz_offset_seconds)
+        event = parse_xml_event(xml, where, ctx.zone)
         if event is None:
             stats.malformed += 1
             return

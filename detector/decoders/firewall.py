@@ -9,11 +9,12 @@ filtering on, the host name or application name: flow accounting for free.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, tzinfo
 from typing import Optional
 from urllib.parse import urlsplit
 
 from ..model import ServiceContact
+from ..timezone import local_to_utc
 from .base import Emit, LineParser, LogContext, LogDecoder, first_match
 
 PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
@@ -63,7 +64,7 @@ def _host(value: str) -> str:
     return value.split("/")[0].split(":")[0].lower()[:255]
 
 
-def _time(fields: dict[str, str], tz_offset: Optional[int]) -> float:
+def _time(fields: dict[str, str], zone: Optional[tzinfo]) -> float:
     if fields.get("eventtime", "").isdigit():
         raw = int(fields["eventtime"])
         return raw / 1e9 if raw > 1e17 else raw / 1e6 if raw > 1e14 else float(raw)
@@ -74,12 +75,12 @@ def _time(fields: dict[str, str], tz_offset: Optional[int]) -> float:
         stamp = datetime.strptime(f"{date} {clock}", "%Y-%m-%d %H:%M:%S")
     except ValueError:
         return 0.0
-    return stamp.replace(tzinfo=timezone.utc).timestamp() - (tz_offset or 0)
+    return local_to_utc(stamp, zone)
 
 
 class FirewallParser(LineParser):
     def __init__(self, ctx: LogContext):
-        self.tz_offset = ctx.tz_offset_seconds
+        self.zone = ctx.zone
 
     def parse(self, line: str, where: str, emit: Emit) -> bool:
         fields = pairs(line)
@@ -91,7 +92,7 @@ class FirewallParser(LineParser):
         app = first(fields, "app")
         up, down = _number(first(fields, "up")), _number(first(fields, "down"))
         port = _number(first(fields, "port")) or server_port or 0
-        emit(ServiceContact(_time(fields, self.tz_offset), where, client, host=host, service=app,
+        emit(ServiceContact(_time(fields, self.zone), where, client, host=host, service=app,
                             method="firewall-log", server=server, server_port=port, bytes_up=up, bytes_down=down,
                             detail=f"firewall: {client} -> {host or server}:{port} ({app or 'no app'}), "
                                    f"{up or 0} B sent, {down or 0} B received"))

@@ -66,6 +66,8 @@ class FtpSession(StreamSession):
 
     def _reply(self, line: bytes) -> None:
         code = line[:3]
+        if code == b"331" and not self.user and self.pending is None:
+            self.user = _user_in_reply(line)  # picked up after USER: "331 Password required for bob"
         if self.pending is None or not code.isdigit() or line[3:4] == b"-":
             return
         if code == b"230":
@@ -85,6 +87,17 @@ class FtpSession(StreamSession):
         self._flush()
 
 
+def _user_in_reply(line: bytes) -> str:
+    """The user a 331 reply names ("331 Password required for bob", "331 User bob OK"), if any."""
+    words = text(line[4:], 256).split()
+    for index, word in enumerate(words[:-1]):
+        if word.lower() in ("for", "user"):
+            candidate = words[index + 1].strip(".,:'\"")
+            if candidate and candidate.lower() not in ("password", "the", "user", "login"):
+                return candidate
+    return ""
+
+
 class FtpDecoder(StreamDecoder):
     name = "ftp"
     tcp_ports = frozenset({21, 2121})
@@ -97,6 +110,8 @@ class FtpDecoder(StreamDecoder):
             if b"ftp" in banner or b"filezilla" in banner:
                 return True
             return not any(word in banner for word in MAIL_BANNER_WORDS)
+        if first_server[:3].isdigit() and first_server[3:4] in (b" ", b"-"):
+            return True  # picked up mid-session on an FTP port: a reply such as "331 Password required"
         return first_client.upper().startswith((b"USER ", b"AUTH ", b"PASS ", b"SYST", b"FEAT"))
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:

@@ -187,8 +187,10 @@ class ImapDecoder(StreamDecoder):
     server_prefixes = (b"* OK ", b"* PREAUTH ")
 
     def accepts(self, first_client: bytes, first_server: bytes) -> bool:
-        if first_server:
-            return first_server.startswith((b"* OK", b"* PREAUTH", b"* BYE", b"* "))
+        if first_server:  # mid-session: a tagged status or a continuation request counts too
+            tagged = first_server.split(b" ", 2)
+            return first_server.startswith((b"* ", b"+ ")) or (
+                len(tagged) >= 2 and tagged[0].isalnum() and tagged[1].upper() in (b"OK", b"NO", b"BAD"))
         parts = first_client.split(b" ", 2)
         return len(parts) >= 2 and parts[1].upper() in (b"CAPABILITY", b"LOGIN", b"AUTHENTICATE", b"STARTTLS",
                                                          b"ID", b"NOOP", b"SELECT", b"LIST")

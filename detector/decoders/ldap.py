@@ -4,10 +4,16 @@ Recognised on 389 and 3268 and, on any port, by a first client message that
 parses as an LDAPMessage. Anonymous and unauthenticated binds (empty password)
 and SASL binds are not clear passwords and yield nothing; a StartTLS extended
 request ends what can be read.
+
+Who binds: the bind DN (simple bind) or the NTLMSSP AUTHENTICATE inside a
+SASL GSS-SPNEGO bind names a user (and domain) for the client address.
 """
 
 from __future__ import annotations
 
+import re
+
+from ..model import HostIdentity
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
 from .ber import (
     TAG_ENUMERATED,
@@ -22,12 +28,14 @@ from .ber import (
     integer,
 )
 from .clearlogin import LoginSession
+from .ntlmssp import parse_authenticate
 from .text import text
 
 LDAP_PORTS = frozenset({389, 3268})
 BIND_REQUEST, BIND_RESPONSE = 0x60, 0x61
 EXTENDED_REQUEST, EXTENDED_RESPONSE = 0x77, 0x78
 SIMPLE_AUTH = 0x80
+SASL_AUTH = 0xA3
 STARTTLS_OID = b"1.3.6.1.4.1.1466.20037"
 MAX_MESSAGE = 64 * 1024
 MAX_BUFFER = 128 * 1024
@@ -86,8 +94,16 @@ class LdapSession(LoginSession):
         if len(parts) < 3 or parts[1].tag != TAG_OCTET_STRING:
             return True
         name, auth = parts[1].value, parts[2]
+        if auth.tag == SASL_AUTH:
+            ntlm = parse_authenticate(auth.value)
+            if ntlm is not None and not ntlm.anonymous:
+                self.emit(HostIdentity(ts, where, self.ends.client, hostname=ntlm.workstation, username=ntlm.user,
+                                       domain=ntlm.domain, source="ldap-bind"))
         if auth.tag != SIMPLE_AUTH or not auth.value:
             return True  # SASL, anonymous or unauthenticated bind: no clear password
+        user, domain = bind_user(text(name, 256))
+        if user:
+            self.emit(HostIdentity(ts, where, self.ends.client, username=user, domain=domain, source="ldap-bind"))
         if len(self.bind_ids) < 64:
             self.bind_ids[msgid] = None
         self.offer(ts, where, text(name, 256), auth.value, note="simple bind")
@@ -103,6 +119,25 @@ class LdapSession(LoginSession):
             result = element(value, 0, TAG_ENUMERATED)
             return integer(result.value) != 0
         return True
+
+
+def bind_user(name: str) -> tuple[str, str]:
+    """(user, domain) of a bind name: a DN (first RDN value, DC components), a UPN or DOMAIN\\user."""
+    name = name.strip()
+    if "\\" in name and "=" not in name:
+        domain, _, user = name.partition("\\")
+        return user, domain
+    if "@" in name and "=" not in name:
+        user, _, domain = name.partition("@")
+        return user, domain
+    if "=" not in name:
+        return name, ""
+    rdns = [part.strip() for part in re.split(r"(?<!\\),", name) if "=" in part]
+    if not rdns:
+        return "", ""
+    user = rdns[0].split("=", 1)[1].strip()
+    components = [p.split("=", 1)[1].strip() for p in rdns if p.lower().startswith("dc=")]
+    return user, ".".join(components)
 
 
 def looks_like_ldap(head: bytes) -> bool:

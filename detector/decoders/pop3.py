@@ -118,7 +118,8 @@ class Pop3Decoder(StreamDecoder):
     def accepts(self, first_client: bytes, first_server: bytes) -> bool:
         if first_server:
             return first_server.startswith((b"+OK", b"-ERR"))
-        return first_client.upper().startswith((b"USER ", b"CAPA", b"AUTH ", b"APOP ", b"STLS", b"STAT", b"QUIT"))
+        return first_client.upper().startswith((b"USER ", b"PASS ", b"CAPA", b"AUTH ", b"APOP ", b"STLS", b"STAT",
+                                                b"QUIT"))
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:
         return Pop3Session(ends, emit)

@@ -147,8 +147,10 @@ class SmtpDecoder(StreamDecoder):
 
     def accepts(self, first_client: bytes, first_server: bytes) -> bool:
         if first_server:
-            # on other ports FTP (registered first) has already claimed the 220 banners that are not mail
-            return first_server.startswith(self.server_prefixes)
+            # on other ports FTP (registered first) has already claimed the 220 banners that are not mail;
+            # on a mail port, any reply ("250 OK", "334 ...") is a session picked up mid-way
+            return first_server.startswith(self.server_prefixes) or (
+                first_server[:3].isdigit() and first_server[3:4] in (b" ", b"-"))
         return first_client.upper().startswith((b"EHLO", b"HELO", b"AUTH", b"MAIL", b"STARTTLS"))
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:

@@ -51,8 +51,7 @@ class LineClock:
         self.ctx = ctx
         self.year = ctx.year or datetime.now(timezone.utc).year
         self.last: Optional[float] = None
-        offset = ctx.tz_offset_seconds or 0
-        self.zone = timezone(timedelta(seconds=offset))
+        self.zone = ctx.zone or timezone.utc
         self.before_rollover: list = []  # observations stamped from year-less lines, until a roll-over
         self.yearless = False
         self.rollovers = 0  # New Years crossed so far; parsers that hold events back compare against it

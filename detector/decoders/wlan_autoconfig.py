@@ -14,7 +14,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import BinaryIO, Iterator, Optional
 from xml.sax.saxutils import unescape
 
@@ -70,12 +70,12 @@ def _bssid(text: str) -> str:
     return text if re.fullmatch(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}", text) else ""
 
 
-def parse_time(text: str, tz_offset: Optional[int]) -> Optional[float]:
+def parse_time(text: str, zone: Optional[tzinfo]) -> Optional[float]:
     """Windows export time stamps: ISO with or without offset, en-US "M/D/YYYY h:mm:ss AM" or "D.M.YYYY H:mm:ss"."""
     text = text.strip()[:40]
     if text.endswith(" UTC"):  # evtx (pyevtx-rs) renders some FILETIMEs as "2026-11-02 14:05:10.000000 UTC"
         text = text[:-4].rstrip("Z") + "Z"
-    zone = timezone(timedelta(seconds=tz_offset or 0))
+    zone = zone or timezone.utc
     iso = re.match(r"^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$", text)
     if iso:
         stamp = datetime.fromisoformat(f"{iso.group(1)}T{iso.group(2)}")
@@ -154,11 +154,11 @@ def xml_events(text: io.TextIOBase, where_prefix: str, stats: DocumentStats) -> 
             pending = pending[-256:]
 
 
-def parse_xml_event(block: str, where: str, tz_offset: Optional[int]) -> Optional[WlanEvent]:
+def parse_xml_event(block: str, where: str, zone: Optional[tzinfo]) -> Optional[WlanEvent]:
     event_id, stamp = EVENT_ID.search(block), TIME_CREATED.search(block)
     if not event_id or not stamp:
         return None
-    ts = parse_time(stamp.group(1), tz_offset)
+    ts = parse_time(stamp.group(1), zone)
     if ts is None:
         return None
     computer, provider = COMPUTER.search(block), PROVIDER_NAME.search(block)
@@ -181,7 +181,7 @@ class WlanXmlDecoder(DocumentDecoder):
         station = file_station(ctx)
         for block, where in xml_events(text_stream(stream), ctx.path, stats):
             stats.records += 1
-            event = parse_xml_event(block, where, ctx.tz_offset_seconds)
+            event = parse_xml_event(block, where, ctx.zone)
             if event is None:
                 stats.malformed += 1
                 continue
@@ -211,7 +211,7 @@ class WlanCsvDecoder(DocumentDecoder):
         lines = (line for line in text_stream(stream) if not line.startswith("#TYPE"))
         for number, row in enumerate(csv.DictReader(lines), 1):
             stats.records += 1
-            event = self._event(row, f"{ctx.path}:record {number}", ctx.tz_offset_seconds)
+            event = self._event(row, f"{ctx.path}:record {number}", ctx.zone)
             if event is None:
                 stats.malformed += 1
                 continue
@@ -219,11 +219,11 @@ class WlanCsvDecoder(DocumentDecoder):
         return stats
 
     @staticmethod
-    def _event(row: dict, where: str, tz_offset: Optional[int]) -> Optional[WlanEvent]:
+    def _event(row: dict, where: str, zone: Optional[tzinfo]) -> Optional[WlanEvent]:
         raw_id, raw_time = str(row.get("Id") or row.get("EventID") or ""), str(row.get("TimeCreated") or "")
         if not raw_id.strip().isdigit():
             return None
-        ts = parse_time(raw_time, tz_offset)
+        ts = parse_time(raw_time, zone)
         if ts is None:
             return None
         message = str(row.get("Message") or "")[:MAX_EVENT_CHARS]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Callable, Optional
 
 from ..catalog import Catalog
@@ -31,7 +32,7 @@ class DetectorContext:
     settings: Settings
     catalog: Catalog
     watch_address: Callable[[str], None] = lambda address: None  # ask the fast path to meter an address
-    tz_offset_seconds: int = 0  # local time for time-of-day patterns (--tz)
+    zone: Optional[tzinfo] = None  # --tz: local time for time-of-day patterns (None = UTC)
 
 
 class Detector:

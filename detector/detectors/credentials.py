@@ -88,7 +88,7 @@ class CredentialDetector(Detector):
                   f"{obs.client} -> {obs.server}:{obs.server_port}, {outcome}" + (f" ({obs.note})" if obs.note else ""))
         use.tally.add(obs.ts, obs.where, detail, self.ctx.settings.max_evidence)
         self._attempt(obs, detail)
-        if obs.kind == "cleartext" and obs.secret.fingerprint:
+        if obs.kind == "cleartext" and obs.secret.captured and obs.secret.fingerprint:
             self._remember(obs.secret, (obs.username, obs.protocol, f"{obs.server}:{obs.server_port}"), obs,
                            obs.client)
 
@@ -182,8 +182,8 @@ class CredentialDetector(Detector):
         outcomes = [use.accepted for use in uses]
         accepted = True if True in outcomes else False if outcomes and all(o is False for o in outcomes) else None
         tally = merged([use.tally for use in uses], self.ctx.settings.max_evidence)
-        severity = {"hash": "info", "anonymous": "low", "token": "high"}.get(
-            c.kind, "medium" if c.starttls else "high")
+        severity = {"hash": "info", "anonymous": "low", "token": "medium"}.get(
+            c.kind, "medium" if c.starttls or not c.secret.captured else "high")
         attributes = {
             "protocol": c.protocol,
             "username": c.username,
@@ -202,8 +202,9 @@ class CredentialDetector(Detector):
             "note": c.note,
             "starttls": c.starttls,
         }
-        if hasattr(c.secret, "captured"):
-            attributes["secret_captured"] = bool(c.secret.captured)
+        attributes["secret_captured"] = bool(c.secret.captured)
+        attributes["domain"] = c.domain
+        attributes["workstation"] = c.workstation
         return Finding(
             id=finding_id("credentials.cleartext", c.protocol, c.server, c.username, c.kind),
             detector="credentials.cleartext",
@@ -222,8 +223,12 @@ class CredentialDetector(Detector):
     @staticmethod
     def _login_title(c: Credential, secrets: int) -> str:
         user = c.username or "(no user)"
+        if c.domain:
+            user = f"{c.domain}\\{user}"
         where = f"{c.server}:{c.server_port}"
         several = f" ({secrets} different secrets)" if secrets > 1 else ""
+        if not c.secret.captured:
+            return f"Clear-text {c.protocol.upper()} login by {user} to {where} (seen in a log, password not captured)"
         if c.kind == "cleartext" and c.username:
             return f"Clear-text {c.protocol.upper()} password for {user} to {where}{several}"
         if c.kind == "cleartext":

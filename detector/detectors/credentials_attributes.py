@@ -30,6 +30,10 @@ class CleartextLoginAttributes(Attributes):
     secrets: list[dict[str, Any]] = attribute("every distinct secret this user sent to this server: "
                                               "`{mask, fingerprint, accepted, count}`", label="Secrets",
                                               factory=list, structured=True)
+    domain: str = attribute("Windows domain or realm of the user (NTLM, Kerberos, LDAP)", label="Domain",
+                            default="")
+    workstation: str = attribute("the client's computer name the login gave (NTLM)", label="Workstation",
+                                 default="")
     client: str = attribute("the first client device (address) that sent it", label="Client", default="")
     clients: list[str] = attribute("every client device (address) that sent it", label="Clients", factory=list)
     server: str = attribute("server address", label="Server", default="")
@@ -40,7 +44,7 @@ class CleartextLoginAttributes(Attributes):
     default: bool = attribute("the secret is a vendor default (`public`, `admin`, ...)", label="Default",
                               default=False)
     kind: str = attribute("`cleartext`, `anonymous`, `hash` (Digest/NTLM material crackable offline) or `token` "
-                          "(a bearer/API token)", label="Kind", default="cleartext")
+                          "(a bearer, OAuth or API token: no user name)", label="Kind", default="cleartext")
     note: str = attribute("what the decoder noted about the exchange", label="Note", default="")
     starttls: Optional[bool] = attribute("true when STARTTLS was tried and failed before the clear login, false "
                                          "when never tried", label="STARTTLS tried first",

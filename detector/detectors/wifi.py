@@ -121,7 +121,7 @@ class WifiDropDetector(Detector):
         self.connects: list[WifiConnect] = []
         self.gaps: list[WifiBeaconGap] = []
         self.dhcp: list = []  # DhcpClientRequest and GratuitousArp: hosts rejoining the LAN
-        self.zone = timezone(timedelta(seconds=ctx.tz_offset_seconds))
+        self.zone = ctx.zone or timezone.utc
         self.connect_index: dict[str, tuple[list[float], list[str]]] = {}
         self.all_drops: list[Drop] = []
         self.days: list[date] = []

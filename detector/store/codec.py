@@ -17,7 +17,7 @@ from .errors import StoreError
 FINDING_COLUMNS = (
     "id", "rule", "category", "detector", "severity", "sanctioned", "title", "first_seen",
     "last_seen", "count", "hosts", "attributes", "evidence", "compliance", "remediation",
-    "tags", "risk", "exception", "inputs",
+    "tags", "risk", "exception", "inputs", "host_names",
 )
 INPUT_COLUMNS = (
     "path", "sha256", "bytes", "kind", "records", "skipped", "warnings", "first_ts", "last_ts",
@@ -55,6 +55,7 @@ def finding_row(finding: Finding) -> dict[str, Any]:
         "risk": float(finding.risk),
         "exception": to_json(finding.exception, what + " exception") if finding.exception else None,
         "inputs": to_json(list(finding.inputs), what + " inputs"),
+        "host_names": to_json(dict(finding.host_names), what + " host names"),
     }
 
 
@@ -79,6 +80,7 @@ def finding_from_row(row: dict[str, Any]) -> Finding:
         risk=row["risk"],
         exception=json.loads(row["exception"]) if row.get("exception") else None,
         inputs=json.loads(row.get("inputs") or "[]"),
+        host_names=json.loads(row.get("host_names") or "{}"),
     )
 
 

@@ -116,6 +116,8 @@ def _v3_trust(db: Database) -> None:
             "ALTER TABLE scans ADD COLUMN derived_from INTEGER",
             "ALTER TABLE findings ADD COLUMN exception TEXT",
             "ALTER TABLE findings ADD COLUMN inputs TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE findings ADD COLUMN host_names TEXT NOT NULL DEFAULT '{}'",
+            "ALTER TABLE scans ADD COLUMN devices TEXT NOT NULL DEFAULT '[]'",
             """CREATE TABLE reported (
                 scan_id INTEGER PRIMARY KEY,
                 reported REAL NOT NULL

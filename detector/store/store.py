@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional, TextIO, Union
 
 from ..model import SEVERITIES, Finding, InputRecord, ScanResult, iso
-from ..risk import SiteRisk
+from ..risk import FORMULA, SiteRisk
 from . import codec
 from .diff import ScanDiff, diff_results
 from .errors import DuplicateFinding, ScanNotFound, StoreError
@@ -221,17 +221,17 @@ class Store:
             )
 
     def finish_scan(self, scan_id: int, finished: float, complete: bool = True, risk: Optional[SiteRisk] = None,
-                    failed: bool = False) -> None:
+                    failed: bool = False, devices: Optional[list] = None) -> None:
         """Close the scan with its status and the site score computed once for it (none for a failed scan)."""
         status = STATUS_FAILED if failed else STATUS_COMPLETE if complete else STATUS_INCOMPLETE
         scored = risk is not None and not failed
         with write_transaction(self.db):
             cursor = self.db.conn.execute(
                 "UPDATE scans SET finished = ?, status = ?, score = ?, grade = ?, risk_points = ?, "
-                "category_scores = ? WHERE id = ?",
+                "category_scores = ?, devices = ? WHERE id = ?",
                 [finished, status, risk.score if scored else None, risk.grade if scored else None,
                  risk.total_points if scored else None,
-                 json.dumps(risk.categories if scored else {}), scan_id],
+                 json.dumps(risk.categories if scored else {}), json.dumps(devices or []), scan_id],
             )
             if cursor.rowcount == 0:
                 raise ScanNotFound(f"no scan with id {scan_id} in {self.path}")
@@ -295,6 +295,8 @@ class Store:
             hostname=scan["hostname"],
             argv=scan["argv"],
             status=_shown_status(scan["status"]),
+            risk=_stored_risk(scan),
+            devices=json.loads(scan.get("devices") or "[]"),
         )
 
     def load_scan(self, scan_id: Optional[int] = None, site: Optional[str] = None) -> ScanResult:
@@ -404,6 +406,14 @@ class Store:
             for table, column in (("findings", "scan_id"), ("inputs", "scan_id"), ("scans", "id")):
                 self.db.conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", doomed)
         return len(doomed)
+
+
+def _stored_risk(scan: dict[str, Any]) -> Optional[SiteRisk]:
+    """The score stored when the scan ended (None for failed or pre-v3 scans: the report sums stored risks)."""
+    if scan.get("score") is None:
+        return None
+    return SiteRisk(score=scan["score"], grade=scan["grade"], formula=FORMULA, total_points=scan["risk_points"] or 0.0,
+                    categories=json.loads(scan.get("category_scores") or "{}"))
 
 
 def _reject_duplicates(findings: Sequence[Finding]) -> None:
