@@ -606,6 +606,14 @@ def test_device_view_lists_every_finding_of_a_device_with_directory_names():
     acting = [i for i, f in enumerate(sorted_by_rank(findings), start=1) if "10.0.0.7" in f.hosts]
     assert sorted(map(int, refs)) == acting  # every finding of that device, nothing else
     assert render_report([site_report(findings, devices=[])])  # the directory may be empty
+    section = [{"address": "10.0.0.7", "mac": "aa:bb:cc:00:00:07", "label": "LAPTOP-ANNA",  # the scan's devices
+                "names": [{"name": "LAPTOP-ANNA", "kind": "netbios", "source": "nbns", "where": "a:frame 1"}],
+                "users": [{"user": "anna", "domain": "CORP", "source": "kerberos", "where": "a:frame 2"}]}]
+    scan = make_scan(findings)
+    scan.devices = section
+    html = render_report([site_report(findings, result=scan)])
+    row = next(r for r in html.split('id="s1-devices">', 1)[1].split("<tr>") if "10.0.0.7" in r)
+    assert "LAPTOP-ANNA" in row and "anna" in row and "{" not in row
 
 
 def sorted_by_rank(findings: list[Finding]) -> list[Finding]:
