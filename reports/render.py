@@ -435,8 +435,9 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
 def _timeline(findings: list[Finding]) -> Timeline:
     """The outage -> workaround story, only when there is an outage to tell it from."""
     timeline = build_timeline(findings)
-    if not any(day.outages for day in timeline.days):
-        timeline.days = []
+    outage_days = {day.day for day in timeline.days if day.outages}
+    # A day without any outage on site tells no workaround story: its uploads are in the services view.
+    timeline.days = [day for day in timeline.days if day.day in outage_days or day.workaround]
     return timeline
 
 
