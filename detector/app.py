@@ -28,6 +28,7 @@ from .pipeline import Scan, ScanConfig
 from .risk import SiteRisk, score_findings
 from .rules import RuleSet, load_ruleset
 from .sources import discover
+from .sources.incremental import TimeWindow
 from .store import ScanLock, Store
 
 
@@ -42,6 +43,8 @@ class ScanRequest:
     progress_stream: Optional[TextIO] = None
     argv: str = ""
     wait_for_lock: bool = True
+    window: Optional[TimeWindow] = None  # --since/--until
+    incremental: bool = False  # logs: only lines earlier scans of this database did not read
 
 
 @dataclass
@@ -80,21 +83,30 @@ def classify_and_score(findings: list[Finding], ruleset: RuleSet) -> tuple[list[
 
 
 def conclude(findings: list[Finding], inputs: list[InputRecord], ruleset: RuleSet, started: float, site: str,
-             operator: str, argv: str, scan_id: Optional[int], interrupted: bool) -> ScanResult:
-    """The end of every run, file scan or live capture alike: classify, score once, judge coverage."""
+             operator: str, argv: str, scan_id: Optional[int], interrupted: bool,
+             nothing_new_is_fine: bool = False) -> ScanResult:
+    """The end of every run, file scan or live capture alike: classify, score once, judge coverage.
+
+    A run that read nothing usable fails; an incremental run over logs it already read has simply found
+    no new lines (``nothing_new_is_fine``), which is not a failure as long as there were inputs.
+    """
     ordered, risk = classify_and_score(findings, ruleset)
-    failed = not interrupted and not any(record.usable for record in inputs)
+    usable = any(record.usable for record in inputs) or (nothing_new_is_fine and bool(inputs))
+    failed = not interrupted and not usable
     status = "failed" if failed else "incomplete" if interrupted else "complete"
     return ScanResult(started, time.time(), __version__, ruleset.sha256, inputs, ordered, site=site,
                       operator=operator, scan_id=scan_id, complete=status == "complete", hostname=scan_host(),
                       argv=argv, status=status, risk=None if failed else risk)
 
 
-def store_result(store: Store, result: ScanResult) -> None:
-    """Inputs, findings and the one score of a finished run; a failed run is stored as failed, ungraded."""
+def store_result(store: Store, result: ScanResult, positions: Optional[list] = None) -> None:
+    """Inputs, findings and the one score of a finished run; a failed run is stored as failed, ungraded.
+
+    Log reading positions (incremental scans) are committed with the findings of those lines.
+    """
     assert result.scan_id is not None
     store.add_inputs(result.scan_id, result.inputs)
-    store.save_findings(result.scan_id, result.findings)
+    store.save_findings(result.scan_id, result.findings, positions=positions or ())
     store.finish_scan(result.scan_id, result.finished or time.time(), complete=result.status == "complete",
                       risk=result.risk, failed=result.status == "failed", devices=result.devices)
 
@@ -146,12 +158,15 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
     catalog = load_catalog()
     ruleset.sha256 = policy_sha256(ruleset, catalog.path)
     files = list(discover(request.paths))
-    scan = Scan(ScanConfig(ruleset.settings, catalog, request.zone, request.progress_stream))
+    scan = Scan(ScanConfig(ruleset.settings, catalog, request.zone, request.progress_stream,
+                           window=request.window))
     started = time.time()
     operator = request.operator or default_operator()
     interrupted = ""
     with ExitStack() as stack:
         store, scan_id = _open_store(stack, request, started, ruleset, operator)
+        if store is not None and request.incremental:
+            scan.resume(store.log_positions())
         try:
             for path in files:
                 record = scan.add_file(path)
@@ -162,10 +177,10 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
         except KeyboardInterrupt:
             interrupted = "SIGINT"
         result = conclude(scan.finish(), scan.inputs, ruleset, started, request.site, operator, request.argv,
-                          scan_id, bool(interrupted))
+                          scan_id, bool(interrupted), nothing_new_is_fine=request.incremental)
         result.devices = scan.devices(result.findings)
         if store is not None:
-            store_result(store, result)
+            store_result(store, result, positions=scan.positions())
     return ScanOutcome(result, ruleset, bool(interrupted), zone=request.zone,
                        signal=interrupted)
 

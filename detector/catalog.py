@@ -3,7 +3,9 @@
 Matching is on label boundaries only: ``dropbox.com`` matches ``dropbox.com``
 and ``dl.dropbox.com``, never ``notdropbox.com``. The longest listed suffix
 wins, so ``onedrive.live.com`` can be personal OneDrive while ``live.com``
-is webmail.
+is webmail. A ``shared_domains`` entry (a vendor's umbrella domain, a host
+several services use) matches like any other, but the match says
+``shared``: it attributes the service only together with another signal.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Service:
     tenant_pattern: Optional[str] = None  # regex with one group: the tenant in a host name
     description: str = ""
     signatures: tuple[str, ...] = ()  # protocol fingerprints decoders report by name ("lan-sync", ...)
+    shared_domains: tuple[str, ...] = ()  # shared infrastructure: counts only together with another signal
 
 
 @dataclass
@@ -47,6 +50,7 @@ class ServiceMatch:
     service: Service
     domain: str  # the catalog domain that matched
     tenant: Optional[str] = None
+    shared: bool = False  # the domain is shared infrastructure: not proof of the service on its own
 
 
 @dataclass
@@ -55,18 +59,21 @@ class Catalog:
     by_domain: dict[str, Service] = field(default_factory=dict)
     by_name: dict[str, Service] = field(default_factory=dict)
     by_signature: dict[str, Service] = field(default_factory=dict)
+    shared: set[str] = field(default_factory=set)  # domain keys listed under shared_domains
     path: str = ""
 
     def add(self, service: Service) -> None:
         """Index a service; a name or domain listed twice is an error, not a silent override."""
         if service.name.lower() in self.by_name:
             raise CatalogError(f"{self.path}: service {service.name!r} listed twice")
-        for domain in service.domains:
+        for domain in service.domains + service.shared_domains:
             key = domain.lower().lstrip(".").rstrip(".")
             owner = self.by_domain.get(key)
             if owner is not None:
                 raise CatalogError(f"{self.path}: domain {key!r} listed for {owner.name!r} and {service.name!r}")
             self.by_domain[key] = service
+            if domain in service.shared_domains:
+                self.shared.add(key)
         self.services.append(service)
         self.by_name[service.name.lower()] = service
         for signature in service.signatures:
@@ -80,7 +87,7 @@ class Catalog:
             suffix = ".".join(labels[start:])
             service = self.by_domain.get(suffix)
             if service is not None:
-                return ServiceMatch(service, suffix, _tenant(service, host))
+                return ServiceMatch(service, suffix, _tenant(service, host), shared=suffix in self.shared)
         return None
 
     def named(self, name: str) -> Optional[Service]:
@@ -125,7 +132,7 @@ def load_catalog(path: Optional[Path] = None) -> Catalog:
 
 
 def _check_lists(entry: dict, where: str) -> None:
-    for domain in entry.get("domains") or ():
+    for domain in [*(entry.get("domains") or ()), *(entry.get("shared_domains") or ())]:
         if not DOMAIN.match(str(domain).lower()):
             raise CatalogError(f"{where} ({entry.get('name')}): bad domain {domain!r}")
     for spec in entry.get("ports") or ():
@@ -162,4 +169,5 @@ def _service(entry: object, where: str) -> Service:
         tenant_pattern=pattern,
         description=str(entry.get("description", "")),
         signatures=tuple(str(s) for s in entry.get("signatures") or ()),
+        shared_domains=tuple(str(d).lower() for d in entry.get("shared_domains") or ()),
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import time
 from collections import Counter
-from datetime import tzinfo
+from datetime import datetime, timezone, tzinfo
 from enum import IntEnum
 from pathlib import Path
 from typing import Optional
@@ -43,6 +44,7 @@ from .schedule import (
     reported_scans,
 )
 from .sources import InputError
+from .sources.incremental import TimeWindow
 from .sources.live import LiveCaptureError
 from .store import EXPORT_FORMATS, LockBusy, ScanLock, ScanNotFound, Store, StoreError
 from .store.export import BLOCKLIST_STYLES, write_export
@@ -187,18 +189,50 @@ def _notify_config(webhook, smtp, to, sender, min_severity) -> NotifyConfig:
     return config
 
 
+class TimeBound(click.ParamType):
+    """An ISO-8601 time (2026-11-29T15:00, UTC unless it says) or an age before now (2h, 7d)."""
+
+    name = "time"
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return time.time() - parse_duration(value)
+        except ValueError:
+            pass
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{value!r}: use an ISO time (2026-11-29T15:00Z) or an age such as 2h or 7d", param, ctx)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @scan_options
 @unattended_options
+@click.option("--since", type=TimeBound(), help="Only records at or after this time: ISO-8601 or an age (2h, 7d).")
+@click.option("--until", type=TimeBound(), help="Only records before this time: ISO-8601 or an age (30m).")
+@click.option("--incremental", is_flag=True,
+              help="Logs: read only lines earlier scans of --db did not (growing and rotated logs, hourly runs).")
 @presentation_options
 def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook,
-         notify_smtp, notify_to, notify_from, notify_min_severity, lang, client, logo, classification) -> None:
+         notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, lang, client, logo,
+         classification) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
     presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
+    if incremental and db is None:
+        raise click.UsageError("--incremental keeps its reading positions in the database: add --db FILE")
+    if since is not None and until is not None and since >= until:
+        raise click.UsageError("--since must be before --until")
+    window = TimeWindow(since, until) if since is not None or until is not None else None
     request = ScanRequest(list(inputs), _rules_paths(rules), db, site, operator, parse_tz(tz),
-                          None if quiet else _progress_stream(), _argv(), wait_for_lock=wait)
+                          None if quiet else _progress_stream(), _argv(), wait_for_lock=wait, window=window,
+                          incremental=incremental)
     outcome = _run(request)
     _deliver(outcome, report_path, json_path, db, quiet, presentation)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")

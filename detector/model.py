@@ -34,7 +34,8 @@ def iso(ts: Optional[float]) -> Optional[str]:
 class Secret:
     """A password as the rest of the pipeline may see it: never the clear text.
 
-    Built only by ``detector.secrets.protect``; the clear value is dropped there.
+    Built only by ``detector.secrets.protect`` (or ``protect_missing`` when a log
+    hid the password); the clear value is dropped there.
     """
 
     mask: str
@@ -132,6 +133,7 @@ class FileTransfer(Observation):
     size: Optional[int] = None
     sender: str = ""
     recipients: tuple[str, ...] = ()
+    mime_type: str = ""  # when the source says (Zeek files.log, mail parts)
 
 
 @dataclass

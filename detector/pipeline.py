@@ -24,6 +24,7 @@ from .identity import Directory
 from .model import Finding, InputRecord, Observation
 from .settings import Settings
 from .sources import InputError, OpenedInput, sniff_kind
+from .sources.incremental import Position, PositionBook, TimeWindow, identity_of, read_log_from
 from .sources.logfile import LogStats, choose_document, choose_format, read_log
 from .sources.pcap import CaptureFormatError, ReadStats, read_capture
 
@@ -37,6 +38,7 @@ class ScanConfig:
     catalog: Catalog
     zone: Optional[tzinfo] = None  # --tz
     progress_stream: Optional[TextIO] = None  # stderr when a bar should be drawn
+    window: Optional[TimeWindow] = None  # --since/--until
 
 
 class Router:
@@ -66,15 +68,28 @@ class Scan:
     def __post_init__(self) -> None:
         settings = self.config.settings
         self.dispatcher: Optional[PacketDispatcher] = None
+        self.watched: set[str] = set()
+        self.name_cache: dict[str, bool] = {}
         ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.zone)
         self.detectors = build_detectors(ctx)
         self.router = Router(self.detectors)
-        self.dispatcher = PacketDispatcher(packet_decoders(settings), self.router.emit, settings.max_flows,
+        self.emit = self.config.window.wrap(self.router.emit) if self.config.window else self.router.emit
+        self.dispatcher = PacketDispatcher(packet_decoders(settings), self.emit, settings.max_flows,
                                            settings.max_stream_bytes)
+        self.book: Optional[PositionBook] = None
+
+    def resume(self, rows: list[dict]) -> None:
+        """Read logs incrementally from the positions earlier scans committed (Store.log_positions())."""
+        self.book = PositionBook.from_rows(rows)
+
+    def positions(self) -> list[dict]:
+        """Where this scan stopped in each log: commit with its findings (Store.save_findings(positions=))."""
+        return self.book.rows() if self.book is not None else []
 
     def _watch(self, address: str) -> None:
         if self.dispatcher is not None:
             self.dispatcher.meter.watch(address)
+        self.watched.add(address)  # for flow logs (Zeek conn, EVE flow): the detector bounds how many
 
     # ------------------------------------------------------------ inputs
 
@@ -147,8 +162,11 @@ class Scan:
         record.kind = f"log:{decoder.name}"
         ctx = self._log_context(opened)
         stats = LogStats()
+        if self.book is not None:
+            self._log_incremental(opened, record, head, decoder, ctx, stats)
+            return
         try:
-            read_log(opened.reader(), decoder, ctx, self.router.emit, stats)
+            read_log(opened.reader(), decoder, ctx, self.emit, stats)
         except OSError as exc:
             record.warnings.append(f"read error after line {stats.lines} ({exc})")
         if opened.damage():
@@ -159,6 +177,34 @@ class Scan:
             record.warnings.append(
                 f"{stats.malformed} malformed line(s) skipped (first at line {stats.first_malformed})"
             )
+
+    def _log_incremental(self, opened: OpenedInput, record: InputRecord, head: bytes, decoder, ctx: LogContext,
+                         stats: LogStats) -> None:
+        """Only the lines earlier scans did not read; the position moves line by line."""
+        assert self.book is not None
+        identity = identity_of(opened.fileno(), head, opened.compressed)
+        start = self.book.start(identity, head, opened.size)
+        position = Position(str(opened.path), identity, start.offset, start.lines, opened.size, start.skip)
+        self.book.reach(position)
+        if start.skip:
+            record.kind += " (already read)"
+            return
+        if start.note:
+            record.warnings.append(start.note)
+        try:
+            read_log_from(opened.reader(), decoder, ctx, self.emit, stats, start, position, opened.compressed, head)
+        except OSError as exc:
+            record.warnings.append(f"read error after line {position.lines} ({exc})")
+        finally:
+            record.records = stats.lines  # also when interrupted: the lines this scan read
+        position.complete = opened.compressed and not opened.damage()
+        if opened.damage():
+            record.warnings.append(f"{opened.damage()} after line {position.lines}")
+        record.records = stats.lines
+        record.skipped = stats.malformed
+        if stats.malformed:
+            record.warnings.append(
+                f"{stats.malformed} malformed line(s) skipped (first at line {stats.first_malformed})")
 
     def _binary(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
         document, _ = choose_document(head, document_decoders(self.config.settings))
@@ -172,7 +218,7 @@ class Scan:
         record.kind = f"doc:{decoder.name}"
         ctx = self._log_context(opened)
         try:
-            stats = decoder.decode(opened.reader(), ctx, self.router.emit)
+            stats = decoder.decode(opened.reader(), ctx, self.emit)
         except (OSError, ValueError) as exc:
             record.warnings.append(f"could not read as {decoder.name}: {exc}"[:300])
             return
@@ -186,7 +232,17 @@ class Scan:
 
     def _log_context(self, opened: OpenedInput) -> LogContext:
         year = datetime.fromtimestamp(opened.path.stat().st_mtime).year
-        return LogContext(str(opened.path.name), year, self.config.zone)
+        return LogContext(str(opened.path.name), year, self.config.zone, watched=self.watched,
+                          relevant_name=self.relevant_name)
+
+    def relevant_name(self, name: str) -> bool:
+        """A host name the catalog knows (cached: log records repeat the same names all day)."""
+        hit = self.name_cache.get(name)
+        if hit is None:
+            if len(self.name_cache) >= 100_000:
+                self.name_cache.clear()
+            hit = self.name_cache[name] = self.config.catalog.match(name) is not None
+        return hit
 
     # ------------------------------------------------------------ progress
 

@@ -99,6 +99,13 @@ def protect(value: Union[str, bytes], key: bytes | None = None) -> Secret:
     )
 
 
+NOT_CAPTURED = "(not captured)"
+
+
 def protect_missing() -> Secret:
-    """The Secret of a login whose password the source never held (a server log line)."""
-    return Secret(mask="(not captured)", fingerprint="", length=0, captured=False)
+    """A login whose secret the source did not record (Zeek logs ``<hidden>`` by default).
+
+    Still a clear-text login worth a finding; it has no fingerprint, so it can
+    never take part in reuse detection.
+    """
+    return Secret(mask=NOT_CAPTURED, fingerprint="", length=0, captured=False)

@@ -29,6 +29,31 @@ class Settings:
     wifi_beacon_gap_intervals: float = 20.0  # an AP silent for this many beacon intervals ...
     wifi_beacon_gap_min_seconds: float = 5.0  # ... and at least this long has gone down
     wifi_max_outages_reported: int = 100  # outages listed per finding
+    # wifi: bounds on what is kept and listed
+    wifi_max_events: int = 200_000  # observations kept per kind (disconnects, connects, gaps, rejoins)
+    wifi_max_listed: int = 200  # stations (and finding hosts) listed per finding
+    wifi_max_aps_listed: int = 50  # APs listed per finding
+    wifi_max_outage_findings: int = 50  # one-off outage findings per scan
+    wifi_reasons_listed: int = 5  # most frequent reason codes listed per finding
+    wifi_heatmap_max_dates: int = 62  # heat-map rows (the most recent dates)
+    wifi_heatmap_min_half_window_minutes: float = 5.0  # the marked window is at least +/- this wide
+    # wifi: recurrence search
+    wifi_interval_min_seconds: float = 300.0  # fixed-interval patterns shorter than this are not reported
+    wifi_interval_max_seconds: float = 20 * 3600.0  # longer rhythms are daily/weekly (calendar) patterns
+    wifi_interval_merge_tolerance: float = 0.1  # intervals within this fraction of each other are one pattern
+    wifi_weekly_min_days_observed: int = 14  # a one-weekday daily cluster becomes weekly only with this much data
+    # wifi: hints (plain-language leads in a pattern finding)
+    wifi_hint_on_hour_minutes: float = 3.0  # a pattern this close to a full hour "starts on the hour" ...
+    wifi_hint_on_hour_max_spread_minutes: float = 10.0  # ... when it is at least this tight
+    wifi_hint_lunch_from_minute: float = 11 * 60 + 30  # lunchtime window (minute of day) for the microwave hint
+    wifi_hint_lunch_to_minute: float = 14 * 60
+    # wifi: deauthentication attacks
+    wifi_flood_window_seconds: float = 1.0  # the flood rate is the most frames within this window
+    wifi_attack_evidence_frames: int = 5  # frames cited as evidence per attack finding
+    wifi_targeted_min_frames: int = 20  # frames between one AP and one station within the window below ...
+    wifi_targeted_window_seconds: float = 1.0  # ... is a targeted deauthentication burst ...
+    wifi_targeted_min_per_direction: int = 3  # ... when at least this many were "sent" each way (both spoofed)
+    wifi_max_targeted_findings: int = 50  # targeted-attack findings per scan (one per AP and station)
     # file-sharing volume thresholds (bytes uploaded per client and service)
     upload_medium_bytes: int = 10 * 1024 * 1024
     upload_high_bytes: int = 100 * 1024 * 1024
@@ -58,6 +83,9 @@ class Settings:
     max_flows: int = 65536
     max_stream_bytes: int = 256 * 1024  # per direction of one TCP flow
     max_evidence: int = 20  # evidence rows kept per finding
+    # service identification: look every unclaimed UDP flow up in the published ranges (Telegram calls, Zoom
+    # media); about 20 us per datagram on ports no decoder claims, so a busy VoIP site may turn it off
+    udp_range_lookup: bool = True
 
     @classmethod
     def known_keys(cls) -> set[str]:

@@ -70,8 +70,8 @@ def test_loader_rejects_duplicates_and_bad_entries(tmp_path):
     ("mc.yandex.ru", None),
     ("cloud.yandex.ru", None),
     ("mail.yandex.kz", "Yandex Mail"),
-    ("p31-keyvalueservice.icloud.com", None),
-    ("gateway.icloud.com", None),
+    ("p31-keyvalueservice.icloud.com", "iCloud"),  # device sync (productivity), not iCloud Drive
+    ("gateway.icloud.com", "iCloud"),
     ("teams.office.com", None),
     ("outlook.office365.com", None),
     ("docs.google.com", "Google Docs"),
@@ -93,7 +93,7 @@ def test_tenants_and_signatures(catalog):
     assert catalog.match("app.slack.com").tenant is None
     assert catalog.signed("lan-sync").name == "Dropbox"
     bittorrent = catalog.named("BitTorrent")
-    assert bittorrent.category == "p2p" and not bittorrent.domains and bittorrent.ports
+    assert bittorrent.category == "p2p" and "utorrent.com" in bittorrent.domains and bittorrent.ports
 
 
 SITE_POLICY = """

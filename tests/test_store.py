@@ -7,6 +7,7 @@ import io
 import json
 import multiprocessing
 import os
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -98,7 +99,8 @@ def test_round_trip_rebuilds_the_same_scan_result(store: Store):
     inputs = [make_input("/captures/one.pcap"), make_input("/logs/hostapd.log", records=0)]
     original = ScanResult(
         started=1_700_000_000.0, finished=1_700_000_100.0, tool_version="0.1.0", rules_sha256="f" * 64,
-        inputs=inputs, findings=findings, site="hq", operator="alice",
+        inputs=inputs, findings=findings, site="hq", operator="alice", hostname=socket.gethostname(),
+        status="complete",
     )
     scan_id = store.begin_scan(original.started, original.tool_version, original.rules_sha256,
                                site="hq", operator="alice")
@@ -346,7 +348,8 @@ def test_diff_as_dict_is_json_ready(store: Store, three_scans):
     data = json.loads(json.dumps(store.diff(a, b).as_dict()))
     assert data["schema"] == "shadowit.diff/1"
     assert data["base"]["scan_id"] == a and data["head"]["scan_id"] == b
-    assert data["summary"] == {"new": 1, "resolved": 1, "persisting": 2, "severity_changes": 1}
+    assert data["summary"] == {"new": 1, "resolved": 1, "persisting": 2, "severity_changes": 1, "not_rechecked": 0,
+                               "newly_sanctioned": 0, "exception_expired": 0}
     assert data["severity_changes"] == [{"id": "f2", "from": "low", "to": "medium"}]
     assert data["new"][0]["id"] == "f4"
 
@@ -389,7 +392,8 @@ def test_export_csv_has_one_flat_row_per_finding(store: Store):
 
     assert [row["id"] for row in rows] == ["a", "b"]
     assert rows[0]["severity"] == "high" and rows[0]["count"] == "3" and rows[0]["evidence_count"] == "1"
-    assert json.loads(rows[0]["attributes"]) == make_finding("a").attributes
+    assert "attributes" not in rows[0]  # flattened: one attr_<name> column per declared attribute
+    assert rows[0]["site"] == "hq" and rows[0]["scan_id"] == "1"
     assert rows[0]["hosts"] == "10.0.0.5; 10.0.0.6"
     assert rows[1]["title"].startswith("'=") and rows[1]["hosts"] == "'+cmd"
 

@@ -11,10 +11,11 @@ from ..settings import Settings
 from .arp import ArpDecoder
 from .authlog import AuthLogDecoder
 from .base import DatagramDecoder, DocumentDecoder, EtherDecoder, FrameDecoder, LogDecoder, StreamDecoder
-from .bittorrent import BitTorrentDecoder, BitTorrentUdpDecoder
+from .bittorrent import BitTorrentDecoder, BitTorrentMseDecoder, BitTorrentUdpDecoder
 from .chatexport import SlackExportDecoder, TeamsExportDecoder
 from .chatlog import ChatLogDecoder
 from .dhcp import DhcpDecoder
+from .discord import DiscordDecoder
 from .dns import DnsDecoder, DnsTcpDecoder
 from .dnslog import DnsLogDecoder
 from .dot11 import Dot11Decoder
@@ -37,22 +38,30 @@ from .mysql import MysqlDecoder
 from .names import NamesDecoder
 from .networkmanager import NetworkManagerDecoder
 from .pop3 import Pop3Decoder
+from .portmux import PortMuxDecoder
 from .postgres import PostgresDecoder
 from .proxylog import ProxifierDecoder, SquidDecoder
 from .quic import QuicDecoder
+from .rangeflow import RangeFlowDecoder
 from .redis import RedisDecoder
 from .remoteaccess import TeamViewerDecoder, TeamViewerUdpDecoder
 from .sip import SipDecoder
 from .smb import SmbDecoder
 from .smtp import SmtpDecoder
 from .snmp import SnmpDecoder
+from .stun import StunDecoder
+from .suricata import EveDecoder
+from .telegram import TelegramDecoder
 from .telnet import RloginDecoder, TelnetDecoder
 from .tftp import TftpDecoder
 from .tls import TlsDecoder
 from .unifi import UnifiDecoder
+from .vpn import OpenVpnTcpDecoder, VpnUdpDecoder
+from .whatsapp import WhatsAppDecoder
 from .wlan_autoconfig import WlanCsvDecoder, WlanXmlDecoder
 from .wpa_supplicant import WpaSupplicantDecoder
 from .xmpp import XmppDecoder
+from .zeek import ZeekJsonDecoder, ZeekTsvDecoder
 
 
 def packet_decoders(settings: Settings) -> list:
@@ -66,7 +75,14 @@ def packet_decoders(settings: Settings) -> list:
                     BitTorrentUdpDecoder(), LanSyncDecoder(), TftpDecoder()]
     wifi = [DhcpDecoder(), ArpDecoder()]
     who = [NamesDecoder(), KerberosUdpDecoder(), KerberosDecoder(), SmbDecoder()]  # HostIdentity sources
-    return foundation + clear_text_logins + file_sharing + wifi + who
+    # services without a host name: payload signatures, then published address ranges (last: it takes any UDP)
+    signatures = [WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(), BitTorrentMseDecoder(), StunDecoder(),
+                  DiscordDecoder(), VpnUdpDecoder()] + ([RangeFlowDecoder()] if settings.udp_range_lookup else [])
+    # first on 443 and 5222: hand each stream to the port's protocol or WhatsApp, Telegram, OpenVPN by its first bytes
+    port_443 = PortMuxDecoder([TlsDecoder(), WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(),
+                               BitTorrentDecoder()], frozenset({443}))
+    port_5222 = PortMuxDecoder([XmppDecoder(), WhatsAppDecoder(), TelegramDecoder()], frozenset({5222}))
+    return [port_443, port_5222] + foundation + clear_text_logins + file_sharing + wifi + who + signatures
 
 
 def log_decoders() -> list[LogDecoder]:
@@ -76,7 +92,8 @@ def log_decoders() -> list[LogDecoder]:
                     MessageTraceDecoder()]
     wifi = [WpaSupplicantDecoder(), NetworkManagerDecoder(), MacLogDecoder(), MikrotikDecoder(), UnifiDecoder()]
     server_logins = [AuthLogDecoder()]  # vsftpd, ProFTPD, Dovecot, Postfix SASL
-    return [HostapdDecoder()] + messages + file_sharing + wifi + server_logins
+    sensors = [ZeekTsvDecoder(), ZeekJsonDecoder(), EveDecoder()]
+    return [HostapdDecoder()] + messages + file_sharing + wifi + server_logins + sensors
 
 
 def document_decoders(settings: Settings) -> list[DocumentDecoder]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import BinaryIO, Callable, Iterable, Optional
+from typing import BinaryIO, Callable, Container, Iterable, Optional
 
 from ..model import Observation
 
@@ -100,6 +100,9 @@ class EtherDecoder:
 class LineParser:
     """Per-file state of a log format (year roll-over, time zone, pending events)."""
 
+    # optional cheap test on the raw bytes of a line: True = nothing in it matters, skip it undecoded
+    skip_raw: Optional[Callable[[bytes], bool]] = None
+
     def parse(self, line: str, where: str, emit: Emit) -> bool:
         """Emit observations for one line; return False if the line is malformed."""
         raise AssertionError("subclass must override parse")
@@ -115,6 +118,11 @@ class LogContext:
     path: str
     year: Optional[int] = None  # for syslog lines without a year: the file's mtime year
     zone: Optional[tzinfo] = None  # --tz: the zone of times without an offset (None = UTC)
+    # addresses a detector asked to meter: flow records to any other server say nothing and may be skipped
+    watched: Optional[Container[str]] = None
+    # does a host name belong to a catalog service? Records naming no such host, carrying nothing else
+    # (no login, no CNAME chain), may be skipped before they are dissected; None = dissect everything
+    relevant_name: Optional[Callable[[str], bool]] = None
 
 
 class LogDecoder:

@@ -16,6 +16,7 @@ from typing import Optional
 from ..model import FlowVolume
 from ..sources.pcap import HotPath
 from .base import Datagram, DatagramDecoder, Emit, Endpoints, EtherDecoder, FrameDecoder, StreamDecoder
+from .dot11 import CAPTURE_HEADER_LINKTYPES, capture_header_length
 from .tcp import Flow, FlowTable
 
 U16 = Struct("!H")
@@ -254,6 +255,9 @@ class PacketDispatcher:
             return kind, off + 4
         if linktype in (LINK_80211, LINK_RADIOTAP, LINK_PPI):
             return self._dot11(buf, off, end, ts, linktype, frame_no)
+        if linktype in CAPTURE_HEADER_LINKTYPES:  # Prism, AVS: strip their header like radiotap's
+            skip = capture_header_length(buf, off, end, linktype)
+            return self._dot11(buf, off + skip, end, ts, LINK_80211, frame_no) if skip >= 0 else (0, off)
         self.stats.unknown_linktypes.add(linktype)
         return 0, off
 

@@ -1,6 +1,7 @@
 """802.11 management frames (IEEE 802.11-2020 9.3.3): deauthentication, disassociation, (re)association, beacons.
 
-The caller strips radiotap/PPI headers; this module sees the MAC header.
+The caller strips radiotap/PPI headers (and, with ``capture_header_length``,
+Prism and AVS headers); this module sees the MAC header.
 Direction is read from the addresses: SA == BSSID means the AP sent it.
 Beacons are tracked per BSSID (name, channel, rhythm) so that an AP that
 stops beaconing and comes back yields one ``WifiBeaconGap``; the per-beacon
@@ -29,12 +30,19 @@ GAP_MIN_INTERVALS = 10
 STEADY_BEACONS = 30  # consecutive on-time beacons before a silence counts (rules out channel hopping)
 ALIVE_FRAMES_PER_SECOND = 0.5  # the capture kept receiving frames during the silence
 
+LINK_PRISM = 119  # DLT_PRISM_HEADER: wlan-ng / older Linux monitor mode
+LINK_AVS = 163  # DLT_IEEE802_11_RADIO_AVS
+CAPTURE_HEADER_LINKTYPES = (LINK_PRISM, LINK_AVS)
+PRISM_HEADER_BYTES = 144  # msgcode, msglen, devname[16], ten 12-byte items
+AVS_MAGIC, AVS_MAGIC_MASK = 0x80211000, 0xFFFFF000  # AVS version word (0x80211001/2), big-endian
+MIN_80211_HEADER = 24
+
 # per-BSSID beacon state, a list for speed: [last_ts, steady_run, interval_s, frames_seen_at_last, ssid, channel]
 LAST, RUN, INTERVAL, FRAMES, SSID, CHANNEL = range(6)
 
 
 def mac(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
+    return bytes(raw).hex(":")
 
 
 def beacon_details(frame: bytes) -> tuple[str, int, float]:
@@ -50,6 +58,29 @@ def beacon_details(frame: bytes) -> tuple[str, int, float]:
             channel = value[0]
         pos += 2 + size
     return ssid, channel, interval if interval > 0 else 0.1024
+
+
+def capture_header_length(buf: bytes, off: int, end: int, linktype: int) -> int:
+    """Bytes of the Prism or AVS header at ``off`` before the 802.11 frame, or -1 when it cannot be read.
+
+    AVS states its length big-endian after its version word, and also turns up
+    under the Prism link type (as Wireshark allows). Prism states its length in
+    the writer's byte order; both are tried, then the fixed 144 bytes.
+    """
+    if end - off < 8:
+        return -1
+    room = end - off - MIN_80211_HEADER
+    if int.from_bytes(buf[off:off + 4], "big") & AVS_MAGIC_MASK == AVS_MAGIC:
+        length = int.from_bytes(buf[off + 4:off + 8], "big")
+    elif linktype == LINK_PRISM:
+        length = int.from_bytes(buf[off + 4:off + 8], "little")
+        if not 8 <= length <= room:
+            length = int.from_bytes(buf[off + 4:off + 8], "big")
+        if not 8 <= length <= room:
+            length = PRISM_HEADER_BYTES
+    else:
+        return -1
+    return length if 8 <= length <= room else -1
 
 
 class Dot11Decoder(FrameDecoder):

@@ -1,5 +1,8 @@
 """QUIC Initial packets (RFC 9000/9001, QUIC v2 RFC 9369): the SNI of the ClientHello inside.
 
+Google's older QUIC (gQUIC Q035-Q046) sends its CHLO handshake message in
+clear, with the server name in the SNI tag: read directly.
+
 Initial packets are encrypted, but with keys anyone can derive from the
 Destination Connection ID and a public salt (RFC 9001 5.2). We remove header
 protection, decrypt with AES-128-GCM, and reassemble the CRYPTO frames of all
@@ -253,6 +256,47 @@ def hello_sni(stream: bytes) -> tuple[bool, Optional[str]]:
     return True, client_hello_sni(stream[:needed])
 
 
+def gquic_version(data: bytes) -> int:
+    """The number of a Google QUIC version up to Q046 (CHLO in clear) in either header form, else 0.
+
+    Q043 and older use the public header (flags with the version bit, 8-byte
+    connection id, then the version); Q046 an IETF-style long header. From
+    Q050 on the hello is encrypted like IETF QUIC's and is not read here.
+    """
+    if len(data) < 13:
+        return 0
+    for version, header_ok in ((data[1:5], data[0] & 0x80), (data[9:13], data[0] & 0x01)):
+        if header_ok and version[:2] == b"Q0" and version[2:].isdigit() and int(version[1:]) <= 46:
+            return int(version[1:])
+    return 0
+
+
+def gquic_sni(data: bytes) -> Optional[str]:
+    """The SNI tag of a gQUIC CHLO: tag count, then (tag, end offset) pairs, then the values in order."""
+    start = data.find(b"CHLO")
+    if start < 0 or start + 8 > len(data):
+        return None
+    count = int.from_bytes(data[start + 4:start + 6], "little")
+    table, values = start + 8, start + 8 + 8 * count
+    if count > 64 or values > len(data):
+        return None
+    previous = 0
+    for index in range(count):
+        tag = data[table + 8 * index:table + 8 * index + 4]
+        end = int.from_bytes(data[table + 8 * index + 4:table + 8 * index + 8], "little")
+        if end < previous or values + end > len(data):
+            return None
+        if tag == b"SNI\x00":
+            name = data[values + previous:values + end]
+            try:
+                sni = name.decode("ascii").lower()
+            except UnicodeDecodeError:
+                return None
+            return sni if 0 < len(sni) <= 255 and all(c.isalnum() or c in ".-_" for c in sni) else None
+        previous = end
+    return None
+
+
 class QuicDecoder(DatagramDecoder):
     """Client Initial packets to the usual QUIC ports."""
 
@@ -265,6 +309,11 @@ class QuicDecoder(DatagramDecoder):
 
     def decode(self, dgram: Datagram, emit: Emit) -> None:
         data = dgram.payload
+        if dgram.dport in QUIC_PORTS and gquic_version(data):
+            sni = gquic_sni(data)
+            if sni:
+                emit(TlsClientHello(dgram.ts, dgram.where, dgram.src, dgram.dst, dgram.dport, sni, transport="quic"))
+            return
         if dgram.dport not in QUIC_PORTS or len(data) < 64 or data[0] & 0xC0 != 0xC0:
             return
         pos = 0

@@ -183,7 +183,7 @@ class CredentialDetector(Detector):
         accepted = True if True in outcomes else False if outcomes and all(o is False for o in outcomes) else None
         tally = merged([use.tally for use in uses], self.ctx.settings.max_evidence)
         severity = {"hash": "info", "anonymous": "low", "token": "medium"}.get(
-            c.kind, "medium" if c.starttls or not c.secret.captured else "high")
+            c.kind, "medium" if c.starttls else "high")
         attributes = {
             "protocol": c.protocol,
             "username": c.username,

@@ -29,6 +29,7 @@ from ..model import (
     iso,
 )
 from .base import Detector, DetectorContext, Tally, devices, finding_id, is_device
+from .identification import UnnamedFlows, identification, looks_like_tor
 
 MAX_ADDRESSES = 100_000
 MAX_HOSTS_PER_SERVICE = 5_000
@@ -38,19 +39,8 @@ UPLOAD_METHODS = ("POST", "PUT", "PATCH")
 TRACKER_PATHS = ("/announce", "/scrape", "/announce.php")
 DNS_ONLY_METHODS = {"dns", "dns-cname", "dns-log"}
 # How sure an identification is, by how it was made (nDPI's order: a name beats a signature beats an address).
-ADDRESS_METHODS = {"ip-range", "dns-answer-ip"}
-SIGNATURE_METHODS = {"signature", "bittorrent", "lan-sync", "tls-cert", "stun", "port"}
 CHANNEL_SERVICES = {"ftp-stor": "FTP", "ftp-retr": "FTP", "tftp-wrq": "TFTP", "tftp-rrq": "TFTP",
                     "smtp-attachment": "E-mail attachment", "mail-log": "E-mail attachment"}
-
-
-def confidence(methods: set[str]) -> str:
-    """high: a host name the client asked for; medium: a payload signature or certificate; low: an address only."""
-    if methods - ADDRESS_METHODS - SIGNATURE_METHODS:
-        return "high"
-    if methods & SIGNATURE_METHODS:
-        return "medium"
-    return "low"
 
 
 @dataclass
@@ -92,6 +82,7 @@ class ServiceUse:
     tally: Tally = field(default_factory=Tally)
     upload_requests: int = 0
     processes: set[str] = field(default_factory=set)
+    corroborated: bool = False  # some evidence besides a shared-infrastructure name
 
 
 def is_external(address: str) -> bool:
@@ -115,7 +106,8 @@ class FileSharingDetector(Detector):
         super().__init__(ctx)
         self.uses: dict[tuple[str, str], ServiceUse] = {}
         self.addresses: dict[str, tuple[ServiceMatch, str]] = {}  # address -> (service, how it was learned)
-        self.sni_flows: dict[tuple[str, str, int], None] = {}
+        self.sni_flows: dict[tuple[str, str, int], str] = {}  # flow -> the SNI it asked for
+        self.unnamed = UnnamedFlows()
         self.transfers: dict[tuple, Tally] = {}
         self.transfer_info: dict[tuple, FileTransfer] = {}
 
@@ -161,16 +153,22 @@ class FileSharingDetector(Detector):
     def _hello(self, obs: TlsClientHello) -> None:
         method = "quic-sni" if obs.transport == "quic" else "tls-sni"
         if len(self.sni_flows) < MAX_SNI_FLOWS:
-            self.sni_flows[(obs.client, obs.server, obs.server_port)] = None
+            self.sni_flows[(obs.client, obs.server, obs.server_port)] = obs.sni
         label = "QUIC" if obs.transport == "quic" else "TLS"
         use = self._named(obs.sni, obs.client, method, obs, f"{label} SNI {obs.sni} to {obs.server}:{obs.server_port}")
+        if use is None:
+            self._by_range(obs.server, obs.client, obs, f"{label} to {obs.server}:{obs.server_port} (SNI {obs.sni})")
         if use:
             self._learn_address(obs.server, use.match, "sni")
             self._host(use, obs.client).contacts += 1
 
     def _certificate(self, obs: TlsCertificate) -> None:
         """Certificate names count only for flows without SNI, and only the leaf's first matching name."""
-        if (obs.client, obs.server, obs.server_port) in self.sni_flows:
+        sni = self.sni_flows.get((obs.client, obs.server, obs.server_port))
+        if sni is not None:
+            if looks_like_tor(sni, obs.names):
+                self._unnamed("Tor Project", "heuristic", obs.server, obs.client, obs,
+                              f"Tor link TLS to {obs.server}:{obs.server_port}: SNI {sni}, certificate {obs.names[0]}")
             return
         for name in obs.names:
             bare = name[2:] if name.startswith("*.") else name
@@ -182,6 +180,27 @@ class FileSharingDetector(Detector):
             self._learn_address(obs.server, match, "cert")
             self._host(use, obs.client).contacts += 1
             return
+        product = self.unnamed.by_certificate(obs.names)
+        if product:
+            self._unnamed(product, "signature", obs.server, obs.client, obs,
+                          f"TLS certificate {obs.names[0]!r} of {product} from {obs.server}:{obs.server_port}")
+            return
+        self._by_range(obs.server, obs.client, obs, f"TLS without SNI to {obs.server}:{obs.server_port}")
+
+    def _by_range(self, server: str, client: str, obs: Observation, detail: str) -> None:
+        """A server no catalog name identified, in a range one service owns."""
+        found = self.unnamed.by_range(server)
+        if found:
+            self._unnamed(found[0], "ip-range", server, client, obs, f"{detail}: {found[1]}")
+
+    def _unnamed(self, service_name: str, method: str, server: str, client: str, obs: Observation,
+                 detail: str) -> None:
+        service = self.ctx.catalog.named(service_name)
+        if service is None:
+            return
+        use = self._attribute(ServiceMatch(service, ""), "", client, method, obs, detail)
+        self._learn_address(server, use.match, method)
+        self._host(use, client).contacts += 1
 
     def _http(self, obs: HttpRequest) -> None:
         if obs.uri.split("?", 1)[0].endswith(TRACKER_PATHS) and "info_hash=" in obs.uri:
@@ -220,6 +239,7 @@ class FileSharingDetector(Detector):
         if host and len(use.domains) < 50:
             use.domains.add(host.lower()[:255])
         use.methods.add(method)
+        use.corroborated = use.corroborated or not match.shared
         self._host(use, client).seen(obs.ts)
         use.tally.add(obs.ts, obs.where, detail, self.ctx.settings.max_evidence)
         return use
@@ -325,7 +345,7 @@ class FileSharingDetector(Detector):
     # ------------------------------------------------------------ findings
 
     def finish(self) -> list[Finding]:
-        findings = [self._service_finding(use) for use in self.uses.values()]
+        findings = [self._service_finding(use) for use in self.uses.values() if use.corroborated]
         findings += [self._transfer_finding(key, tally) for key, tally in self.transfers.items()]
         return findings
 
@@ -346,7 +366,6 @@ class FileSharingDetector(Detector):
             "bytes_up": bytes_up,
             "bytes_down": bytes_down,
             "connections": sum(h.connections for h in hosts.values()),
-            "confidence": confidence(use.methods),
             "risk": service.risk,
             "vendor_url": service.vendor_url,
             "per_host": per_host,
@@ -356,6 +375,7 @@ class FileSharingDetector(Detector):
             "processes": sorted(use.processes),
             "tenant": tenant or None,
         }
+        attributes["identified_by"], attributes["confidence"] = identification(use.methods)
         title = f"{service.name} used by {len(hosts)} device(s)"
         if tenant:
             title = f"{service.name} (tenant {tenant}) used by {len(hosts)} device(s)"
@@ -411,6 +431,7 @@ class FileSharingDetector(Detector):
             "client": info.client,
             "server": info.server,
             "external": self._external(info),
+            "mime_type": info.mime_type,
         }
         if info.protocol == "mail-log":
             attributes["personal_recipients"] = self._personal_recipients(info)

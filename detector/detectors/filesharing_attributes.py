@@ -36,10 +36,14 @@ class ServiceUseAttributes(FileSharingAttributes):
     domains: list[str] = attribute("host names seen for the service", label="Domains", factory=list)
     methods: list[str] = attribute("how it was identified: `dns`, `dns-cname`, `dns-answer-ip`, `tls-sni`, "
                                    "`quic-sni`, `tls-cert`, `http-host`, `bittorrent`, `lan-sync`, `signature`, "
-                                   "`ip-range`, `proxy-log`, `firewall-log` and more", label="Seen via", factory=list)
-    confidence: str = attribute("`high` (a host name the client asked for: DNS, SNI, HTTP Host, a log naming it), "
-                                "`medium` (a payload signature or certificate), `low` (an address range only)",
-                                label="Confidence", default="high")
+                                   "`heuristic`, `ip-range`, `stun-realm`, `ids-alert`, `software`, `proxy-log`, "
+                                   "`firewall-log`", label="Seen via", factory=list)
+    identified_by: str = attribute("the strongest evidence: `name` > `signature` > `ip-range`",
+                                   label="Identified by", default="name")
+    confidence: str = attribute("`high` (a name the client connected with, or an exact protocol signature), "
+                                "`medium` (a DNS lookup only, a heuristic signature, or a range plus another "
+                                "method), `low` (an address range alone), as nDPI separates DPI, partial and "
+                                "match-by-IP", label="Confidence", default="high")
     connections: int = attribute("connections (metered flows, or hellos/requests/log lines)", label="Connections",
                                  default=0)
     upload_requests: int = attribute("HTTP POST/PUT/PATCH requests to the service", label="Upload requests",
@@ -79,6 +83,8 @@ class FileMovedAttributes(FileSharingAttributes):
                                          label="Left the company", when="null when it cannot be told")
     personal_recipients: list[str] = attribute("recipients at personal mail providers (mail logs)",
                                                label="Personal recipients", factory=list)
+    mime_type: str = attribute("the attachment's MIME type, when the source gives it (Zeek files.log, EVE)",
+                               label="MIME type", default="")
 
 
 DECLARED = (ServiceUseAttributes, FileMovedAttributes)

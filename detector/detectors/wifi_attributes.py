@@ -75,7 +75,66 @@ class DeauthFloodAttributes(Attributes):
     disassoc: int = attribute("disassociation frames", label="Disassoc frames", default=0)
     broadcast: int = attribute("frames sent to every station", label="Broadcast frames", default=0)
     stations: list[str] = attribute("stations targeted", label="Stations", factory=list)
-    reasons: dict[str, int] = attribute("802.11 reason code -> count", label="Reason codes", factory=dict)
+    reasons: dict[str, int] = attribute("802.11 reason code -> count (most common)", label="Reason codes",
+                                        factory=dict)
+    reason_counts: dict[str, int] = attribute("every reason code -> count", label="All reason codes",
+                                              factory=dict)
+    direction_counts: dict[str, int] = attribute("`ap_to_sta`, `sta_to_ap`, `broadcast`, `unknown` -> count",
+                                                 label="Directions", factory=dict)
+    station_counts: dict[str, Any] = attribute("station MAC -> {deauth, disassoc, ap_to_sta, sta_to_ap, "
+                                               "broadcast, unknown}, busiest first", label="Per station",
+                                               factory=dict, structured=True)
 
 
-DECLARED = (RecurringDropAttributes, OutageAttributes, DeauthFloodAttributes)
+@dataclass
+class TargetedDeauthAttributes(Attributes):
+    detector = "wifi.deauth-targeted"
+    category = CATEGORY_WIFI_ATTACK
+    summary = ("bursts of deauthentication/disassociation frames between one AP and one client in both directions "
+               "(both sides spoofed), one finding per client")
+
+    bssid: str = attribute("the access point", label="BSSID", default="")
+    ssid: str = attribute("its network name, when a beacon gave it", label="SSID", default="")
+    station: str = attribute("the client knocked off", label="Station", default="")
+    frames: int = attribute("frames in the bursts", label="Frames", default=0)
+    bursts: int = attribute("bursts (at least 20 frames in one second, at least 3 each way)", label="Bursts",
+                            default=0)
+    burst_starts: list[str] = attribute("when each burst started (at most 50, ISO-8601)", label="Burst starts",
+                                        factory=list)
+    seconds: float = attribute("time spent in bursts", label="Duration (s)", default=0.0)
+    peak_per_second: float = attribute("highest frame rate in one second", label="Peak frames per second",
+                                       default=0.0)
+    deauth: int = attribute("deauthentication frames", label="Deauth frames", default=0)
+    disassoc: int = attribute("disassociation frames", label="Disassoc frames", default=0)
+    ap_to_sta: int = attribute("frames claiming to come from the AP", label="AP to station", default=0)
+    sta_to_ap: int = attribute("frames claiming to come from the station", label="Station to AP", default=0)
+    reasons: dict[str, int] = attribute("802.11 reason code -> count (most common)", label="Reason codes",
+                                        factory=dict)
+
+
+@dataclass
+class DeauthSummaryAttributes(Attributes):
+    detector = "wifi.deauth-summary"
+    category = CATEGORY_WIFI
+    summary = "deauthentication/disassociation counts per BSSID below the flood threshold (context, no risk)"
+
+    bssid: str = attribute("the access point", label="BSSID", default="")
+    ssid: str = attribute("its network name", label="SSID", default="")
+    frames: int = attribute("deauth + disassoc frames", label="Frames", default=0)
+    deauth: int = attribute("deauthentication frames", label="Deauth frames", default=0)
+    disassoc: int = attribute("disassociation frames", label="Disassoc frames", default=0)
+    reason_counts: dict[str, int] = attribute("reason code -> count (at most 32 codes)", label="Reason codes",
+                                              factory=dict)
+    direction_counts: dict[str, int] = attribute("`ap_to_sta`, `sta_to_ap`, `broadcast`, `unknown` -> count",
+                                                 label="Directions", factory=dict)
+    station_counts: dict[str, Any] = attribute("station MAC -> {deauth, disassoc, ap_to_sta, sta_to_ap, "
+                                               "broadcast, unknown}, busiest first", label="Per station",
+                                               factory=dict, structured=True)
+    stations: list[str] = attribute("stations involved (never the broadcast address)", label="Stations",
+                                    factory=list)
+    attack_frames: int = attribute("frames already counted in an attack finding", label="Frames in attacks",
+                                   default=0)
+
+
+DECLARED = (RecurringDropAttributes, OutageAttributes, DeauthFloodAttributes, TargetedDeauthAttributes,
+            DeauthSummaryAttributes)

@@ -33,7 +33,8 @@ from .ruleset import RuleSet
 from .yamlsrc import YList, YMap, parse_bytes, read_bytes
 
 COMPLIANCE_FILE = "compliance.yaml"
-CATALOG_FILES = ("services.yaml", COMPLIANCE_FILE)  # catalogs live beside the packs but are not packs
+# catalogs live beside the packs but are not packs
+CATALOG_FILES = ("services.yaml", COMPLIANCE_FILE, "suricata_signatures.yaml")
 RULES_FILE_KEYS = ("rules", "settings", "version", "description")
 CATALOG_KEYS = ("version", "description", "frameworks")
 FRAMEWORK_KEYS = ("name", "url", "controls")

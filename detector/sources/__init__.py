@@ -106,13 +106,18 @@ def discover(paths: list[str]) -> Iterator[Path]:
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for file in sorted(files):
+                for file in sorted(files, key=_volume_logs_last):
                     if not file.startswith("."):
                         yield Path(root) / file
         elif path.exists():
             yield path
         else:
             raise InputError(f"{name}: no such file or directory")
+
+
+def _volume_logs_last(name: str) -> tuple[bool, str]:
+    """Zeek's conn logs carry only addresses: read them after the dns/ssl/http logs that name those addresses."""
+    return (name.startswith("conn.") or name.startswith("conn_"), name)
 
 
 def sniff_kind(head: bytes) -> str:
@@ -167,6 +172,10 @@ class OpenedInput:
         if self.gunzip.corrupt:
             return f"compressed data is corrupt ({self.gunzip.corrupt})"
         return "compressed data ends early" if self.gunzip.truncated else ""
+
+    def fileno(self) -> int:
+        """The open file's descriptor: its identity (fstat) is the file actually read, even mid-rotation."""
+        return self.hasher.raw.fileno()
 
     def reader(self) -> BinaryIO:
         """The stream from its first byte, including what head() peeked."""

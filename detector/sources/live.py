@@ -29,7 +29,7 @@ ARPHRD_LOOPBACK = 772
 
 LINK_ETHERNET, LINK_RAW, LINK_80211, LINK_RADIOTAP, LINK_PPI = 1, 101, 105, 127, 192
 DOT11_LINKTYPES = (LINK_80211, LINK_RADIOTAP, LINK_PPI)
-ENCRYPTED_DECODERS = ("tls", "quic")  # their ports carry bulk ciphertext: only handshakes pass
+ENCRYPTED_DECODERS = ("tls", "quic", "port-443", "bittorrent-mse", "openvpn-tcp")  # bulk ciphertext: handshakes only
 MIN_PREFIX = 3  # shorter payload signatures would pass too much bulk traffic on any port
 ALWAYS_UDP_PORTS = (67, 68, 546, 547)  # DHCP: which device had which address
 SETCAP_HINT = ("run as root, or grant the capability once with "

@@ -42,8 +42,12 @@ def read_log(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: Emit,
              progress: Optional[Callable[[int], None]] = None) -> None:
     """Feed every line to the format's parser; malformed lines are counted and skipped."""
     parser = decoder.parser(ctx)
-    for number, line in enumerate(iter_lines(stream), 1):
+    for number, raw in enumerate(iter_raw_lines(stream), 1):
         stats.lines = number
+        skip_raw = parser.skip_raw  # a parser may change its test as it learns the file (Zeek #fields)
+        if skip_raw is not None and skip_raw(raw):
+            continue
+        line = raw.decode("utf-8", "replace")
         if not line.strip():
             continue
         if not parser.parse(line, f"{ctx.path}:line {number}", emit):
@@ -57,6 +61,12 @@ def read_log(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: Emit,
 
 def iter_lines(stream: BinaryIO, chunk: int = 1 << 20):
     """Decoded lines of a byte stream, each cut to MAX_LINE characters."""
+    for raw in iter_raw_lines(stream, chunk):
+        yield raw.decode("utf-8", "replace")
+
+
+def iter_raw_lines(stream: BinaryIO, chunk: int = 1 << 20):
+    """Lines of a byte stream as bytes (no line end), each cut to MAX_LINE bytes."""
     pending = b""
     while True:
         data = stream.read(chunk)
@@ -65,6 +75,6 @@ def iter_lines(stream: BinaryIO, chunk: int = 1 << 20):
         lines = (pending + data).split(b"\n")
         pending = lines.pop()[: MAX_LINE * 4]
         for raw in lines:
-            yield raw.rstrip(b"\r")[:MAX_LINE].decode("utf-8", "replace")
+            yield raw.rstrip(b"\r")[:MAX_LINE]
     if pending:
-        yield pending.rstrip(b"\r")[:MAX_LINE].decode("utf-8", "replace")
+        yield pending.rstrip(b"\r")[:MAX_LINE]

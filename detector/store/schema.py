@@ -126,7 +126,31 @@ def _v3_trust(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance, _v3_trust]
+def _v4_log_positions(db: Database) -> None:
+    """How far each log file was read, committed with the findings of those lines (incremental scans)."""
+    _run(
+        db,
+        [
+            """CREATE TABLE log_positions (
+                scan_id INTEGER NOT NULL REFERENCES scans (id) ON DELETE CASCADE,
+                path TEXT NOT NULL,
+                dev INTEGER NOT NULL,
+                ino INTEGER NOT NULL,
+                head_sha256 TEXT NOT NULL,
+                head_len INTEGER NOT NULL,
+                compressed INTEGER NOT NULL DEFAULT 0,
+                offset INTEGER NOT NULL DEFAULT 0,
+                lines INTEGER NOT NULL DEFAULT 0,
+                size INTEGER NOT NULL DEFAULT 0,
+                complete INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (scan_id, path)
+            )""",
+            "CREATE INDEX log_positions_identity ON log_positions (dev, ino)",
+        ],
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance, _v3_trust, _v4_log_positions]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

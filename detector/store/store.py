@@ -26,6 +26,8 @@ from .errors import DuplicateFinding, ScanNotFound, StoreError
 from .export import write_export
 from .schema import connect, schema_version, write_transaction
 
+POSITION_COLUMNS = ("path", "dev", "ino", "head_sha256", "head_len", "compressed", "offset", "lines", "size",
+                    "complete")
 STATUS_RUNNING = "running"
 STATUS_COMPLETE = "complete"
 STATUS_INCOMPLETE = "incomplete"
@@ -200,11 +202,15 @@ class Store:
             if cursor.rowcount == 0:
                 raise ScanNotFound(f"scan {scan_id} has no input {path!r}; add_inputs first")
 
-    def save_findings(self, scan_id: int, findings: Sequence[Finding]) -> None:
+    def save_findings(self, scan_id: int, findings: Sequence[Finding],
+                      positions: Sequence[dict[str, Any]] = ()) -> None:
         """Replace the scan's findings with ``findings`` in one transaction.
 
         Called repeatedly during a long capture with the full current list, so
         the database always holds the latest flush and never duplicates.
+        ``positions`` (how far each log was read, see sources.incremental) are
+        committed in the same transaction: findings and the lines they came
+        from are stored together or not at all.
         """
         _reject_duplicates(findings)
         rows = [codec.finding_row(finding) for finding in findings]
@@ -219,6 +225,22 @@ class Store:
             self.db.conn.executemany(
                 sql, ([scan_id, position, *(row[c] for c in columns)] for position, row in enumerate(rows))
             )
+            self._save_positions(scan_id, positions)
+
+    def _save_positions(self, scan_id: int, positions: Sequence[dict[str, Any]]) -> None:
+        if not positions:
+            return
+        columns = POSITION_COLUMNS
+        self.db.conn.executemany(
+            f"INSERT OR REPLACE INTO log_positions (scan_id, {', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * (len(columns) + 1))})",
+            ([scan_id, *(row[c] for c in columns)] for row in positions),
+        )
+
+    def log_positions(self) -> list[dict[str, Any]]:
+        """Every committed log position, oldest scan first (a later row supersedes an earlier one)."""
+        with self._read():
+            return self._rows(f"SELECT {', '.join(POSITION_COLUMNS)} FROM log_positions ORDER BY scan_id")
 
     def finish_scan(self, scan_id: int, finished: float, complete: bool = True, risk: Optional[SiteRisk] = None,
                     failed: bool = False, devices: Optional[list] = None) -> None:
