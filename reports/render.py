@@ -92,6 +92,8 @@ MAX_EVIDENCE_GROUPS = 2
 MAX_OUTAGE_ROWS = 60
 MAX_CHANGE_ROWS = 100
 MAX_REFS = 12
+MAX_FACTS = 16  # attributes per finding in appendix A; the JSON and CSV exports carry all of them
+MAX_FACT_CHARS = 140
 MAX_WARNINGS = 5
 _EVIDENCE_PLACE = re.compile(r"^(?P<file>.*?):(?P<kind>frame|line|record) (?P<n>\d+)$")
 
@@ -907,7 +909,8 @@ def _detail(finding: Finding, row: FindingRow, exceptions: Mapping[str, tuple[st
         hosts=joined(finding.hosts, max_items=12, limit=60) or "-",
         first_seen=when(finding.first_seen),
         last_seen=when(finding.last_seen),
-        attributes=[(_(label), _value(value)) for label, value in key_attributes(finding)][:24],
+        attributes=[(_(label), clip(_value(value), MAX_FACT_CHARS))
+                    for label, value in key_attributes(finding)][:MAX_FACTS],
         evidence=evidence[:MAX_EVIDENCE_GROUPS],
         evidence_more=max(0, len(evidence) - MAX_EVIDENCE_GROUPS),
         allow=_allow_text(finding, exceptions),
