@@ -1,16 +1,22 @@
-"""Throughput and memory of `shadowit scan` on a generated mixed capture (and of tshark, when installed).
+"""Throughput, CPU and memory of `shadowit scan` on two mixes, beside tshark's credentials tap when installed.
 
 Prints figures; never fails on timing. Usage:
-    python bench/run.py [--packets 1000000] [--keep FILE]
-The capture is built from byte templates (scapy would take minutes for a
-million packets): mostly bulk TCP, plus DNS, TLS ClientHellos, HTTP with
-Basic auth and FTP logins, with correct TCP sequence numbers.
+    python bench/run.py [--packets 1000000] [--jobs 1 2] [--repeat 3] [--only bulk|mix] [--mix FILE]
+Two captures: the bulk mix built here from byte templates (mostly 1,454-byte
+bulk TCP, which the record loop skips, plus DNS, TLS ClientHellos, HTTP Basic
+and FTP logins), and the reference office mix that ../shared/bench/gen_pcap.py
+writes (about 64 interleaved flows of HTTPS, HTTP logins, DNS, mail, FTP,
+Telnet, LDAP, SNMP, NTP, QUIC-like UDP). Each runs pinned to one core
+(taskset -c 0) and on all cores, for every --jobs value. Figures: best wall
+and CPU seconds of --repeat runs (workers included), packets/s, largest peak
+RSS of any process, and the ratio to `tshark -r F -q -z credentials`.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import random
 import shutil
 import struct
@@ -18,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -124,58 +131,124 @@ def generate(path: Path, total: int, seed: int = 1) -> int:
     return events
 
 
-RSS_PROBE = ("import resource, subprocess, sys; "
+RSS_PROBE = ("import resource, subprocess, sys, time; "
+             "t = time.perf_counter(); "
              "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+             "w = time.perf_counter() - t; "
+             "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+             "print(w, r.ru_utime + r.ru_stime, r.ru_maxrss)")
+DEFAULT_GEN = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "gen_pcap.py"
 
 
-def measure(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one command, measured in a fresh parent so peaks do not mix."""
-    started = time.perf_counter()
+@dataclass
+class Figure:
+    wall: float
+    cpu: float
+    rss_kib: int
+
+
+def measure(cmd: list[str]) -> Figure:
+    """Wall and CPU seconds (every process of the command, workers included) and the largest peak RSS (KiB).
+
+    Measured in a fresh parent so that peaks of different runs do not mix.
+    """
     probe = subprocess.run([sys.executable, "-c", RSS_PROBE, *cmd], check=False, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    return elapsed, int(probe.stdout.strip() or 0)
+    wall, cpu, rss = (probe.stdout.split() + ["0", "0", "0"])[:3]
+    return Figure(float(wall), float(cpu), int(rss))
+
+
+def best(cmd: list[str], repeat: int) -> Figure:
+    """Best wall and CPU of ``repeat`` runs (a shared machine only ever adds time), the largest RSS."""
+    runs = [measure(cmd) for _ in range(repeat)]
+    return Figure(min(r.wall for r in runs), min(r.cpu for r in runs), max(r.rss_kib for r in runs))
+
+
+def reference_mix(path: Path, packets: int, generator: Path) -> None:
+    """The office mix of ../shared/bench/gen_pcap.py, generated now (not copied into this repository)."""
+    subprocess.run([sys.executable, str(generator), "-n", str(packets), "-o", str(path)], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def bench_capture(label: str, capture: Path, packets: int, args: argparse.Namespace, folder: Path) -> None:
+    size = capture.stat().st_size
+    print(f"\n== {label}: {capture} ({packets:,} packets, {size / 1e6:.0f} MB)")
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+    tshark = None
+    if not args.no_tshark and shutil.which("tshark"):
+        tshark = {}
+        for where, prefix in (("pinned", pin), ("all cores", [])):
+            if where == "pinned" and not pin:
+                continue
+            tshark[where] = best([*prefix, "tshark", "-r", str(capture), "-q", "-z", "credentials"], args.repeat)
+            t = tshark[where]
+            print(f"tshark -z credentials, {where:9}: {t.wall:6.2f} s wall, {t.cpu:6.2f} CPU-s, "
+                  f"{packets / t.wall:9,.0f} packets/s, peak RSS {t.rss_kib / 1024:5.0f} MB")
+    elif not args.no_tshark:
+        print("tshark not installed: no comparison")
+    for jobs in args.jobs:
+        shadowit = [sys.executable, "-m", "detector.cli", "scan", str(capture), "-q",
+                    "--json", str(folder / "out.json"), "--jobs", str(jobs)]
+        for where, prefix in (("pinned", pin), ("all cores", [])):
+            if where == "pinned" and not pin:
+                continue
+            f = best([*prefix, *shadowit], args.repeat)
+            ratio = ""
+            if tshark and where in tshark:
+                ratio = (f", {tshark[where].wall / f.wall:4.2f}x tshark wall, "
+                         f"{tshark[where].cpu / f.cpu:4.2f}x tshark CPU")
+            print(f"shadowit --jobs {jobs}, {where:9}: {f.wall:6.2f} s wall, {f.cpu:6.2f} CPU-s, "
+                  f"{packets / f.wall:9,.0f} packets/s, peak RSS {f.rss_kib / 1024:5.0f} MB{ratio}")
+
+
+def bench_startup(folder: Path, repeat: int) -> None:
+    """`shadowit scan small.pcap --json -`: start-up dominates the many small files of real use."""
+    small = folder / "small.pcap"
+    generate(small, 10)
+    f = best([sys.executable, "-m", "detector.cli", "scan", str(small), "--json", "-", "--jobs", "1"], repeat)
+    bare = best([sys.executable, "-c", "pass"], repeat)
+    print(f"\nstart-up, scan of a 10-packet capture to JSON: {f.wall:.3f} s wall, {f.cpu:.3f} CPU-s "
+          f"(python -c pass: {bare.wall:.3f} s, {bare.cpu:.3f} CPU-s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=1_000_000)
-    parser.add_argument("--keep", type=Path, help="keep the generated capture at this path")
-    parser.add_argument("--reuse", type=Path, help="scan this existing capture instead of generating one")
+    parser.add_argument("--keep", type=Path, help="keep the generated bulk capture at this path")
+    parser.add_argument("--reuse", type=Path, help="scan this existing capture instead of generating the bulk mix")
+    parser.add_argument("--mix", type=Path, help="use this reference-mix capture instead of generating one")
+    parser.add_argument("--gen-pcap", type=Path, default=DEFAULT_GEN, help="the reference mix generator")
     parser.add_argument("--repeat", type=int, default=3, help="runs per configuration; the best is shown (noisy VMs)")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="--jobs values to measure")
+    parser.add_argument("--only", choices=["bulk", "mix"], help="measure one mix only")
     parser.add_argument("--no-tshark", action="store_true", help="skip the tshark comparison")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="shadowit-bench-"))
-    capture = args.reuse or args.keep or folder / "mix.pcap"
-    if not args.reuse:
-        started = time.perf_counter()
-        events = generate(capture, args.packets)
-        print(f"generated {args.packets} packets ({events} protocol events) "
-              f"in {time.perf_counter() - started:.1f} s")
-    size = capture.stat().st_size
-    print(f"capture: {capture} ({size / 1e6:.0f} MB)")
-    env = dict(os.environ, SHADOWIT_HOME=str(folder))
-    os.environ.update(env)
-    shadowit = [sys.executable, "-m", "detector.cli", "scan", str(capture), "-q", "--json", str(folder / "out.json")]
-    runs = [("all cores (SHA-256 of the input on its own thread)", shadowit)]
-    if shutil.which("taskset"):
-        runs.append(("pinned to one core", ["taskset", "-c", "0", *shadowit]))
-    for label, cmd in runs:
-        timings = [measure(cmd) for _ in range(args.repeat)]
-        elapsed = min(t for t, _ in timings)
-        rss = max(r for _, r in timings)
-        print(f"shadowit scan, {label}: best of {args.repeat} {elapsed:.2f} s, "
-              f"{args.packets / elapsed:,.0f} packets/s, "
-              f"{size / elapsed / 1e6:.0f} MB/s, peak RSS {rss / 1024:.0f} MB")
-    if args.no_tshark:
-        pass
-    elif shutil.which("tshark"):
-        elapsed, rss = measure(["tshark", "-r", str(capture), "-q", "-z", "credentials"])
-        print(f"tshark -z credentials: {elapsed:.2f} s, {args.packets / elapsed:,.0f} packets/s, "
-              f"peak RSS {rss / 1024:.0f} MB")
-    else:
-        print("tshark not installed: no comparison")
-    shutil.rmtree(folder, ignore_errors=True)
+    os.environ["SHADOWIT_HOME"] = str(folder)
+    # an installed package has its bytecode: measure that, not the compiler (one unmeasured run writes it)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "detector.cli", "--version"], check=False, capture_output=True)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPU(s), {platform.processor() or '?'}, "
+          f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    try:
+        bench_startup(folder, args.repeat)
+        if args.only != "mix":
+            capture = args.reuse or args.keep or folder / "bulk.pcap"
+            if not args.reuse:
+                started = time.perf_counter()
+                events = generate(capture, args.packets)
+                print(f"generated {args.packets} bulk-mix packets ({events} protocol events) "
+                      f"in {time.perf_counter() - started:.1f} s")
+            bench_capture("bulk mix (bench/run.py: mostly 1,454-byte TCP)", capture, args.packets, args, folder)
+        if args.only != "bulk":
+            mix = args.mix or folder / "mix.pcap"
+            if not args.mix:
+                if not args.gen_pcap.exists():
+                    print(f"\n{args.gen_pcap} not found: no reference mix")
+                    return
+                reference_mix(mix, args.packets, args.gen_pcap)
+            bench_capture("reference office mix (../shared/bench/gen_pcap.py)", mix, args.packets, args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

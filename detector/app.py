@@ -45,6 +45,7 @@ class ScanRequest:
     wait_for_lock: bool = True
     window: Optional[TimeWindow] = None  # --since/--until
     incremental: bool = False  # logs: only lines earlier scans of this database did not read
+    jobs: Optional[int] = None  # decoding processes for captures (detector/parallel.py); None: one
 
 
 @dataclass
@@ -159,7 +160,7 @@ def _run_scan(request: ScanRequest) -> ScanOutcome:
     ruleset.sha256 = policy_sha256(ruleset, catalog.path)
     files = list(discover(request.paths))
     scan = Scan(ScanConfig(ruleset.settings, catalog, request.zone, request.progress_stream,
-                           window=request.window))
+                           window=request.window, jobs=request.jobs))
     started = time.time()
     operator = request.operator or default_operator()
     interrupted = ""

@@ -115,11 +115,22 @@ def default_catalog_path() -> Path:
     return Path(__file__).resolve().parent.parent / "rules" / "services.yaml"
 
 
+def _load_yaml(text: str) -> object:
+    """safe_load through libyaml when available (the catalog is read at every start), else pure Python."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return yaml.load(text, Loader=fast)  # noqa: S506 - CSafeLoader is the safe loader
+        except yaml.YAMLError:
+            pass  # the pure-Python loader words the error
+    return yaml.safe_load(text)
+
+
 def load_catalog(path: Optional[Path] = None) -> Catalog:
     """Load and check the catalog; errors name the file and the entry."""
     path = path or default_catalog_path()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogError(f"{path}: {exc}") from exc
     entries = (data or {}).get("services") if isinstance(data, dict) else None

@@ -218,11 +218,15 @@ class TimeBound(click.ParamType):
 @click.option("--until", type=TimeBound(), help="Only records before this time: ISO-8601 or an age (30m).")
 @click.option("--incremental", is_flag=True,
               help="Logs: read only lines earlier scans of --db did not (growing and rotated logs, hourly runs).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Decoding processes for captures (default: the cores, for inputs over 32 MB); same findings.")
 @presentation_options
 def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook,
-         notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, lang, client, logo,
-         classification) -> None:
+         notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs, lang, client,
+         logo, classification) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
+    from .pipeline import choose_jobs
+
     presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     if incremental and db is None:
@@ -232,7 +236,7 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
     window = TimeWindow(since, until) if since is not None or until is not None else None
     request = ScanRequest(list(inputs), _rules_paths(rules), db, site, operator, parse_tz(tz),
                           None if quiet else _progress_stream(), _argv(), wait_for_lock=wait, window=window,
-                          incremental=incremental)
+                          incremental=incremental, jobs=choose_jobs(list(inputs), jobs))
     outcome = _run(request)
     _deliver(outcome, report_path, json_path, db, quiet, presentation)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")

@@ -9,19 +9,18 @@ masks. A failed notification is a warning: the scan itself succeeded.
 from __future__ import annotations
 
 import json
-import smtplib
 import socket
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import __version__
 from .model import SEVERITY_RANK, Finding, ScanResult, iso
 from .store import ScanNotFound, Store, StoreError
+
+if TYPE_CHECKING:  # smtplib, urllib.request and email load only when a notification is sent (start-up)
+    from email.message import EmailMessage
 
 NOTIFY_SCHEMA = "shadowit.notify/1"
 DEFAULT_SMTP_PORT = 25
@@ -103,6 +102,8 @@ def build_payload(result: ScanResult, findings: list[Finding], min_severity: str
 
 
 def send_webhook(url: str, payload: dict[str, Any], timeout: float) -> None:
+    import urllib.request
+
     request = urllib.request.Request(
         url, data=json.dumps(payload).encode("utf-8"), method="POST",
         headers={"Content-Type": "application/json", "User-Agent": f"shadowit/{__version__}"})
@@ -111,6 +112,8 @@ def send_webhook(url: str, payload: dict[str, Any], timeout: float) -> None:
 
 
 def mail_message(payload: dict[str, Any], sender: str, to: list[str]) -> EmailMessage:
+    from email.message import EmailMessage
+
     findings = payload["new_findings"]
     where = f" at {payload['site']}" if payload["site"] else ""
     message = EmailMessage()
@@ -128,6 +131,8 @@ def mail_message(payload: dict[str, Any], sender: str, to: list[str]) -> EmailMe
 
 
 def send_mail(smtp: str, sender: str, to: list[str], payload: dict[str, Any], timeout: float) -> None:
+    import smtplib
+
     host, port = smtp_address(smtp)
     sender = sender or f"shadowit@{socket.gethostname()}"
     with smtplib.SMTP(host, port, timeout=timeout) as client:
@@ -148,6 +153,9 @@ def notify(result: ScanResult, config: NotifyConfig, db: Optional[Path]) -> tupl
         return 0, [f"notification skipped: cannot read previous scan: {exc}"]
     if not findings:
         return 0, []
+    import smtplib
+    import urllib.error
+
     payload = build_payload(result, findings, config.min_severity)
     warnings: list[str] = []
     if config.webhook:

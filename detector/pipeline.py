@@ -6,6 +6,7 @@ and live capture all feed it, so they share decoders and detectors exactly.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -23,13 +24,42 @@ from .detectors.identity import directory_of
 from .identity import Directory
 from .model import Finding, InputRecord, Observation
 from .settings import Settings
-from .sources import InputError, OpenedInput, sniff_kind
+from .sources import InputError, OpenedInput, discover, sniff_kind
 from .sources.incremental import Position, PositionBook, TimeWindow, identity_of, read_log_from
 from .sources.logfile import LogStats, choose_document, choose_format, read_log
 from .sources.pcap import CaptureFormatError, ReadStats, read_capture
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 MAX_NAMED_HOSTS = 500  # hosts per finding that get a name looked up
+# decoding processes for file scans when ScanConfig.jobs is None; `shadowit scan --jobs` sets it
+default_jobs = 1
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this much input, forking workers costs more than it saves
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def choose_jobs(paths: list[str], requested: Optional[int]) -> int:
+    """--jobs as given; by default the cores, or 1 when the inputs are small (start-up matters more)."""
+    if requested:
+        return requested
+    cores = available_cores()
+    if cores <= 1:
+        return 1
+    total = 0
+    try:
+        for path in discover(paths):
+            total += path.stat().st_size
+            if total >= PARALLEL_MIN_BYTES:
+                return cores
+    except (InputError, OSError):
+        return 1  # the scan itself reports the bad input
+    return 1
 
 
 @dataclass
@@ -39,6 +69,7 @@ class ScanConfig:
     zone: Optional[tzinfo] = None  # --tz
     progress_stream: Optional[TextIO] = None  # stderr when a bar should be drawn
     window: Optional[TimeWindow] = None  # --since/--until
+    jobs: Optional[int] = None  # decoding processes for captures (detector/parallel.py); None: default_jobs
 
 
 class Router:
@@ -73,8 +104,15 @@ class Scan:
         ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.zone)
         self.detectors = build_detectors(ctx)
         self.router = Router(self.detectors)
-        self.emit = self.config.window.wrap(self.router.emit) if self.config.window else self.router.emit
-        self.dispatcher = PacketDispatcher(packet_decoders(settings), self.emit, settings.max_flows,
+        base_emit = self.config.window.wrap(self.router.emit) if self.config.window else self.router.emit
+        self.emit = base_emit
+        self.jobs = self.config.jobs or default_jobs
+        self.parallel = None  # ParallelCaptures, started at the first capture when jobs > 1
+        self.captures = 0  # captures scanned so far, and their frames: merge keys across files
+        self.frames_before = 0
+        self._packet_sink = base_emit
+        emit = base_emit if self.jobs <= 1 else self._emit_packet
+        self.dispatcher = PacketDispatcher(packet_decoders(settings), emit, settings.max_flows,
                                            settings.max_stream_bytes)
         self.book: Optional[PositionBook] = None
 
@@ -85,6 +123,13 @@ class Scan:
     def positions(self) -> list[dict]:
         """Where this scan stopped in each log: commit with its findings (Store.save_findings(positions=))."""
         return self.book.rows() if self.book is not None else []
+
+    def _emit_packet(self, obs: Observation) -> None:
+        """With --jobs N the parallel engine redirects what the dispatcher emits while it sweeps flows."""
+        self._packet_sink(obs)
+
+    def _set_packet_sink(self, sink: Callable[[Observation], None]) -> None:
+        self._packet_sink = sink
 
     def _watch(self, address: str) -> None:
         if self.dispatcher is not None:
@@ -121,7 +166,11 @@ class Scan:
         errors_before = self.dispatcher.stats.decoder_errors
         messages_before = len(self.dispatcher.stats.errors)
         try:
-            record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress, self.dispatcher.hot)
+            if self.jobs > 1:
+                record.kind = self._read_parallel(opened, stats, progress)
+            else:
+                record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress,
+                                           self.dispatcher.hot)
         except CaptureFormatError as exc:
             record.kind = "capture"
             stats.warnings.append(str(exc))
@@ -148,6 +197,23 @@ class Scan:
             new = self.dispatcher.stats.errors[messages_before:]
             record.warnings.append(f"{failures} packet(s) could not be decoded and were skipped"
                                    + (f" (first: {new[0]})" if new else ""))
+
+    def _read_parallel(self, opened: OpenedInput, stats: ReadStats,
+                       progress: Optional[Callable[[int], None]]) -> str:
+        """This process and N-1 workers decode shares of the flows, merged in frame order (detector/parallel.py)."""
+        from .parallel import ParallelCaptures
+
+        assert self.dispatcher is not None
+        if self.parallel is None:
+            self.parallel = ParallelCaptures(self.jobs, self.config.settings, self.dispatcher,
+                                             self._set_packet_sink, self.emit)
+        capture = self.captures
+        self.captures += 1
+        frames_before = stats.frames
+        try:
+            return self.parallel.read(opened.reader(), opened.path, stats, progress, capture, self.frames_before)
+        finally:
+            self.frames_before += stats.frames - frames_before
 
     def _log(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
         decoder, score = choose_format(head, log_decoders())
@@ -286,7 +352,10 @@ class Scan:
     def finish(self) -> list[Finding]:
         """Close flows and collect every detector's findings, most severe first."""
         assert self.dispatcher is not None
-        self.dispatcher.finish()
+        if self.parallel is not None:
+            self.parallel.finish()  # closes the flows of every process, then flushes the meter
+        else:
+            self.dispatcher.finish()
         findings: list[Finding] = []
         for detector in self.detectors:
             findings.extend(detector.finish())

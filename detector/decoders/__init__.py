@@ -9,38 +9,25 @@ from __future__ import annotations
 
 from ..settings import Settings
 from .arp import ArpDecoder
-from .authlog import AuthLogDecoder
 from .base import DatagramDecoder, DocumentDecoder, EtherDecoder, FrameDecoder, LogDecoder, StreamDecoder
 from .bittorrent import BitTorrentDecoder, BitTorrentMseDecoder, BitTorrentUdpDecoder
-from .chatexport import SlackExportDecoder, TeamsExportDecoder
-from .chatlog import ChatLogDecoder
 from .dhcp import DhcpDecoder
 from .discord import DiscordDecoder
 from .dns import DnsDecoder, DnsTcpDecoder
-from .dnslog import DnsLogDecoder
 from .dot11 import Dot11Decoder
-from .evtx import EvtxDecoder
-from .firewall import FirewallDecoder
 from .ftp import FtpDecoder
-from .hostapd import HostapdDecoder
 from .http import HttpDecoder
 from .imap import ImapDecoder
 from .irc import IrcDecoder
 from .kerberos import KerberosDecoder, KerberosUdpDecoder
 from .lansync import LanSyncDecoder
 from .ldap import LdapDecoder
-from .macos import MacLogDecoder
-from .mailbox import MailboxDecoder
-from .maillog import MessageTraceDecoder, PostfixDecoder
-from .mikrotik import MikrotikDecoder
 from .msnms import MsnDecoder
 from .mysql import MysqlDecoder
 from .names import NamesDecoder
-from .networkmanager import NetworkManagerDecoder
 from .pop3 import Pop3Decoder
 from .portmux import PortMuxDecoder
 from .postgres import PostgresDecoder
-from .proxylog import ProxifierDecoder, SquidDecoder
 from .quic import QuicDecoder
 from .rangeflow import RangeFlowDecoder
 from .redis import RedisDecoder
@@ -50,18 +37,13 @@ from .smb import SmbDecoder
 from .smtp import SmtpDecoder
 from .snmp import SnmpDecoder
 from .stun import StunDecoder
-from .suricata import EveDecoder
 from .telegram import TelegramDecoder
 from .telnet import RloginDecoder, TelnetDecoder
 from .tftp import TftpDecoder
 from .tls import TlsDecoder
-from .unifi import UnifiDecoder
 from .vpn import OpenVpnTcpDecoder, VpnUdpDecoder
 from .whatsapp import WhatsAppDecoder
-from .wlan_autoconfig import WlanCsvDecoder, WlanXmlDecoder
-from .wpa_supplicant import WpaSupplicantDecoder
 from .xmpp import XmppDecoder
-from .zeek import ZeekJsonDecoder, ZeekTsvDecoder
 
 
 def packet_decoders(settings: Settings) -> list:
@@ -87,6 +69,22 @@ def packet_decoders(settings: Settings) -> list:
 
 def log_decoders() -> list[LogDecoder]:
     """Line-oriented log formats, sniffed from the first lines of a text file (ties go to the first)."""
+    # imported here: a capture scan never needs them (start-up time)
+    from .authlog import AuthLogDecoder
+    from .chatlog import ChatLogDecoder
+    from .dnslog import DnsLogDecoder
+    from .firewall import FirewallDecoder
+    from .hostapd import HostapdDecoder
+    from .macos import MacLogDecoder
+    from .maillog import MessageTraceDecoder, PostfixDecoder
+    from .mikrotik import MikrotikDecoder
+    from .networkmanager import NetworkManagerDecoder
+    from .proxylog import ProxifierDecoder, SquidDecoder
+    from .suricata import EveDecoder
+    from .unifi import UnifiDecoder
+    from .wpa_supplicant import WpaSupplicantDecoder
+    from .zeek import ZeekJsonDecoder, ZeekTsvDecoder
+
     messages = [ChatLogDecoder()]
     file_sharing = [SquidDecoder(), ProxifierDecoder(), DnsLogDecoder(), FirewallDecoder(), PostfixDecoder(),
                     MessageTraceDecoder()]
@@ -98,6 +96,11 @@ def log_decoders() -> list[LogDecoder]:
 
 def document_decoders(settings: Settings) -> list[DocumentDecoder]:
     """Whole-file formats (JSON exports, mailboxes, .evtx) that are not read line by line."""
+    from .chatexport import SlackExportDecoder, TeamsExportDecoder
+    from .evtx import EvtxDecoder
+    from .mailbox import MailboxDecoder
+    from .wlan_autoconfig import WlanCsvDecoder, WlanXmlDecoder
+
     messages = [MailboxDecoder(), SlackExportDecoder(), TeamsExportDecoder()]
     wifi = [EvtxDecoder(), WlanXmlDecoder(), WlanCsvDecoder()]
     return messages + wifi

@@ -34,7 +34,7 @@ class DiscordDecoder(DatagramDecoder):
     prefixes = (PING, DISCOVERY_REQUEST, DISCOVERY_REPLY)
 
     def __init__(self) -> None:
-        self.done: dict[tuple[str, str, int], None] = {}
+        self.done: dict[tuple[str, str, int, int], None] = {}
 
     def decode(self, dgram: Datagram, emit: Emit) -> None:
         data = dgram.payload
@@ -47,7 +47,7 @@ class DiscordDecoder(DatagramDecoder):
             what = f"voice IP discovery reply (client seen as {discovered_address(data)})"
         else:
             return
-        key = (client, server, port)
+        key = (client, server, port, dgram.sport if client == dgram.src else dgram.dport)  # per flow
         if key in self.done:
             return
         if len(self.done) >= MAX_FLOWS:

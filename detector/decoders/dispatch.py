@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from struct import Struct
 from typing import Optional
 
+from ..hotpath import HotPath
 from ..model import FlowVolume
-from ..sources.pcap import HotPath
 from .base import Datagram, DatagramDecoder, Emit, Endpoints, EtherDecoder, FrameDecoder, StreamDecoder
 from .dot11 import CAPTURE_HEADER_LINKTYPES, capture_header_length
 from .tcp import Flow, FlowTable
@@ -172,6 +172,9 @@ class PacketDispatcher:
         self.hot = HotPath()
         self.hot.watched = self.meter.watched
         self.quiet_pairs = self.hot.quiet_pairs
+        self.watched = self.meter.watched  # bound once: read for every packet
+        self.flow_map = self.flows.flows
+        self.frame_base = 0  # frames of the captures before this one: flow order across files (--jobs merge)
 
     def _register(self, decoder: object) -> None:
         if isinstance(decoder, DatagramDecoder):
@@ -195,23 +198,44 @@ class PacketDispatcher:
     def handle(self, buf: bytes, off: int, caplen: int, ts: float, linktype: int, frame_no: int) -> None:
         """FrameHandler for the capture readers: one call per frame.
 
-        The first branch is the hot path: plain Ethernet/IPv4/TCP segments of
-        flows no decoder wants are dropped after a few byte reads, without a
-        slice or a call. Everything else takes the general path below.
+        Plain Ethernet/IPv4 (most of any office capture) is parsed inline and
+        goes straight to the transport handler: no call per layer. Segments of
+        flows no decoder wants and bare ACKs are dropped after a few byte reads.
+        Everything else (VLAN, IPv6, other link types, ARP) takes the general path.
         """
         if frame_no & EXPIRE_MASK == 0:
             self._expire(ts, frame_no)
-        if linktype == 1 and caplen >= 54 and buf[off + 12] == 8 and buf[off + 13] == 0 \
-                and buf[off + 14] == 0x45 and buf[off + 23] == 6 and not (buf[off + 20] & 0x1F or buf[off + 21]):
-            l4 = off + 34
-            if not buf[l4 + 13] & 7:  # no SYN, FIN or RST
-                watched = self.meter.watched
-                if watched and (buf[off + 26:off + 30] in watched or buf[off + 30:off + 34] in watched):
-                    self._ipv4(buf, off + 14, off + caplen, ts, frame_no)
+        if linktype != 1 or caplen < 34 or buf[off + 12] != 8 or buf[off + 13]:
+            self._general(buf, off, caplen, ts, linktype, frame_no)
+            return
+        ip = off + 14  # the same arithmetic as _ipv4, inlined
+        end = off + caplen
+        first = buf[ip]
+        ihl = (first & 15) * 4
+        total = buf[ip + 2] << 8 | buf[ip + 3]
+        if total >= ihl and ip + total < end:
+            end = ip + total  # drop Ethernet padding
+        if buf[ip + 6] & 0x1F or buf[ip + 7]:
+            return  # a non-first fragment carries no transport header
+        proto = buf[ip + 9]
+        l4 = ip + ihl
+        if proto == 6:
+            if end - l4 < 20:
+                return
+            flags = buf[l4 + 13]
+            watched = self.watched
+            if watched and (buf[ip + 12:ip + 16] in watched or buf[ip + 16:ip + 20] in watched):
+                self._tcp(buf, l4, end, buf[ip + 12:ip + 16], buf[ip + 16:ip + 20], ts, frame_no)
+                return
+            if not flags & 7:  # no SYN, FIN or RST
+                if first == 0x45 and caplen >= 54 and buf[l4:l4 + 4] in self.quiet_pairs:
                     return
-                if buf[l4:l4 + 4] in self.quiet_pairs:
-                    return
-        self._general(buf, off, caplen, ts, linktype, frame_no)
+                if end - l4 - (buf[l4 + 12] >> 4) * 4 <= 0:
+                    return  # a bare ACK of an unwatched flow moves nothing
+            self._tcp(buf, l4, end, buf[ip + 12:ip + 16], buf[ip + 16:ip + 20], ts, frame_no)
+        elif proto == 17:
+            if end - l4 >= 8:
+                self._udp(buf, l4, end, buf[ip + 12:ip + 16], buf[ip + 16:ip + 20], ts, frame_no)
 
     def _general(self, buf: bytes, off: int, caplen: int, ts: float, linktype: int, frame_no: int) -> None:
         end = off + caplen
@@ -357,15 +381,15 @@ class PacketDispatcher:
         flags = buf[l4 + 13]
         data_off = l4 + (buf[l4 + 12] >> 4) * 4
         size = end - data_off
-        watched = self.meter.watched
+        watched = self.watched
         if watched and (dst in watched or src in watched):
             sport, dport = PORTS.unpack_from(buf, l4)
             self.meter.count(src, dst, sport, dport, "tcp", max(size, 0), ts, self.emit, self.source,
                              U32.unpack_from(buf, l4 + 4)[0], flags, frame_no)
-        if size <= 0 and not flags & (TCP_SYN | TCP_FIN | TCP_RST):
+        if size <= 0 and not flags & 7:  # no SYN, FIN or RST
             return
         key = src + dst + buf[l4:l4 + 4]
-        flow = self.flows.flows.get(key)
+        flow = self.flow_map.get(key)
         if flow is None:
             if flags & TCP_SYN:  # a new connection: whatever was decided for an old one no longer holds
                 self.rejected.pop(key, None)
@@ -377,30 +401,36 @@ class PacketDispatcher:
             flow = self._open(buf, l4, data_off, end, src, dst, key, ts, frame_no)
             if flow is None:
                 return
+        flows = self.flows
         if flow.done:
-            if flags & (TCP_FIN | TCP_RST):
-                self.flows.close(flow, ts, f"{self.source}:frame {frame_no}")
+            if flags & 5:  # FIN or RST
+                flows.close(flow, ts, f"{self.source}:frame {frame_no}")
             return
         where = f"{self.source}:frame {frame_no}"
-        self.flows.touch(flow, ts)
+        flow.last_ts = ts  # FlowTable.touch, inlined
+        flow.moved = self.frame_base + frame_no
+        move = self.flow_map.move_to_end
+        first_key, second_key = flow.keys
+        move(first_key)
+        move(second_key)
         seq = U32.unpack_from(buf, l4 + 4)[0]
+        from_client = key == flow.client_key
         if flags & TCP_SYN:
-            direction = flow.dirs[0 if key == flow.client_key else 1]
-            direction.next_seq = (seq + 1) % (1 << 32)
+            flow.dirs[0 if from_client else 1].next_seq = (seq + 1) % MOD32
             seq += 1
         if size > 0:
-            self.flows.segment(flow, key, seq % (1 << 32), bytes(buf[data_off:end]), ts, where)
-        if flags & TCP_ACK and not flow.done:
-            self.flows.acknowledge(flow, key, U32.unpack_from(buf, l4 + 8)[0], ts, where)
+            flows.segment_from(flow, from_client, seq % MOD32, buf[data_off:end], ts, where)
+        if flags & TCP_ACK and not flow.done and flow.dirs[1 if from_client else 0].pending:
+            flows.acknowledge(flow, key, U32.unpack_from(buf, l4 + 8)[0], ts, where)
         if flow.done:
             self._set_quiet(buf, l4, True)
         if flags & TCP_RST:
-            self.flows.close(flow, ts, where)
+            flows.close(flow, ts, where)
         elif flags & TCP_FIN:
-            direction = flow.dirs[0 if key == flow.client_key else 1]
-            direction.fin = True
-            if flow.dirs[0].fin and flow.dirs[1].fin:
-                self.flows.close(flow, ts, where)
+            dirs = flow.dirs
+            dirs[0 if from_client else 1].fin = True
+            if dirs[0].fin and dirs[1].fin:
+                flows.close(flow, ts, where)
 
     def _set_quiet(self, buf: bytes, l4: int, quiet: bool) -> None:
         """Let the hot path drop (or stop dropping) this port pair's segments in both directions."""
@@ -474,6 +504,7 @@ class PacketDispatcher:
             self._decoder_failed(decoder.name, exc)
             return None
         flow = Flow(_GuardedSession(session, self, decoder.name), client_key)
+        flow.moved = self.frame_base + frame_no
         self.flows.add(key, reverse, flow, ts, f"{self.source}:frame {frame_no}")
         return flow
 

@@ -20,10 +20,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from ..model import TlsClientHello
 from .base import Datagram, DatagramDecoder, Emit
 from .tls import TlsError, client_hello_sni
@@ -98,6 +94,8 @@ def client_initial_keys(dcid: bytes, version: int = VERSION_1) -> InitialKeys:
 
 
 def header_mask(hp_key: bytes, sample: bytes) -> bytes:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # only once a QUIC Initial is seen
+
     encryptor = Cipher(algorithms.AES(hp_key), modes.ECB()).encryptor()
     return encryptor.update(sample) + encryptor.finalize()
 
@@ -170,6 +168,9 @@ def decrypt_initial(datagram: bytes, pos: int) -> tuple[Optional[InitialPacket],
     nonce = bytearray(keys.iv)
     for i, byte in enumerate(pn_bytes.rjust(12, b"\x00")):
         nonce[i] ^= byte
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         payload = AESGCM(keys.key).decrypt(bytes(nonce), datagram[pn_offset + pn_len:end], header)
     except InvalidTag:

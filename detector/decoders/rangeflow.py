@@ -25,17 +25,17 @@ class RangeFlowDecoder(DatagramDecoder):
     prefixes = (b"",)
 
     def __init__(self) -> None:
-        self.seen: dict[tuple[str, str], None] = {}
+        self.seen: dict[tuple[str, int, str, int], None] = {}
         self.ranges = default_ranges()
 
     def decode(self, dgram: Datagram, emit: Emit) -> None:
-        key = (dgram.src, dgram.dst)
+        key = (dgram.src, dgram.sport, dgram.dst, dgram.dport)  # one contact per flow: --jobs gives the same
         if key in self.seen:
             return
         if len(self.seen) >= MAX_FLOWS:
             self.seen.clear()
         self.seen[key] = None
-        self.seen[(dgram.dst, dgram.src)] = None
+        self.seen[(dgram.dst, dgram.dport, dgram.src, dgram.sport)] = None
         for client, server, port in ((dgram.src, dgram.dst, dgram.dport), (dgram.dst, dgram.src, dgram.sport)):
             match = self.ranges.service_of(server)
             if match is not None and match.service is not None and self.ranges.service_of(client) is None:

@@ -112,7 +112,7 @@ class StunDecoder(DatagramDecoder):
     prefixes = STUN_TYPES
 
     def __init__(self) -> None:
-        self.done: dict[tuple[str, str, int], None] = {}
+        self.done: dict[tuple[str, str, int, int], None] = {}
         self.ranges = default_ranges()
 
     def decode(self, dgram: Datagram, emit: Emit) -> None:
@@ -122,7 +122,7 @@ class StunDecoder(DatagramDecoder):
         mtype, attributes = parsed
         request = not mtype & 0x0100
         client, server, port = (dgram.src, dgram.dst, dgram.dport) if request else (dgram.dst, dgram.src, dgram.sport)
-        key = (client, server, port)
+        key = (client, server, port, dgram.sport if client == dgram.src else dgram.dport)  # per flow
         if key in self.done:
             return
         service = service_from_attributes(attributes)

@@ -10,7 +10,7 @@ timeout, and a per-direction cap after which a flow stops being followed.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Optional
+from typing import Optional, Sequence
 
 from .base import StreamSession
 
@@ -103,7 +103,7 @@ class Direction:
 
 
 class Flow:
-    __slots__ = ("session", "client_key", "dirs", "last_ts", "done", "keys")
+    __slots__ = ("session", "client_key", "dirs", "last_ts", "done", "keys", "moved")
 
     def __init__(self, session: Optional[StreamSession], client_key: bytes):
         self.session = session
@@ -112,6 +112,7 @@ class Flow:
         self.last_ts = 0.0
         self.done = session is None
         self.keys: tuple[bytes, ...] = ()
+        self.moved = 0  # frame that last moved it to the LRU end: its place in sweeps (merge key of --jobs)
 
 
 class FlowTable:
@@ -122,6 +123,7 @@ class FlowTable:
         self.max_flows = max_flows
         self.max_stream_bytes = max_stream_bytes
         self.idle_seconds = idle_seconds
+        self.closing: Optional[Flow] = None  # the flow being dropped, while its session flushes
 
     def get(self, key: bytes) -> Optional[Flow]:
         return self.flows.get(key)
@@ -137,11 +139,21 @@ class FlowTable:
 
     def segment(self, flow: Flow, key: bytes, seq: int, data: bytes, ts: float, where: str) -> None:
         """Deliver a segment's payload to the flow's session in order."""
-        from_client = key == flow.client_key
+        self.segment_from(flow, key == flow.client_key, seq, data, ts, where)
+
+    def segment_from(self, flow: Flow, from_client: bool, seq: int, data: bytes, ts: float, where: str) -> None:
+        """``segment`` for a caller that already knows the direction (the dispatcher's hot path)."""
         direction = flow.dirs[0 if from_client else 1]
         if direction.delivered >= self.max_stream_bytes:
             return
-        self._deliver(flow, from_client, direction.accept(seq, data, self.max_stream_bytes), ts, where)
+        expected = direction.next_seq
+        if (expected == seq or expected is None) and not direction.pending:
+            # in order with nothing held (nearly every segment): what Direction.accept would return, directly
+            direction.next_seq = (seq + len(data)) % MOD
+            chunks: Sequence[bytes] = (data,)
+        else:
+            chunks = direction.accept(seq, data, self.max_stream_bytes)
+        self._deliver(flow, from_client, chunks, ts, where)
 
     def acknowledge(self, flow: Flow, key: bytes, ack: int, ts: float, where: str) -> None:
         """An ACK from one side may prove that the other side's missing bytes are lost for good."""
@@ -150,13 +162,16 @@ class FlowTable:
         if other.pending:
             self._deliver(flow, not from_client, other.acknowledged(ack), ts, where)
 
-    def _deliver(self, flow: Flow, from_client: bool, chunks: list[bytes], ts: float, where: str) -> None:
+    def _deliver(self, flow: Flow, from_client: bool, chunks: Sequence[bytes], ts: float, where: str) -> None:
         direction = flow.dirs[0 if from_client else 1]
+        limit = self.max_stream_bytes
         for chunk in chunks:
-            room = self.max_stream_bytes - direction.delivered
-            chunk = chunk[:room]
+            room = limit - direction.delivered
+            if len(chunk) > room:
+                chunk = chunk[:room]
             direction.delivered += len(chunk)
-            if flow.session is not None and chunk and not flow.session.feed(from_client, chunk, ts, where):
+            session = flow.session
+            if session is not None and chunk and not session.feed(from_client, chunk, ts, where):
                 flow.done = True
                 return
 
@@ -173,6 +188,13 @@ class FlowTable:
     def _drop(self, flow: Flow, ts: float, where: str) -> None:
         for key in flow.keys:
             self.flows.pop(key, None)
+        self.closing = flow
+        try:
+            self._flush(flow, ts, where)
+        finally:
+            self.closing = None
+
+    def _flush(self, flow: Flow, ts: float, where: str) -> None:
         if flow.session is not None and not flow.done:
             for index, direction in enumerate(flow.dirs):  # what was held behind a gap that never filled
                 while direction.pending and not flow.done:

@@ -13,8 +13,6 @@ heuristic (an MTProxy run by anyone).
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from ..ipranges import default_ranges
 from ..model import ServiceContact
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
@@ -32,6 +30,8 @@ def obfuscated_tag(init: bytes) -> str:
     if len(init) < OBFUSCATED_LEN or init[:1] == b"\xef" or init.startswith(RESERVED_STARTS) \
             or init[4:8] == b"\x00\x00\x00\x00":
         return ""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # only for a candidate hello
+
     decryptor = Cipher(algorithms.AES(init[8:40]), modes.CTR(init[40:56])).decryptor()
     plain = decryptor.update(init[:OBFUSCATED_LEN])
     return TAGS.get(plain[56:60], "")

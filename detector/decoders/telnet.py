@@ -35,6 +35,8 @@ class IacStripper:
         self.state = "data"
 
     def strip(self, data: bytes) -> bytes:
+        if self.state == "data" and IAC not in data:
+            return bytes(data)  # no command in this segment (most of them): no per-byte work
         out = bytearray()
         for byte in data:
             state = self.state

@@ -11,9 +11,6 @@ from __future__ import annotations
 import struct
 from typing import Optional
 
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
-
 from ..model import TlsCertificate, TlsClientHello
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
 
@@ -139,6 +136,9 @@ def certificate_names(body: bytes) -> tuple[str, ...]:
     der = body[6:6 + size]
     if len(der) < size:
         raise TlsError("truncated certificate")
+    from cryptography import x509  # only when a certificate is seen in clear (TLS 1.2 and older)
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError as exc:

@@ -53,16 +53,16 @@ class VpnUdpDecoder(DatagramDecoder):
 
     def __init__(self) -> None:
         self.pending: dict[tuple[str, int, str, int], bytes] = {}  # OpenVPN resets awaiting the server's
-        self.done: dict[tuple[str, str, int], None] = {}
+        self.done: dict[tuple[str, str, int, int], None] = {}
 
     def decode(self, dgram: Datagram, emit: Emit) -> None:
         data = dgram.payload
         if len(data) == WG_INITIATION_LEN and data.startswith(WG_INITIATION):
             self._found(dgram.ts, dgram.where, dgram.src, dgram.dst, dgram.dport, WIREGUARD,
-                        "WireGuard handshake initiation", emit)
+                        "WireGuard handshake initiation", emit, dgram.sport)
         elif len(data) == WG_RESPONSE_LEN and data.startswith(WG_RESPONSE):
             self._found(dgram.ts, dgram.where, dgram.dst, dgram.src, dgram.sport, WIREGUARD,
-                        "WireGuard handshake response", emit)
+                        "WireGuard handshake response", emit, dgram.dport)
         elif openvpn_reset(data):
             if len(self.pending) >= MAX_PENDING:
                 self.pending.clear()
@@ -72,11 +72,11 @@ class VpnUdpDecoder(DatagramDecoder):
             if key in self.pending:
                 del self.pending[key]
                 self._found(dgram.ts, dgram.where, dgram.dst, dgram.src, dgram.sport, OPENVPN,
-                            "OpenVPN hard reset (UDP) answered", emit)
+                            "OpenVPN hard reset (UDP) answered", emit, dgram.dport)
 
     def _found(self, ts: float, where: str, client: str, server: str, port: int, service: str, what: str,
-               emit: Emit) -> None:
-        key = (client, server, port)
+               emit: Emit, client_port: int = 0) -> None:
+        key = (client, server, port, client_port)  # per flow, so every --jobs split gives the same contacts
         if key in self.done or not is_public(server):
             return
         if len(self.done) >= MAX_PENDING:

@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import BinaryIO, Iterator, Optional
-from xml.sax.saxutils import unescape
 
 from ..model import WifiConnect, WifiDisconnect
 from .base import DocumentDecoder, DocumentStats, Emit, LogContext
@@ -155,6 +154,8 @@ def xml_events(text: io.TextIOBase, where_prefix: str, stats: DocumentStats) -> 
 
 
 def parse_xml_event(block: str, where: str, zone: Optional[tzinfo]) -> Optional[WlanEvent]:
+    from xml.sax.saxutils import unescape  # pulls in urllib.request: only when an event is read
+
     event_id, stamp = EVENT_ID.search(block), TIME_CREATED.search(block)
     if not event_id or not stamp:
         return None

@@ -14,6 +14,7 @@ from typing import Any, Optional
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import Reader as ReaderBase
 from yaml.reader import ReaderError
 
 from .model import Mark, RuleError
@@ -177,10 +178,27 @@ def _yaml_error(exc: yaml.YAMLError, text: str, file: str) -> RuleError:
     return Mark(file, 1, 1).error(f"invalid YAML: {exc}")
 
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
+def compose(text: str) -> Optional[Node]:
+    """Compose with libyaml when PyYAML has it (10x faster: rules are read at every start).
+
+    The pure-Python loader still handles anything libyaml rejects or the
+    Python reader would reject, so errors read the same with or without it.
+    """
+    if _FAST_LOADER is not None and not ReaderBase.NON_PRINTABLE.search(text):
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def parse_text(text: str, file: str, errors: list[RuleError]) -> Any:
     """The document in ``text`` as YMap/YList/scalars; None (and errors) when unusable."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose(text)
     except yaml.YAMLError as exc:
         errors.append(_yaml_error(exc, text, file))
         return None

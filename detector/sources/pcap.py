@@ -12,6 +12,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Optional
 
+from ..hotpath import HotPath
+
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
     b"\xa1\xb2\xc3\xd4": (">", 1e-6),
@@ -21,6 +23,9 @@ PCAP_MAGICS = {
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 CHUNK = 1 << 20
 MAX_RECORD = 1 << 18  # no link type carries frames over 256 KiB
+# every 65536th frame reaches the handler even when the hot path would skip it: the dispatcher sweeps idle
+# flows on it, and a sweep that does not depend on which flows are ignored is the same with --jobs N
+SWEEP_MASK = 0xFFFF
 
 # handler(buf, offset, caplen, ts, linktype, frame_no); buf is only valid during the call
 FrameHandler = Callable[[bytes, int, int, float, int, int], None]
@@ -82,21 +87,6 @@ class _Chunked:
         return self.base + self.pos
 
 
-class HotPath:
-    """What the dispatcher already knows it will ignore, so the reader can skip such frames itself.
-
-    Ethernet/IPv4/TCP segments without SYN/FIN/RST whose port pair is in
-    ``quiet_pairs`` and whose addresses are not in ``watched`` would be
-    dropped by the dispatcher anyway; checking that inline in the record loop
-    saves a call per bulk packet, which is most of a capture. The dispatcher
-    owns and updates both collections.
-    """
-
-    def __init__(self) -> None:
-        self.quiet_pairs: set[bytes] = set()
-        self.watched: dict[bytes, str] = {}
-
-
 def read_capture(stream: BinaryIO, handler: FrameHandler, stats: ReadStats,
                  progress: Optional[Callable[[int], None]] = None, hot: Optional[HotPath] = None) -> str:
     """Feed every frame of a pcap or pcapng stream to ``handler``; returns the format name."""
@@ -133,6 +123,7 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
     buf, pos, size = win.buf, win.pos, len(win.buf)
     quiet = hot.quiet_pairs if hot is not None and linktype == 1 else None
     watched = hot.watched if hot is not None else {}
+    skip_until = hot.skip_until if hot is not None else 0
     skipped_last = None
     while True:
         if size - pos < 16:
@@ -164,7 +155,8 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
                 progress(win.offset())
         frame_no += 1
         p = pos + 16
-        if quiet and caplen >= 54 and buf[p + 23] == 6 and buf[p + 14] == 0x45 and buf[p + 12] == 8 \
+        if quiet and frame_no & SWEEP_MASK and frame_no <= skip_until and caplen >= 54 and buf[p + 23] == 6 \
+                and buf[p + 14] == 0x45 and buf[p + 12] == 8 \
                 and buf[p + 13] == 0 and not (buf[p + 47] & 7 or buf[p + 20] & 0x1F or buf[p + 21]) \
                 and buf[p + 34:p + 38] in quiet \
                 and not (watched and (buf[p + 26:p + 30] in watched or buf[p + 30:p + 34] in watched)):
@@ -174,6 +166,8 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
         skipped_last = None
         ts = sec + frac * resolution
         handler(buf, p, caplen, ts, linktype, frame_no)
+        if quiet:
+            skip_until = hot.skip_until  # type: ignore[union-attr]
         if frame_no == 1:
             first_ts = ts
         pos = end
@@ -227,6 +221,7 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
     last_report = 0
     quiet = hot.quiet_pairs if hot is not None else None
     watched = hot.watched if hot is not None else {}
+    skip_until = hot.skip_until if hot is not None else 0
     max_block = MAX_RECORD + 64
     while True:
         buf, pos = win.buf, win.pos
@@ -238,7 +233,8 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
                 win.pos = pos + blen
                 iface = interfaces[if_id]
                 p = pos + 28
-                if quiet and iface.linktype == 1 and caplen >= 54 and buf[p + 23] == 6 and buf[p + 14] == 0x45 \
+                if quiet and frame_no & SWEEP_MASK and frame_no <= skip_until and iface.linktype == 1 and caplen >= 54 \
+                        and buf[p + 23] == 6 and buf[p + 14] == 0x45 \
                         and buf[p + 12] == 8 and buf[p + 13] == 0 \
                         and not (buf[p + 47] & 7 or buf[p + 20] & 0x1F or buf[p + 21]) \
                         and buf[p + 34:p + 38] in quiet \
@@ -249,6 +245,8 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
                 if first_ts is None:
                     first_ts = ts
                 handler(buf, p, caplen, ts, iface.linktype, frame_no)
+                if quiet:
+                    skip_until = hot.skip_until  # type: ignore[union-attr]
                 continue
         if not win.ensure(12):
             if len(win.buf) - win.pos:

@@ -1,0 +1,58 @@
+"""Start-up: the plain scan path must not import the heavy optional modules (issue 15).
+
+`python -X importtime` lists every module a process imports; a scan of a small
+capture to JSON must not load scapy (live capture, demo), cryptography (QUIC
+Initial, clear certificates), jinja2 (HTML report) or sqlite_utils (--db).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("scapy", "cryptography", "jinja2", "sqlite_utils", "numpy")
+
+
+def _small_pcap(path: Path) -> None:
+    """One Ethernet/IPv4/UDP DNS query, written by hand (no scapy in this test either)."""
+    dns = bytes.fromhex("123401000001000000000000076578616d706c6503636f6d0000010001")
+    udp = struct.pack("!HHHH", 40000, 53, 8 + len(dns), 0) + dns
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                     bytes([10, 0, 0, 2]), bytes([10, 0, 0, 1])) + udp
+    frame = b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00" + ip
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    path.write_bytes(header + struct.pack("<IIII", 1_790_000_000, 0, len(frame), len(frame)) + frame)
+
+
+def imported_modules(args: list[str], cwd: Path) -> set[str]:
+    env = dict(os.environ, SHADOWIT_HOME=str(cwd))
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "detector.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "imported package":
+                names.add(name)
+    assert "detector.pipeline" in names  # the probe works: the scan path was imported and listed
+    return names
+
+
+def test_plain_scan_imports_no_heavy_module(tmp_path: Path) -> None:
+    capture = tmp_path / "small.pcap"
+    _small_pcap(capture)
+    names = imported_modules(["scan", str(capture), "--json", "-"], tmp_path)
+    eager = sorted(n for n in names if n.split(".")[0] in HEAVY)
+    assert not eager, f"imported on the plain scan path: {eager[:10]}"
+
+
+def test_probe_sees_heavy_imports_when_they_happen(tmp_path: Path) -> None:
+    """The same probe does see sqlite_utils once --db asks for it, so the test above can fail."""
+    capture = tmp_path / "small.pcap"
+    _small_pcap(capture)
+    names = imported_modules(["scan", str(capture), "--json", "-", "--db", str(tmp_path / "s.db")], tmp_path)
+    assert "sqlite_utils" in names
