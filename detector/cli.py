@@ -14,9 +14,8 @@ from typing import Optional
 
 import click
 
-from reports.branding import Branding, BrandingError
-from reports.i18n import LANGUAGES, _, use_language
-from reports.render import ReportOptions, exceptions_of, render_report, severity_label
+from reports.i18n import LANGUAGES, _, severity_label, use_language
+from reports.options import ReportOptions
 
 from . import __version__
 from .app import (
@@ -150,6 +149,8 @@ def presentation_options(func):
 
 def _presentation(lang: str, client: str, logo: Optional[Path], classification: str) -> ReportOptions:
     """Checked before any work starts, so a bad logo fails in one line, not after an hour of capture."""
+    from reports.branding import Branding, BrandingError
+
     try:
         return ReportOptions(lang, Branding.from_options(client, logo, classification))
     except BrandingError as exc:
@@ -362,6 +363,8 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
         store = Store(db) if db else None
         try:
             site = site_report(result, outcome.ruleset, store, outcome.zone)
+            from reports.render import exceptions_of, render_report  # jinja2 only when a report is asked for
+
             site.exceptions = exceptions_of(outcome.ruleset.rules)
             render_report([site], report_path, presentation)
             if store is not None:
@@ -455,6 +458,8 @@ def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classificatio
     With --rules the stored findings are re-classified under those rules (no captures needed) and the
     result is stored as a new scan that records which scan it derives from.
     """
+    from reports.render import exceptions_of, render_report
+
     presentation = _presentation(lang, client, logo, classification)
     ruleset = _load_rules(rules)
     site_reports = []

@@ -19,10 +19,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from babel import Locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 LANGUAGES = ("en", "de", "fr")
 DEFAULT_LANGUAGE = "en"
 DOMAIN = "shadowit"
@@ -48,6 +44,9 @@ def translations(language: str) -> gettext_module.NullTranslations:
     check_language(language)
     if language == DEFAULT_LANGUAGE:
         return gettext_module.NullTranslations()
+    from babel.messages.mofile import write_mo  # Babel only when a translated report or summary is asked for
+    from babel.messages.pofile import read_po
+
     with catalog_path(language).open("rb") as handle:
         catalog = read_po(handle, locale=language, domain=DOMAIN)
     buffer = io.BytesIO()
@@ -89,8 +88,13 @@ def N_(message: str) -> str:
     return message
 
 
-def locale() -> Locale:
-    return Locale.parse(_CURRENT.get())
+SEVERITY_LABELS = {
+    "critical": N_("critical"), "high": N_("high"), "medium": N_("medium"), "low": N_("low"), "info": N_("info"),
+}
+
+
+def severity_label(severity: str) -> str:
+    return _(SEVERITY_LABELS.get(severity, "info"))
 
 
 # ---------------------------------------------------------------- maintenance
@@ -132,7 +136,7 @@ def _in_scope(filename: str) -> bool:
 
 def update_catalogs() -> None:  # pragma: no cover - a maintainer's tool
     """Merge new messages into every .po (existing translations kept, new ones empty)."""
-    from babel.messages.pofile import write_po
+    from babel.messages.pofile import read_po, write_po
 
     template = extract_messages()
     for language in LANGUAGES:

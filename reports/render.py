@@ -64,7 +64,8 @@ from .fmt import (
     when,
     when_seconds,
 )
-from .i18n import DEFAULT_LANGUAGE, N_, _, ngettext, translations, use_language
+from .i18n import N_, SEVERITY_LABELS, _, ngettext, severity_label, translations, use_language
+from .options import ReportOptions
 from .timeline import Timeline, build_timeline
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -81,9 +82,6 @@ SCORE_LABELS = {  # the areas graded on their own, in the order the summary list
     CATEGORY_CREDENTIALS: N_("Clear-text credentials"),
     CATEGORY_WIFI: N_("Wi-Fi"),
     CATEGORY_WIFI_ATTACK: N_("Wi-Fi attacks"),
-}
-SEVERITY_LABELS = {
-    "critical": N_("critical"), "high": N_("high"), "medium": N_("medium"), "low": N_("low"), "info": N_("info"),
 }
 TOP_RISKS = 5
 MAX_FINDINGS = 2000
@@ -104,14 +102,6 @@ class ReportError(Exception):
 
 class ReportWriteError(ReportError, OSError):
     """The report file could not be written; an OSError so callers catching I/O errors see it."""
-
-
-@dataclass
-class ReportOptions:
-    """How the report is presented: language and the consultant's branding (--lang, --client, ...)."""
-
-    language: str = DEFAULT_LANGUAGE
-    branding: Branding = field(default_factory=Branding)
 
 
 @dataclass
@@ -375,10 +365,6 @@ def css_string(text: str) -> str:
 def label(text: str) -> str:
     """"Text:" as the language writes it (French puts a no-break space before the colon)."""
     return Markup(escape(_("%(label)s:"))) % {"label": text}
-
-
-def severity_label(severity: str) -> str:
-    return _(SEVERITY_LABELS.get(severity, "info"))
 
 
 def build_site_view(index: int, report: SiteReport, generated: float,
