@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import time
 from collections import Counter
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import Optional
 
 import click
+
+from reports.i18n import LANGUAGES, _, severity_label, use_language
+from reports.options import ReportOptions
 
 from . import __version__
 from .app import (
@@ -23,7 +27,6 @@ from .app import (
     run_scan,
     site_report,
     write_json,
-    write_report,
 )
 from .capture import CaptureAborted, CaptureRequest, parse_duration, run_capture
 from .catalog import CatalogError
@@ -44,6 +47,7 @@ from .sources import InputError
 from .sources.incremental import TimeWindow
 from .sources.live import LiveCaptureError
 from .store import EXPORT_FORMATS, LockBusy, ScanLock, ScanNotFound, Store, StoreError
+from .store.export import BLOCKLIST_STYLES, write_export
 from .termsafe import SafeStream, term_safe
 from .timezone import ZoneError, parse_zone
 
@@ -124,6 +128,33 @@ SCAN_OPTIONS = [
     click.option("--quiet", "-q", is_flag=True, help="No progress bar, summary only."),
 ]
 
+# How the report looks: language and the consultant's branding (scan, capture and report).
+PRESENTATION_OPTIONS = [
+    click.option("--lang", "lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+                 help="Language of the report and the terminal summary."),
+    click.option("--client", default="", help="Client name for the report cover."),
+    click.option("--logo", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                 help="Logo for the cover (PNG, JPEG, GIF, WebP or SVG, at most 256 KiB; SVG is sanitized)."),
+    click.option("--classification", default="",
+                 help="Marking on the cover and every printed page, e.g. CONFIDENTIAL."),
+]
+
+
+def presentation_options(func):
+    for option in reversed(PRESENTATION_OPTIONS):
+        func = option(func)
+    return func
+
+
+def _presentation(lang: str, client: str, logo: Optional[Path], classification: str) -> ReportOptions:
+    """Checked before any work starts, so a bad logo fails in one line, not after an hour of capture."""
+    from reports.branding import Branding, BrandingError
+
+    try:
+        return ReportOptions(lang, Branding.from_options(client, logo, classification))
+    except BrandingError as exc:
+        raise Failure(str(exc)) from None
+
 
 UNATTENDED_OPTIONS = [
     click.option("--wait/--no-wait", "wait", default=True, show_default=True,
@@ -189,11 +220,14 @@ class TimeBound(click.ParamType):
               help="Logs: read only lines earlier scans of --db did not (growing and rotated logs, hourly runs).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Decoding processes for captures (default: the cores, for inputs over 32 MB); same findings.")
+@presentation_options
 def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook,
-         notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs) -> None:
+         notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs, lang, client,
+         logo, classification) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
     from .pipeline import choose_jobs
 
+    presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     if incremental and db is None:
         raise click.UsageError("--incremental keeps its reading positions in the database: add --db FILE")
@@ -204,7 +238,7 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
                           None if quiet else _progress_stream(), _argv(), wait_for_lock=wait, window=window,
                           incremental=incremental, jobs=choose_jobs(list(inputs), jobs))
     outcome = _run(request)
-    _deliver(outcome, report_path, json_path, db, quiet)
+    _deliver(outcome, report_path, json_path, db, quiet, presentation)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 
@@ -239,10 +273,12 @@ def _refuse_failed(outcome: ScanOutcome) -> None:
               help="Write findings so far to --db this often.")
 @scan_options
 @unattended_options
+@presentation_options
 def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb, write_keep, flush_every,
             report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook, notify_smtp,
-            notify_to, notify_from, notify_min_severity) -> None:
+            notify_to, notify_from, notify_min_severity, lang, client, logo, classification) -> None:
     """Capture live traffic (passively: never sends) and scan it like a file."""
+    presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     if bpf is not None and bpf_mode == "replace" and bpf.strip() == "":
         bpf = ""
@@ -252,7 +288,7 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
     outcome = _guarded(run_capture, request)
     for warning in outcome.warnings:
         _say(f"shadowit: {term_safe(warning)}", err=True)
-    _deliver(outcome, report_path, json_path, db, quiet)
+    _deliver(outcome, report_path, json_path, db, quiet, presentation)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 
@@ -312,8 +348,11 @@ def _guarded(runner, request) -> ScanOutcome:
 
 
 def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optional[str], db: Optional[Path],
-             quiet: bool) -> None:
+             quiet: bool, presentation: Optional[ReportOptions] = None) -> None:
+    presentation = presentation or ReportOptions()
     result = outcome.result
+    result.hostname = result.hostname or socket.gethostname()
+    result.argv = result.argv or _argv()
     if json_path:
         try:
             write_json(result, json_path, sys.stdout)
@@ -322,7 +361,11 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
     if report_path:
         store = Store(db) if db else None
         try:
-            write_report([site_report(result, outcome.ruleset, store, outcome.zone)], report_path)
+            site = site_report(result, outcome.ruleset, store, outcome.zone)
+            from reports.render import exceptions_of, render_report  # jinja2 only when a report is asked for
+
+            site.exceptions = exceptions_of(outcome.ruleset.rules)
+            render_report([site], report_path, presentation)
             if store is not None:
                 store.mark_reported([result.scan_id])
         except OSError as exc:
@@ -330,7 +373,8 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
         finally:
             if store is not None:
                 store.close()
-    _summary(outcome, report_path, json_path, db, to_stderr=json_path == "-")
+    with use_language(presentation.language):
+        _summary(outcome, report_path, json_path, db, to_stderr=json_path == "-")
 
 
 def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) -> None:
@@ -339,28 +383,33 @@ def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) 
     echo = lambda text="": _say(text, err=to_stderr)  # noqa: E731
     records = sum(i.records for i in result.inputs)
     unusable = sum(1 for i in result.inputs if not i.usable)
-    echo(f"scanned {len(result.inputs)} input(s), {records} records"
-         + (f"; {unusable} input(s) gave nothing usable" if unusable else ""))
+    echo(_("scanned {inputs} input(s), {records} records").format(inputs=len(result.inputs), records=records)
+         + (_("; {count} input(s) gave nothing usable").format(count=unusable) if unusable else ""))
     for warning in inputs_summary(result.inputs)[:20]:
-        echo(f"  warning: {safe(warning)}")
+        echo("  " + _("warning: {text}").format(text=safe(warning)))
     for pattern in sorted(BoundedRegex.timed_out)[:10]:
         echo(f"  warning: rule regex {safe(pattern)!s} hit its {REGEX_TIMEOUT_SECONDS * 1000:g} ms limit; "
              "it did not match there (see rules/README.md)")
     by_severity = Counter(f.severity for f in result.findings)
     by_category = Counter(f.category for f in result.findings)
     sanctioned = sum(1 for f in result.findings if f.sanctioned)
-    echo(f"{len(result.findings)} finding(s), {sanctioned} of them sanctioned")
+    echo(_("{count} finding(s), {sanctioned} of them sanctioned").format(count=len(result.findings),
+                                                                        sanctioned=sanctioned))
     if result.findings:
-        echo("  by severity: " + ", ".join(f"{s} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s]))
-        echo("  by category: " + ", ".join(f"{safe(c)} {n}" for c, n in by_category.most_common()))
+        echo("  " + _("by severity: {counts}").format(counts=", ".join(
+            f"{severity_label(s)} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s])))
+        echo("  " + _("by category: {counts}").format(counts=", ".join(
+            f"{safe(c)} {n}" for c, n in by_category.most_common())))
     if result.risk is not None:
-        echo(f"risk: grade {result.risk.grade}, score {result.risk.score}/100 ({result.risk.total_points:g} points)")
+        echo(_("risk: grade {grade}, score {score}/100 ({points} points)").format(
+            grade=result.risk.grade, score=result.risk.score, points=f"{result.risk.total_points:g}"))
     active = [f for f in result.findings if not f.sanctioned]
     if active:
-        echo("top findings:")
+        echo(_("top findings:"))
         for finding in active[:5]:
-            echo(f"  [{finding.severity:8}] {safe(finding.title)}")
-    for label, target in (("report", report_path), ("json", json_path if json_path != "-" else None), ("database", db)):
+            echo(f"  [{severity_label(finding.severity):8}] {safe(finding.title)}")
+    for label, target in ((_("report"), report_path), (_("json"), json_path if json_path != "-" else None),
+                          (_("database"), db)):
         if target:
             echo(f"{label}: {term_safe(target)}")
 
@@ -404,12 +453,16 @@ def _open_store(db: Path) -> Store:
 @click.option("--site", default=None, help="Only this site (default: every site in the database(s)).")
 @click.option("--rules", "rules", multiple=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--tz", default=None, help="Show times at this offset, e.g. +01:00 (default UTC).")
-def report(dbs, out, scan_id, site, rules, tz) -> None:
+@presentation_options
+def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classification) -> None:
     """Re-render the HTML report from stored scans (one site, or every site: the MSP view).
 
     With --rules the stored findings are re-classified under those rules (no captures needed) and the
     result is stored as a new scan that records which scan it derives from.
     """
+    from reports.render import exceptions_of, render_report
+
+    presentation = _presentation(lang, client, logo, classification)
     ruleset = _load_rules(rules)
     site_reports = []
     stores = [_open_store(db) for db in dbs]
@@ -429,9 +482,13 @@ def report(dbs, out, scan_id, site, rules, tz) -> None:
                     click.echo(f"re-classified scan of site {safe(result.site) or '-'} under {', '.join(rules)}: "
                                f"stored as scan #{result.scan_id}", err=True)
                 site_reports.append(site_report(result, ruleset, store, parse_tz(tz)))
+                site_reports[-1].exceptions = exceptions_of(ruleset.rules)
         if not site_reports:
             raise Failure("no complete scan found")
-        write_report(site_reports, out)
+        try:
+            render_report(site_reports, out, presentation)
+        except OSError as exc:
+            raise Failure(f"cannot write report {out}: {exc.strerror}") from None
         for store in stores:
             store.mark_reported([r.result.scan_id for r in site_reports if r.result.scan_id is not None
                                  and _belongs(store, r.result.scan_id, r.result.started)])
@@ -509,18 +566,25 @@ def diff(scans, db, site, as_json) -> None:
 @click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--scan", "scan_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="json", show_default=True)
+@click.option("--style", type=click.Choice(list(BLOCKLIST_STYLES)), default="hosts", show_default=True,
+              help="Block-list form: hosts (0.0.0.0 name), dnsmasq/Pi-hole (address=/name/0.0.0.0), domains.")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path))
-def export(db, scan_id, fmt, out) -> None:
-    """Export one scan's findings as JSON (the --json contract) or CSV."""
+def export(db, scan_id, fmt, style, out) -> None:
+    """Export one scan: JSON (the --json contract), CSV, or a block list of its unsanctioned services."""
     with _open_store(db) as store:
         try:
+            result = store.load_scan(scan_id)
             if out:
                 with open(out, "w", encoding="utf-8", newline="") as handle:
-                    store.export(scan_id, fmt, handle)
+                    write_export(result, fmt, handle, style)
             else:  # a terminal gets control bytes escaped; a pipe or file gets the data as stored
-                store.export(scan_id, fmt, SafeStream(sys.stdout) if sys.stdout.isatty() else sys.stdout)
+                write_export(result, fmt, SafeStream(sys.stdout) if sys.stdout.isatty() else sys.stdout, style)
         except ScanNotFound as exc:
             raise Failure(str(exc)) from None
+        except (CatalogError, StoreError) as exc:
+            raise Failure(str(exc)) from None
+        except OSError as exc:
+            raise Failure(f"cannot write {out or 'standard output'}: {exc.strerror}") from None
 
 
 @main.command()

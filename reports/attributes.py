@@ -21,6 +21,7 @@ from detector.model import (
 )
 
 from .fmt import clip, hhmm, human_bytes, human_duration, joined, number, yes_no
+from .i18n import N_, _
 
 MAX_ROWS = 24
 
@@ -71,16 +72,16 @@ def _days(attrs: Attributes) -> Optional[str]:
 
 def _strength(attrs: Attributes) -> Optional[str]:
     if attrs.get("default") is True:
-        return "default or very common password"
-    return "weak password" if attrs.get("weak") is True else None
+        return _("default or very common password")
+    return _("weak password") if attrs.get("weak") is True else None
 
 
 # Declared attributes read together as one row: (names, label, how). The label is the first name's
 # declared label unless given here.
 COMBINED: list[tuple[tuple[str, ...], str, Callable[[Attributes], Optional[str]]]] = [
     (("server", "server_port"), "", _server),
-    (("days_with_drop", "days_observed"), "Days with drops / observed", _days),
-    (("weak", "default"), "Strength", _strength),
+    (("days_with_drop", "days_observed"), N_("Days with drops / observed"), _days),
+    (("weak", "default"), N_("Strength"), _strength),
 ]
 
 

@@ -15,7 +15,12 @@ from contextvars import ContextVar
 from datetime import datetime, timezone, tzinfo
 from typing import Any, Iterable, Iterator, Optional
 
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+
 from detector.timezone import zone_name
+
+from .i18n import DEFAULT_LANGUAGE, _, current_language
 
 DEFAULT_LIMIT = 200
 ELLIPSIS = "\u2026"
@@ -80,7 +85,7 @@ def joined(values: Any, max_items: int = 12, limit: int = 80) -> str:
         ordered = sorted(values, key=str) if isinstance(values, (set, frozenset)) else list(values)
         shown, more = clip_list(ordered, max_items, limit)
         text = ", ".join(shown)
-        return f"{text} and {more} more" if more else text
+        return _("{items} and {count} more").format(items=text, count=more) if more else text
     return clip(values, limit)
 
 
@@ -111,7 +116,16 @@ def human_bytes(value: Any) -> str:
         unit += 1
     if unit == 0:
         return f"{int(amount)} B"
-    return f"{amount:.1f} {_BYTE_UNITS[unit]}"
+    return f"{decimal(amount, 1)} {_BYTE_UNITS[unit]}"
+
+
+def decimal(value: Any, digits: int = 0) -> str:
+    """A number in the report's language (1,234.5 / 1.234,5 / 1 234,5); unknown -> "-"."""
+    amount = number(value)
+    if amount is None:
+        return "-"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(amount, format=pattern, locale=current_language())
 
 
 def human_duration(seconds: Any) -> str:
@@ -167,7 +181,7 @@ def when(value: Any) -> str:
     moment = _moment(ts) if ts is not None else None
     if moment is None:
         return clip(value, 40) if value not in (None, "") else "-"
-    return f"{moment:%Y-%m-%d %H:%M} {zone_label()}"
+    return _local(moment, "HH:mm")
 
 
 def when_seconds(value: Any) -> str:
@@ -175,7 +189,28 @@ def when_seconds(value: Any) -> str:
     moment = _moment(ts) if ts is not None else None
     if moment is None:
         return clip(value, 40) if value not in (None, "") else "-"
-    return f"{moment:%Y-%m-%d %H:%M:%S} {zone_label()}"
+    return _local(moment, "HH:mm:ss")
+
+
+def _local(moment: datetime, clock_pattern: str) -> str:
+    """ISO dates in English (what auditors and tools expect), the locale's medium date otherwise."""
+    language = current_language()
+    if language == DEFAULT_LANGUAGE:
+        day = moment.strftime("%Y-%m-%d")
+    else:
+        day = format_date(moment, format="medium", locale=language)
+    return f"{day} {format_time(moment, clock_pattern, locale=language)} {zone_label()}"
+
+
+def day_text(value: Any) -> str:
+    """The date only, in the report's language."""
+    ts = to_timestamp(value)
+    moment = _moment(ts) if ts is not None else None
+    if moment is None:
+        return "-"
+    if current_language() == DEFAULT_LANGUAGE:
+        return moment.strftime("%Y-%m-%d")
+    return format_date(moment, format="medium", locale=current_language())
 
 
 def day_of(ts: float) -> str:

@@ -1,15 +1,24 @@
 """Render one self-contained HTML risk report from one or more scans.
 
 The file is handed to clients and auditors and opened offline, possibly
-years later: CSS, SVG and the few lines of filter script are inlined, a
-Content-Security-Policy forbids every network load, and everything that came
-from the wire is clipped here and escaped by jinja2's autoescape.
+years later: CSS, SVG, the logo and the few lines of filter script are
+inlined, a Content-Security-Policy forbids every network load, and everything
+that came from the wire is clipped here and escaped by jinja2's autoescape.
+
+Reading order follows what a manager needs: cover, executive summary (grade,
+sub-scores, top risks, what was read, what changed), one compact row per
+finding, the views per service, device and category, then the annexes
+(finding detail with grouped evidence, compliance, inputs with their hashes).
+Risk is never computed here: each finding's stored ``risk`` is added up by
+detector.risk.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -20,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from detector import __version__
 from detector.model import (
@@ -34,29 +43,57 @@ from detector.model import (
     InputRecord,
     ScanResult,
 )
-from detector.risk import GRADE_BANDS, SiteRisk, summarize
+from detector.risk import GRADE_BANDS, HALVING_POINTS, SiteRisk, summarize
 
 from . import svg
-from .attributes import key_attributes, plain_language
+from .advice import advice_for
+from .attributes import key_attributes
+from .branding import Branding
 from .changes import ScanChanges, compare_scans
-from .fmt import clip, clip_list, display_zone, human_bytes, human_duration, joined, number, when, when_seconds
+from .fmt import (
+    clip,
+    clip_list,
+    day_text,
+    decimal,
+    display_zone,
+    human_bytes,
+    human_duration,
+    joined,
+    number,
+    to_timestamp,
+    when,
+    when_seconds,
+)
+from .i18n import N_, SEVERITY_LABELS, _, ngettext, severity_label, translations, use_language
+from .options import ReportOptions
 from .timeline import Timeline, build_timeline
 
 TEMPLATES = Path(__file__).parent / "templates"
 CATEGORY_OTHER = "other"
 CATEGORY_LABELS = {
-    CATEGORY_FILE_SHARING: "File sharing and shadow SaaS",
-    CATEGORY_CREDENTIALS: "Passwords in clear text",
-    CATEGORY_WIFI: "Recurring Wi-Fi drops",
-    CATEGORY_WIFI_ATTACK: "Wi-Fi attacks",
-    CATEGORY_OTHER: "Other findings",
+    CATEGORY_FILE_SHARING: N_("File sharing and shadow SaaS"),
+    CATEGORY_CREDENTIALS: N_("Passwords in clear text"),
+    CATEGORY_WIFI: N_("Recurring Wi-Fi drops"),
+    CATEGORY_WIFI_ATTACK: N_("Wi-Fi attacks"),
+    CATEGORY_OTHER: N_("Other findings"),
+}
+SCORE_LABELS = {  # the areas graded on their own, in the order the summary lists them
+    CATEGORY_FILE_SHARING: N_("File sharing"),
+    CATEGORY_CREDENTIALS: N_("Clear-text credentials"),
+    CATEGORY_WIFI: N_("Wi-Fi"),
+    CATEGORY_WIFI_ATTACK: N_("Wi-Fi attacks"),
 }
 TOP_RISKS = 5
-MAX_FINDINGS_PER_CATEGORY = 500
-MAX_EVIDENCE_ROWS = 50
-MAX_OUTAGE_ROWS = 100
-MAX_CHANGE_ROWS = 200
-MAX_WARNINGS = 20
+MAX_FINDINGS = 2000
+MAX_ROWS_PER_VIEW = 300
+MAX_EVIDENCE_GROUPS = 2
+MAX_OUTAGE_ROWS = 60
+MAX_CHANGE_ROWS = 100
+MAX_REFS = 12
+MAX_FACTS = 16  # attributes per finding in appendix A; the JSON and CSV exports carry all of them
+MAX_FACT_CHARS = 140
+MAX_WARNINGS = 5
+_EVIDENCE_PLACE = re.compile(r"^(?P<file>.*?):(?P<kind>frame|line|record) (?P<n>\d+)$")
 
 
 class ReportError(Exception):
@@ -79,52 +116,128 @@ class SiteReport:
     operator: str = ""
     generated: Optional[float] = None
     zone: Optional[tzinfo] = None  # the scan's --tz: times are shown in the site's local time
+    # Known devices: {address, mac, names, users} (the scan's devices section); empty until a directory knows them.
+    devices: list[Mapping[str, Any]] = field(default_factory=list)
+    # Allow rules by id: (reason, owner, expires), shown beside each sanctioned finding (accepted risk).
+    exceptions: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+def exceptions_of(rules: Iterable[Any]) -> dict[str, tuple[str, str, str]]:
+    """The accepted-risk record of every allow rule of a rule set (duck-typed: id, reason, owner, expires)."""
+    found = {}
+    for rule in rules:
+        if getattr(rule, "is_allow", False):
+            expires = getattr(rule, "expires", None)
+            found[str(rule.id)] = (str(getattr(rule, "reason", "") or ""), str(getattr(rule, "owner", "") or ""),
+                                   expires.isoformat() if hasattr(expires, "isoformat") else str(expires or ""))
+    return found
 
 
 # ---------------------------------------------------------------- view models
 
 
 @dataclass
-class FindingView:
+class FindingRow:
+    """One finding as one table row; ``ref`` (F1, F2, ...) links every view to its detail."""
+
+    ref: str
     anchor: str
-    title: str
     severity: str
     category: str
     sanctioned: bool
     rule: str
+    label: str
+    subject: str
+    devices: str
+    seen: str
+    count: int
+    risk: str
+    advice: str
+
+
+@dataclass
+class FindingDetail:
+    row: FindingRow
+    title: str
     finding_id: str
-    hosts: list[str]
-    hosts_more: int
+    hosts: str
     first_seen: str
     last_seen: str
-    count: int
-    risk: float
-    sentence: str
     attributes: list[tuple[str, str]]
     evidence: list[tuple[str, str, str]]
     evidence_more: int
+    allow: str
+
+
+@dataclass
+class RuleGroup:
+    rule: str
+    label: str
+    severity: str
     remediation: str
-    compliance: list[str]
-    exception: Optional[dict[str, str]] = None  # the allow rule behind "sanctioned" (or the expired one)
+    details: list[FindingDetail]
+    common: list[tuple[str, str]] = field(default_factory=list)  # facts every finding of the rule shares
+
+
+@dataclass
+class TopRisk:
+    severity: str
+    label: str
+    category: str
+    advice: str
+    findings: int
+    devices: int
+    example: str
+    points: str
+    anchor: str
+
+
+@dataclass
+class ScoreView:
+    key: str
+    label: str
+    score: str
+    grade: str
+    points: str
+    findings: int
 
 
 @dataclass
 class CategoryView:
     key: str
     label: str
-    findings: list[FindingView]
+    rows: list[FindingRow]
     more: int = 0
 
 
 @dataclass
-class ServiceView:
+class ServiceRow:
     name: str
     category: str
     sanctioned: str
-    rows: list[tuple[str, str, str]]
-    bytes_up: str
-    bytes_down: str
-    anchors: list[str]
+    sanctioned_class: str
+    service_risk: str
+    points: str
+    devices: int
+    device_list: str
+    users: str
+    up: str
+    down: str
+    first: str
+    last: str
+    refs: list[tuple[str, str]]
+
+
+@dataclass
+class DeviceRow:
+    address: str
+    names: str
+    mac: str
+    users: str
+    counts: list[tuple[str, int]]
+    points: str
+    refs: list[tuple[str, str]]
+    refs_more: int = 0
 
 
 @dataclass
@@ -143,7 +256,24 @@ class ControlView:
     ref: str
     title: str
     control_id: str
-    findings: list[FindingView]
+    refs: list[tuple[str, str]]
+
+
+@dataclass
+class Coverage:
+    """What was read and what could not be: the honest limits of the findings."""
+
+    inputs: int
+    records: str
+    kinds: str
+    period_from: str
+    period_to: str
+    unread: list[str]
+    unread_more: int
+    truncated: list[str]
+    truncated_more: int
+    malformed: int
+    complete: bool
 
 
 @dataclass
@@ -153,16 +283,18 @@ class SiteView:
     name: str
     zone: str
     risk: SiteRisk
+    score_views: list[ScoreView]
     contributions: list[dict[str, Any]]
     trend: str
     trend_class: str
     counts: dict[str, int]
-    categories_count: list[tuple[str, str, int]]
-    sanctioned_count: int
     total: int
-    top_risks: list[FindingView]
+    sanctioned_count: int
+    top_risks: list[TopRisk]
+    coverage: Coverage
     categories: list[CategoryView]
-    services: list[ServiceView]
+    services: list[ServiceRow]
+    devices: list[DeviceRow]
     wifi: list[WifiPanel]
     timeline: Timeline
     compliance: dict[str, list[ControlView]]
@@ -172,84 +304,136 @@ class SiteView:
     severity_chart: Markup
     history_chart: Optional[Markup]
     expired_allows: list[tuple[str, str, str]]
+    appendix: list[RuleGroup]
     inputs: list[dict[str, Any]]
     meta: list[tuple[str, str]]
-    views_by_index: dict[int, FindingView]
+    cover: list[tuple[str, str]]
+    input_root: str = ""
+    input_warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- public API
 
 
-def render_report(scans: list[SiteReport], out_path: Path | None = None) -> str:
+def render_report(scans: list[SiteReport], out_path: Path | None = None,
+                  options: Optional[ReportOptions] = None) -> str:
     """HTML for one site (per-site report) or several (consolidated MSP report)."""
     if not scans:
         raise ReportError("no scan to report on")
-    generated = next((s.generated for s in scans if s.generated is not None), None)
-    generated = time.time() if generated is None else generated
-    sites = [build_site_view(index, scan, generated) for index, scan in enumerate(scans, start=1)]
-    script = _asset("report.js")
-    html = _environment().get_template("report.html").render(
-        sites=sites,
-        consolidated=len(sites) > 1,
-        generated=when(generated),
-        tool_version=__version__,
-        severities=list(reversed(SEVERITIES)),
-        category_labels=CATEGORY_LABELS,
-        grade_bands=_grade_bands(),
-        css=Markup(_asset("report.css")),
-        script=Markup(script),
-        script_hash=_csp_hash(script),
-    )
+    options = options or ReportOptions()
+    with use_language(options.language):
+        html = _render(scans, options)
     if out_path is not None:
         _write(Path(out_path), html)
     return html
 
 
-def build_site_view(index: int, report: SiteReport, generated: float) -> SiteView:
+def _render(scans: list[SiteReport], options: ReportOptions) -> str:
+    generated = next((s.generated for s in scans if s.generated is not None), None)
+    generated = time.time() if generated is None else generated
+    sites = [build_site_view(index, scan, generated, options) for index, scan in enumerate(scans, start=1)]
+    script = _asset("report.js")
+    branding = options.branding
+    return _environment(options.language).get_template("report.html").render(
+        sites=sites,
+        consolidated=len(sites) > 1,
+        generated=when(generated),
+        tool_version=__version__,
+        language=options.language,
+        client=clip(branding.client, 120),
+        logo=branding.logo_data_uri,
+        classification=clip(branding.classification, 120),
+        classification_css=css_string(clip(branding.classification, 120).upper()),
+        severities=list(reversed(SEVERITIES)),
+        severity_label=severity_label,
+        label=label,
+        category_labels={key: _(label) for key, label in CATEGORY_LABELS.items()},
+        grade_bands=_grade_bands(),
+        halving_points=decimal(HALVING_POINTS),
+        css=Markup(_asset("report.css")),
+        script=Markup(script),
+        script_hash=_csp_hash(script),
+    )
+
+
+def css_string(text: str) -> str:
+    """Text for a CSS string in a <style> element: every character but letters, digits and space
+    as a CSS hex escape, so nothing can close the string, the rule or the element."""
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch == " ") else f"\\{ord(ch):06x}" for ch in text)
+
+
+def label(text: str) -> str:
+    """"Text:" as the language writes it (French puts a no-break space before the colon)."""
+    return Markup(escape(_("%(label)s:"))) % {"label": text}
+
+
+def build_site_view(index: int, report: SiteReport, generated: float,
+                    options: Optional[ReportOptions] = None) -> SiteView:
     """All the numbers and clipped texts one site section shows, in the site's time zone."""
     with display_zone(report.zone) as zone:
-        return _site_view(index, report, generated, zone)
+        return _site_view(index, report, generated, zone, options or ReportOptions())
 
 
-def _site_view(index: int, report: SiteReport, generated: float, zone: str) -> SiteView:
+def _site_view(index: int, report: SiteReport, generated: float, zone: str, options: ReportOptions) -> SiteView:
     result = report.result
-    findings = list(result.findings)
-    risk = summarize(findings)  # stored risk, computed once at the end of the scan
+    findings = sorted(result.findings[:MAX_FINDINGS], key=_rank_key)
+    risk = summarize(findings)
     anchor = f"s{index}"
-    views = {i: _finding_view(f"{anchor}-f{i}", f) for i, f in enumerate(findings)}
-    ordered = sorted(range(len(findings)), key=lambda i: _rank_key(findings[i]))
+    rows = [_finding_row(anchor, number_, f) for number_, f in enumerate(findings, start=1)]
     counts = Counter(_severity(f) for f in findings)
     trend, trend_class = _trend(risk, report.previous)
     changes = compare_scans(result, report.previous)
     return SiteView(
         index=index,
         anchor=anchor,
-        name=clip(result.site, 80) or f"Site {index}",
+        name=clip(result.site, 80) or _("Site {number}").format(number=index),
         zone=zone,
         risk=risk,
+        score_views=_score_views(findings, risk),
         contributions=_contributions_view(risk),
         trend=trend,
         trend_class=trend_class,
         counts={s: counts.get(s, 0) for s in SEVERITIES},
-        categories_count=_category_counts(findings),
+        total=len(result.findings),
         sanctioned_count=sum(1 for f in findings if f.sanctioned),
-        total=len(findings),
-        top_risks=[views[i] for i in ordered if findings[i].risk > 0][:TOP_RISKS],
-        categories=_categories(findings, ordered, views),
-        services=_services(findings, views),
-        wifi=_wifi_panels(findings, views),
-        timeline=build_timeline(findings),
-        compliance=_compliance(findings, views, report.compliance),
+        top_risks=_top_risks(findings, rows),
+        coverage=_coverage(result),
+        categories=_categories(findings, rows),
+        services=_services(findings, rows),
+        devices=_devices(findings, rows, report.devices or getattr(result, "devices", None) or []),
+        wifi=_wifi_panels(findings, rows),
+        timeline=_timeline(findings),
+        compliance=_compliance(findings, rows, report.compliance),
         controls_without_findings=_unused_controls(findings, report.compliance),
         changes=changes,
         changes_view=_changes_view(changes),
         severity_chart=svg.severity_bars(dict(counts)),
-        history_chart=svg.history_chart(_history_with_current(report.history, result.started, dict(counts))),
+        history_chart=_history_chart(report.history, result.started, dict(counts)),
         expired_allows=[_expired(entry) for entry in report.expired_allows[:200]],
-        inputs=[_input_view(record) for record in result.inputs],
+        appendix=_appendix(findings, rows, report.exceptions),
+        inputs=[_input_view(record, _common_root(result.inputs)) for record in result.inputs],
+        input_root=clip(_common_root(result.inputs), 200),
+        input_warnings=[(clip(_relative(i.path, _common_root(result.inputs)), 120), clip(w, 240))
+                        for i in result.inputs for w in i.warnings[:MAX_WARNINGS]][:200],
         meta=_meta(result, report, generated),
-        views_by_index=views,
+        cover=_cover(result, report, options.branding),
     )
+
+
+def _timeline(findings: list[Finding]) -> Timeline:
+    """The outage -> workaround story, only when there is an outage to tell it from."""
+    timeline = build_timeline(findings)
+    outage_days = {day.day for day in timeline.days if day.outages}
+    # A day without any outage on site tells no workaround story: its uploads are in the services view.
+    timeline.days = [day for day in timeline.days if day.day in outage_days or day.workaround]
+    return timeline
+
+
+def _history_chart(history: list[tuple[float, dict[str, int]]], started: float,
+                   counts: dict[str, int]) -> Optional[Markup]:
+    """Findings per scan over time, once there is more than this scan to show."""
+    points = _history_with_current(history, started, counts)
+    return svg.history_chart(points) if len(points) > 1 else None
 
 
 def _history_with_current(
@@ -257,7 +441,7 @@ def _history_with_current(
 ) -> list[tuple[float, dict[str, int]]]:
     """Earlier scans plus this one, unless the caller's history already holds it."""
     points = list(history)
-    if not any(number(ts) == number(started) for ts, _ in points):
+    if not any(number(ts) == number(started) for ts, _unused in points):
         points.append((started, counts))
     return points
 
@@ -273,81 +457,176 @@ def _category_key(finding: Finding) -> str:
     return finding.category if finding.category in CATEGORY_LABELS else CATEGORY_OTHER
 
 
-def _rank_key(finding: Finding) -> tuple[float, int, str]:
-    return (-finding.risk, -SEVERITY_RANK.get(finding.severity, 0), finding.title)
+def _rank_key(finding: Finding) -> tuple[int, float, str]:
+    """Most severe first, then most risk: a HIGH never sits above a CRITICAL."""
+    return (-SEVERITY_RANK.get(finding.severity, 0), -finding.risk, finding.title)
 
 
-def _finding_view(anchor: str, finding: Finding) -> FindingView:
-    named = [f"{host} {finding.host_names[host]}" if finding.host_names.get(host) else host for host in finding.hosts]
-    hosts, hosts_more = clip_list(named, max_items=30, limit=100)
-    evidence = [(when_seconds(e.time), clip(e.source, 120), clip(e.detail, 300)) for e in finding.evidence]
-    return FindingView(
-        anchor=anchor,
-        title=clip(finding.title, 160) or "(untitled finding)",
+def acting_hosts(finding: Finding) -> list[str]:
+    """The devices that did the thing: a login's clients when known, never its server."""
+    clients = finding.attributes.get("clients")
+    if isinstance(clients, list) and clients:
+        return [str(c) for c in clients]
+    return [str(h) for h in finding.hosts]
+
+
+def subject(finding: Finding) -> str:
+    """The facts that tell two findings of one rule apart: service, protocol, user, server, time."""
+    attrs = finding.attributes
+    if finding.category == CATEGORY_FILE_SHARING:
+        service = attrs.get("service")
+        if service:
+            tenant = attrs.get("tenant")
+            return clip(f"{service} ({tenant})" if tenant else service, 120)
+        parts = [attrs.get("protocol"), joined(attrs.get("filename"), max_items=2, limit=40)]
+        text = " ".join(clip(p, 60) for p in parts if p)
+        return text or clip(finding.title, 120)
+    if finding.category == CATEGORY_CREDENTIALS:
+        user = attrs.get("username")
+        users = attrs.get("usernames")
+        who = clip(user, 40) if user else (joined(users, max_items=3, limit=30) if users else "")
+        server = attrs.get("server")
+        port = number(attrs.get("server_port"))
+        where = f"{clip(server, 60)}:{int(port)}" if server and port else clip(server, 60)
+        protocol = clip(attrs.get("protocol") or attrs.get("channel"), 30)
+        text = " ".join(p for p in (protocol, who, f"\u2192 {where}" if where else "") if p)
+        return text or clip(finding.title, 120)
+    if finding.category in (CATEGORY_WIFI, CATEGORY_WIFI_ATTACK):
+        network = attrs.get("ssid") or attrs.get("bssid")
+        return clip(network, 60) or clip(finding.title, 120)
+    return clip(finding.title, 120)
+
+
+def _finding_row(site_anchor: str, position: int, finding: Finding) -> FindingRow:
+    advice = advice_for(finding.rule or "", finding.category)
+    hosts = acting_hosts(finding)
+    first, last = day_text(finding.first_seen), day_text(finding.last_seen)
+    return FindingRow(
+        ref=f"F{position}",
+        anchor=f"{site_anchor}-f{position}",
         severity=_severity(finding),
         category=_category_key(finding),
         sanctioned=bool(finding.sanctioned),
         rule=clip(finding.rule or finding.detector, 80),
-        finding_id=clip(finding.id, 80),
-        hosts=hosts,
-        hosts_more=hosts_more,
-        first_seen=when(finding.first_seen),
-        last_seen=when(finding.last_seen),
+        label=advice.label,
+        subject=subject(finding),
+        devices=joined(hosts, max_items=3, limit=40) or "-",
+        seen=first if first == last else f"{first} \u2013 {last}",
         count=int(finding.count or 0),
-        risk=finding.risk,
-        sentence=plain_language(finding),
-        attributes=key_attributes(finding),
-        evidence=evidence[:MAX_EVIDENCE_ROWS],
-        evidence_more=max(0, len(evidence) - MAX_EVIDENCE_ROWS),
-        remediation=clip(finding.remediation, 600),
-        compliance=[clip(c, 60) for c in finding.compliance[:30]],
-        exception=_exception_view(finding.exception),
+        risk=decimal(finding.risk, 1),
+        advice=advice.what_to_do,
     )
 
 
-def _exception_view(exception: Optional[dict]) -> Optional[dict[str, str]]:
-    if not exception:
-        return None
-    return {"rule": clip(exception.get("rule"), 80), "reason": clip(exception.get("reason"), 300),
-            "owner": clip(exception.get("owner"), 120) or "-", "expires": clip(exception.get("expires"), 20) or "never",
-            "expired": "yes" if exception.get("expired") else ""}
-
-
-def _categories(
-    findings: list[Finding], ordered: list[int], views: dict[int, FindingView]
-) -> list[CategoryView]:
-    groups: list[CategoryView] = []
+def _categories(findings: list[Finding], rows: list[FindingRow]) -> list[CategoryView]:
+    """One table per category that has findings; empty categories are left out."""
+    groups = []
     for key, label in CATEGORY_LABELS.items():
-        members = [views[i] for i in ordered if _category_key(findings[i]) == key]
-        groups.append(
-            CategoryView(
-                key=key,
-                label=label,
-                findings=members[:MAX_FINDINGS_PER_CATEGORY],
-                more=max(0, len(members) - MAX_FINDINGS_PER_CATEGORY),
-            )
-        )
+        members = [row for finding, row in zip(findings, rows) if _category_key(finding) == key]
+        if members:
+            groups.append(CategoryView(key, _(label), members[:MAX_ROWS_PER_VIEW],
+                                       max(0, len(members) - MAX_ROWS_PER_VIEW)))
     return groups
 
 
-def _category_counts(findings: list[Finding]) -> list[tuple[str, str, int]]:
-    counts = Counter(_category_key(f) for f in findings)
-    return [(key, label, counts.get(key, 0)) for key, label in CATEGORY_LABELS.items()]
+def _score_views(findings: list[Finding], risk: SiteRisk) -> list[ScoreView]:
+    """Each area's stored sub-score (detector.risk); an area without findings shows none."""
+    counts = Counter(f.category for f in findings)
+    views = []
+    for key, label in SCORE_LABELS.items():
+        stored = risk.categories.get(key)
+        if stored is None:
+            views.append(ScoreView(key, _(label), "-", "", "-", 0))
+        else:
+            views.append(ScoreView(key, _(label), str(stored.get("score", "-")), str(stored.get("grade", "")),
+                                   decimal(stored.get("points"), 1), counts.get(key, 0)))
+    return views
 
 
-# ---------------------------------------------------------------- file sharing
+def _top_risks(findings: list[Finding], rows: list[FindingRow]) -> list[TopRisk]:
+    """One item per rule, most severe then most risk; every category with findings gets a place."""
+    groups: dict[str, list[int]] = {}
+    for index, finding in enumerate(findings):
+        if not finding.sanctioned and finding.risk > 0:
+            groups.setdefault(finding.rule or finding.detector or finding.category, []).append(index)
+
+    def key(members: list[int]) -> tuple[int, float]:
+        return (-max(SEVERITY_RANK.get(findings[i].severity, 0) for i in members),
+                -sum(findings[i].risk for i in members))
+
+    ordered = sorted(groups.values(), key=key)
+    chosen: list[list[int]] = []
+    for category in dict.fromkeys(_family(findings[m[0]]) for m in ordered):
+        chosen.append(next(m for m in ordered if _family(findings[m[0]]) == category))
+    for members in ordered:
+        if len(chosen) >= TOP_RISKS:
+            break
+        if members not in chosen:
+            chosen.append(members)
+    return [_top_risk(findings, rows, members) for members in sorted(chosen, key=key)]
 
 
-def _services(findings: list[Finding], views: dict[int, FindingView]) -> list[ServiceView]:
-    """One row per service with per-host volumes, so the client sees who sent what where."""
+def _family(finding: Finding) -> str:
+    return CATEGORY_WIFI if finding.category == CATEGORY_WIFI_ATTACK else finding.category
+
+
+def _top_risk(findings: list[Finding], rows: list[FindingRow], members: list[int]) -> TopRisk:
+    first = findings[members[0]]
+    devices = {h for i in members for h in acting_hosts(findings[i])}
+    worst = max((findings[i] for i in members), key=lambda f: SEVERITY_RANK.get(f.severity, 0))
+    return TopRisk(
+        severity=_severity(worst),
+        label=rows[members[0]].label,
+        category=_(CATEGORY_LABELS[_category_key(first)]),
+        advice=rows[members[0]].advice,
+        findings=len(members),
+        devices=len(devices),
+        example=rows[members[0]].subject,
+        points=decimal(sum(findings[i].risk for i in members), 1),
+        anchor=rows[members[0]].anchor,
+    )
+
+
+# ---------------------------------------------------------------- coverage
+
+
+def _coverage(result: ScanResult) -> Coverage:
+    inputs = result.inputs
+    starts = [i.first_ts for i in inputs if number(i.first_ts) is not None]
+    ends = [i.last_ts for i in inputs if number(i.last_ts) is not None]
+    unread = [clip(Path(i.path).name, 80) for i in inputs if i.records == 0]
+    truncated = [clip(Path(i.path).name, 80) for i in inputs
+                 if i.records and any("truncat" in w.lower() for w in i.warnings)]
+    kinds = Counter(clip(i.kind, 30) for i in inputs if i.records)
+    return Coverage(
+        inputs=len(inputs),
+        records=decimal(sum(i.records for i in inputs)),
+        kinds=", ".join(f"{kind} \u00d7{count}" for kind, count in kinds.most_common(8)) or "-",
+        period_from=when(min(starts)) if starts else "-",
+        period_to=when(max(ends)) if ends else "-",
+        unread=unread[:8],
+        unread_more=max(0, len(unread) - 8),
+        truncated=truncated[:8],
+        truncated_more=max(0, len(truncated) - 8),
+        malformed=sum(i.skipped for i in inputs),
+        complete=result.complete,
+    )
+
+
+# ---------------------------------------------------------------- services (Cloud Discovery style)
+
+
+def _services(findings: list[Finding], rows: list[FindingRow]) -> list[ServiceRow]:
     grouped: dict[str, list[int]] = {}
     for index, finding in enumerate(findings):
         if finding.category == CATEGORY_FILE_SHARING:
-            name = _service_name(finding)
-            grouped.setdefault(name, []).append(index)
-    services = [_service_view(name, [findings[i] for i in members], [views[i] for i in members])
-                for name, members in grouped.items()]
-    return sorted(services, key=lambda s: s.name.lower())[:300]
+            grouped.setdefault(_service_name(finding), []).append(index)
+    ranked = []
+    for name, members in grouped.items():
+        chosen = [findings[i] for i in members]
+        row = _service_row(name, chosen, [rows[i] for i in members])
+        ranked.append((row.sanctioned_class == "sanctioned", -sum(f.risk for f in chosen), name.lower(), row))
+    return [item[-1] for item in sorted(ranked, key=lambda item: item[:3])][:MAX_ROWS_PER_VIEW]
 
 
 def _service_name(finding: Finding) -> str:
@@ -356,38 +635,54 @@ def _service_name(finding: Finding) -> str:
     if attrs.get("service"):
         return clip(attrs.get("service"), 80)
     if attrs.get("protocol"):
-        return f"{clip(attrs.get('protocol'), 40)} (direct file transfer)"
+        return _("{protocol} (direct file transfer)").format(protocol=clip(attrs.get("protocol"), 40))
     return clip(finding.title, 80)
 
 
-def _service_view(name: str, members: list[Finding], views: list[FindingView]) -> ServiceView:
-    volumes: dict[str, list[Optional[float]]] = {}
-    for finding in members:
-        for host, up, down in _host_volumes(finding):
-            totals = volumes.setdefault(host, [None, None])
-            totals[0] = _add(totals[0], up)
-            totals[1] = _add(totals[1], down)
+def _service_row(name: str, members: list[Finding], rows: list[FindingRow]) -> ServiceRow:
+    up = _total(_host_bytes(f, "bytes_up") for f in members)
+    down = _total(_host_bytes(f, "bytes_down") for f in members)
+    devices = sorted({h for f in members for h in acting_hosts(f)})
+    users = sorted({str(u) for f in members for u in _users(f)})
     sanctioned = {f.sanctioned for f in members}
+    firsts = [f.first_seen for f in members if f.first_seen is not None]
+    lasts = [f.last_seen for f in members if f.last_seen is not None]
     category = next((f.attributes.get("service_category") for f in members
                      if f.attributes.get("service_category")), "")
-    rows = [(host, human_bytes(up), human_bytes(down))
-            for host, (up, down) in sorted(volumes.items(), key=lambda item: -(item[1][0] or 0))[:100]]
-    return ServiceView(
+    service_risk = next((f.attributes.get("risk") for f in members if isinstance(f.attributes.get("risk"), str)), "")
+    status, css = _sanction_label(sanctioned)
+    return ServiceRow(
         name=name,
-        category=clip(category, 60) or "-",
-        sanctioned=_sanction_label(sanctioned),
-        rows=rows,
-        bytes_up=human_bytes(_total(v[0] for v in volumes.values())),
-        bytes_down=human_bytes(_total(v[1] for v in volumes.values())),
-        anchors=[v.anchor for v in views],
+        category=clip(category, 40) or "-",
+        sanctioned=status,
+        sanctioned_class=css,
+        service_risk=severity_label(service_risk) if service_risk in SEVERITY_LABELS else "-",
+        points=decimal(sum(f.risk for f in members), 1),
+        devices=len(devices),
+        device_list=joined(devices, max_items=3, limit=40) or "-",
+        users=joined(users, max_items=4, limit=40) or "-",
+        up=human_bytes(up),
+        down=human_bytes(down),
+        first=day_text(min(firsts)) if firsts else "-",
+        last=day_text(max(lasts)) if lasts else "-",
+        refs=[(r.ref, r.anchor) for r in rows[:20]],
     )
 
 
-def _add(total: Optional[float], value: Optional[float]) -> Optional[float]:
-    """Unmetered volumes stay unknown ("-") instead of showing as 0 B."""
-    if value is None:
-        return total
-    return value if total is None else total + value
+def _host_bytes(finding: Finding, key: str) -> Optional[float]:
+    return number(finding.attributes.get(key))
+
+
+def _users(finding: Finding) -> list[str]:
+    attrs = finding.attributes
+    found = []
+    for key in ("username", "sender"):
+        if isinstance(attrs.get(key), str) and attrs.get(key):
+            found.append(clip(attrs[key], 60))
+    for key in ("usernames",):
+        if isinstance(attrs.get(key), list):
+            found.extend(clip(u, 60) for u in attrs[key][:20])
+    return found
 
 
 def _total(values: Iterable[Optional[float]]) -> Optional[float]:
@@ -395,33 +690,80 @@ def _total(values: Iterable[Optional[float]]) -> Optional[float]:
     return sum(known) if known else None
 
 
-def _sanction_label(values: set[bool]) -> str:
+def _sanction_label(values: set[bool]) -> tuple[str, str]:
     if values == {True}:
-        return "sanctioned"
-    return "partly sanctioned" if True in values else "not sanctioned"
+        return _("sanctioned"), "sanctioned"
+    if True in values:
+        return _("partly sanctioned"), "partly"
+    return _("not sanctioned"), "unsanctioned"
 
 
-def _host_volumes(finding: Finding) -> list[tuple[str, Optional[float], Optional[float]]]:
-    """Per-host volumes from ``per_host`` when given, else the finding's totals for all its hosts."""
-    per_host = finding.attributes.get("per_host")
-    rows = []
-    if isinstance(per_host, list):
-        for entry in per_host[:500]:
-            if isinstance(entry, dict) and entry.get("host") not in (None, ""):
-                rows.append((clip(entry.get("host"), 100), number(entry.get("bytes_up")),
-                             number(entry.get("bytes_down"))))
-    if rows:
-        return rows
-    hosts = joined(finding.hosts, max_items=5, limit=60) or "(unknown host)"
-    return [(hosts, number(finding.attributes.get("bytes_up")), number(finding.attributes.get("bytes_down")))]
+# ---------------------------------------------------------------- devices
+
+
+def _devices(findings: list[Finding], rows: list[FindingRow], directory: list[Mapping[str, Any]]) -> list[DeviceRow]:
+    """Every device that did something, with the names and users a device directory knows."""
+    known = _directory(directory)
+    members: dict[str, list[int]] = {}
+    for index, finding in enumerate(findings):
+        for host in dict.fromkeys(acting_hosts(finding)):
+            members.setdefault(host, []).append(index)
+    devices = []
+    for host, indexes in members.items():
+        entry = known.get(host.lower(), {})
+        counts = Counter(_severity(findings[i]) for i in indexes)
+        users = {_entry_text(u, "user") for u in entry.get("users") or []}
+        users.update(u for i in indexes if findings[i].category == CATEGORY_CREDENTIALS for u in _users(findings[i]))
+        names = [_entry_text(n, "name") for n in entry.get("names") or []] or _own_name(indexes, findings, host)
+        devices.append((sum(findings[i].risk for i in indexes), DeviceRow(
+            address=clip(entry.get("address") or host, 100),
+            names=joined(names, max_items=4, limit=60),
+            mac=clip(entry.get("mac"), 20),
+            users=joined(sorted(users), max_items=5, limit=40),
+            counts=[(s, counts[s]) for s in reversed(SEVERITIES) if counts.get(s)],
+            points="",
+            refs=[(rows[i].ref, rows[i].anchor) for i in indexes[:MAX_REFS]],
+            refs_more=max(0, len(indexes) - MAX_REFS),
+        )))
+    devices.sort(key=lambda item: (-item[0], item[1].address))
+    for points, device in devices:
+        device.points = decimal(points, 1)
+    return [device for _points, device in devices[:MAX_ROWS_PER_VIEW]]
+
+
+def _entry_text(item: Any, key: str) -> str:
+    """A name or user of the devices section: plain text, or a record with ``name``/``user``."""
+    return str(item.get(key) or "") if isinstance(item, Mapping) else str(item)
+
+
+def _own_name(indexes: list[int], findings: list[Finding], host: str) -> list[str]:
+    """The name a finding itself gives its device (``host_names``) when no directory entry does."""
+    for index in indexes:
+        name = (getattr(findings[index], "host_names", None) or {}).get(host)
+        if name:
+            return [name]
+    return []
+
+
+def _directory(entries: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Device directory entries by address and by MAC (lower case)."""
+    index: dict[str, Mapping[str, Any]] = {}
+    for entry in entries[:10000]:
+        if not isinstance(entry, Mapping):
+            continue
+        for key in ("address", "mac"):
+            value = entry.get(key)
+            if isinstance(value, str) and value:
+                index.setdefault(value.lower(), entry)
+    return index
 
 
 # ---------------------------------------------------------------- wifi
 
 
-def _wifi_panels(findings: list[Finding], views: dict[int, FindingView]) -> list[WifiPanel]:
+def _wifi_panels(findings: list[Finding], rows: list[FindingRow]) -> list[WifiPanel]:
     panels = []
-    for index, finding in enumerate(findings):
+    for finding, row in zip(findings, rows):
         if finding.category not in (CATEGORY_WIFI, CATEGORY_WIFI_ATTACK):
             continue
         chart = svg.heatmap(finding.attributes.get("heatmap"))
@@ -429,18 +771,15 @@ def _wifi_panels(findings: list[Finding], views: dict[int, FindingView]) -> list
         outages = outages if isinstance(outages, list) else []
         if chart is None and not outages:
             continue
-        rows = [_outage_row(o) for o in outages[:MAX_OUTAGE_ROWS] if isinstance(o, dict)]
-        panels.append(
-            WifiPanel(
-                anchor=views[index].anchor,
-                title=views[index].title,
-                severity=views[index].severity,
-                category=views[index].category,
-                chart=chart,
-                outages=rows,
-                outages_more=max(0, len(outages) - MAX_OUTAGE_ROWS),
-            )
-        )
+        panels.append(WifiPanel(
+            anchor=row.anchor,
+            title=f"{row.ref} {row.label}: {row.subject}",
+            severity=row.severity,
+            category=row.category,
+            chart=chart,
+            outages=[_outage_row(o) for o in outages[:MAX_OUTAGE_ROWS] if isinstance(o, dict)],
+            outages_more=max(0, len(outages) - MAX_OUTAGE_ROWS),
+        ))
     return panels
 
 
@@ -471,44 +810,158 @@ def _control_fields(control: Any) -> tuple[str, str, str]:
     return clip(values[0], 80), clip(values[1], 60), clip(values[2], 200)
 
 
-def _compliance(findings: list[Finding], views: dict[int, FindingView],
+def _compliance(findings: list[Finding], rows: list[FindingRow],
                 controls: Mapping[str, Any]) -> dict[str, list[ControlView]]:
-    by_control: dict[str, list[FindingView]] = {}
-    for index, finding in enumerate(findings):
+    by_control: dict[str, list[FindingRow]] = {}
+    for finding, row in zip(findings, rows):
         for control_id in dict.fromkeys(finding.compliance):
-            by_control.setdefault(str(control_id), []).append(views[index])
+            by_control.setdefault(str(control_id), []).append(row)
     frameworks: dict[str, list[ControlView]] = {}
     for control_id, members in by_control.items():
         known = controls.get(control_id)
         framework, ref, title = _control_fields(known) if known is not None else ("", "", "")
         view = ControlView(ref=ref or clip(control_id, 60), title=title, control_id=clip(control_id, 60),
-                           findings=members[:200])
-        frameworks.setdefault(framework or "Unmapped control ids", []).append(view)
+                           refs=[(r.ref, r.anchor) for r in members[:300]])
+        frameworks.setdefault(framework or _("Unmapped control ids"), []).append(view)
     return {name: sorted(frameworks[name], key=lambda c: c.ref) for name in sorted(frameworks)}
 
 
 def _unused_controls(findings: list[Finding], controls: Mapping[str, Any]) -> list[str]:
+    """Controls the rules map that no finding touched: an auditor sees what was checked and found clean."""
     used = {str(c) for f in findings for c in f.compliance}
     unused = []
     for control_id in sorted(controls, key=str):
         if str(control_id) not in used:
-            framework, ref, _ = _control_fields(controls[control_id])
+            framework, ref, _title = _control_fields(controls[control_id])
             unused.append(f"{framework} {ref}".strip() or clip(control_id, 60))
     return unused[:300]
 
 
 def _contributions_view(risk: SiteRisk) -> list[dict[str, Any]]:
-    return [
-        {
+    views = []
+    for c in risk.contributions[:200]:
+        if c.points <= 0:
+            continue
+        advice = advice_for(c.rule, c.category)
+        views.append({
             "rule": clip(c.rule, 80),
-            "title": clip(c.title, 160),
+            "label": advice.label,
             "severity": c.severity if c.severity in SEVERITY_RANK else "info",
             "findings": c.findings,
-            "points": c.points,
-            "remediation": clip(c.remediation, 600),
-        }
-        for c in risk.contributions[:200]
-    ]
+            "points": decimal(c.points, 1),
+            "fix": advice.what_to_do,
+        })
+    return views
+
+
+# ---------------------------------------------------------------- appendix: detail with grouped evidence
+
+
+def _appendix(findings: list[Finding], rows: list[FindingRow],
+              exceptions: Mapping[str, tuple[str, str, str]]) -> list[RuleGroup]:
+    """Finding detail grouped by rule: the rule's remediation once, then one compact entry per finding."""
+    groups: dict[str, RuleGroup] = {}
+    for finding, row in zip(findings, rows):
+        group = groups.get(row.rule)
+        if group is None:
+            group = groups[row.rule] = RuleGroup(row.rule, row.label, row.severity,
+                                                 clip(finding.remediation, 600), [])
+        group.details.append(_detail(finding, row, exceptions))
+    for group in groups.values():
+        _hoist_common(group)
+    return list(groups.values())
+
+
+def _hoist_common(group: RuleGroup) -> None:
+    """Facts shared by every finding of a rule are printed once for the rule, not once per finding."""
+    if len(group.details) < 2:
+        return
+    shared = set(group.details[0].attributes)
+    for detail in group.details[1:]:
+        shared &= set(detail.attributes)
+    if not shared:
+        return
+    group.common = [pair for pair in group.details[0].attributes if pair in shared]
+    for detail in group.details:
+        detail.attributes = [pair for pair in detail.attributes if pair not in shared]
+
+
+def _detail(finding: Finding, row: FindingRow, exceptions: Mapping[str, tuple[str, str, str]]) -> FindingDetail:
+    evidence = group_evidence(finding)
+    return FindingDetail(
+        row=row,
+        title=clip(finding.title, 160) or "-",
+        finding_id=clip(finding.id, 80),
+        hosts=joined(finding.hosts, max_items=12, limit=60) or "-",
+        first_seen=when(finding.first_seen),
+        last_seen=when(finding.last_seen),
+        attributes=[(_(label), clip(_value(value), MAX_FACT_CHARS))
+                    for label, value in key_attributes(finding)][:MAX_FACTS],
+        evidence=evidence[:MAX_EVIDENCE_GROUPS],
+        evidence_more=max(0, len(evidence) - MAX_EVIDENCE_GROUPS),
+        allow=_allow_text(finding, exceptions),
+    )
+
+
+OUR_WORDS = (N_("yes"), N_("no"), N_("unknown"))
+
+
+def _value(value: str) -> str:
+    """Attribute values that are words of ours (yes/no/unknown, low/medium/high) are translated; data stays."""
+    return _(value) if value in OUR_WORDS or value in SEVERITY_LABELS else value
+
+
+def _allow_text(finding: Finding, exceptions: Mapping[str, tuple[str, str, str]]) -> str:
+    """The exception behind a sanctioned finding: allow rule, reason, owner and expiry."""
+    if not finding.sanctioned:
+        return ""
+    stored = getattr(finding, "exception", None)
+    if stored:  # recorded on the finding when it was classified
+        reason, owner, expires = (str(stored.get(key) or "") for key in ("reason", "owner", "expires"))
+    else:
+        reason, owner, expires = exceptions.get(finding.rule, ("", "", ""))
+    parts = [clip(finding.rule, 80), clip(reason, 200), clip(owner, 80)]
+    if expires:
+        parts.append(_("until {date}").format(date=day_text(expires)))
+    return " \u00b7 ".join(p for p in parts if p)
+
+
+def group_evidence(finding: Finding) -> list[tuple[str, str, str]]:
+    """(detail, where, when) with repeated details merged: "f.pcap: frames 3, 9, 12 (+40)"."""
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in finding.evidence[:5000]:
+        source = str(item.source or "")
+        match = _EVIDENCE_PLACE.match(source)
+        file, place = (match.group("file"), f"{match.group('kind')} {match.group('n')}") if match else (source, "")
+        entry = grouped.setdefault((file, clip(item.detail, 200)), {"places": [], "times": []})
+        if place:
+            entry["places"].append(match.group("n") if match else place)
+            entry.setdefault("kind", match.group("kind") if match else "")
+        if to_timestamp(item.time) is not None:
+            entry["times"].append(to_timestamp(item.time))
+    result = []
+    for (file, detail), entry in grouped.items():
+        places = entry["places"]
+        where = clip(Path(file).name, 60) or "-"
+        if places:
+            shown = ", ".join(places[:4])
+            more = f" (+{len(places) - 4})" if len(places) > 4 else ""
+            noun = _place_noun(entry.get("kind", ""), len(places))
+            where = f"{where}: {noun} {shown}{more}"
+        times = entry["times"]
+        moment = when_seconds(min(times)) if times else "-"
+        if len(times) > 1 and max(times) != min(times):
+            moment = f"{moment} \u2013 {when_seconds(max(times))}"
+        result.append((detail or "-", where, moment))
+    return result
+
+
+def _place_noun(kind: str, count: int) -> str:
+    if kind == "line":
+        return ngettext("line", "lines", count)
+    if kind == "record":
+        return ngettext("record", "records", count)
+    return ngettext("frame", "frames", count)
 
 
 # ---------------------------------------------------------------- changes, trend
@@ -516,30 +969,28 @@ def _contributions_view(risk: SiteRisk) -> list[dict[str, Any]]:
 
 def _changes_view(changes: ScanChanges) -> dict[str, list[tuple[str, str, str]]]:
     def rows(items: list[Finding]) -> list[tuple[str, str, str]]:
-        return [(_severity(f), clip(f.title, 160), joined(f.hosts, max_items=5, limit=60))
+        return [(_severity(f), f"{advice_for(f.rule or '', f.category).label}: {subject(f)}",
+                 joined(acting_hosts(f), max_items=4, limit=40))
                 for f in sorted(items, key=_rank_key)[:MAX_CHANGE_ROWS]]
 
-    return {
-        "new": rows(changes.new),
-        "resolved": rows(changes.resolved),
-        "persisting": rows(changes.persisting),
-    }
+    return {"new": rows(changes.new), "resolved": rows(changes.resolved), "persisting": rows(changes.persisting)}
 
 
 def _trend(risk: SiteRisk, previous: Optional[ScanResult]) -> tuple[str, str]:
-    """Score change against the previous scan, scored on copies so it is left untouched."""
+    """Score change against the previous scan, from its stored risks."""
     if previous is None:
-        return "first scan", "trend-none"
+        return _("first scan"), "trend-none"
     before = summarize(list(previous.findings))
     delta = risk.score - before.score
+    was = _("was {score}, {grade}").format(score=before.score, grade=before.grade)
     if delta > 0:
-        return f"\u25b2 +{delta} (was {before.score}, {before.grade})", "trend-up"
+        return f"\u25b2 +{delta} ({was})", "trend-up"
     if delta < 0:
-        return f"\u25bc {delta} (was {before.score}, {before.grade})", "trend-down"
-    return f"= unchanged ({before.score}, {before.grade})", "trend-flat"
+        return f"\u25bc {delta} ({was})", "trend-down"
+    return _("unchanged ({score}, {grade})").format(score=before.score, grade=before.grade), "trend-flat"
 
 
-# ---------------------------------------------------------------- annex
+# ---------------------------------------------------------------- annex, cover
 
 
 def _expired(entry: Any) -> tuple[str, str, str]:
@@ -550,42 +1001,79 @@ def _expired(entry: Any) -> tuple[str, str, str]:
     return clip(values[0], 80), expires_text, clip(values[2], 300)
 
 
-def _input_view(record: InputRecord) -> dict[str, Any]:
+def _common_root(inputs: list[InputRecord]) -> str:
+    """The folder every input sits in, printed once so each row shows a short relative path."""
+    folders = [str(Path(i.path).parent) for i in inputs if i.path]
+    if not folders:
+        return ""
+    try:
+        return os.path.commonpath(folders)
+    except ValueError:  # mixed absolute and relative paths
+        return ""
+
+
+def _relative(path: str, root: str) -> str:
+    if root and path.startswith(root.rstrip("/") + "/"):
+        return path[len(root.rstrip("/")) + 1:]
+    return path
+
+
+def _input_view(record: InputRecord, root: str = "") -> dict[str, Any]:
     warnings, more = clip_list(record.warnings, max_items=MAX_WARNINGS, limit=200)
-    size = number(record.bytes)
     return {
-        "path": clip(record.path, 300),
+        "path": clip(_relative(record.path, root), 300),
+        "full_path": clip(record.path, 300),
         "kind": clip(record.kind, 40),
-        "bytes": f"{human_bytes(record.bytes)} ({int(size)} bytes)" if size is not None else "-",
+        "bytes": human_bytes(record.bytes),
+        "exact_bytes": decimal(record.bytes) if number(record.bytes) is not None else "-",
         "sha256": clip(record.sha256, 128),
-        "records": record.records,
-        "skipped": record.skipped,
+        "records": decimal(record.records),
+        "skipped": decimal(record.skipped),
         "warnings": warnings,
         "warnings_more": more,
-        "first": when_seconds(record.first_ts),
-        "last": when_seconds(record.last_ts),
+        "first": when(record.first_ts),
+        "last": when(record.last_ts),
     }
 
 
 def _meta(result: ScanResult, report: SiteReport, generated: float) -> list[tuple[str, str]]:
     return [
-        ("Site", clip(result.site, 120) or "-"),
-        ("Operator", clip(report.operator or result.operator, 120) or "-"),
-        ("Scan id", str(result.scan_id) if result.scan_id is not None else "-"),
-        ("Scan started", when_seconds(result.started)),
-        ("Scan finished", when_seconds(result.finished)),
-        ("Scan complete", "yes" if result.complete else "no (interrupted: findings may be partial)"),
-        ("Tool version", clip(result.tool_version, 40) or "-"),
-        ("Rules SHA-256", clip(result.rules_sha256, 128) or "-"),
-        ("Report generated", when_seconds(generated)),
+        (_("Site"), clip(result.site, 120) or "-"),
+        (_("Operator"), clip(report.operator or result.operator, 120) or "-"),
+        (_("Scanning host"), clip(result.hostname, 120) or "-"),
+        (_("Command line"), clip(result.argv, 600) or "-"),
+        (_("Scan id"), str(result.scan_id) if result.scan_id is not None else "-"),
+        (_("Scan started"), when_seconds(result.started)),
+        (_("Scan finished"), when_seconds(result.finished)),
+        (_("Scan complete"), _("yes") if result.complete else _("no (interrupted: findings may be partial)")),
+        (_("Tool version"), clip(result.tool_version, 40) or "-"),
+        (_("Rules SHA-256"), clip(result.rules_sha256, 128) or "-"),
+        (_("Report generated"), when_seconds(generated)),
     ]
+
+
+def _cover(result: ScanResult, report: SiteReport, branding: Branding) -> list[tuple[str, str]]:
+    starts = [i.first_ts for i in result.inputs if number(i.first_ts) is not None]
+    ends = [i.last_ts for i in result.inputs if number(i.last_ts) is not None]
+    period = f"{day_text(min(starts))} \u2013 {day_text(max(ends))}" if starts and ends else "-"
+    rules_word = _("rules")
+    rows = [
+        (_("Client"), clip(branding.client, 120) or clip(result.site, 120) or "-"),
+        (_("Site"), clip(result.site, 120) or "-"),
+        (_("Traffic and logs covered"), period),
+        (_("Scan date"), when(result.started)),
+        (_("Operator"), clip(report.operator or result.operator, 120) or "-"),
+        (_("Tool and rules"), f"shadowit {clip(result.tool_version, 40)} \u00b7 "
+                              f"{rules_word} {clip(result.rules_sha256, 12) or '-'}"),
+    ]
+    return rows
 
 
 def _grade_bands() -> list[tuple[str, str]]:
     bands = []
     upper = 100
     for grade, lowest in GRADE_BANDS:
-        bands.append((grade, f"{lowest}-{upper}"))
+        bands.append((grade, f"{lowest}\u2013{upper}"))
         upper = lowest - 1
     return bands
 
@@ -593,15 +1081,17 @@ def _grade_bands() -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- plumbing
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
+@lru_cache(maxsize=4)
+def _environment(language: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     return env
 
 

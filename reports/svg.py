@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from detector.model import SEVERITIES
 
 from .fmt import clip, day_of, hhmm, number
+from .i18n import _, ngettext
 
 SEVERITY_COLOURS = {
     "info": "#6b7280",
@@ -51,13 +52,13 @@ def severity_bars(counts: dict[str, int]) -> Markup:
         value = _count(counts.get(severity))
         y = 4 + index * row
         width = bar_width * value / peak
-        body.append(_text(label_width - 6, y + 15, severity, "end"))
+        body.append(_text(label_width - 6, y + 15, _(severity), "end"))
         body.append(
             f'<rect x="{label_width}" y="{y + 3}" width="{width:.1f}" height="{row - 8}" '
-            f'fill="{SEVERITY_COLOURS[severity]}"><title>{escape(severity)}: {value}</title></rect>'
+            f'fill="{SEVERITY_COLOURS[severity]}"><title>{escape(_(severity))}: {value}</title></rect>'
         )
         body.append(_text(label_width + width + 6, y + 15, str(value)))
-    return _svg(label_width + bar_width + 50, height, "Findings by severity", body)
+    return _svg(label_width + bar_width + 50, height, _("Findings by severity"), body)
 
 
 def history_chart(points: list[tuple[float, dict[str, int]]]) -> Optional[Markup]:
@@ -90,13 +91,13 @@ def history_chart(points: list[tuple[float, dict[str, int]]]) -> Optional[Markup
             body.append(
                 f'<rect x="{x}" y="{y:.1f}" width="{slot - 12}" height="{bar:.1f}" '
                 f'fill="{SEVERITY_COLOURS[severity]}"><title>{escape(day_of(float(ts)))} '
-                f"{escape(severity)}: {value}</title></rect>"
+                f"{escape(_(severity))}: {value}</title></rect>"
             )
         body.append(_text(x + (slot - 12) / 2, y - 3, str(totals[index]), "middle", "small"))
         if index % label_every == 0 or index == len(cleaned) - 1:
             label = day_of(float(ts))[5:]
             body.append(_text(x + (slot - 12) / 2, top + plot_height + 16, label, "middle", "small"))
-    return _svg(width, height, "Findings per scan, by severity", body)
+    return _svg(width, height, _("Findings per scan, by severity"), body)
 
 
 def heatmap(data: Any) -> Optional[Markup]:
@@ -113,7 +114,7 @@ def heatmap(data: Any) -> Optional[Markup]:
     width = left + 24 * cell_w + 10
     height = top + cell_h * len(dates) + 30
     peak = max([count for _, _, count in cells] + [1])
-    ap = clip(data.get("ap"), 60) or "unknown AP"
+    ap = clip(data.get("ap"), 60) or _("unknown access point")
     body = [
         _text(left + hour * cell_w + cell_w / 2, top - 8, f"{hour:02d}", "middle", "small")
         for hour in range(24)
@@ -123,17 +124,19 @@ def heatmap(data: Any) -> Optional[Markup]:
         body.append(_text(left - 6, y + cell_h - 3, day, "end", "small"))
         body.append(f'<rect x="{left}" y="{y}" width="{24 * cell_w}" height="{cell_h}" class="heat-bg"/>')
     for row, hour, count in cells:
+        drops = ngettext("%(num)d drop", "%(num)d drops", count)
         opacity = 0.2 + 0.8 * count / peak
         body.append(
             f'<rect x="{left + hour * cell_w + 1}" y="{top + row * cell_h + 1}" width="{cell_w - 2}" '
             f'height="{cell_h - 2}" fill="{HEAT_COLOUR}" fill-opacity="{opacity:.2f}">'
-            f"<title>{escape(dates[row])} {hour:02d}:00 - {count} drop(s)</title></rect>"
+            f"<title>{escape(dates[row])} {hour:02d}:00 - {escape(drops % {'num': count})}</title></rect>"
         )
     body.extend(_window_marks(data.get("window"), left, top, cell_w, cell_h * len(dates)))
-    caption = f"Wi-Fi drops by hour of day and date for {ap}"
+    caption = _("Wi-Fi drops by hour of day and date for {ap}").format(ap=ap)
     window_text = _window_text(data.get("window"))
     if window_text:
-        body.append(_text(left, height - 8, f"Dashed box: recurring window {window_text}", "start", "small"))
+        body.append(_text(left, height - 8, _("Dashed box: recurring window {window}").format(window=window_text),
+                          "start", "small"))
     return _svg(width, height, caption, body)
 
 

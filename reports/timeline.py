@@ -21,6 +21,7 @@ from detector.model import (
 )
 
 from .fmt import clip, clock, day_of, human_bytes, human_duration, joined, number, to_timestamp
+from .i18n import _, ngettext
 
 OUTAGE = "outage"
 UPLOAD = "upload"
@@ -166,8 +167,8 @@ def _outage_events(finding: Finding, index: int) -> list[TimelineEvent]:
     # Without per-outage station lists, one site-level row per day reads better
     # than one row per station; workarounds then match any host on the site.
     aps = finding.attributes.get("aps") or finding.attributes.get("bssid")
-    where = f"Wi-Fi {joined(aps, max_items=3, limit=40)}" if aps else "Wi-Fi (site-wide)"
-    return _simple_events(finding, index, OUTAGE, clip(finding.title, 80), [where])
+    where = f"Wi-Fi {joined(aps, max_items=3, limit=40)}" if aps else _("Wi-Fi (site-wide)")
+    return _simple_events(finding, index, OUTAGE, _("Wi-Fi outage"), [where])
 
 
 def _actors(finding: Finding) -> list[str]:
@@ -186,7 +187,7 @@ def _simple_events(
     stamps = sorted({t for t in times if t is not None})
     if not stamps:
         stamps = sorted({t for t in (finding.first_seen, finding.last_seen) if t is not None})
-    hosts = hosts or _bounded(finding.hosts) or ["(unknown host)"]
+    hosts = hosts or _bounded(finding.hosts) or [_("(unknown host)")]
     return [TimelineEvent(ts, clip(host, 80), kind, label, index) for ts in stamps for host in hosts]
 
 
@@ -197,9 +198,9 @@ def _bounded(hosts: Iterable[Any]) -> list[str]:
 def _outage_label(outage: dict[str, Any]) -> str:
     stations = outage.get("stations")
     count = len(stations) if isinstance(stations, list) else number(stations)
-    parts = [f"Wi-Fi outage {human_duration(outage.get('duration_s'))}"]
+    parts = [f"{_('Wi-Fi outage')} {human_duration(outage.get('duration_s'))}"]
     if count is not None:
-        parts.append(f"{int(count)} station(s)")
+        parts.append(ngettext("%(num)d station", "%(num)d stations", int(count)) % {"num": int(count)})
     return ", ".join(parts)
 
 
@@ -224,15 +225,16 @@ def _per_host_events(finding: Finding, index: int) -> list[TimelineEvent]:
 def _upload_label(finding: Finding) -> str:
     attrs = finding.attributes
     if finding.detector == "filesharing.attachment" or (not attrs.get("service") and attrs.get("filename")):
-        return f"file {clip(attrs.get('filename'), 50)} sent by {clip(attrs.get('protocol') or 'direct transfer', 30)}"
+        return _("file {name} sent by {channel}").format(name=clip(attrs.get("filename"), 50),
+                                                         channel=clip(attrs.get("protocol"), 30) or "-")
     service = attrs.get("service") or finding.title
     up = attrs.get("bytes_up")
-    text = f"upload to {clip(service, 60)}"
-    return f"{text} ({human_bytes(up)} up)" if number(up) is not None else text
+    text = _("upload to {service}").format(service=clip(service, 60))
+    return f"{text} ({human_bytes(up)} ↑)" if number(up) is not None else text
 
 
 def _credential_label(finding: Finding) -> str:
     protocol = finding.attributes.get("protocol") or finding.attributes.get("channel")
     if protocol:
-        return f"password in clear ({clip(protocol, 30)})"
-    return clip(finding.title, 80)
+        return _("password in clear ({protocol})").format(protocol=clip(protocol, 30))
+    return _("password in clear")

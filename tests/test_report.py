@@ -15,6 +15,7 @@ from detector.model import (
     CATEGORY_FILE_SHARING,
     CATEGORY_WIFI,
     CATEGORY_WIFI_ATTACK,
+    SEVERITY_RANK,
     Evidence,
     Finding,
     InputRecord,
@@ -184,6 +185,12 @@ class Control:
     title: str
 
 
+def scored(result: ScanResult) -> ScanResult:
+    """Risk as the scan stores it (computed once at scan end); the report only reads it."""
+    score_findings(result.findings, now=result.finished)
+    return result
+
+
 def site_report(findings: list[Finding], **extra) -> SiteReport:
     values = dict(
         result=make_scan(findings),
@@ -197,6 +204,9 @@ def site_report(findings: list[Finding], **extra) -> SiteReport:
         generated=T0 + 2 * DAY,
     )
     values.update(extra)
+    scored(values["result"])
+    if values.get("previous") is not None:
+        scored(values["previous"])
     return SiteReport(**values)
 
 
@@ -212,20 +222,20 @@ def test_report_has_every_section_and_key_content():
     html = render_report([site_report(every_category())])
     for heading in (
         "Executive summary",
-        "Risk score",
-        "Findings by category",
-        "File-sharing services",
-        "Wi-Fi",
+        "Points by rule, and how to win them back",
+        ">Findings<",
+        ">Services<",
+        "Devices and people",
+        ">Wi-Fi<",
         "Why staff work around IT",
-        "Changes since the previous scan",
-        "Compliance annex",
         "Expired allow rules",
-        "Evidence annex",
+        "Appendix A: finding detail",
+        "Appendix B: compliance",
+        "Appendix C: evidence",
     ):
         assert heading in html
     assert "Acme Dental" in html
     assert "3.0 GiB" in html  # humanised upload volume
-    assert "2.0 GiB" in html  # per-host volume
     assert "s******* (8)" in html and "fp:1a2b3c4d" in html  # mask and fingerprint
     assert "192.0.2.10:21" in html
     assert "09:00" in html and "\u00b1 6 min" in html and "4 / 5" in html
@@ -251,10 +261,36 @@ def test_findings_grouped_by_category_with_filter_hooks():
 def test_sanctioned_marker_and_plain_language_top_risks():
     html = render_report([site_report(every_category())])
     assert "not sanctioned" in html
-    summary = html.split("Top risks", 1)[1].split("Findings by severity", 1)[0]
-    assert "a service IT has not approved" in summary
+    summary = html.split("Top risks and what to do", 1)[1].split("What was read", 1)[0]
+    assert "What to do" in summary and "block-list export" in summary
     assert "OneDrive" not in summary  # sanctioned: zero risk, not a top risk
     assert summary.count("<li>") <= 5
+
+
+def _top_risk_labels(findings: list[Finding]) -> list[str]:
+    html = render_report([site_report(findings)])
+    summary = html.split('<ol class="top-risks">', 1)[1].split("</ol>", 1)[0]
+    return re.findall(r"<strong>([^<]+)</strong>", summary)
+
+
+def test_top_risks_one_per_rule_by_severity_then_risk_with_every_category():
+    logins = [make_finding(f"rej{i}", CATEGORY_CREDENTIALS, "medium", rule="cred-rejected-login",
+                           hosts=[f"10.0.1.{i}"], count=50) for i in range(12)]
+    defaults = [make_finding(f"def{i}", CATEGORY_CREDENTIALS, "critical", rule="cred-default-password",
+                             hosts=["10.0.0.9"], count=1) for i in range(2)]
+    weak = make_finding("weak", CATEGORY_CREDENTIALS, "high", rule="cred-weak-password")
+    mail = make_finding("mail", CATEGORY_CREDENTIALS, "high", rule="cred-cleartext-mail")
+    db = make_finding("db", CATEGORY_CREDENTIALS, "high", rule="cred-cleartext-database")
+    share = make_finding("share", CATEGORY_FILE_SHARING, "low", rule="fs-unsanctioned-service",
+                         attributes={"service": "Trello"})
+    labels = _top_risk_labels([*logins, *defaults, weak, mail, db, share])
+    assert labels.count("Repeated failed logins") <= 1 and len(labels) == len(set(labels))
+    assert labels[0] == "Default or well-known password"  # critical above every high and medium
+    assert "Unapproved cloud service" in labels  # file sharing has a place although it is only low
+    severities = re.findall(r'badge sev-(\w+)">', render_report([site_report(
+        [*logins, *defaults, weak, mail, db, share])]).split('<ol class="top-risks">', 1)[1].split("</ol>")[0])
+    ranks = [SEVERITY_RANK[s] for s in severities]
+    assert ranks == sorted(ranks, reverse=True)
 
 
 def test_workaround_after_outage_is_called_out():
@@ -356,7 +392,7 @@ def test_consolidated_report_has_one_row_per_site_with_links():
     assert 'href="#s1"' in overview and 'href="#s2"' in overview
     assert "Site North" in overview and "Site South" in overview
     assert 'id="s1"' in html and 'id="s2"' in html
-    assert 'id="s1-f0"' in html and 'id="s2-f0"' in html  # anchors do not collide
+    assert 'id="s1-f1"' in html and 'id="s2-f1"' in html  # anchors do not collide
     assert "100/100" in overview  # the quiet site only has sanctioned use
 
 
@@ -487,9 +523,9 @@ def test_attributes_as_the_detectors_emit_them():
         "typical_duration_s": 150.0})
     html = render_report([site_report([credential, sharing, wifi])])
     for text in ("carol", "h****** (7)", "fp:77", "192.0.2.1:143", "default or very common password",
-                 "Dropbox", "upload volume not measured", "09:05", "4 / 6", "3: 5, 8: 1", "2 min 30 s"):
+                 "Dropbox", "09:05", "4 / 6", "3: 5, 8: 1", "2 min 30 s"):
         assert text in html, text
-    sharing_table = html.split('-sharing">', 1)[1].split("</section>", 1)[0]
+    sharing_table = html.split('-services">', 1)[1].split("</section>", 1)[0]
     assert "0 B" not in sharing_table  # unmetered stays unknown, not zero
 
 
@@ -498,13 +534,14 @@ def test_times_follow_the_site_time_zone():
     utc = render_report([site_report([finding])])
     local = render_report([site_report([finding], zone=timezone(timedelta(hours=2)))])
     assert "2024-03-01 08:00 UTC" in utc
-    assert "2024-03-01 10:00 UTC+02:00" in local and "Times in this section are UTC+02:00" in local
+    assert "2024-03-01 10:00 UTC+02:00" in local and "Times are UTC+02:00" in local
 
 
 def test_history_holding_the_current_scan_is_not_doubled():
     findings = [make_finding("h", CATEGORY_CREDENTIALS, "high")]
     scan = make_scan(findings)
-    stored = render_report([site_report(findings, result=scan, history=[(scan.started, {"high": 7})])])
+    history = [(scan.started - DAY, {"high": 2}), (scan.started, {"high": 7})]
+    stored = render_report([site_report(findings, result=scan, history=history)])
     assert stored.count("high: 7</title>") == 1 and "2024-03-02 high: 1</title>" not in stored
     fresh = render_report([site_report(findings, result=scan, history=[(scan.started - DAY, {"high": 7})])])
     assert "high: 7</title>" in fresh and "2024-03-02 high: 1</title>" in fresh
@@ -553,3 +590,105 @@ def test_plain_language_counts_the_clients_of_a_login() -> None:
                     first_seen=None, last_seen=None, count=1, hosts=["10.0.0.2", "10.0.0.5"],
                     attributes={"protocol": "ftp", "clients": ["10.0.0.2"], "server": "10.0.0.5"})
     assert "from 1 device;" in plain_language(login)
+
+
+# ---------------------------------------------------------------- views, grouping, empty sections
+
+
+def test_device_view_lists_every_finding_of_a_device_with_directory_names():
+    findings = every_category()
+    directory = [{"address": "10.0.0.7", "mac": "aa:bb:cc:00:00:07", "names": ["LAPTOP-ANNA"], "users": ["anna"]}]
+    html = render_report([site_report(findings, devices=directory)])
+    devices = html.split('id="s1-devices">', 1)[1].split("</section>", 1)[0]
+    row = next(r for r in devices.split("<tr>") if "10.0.0.7" in r)
+    assert "LAPTOP-ANNA" in row and "aa:bb:cc:00:00:07" in row and "anna" in row
+    refs = re.findall(r'href="#s1-f(\d+)"', row)
+    acting = [i for i, f in enumerate(sorted_by_rank(findings), start=1) if "10.0.0.7" in f.hosts]
+    assert sorted(map(int, refs)) == acting  # every finding of that device, nothing else
+    assert render_report([site_report(findings, devices=[])])  # the directory may be empty
+    section = [{"address": "10.0.0.7", "mac": "aa:bb:cc:00:00:07", "label": "LAPTOP-ANNA",  # the scan's devices
+                "names": [{"name": "LAPTOP-ANNA", "kind": "netbios", "source": "nbns", "where": "a:frame 1"}],
+                "users": [{"user": "anna", "domain": "CORP", "source": "kerberos", "where": "a:frame 2"}]}]
+    scan = make_scan(findings)
+    scan.devices = section
+    html = render_report([site_report(findings, result=scan)])
+    row = next(r for r in html.split('id="s1-devices">', 1)[1].split("<tr>") if "10.0.0.7" in r)
+    assert "LAPTOP-ANNA" in row and "anna" in row and "{" not in row
+
+
+def sorted_by_rank(findings: list[Finding]) -> list[Finding]:
+    score_findings(findings, now=T0 + DAY + 60)
+    return sorted(findings, key=lambda f: (-SEVERITY_RANK[f.severity], -f.risk, f.title))
+
+
+def test_service_view_is_cloud_discovery_style():
+    upload = make_finding("a", CATEGORY_FILE_SHARING, "high", hosts=["10.0.0.5", "10.0.0.6"],
+                          first_seen=T0, last_seen=T0 + 2 * DAY,
+                          attributes={"service": "Dropbox", "service_category": "cloud-storage", "risk": "high",
+                                      "bytes_up": 5 * MIB, "bytes_down": MIB})
+    sanctioned = make_finding("b", CATEGORY_FILE_SHARING, "low", sanctioned=True,
+                              attributes={"service": "OneDrive for Business", "bytes_up": MIB})
+    html = render_report([site_report([upload, sanctioned])])
+    services = html.split('id="s1-services">', 1)[1].split("</section>", 1)[0]
+    rows = services.split("<tr>")[2:]
+    assert "Dropbox" in rows[0] and "OneDrive" in rows[1]  # unsanctioned first
+    dropbox = rows[0]
+    for text in ("cloud-storage", "service risk high", "not sanctioned", "10.0.0.5", "10.0.0.6",
+                 "5.0 MiB", "1.0 MiB", "2024-03-01", "2024-03-03"):
+        assert text in dropbox, text
+    assert ">sanctioned<" in rows[1]
+
+
+def test_appendix_prints_shared_facts_once_and_merges_repeated_evidence():
+    evidence = [Evidence(T0 + i, f"cap.pcap:frame {i}", "USER bob / PASS (masked)") for i in range(1, 9)]
+    logins = [make_finding(f"l{i}", CATEGORY_CREDENTIALS, "medium", rule="cred-rejected-login",
+                           attributes={"protocol": "ftp", "server": "192.0.2.9", "server_port": 21,
+                                       "username": f"user{i}"}, evidence=evidence) for i in range(3)]
+    html = render_report([site_report(logins)])
+    appendix = html.split('id="s1-detail">', 1)[1].split("</section>", 1)[0]
+    assert appendix.count("192.0.2.9:21") == 1  # the shared server is printed once, for the rule
+    assert "Common to these findings" in appendix and appendix.count("user1") == 1
+    assert "cap.pcap: frames 1, 2, 3, 4 (+4)" in appendix
+    assert appendix.count("USER bob / PASS (masked)") == 3  # once per finding, not once per frame
+
+
+def test_sections_without_content_are_left_out():
+    credential = make_finding("c", CATEGORY_CREDENTIALS, attributes={"protocol": "ftp"})
+    html = render_report([site_report([credential], expired_allows=[])])
+    for absent in ('-services"', '-wifi"', '-timeline"', '-changes"', '-allows"', "No Wi-Fi", "devices-x"):
+        assert absent not in html, absent
+    assert "Passwords in clear text (1)" in html and "File sharing and shadow SaaS (" not in html
+
+
+def test_area_scores_are_the_stored_ones():
+    from detector.risk import site_score
+
+    sharing = make_finding("s", CATEGORY_FILE_SHARING)
+    login = make_finding("c", CATEGORY_CREDENTIALS)
+    result = make_scan([sharing, login])  # scored once, as the scan stores it
+    sharing.risk, login.risk = 50.0, 25.0  # what the store holds is what the report shows: nothing re-scored
+    result.risk = None
+    html = render_report([SiteReport(result=result)])
+    table = html.split('<table class="subscores">', 1)[1].split("</table>", 1)[0]
+    rows = table.split("<tr>")[2:]
+    assert "File sharing" in rows[0] and f">{site_score(50.0)}<" in rows[0] and "grade-D" in rows[0]
+    assert "Clear-text credentials" in rows[1] and f">{site_score(25.0)}<" in rows[1]
+    assert "Wi-Fi" in rows[2] and "badge" not in rows[2]  # no Wi-Fi finding: no grade invented
+    assert sharing.risk == 50.0
+
+
+@pytest.mark.corpus
+def test_corpus_top_risks_are_deduplicated_ordered_and_cover_file_sharing(corpus, tmp_path):
+    import subprocess
+    import sys
+
+    report = tmp_path / "r.html"
+    subprocess.run([sys.executable, "-m", "detector.cli", "scan", str(corpus), "--report", str(report), "-q"],
+                   check=True, capture_output=True, timeout=600)
+    html = report.read_text(encoding="utf-8")
+    top = html.split('<ol class="top-risks">', 1)[1].split("</ol>", 1)[0]
+    labels = re.findall(r"</span> <strong>([^<]+)</strong>", top)
+    ranks = [SEVERITY_RANK[s] for s in re.findall(r'<li><span class="badge sev-(\w+)"', top)]
+    assert len(labels) == len(set(labels)) >= 3
+    assert ranks == sorted(ranks, reverse=True)
+    assert "File sharing and shadow SaaS" in top  # a file-sharing item has its place

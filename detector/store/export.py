@@ -1,16 +1,25 @@
-"""Write a stored scan as the ``--json`` contract or as a flat CSV for spreadsheets."""
+"""Write a stored scan as the ``--json`` contract, a flat CSV, or a DNS block list.
+
+CSV is for spreadsheets and SIEM lookups: one row per finding, the site and
+scan id on every row, one column per declared attribute. The block list turns
+the unsanctioned services of a scan into what a resolver or hosts file
+understands, like Cloud Discovery's block scripts.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
-from typing import Any, TextIO
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional, TextIO
 
-from ..model import Finding, ScanResult, iso
+from ..model import CATEGORY_FILE_SHARING, Finding, ScanResult, iso
 from ..schema import csv_columns as schema_csv_columns
 from .errors import StoreError
 
-EXPORT_FORMATS = ("json", "csv")
+EXPORT_FORMATS = ("json", "csv", "blocklist")
+BLOCKLIST_STYLES = ("hosts", "dnsmasq", "domains")
 BASE_COLUMNS = (
     "site", "scan_id", "id", "rule", "category", "detector", "severity", "sanctioned", "title",
     "first_seen", "last_seen", "count", "hosts", "compliance", "remediation",
@@ -20,6 +29,7 @@ BASE_COLUMNS = (
 # A spreadsheet runs a cell starting with one of these as a formula; titles and
 # hosts come from captured traffic, so an attacker chooses them.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 
 
 def csv_columns() -> tuple[str, ...]:
@@ -79,10 +89,87 @@ def write_csv(result: ScanResult, out: TextIO) -> None:
         writer.writerow(_csv_row(result, finding, attribute_columns))
 
 
-def write_export(result: ScanResult, fmt: str, out: TextIO) -> None:
+# ---------------------------------------------------------------- block list
+
+
+@dataclass
+class BlockList:
+    """Domains to block per unsanctioned service, and what was left out and why."""
+
+    services: dict[str, list[str]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def domains(self) -> list[str]:
+        return sorted({d for names in self.services.values() for d in names})
+
+
+def blocklist(result: ScanResult, catalog: Any) -> BlockList:
+    """Catalog domains of every file-sharing service seen only unsanctioned in ``result``.
+
+    A service with any sanctioned finding (a site's own tenant, say) is left out:
+    blocking its domains would block the sanctioned use too.
+    """
+    status: dict[str, set[bool]] = {}
+    for finding in result.findings:
+        name = finding.attributes.get("service")
+        if finding.category == CATEGORY_FILE_SHARING and isinstance(name, str) and name:
+            status.setdefault(name, set()).add(bool(finding.sanctioned))
+    block = BlockList()
+    for name in sorted(status, key=str.lower):
+        service = catalog.named(name) if catalog is not None else None
+        if True in status[name]:
+            block.skipped[name] = "sanctioned for part of its use"
+        elif service is None:
+            block.skipped[name] = "not in the service catalog"
+        else:
+            domains = sorted({d for d in service.domains if _DOMAIN.match(d)})
+            if domains:
+                block.services[name] = domains
+            else:
+                block.skipped[name] = "identified by port or signature only: block at the firewall"
+    return block
+
+
+def write_blocklist(result: ScanResult, out: TextIO, style: str = "hosts", catalog: Any = None) -> None:
+    """hosts (``0.0.0.0 name``), dnsmasq/Pi-hole (``address=/name/0.0.0.0``) or one domain a line."""
+    if style not in BLOCKLIST_STYLES:
+        raise StoreError(f"unknown block-list style {style!r}; choose one of {', '.join(BLOCKLIST_STYLES)}")
+    if catalog is None:
+        from ..catalog import load_catalog
+
+        catalog = load_catalog()
+    block = blocklist(result, catalog)
+    site = result.site.replace("\n", " ")[:120] if result.site else "-"
+    out.write(f"# shadowit block list ({style}): unsanctioned services of scan {result.scan_id}, site {site}\n")
+    if style == "hosts":
+        out.write("# hosts files match exact names only; subdomains need a DNS-level block (dnsmasq style)\n")
+    for name, reason in block.skipped.items():
+        out.write(f"# not blocked: {_comment(name)}: {reason}\n")
+    for name, domains in block.services.items():
+        out.write(f"# {_comment(name)}\n")
+        for domain in domains:
+            out.write(_line(style, domain))
+
+
+def _comment(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)[:120]
+
+
+def _line(style: str, domain: str) -> str:
+    if style == "hosts":
+        return f"0.0.0.0 {domain}\n"
+    if style == "dnsmasq":
+        return f"address=/{domain}/0.0.0.0\naddress=/{domain}/::\n"
+    return f"{domain}\n"
+
+
+def write_export(result: ScanResult, fmt: str, out: TextIO, style: Optional[str] = None) -> None:
     if fmt == "json":
         write_json(result, out)
     elif fmt == "csv":
         write_csv(result, out)
+    elif fmt == "blocklist":
+        write_blocklist(result, out, style or "hosts")
     else:
         raise StoreError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")

@@ -1,0 +1,129 @@
+"""The consultant's branding on a report: client name, logo, classification marking.
+
+The logo ends up inlined as a data URI (the report loads nothing). Raster images
+are checked by their magic bytes; an SVG is rebuilt from an allow-list of
+drawing elements and attributes, so no script, event handler, foreign object,
+style sheet or external reference survives, even though an <img> would not run
+them anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+MAX_LOGO_BYTES = 256 * 1024
+MAX_TEXT = 120
+_RASTER = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+SVG_ELEMENTS = frozenset({
+    "svg", "g", "path", "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "tspan", "defs",
+    "linearGradient", "radialGradient", "stop", "clipPath", "mask", "title", "desc", "use", "symbol",
+})
+SVG_ATTRIBUTES = frozenset({
+    "viewBox", "width", "height", "x", "y", "x1", "x2", "y1", "y2", "cx", "cy", "r", "rx", "ry", "d", "points",
+    "fill", "fill-opacity", "fill-rule", "stroke", "stroke-width", "stroke-opacity", "stroke-linecap",
+    "stroke-linejoin", "stroke-miterlimit", "stroke-dasharray", "opacity", "transform", "id", "offset",
+    "stop-color", "stop-opacity", "gradientUnits", "gradientTransform", "clip-path", "clip-rule", "mask",
+    "font-family", "font-size", "font-weight", "text-anchor", "dominant-baseline", "preserveAspectRatio",
+    "href", "version", "letter-spacing",
+})
+_URL = re.compile(r"url\(\s*['\"]?\s*([^)'\" ]*)", re.IGNORECASE)
+
+
+class BrandingError(ValueError):
+    """A logo that is too big, not an image, or not a clean SVG."""
+
+
+@dataclass
+class Branding:
+    """What --client, --logo and --classification put on the cover and every printed page."""
+
+    client: str = ""
+    logo_data_uri: str = ""
+    classification: str = ""
+
+    @classmethod
+    def from_options(cls, client: Optional[str], logo: Optional[Path], classification: Optional[str]) -> Branding:
+        return cls(_text(client), load_logo(logo) if logo else "", _text(classification))
+
+
+def _text(value: Optional[str]) -> str:
+    text = " ".join((value or "").split())
+    return text[:MAX_TEXT]
+
+
+def load_logo(path: Path) -> str:
+    """A data URI for the image at ``path``; BrandingError with one clear reason otherwise."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_LOGO_BYTES:
+            raise BrandingError(f"{path}: logo is {size} bytes; the limit is {MAX_LOGO_BYTES} (256 KiB)")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BrandingError(f"{path}: cannot read logo: {exc.strerror}") from None
+    for magic, mime in _RASTER:
+        if data.startswith(magic):
+            return _data_uri(mime, data)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return _data_uri("image/webp", data)
+    return _data_uri("image/svg+xml", sanitize_svg(data, str(path)))
+
+
+def _data_uri(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def sanitize_svg(data: bytes, where: str = "logo") -> bytes:
+    """The SVG rebuilt with allowed elements and attributes only; local (#id) references only."""
+    head = data[:4096].lower()
+    if b"<!doctype" in head or b"<!entity" in data.lower():
+        raise BrandingError(f"{where}: SVG with a DOCTYPE or entities is not accepted")
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        raise BrandingError(f"{where}: not a PNG, JPEG, GIF, WebP or well-formed SVG ({exc})") from None
+    if _local(root.tag) != "svg":
+        raise BrandingError(f"{where}: not a PNG, JPEG, GIF, WebP or SVG image")
+    clean = _copy(root)
+    ElementTree.register_namespace("", SVG_NS)
+    return ElementTree.tostring(clean, encoding="utf-8")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _copy(element: ElementTree.Element) -> ElementTree.Element:
+    out = ElementTree.Element(f"{{{SVG_NS}}}{_local(element.tag)}")
+    for name, value in element.attrib.items():
+        local = _local(name)
+        if local in SVG_ATTRIBUTES and _safe_value(local, value):
+            out.set(local, value)
+    out.text = element.text if _local(element.tag) in ("text", "tspan", "title", "desc") else None
+    for child in element:
+        if _local(child.tag) in SVG_ELEMENTS:
+            copied = _copy(child)
+            copied.tail = None
+            out.append(copied)
+    return out
+
+
+def _safe_value(name: str, value: str) -> bool:
+    """Only same-document references: href="#id" and url(#id)."""
+    if name == "href":
+        return value.startswith("#")
+    lowered = value.lower()
+    if "javascript:" in lowered or "data:" in lowered:
+        return False
+    return all(target.startswith("#") for target in _URL.findall(value))
