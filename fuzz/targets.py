@@ -14,6 +14,7 @@ import io
 import struct
 import tempfile
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -35,6 +36,7 @@ from detector.sources.logfile import LogStats, choose_format, iter_lines, read_l
 from detector.sources.pcap import CaptureFormatError, ReadStats, read_capture
 
 TS = 1_793_610_000.0  # 2026-11-02, the tests' clock
+ONE_HOUR_EAST = timezone(timedelta(hours=1))  # a --tz, for lines read in the site's zone
 MAX_READER_TS = 2.0 ** 32 + 5000  # classic pcap: u32 seconds + u32 micro/nanoseconds; pcapng stops at 2100
 DISPATCH_LINKTYPES = (1, 101, 228, 229, 113, 276, 0, 108, 105, 127, 192, 12)
 
@@ -257,7 +259,7 @@ def _log_target(decoder_cls: type) -> Callable[[bytes], None]:
         score = decoder.sniff(head_lines)
         if not 0.0 <= score <= 1.0:
             raise AssertionError(f"sniff score {score}")
-        ctx = LogContext("fuzz.log", 2026, None if data[:1] != b"+" else 3600)
+        ctx = LogContext("fuzz.log", 2026, None if data[:1] != b"+" else ONE_HOUR_EAST)
         stats = LogStats()
         read_log(io.BytesIO(data), decoder, ctx, checked_emit(), stats)
         if stats.failed:  # read_log contains parser exceptions for the scan; here they are bugs
@@ -367,7 +369,7 @@ def report(data: bytes) -> None:
                                             last_ts=findings[0].last_seen)],
                         findings=findings, site=text[:30], operator=text[5:25])
     page = render_report([SiteReport(result=result, previous=None, history=[], compliance={}, expired_allows=[],
-                                     operator=text[:20], generated=TS, tz_offset_seconds=0)])
+                                     operator=text[:20], generated=TS, zone=None)])
     if "<script>alert" in page or "<img src=x" in page:
         raise AssertionError("hostile markup reached the report unescaped")
 
