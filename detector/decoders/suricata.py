@@ -37,7 +37,7 @@ from ..model import (
     TlsClientHello,
 )
 from ..secrets import protect, protect_missing
-from .base import Emit, LineParser, LogContext, LogDecoder
+from .base import Emit, LineParser, LogContext, LogDecoder, first_match
 from .jsonline import loads
 from .zeeklogs import ANONYMOUS, QTYPE_NAMES
 
@@ -515,10 +515,7 @@ class EveDecoder(LogDecoder):
     name = "suricata-eve"
 
     def sniff(self, head: list[str]) -> float:
-        lines = [line for line in head if line.strip()]
-        if not lines:
-            return 0.0
-        return 0.97 * sum(map(_eve_line, lines)) / len(lines)
+        return 0.97 * first_match(head, _eve_line)
 
     def parser(self, ctx: LogContext) -> LineParser:
         return EveParser(ctx)

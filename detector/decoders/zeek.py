@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Optional
 
-from .base import Emit, LineParser, LogContext, LogDecoder
+from .base import Emit, LineParser, LogContext, LogDecoder, first_match
 from .jsonline import loads
 from .zeeklogs import MAPPERS, Fields, Malformed, conn, dns, guess_path, http, quic, ssl
 
@@ -324,10 +324,7 @@ class ZeekJsonDecoder(LogDecoder):
     name = "zeek-json"
 
     def sniff(self, head: list[str]) -> float:
-        lines = [line for line in head if line.strip()]
-        if not lines:
-            return 0.0
-        return 0.95 * sum(map(_zeek_json_line, lines)) / len(lines)
+        return 0.95 * first_match(head, _zeek_json_line)
 
     def parser(self, ctx: LogContext) -> LineParser:
         return ZeekJsonParser(ctx)
