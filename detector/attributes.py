@@ -16,6 +16,7 @@ undeclared key raises ``UndeclaredAttribute`` instead of quietly returning None.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -106,7 +107,7 @@ class Attributes(Mapping):
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))
+        return _names(cls)
 
     @classmethod
     def specs(cls) -> list[AttributeSpec]:
@@ -166,8 +167,15 @@ class Attributes(Mapping):
         return {f"attr_{name}": _cell(getattr(self, name)) for name in self.names()}
 
 
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
+    """Resolved annotations, once per class: get_type_hints evaluates strings and is slow."""
     return get_type_hints(cls)
+
+
+@functools.cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _type_text(hint: Any) -> str:

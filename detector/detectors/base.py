@@ -6,6 +6,7 @@ bound. They set a default severity; rules may change it later.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ def source_of(where: str) -> str:
     return where
 
 
+@functools.lru_cache(maxsize=65536)
 def is_device(address: str) -> bool:
     """A client device: not broadcast, multicast or unspecified (IP or MAC), not a name or program."""
     text = address.strip().lower()
