@@ -248,8 +248,13 @@ class Scan:
             read_log(opened.reader(), decoder, ctx, self.emit, stats)
         except OSError as exc:
             record.warnings.append(f"read error after line {stats.lines} ({exc})")
+        self._log_outcome(opened, record, stats, stats.lines)
+
+    @staticmethod
+    def _log_outcome(opened: OpenedInput, record: InputRecord, stats: LogStats, last_line: int) -> None:
+        """What a log read gave, whole or incremental: lines, skipped lines, and why, on the input record."""
         if opened.damage():
-            record.warnings.append(f"{opened.damage()} after line {stats.lines}")
+            record.warnings.append(f"{opened.damage()} after line {last_line}")
         record.records = stats.lines
         record.skipped = stats.malformed
         if stats.malformed:
@@ -281,13 +286,7 @@ class Scan:
         finally:
             record.records = stats.lines  # also when interrupted: the lines this scan read
         position.complete = opened.compressed and not opened.damage()
-        if opened.damage():
-            record.warnings.append(f"{opened.damage()} after line {position.lines}")
-        record.records = stats.lines
-        record.skipped = stats.malformed
-        if stats.malformed:
-            record.warnings.append(
-                f"{stats.malformed} malformed line(s) skipped (first at line {stats.first_malformed})")
+        self._log_outcome(opened, record, stats, position.lines)
 
     def _binary(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
         document, _ = choose_document(head, document_decoders(self.config.settings))

@@ -264,3 +264,20 @@ def test_a_short_archive_is_not_taken_for_a_longer_one_that_starts_alike(tmp_pat
     incremental([day], db)
     (day / "eve.json-2.gz").write_bytes(gzip.compress((first + tls_line(1, "mega.nz") + "\n").encode()))
     assert services(incremental([day], db)) == ["Dropbox", "MEGA"]
+
+
+def test_an_overlong_line_is_skipped_unread_and_the_position_still_moves_past_it(tmp_path):
+    """Incremental reads handle lines as whole reads do: over 16 KiB is counted and skipped, never held whole."""
+    log = tmp_path / "dns.log"
+    text = zeek_tsv("dns", [dns_row(0, "www.example.org")])
+    body_start = text.index("\n", text.index("#types")) + 1
+    huge = "x" * (3 * 1024 * 1024) + "\n"  # more than one read chunk: the reader must not keep it whole
+    log.write_text(text[:body_start] + huge + text[body_start:] + text[body_start:].replace(
+        "www.example.org", "www.dropbox.com"))
+    db = tmp_path / "site.db"
+    first = incremental([log], db)
+    [record] = first.result.inputs
+    assert any("longer than 16 KiB skipped unread" in w for w in record.warnings)
+    assert services(first) == ["Dropbox"]  # the lines after it were read
+    again = incremental([log], db)
+    assert records(again, "dns.log") == 0  # the position went past the long line as well

@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, Optional
 
-from ..decoders.base import Emit, LogContext, LogDecoder
-from .logfile import MAX_LINE, LogStats
+from ..decoders.base import Emit, LineParser, LogContext, LogDecoder
+from .logfile import MAX_LINE, LogStats, parse_line
 
 HEAD_BYTES = 1024
 MIN_CONTENT_MATCH = 64  # a shorter head (an empty or tiny file) is no identity across inodes
@@ -191,6 +191,7 @@ def read_log_from(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: 
     signals = HeldSignals()
     with signals.held():
         pending = b""
+        dropped = 0  # bytes of an over-long line already thrown away: memory stays bounded
         while True:
             data = stream.read(CHUNK)
             if not data:
@@ -198,26 +199,23 @@ def read_log_from(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: 
             lines = (pending + data).split(b"\n")
             pending = lines.pop()
             for raw in lines:
-                _one(parser, raw, len(raw) + 1, ctx, emit, stats, position)
+                _one(parser, raw, dropped + len(raw) + 1, dropped > 0, ctx, emit, stats, position)
+                dropped = 0
                 signals.check()
-        if pending and at_end_complete:
-            _one(parser, pending, len(pending), ctx, emit, stats, position)
+            if len(pending) > MAX_LINE + 1:
+                dropped, pending = dropped + len(pending), b""
+        if (pending or dropped) and at_end_complete:
+            _one(parser, pending, dropped + len(pending), dropped > 0, ctx, emit, stats, position)
         parser.finish(emit)
 
 
-def _one(parser, raw: bytes, consumed: int, ctx: LogContext, emit: Emit, stats: LogStats,
-         position: Position) -> None:
+def _one(parser: LineParser, raw: bytes, consumed: int, too_long: bool, ctx: LogContext, emit: Emit,
+         stats: LogStats, position: Position) -> None:
+    """One line, handled as a whole read handles it (logfile.parse_line); the position moves past it."""
     number = position.lines + 1
-    raw = raw.rstrip(b"\r")[:MAX_LINE]
     stats.lines += 1
-    if parser.skip_raw is not None and parser.skip_raw(raw):
-        line = ""
-    else:
-        line = raw.decode("utf-8", "replace")
-    if line.strip() and not parser.parse(line, f"{ctx.path}:line {number}", emit):
-        stats.malformed += 1
-        if stats.first_malformed is None:
-            stats.first_malformed = number
+    too_long = too_long or len(raw) > MAX_LINE + 1
+    parse_line(parser, None if too_long else raw.rstrip(b"\r"), number, ctx, emit, stats)
     position.offset += consumed
     position.lines = number
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Iterator, Optional
 
-from ..decoders.base import DocumentDecoder, Emit, LogContext, LogDecoder
+from ..decoders.base import DocumentDecoder, Emit, LineParser, LogContext, LogDecoder
 
 SNIFF_LINES = 200
 MAX_LINE = 16 * 1024
@@ -47,27 +47,39 @@ def read_log(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: Emit,
     parser = decoder.parser(ctx)
     for number, raw in enumerate(iter_raw_lines(stream), 1):
         stats.lines = number
-        if raw is None:  # longer than MAX_LINE: no log format writes such lines; never parsed
-            stats.too_long += 1
-            _malformed(stats, number)
-            continue
-        skip_raw = parser.skip_raw  # a parser may change its test as it learns the file (Zeek #fields)
-        if skip_raw is not None and skip_raw(raw):
-            continue
-        line = raw.decode("utf-8", "replace")
-        if not line.strip():
-            continue
-        try:
-            parsed = parser.parse(line, f"{ctx.path}:line {number}", emit)
-        except Exception as exc:  # noqa: BLE001 - one hostile line costs only itself, never the scan
-            parsed = False
-            stats.failed += 1
-            stats.first_error = stats.first_error or f"line {number}: {type(exc).__name__}: {exc}"[:200]
-        if not parsed:
-            _malformed(stats, number)
+        parse_line(parser, raw, number, ctx, emit, stats)
         if progress is not None and number % 20000 == 0:
             progress(number)
     parser.finish(emit)
+
+
+def parse_line(parser: LineParser, raw: Optional[bytes], number: int, ctx: LogContext, emit: Emit,
+               stats: LogStats) -> None:
+    """One line through a format's parser, for whole and incremental reads alike.
+
+    ``raw`` is None for a line over MAX_LINE (never parsed). Lines the parser's
+    raw-bytes test rejects and blank lines are passed over; a line it cannot
+    read, or that makes it raise, is counted and skipped: one hostile line costs
+    only itself, never the scan.
+    """
+    if raw is None:
+        stats.too_long += 1
+        _malformed(stats, number)
+        return
+    skip_raw = parser.skip_raw  # a parser may change its test as it learns the file (Zeek #fields)
+    if skip_raw is not None and skip_raw(raw):
+        return
+    line = raw.decode("utf-8", "replace")
+    if not line.strip():
+        return
+    try:
+        parsed = parser.parse(line, f"{ctx.path}:line {number}", emit)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        parsed = False
+        stats.failed += 1
+        stats.first_error = stats.first_error or f"line {number}: {type(exc).__name__}: {exc}"[:200]
+    if not parsed:
+        _malformed(stats, number)
 
 
 def _malformed(stats: LogStats, number: int) -> None:
