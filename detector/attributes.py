@@ -21,7 +21,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator, Optional, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Iterator, Union, get_args, get_origin, get_type_hints
 
 MAX_CSV_CELL = 2000
 
@@ -97,11 +97,9 @@ class Attributes(Mapping):
 
     @classmethod
     def load(cls, values: Mapping[str, Any]) -> Attributes:
-        """Lenient: stored or older documents may carry keys this version dropped; they are kept aside."""
+        """Lenient: stored or older documents may carry keys this version dropped; those are ignored."""
         names = cls.names()
-        known = {k: v for k, v in values.items() if k in names}
-        instance = cls(**known)
-        return instance
+        return cls(**{k: v for k, v in values.items() if k in names})
 
     # ---------------------------------------------------------- declaration
 
@@ -116,13 +114,6 @@ class Attributes(Mapping):
                               f.metadata.get("label") or f.name.replace("_", " ").capitalize(),
                               bool(f.metadata.get("structured")), f.metadata.get("when", ""), cls.detector)
                 for f in dataclasses.fields(cls)]
-
-    @classmethod
-    def label(cls, name: str) -> str:
-        for spec in cls.specs():
-            if spec.name == name:
-                return spec.label
-        raise UndeclaredAttribute(f"{cls.detector}: no attribute {name!r}")
 
     # ---------------------------------------------------------- mapping protocol (declared names only)
 
@@ -248,13 +239,4 @@ def _cell(value: Any) -> str:
     return text[:MAX_CSV_CELL]
 
 
-def optional_text(doc: str, label: str = "", when: str = "") -> Any:
-    return attribute(doc, label=label, when=when)
-
-
-def text_list(doc: str, label: str = "") -> Any:
-    return attribute(doc, label=label, factory=list)
-
-
-__all__ = ["AttributeSpec", "AttributeTypeError", "Attributes", "UndeclaredAttribute", "attribute",
-           "optional_text", "text_list", "Optional"]
+__all__ = ["AttributeSpec", "AttributeTypeError", "Attributes", "UndeclaredAttribute", "attribute"]

@@ -72,11 +72,6 @@ def _say(text: str = "", err: bool = False) -> None:
     click.echo(term_safe(text, keep="\n"), err=err)
 
 
-def safe(text: object) -> str:
-    """Wire- or log-borne text for the terminal (see detector.termsafe)."""
-    return term_safe(text)
-
-
 def parse_tz(value: Optional[str]) -> Optional[tzinfo]:
     """'+02:00', '-0500', 'UTC' or an IANA name (Europe/Berlin, DST-correct) -> a zone; else exit 2."""
     if value is None:
@@ -250,8 +245,10 @@ def _refuse_failed(outcome: ScanOutcome) -> None:
     result = outcome.result
     skipped = [i for i in result.inputs if not i.usable]
     reason = f"{len(result.inputs)} input(s), none usable" if result.inputs else "no input files found"
-    first = f" (first: {safe(skipped[0].path)}: {safe(skipped[0].warnings[0]) if skipped[0].warnings else 'empty'})" \
-        if skipped else ""
+    first = ""
+    if skipped:
+        why = skipped[0].warnings[0] if skipped[0].warnings else "empty"
+        first = f" (first: {term_safe(skipped[0].path)}: {term_safe(why)})"
     stored = f"; stored as failed scan #{result.scan_id}" if result.scan_id is not None else ""
     raise Failure(f"nothing usable was read: {reason}{first}{stored}")
 
@@ -386,9 +383,9 @@ def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) 
     echo(_("scanned {inputs} input(s), {records} records").format(inputs=len(result.inputs), records=records)
          + (_("; {count} input(s) gave nothing usable").format(count=unusable) if unusable else ""))
     for warning in inputs_summary(result.inputs)[:20]:
-        echo("  " + _("warning: {text}").format(text=safe(warning)))
+        echo("  " + _("warning: {text}").format(text=term_safe(warning)))
     for pattern in sorted(BoundedRegex.timed_out)[:10]:
-        echo(f"  warning: rule regex {safe(pattern)!s} hit its {REGEX_TIMEOUT_SECONDS * 1000:g} ms limit; "
+        echo(f"  warning: rule regex {term_safe(pattern)!s} hit its {REGEX_TIMEOUT_SECONDS * 1000:g} ms limit; "
              "it did not match there (see rules/README.md)")
     by_severity = Counter(f.severity for f in result.findings)
     by_category = Counter(f.category for f in result.findings)
@@ -399,7 +396,7 @@ def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) 
         echo("  " + _("by severity: {counts}").format(counts=", ".join(
             f"{severity_label(s)} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s])))
         echo("  " + _("by category: {counts}").format(counts=", ".join(
-            f"{safe(c)} {n}" for c, n in by_category.most_common())))
+            f"{term_safe(c)} {n}" for c, n in by_category.most_common())))
     if result.risk is not None:
         echo(_("risk: grade {grade}, score {score}/100 ({points} points)").format(
             grade=result.risk.grade, score=result.risk.score, points=f"{result.risk.total_points:g}"))
@@ -407,7 +404,7 @@ def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) 
     if active:
         echo(_("top findings:"))
         for finding in active[:5]:
-            echo(f"  [{severity_label(finding.severity):8}] {safe(finding.title)}")
+            echo(f"  [{severity_label(finding.severity):8}] {term_safe(finding.title)}")
     for label, target in ((_("report"), report_path), (_("json"), json_path if json_path != "-" else None),
                           (_("database"), db)):
         if target:
@@ -479,7 +476,7 @@ def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classificatio
                 if rules:
                     note = f"report --rules (re-classifies scan #{result.scan_id})"
                     result = reclassify(store, result, ruleset, note)
-                    click.echo(f"re-classified scan of site {safe(result.site) or '-'} under {', '.join(rules)}: "
+                    click.echo(f"re-classified scan of site {term_safe(result.site) or '-'} under {', '.join(rules)}: "
                                f"stored as scan #{result.scan_id}", err=True)
                 site_reports.append(site_report(result, ruleset, store, parse_tz(tz)))
                 site_reports[-1].exceptions = exceptions_of(ruleset.rules)
@@ -527,10 +524,10 @@ def history(db, site, as_json) -> None:
         click.echo(json.dumps([s.as_dict() for s in scans], indent=2))  # ensure_ascii: no raw control bytes
         return
     for s in scans:
-        counts = ", ".join(f"{safe(k)} {v}" for k, v in s.counts.items() if v)
+        counts = ", ".join(f"{term_safe(k)} {v}" for k, v in s.counts.items() if v)
         grade = f"{s.grade} {s.score:3}/100" if s.grade is not None and s.score is not None else "no grade  "
         derived = f"  (re-classified #{s.derived_from})" if s.derived_from else ""
-        _say(f"#{s.id:<4} {safe(s.site or '-'):15} {safe(s.status):10} {grade}  {s.n_findings:4} finding(s)  "
+        _say(f"#{s.id:<4} {term_safe(s.site or '-'):15} {term_safe(s.status):10} {grade}  {s.n_findings:4} finding(s)  "
                    f"{counts}{derived}")
 
 
@@ -559,7 +556,7 @@ def diff(scans, db, site, as_json) -> None:
                        ("exception_expired", "exception expired")):
         _say(f"{label}: {len(data[key])}")
         for item in data[key][:50]:
-            _say(f"  [{safe(item['severity']):8}] {safe(item['id'])} {safe(item['title'])}")
+            _say(f"  [{term_safe(item['severity']):8}] {term_safe(item['id'])} {term_safe(item['title'])}")
 
 
 @main.command()

@@ -388,7 +388,7 @@ class Scan:
 
 def attribute_to_devices(finding: Finding, directory: Optional[Directory] = None) -> None:
     """Every finding, whatever its detector: hosts are client devices named as well as the scan can,
-    file-sharing findings count devices and people, and each names the inputs behind it."""
+    file-sharing findings list the people behind them, and each names the inputs behind it."""
     finding.hosts = devices(finding.hosts)
     if not finding.inputs:
         finding.inputs = sorted({source_of(e.source) for e in finding.evidence if e.source})
@@ -396,10 +396,8 @@ def attribute_to_devices(finding: Finding, directory: Optional[Directory] = None
         return
     labels = {host: directory.label(host) for host in finding.hosts[:MAX_NAMED_HOSTS]}
     finding.host_names = {host: label for host, label in labels.items() if label and label != host}
-    if finding.detector == "filesharing.service":
-        count, users = directory.people(finding.hosts)
-        finding.attributes["devices"] = count
-        finding.attributes["users"] = users[:100]
+    if finding.detector == "filesharing.service":  # devices (= hosts) the detector counted, with its title
+        finding.attributes["users"] = directory.people(finding.hosts)[1][:100]
 
 
 def progress_stream(quiet: bool) -> Optional[TextIO]:

@@ -7,7 +7,7 @@ the README's JSON contract all read the same one.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 from .attributes import Attributes, AttributeSpec, UndeclaredAttribute
 from .detectors import credentials_attributes, filesharing_attributes, wifi_attributes
@@ -17,10 +17,6 @@ DECLARATIONS: dict[str, type[Attributes]] = {
     for module in (filesharing_attributes, credentials_attributes, wifi_attributes)
     for cls in module.DECLARED
 }
-
-
-def declaration(detector: str) -> Optional[type[Attributes]]:
-    return DECLARATIONS.get(detector)
 
 
 def typed(detector: str, values: Mapping[str, Any], strict: bool = True) -> Any:
@@ -42,13 +38,6 @@ def field_names() -> set[str]:
     return {spec.name for spec in all_specs()}
 
 
-def specs_by_name() -> dict[str, list[AttributeSpec]]:
-    found: dict[str, list[AttributeSpec]] = {}
-    for spec in all_specs():
-        found.setdefault(spec.name, []).append(spec)
-    return found
-
-
 def csv_columns() -> list[str]:
     """Flattened attribute columns in a stable order: declaration order, first occurrence wins."""
     seen: dict[str, None] = {}
@@ -58,12 +47,4 @@ def csv_columns() -> list[str]:
     return list(seen)
 
 
-def label_for(detector: str, name: str) -> str:
-    cls = DECLARATIONS.get(detector)
-    if cls is None:
-        return name.replace("_", " ").capitalize()
-    return cls.label(name)
-
-
-__all__ = ["DECLARATIONS", "UndeclaredAttribute", "all_specs", "csv_columns", "declaration", "field_names",
-           "label_for", "specs_by_name", "typed"]
+__all__ = ["DECLARATIONS", "UndeclaredAttribute", "all_specs", "csv_columns", "field_names", "typed"]

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from detector.cli import main
-from detector.schedule import Schedule, ScheduleError, installed, remember_reported, reported_scans, service_unit
+from detector.schedule import Schedule, ScheduleError, installed, reported_scans, service_unit
 
 EXE = "/usr/local/bin/shadowit"
 
@@ -84,9 +84,8 @@ def test_cli_errors_and_empty_show(tmp_path):
     assert installed(tmp_path) == []
 
 
-def test_reported_sidecar_accumulates(tmp_path):
+def test_an_older_versions_reported_sidecar_is_still_honoured(tmp_path):
     db = tmp_path / "a.db"
     assert reported_scans(db) == set()
-    remember_reported(db, [3, None])
-    remember_reported(db, [1, 3])
+    (tmp_path / "a.db.reported.json").write_text('{"schema": "shadowit.reported/1", "reported_scans": [1, 3, "x"]}')
     assert reported_scans(db) == {1, 3}

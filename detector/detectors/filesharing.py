@@ -38,7 +38,7 @@ MAX_SNI_FLOWS = 100_000
 UPLOAD_METHODS = ("POST", "PUT", "PATCH")
 TRACKER_PATHS = ("/announce", "/scrape", "/announce.php")
 DNS_ONLY_METHODS = {"dns", "dns-cname", "dns-log"}
-# How sure an identification is, by how it was made (nDPI's order: a name beats a signature beats an address).
+# The "service" of a file moved outside any catalog service: the channel it took.
 CHANNEL_SERVICES = {"ftp-stor": "FTP", "ftp-retr": "FTP", "tftp-wrq": "TFTP", "tftp-rrq": "TFTP",
                     "smtp-attachment": "E-mail attachment", "mail-log": "E-mail attachment"}
 

@@ -49,8 +49,8 @@ class ServiceUseAttributes(FileSharingAttributes):
     upload_requests: int = attribute("HTTP POST/PUT/PATCH requests to the service", label="Upload requests",
                                      default=0)
     dns_only: bool = attribute("only DNS lookups were seen (no connection)", label="DNS only", default=False)
-    devices: int = attribute("client devices that used the service (one per MAC when the MAC is known)",
-                             label="Devices", default=0)
+    devices: int = attribute("client devices (addresses in `hosts`) that used the service", label="Devices",
+                             default=0)
     users: list[str] = attribute("people behind those devices (Kerberos, NTLM, LDAP, DHCP, logs)", label="Users",
                                  factory=list)
     processes: list[str] = attribute("program names that proxy logs gave (never counted as devices)",
