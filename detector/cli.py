@@ -118,7 +118,8 @@ SCAN_OPTIONS = [
                  help="Site policy file (repeatable); default ./rules.yaml."),
     click.option("--site", default="", help="Site (office, client) name recorded with the scan."),
     click.option("--operator", default="", help="Who ran the scan (default: the login name)."),
-    click.option("--tz", default=None, help="Site time zone for log times without one and for times of day: +01:00 or Europe/Berlin."),
+    click.option("--tz", default=None,
+                 help="Site time zone for log times without one and for times of day: +01:00 or Europe/Berlin."),
     click.option("--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 when a finding at or above this exists."),
     click.option("--quiet", "-q", is_flag=True, help="No progress bar, summary only."),
 ]
