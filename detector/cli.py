@@ -450,7 +450,7 @@ def _open_store(db: Path) -> Store:
 @click.option("--scan", "scan_id", type=int, help="Scan id (default: the latest complete scan).")
 @click.option("--site", default=None, help="Only this site (default: every site in the database(s)).")
 @click.option("--rules", "rules", multiple=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--tz", default=None, help="Show times at this offset, e.g. +01:00 (default UTC).")
+@click.option("--tz", default=None, help="Show times in this zone, e.g. +01:00 or Europe/Berlin (default UTC).")
 @presentation_options
 def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classification) -> None:
     """Re-render the HTML report from stored scans (one site, or every site: the MSP view).
