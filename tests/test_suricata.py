@@ -262,3 +262,39 @@ def test_rotated_gzip_eve(tmp_path):
     findings, inputs, _ = scan(write(tmp_path, "eve.json-20261129.gz", line + "\n"))
     assert inputs[0].kind == "log:suricata-eve"
     assert by_detector(findings, "filesharing.service")[0].attributes["service"] == "Dropbox"
+
+
+def _catalog_name(name: str) -> bool:
+    return load_catalog().match(name) is not None
+
+
+def _compact(line: str) -> bytes:
+    """As Suricata writes EVE: no spaces after separators (the raw test's fast path)."""
+    return json.dumps(json.loads(line), separators=(",", ":")).encode()
+
+
+def test_raw_skip_of_alerts_keeps_mapped_and_escaped_signatures():
+    """The raw test passes over alerts naming no catalog service; a mapped or escaped signature is parsed."""
+    parser = EveDecoder().parser(LogContext("eve.json", watched={}, relevant_name=_catalog_name))
+
+    def alert(signature: str) -> bytes:
+        return _compact(eve("alert", T0, PC, 50040, "188.114.96.1", 443, alert={"signature": signature}))
+
+    assert parser.skip_raw(alert("ET SCAN Nmap Scripting Engine User-Agent Detected"))
+    assert parser.skip_raw(alert("ET SCAN Nmap Scripting Engine User-Agent Detected"))  # cached answer
+    assert not parser.skip_raw(alert("ET POLICY Observed Mega Upload Domain (mega .nz in TLS SNI)"))
+    assert not parser.skip_raw(alert('ET POLICY "quoted" Dropbox'))  # escaped: the full parse decides
+    assert not parser.skip_raw(alert("ET POLICY " + "x" * 600))  # longer than the part read: full parse
+    assert not parser.skip_raw(b'{"event_type":"alert","alert":{"signature":"unterminated')
+
+
+def test_raw_skip_of_names_and_flows():
+    parser = EveDecoder().parser(LogContext("eve.json", watched={"162.125.1.1": "x"}, relevant_name=_catalog_name))
+    tls = _compact(eve("tls", T0, PC, 50000, "198.51.100.7", 443, tls={"sni": "www.example.org"}))
+    assert parser.skip_raw(tls)
+    assert not parser.skip_raw(tls.replace(b"www.example.org", b"www.dropbox.com"))
+    assert not parser.skip_raw(tls.replace(b"www.example.org", b"www.exa\\u006dple.org"))
+    assert not parser.skip_raw(b'{"event_type":"dns","dns":{"rrname":"no-end')
+    flow = _compact(eve("flow", T0, PC, 50000, "198.51.100.7", 443, flow={"bytes_toserver": 1}))
+    assert parser.skip_raw(flow)
+    assert not parser.skip_raw(flow.replace(b"198.51.100.7", b"162.125.1.1"))

@@ -45,6 +45,8 @@ DNS_PORTS = (53, 5353, 853)
 FTP_FILE_COMMANDS = {"STOR": "up", "APPE": "up", "STOU": "up", "RETR": "down"}
 MAX_MEMORY = 20_000  # per-file bounded tables (ftp sessions, attachments already reported)
 SIGNATURES_FILE = "suricata_signatures.yaml"
+SIGNATURE_LIMIT = 512  # characters of an alert signature read
+NAME_KEYS = {b"dns": b'"rrname":"', b"tls": b'"sni":"', b"quic": b'"sni":"', b"http": b'"hostname":"'}
 HANDLED_RAW = {b"dns", b"tls", b"quic", b"http", b"fileinfo", b"ftp", b"ftp_data", b"smtp", b"email", b"alert",
                b"dhcp", b"krb5", b"smb"}
 
@@ -200,7 +202,8 @@ class EveParser(LineParser):
         self.table = table
         self.watched = ctx.watched
         self.relevant = ctx.relevant_name
-        self.names: dict[bytes, bool] = {}
+        self.names: dict[bytes, bool] = {}  # raw name -> no catalog service (skip the record)
+        self.signatures: dict[bytes, bool] = {}  # raw alert signature -> names no catalog service
         self.skip_raw = self._skip_raw
         self.ftp_users = Memory()  # flow_id -> user name
         self.ftp_pending: Memory = Memory()  # flow_id -> Credential awaiting its reply
@@ -242,36 +245,65 @@ class EveParser(LineParser):
         fileinfo: not a mail attachment; event types we do not read. Anything
         unusual (escapes, other spacing) takes the full path.
         """
-        start = line.find(b'"event_type":"')
-        if start < 0:
+        start = line.find(b'"event_type":"') + 14
+        if start < 14:
             return False
-        kind = line[start + 14:line.find(b'"', start + 14)]
-        if kind == b"flow":
-            return self.watched is not None and _unwatched_dest(line, self.watched)
+        kind = line[start:line.find(b'"', start)]
+        if kind == b"flow":  # most of the file: the unwatched_dest test, inlined
+            watched = self.watched
+            if not watched:
+                return watched is not None
+            at = line.find(b'"dest_ip":"') + 11
+            if at < 11:
+                return False
+            end = line.find(b'"', at)
+            return end > 0 and line[at:end].decode("ascii", "replace") not in watched
+        key = NAME_KEYS.get(kind)
+        if key is not None:  # dns, tls, quic, http: most of the rest
+            if self.relevant is None or (kind == b"dns" and b'"CNAME"' in line) \
+                    or (kind == b"http" and (b"announce" in line or b"scrape" in line)):
+                return False
+            at = line.find(key)
+            if at < 0:
+                return False
+            at += len(key)
+            end = line.find(b'"', at)
+            if end < 0:
+                return False
+            name = line[at:end]
+            hit = self.names.get(name)
+            return self._irrelevant(name) if hit is None else hit
+        if kind == b"alert":
+            at = line.find(b'"signature":"')
+            if at < 0:
+                return False
+            at += 13
+            end = line.find(b'"', at)
+            return end >= 0 and self._unmapped(line[at:end])
         if kind not in HANDLED_RAW:
             return kind.replace(b"_", b"").isalnum()  # stats, anomaly, netflow...: nothing for us
         if kind == b"fileinfo":
             return b'"app_proto":"' in line and b'"app_proto":"smtp"' not in line
-        if self.relevant is None:
-            return False
-        if kind == b"dns":
-            return b'"CNAME"' not in line and self._irrelevant(_raw_value(line, b'"rrname":"'))
-        if kind == b"tls" or kind == b"quic":
-            return self._irrelevant(_raw_value(line, b'"sni":"'))
-        if kind == b"http" and b"announce" not in line and b"scrape" not in line:
-            return self._irrelevant(_raw_value(line, b'"hostname":"'))
         return False
 
     def _irrelevant(self, name: bytes) -> bool:
-        """A plain name (bytes) the catalog does not know; cached per file."""
-        if not name:
-            return False
-        hit = self.names.get(name)
+        """A plain name (bytes) the catalog does not know; cached per file. Empty or escaped: not decided here."""
+        if len(self.names) >= MAX_MEMORY:
+            self.names.clear()
+        assert self.relevant is not None
+        plain = bool(name) and b"\\" not in name
+        hit = self.names[name] = plain and not self.relevant(name.decode("utf-8", "replace").lower().rstrip("."))
+        return hit
+
+    def _unmapped(self, signature: bytes) -> bool:
+        """An alert whose signature (raw) names no catalog service: nothing for us. Cached per file."""
+        hit = self.signatures.get(signature)
         if hit is None:
-            if len(self.names) >= MAX_MEMORY:
-                self.names.clear()
-            assert self.relevant is not None
-            hit = self.names[name] = not self.relevant(name.decode("utf-8", "replace").lower().rstrip("."))
+            if len(self.signatures) >= MAX_MEMORY:
+                self.signatures.clear()
+            table = self.table or default_signature_table()
+            plain = 0 < len(signature) <= SIGNATURE_LIMIT and b"\\" not in signature
+            hit = self.signatures[signature] = plain and not table.service(signature.decode("utf-8", "replace"))
         return hit
 
     # ------------------------------------------------------------ names
@@ -433,7 +465,7 @@ class EveParser(LineParser):
 
     def _alert(self, e: Event, emit: Emit) -> None:
         alert = e.section("alert")
-        signature = _text(alert.get("signature"), 512)
+        signature = _text(alert.get("signature"), SIGNATURE_LIMIT)
         table = self.table or default_signature_table()
         service = table.service(signature)
         if not service:
@@ -459,27 +491,6 @@ class EveParser(LineParser):
             emit(HostIdentity(e.ts, e.where, address=e.src, hostname=_text(ntlm.get("host"), 64),
                               username=_text(ntlm.get("user")), domain=_text(ntlm.get("domain")),
                               source="suricata:smb"))
-
-
-def _raw_value(line: bytes, key: bytes) -> bytes:
-    """The string after ``key`` in compact JSON, or b'' when absent or escaped (then the full parse decides)."""
-    start = line.find(key)
-    if start < 0:
-        return b""
-    start += len(key)
-    end = line.find(b'"', start)
-    value = line[start:end] if end > start else b""
-    return b"" if b"\\" in value else value
-
-
-def _unwatched_dest(line: bytes, watched) -> bool:
-    if not watched:
-        return True
-    start = line.find(b'"dest_ip":"')
-    if start < 0:
-        return False
-    end = line.find(b'"', start + 11)
-    return end > 0 and line[start + 11:end].decode("ascii", "replace") not in watched
 
 
 def _public(address: str) -> bool:

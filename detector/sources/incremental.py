@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, Optional
 
 from ..decoders.base import Emit, LineParser, LogContext, LogDecoder
-from .logfile import MAX_LINE, LogStats, parse_line
+from .logfile import MAX_LINE, LogStats, clean_batch, feed_lines, parse_line
 
 HEAD_BYTES = 1024
 MIN_CONTENT_MATCH = 64  # a shorter head (an empty or tiny file) is no identity across inodes
@@ -196,12 +196,18 @@ def read_log_from(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: 
             data = stream.read(CHUNK)
             if not data:
                 break
-            lines = (pending + data).split(b"\n")
-            pending = lines.pop()
-            for raw in lines:
-                _one(parser, raw, dropped + len(raw) + 1, dropped > 0, ctx, emit, stats, position)
+            joined = pending + data
+            lines: list[Optional[bytes]] = joined.split(b"\n")  # type: ignore[assignment]
+            pending = lines.pop()  # type: ignore[assignment]
+            if lines:
+                consumed = dropped + len(joined) - len(pending)
+                clean_batch(lines, dropped > 0, b"\r" in joined)
+                number = feed_lines(parser, lines, position.lines, ctx, emit, stats)
+                stats.lines += number - position.lines
+                position.offset += consumed
+                position.lines = number
                 dropped = 0
-                signals.check()
+                signals.check()  # between batches: the position matches every line handled so far
             if len(pending) > MAX_LINE + 1:
                 dropped, pending = dropped + len(pending), b""
         if (pending or dropped) and at_end_complete:

@@ -45,29 +45,48 @@ def read_log(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: Emit,
              progress: Optional[Callable[[int], None]] = None) -> None:
     """Feed every line to the format's parser; malformed lines are counted and skipped."""
     parser = decoder.parser(ctx)
-    for number, raw in enumerate(iter_raw_lines(stream), 1):
+    number = 0
+    for lines in iter_line_batches(stream):
+        number = feed_lines(parser, lines, number, ctx, emit, stats)
         stats.lines = number
-        parse_line(parser, raw, number, ctx, emit, stats)
-        if progress is not None and number % 20000 == 0:
+        if progress is not None:
             progress(number)
     parser.finish(emit)
 
 
+def feed_lines(parser: LineParser, lines: list[Optional[bytes]], number: int, ctx: LogContext, emit: Emit,
+               stats: LogStats) -> int:
+    """One batch of lines (line ends removed, None for an over-long line) through ``parse_line``.
+
+    The loop a busy log spends its time in: a line the parser's raw-bytes test
+    rejects costs that test and the loop, no further call. Returns the number
+    of the last line fed.
+    """
+    skip_raw = parser.skip_raw
+    for raw in lines:
+        number += 1
+        if raw is not None and skip_raw is not None and skip_raw(raw):
+            continue
+        parse_line(parser, raw, number, ctx, emit, stats, tested=True)
+        skip_raw = parser.skip_raw  # a parser may change its test as it learns the file (Zeek #fields)
+    return number
+
+
 def parse_line(parser: LineParser, raw: Optional[bytes], number: int, ctx: LogContext, emit: Emit,
-               stats: LogStats) -> None:
+               stats: LogStats, tested: bool = False) -> None:
     """One line through a format's parser, for whole and incremental reads alike.
 
     ``raw`` is None for a line over MAX_LINE (never parsed). Lines the parser's
     raw-bytes test rejects and blank lines are passed over; a line it cannot
     read, or that makes it raise, is counted and skipped: one hostile line costs
-    only itself, never the scan.
+    only itself, never the scan. ``tested``: the caller already applied the raw test.
     """
     if raw is None:
         stats.too_long += 1
         _malformed(stats, number)
         return
     skip_raw = parser.skip_raw  # a parser may change its test as it learns the file (Zeek #fields)
-    if skip_raw is not None and skip_raw(raw):
+    if not tested and skip_raw is not None and skip_raw(raw):
         return
     line = raw.decode("utf-8", "replace")
     if not line.strip():
@@ -97,18 +116,43 @@ def iter_lines(stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[Optional[str]
 def iter_raw_lines(stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[Optional[bytes]]:
     """Lines of a byte stream as bytes (no line end); None for a line over MAX_LINE bytes (memory stays
     bounded: a 10 MB line is never held whole)."""
+    for lines in iter_line_batches(stream, chunk):
+        yield from lines
+
+
+def iter_line_batches(stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[list[Optional[bytes]]]:
+    """The lines of each chunk read, as one list: what ``iter_raw_lines`` yields, without a step per line.
+
+    Line ends (``\\n``, ``\\r\\n``) are removed; a line over MAX_LINE bytes is None
+    and is never held whole.
+    """
     pending = b""
     long_line = False  # the pending line already ran over the limit
     while True:
         data = stream.read(chunk)
         if not data:
             break
-        lines = (pending + data).split(b"\n")
-        pending = lines.pop()
-        for raw in lines:
-            yield None if long_line or len(raw) > MAX_LINE + 1 else raw.rstrip(b"\r")
+        joined = pending + data
+        lines: list[Optional[bytes]] = joined.split(b"\n")  # type: ignore[assignment]
+        pending = lines.pop()  # type: ignore[assignment]
+        if lines:
+            clean_batch(lines, long_line, b"\r" in joined)
             long_line = False
+            yield lines
         if len(pending) > MAX_LINE + 1:
             pending, long_line = b"", True
     if pending or long_line:
-        yield None if long_line or len(pending) > MAX_LINE + 1 else pending.rstrip(b"\r")
+        last: list[Optional[bytes]] = [pending]
+        clean_batch(last, long_line, b"\r" in pending)
+        yield last
+
+
+def clean_batch(lines: list[Optional[bytes]], long_line: bool, carriage_returns: bool) -> None:
+    """In place: over-long lines become None, then ``\\r`` line ends go (only when the chunk has any)."""
+    limit = MAX_LINE + 1
+    if long_line:
+        lines[0] = None
+    if max(map(len, lines[1 if long_line else 0:]), default=0) > limit:  # type: ignore[arg-type]
+        lines[:] = [None if raw is None or len(raw) > limit else raw for raw in lines]
+    if carriage_returns:
+        lines[:] = [None if raw is None else raw.rstrip(b"\r") for raw in lines]
