@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import getpass
 import hashlib
-import json
 import os
 import signal
 import socket
@@ -250,7 +249,9 @@ def reclassify(store: Store, result: ScanResult, ruleset: RuleSet, argv: str) ->
 
 
 def write_json(result: ScanResult, target: str, stdout: TextIO) -> None:
-    text = json.dumps(result.as_dict(), indent=2, sort_keys=False)
+    from .jsontext import dumps_indented
+
+    text = dumps_indented(result.as_dict())
     if target == "-":
         stdout.write(text + "\n")
         return

@@ -204,6 +204,8 @@ class EveParser(LineParser):
         self.relevant = ctx.relevant_name
         self.names: dict[bytes, bool] = {}  # raw name -> no catalog service (skip the record)
         self.signatures: dict[bytes, bool] = {}  # raw alert signature -> names no catalog service
+        self.dests: dict[bytes, bool] = {}  # raw flow destination -> not metered (skip the record)
+        self.watched_size = -1
         self.skip_raw = self._skip_raw
         self.ftp_users = Memory()  # flow_id -> user name
         self.ftp_pending: Memory = Memory()  # flow_id -> Credential awaiting its reply
@@ -256,12 +258,19 @@ class EveParser(LineParser):
             at = line.find(b'"dest_ip":"') + 11
             if at < 11:
                 return False
-            end = line.find(b'"', at)
-            return end > 0 and line[at:end].decode("ascii", "replace") not in watched
+            dest = line[at:line.find(b'"', at)]
+            if len(watched) != self.watched_size:  # the set only grows: a new address may be among the cached
+                self.dests.clear()
+                self.watched_size = len(watched)
+            hit = self.dests.get(dest)
+            if hit is None:
+                if len(self.dests) >= MAX_MEMORY:
+                    self.dests.clear()
+                hit = self.dests[dest] = dest.decode("ascii", "replace") not in watched
+            return hit
         key = NAME_KEYS.get(kind)
         if key is not None:  # dns, tls, quic, http: most of the rest
-            if self.relevant is None or (kind == b"dns" and b'"CNAME"' in line) \
-                    or (kind == b"http" and (b"announce" in line or b"scrape" in line)):
+            if self.relevant is None:
                 return False
             at = line.find(key)
             if at < 0:
@@ -272,7 +281,11 @@ class EveParser(LineParser):
                 return False
             name = line[at:end]
             hit = self.names.get(name)
-            return self._irrelevant(name) if hit is None else hit
+            if hit is None:
+                hit = self._irrelevant(name)
+            # a CNAME chain or a tracker URI matters whatever the name ("CNAME": a needle JSON rarely holds)
+            return hit and not (b"CNAME" in line if kind == b"dns"
+                                else kind == b"http" and (b"announce" in line or b"scrape" in line))
         if kind == b"alert":
             at = line.find(b'"signature":"')
             if at < 0:
