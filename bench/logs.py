@@ -45,8 +45,13 @@ def _name(rng: random.Random) -> str:
 
 
 def _answer(name: str, server: str, rng: random.Random) -> str:
-    """Catalog services answer from their own small address pool; the rest from anywhere."""
+    """Catalog services answer from, and serve on, their own small address pool; the rest from anywhere."""
     return rng.choice(SERVICE_ADDRESSES) if name in SERVICE_NAMES else server
+
+
+def _flow_server(server: str, rng: random.Random) -> str:
+    """About one flow in twenty goes to a catalog service (metered), as one name in twenty is one."""
+    return rng.choice(SERVICE_ADDRESSES) if rng.random() < 0.05 else server
 
 
 def _hosts(rng: random.Random) -> tuple[str, str, int]:
@@ -79,7 +84,7 @@ def _zeek_row(path: str, n: int, rng: random.Random) -> list[str]:
     ts = f"{T0 + n * 0.001:.6f}"
     uid = f"C{n:x}Xk3s9"
     if path == "conn":
-        return [ts, uid, client, str(port), server, "443", "tcp", "ssl", f"{rng.random() * 30:.6f}",
+        return [ts, uid, client, str(port), _flow_server(server, rng), "443", "tcp", "ssl", f"{rng.random() * 30:.6f}",
                 str(rng.randrange(200, 90000)), str(rng.randrange(200, 900000)), "SF", "T", "F", "0",
                 "ShADadFf", "12", "1200", "14", "22000", "-"]
     if path == "dns":
@@ -88,10 +93,13 @@ def _zeek_row(path: str, n: int, rng: random.Random) -> list[str]:
                 "1", "C_INTERNET", "1", "A", "0", "NOERROR", "F", "F", "T", "T", "0", _answer(name, server, rng),
                 "300.000000", "F"]
     if path == "ssl":
-        return [ts, uid, client, str(port), server, "443", "TLSv13", "TLS_AES_128_GCM_SHA256", "x25519", _name(rng),
-                "F", "-", "h2", "T", "CsiI", "(empty)", "(empty)", "-"]
+        name = _name(rng)
+        return [ts, uid, client, str(port), _answer(name, server, rng), "443", "TLSv13", "TLS_AES_128_GCM_SHA256",
+                "x25519", name, "F", "-", "h2", "T", "CsiI", "(empty)", "(empty)", "-"]
     if path == "http":
-        return [ts, uid, client, str(port), server, "80", "1", rng.choice(["GET", "GET", "POST"]), _name(rng),
+        name = _name(rng)
+        return [ts, uid, client, str(port), _answer(name, server, rng), "80", "1", rng.choice(["GET", "GET", "POST"]),
+                name,
                 "/index.html", "-", "1.1", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)", "-", "0",
                 str(rng.randrange(100, 90000)), "200", "OK", "-", "-", "(empty)", "-", "-", "-", "-", "-", "-",
                 "FhT3", "-", "text/html"]
@@ -136,7 +144,7 @@ def _eve(n: int, rng: random.Random) -> dict:
             "src_port": port, "dest_ip": server, "dest_port": 443, "proto": "TCP"}
     roll = rng.random()
     if roll < 0.40:
-        base.update(event_type="flow", app_proto="tls", flow={
+        base.update(event_type="flow", app_proto="tls", dest_ip=_flow_server(server, rng), flow={
             "pkts_toserver": 12, "pkts_toclient": 14, "bytes_toserver": rng.randrange(500, 90000),
             "bytes_toclient": rng.randrange(500, 900000), "start": _eve_time(ts - 5), "end": _eve_time(ts),
             "age": 5, "state": "closed", "reason": "timeout", "alerted": False}, tcp={"tcp_flags": "1b"})
@@ -148,13 +156,16 @@ def _eve(n: int, rng: random.Random) -> dict:
             "ra": True, "rrname": name, "rrtype": "A", "rcode": "NOERROR",
             "answers": [{"rrname": name, "rrtype": "A", "ttl": 300, "rdata": address}], "grouped": {"A": [address]}})
     elif roll < 0.85:
-        base.update(event_type="tls", tls={"subject": "CN=example", "issuerdn": "CN=R3", "serial": "04:AB",
-                                           "fingerprint": "aa:bb", "sni": _name(rng), "version": "TLS 1.3",
+        name = _name(rng)
+        base.update(event_type="tls", dest_ip=_answer(name, server, rng), tls={
+            "subject": "CN=example", "issuerdn": "CN=R3", "serial": "04:AB", "fingerprint": "aa:bb", "sni": name,
+            "version": "TLS 1.3",
                                            "notbefore": "2026-01-01T00:00:00", "notafter": "2027-01-01T00:00:00",
                                            "ja3": {"hash": "e7d705a3286e19ea42f587b344ee6865"}})
     elif roll < 0.93:
-        base.update(event_type="http", dest_port=80, http={
-            "hostname": _name(rng), "url": "/index.html", "http_user_agent": "Mozilla/5.0", "http_content_type":
+        name = _name(rng)
+        base.update(event_type="http", dest_ip=_answer(name, server, rng), dest_port=80, http={
+            "hostname": name, "url": "/index.html", "http_user_agent": "Mozilla/5.0", "http_content_type":
                 "text/html", "http_method": rng.choice(["GET", "GET", "POST"]), "protocol": "HTTP/1.1",
             "status": 200, "length": rng.randrange(100, 90000)})
     elif roll < 0.95:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 
 import yaml
 
+from ..bounded import RecentMap
 from ..model import (
     Credential,
     DhcpClientRequest,
@@ -179,24 +180,6 @@ class Event:
         return value if isinstance(value, dict) else {}
 
 
-class Memory:
-    """A bounded insertion-ordered set/map: oldest entries go first."""
-
-    def __init__(self) -> None:
-        self.items: dict[Any, Any] = {}
-
-    def get(self, key: Any) -> Any:
-        return self.items.get(key)
-
-    def put(self, key: Any, value: Any = None) -> None:
-        if key not in self.items and len(self.items) >= MAX_MEMORY:
-            self.items.pop(next(iter(self.items)))
-        self.items[key] = value
-
-    def __contains__(self, key: Any) -> bool:
-        return key in self.items
-
-
 class EveParser(LineParser):
     def __init__(self, ctx: LogContext, table: Optional[SignatureTable] = None):
         self.table = table
@@ -207,9 +190,8 @@ class EveParser(LineParser):
         self.dests: dict[bytes, bool] = {}  # raw flow destination -> not metered (skip the record)
         self.watched_size = -1
         self.skip_raw = self._skip_raw
-        self.ftp_users = Memory()  # flow_id -> user name
-        self.ftp_pending: Memory = Memory()  # flow_id -> Credential awaiting its reply
-        self.files_seen = Memory()  # (hosts, file name) already reported
+        self.ftp_users: RecentMap[Any, str] = RecentMap(MAX_MEMORY)  # flow_id -> user name
+        self.files_seen: RecentMap[Any, None] = RecentMap(MAX_MEMORY)  # (hosts, file name) already reported
         self.handlers: dict[str, Callable[[Event, Emit], None]] = {
             "dns": self._dns, "tls": self._tls, "quic": self._quic, "http": self._http,
             "fileinfo": self._fileinfo, "ftp": self._ftp, "ftp_data": self._ftp_data, "smtp": self._smtp,
@@ -409,7 +391,7 @@ class EveParser(LineParser):
         key = ("smtp", e.data.get("flow_id") or (e.src, e.dst), name)
         if key in self.files_seen:
             return
-        self.files_seen.put(key)
+        self.files_seen.put(key, None)
         smtp = smtp or e.section("smtp")
         sender = _text(email.get("from")) or _text(smtp.get("mail_from"))
         recipients = tuple(_text(r) for r in (_list(email.get("to")) or _list(smtp.get("rcpt_to")))[:50])
@@ -446,7 +428,7 @@ class EveParser(LineParser):
         key = ("ftp", hosts, name, direction)
         if key in self.files_seen:
             return  # the control channel's STOR and the data channel's ftp_data name the same file
-        self.files_seen.put(key)
+        self.files_seen.put(key, None)
         emit(FileTransfer(e.ts, e.where, client, server, "ftp-stor" if direction == "up" else "ftp-retr",
                           name, direction))
 

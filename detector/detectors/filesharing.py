@@ -13,6 +13,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..bounded import RecentMap
 from ..catalog import ServiceMatch
 from ..model import (
     CATEGORY_FILE_SHARING,
@@ -34,7 +35,7 @@ from .identification import UnnamedFlows, identification, looks_like_tor
 MAX_ADDRESSES = 100_000
 MAX_HOSTS_PER_SERVICE = 5_000
 MAX_TRANSFERS = 10_000
-MAX_SNI_FLOWS = 100_000
+MAX_SNI_FLOWS = 20_000  # recent TLS flows whose certificate may still come (it follows the hello within seconds)
 UPLOAD_METHODS = ("POST", "PUT", "PATCH")
 TRACKER_PATHS = ("/announce", "/scrape", "/announce.php")
 DNS_ONLY_METHODS = {"dns", "dns-cname", "dns-log"}
@@ -106,7 +107,7 @@ class FileSharingDetector(Detector):
         super().__init__(ctx)
         self.uses: dict[tuple[str, str], ServiceUse] = {}
         self.addresses: dict[str, tuple[ServiceMatch, str]] = {}  # address -> (service, how it was learned)
-        self.sni_flows: dict[tuple[str, str, int], str] = {}  # flow -> the SNI it asked for
+        self.sni_flows: RecentMap[tuple[str, str, int], str] = RecentMap(MAX_SNI_FLOWS)  # flow -> its SNI
         self.unnamed = UnnamedFlows()
         self.transfers: dict[tuple, Tally] = {}
         self.transfer_info: dict[tuple, FileTransfer] = {}
@@ -152,8 +153,7 @@ class FileSharingDetector(Detector):
 
     def _hello(self, obs: TlsClientHello) -> None:
         method = "quic-sni" if obs.transport == "quic" else "tls-sni"
-        if len(self.sni_flows) < MAX_SNI_FLOWS:
-            self.sni_flows[(obs.client, obs.server, obs.server_port)] = obs.sni
+        self.sni_flows.put((obs.client, obs.server, obs.server_port), obs.sni)
         label = "QUIC" if obs.transport == "quic" else "TLS"
         use = self._named(obs.sni, obs.client, method, obs, f"{label} SNI {obs.sni} to {obs.server}:{obs.server_port}")
         if use is None:
