@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Optional
 
-import yaml
+from . import parsecache
 
 CATEGORIES = ("cloud-storage", "file-transfer", "paste", "webmail", "messaging", "remote-access", "p2p",
               "genai", "productivity", "vpn-proxy", "collaboration", "social")
@@ -115,23 +115,12 @@ def default_catalog_path() -> Path:
     return Path(__file__).resolve().parent.parent / "rules" / "services.yaml"
 
 
-def _load_yaml(text: str) -> object:
-    """safe_load through libyaml when available (the catalog is read at every start), else pure Python."""
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:
-        try:
-            return yaml.load(text, Loader=fast)  # noqa: S506 - CSafeLoader is the safe loader
-        except yaml.YAMLError:
-            pass  # the pure-Python loader words the error
-    return yaml.safe_load(text)
-
-
 def load_catalog(path: Optional[Path] = None) -> Catalog:
     """Load and check the catalog; errors name the file and the entry."""
     path = path or default_catalog_path()
     try:
-        data = _load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = parsecache.safe_load("catalog", path.read_bytes())  # read at every start: cached
+    except (OSError, parsecache.yaml_error()) as exc:
         raise CatalogError(f"{path}: {exc}") from exc
     entries = (data or {}).get("services") if isinstance(data, dict) else None
     if not isinstance(entries, list):
