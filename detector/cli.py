@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import datetime, timezone, tzinfo
 from enum import IntEnum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
 
@@ -28,7 +28,6 @@ from .app import (
     site_report,
     write_json,
 )
-from .capture import CaptureAborted, CaptureRequest, parse_duration, run_capture
 from .catalog import CatalogError
 from .model import SEVERITIES, SEVERITY_RANK
 from .notify import NotifyConfig, NotifyConfigError, notify
@@ -45,11 +44,28 @@ from .schedule import (
 )
 from .sources import InputError
 from .sources.incremental import TimeWindow
-from .sources.live import LiveCaptureError
-from .store import EXPORT_FORMATS, LockBusy, ScanLock, ScanNotFound, Store, StoreError
-from .store.export import BLOCKLIST_STYLES, write_export
+from .store import LockBusy, ScanNotFound, StoreError
+from .store.export import BLOCKLIST_STYLES, EXPORT_FORMATS
 from .termsafe import SafeStream, term_safe
 from .timezone import ZoneError, parse_zone
+
+if TYPE_CHECKING:  # live capture and the database load only for the commands that use them (start-up)
+    from .store import Store
+
+
+def parse_duration(text: str) -> float:
+    """detector.capture.parse_duration, imported when a duration option is given."""
+    from .capture import parse_duration as parse
+
+    return parse(text)
+
+
+def _capture_errors() -> tuple[type[Exception], ...]:
+    """Errors only live capture raises; imported once an exception is being matched (see _guarded)."""
+    from .capture import CaptureAborted
+    from .sources.live import LiveCaptureError
+
+    return LiveCaptureError, CaptureAborted
 
 
 class ExitStatus(IntEnum):
@@ -276,6 +292,8 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
             report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook, notify_smtp,
             notify_to, notify_from, notify_min_severity, lang, client, logo, classification) -> None:
     """Capture live traffic (passively: never sends) and scan it like a file."""
+    from .capture import CaptureRequest, run_capture
+
     presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     if bpf is not None and bpf_mode == "replace" and bpf.strip() == "":
@@ -325,10 +343,6 @@ def _guarded(runner, request) -> ScanOutcome:
     """Run a scan or capture, turning library errors into one-line exit-2 failures."""
     try:
         outcome = runner(request)
-    except LiveCaptureError as exc:
-        raise Failure(str(exc)) from None
-    except CaptureAborted:
-        raise Failure("capture aborted by a second interrupt; the database keeps the last flush") from None
     except RuleLoadError as exc:
         for error in exc.errors:
             _say(term_safe(error), err=True)
@@ -339,6 +353,10 @@ def _guarded(runner, request) -> ScanOutcome:
         raise Failure(str(exc)) from None
     except StoreError as exc:
         raise Failure(f"database: {exc}") from None
+    except _capture_errors() as exc:  # evaluated only when an exception reaches here: no import on success
+        if not isinstance(exc, _capture_errors()[0]):  # CaptureAborted
+            raise Failure("capture aborted by a second interrupt; the database keeps the last flush") from None
+        raise Failure(str(exc)) from None
     if outcome.interrupted:
         _say("shadowit: interrupted; findings so far were stored and the scan is marked incomplete", err=True)
     _refuse_failed(outcome)
@@ -357,6 +375,8 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
         except OutputError as exc:
             raise Failure(str(exc)) from None
     if report_path:
+        from .store import Store
+
         store = Store(db) if db else None
         try:
             site = site_report(result, outcome.ruleset, store, outcome.zone)
@@ -435,6 +455,8 @@ def _argv() -> str:
 
 
 def _open_store(db: Path) -> Store:
+    from .store import Store
+
     if not db.exists():
         raise Failure(f"{db}: no such database")
     try:
@@ -569,6 +591,8 @@ def diff(scans, db, site, as_json) -> None:
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path))
 def export(db, scan_id, fmt, style, out) -> None:
     """Export one scan: JSON (the --json contract), CSV, or a block list of its unsanctioned services."""
+    from .store.export import write_export
+
     with _open_store(db) as store:
         try:
             result = store.load_scan(scan_id)
@@ -593,6 +617,8 @@ def export(db, scan_id, fmt, style, out) -> None:
 @click.option("--wait/--no-wait", "wait", default=True, show_default=True)
 def prune(db, older_than, keep, force, wait) -> None:
     """Delete scans older than --older-than, keeping the ones a report showed unless --force."""
+    from .store import ScanLock
+
     try:
         with ScanLock(db, wait=wait, timeout=3600), _open_store(db) as store:
             protected = set(keep) | (set() if force else store.reported_scans() | reported_scans(db))
