@@ -53,16 +53,26 @@ def _enabled() -> bool:
     return not os.environ.get(DISABLE_ENV)
 
 
+def _checksum(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=16).digest()
+
+
 def load(kind: str, data: bytes) -> Optional[Any]:
-    """The stored value for ``data`` parsed as ``kind``, or None on a miss or any problem."""
+    """The stored value for ``data`` parsed as ``kind``, or None on a miss or any problem.
+
+    An entry is MAGIC, a checksum of the rest, then the marshalled (CACHE_VERSION, value):
+    a truncated, overwritten or foreign file is refused before marshal reads it.
+    """
     if not _enabled():
         return None
     try:
         with open(_entry_path(kind, data), "rb") as handle:
             blob = handle.read()
-        if not blob.startswith(_MAGIC):
+        start = len(_MAGIC) + 16
+        payload = blob[start:]
+        if not blob.startswith(_MAGIC) or blob[len(_MAGIC):start] != _checksum(payload):
             return None
-        stored = marshal.loads(blob[len(_MAGIC):])
+        stored = marshal.loads(payload)
         if type(stored) is not tuple or len(stored) != 2 or stored[0] != CACHE_VERSION:
             return None
         return stored[1]
@@ -77,7 +87,8 @@ def store(kind: str, data: bytes, value: Any) -> None:
     tmp = None
     try:
         path = _entry_path(kind, data)
-        blob = _MAGIC + marshal.dumps((CACHE_VERSION, value), _MARSHAL_VERSION)
+        payload = marshal.dumps((CACHE_VERSION, value), _MARSHAL_VERSION)
+        blob = _MAGIC + _checksum(payload) + payload
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as handle:

@@ -23,10 +23,12 @@ def main() -> None:
         # everything a target may import lazily must be imported here, or it runs uninstrumented
         import detector.app  # noqa: F401
         import detector.catalog  # noqa: F401
+        import detector.decoders.mailparse  # noqa: F401
         import detector.pipeline  # noqa: F401
         import detector.rules  # noqa: F401
         import detector.rules.yamlparse  # noqa: F401
         import detector.rules.yamlsrc  # noqa: F401
+        import detector.store.store  # noqa: F401
         import reports.render  # noqa: F401
         from fuzz.targets import TARGETS
     if name not in TARGETS:
