@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # sqlite3 and the store load only with --db (start-up, issue 
 
 @dataclass
 class ScanRequest:
+    """What `shadowit scan` was asked to do, as options parsed by the CLI."""
+
     paths: list[str]
     rules_files: Optional[list[Path]] = None
     db: Optional[Path] = None
@@ -52,6 +54,8 @@ class ScanRequest:
 
 @dataclass
 class ScanOutcome:
+    """A finished run: the result and the rules that classified it, for the outputs."""
+
     result: ScanResult
     ruleset: RuleSet
     interrupted: bool = False

@@ -33,6 +33,8 @@ class CatalogError(Exception):
 
 @dataclass(frozen=True)
 class Service:
+    """One catalog entry: the domains, ports and signatures that name a service."""
+
     name: str
     category: str
     domains: tuple[str, ...]
@@ -47,6 +49,8 @@ class Service:
 
 @dataclass
 class ServiceMatch:
+    """The service a host name belongs to, with the suffix that matched and any tenant."""
+
     service: Service
     domain: str  # the catalog domain that matched
     tenant: Optional[str] = None
@@ -55,6 +59,8 @@ class ServiceMatch:
 
 @dataclass
 class Catalog:
+    """Every service, indexed by domain suffix, name and protocol signature."""
+
     services: list[Service] = field(default_factory=list)
     by_domain: dict[str, Service] = field(default_factory=dict)
     by_name: dict[str, Service] = field(default_factory=dict)

@@ -44,6 +44,8 @@ def mac_text(mac: str) -> str:
 
 @dataclass
 class NameSeen:
+    """A host name a device was seen using, with the protocol that said so."""
+
     name: str
     kind: str  # "dhcp", "netbios", "llmnr", "mdns", "workstation", "kerberos", ...
     source: str  # the protocol or log that said so
@@ -57,6 +59,8 @@ class NameSeen:
 
 @dataclass
 class UserSeen:
+    """A user name seen for a device (Kerberos, SMB, logs)."""
+
     user: str
     domain: str
     source: str
@@ -74,6 +78,8 @@ class UserSeen:
 
 @dataclass
 class Fact:
+    """A value and where it was first seen."""
+
     value: str
     where: str
 

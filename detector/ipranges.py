@@ -50,6 +50,8 @@ class RangeSet:
 
 @dataclass(frozen=True)
 class RangeMatch:
+    """The published range that owns an address, and whose it is."""
+
     network: str  # the published prefix that contains the address
     range_set: RangeSet
 

@@ -32,6 +32,8 @@ class NotifyConfigError(ValueError):
 
 @dataclass
 class NotifyConfig:
+    """Where new findings are sent (webhook, SMTP) and from which severity."""
+
     webhook: Optional[str] = None
     smtp: Optional[str] = None  # host[:port]
     to: list[str] = field(default_factory=list)

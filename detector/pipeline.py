@@ -64,6 +64,8 @@ def choose_jobs(paths: list[str], requested: Optional[int]) -> int:
 
 @dataclass
 class ScanConfig:
+    """What every stage of one scan shares: settings, catalog, zone, progress."""
+
     settings: Settings
     catalog: Catalog
     zone: Optional[tzinfo] = None  # --tz
@@ -97,6 +99,8 @@ class Router:
 
 @dataclass
 class Scan:
+    """One scan in progress: feed it files (or frames), then finish() for the findings."""
+
     config: ScanConfig
     inputs: list[InputRecord] = field(default_factory=list)
 

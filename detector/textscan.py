@@ -77,6 +77,8 @@ PLACEHOLDER_CHARACTERS = set("*x•?.-_#")  # masks like "********" stand for a 
 
 @dataclass(frozen=True)
 class TextHit:
+    """A password-like phrase found in message text (the secret stays masked)."""
+
     phrase: str  # the keyword, lower-case; never the secret
     secret: Secret
     score: float

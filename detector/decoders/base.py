@@ -29,6 +29,8 @@ class Endpoints:
 
 @dataclass
 class Datagram:
+    """One UDP datagram, with its addresses and ports, as datagram decoders receive it."""
+
     ts: float
     where: str
     src: str
@@ -140,6 +142,8 @@ class LogDecoder:
 
 @dataclass
 class DocumentStats:
+    """What reading one whole-file document gave: records, malformed, warnings."""
+
     records: int = 0
     malformed: int = 0
     warnings: list[str] = field(default_factory=list)

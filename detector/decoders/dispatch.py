@@ -48,6 +48,8 @@ EXPIRE_MASK = 0xFFFF  # sweep idle flows every 65536 frames
 
 @dataclass
 class DispatchStats:
+    """Frame counts and contained decoder errors, reported on the input."""
+
     frames: int = 0
     decoder_errors: int = 0
     unknown_linktypes: set[int] = field(default_factory=set)

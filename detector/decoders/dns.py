@@ -60,6 +60,8 @@ def read_name(msg: bytes, pos: int) -> tuple[str, int]:
 
 @dataclass
 class DnsMessage:
+    """The parts of a DNS message the detectors use."""
+
     is_response: bool
     qname: str
     qtype: int

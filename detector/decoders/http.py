@@ -66,6 +66,8 @@ FORM_SHAPE = re.compile(rb"^[\w.\[\]%+*-]{1,100}=[^\s&]*(?:&[\w.\[\]%+*-]{1,100}
 
 @dataclass
 class PendingCredential:
+    """A login held until the response says whether it was accepted."""
+
     credential: Credential
     judged_by_status: bool  # Basic auth: 401/407 means refused
 

@@ -30,6 +30,8 @@ def finding_id(detector: str, *key: object) -> str:
 
 @dataclass
 class DetectorContext:
+    """What every detector is built with: settings, catalog, zone."""
+
     settings: Settings
     catalog: Catalog
     watch_address: Callable[[str], None] = lambda address: None  # ask the fast path to meter an address

@@ -47,6 +47,8 @@ class Attempts:
 
 @dataclass
 class SharedUse:
+    """One password shared in messages, tallied across its sightings."""
+
     sample: SharedPassword
     tally: Tally = field(default_factory=Tally)
 

@@ -45,6 +45,8 @@ CHANNEL_SERVICES = {"ftp-stor": "FTP", "ftp-retr": "FTP", "tftp-wrq": "TFTP", "t
 
 @dataclass
 class HostUse:
+    """One computer's use of one service: bytes, contacts, flows."""
+
     bytes_up: int = 0
     bytes_down: int = 0
     contacts: int = 0  # TLS hellos, HTTP requests, log lines naming the service
@@ -75,6 +77,8 @@ class HostUse:
 
 @dataclass
 class ServiceUse:
+    """Everything seen of one service, per computer."""
+
     match: ServiceMatch
     domains: set[str] = field(default_factory=set)
     methods: set[str] = field(default_factory=set)

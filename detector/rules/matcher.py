@@ -299,6 +299,8 @@ class FieldCondition(Condition):
 
 @dataclass
 class AllOf(Condition):
+    """Every condition holds."""
+
     items: list[Condition] = field(default_factory=list)
 
     def matches(self, finding: Finding, settings: Settings) -> bool:
@@ -312,6 +314,8 @@ class AllOf(Condition):
 
 @dataclass
 class AnyOf(Condition):
+    """At least one condition holds."""
+
     items: list[Condition] = field(default_factory=list)
 
     def matches(self, finding: Finding, settings: Settings) -> bool:
@@ -325,6 +329,8 @@ class AnyOf(Condition):
 
 @dataclass
 class NotOf(Condition):
+    """The condition does not hold."""
+
     item: Condition
 
     def matches(self, finding: Finding, settings: Settings) -> bool:

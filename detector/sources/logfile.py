@@ -13,6 +13,8 @@ MAX_LINE = 16 * 1024
 
 @dataclass
 class LogStats:
+    """What reading one log gave: lines, malformed and over-long lines."""
+
     lines: int = 0
     malformed: int = 0
     first_malformed: Optional[int] = None

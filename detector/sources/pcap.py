@@ -39,6 +39,8 @@ class CaptureFormatError(Exception):
 
 @dataclass
 class ReadStats:
+    """What reading one capture gave: frames, time span, warnings."""
+
     frames: int = 0
     warnings: list[str] = field(default_factory=list)
     first_ts: Optional[float] = None
@@ -190,6 +192,8 @@ def _note_times(stats: ReadStats, first: Optional[float], last: Optional[float])
 
 @dataclass
 class _Interface:
+    """A pcapng interface: link type and time-stamp resolution."""
+
     linktype: int
     resolution: float = 1e-6
     offset: int = 0  # if_tsoffset seconds

@@ -45,6 +45,8 @@ class Drop:
 
 @dataclass
 class Outage:
+    """Drops close enough together to count as one outage."""
+
     start: float
     end: float
     drops: list[Drop] = field(default_factory=list)
@@ -67,6 +69,8 @@ class Outage:
 
 @dataclass
 class Pattern:
+    """Outages that recur (daily, weekly or at an interval)."""
+
     kind: str  # "daily", "weekly", "interval"
     outages: list[Outage]
     centre: float  # minute of day (daily/interval) or of week (weekly)

@@ -253,6 +253,8 @@ def quantile(sorted_values: Sequence[float], q: float) -> float:
 
 @dataclass
 class Periodicity:
+    """How regular a series of drops is, and at what interval."""
+
     interval_seconds: float
     regularity: float  # 0..1, RITA-style: skew, dispersion and coverage scores averaged
     mad_seconds: float
