@@ -123,18 +123,34 @@ def default_catalog_path() -> Path:
 
 def load_catalog(path: Optional[Path] = None) -> Catalog:
     """Load and check the catalog; errors name the file and the entry."""
+    global _LAST_CHECKED
     path = path or default_catalog_path()
     try:
-        data = parsecache.safe_load("catalog", path.read_bytes())  # read at every start: cached
-    except (OSError, parsecache.yaml_error()) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise CatalogError(f"{path}: {exc}") from exc
-    entries = (data or {}).get("services") if isinstance(data, dict) else None
+    catalog = Catalog(path=str(path))
+    if _LAST_CHECKED is not None and _LAST_CHECKED[0] == str(path) and _LAST_CHECKED[1] == data:
+        for service in _LAST_CHECKED[2]:
+            catalog.add(service)
+        return catalog
+    try:
+        parsed = parsecache.safe_load("catalog", data)  # read at every start: cached
+    except parsecache.yaml_error() as exc:
+        raise CatalogError(f"{path}: {exc}") from exc
+    entries = (parsed or {}).get("services") if isinstance(parsed, dict) else None
     if not isinstance(entries, list):
         raise CatalogError(f"{path}: expected a mapping with a 'services:' list")
-    catalog = Catalog(path=str(path))
     for index, entry in enumerate(entries, 1):
         catalog.add(_service(entry, f"{path}: service #{index}"))
+    _LAST_CHECKED = (str(path), data, tuple(catalog.services))
     return catalog
+
+
+# The services of the last catalog file loaded and checked, with its bytes: a scan loads the catalog
+# twice (rule vocabularies, then the scan). Service is frozen, so sharing the checked entries changes
+# nothing, and every caller still gets a Catalog of its own.
+_LAST_CHECKED: Optional[tuple[str, bytes, tuple[Service, ...]]] = None
 
 
 def _check_lists(entry: dict, where: str) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from detector import catalog as catalog_module
 from detector import parsecache
 from detector.catalog import load_catalog
 from detector.ipranges import load_ranges
@@ -35,6 +36,12 @@ rules:
     reason: approved by the office manager
     expires: 2030-12-31
 """
+
+
+@pytest.fixture(autouse=True)
+def forget_checked_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_catalog keeps the last file's checked services in the process: start each test without."""
+    monkeypatch.setattr(catalog_module, "_LAST_CHECKED", None)
 
 
 def write_site(path: Path, title: str = "The office's own share") -> Path:
@@ -77,6 +84,7 @@ def test_warm_start_parses_nothing_and_loads_the_same(tmp_path: Path, private_ho
     assert kinds == {"rules", "catalog", "ipranges"}
 
     no_parsing(monkeypatch)
+    catalog_module._LAST_CHECKED = None  # the catalog, too, must come from the cache
     warm = load_ruleset([site])
     assert snapshot(warm) == snapshot(cold)
     assert site_rule(warm).expires == date(2030, 12, 31)
@@ -138,6 +146,7 @@ def test_a_damaged_cache_is_parsed_around(tmp_path: Path, private_home: Path, da
     assert entries(private_home)
     for path in entries(private_home):
         path.write_bytes(damage)
+    catalog_module._LAST_CHECKED = None
     assert snapshot(load_ruleset([site])) == expected
     assert load_catalog().services == catalog
     assert load_ranges().owned_networks()
@@ -192,3 +201,16 @@ def test_yaml_timestamps_survive_the_cache(tmp_path: Path, monkeypatch: pytest.M
     no_parsing(monkeypatch)
     assert parsecache.safe_load("test", text) == first
     assert first["when"].utcoffset() == timedelta(hours=1)
+
+
+def test_an_edited_catalog_is_read_again(tmp_path: Path) -> None:
+    """Neither the parse cache nor the checked services kept in the process outlive an edit."""
+    path = tmp_path / "services.yaml"
+    entry = "services:\n  - {{name: {name}, category: paste, domains: [a.example], vendor_url: 'https://a.example'}}\n"
+    path.write_text(entry.format(name="First"), encoding="utf-8")
+    first = load_catalog(path)
+    assert [s.name for s in first.services] == ["First"]
+    second = load_catalog(path)
+    assert second is not first and second.services == first.services
+    path.write_text(entry.format(name="Second"), encoding="utf-8")
+    assert [s.name for s in load_catalog(path).services] == ["Second"]
