@@ -28,9 +28,9 @@ from .pipeline import Scan, ScanConfig
 from .risk import SiteRisk, score_findings
 from .rules import RuleSet, load_ruleset
 from .sources import discover
-from .sources.incremental import TimeWindow
 
-if TYPE_CHECKING:  # sqlite3 and the store load only with --db (start-up, issue 15)
+if TYPE_CHECKING:  # sqlite3 and the store load only with --db, log positions with --incremental (start-up)
+    from .sources.incremental import TimeWindow
     from .store import Store
 
 

@@ -43,7 +43,6 @@ from .schedule import (
     reported_scans,
 )
 from .sources import InputError
-from .sources.incremental import TimeWindow
 from .store import LockBusy, ScanNotFound, StoreError
 from .store.export import BLOCKLIST_STYLES, EXPORT_FORMATS
 from .termsafe import SafeStream, term_safe
@@ -245,7 +244,11 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
         raise click.UsageError("--incremental keeps its reading positions in the database: add --db FILE")
     if since is not None and until is not None and since >= until:
         raise click.UsageError("--since must be before --until")
-    window = TimeWindow(since, until) if since is not None or until is not None else None
+    window = None
+    if since is not None or until is not None:
+        from .sources.incremental import TimeWindow
+
+        window = TimeWindow(since, until)
     request = ScanRequest(list(inputs), _rules_paths(rules), db, site, operator, parse_tz(tz),
                           None if quiet else _progress_stream(), _argv(), wait_for_lock=wait, window=window,
                           incremental=incremental, jobs=choose_jobs(list(inputs), jobs))

@@ -22,7 +22,7 @@ HEAVY = ("scapy", "cryptography", "jinja2", "sqlite_utils", "numpy")
 LAZY = ("detector.capture", "detector.sources.live", "detector.store.store", "detector.store.diff",
         "detector.store.lock", "sqlite3", "regex", "xml.etree", "email", "smtplib", "urllib.request",
         "detector.decoders.mailparse", "detector.decoders.authlog", "detector.decoders.zeek",
-        "detector.decoders.suricata", "detector.decoders.evtx")
+        "detector.decoders.suricata", "detector.decoders.evtx", "detector.sources.incremental")
 
 
 def _small_pcap(path: Path) -> None:
