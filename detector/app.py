@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # sqlite3 and the store load only with --db, log positions wi
     from .store import Store
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class ScanRequest:
     """What `shadowit scan` was asked to do, as options parsed by the CLI."""
 
@@ -52,7 +52,7 @@ class ScanRequest:
     jobs: Optional[int] = None  # decoding processes for captures (detector/parallel.py); None: one
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class ScanOutcome:
     """A finished run: the result and the rules that classified it, for the outputs."""
 

@@ -64,7 +64,7 @@ def choose_jobs(paths: list[str], requested: Optional[int]) -> int:
     return 1
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class ScanConfig:
     """What every stage of one scan shares: settings, catalog, zone, progress."""
 
@@ -99,7 +99,7 @@ class Router:
             observe(obs)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Scan:
     """One scan in progress: feed it files (or frames), then finish() for the findings."""
 

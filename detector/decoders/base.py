@@ -140,7 +140,7 @@ class LogDecoder:
         raise AssertionError("subclass must override parser")
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class DocumentStats:
     """What reading one whole-file document gave: records, malformed, warnings."""
 

@@ -121,7 +121,7 @@ def read_varint(data: bytes, pos: int) -> tuple[int, int]:
     return value, pos + size
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class InitialPacket:
     """A decrypted QUIC Initial packet."""
 
@@ -224,7 +224,7 @@ def _skip_ack(payload: bytes, pos: int, ecn: bool) -> int:
 # ---------------------------------------------------------------- reassembly
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class CryptoStream:
     """CRYPTO bytes of one connection's Initial packets, held until contiguous."""
 

@@ -43,7 +43,7 @@ CHANNEL_SERVICES = {"ftp-stor": "FTP", "ftp-retr": "FTP", "tftp-wrq": "TFTP", "t
                     "smtp-attachment": "E-mail attachment", "mail-log": "E-mail attachment"}
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class HostUse:
     """One computer's use of one service: bytes, contacts, flows."""
 
@@ -75,7 +75,7 @@ class HostUse:
         self.last = ts if self.last is None else max(self.last, ts)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class ServiceUse:
     """Everything seen of one service, per computer."""
 

@@ -37,7 +37,7 @@ class CaptureFormatError(Exception):
     """The file is not a capture this reader understands."""
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class ReadStats:
     """What reading one capture gave: frames, time span, warnings."""
 
@@ -190,7 +190,7 @@ def _note_times(stats: ReadStats, first: Optional[float], last: Optional[float])
         stats.last_ts = last
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class _Interface:
     """A pcapng interface: link type and time-stamp resolution."""
 

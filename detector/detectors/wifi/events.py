@@ -25,7 +25,7 @@ def usable_ts(ts: float) -> float:
     return value
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Drop:
     """One normalised loss of Wi-Fi for a station (or, for a beacon gap, for a whole AP)."""
 
@@ -43,7 +43,7 @@ class Drop:
     inferred: str = ""  # "dhcp" or "reassoc" for bursts that imply an outage
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Outage:
     """Drops close enough together to count as one outage."""
 
@@ -67,7 +67,7 @@ class Outage:
                 or any(d.inferred for d in self.drops))
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Pattern:
     """Outages that recur (daily, weekly or at an interval)."""
 
