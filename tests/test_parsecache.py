@@ -214,3 +214,30 @@ def test_an_edited_catalog_is_read_again(tmp_path: Path) -> None:
     assert second is not first and second.services == first.services
     path.write_text(entry.format(name="Second"), encoding="utf-8")
     assert [s.name for s in load_catalog(path).services] == ["Second"]
+
+
+def test_validation_errors_point_at_the_same_place_warm(tmp_path: Path, private_home: Path) -> None:
+    """A file that parses but does not validate is cached; its errors still name file:line:col exactly."""
+    bad = tmp_path / "rules.yaml"
+    bad.write_text(textwrap.dedent("""\
+        version: 1
+        settings:
+          wifi_min_dayz: 4
+        rules:
+          - id: site-bad
+            title: Bad rule
+            severity: urgent
+            match:
+              category: file-sharing
+              colour: red
+            tags: [ok, 3]
+        """), encoding="utf-8")
+    messages = []
+    for _ in range(2):
+        with pytest.raises(RuleLoadError) as caught:
+            load_ruleset([bad])
+        messages.append([str(error) for error in caught.value.errors])
+    assert any(path.name.startswith("rules-") for path in entries(private_home))
+    assert messages[0] == messages[1]
+    assert any(message.startswith(f"{bad}:3:3: unknown key 'wifi_min_dayz'") for message in messages[0])
+    assert any(message.startswith(f"{bad}:7:15: bad severity 'urgent'") for message in messages[0])

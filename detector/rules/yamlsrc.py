@@ -50,6 +50,56 @@ class YList(list):
         return self.item_marks[index] if index < len(self.item_marks) else self.mark
 
 
+class _CachedYMap(YMap):
+    """A YMap rebuilt from the parse cache: key and value marks are made when asked for.
+
+    Building a Mark for every key and value of every pack costs milliseconds at
+    every start; only errors, rules and examples ever ask for one.
+    """
+
+    def __init__(self, mark: Mark, file: str, positions: dict[str, tuple[int, int, int, int]]) -> None:
+        dict.__init__(self)
+        self.mark = mark
+        self._file = file
+        self._positions = positions  # key -> (key line, key col, value line, value col)
+
+    @property  # type: ignore[override]
+    def key_marks(self) -> dict[str, Mark]:
+        return {key: Mark(self._file, p[0], p[1]) for key, p in self._positions.items()}
+
+    @property  # type: ignore[override]
+    def value_marks(self) -> dict[str, Mark]:
+        return {key: Mark(self._file, p[2], p[3]) for key, p in self._positions.items()}
+
+    def key_mark(self, key: str) -> Mark:
+        found = self._positions.get(key)
+        return self.mark if found is None else Mark(self._file, found[0], found[1])
+
+    def value_mark(self, key: str) -> Mark:
+        found = self._positions.get(key)
+        return self.mark if found is None else Mark(self._file, found[2], found[3])
+
+
+class _CachedYList(YList):
+    """A YList rebuilt from the parse cache: item marks are made when asked for."""
+
+    def __init__(self, mark: Mark, file: str, positions: list[tuple[int, int]]) -> None:
+        list.__init__(self)
+        self.mark = mark
+        self._file = file
+        self._positions = positions
+
+    @property  # type: ignore[override]
+    def item_marks(self) -> list[Mark]:
+        return [Mark(self._file, line, col) for line, col in self._positions]
+
+    def item_mark(self, index: int) -> Mark:
+        if 0 <= index < len(self._positions):
+            line, col = self._positions[index]
+            return Mark(self._file, line, col)
+        return self.mark
+
+
 def plain(value: Any) -> Any:
     """Strip the mark-keeping containers (for values handed to other stages)."""
     if isinstance(value, dict):
@@ -137,20 +187,18 @@ def _decode_tree(entry: Any, file: str) -> Any:
         return entry
     tag = entry[0]
     if tag == "m":
-        result = YMap(Mark(file, entry[1], entry[2]))
         flat = entry[3]
-        key_marks, value_marks = result.key_marks, result.value_marks
+        positions = {flat[at]: (flat[at + 1], flat[at + 2], flat[at + 3], flat[at + 4])
+                     for at in range(0, len(flat), 6)}
+        result = _CachedYMap(Mark(file, entry[1], entry[2]), file, positions)
         for at in range(0, len(flat), 6):
-            key = flat[at]
-            key_marks[key] = Mark(file, flat[at + 1], flat[at + 2])
-            value_marks[key] = Mark(file, flat[at + 3], flat[at + 4])
-            result[key] = _decode_tree(flat[at + 5], file)
+            result[flat[at]] = _decode_tree(flat[at + 5], file)
         return result
     if tag == "l":
-        result_list = YList(Mark(file, entry[1], entry[2]))
         flat = entry[3]
+        result_list = _CachedYList(Mark(file, entry[1], entry[2]), file,
+                                   [(flat[at], flat[at + 1]) for at in range(0, len(flat), 3)])
         for at in range(0, len(flat), 3):
-            result_list.item_marks.append(Mark(file, flat[at], flat[at + 1]))
             result_list.append(_decode_tree(flat[at + 2], file))
         return result_list
     return parsecache.decode_scalar(entry)
