@@ -18,7 +18,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import Iterator, Optional, TextIO
+from typing import TYPE_CHECKING, Iterator, Optional, TextIO
 
 from . import __version__
 from .catalog import Catalog, load_catalog
@@ -27,12 +27,16 @@ from .pipeline import Scan, ScanConfig
 from .risk import SiteRisk, score_findings
 from .rules import RuleSet, load_ruleset
 from .sources import discover
-from .sources.incremental import TimeWindow
-from .store import ScanLock, Store
+
+if TYPE_CHECKING:  # sqlite3 and the store load only with --db, log positions with --incremental (start-up)
+    from .sources.incremental import TimeWindow
+    from .store import Store
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class ScanRequest:
+    """What `shadowit scan` was asked to do, as options parsed by the CLI."""
+
     paths: list[str]
     rules_files: Optional[list[Path]] = None
     db: Optional[Path] = None
@@ -47,8 +51,10 @@ class ScanRequest:
     jobs: Optional[int] = None  # decoding processes for captures (detector/parallel.py); None: one
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class ScanOutcome:
+    """A finished run: the result and the rules that classified it, for the outputs."""
+
     result: ScanResult
     ruleset: RuleSet
     interrupted: bool = False
@@ -208,12 +214,16 @@ def load_policy(rules_files: Optional[list[Path]]) -> tuple[RuleSet, Catalog]:
 
 def lock_run(stack: ExitStack, db: Path, wait: bool) -> None:
     """One run per database at a time (<db>.lock), released when ``stack`` closes."""
+    from .store import ScanLock
+
     stack.enter_context(ScanLock(db, wait=wait, timeout=LOCK_TIMEOUT))
 
 
 def begin_run(stack: ExitStack, db: Path, started: float, ruleset: RuleSet, site: str, operator: str,
               argv: str) -> tuple[Store, int]:
     """Open the database and record the run as started, so an interrupted run still leaves a trace."""
+    from .store import Store
+
     store = stack.enter_context(Store(db))
     scan_id = store.begin_scan(started, __version__, ruleset.sha256, site=site, operator=operator,
                                rules_files=[str(p) for p in ruleset.files], argv=argv)

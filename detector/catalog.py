@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Optional
 
-import yaml
+from . import parsecache
 
 CATEGORIES = ("cloud-storage", "file-transfer", "paste", "webmail", "messaging", "remote-access", "p2p",
               "genai", "productivity", "vpn-proxy", "collaboration", "social")
@@ -33,6 +33,8 @@ class CatalogError(Exception):
 
 @dataclass(frozen=True)
 class Service:
+    """One catalog entry: the domains, ports and signatures that name a service."""
+
     name: str
     category: str
     domains: tuple[str, ...]
@@ -47,6 +49,8 @@ class Service:
 
 @dataclass
 class ServiceMatch:
+    """The service a host name belongs to, with the suffix that matched and any tenant."""
+
     service: Service
     domain: str  # the catalog domain that matched
     tenant: Optional[str] = None
@@ -55,6 +59,8 @@ class ServiceMatch:
 
 @dataclass
 class Catalog:
+    """Every service, indexed by domain suffix, name and protocol signature."""
+
     services: list[Service] = field(default_factory=list)
     by_domain: dict[str, Service] = field(default_factory=dict)
     by_name: dict[str, Service] = field(default_factory=dict)
@@ -115,31 +121,36 @@ def default_catalog_path() -> Path:
     return Path(__file__).resolve().parent.parent / "rules" / "services.yaml"
 
 
-def _load_yaml(text: str) -> object:
-    """safe_load through libyaml when available (the catalog is read at every start), else pure Python."""
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:
-        try:
-            return yaml.load(text, Loader=fast)  # noqa: S506 - CSafeLoader is the safe loader
-        except yaml.YAMLError:
-            pass  # the pure-Python loader words the error
-    return yaml.safe_load(text)
-
-
 def load_catalog(path: Optional[Path] = None) -> Catalog:
     """Load and check the catalog; errors name the file and the entry."""
+    global _LAST_CHECKED
     path = path or default_catalog_path()
     try:
-        data = _load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise CatalogError(f"{path}: {exc}") from exc
-    entries = (data or {}).get("services") if isinstance(data, dict) else None
+    catalog = Catalog(path=str(path))
+    if _LAST_CHECKED is not None and _LAST_CHECKED[0] == str(path) and _LAST_CHECKED[1] == data:
+        for service in _LAST_CHECKED[2]:
+            catalog.add(service)
+        return catalog
+    try:
+        parsed = parsecache.safe_load("catalog", data)  # read at every start: cached
+    except parsecache.yaml_error() as exc:
+        raise CatalogError(f"{path}: {exc}") from exc
+    entries = (parsed or {}).get("services") if isinstance(parsed, dict) else None
     if not isinstance(entries, list):
         raise CatalogError(f"{path}: expected a mapping with a 'services:' list")
-    catalog = Catalog(path=str(path))
     for index, entry in enumerate(entries, 1):
         catalog.add(_service(entry, f"{path}: service #{index}"))
+    _LAST_CHECKED = (str(path), data, tuple(catalog.services))
     return catalog
+
+
+# The services of the last catalog file loaded and checked, with its bytes: a scan loads the catalog
+# twice (rule vocabularies, then the scan). Service is frozen, so sharing the checked entries changes
+# nothing, and every caller still gets a Catalog of its own.
+_LAST_CHECKED: Optional[tuple[str, bytes, tuple[Service, ...]]] = None
 
 
 def _check_lists(entry: dict, where: str) -> None:

@@ -42,8 +42,10 @@ def mac_text(mac: str) -> str:
     return "" if mac in ("", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff") else mac
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class NameSeen:
+    """A host name a device was seen using, with the protocol that said so."""
+
     name: str
     kind: str  # "dhcp", "netbios", "llmnr", "mdns", "workstation", "kerberos", ...
     source: str  # the protocol or log that said so
@@ -55,8 +57,10 @@ class NameSeen:
                 "count": self.count}
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class UserSeen:
+    """A user name seen for a device (Kerberos, SMB, logs)."""
+
     user: str
     domain: str
     source: str
@@ -72,13 +76,15 @@ class UserSeen:
                 "count": self.count}
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Fact:
+    """A value and where it was first seen."""
+
     value: str
     where: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class DeviceRecord:
     """Everything known about one address (or one MAC before its address is known)."""
 
@@ -107,7 +113,7 @@ class DeviceRecord:
             self.users[key] = UserSeen(user, domain.upper(), source, where)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class DeviceInfo:
     """How a finding should show one address."""
 

@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Optional
 
-import yaml
+from . import parsecache
 
 MAX_CACHE = 65536
 
@@ -50,6 +50,8 @@ class RangeSet:
 
 @dataclass(frozen=True)
 class RangeMatch:
+    """The published range that owns an address, and whose it is."""
+
     network: str  # the published prefix that contains the address
     range_set: RangeSet
 
@@ -142,8 +144,8 @@ def default_ranges_dir() -> Path:
 def read_range_file(path: Path) -> tuple[RangeSet, list[str]]:
     """One YAML range file; errors name the file and the field."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = parsecache.safe_load("ipranges", path.read_bytes())  # read at every start: cached
+    except (OSError, parsecache.yaml_error()) as exc:
         raise RangeError(f"{path}: {exc}") from exc
     if not isinstance(data, dict):
         raise RangeError(f"{path}: expected a mapping with name, services, source, date, ranges")

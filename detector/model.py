@@ -76,6 +76,8 @@ class Observation:
 
 @dataclass
 class DnsQuery(Observation):
+    """A DNS question (or answered query) a client asked a server."""
+
     client: str
     server: str
     qname: str
@@ -85,6 +87,8 @@ class DnsQuery(Observation):
 
 @dataclass
 class TlsClientHello(Observation):
+    """A TLS ClientHello: the server name a client asked for in the clear."""
+
     client: str
     server: str
     server_port: int
@@ -94,6 +98,8 @@ class TlsClientHello(Observation):
 
 @dataclass
 class TlsCertificate(Observation):
+    """Names from a server certificate seen in the clear (TLS 1.2 and older)."""
+
     client: str
     server: str
     server_port: int
@@ -102,6 +108,8 @@ class TlsCertificate(Observation):
 
 @dataclass
 class HttpRequest(Observation):
+    """One clear-text HTTP request: host, method, path and body size."""
+
     client: str
     server: str
     server_port: int
@@ -150,6 +158,8 @@ class FileTransfer(Observation):
 
 @dataclass
 class Credential(Observation):
+    """A login seen in the clear: who, where, and whether it was accepted."""
+
     protocol: str
     client: str
     server: str
@@ -192,6 +202,8 @@ class FlowVolume(Observation):
 
 @dataclass
 class WifiDisconnect(Observation):
+    """A station left an access point (deauth, disassoc or a log line saying so)."""
+
     station: str
     bssid: str
     reason: int = 0
@@ -205,6 +217,8 @@ class WifiDisconnect(Observation):
 
 @dataclass
 class WifiConnect(Observation):
+    """A station joined an access point; ends the outage a disconnect began."""
+
     station: str
     bssid: str
     ssid: str = ""
@@ -269,6 +283,8 @@ class GratuitousArp(Observation):
 
 @dataclass
 class Evidence:
+    """One line of proof behind a finding, shown in every output."""
+
     time: Optional[str]
     source: str
     detail: str
@@ -335,6 +351,8 @@ class Finding:
 
 @dataclass
 class InputRecord:
+    """What one input was and what reading it gave: recorded with every scan."""
+
     path: str
     sha256: str
     bytes: int
@@ -366,6 +384,8 @@ class InputRecord:
 
 @dataclass
 class ScanResult:
+    """Everything one run produced; JSON, SQLite and HTML are all written from it."""
+
     started: float
     finished: Optional[float]
     tool_version: str

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from . import __version__
 from .model import SEVERITY_RANK, Finding, ScanResult, iso
-from .store import ScanNotFound, Store, StoreError
+from .store import ScanNotFound, StoreError
 
 if TYPE_CHECKING:  # smtplib, urllib.request and email load only when a notification is sent (start-up)
     from email.message import EmailMessage
@@ -32,6 +32,8 @@ class NotifyConfigError(ValueError):
 
 @dataclass
 class NotifyConfig:
+    """Where new findings are sent (webhook, SMTP) and from which severity."""
+
     webhook: Optional[str] = None
     smtp: Optional[str] = None  # host[:port]
     to: list[str] = field(default_factory=list)
@@ -73,6 +75,8 @@ def new_findings(result: ScanResult, db: Optional[Path]) -> list[Finding]:
     """Findings of ``result`` absent from the site's previous complete scan (all of them without history)."""
     if db is None or result.scan_id is None:
         return list(result.findings)
+    from .store import Store  # sqlite3 only when a database is given
+
     try:
         with Store(db) as store:
             new_ids = {f.id for f in store.diff(None, result.scan_id).new}

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Callable, Optional, TextIO
+from typing import TYPE_CHECKING, Callable, Optional, TextIO
 
 from .catalog import Catalog
 from .decoders import document_decoders, log_decoders, packet_decoders
@@ -25,9 +25,11 @@ from .identity import Directory
 from .model import TS_MAX, TS_MIN, Finding, InputRecord, Observation
 from .settings import Settings
 from .sources import InputError, OpenedInput, discover, sniff_kind
-from .sources.incremental import Position, PositionBook, TimeWindow, identity_of, read_log_from
 from .sources.logfile import MAX_LINE, LogStats, choose_document, choose_format, read_log
 from .sources.pcap import CaptureFormatError, ReadStats, read_capture
+
+if TYPE_CHECKING:  # incremental log reading loads only when asked for (start-up, issue 15)
+    from .sources.incremental import PositionBook, TimeWindow
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 MAX_NAMED_HOSTS = 500  # hosts per finding that get a name looked up
@@ -62,8 +64,10 @@ def choose_jobs(paths: list[str], requested: Optional[int]) -> int:
     return 1
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class ScanConfig:
+    """What every stage of one scan shares: settings, catalog, zone, progress."""
+
     settings: Settings
     catalog: Catalog
     zone: Optional[tzinfo] = None  # --tz
@@ -95,8 +99,10 @@ class Router:
             observe(obs)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Scan:
+    """One scan in progress: feed it files (or frames), then finish() for the findings."""
+
     config: ScanConfig
     inputs: list[InputRecord] = field(default_factory=list)
 
@@ -123,6 +129,8 @@ class Scan:
 
     def resume(self, rows: list[dict]) -> None:
         """Read logs incrementally from the positions earlier scans committed (Store.log_positions())."""
+        from .sources.incremental import PositionBook
+
         self.book = PositionBook.from_rows(rows)
 
     def positions(self) -> list[dict]:
@@ -270,6 +278,8 @@ class Scan:
                          stats: LogStats) -> None:
         """Only the lines earlier scans did not read; the position moves line by line."""
         assert self.book is not None
+        from .sources.incremental import Position, identity_of, read_log_from
+
         identity = identity_of(opened.fileno(), head, opened.compressed)
         start = self.book.start(identity, head, opened.size)
         position = Position(str(opened.path), identity, start.offset, start.lines, opened.size, start.skip)

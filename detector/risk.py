@@ -55,6 +55,8 @@ class RuleContribution:
 
 @dataclass
 class SiteRisk:
+    """The site's one score and grade, with what each rule contributed."""
+
     score: int
     grade: str
     formula: str

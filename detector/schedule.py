@@ -27,6 +27,8 @@ class ScheduleError(ValueError):
 
 @dataclass
 class Schedule:
+    """An unattended run: how often, when, and the shadowit arguments."""
+
     every: str  # hourly | daily | weekly
     at: str  # HH:MM (hourly uses only the minutes)
     args: list[str]  # shadowit arguments, e.g. ["scan", "/srv/drop", "--db", "/var/lib/shadowit/hq.db"]
@@ -147,6 +149,8 @@ def install(schedule: Schedule, unit_dir: Path) -> list[Path]:
 
 @dataclass
 class InstalledSchedule:
+    """A timer `schedule install` wrote, as `schedule show` lists it."""
+
     name: str
     on_calendar: str
     command: str

@@ -12,6 +12,8 @@ from typing import Any
 
 @dataclass
 class Settings:
+    """Detector thresholds; defaults here, a rules file's settings: may change them."""
+
     # wifi-drops: daily recurrence
     wifi_window_minutes: float = 15.0  # a drop within +/- this of the centre counts
     wifi_min_days: int = 3  # distinct days with a drop near the same time of day

@@ -6,11 +6,15 @@ crash, a hang or a memory blow-up ends only that target's run.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main() -> None:
     import atheris
+
+    # parse every input: a parse cache hit would skip the code under test and fill the cache
+    os.environ.setdefault("SHADOWIT_NO_CACHE", "1")
 
     if len(sys.argv) < 2:
         raise SystemExit("usage: python -m fuzz.worker TARGET [libFuzzer options] [corpus dirs]")
@@ -19,9 +23,12 @@ def main() -> None:
         # everything a target may import lazily must be imported here, or it runs uninstrumented
         import detector.app  # noqa: F401
         import detector.catalog  # noqa: F401
+        import detector.decoders.mailparse  # noqa: F401
         import detector.pipeline  # noqa: F401
         import detector.rules  # noqa: F401
+        import detector.rules.yamlparse  # noqa: F401
         import detector.rules.yamlsrc  # noqa: F401
+        import detector.store.store  # noqa: F401
         import reports.render  # noqa: F401
         from fuzz.targets import TARGETS
     if name not in TARGETS:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import re
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # the XML parser loads only when an SVG logo is given (start-up, issue 15)
+    import xml.etree.ElementTree as ElementTree
 
 MAX_LOGO_BYTES = 256 * 1024
 MAX_TEXT = 120
@@ -89,6 +91,8 @@ def sanitize_svg(data: bytes, where: str = "logo") -> bytes:
     head = data[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in data.lower():
         raise BrandingError(f"{where}: SVG with a DOCTYPE or entities is not accepted")
+    import xml.etree.ElementTree as ElementTree
+
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:
@@ -105,6 +109,8 @@ def _local(tag: str) -> str:
 
 
 def _copy(element: ElementTree.Element) -> ElementTree.Element:
+    import xml.etree.ElementTree as ElementTree
+
     out = ElementTree.Element(f"{{{SVG_NS}}}{_local(element.tag)}")
     for name, value in element.attrib.items():
         local = _local(name)

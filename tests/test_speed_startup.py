@@ -3,6 +3,8 @@
 `python -X importtime` lists every module a process imports; a scan of a small
 capture to JSON must not load scapy (live capture, demo), cryptography (QUIC
 Initial, clear certificates), jinja2 (HTML report) or sqlite_utils (--db).
+Once the parse cache is warm it must not load PyYAML either, nor the modules
+made lazy for start-up time (LAZY).
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("scapy", "cryptography", "jinja2", "sqlite_utils", "numpy")
+# imported on first use only: live capture, the database, notification delivery, the regex engine
+# (rules with regex:), the XML parser (SVG logos), the email package (mail in the traffic), log decoders
+LAZY = ("detector.capture", "detector.sources.live", "detector.store.store", "detector.store.diff",
+        "detector.store.lock", "sqlite3", "regex", "xml.etree", "email", "smtplib", "urllib.request",
+        "detector.decoders.mailparse", "detector.decoders.authlog", "detector.decoders.zeek",
+        "detector.decoders.suricata", "detector.decoders.evtx", "detector.sources.incremental")
 
 
 def _small_pcap(path: Path) -> None:
@@ -28,7 +37,8 @@ def _small_pcap(path: Path) -> None:
 
 
 def imported_modules(args: list[str], cwd: Path) -> set[str]:
-    env = dict(os.environ, SHADOWIT_HOME=str(cwd))
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, SHADOWIT_HOME=str(cwd), PYTHONPATH=path)  # this checkout, not another installed one
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "detector.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -56,3 +66,16 @@ def test_probe_sees_heavy_imports_when_they_happen(tmp_path: Path) -> None:
     _small_pcap(capture)
     names = imported_modules(["scan", str(capture), "--json", "-", "--db", str(tmp_path / "s.db")], tmp_path)
     assert "sqlite_utils" in names
+
+
+def test_warm_scan_imports_no_yaml_and_no_lazy_module(tmp_path: Path) -> None:
+    """The second start reads rule packs, catalog and ranges from the parse cache: no YAML parser at all."""
+    capture = tmp_path / "small.pcap"
+    _small_pcap(capture)
+    args = ["scan", str(capture), "--json", "-"]
+    cold = imported_modules(args, tmp_path)
+    assert "yaml" in cold  # the first start parses (and fills the cache under SHADOWIT_HOME)
+    warm = imported_modules(args, tmp_path)
+    loaded = sorted(n for n in warm if n.split(".")[0] in ("yaml", "_yaml")
+                    or any(n == lazy or n.startswith(lazy + ".") for lazy in LAZY))
+    assert not loaded, f"imported on the warm scan path: {loaded[:10]}"

@@ -29,6 +29,8 @@ class Endpoints:
 
 @dataclass
 class Datagram:
+    """One UDP datagram, with its addresses and ports, as datagram decoders receive it."""
+
     ts: float
     where: str
     src: str
@@ -138,8 +140,10 @@ class LogDecoder:
         raise AssertionError("subclass must override parser")
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class DocumentStats:
+    """What reading one whole-file document gave: records, malformed, warnings."""
+
     records: int = 0
     malformed: int = 0
     warnings: list[str] = field(default_factory=list)

@@ -24,6 +24,8 @@ class BerError(ValueError):
 
 @dataclass(frozen=True)
 class Element:
+    """One BER/DER element: tag, value, and where it ends."""
+
     tag: int
     value: bytes
     end: int  # offset just past this element in the buffer it came from

@@ -46,8 +46,10 @@ MOD32, HALF32 = 1 << 32, 1 << 31
 EXPIRE_MASK = 0xFFFF  # sweep idle flows every 65536 frames
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class DispatchStats:
+    """Frame counts and contained decoder errors, reported on the input."""
+
     frames: int = 0
     decoder_errors: int = 0
     unknown_linktypes: set[int] = field(default_factory=set)

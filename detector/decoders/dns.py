@@ -58,8 +58,10 @@ def read_name(msg: bytes, pos: int) -> tuple[str, int]:
     return ".".join(labels).lower(), (after if after >= 0 else pos)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class DnsMessage:
+    """The parts of a DNS message the detectors use."""
+
     is_response: bool
     qname: str
     qtype: int

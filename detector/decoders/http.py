@@ -64,8 +64,10 @@ USER_AGENT_OS = (
 FORM_SHAPE = re.compile(rb"^[\w.\[\]%+*-]{1,100}=[^\s&]*(?:&[\w.\[\]%+*-]{1,100}=[^\s&]*)*\s*$")
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class PendingCredential:
+    """A login held until the response says whether it was accepted."""
+
     credential: Credential
     judged_by_status: bool  # Basic auth: 401/407 means refused
 

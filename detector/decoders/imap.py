@@ -9,13 +9,15 @@ whether the login was accepted; an OK to STARTTLS ends what can be read.
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..textscan import shared_passwords
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
 from .clearlogin import LoginSession
-from .mailparse import MailReader
 from .text import LineSplitter, text
+
+if TYPE_CHECKING:  # the email package loads with the first mail seen (start-up, issue 15)
+    from .mailparse import MailReader
 
 IMAP_PORTS = frozenset({143})
 LITERAL_END = re.compile(rb"\{(\d{1,9})\+?\}$")
@@ -145,6 +147,8 @@ class ImapSession(LoginSession):
         if literal:
             self.server_literal = int(literal.group(1))
             if b"FETCH" in upper and (b"BODY[" in upper or b"RFC822" in upper) and b"RFC822.SIZE {" not in upper:
+                from .mailparse import MailReader
+
                 self.mail = MailReader(body_only=b"BODY[TEXT]" in upper or b"RFC822.TEXT" in upper)
                 self.mail_lines = LineSplitter()
                 self.mail_at = (ts, where)

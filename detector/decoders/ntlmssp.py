@@ -21,6 +21,8 @@ MAX_SCAN = 64 * 1024
 
 @dataclass(frozen=True)
 class NtlmAuthenticate:
+    """The fields of an NTLM AUTHENTICATE message that identify the login."""
+
     user: str
     domain: str
     workstation: str

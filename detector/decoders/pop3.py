@@ -9,13 +9,15 @@ MIME reader and their text parts go to the password-in-message scanner.
 from __future__ import annotations
 
 from collections import deque
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..textscan import shared_passwords
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
 from .clearlogin import LoginSession
-from .mailparse import MailReader
 from .text import text
+
+if TYPE_CHECKING:  # the email package loads with the first mail seen (start-up, issue 15)
+    from .mailparse import MailReader
 
 POP3_PORTS = frozenset({110})
 LOGIN_VERBS = (b"PASS", b"AUTH", b"APOP")
@@ -81,6 +83,8 @@ class Pop3Session(LoginSession):
         if ok and multi:
             self.multiline = verb
             if verb in (b"RETR", b"TOP"):
+                from .mailparse import MailReader
+
                 self.mail = MailReader()
                 self.mail_at = (ts, where)
         return None

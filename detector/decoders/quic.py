@@ -42,6 +42,8 @@ class QuicError(ValueError):
 
 @dataclass(frozen=True)
 class QuicVersion:
+    """Per-version constants for deriving QUIC Initial keys."""
+
     salt: bytes
     label_prefix: str  # "quic " for v1/drafts, "quicv2 " for v2
     initial_type: int  # long-header packet type bits of an Initial packet
@@ -75,6 +77,8 @@ def hkdf_expand_label(secret: bytes, label: str, length: int, context: bytes = b
 
 @dataclass(frozen=True)
 class InitialKeys:
+    """The packet protection keys of a QUIC Initial packet."""
+
     key: bytes
     iv: bytes
     hp: bytes
@@ -117,8 +121,10 @@ def read_varint(data: bytes, pos: int) -> tuple[int, int]:
     return value, pos + size
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class InitialPacket:
+    """A decrypted QUIC Initial packet."""
+
     version: int
     dcid: bytes
     payload: bytes  # decrypted frames
@@ -218,7 +224,7 @@ def _skip_ack(payload: bytes, pos: int, ecn: bool) -> int:
 # ---------------------------------------------------------------- reassembly
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class CryptoStream:
     """CRYPTO bytes of one connection's Initial packets, held until contiguous."""
 

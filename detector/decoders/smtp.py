@@ -10,15 +10,17 @@ sender and recipients), text parts go to the password-in-message scanner.
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..model import FileTransfer
 from ..textscan import shared_passwords
 from .base import Emit, Endpoints, StreamDecoder, StreamSession
 from .clearlogin import LoginSession
-from .mailparse import MailReader, addresses
 from .sasl import b64
 from .text import text
+
+if TYPE_CHECKING:  # the email package loads with the first mail seen (start-up, issue 15)
+    from .mailparse import MailReader
 
 SMTP_PORTS = frozenset({25, 587, 2525})
 REFUSED = (b"535", b"534", b"538", b"454", b"500", b"501", b"504", b"530")
@@ -61,6 +63,8 @@ class SmtpSession(LoginSession):
         elif verb == b"RCPT" and len(self.recipients) < MAX_RECIPIENTS:
             self.recipients.append(_address(arg))
         elif verb == b"DATA":
+            from .mailparse import MailReader
+
             self.mail = MailReader()
             self.mail_start = (ts, where)
         elif verb == b"RSET":
@@ -135,6 +139,8 @@ class SmtpSession(LoginSession):
 def _address(arg: bytes) -> str:
     match = ADDRESS_ARG.search(arg)
     value = text(match.group(1) if match else arg.partition(b":")[2], 320).strip().lower()
+    from .mailparse import addresses
+
     found = addresses(value)
     return found[0] if found else value[:320]
 

@@ -28,8 +28,10 @@ def finding_id(detector: str, *key: object) -> str:
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class DetectorContext:
+    """What every detector is built with: settings, catalog, zone."""
+
     settings: Settings
     catalog: Catalog
     watch_address: Callable[[str], None] = lambda address: None  # ask the fast path to meter an address
@@ -89,7 +91,7 @@ def devices(addresses) -> list[str]:
     return sorted({a for a in addresses if a and is_device(a)})
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Tally:
     """Count, time span, inputs and a bounded sample of evidence for one aggregate."""
 

@@ -22,7 +22,7 @@ MAX_CREDENTIALS = 50_000
 MAX_LISTED_USERS = 200
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class CredentialUse:
     """One (protocol, server, user, secret) as seen, before grouping into findings."""
 
@@ -32,7 +32,7 @@ class CredentialUse:
     tally: Tally = field(default_factory=Tally)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Attempts:
     """Every login from one client to one server over one protocol: the raw material of brute-force grouping."""
 
@@ -45,8 +45,10 @@ class Attempts:
     tally: Tally = field(default_factory=Tally)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class SharedUse:
+    """One password shared in messages, tallied across its sightings."""
+
     sample: SharedPassword
     tally: Tally = field(default_factory=Tally)
 

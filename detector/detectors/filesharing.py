@@ -44,8 +44,10 @@ CHANNEL_SERVICES = {"ftp-stor": "FTP", "ftp-retr": "FTP", "tftp-wrq": "TFTP", "t
                     "smtp-attachment": "E-mail attachment", "mail-log": "E-mail attachment"}
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class HostUse:
+    """One computer's use of one service: bytes, contacts, flows."""
+
     bytes_up: int = 0
     bytes_down: int = 0
     contacts: int = 0  # TLS hellos, HTTP requests, log lines naming the service
@@ -74,8 +76,10 @@ class HostUse:
         self.last = ts if self.last is None else max(self.last, ts)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class ServiceUse:
+    """Everything seen of one service, per computer."""
+
     match: ServiceMatch
     domains: set[str] = field(default_factory=set)
     methods: set[str] = field(default_factory=set)

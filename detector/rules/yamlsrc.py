@@ -3,7 +3,8 @@
 Rule files are edited by hand, so every error must point at ``file:line:col``.
 PyYAML's ``safe_load`` forgets positions and silently keeps the last of two
 duplicate keys; here we ``compose`` with the SafeLoader (nodes carry marks)
-and build the values ourselves, keeping the marks and rejecting duplicates.
+and build the values ourselves, keeping the marks and rejecting duplicates
+(detector/rules/yamlparse.py). Parsed trees go through the parse cache.
 """
 
 from __future__ import annotations
@@ -11,30 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
-from yaml.constructor import SafeConstructor
-from yaml.events import (
-    AliasEvent,
-    CollectionEndEvent,
-    CollectionStartEvent,
-    ScalarEvent,
-    SequenceStartEvent,
-)
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.reader import Reader as ReaderBase
-from yaml.reader import ReaderError
-
+from .. import parsecache
 from .model import Mark, RuleError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
 MAX_DEPTH = 64
 MAX_RULES = 1000  # per file; checked on the event stream before anything is built
-
-_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-_TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp")}
+CACHE_KIND = "rules"  # parse cache entries of this module (detector/parsecache.py)
 
 
 class YMap(dict):
@@ -65,12 +50,54 @@ class YList(list):
         return self.item_marks[index] if index < len(self.item_marks) else self.mark
 
 
-class _TooLarge(Exception):
-    pass
+class _CachedYMap(YMap):
+    """A YMap rebuilt from the parse cache: key and value marks are made when asked for.
+
+    Building a Mark for every key and value of every pack costs milliseconds at
+    every start; only errors, rules and examples ever ask for one.
+    """
+
+    def __init__(self, mark: Mark, file: str, positions: dict[str, tuple[int, int, int, int]]) -> None:
+        dict.__init__(self)
+        self.mark = mark
+        self._file = file
+        self._positions = positions  # key -> (key line, key col, value line, value col)
+
+    @property  # type: ignore[override]
+    def key_marks(self) -> dict[str, Mark]:
+        return {key: Mark(self._file, p[0], p[1]) for key, p in self._positions.items()}
+
+    @property  # type: ignore[override]
+    def value_marks(self) -> dict[str, Mark]:
+        return {key: Mark(self._file, p[2], p[3]) for key, p in self._positions.items()}
+
+    def key_mark(self, key: str) -> Mark:
+        found = self._positions.get(key)
+        return self.mark if found is None else Mark(self._file, found[0], found[1])
+
+    def value_mark(self, key: str) -> Mark:
+        found = self._positions.get(key)
+        return self.mark if found is None else Mark(self._file, found[2], found[3])
 
 
-def mark_of(file: str, yaml_mark: Any) -> Mark:
-    return Mark(file, yaml_mark.line + 1, yaml_mark.column + 1)
+class _CachedYList(YList):
+    """A YList rebuilt from the parse cache: item marks are made when asked for."""
+
+    def __init__(self, mark: Mark, file: str, positions: list[tuple[int, int]]) -> None:
+        list.__init__(self)
+        self.mark = mark
+        self._file = file
+        self._positions = positions
+
+    @property  # type: ignore[override]
+    def item_marks(self) -> list[Mark]:
+        return [Mark(self._file, line, col) for line, col in self._positions]
+
+    def item_mark(self, index: int) -> Mark:
+        if 0 <= index < len(self._positions):
+            line, col = self._positions[index]
+            return Mark(self._file, line, col)
+        return self.mark
 
 
 def plain(value: Any) -> Any:
@@ -82,86 +109,6 @@ def plain(value: Any) -> Any:
     return value
 
 
-class _Builder:
-    """Turns a composed node tree into YMap/YList/scalars, collecting errors."""
-
-    def __init__(self, file: str, errors: list[RuleError]) -> None:
-        self.file = file
-        self.errors = errors
-        self.nodes = 0
-        self.constructor = SafeConstructor()
-
-    def mark(self, node: Node) -> Mark:
-        return mark_of(self.file, node.start_mark)
-
-    def build(self, node: Node, depth: int = 0) -> Any:
-        self.nodes += 1
-        if self.nodes > MAX_NODES or depth > MAX_DEPTH:
-            raise _TooLarge
-        if isinstance(node, MappingNode):
-            return self.mapping(node, depth)
-        if isinstance(node, SequenceNode):
-            return self.sequence(node, depth)
-        return self.scalar(node)
-
-    def mapping(self, node: MappingNode, depth: int) -> Optional[YMap]:
-        if node.tag != _TAG + "map":
-            self.errors.append(self.mark(node).error(f"unsupported YAML tag {node.tag!r}"))
-            return None
-        result = YMap(self.mark(node))
-        for key_node, value_node in node.value:
-            key_mark = self.mark(key_node)
-            key = self.key(key_node)
-            if key is None:
-                continue
-            if key in result.key_marks:
-                first = result.key_marks[key]
-                self.errors.append(key_mark.error(f"duplicate key {key!r} (first at line {first.line})"))
-                continue
-            result.key_marks[key] = key_mark
-            result.value_marks[key] = self.mark(value_node)
-            result[key] = self.build(value_node, depth + 1)
-        return result
-
-    def key(self, node: Node) -> Optional[str]:
-        """Keys are the text as written, so ``no:`` or ``1:`` never turn into bool or int."""
-        if node.tag == _TAG + "merge":
-            self.errors.append(self.mark(node).error("merge keys (<<) are not supported"))
-            return None
-        if not isinstance(node, ScalarNode):
-            self.errors.append(self.mark(node).error("mapping keys must be plain names"))
-            return None
-        return str(node.value)
-
-    def sequence(self, node: SequenceNode, depth: int) -> Optional[YList]:
-        if node.tag != _TAG + "seq":
-            self.errors.append(self.mark(node).error(f"unsupported YAML tag {node.tag!r}"))
-            return None
-        result = YList(self.mark(node))
-        for item in node.value:
-            result.item_marks.append(self.mark(item))
-            result.append(self.build(item, depth + 1))
-        return result
-
-    def scalar(self, node: ScalarNode) -> Any:
-        if node.tag not in _SCALAR_TAGS:
-            self.errors.append(self.mark(node).error(f"unsupported YAML tag {node.tag!r}"))
-            return None
-        if node.tag in (_TAG + "int", _TAG + "float") and ":" in node.value:
-            return node.value  # YAML 1.1 base-60 (12:30 -> 750) is a surprise; keep the text
-        try:
-            return self.constructor.construct_object(node)
-        except (ValueError, OverflowError, yaml.YAMLError):
-            return node.value  # e.g. 2030-13-01: keep the text, the schema reports it
-
-
-def _position(text: str, index: int, file: str) -> Mark:
-    before = text[:index]
-    line = before.count("\n") + 1
-    col = index - (before.rfind("\n") + 1) + 1
-    return Mark(file, line, col)
-
-
 def _decode(data: bytes, file: str, errors: list[RuleError]) -> Optional[str]:
     try:
         return data.decode("utf-8-sig")
@@ -170,138 +117,6 @@ def _decode(data: bytes, file: str, errors: list[RuleError]) -> Optional[str]:
         line = prefix.count(b"\n") + 1
         col = exc.start - (prefix.rfind(b"\n") + 1) + 1
         errors.append(RuleError(file, line, col, "file is not valid UTF-8"))
-        return None
-
-
-def _yaml_error(exc: yaml.YAMLError, text: str, file: str) -> RuleError:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        where = exc.problem_mark or exc.context_mark
-        mark = mark_of(file, where) if where is not None else Mark(file, 1, 1)
-        message = exc.problem or "invalid YAML"
-        if exc.context:
-            context_line = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
-            message = f"{message} ({exc.context}{context_line})"
-        return mark.error(f"invalid YAML: {message}")
-    if isinstance(exc, ReaderError):
-        mark = _position(text, exc.position, file)
-        return mark.error(f"invalid YAML: unacceptable character #x{exc.character:04x}")
-    return Mark(file, 1, 1).error(f"invalid YAML: {exc}")
-
-
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
-
-
-def compose(text: str) -> Optional[Node]:
-    """Compose with libyaml when PyYAML has it (10x faster: rules are read at every start).
-
-    The pure-Python loader still handles anything libyaml rejects or the
-    Python reader would reject, so errors read the same with or without it.
-    """
-    if _FAST_LOADER is not None and not ReaderBase.NON_PRINTABLE.search(text):
-        try:
-            return yaml.compose(text, Loader=_FAST_LOADER)
-        except yaml.YAMLError:
-            pass
-    return yaml.compose(text, Loader=yaml.SafeLoader)
-
-
-class _Shape:
-    """Depth, expanded size and rule count of a document, measured on the event stream.
-
-    PyYAML's composer recurses once per nesting level (1,000 levels is a
-    RecursionError) and aliases share nodes that the builder would expand
-    (a "billion laughs" bomb). Events come from a flat state machine, so the
-    document is measured here first, with libyaml when present, and refused
-    before anything recursive or expanding runs.
-    """
-
-    def __init__(self) -> None:
-        self.stack: list[list] = []  # [anchor, expanded size, is the top-level rules list]
-        self.anchored: dict[str, int] = {}
-        self.expanded = 0
-        self.rules = 0
-        self.last_scalar: Any = None
-
-    def problem(self, events: Any) -> Optional[tuple[Any, str]]:
-        """(yaml mark, message) for the first limit this document breaks, or None."""
-        for event in events:
-            size = self._size(event)
-            if size is None:
-                continue
-            self.expanded += size
-            if self.expanded > MAX_NODES:
-                why = "alias expansion" if isinstance(event, AliasEvent) else "document"
-                return event.start_mark, f"{why} too large (limit: {MAX_NODES} nodes; YAML alias bombs are refused)"
-            if len(self.stack) > MAX_DEPTH:
-                return event.start_mark, f"nested too deeply (limit: depth {MAX_DEPTH})"
-            if self.rules > MAX_RULES:
-                return event.start_mark, f"more than {MAX_RULES} rules in one file; split it"
-        return None
-
-    def _size(self, event: Any) -> Optional[int]:
-        if isinstance(event, CollectionStartEvent):
-            is_rules = (len(self.stack) == 1 and isinstance(event, SequenceStartEvent)
-                        and self.last_scalar == "rules")
-            if len(self.stack) == 2 and self.stack[-1][2]:
-                self.rules += 1
-            self.stack.append([event.anchor, 1, is_rules])
-            self.last_scalar = None
-            return 1
-        if isinstance(event, CollectionEndEvent):
-            anchor, size, _ = self.stack.pop()
-            if anchor:
-                self.anchored[anchor] = size
-            if self.stack:
-                self.stack[-1][1] += size
-            return None
-        if isinstance(event, (ScalarEvent, AliasEvent)):
-            size = self.anchored.get(event.anchor, 1) if isinstance(event, AliasEvent) else 1
-            if isinstance(event, ScalarEvent):
-                if event.anchor:
-                    self.anchored[event.anchor] = 1
-                self.last_scalar = event.value if len(self.stack) == 1 else None
-            if self.stack:
-                self.stack[-1][1] += size
-                if len(self.stack) == 2 and self.stack[-1][2]:
-                    self.rules += 1
-            return size
-        return None
-
-
-def _shape_problem(text: str, file: str, errors: list[RuleError]) -> bool:
-    """Record an error and return True when the document breaks a size, depth or alias limit."""
-    try:
-        found = _Shape().problem(yaml.parse(text, Loader=_FastLoader))
-    except yaml.YAMLError:
-        try:  # the pure-Python parser words its errors as compose() would
-            found = _Shape().problem(yaml.parse(text, Loader=yaml.SafeLoader))
-        except yaml.YAMLError as exc:
-            errors.append(_yaml_error(exc, text, file))
-            return True
-    if found is None:
-        return False
-    yaml_mark, message = found
-    errors.append(mark_of(file, yaml_mark).error(message))
-    return True
-
-
-def parse_text(text: str, file: str, errors: list[RuleError]) -> Any:
-    """The document in ``text`` as YMap/YList/scalars; None (and errors) when unusable."""
-    if _shape_problem(text, file, errors):
-        return None
-    try:
-        node = compose(text)
-    except yaml.YAMLError as exc:
-        errors.append(_yaml_error(exc, text, file))
-        return None
-    if node is None:
-        return None
-    try:
-        return _Builder(file, errors).build(node)
-    except _TooLarge:
-        errors.append(mark_of(file, node.start_mark).error(
-            f"document too large or too deeply nested (limits: {MAX_NODES} nodes, depth {MAX_DEPTH})"
-        ))
         return None
 
 
@@ -320,6 +135,70 @@ def read_bytes(path: Path, errors: list[RuleError]) -> Optional[bytes]:
     return data
 
 
+def parse_text(text: str, file: str, errors: list[RuleError]) -> Any:
+    """The document in ``text`` as YMap/YList/scalars; None (and errors) when unusable."""
+    from .yamlparse import parse_text as parse  # PyYAML only when something is parsed
+
+    return parse(text, file, errors)
+
+
 def parse_bytes(data: bytes, file: str, errors: list[RuleError]) -> Any:
-    text = _decode(data, file, errors)
-    return None if text is None else parse_text(text, file, errors)
+    """``parse_text`` of the file's bytes, through the parse cache.
+
+    Only a document that parsed with no error is cached, so errors are
+    always the parser's own; a hit rebuilds the same YMap/YList tree, with
+    marks naming ``file`` (the entry is keyed by content, not by name).
+    """
+    def parse() -> tuple[Any, bool]:
+        before = len(errors)
+        text = _decode(data, file, errors)
+        value = None if text is None else parse_text(text, file, errors)
+        return value, value is not None and len(errors) == before
+
+    return parsecache.cached(CACHE_KIND, data, parse, _encode_tree, lambda entry: _decode_tree(entry, file))
+
+
+# ---------------------------------------------------------------- the tree as plain data (parse cache entries)
+# A YMap is ("m", line, col, [key, key line, key col, value line, value col, value, ...]),
+# a YList ("l", line, col, [item line, item col, item, ...]); scalars as parsecache.encode_scalar.
+
+def _encode_tree(value: Any) -> Any:
+    if isinstance(value, YMap):
+        flat: list[Any] = []
+        for key, item in value.items():
+            key_mark, value_mark = value.key_marks[key], value.value_marks[key]
+            flat += (key, key_mark.line, key_mark.col, value_mark.line, value_mark.col, _encode_tree(item))
+        return ("m", value.mark.line, value.mark.col, flat)
+    if isinstance(value, YList):
+        flat = []
+        for index, item in enumerate(value):
+            mark = value.item_marks[index]
+            flat += (mark.line, mark.col, _encode_tree(item))
+        return ("l", value.mark.line, value.mark.col, flat)
+    if isinstance(value, (dict, list)):
+        raise parsecache.Unencodable(value)
+    return parsecache.encode_scalar(value)
+
+
+def _decode_tree(entry: Any, file: str) -> Any:
+    if type(entry) is not tuple:
+        if type(entry) in (dict, list):
+            raise ValueError("bare container in a rules cache entry")
+        return entry
+    tag = entry[0]
+    if tag == "m":
+        flat = entry[3]
+        positions = {flat[at]: (flat[at + 1], flat[at + 2], flat[at + 3], flat[at + 4])
+                     for at in range(0, len(flat), 6)}
+        result = _CachedYMap(Mark(file, entry[1], entry[2]), file, positions)
+        for at in range(0, len(flat), 6):
+            result[flat[at]] = _decode_tree(flat[at + 5], file)
+        return result
+    if tag == "l":
+        flat = entry[3]
+        result_list = _CachedYList(Mark(file, entry[1], entry[2]), file,
+                                   [(flat[at], flat[at + 1]) for at in range(0, len(flat), 3)])
+        for at in range(0, len(flat), 3):
+            result_list.append(_decode_tree(flat[at + 2], file))
+        return result_list
+    return parsecache.decode_scalar(entry)

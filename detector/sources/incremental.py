@@ -38,6 +38,8 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class FileIdentity:
+    """Which file a reading position belongs to (device, inode and first bytes): a rotated log is recognised."""
+
     dev: int
     ino: int
     head_sha256: str

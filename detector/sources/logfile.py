@@ -11,8 +11,10 @@ SNIFF_LINES = 200
 MAX_LINE = 16 * 1024
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class LogStats:
+    """What reading one log gave: lines, malformed and over-long lines."""
+
     lines: int = 0
     malformed: int = 0
     first_malformed: Optional[int] = None

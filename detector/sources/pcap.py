@@ -37,8 +37,10 @@ class CaptureFormatError(Exception):
     """The file is not a capture this reader understands."""
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class ReadStats:
+    """What reading one capture gave: frames, time span, warnings."""
+
     frames: int = 0
     warnings: list[str] = field(default_factory=list)
     first_ts: Optional[float] = None
@@ -188,8 +190,10 @@ def _note_times(stats: ReadStats, first: Optional[float], last: Optional[float])
         stats.last_ts = last
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class _Interface:
+    """A pcapng interface: link type and time-stamp resolution."""
+
     linktype: int
     resolution: float = 1e-6
     offset: int = 0  # if_tsoffset seconds

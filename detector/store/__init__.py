@@ -1,13 +1,45 @@
-"""Scan history in SQLite (via sqlite-utils): save, reload, diff, export, prune, lock."""
+"""Scan history in SQLite (via sqlite-utils): save, reload, diff, export, prune, lock.
+
+Names are loaded on first use (PEP 562): a scan without ``--db`` never imports
+sqlite3 or the store's dataclasses, and the error classes stay cheap to import
+for the CLI's ``except`` clauses (start-up, issue 15).
+"""
 
 from __future__ import annotations
 
-from .diff import DIFF_SCHEMA, ScanDiff, SeverityChange, diff_results
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import DuplicateFinding, LockBusy, ScanNotFound, SchemaTooNew, StoreError
-from .export import EXPORT_FORMATS, write_csv, write_json
-from .lock import ScanLock, lock_path
-from .schema import SCHEMA_VERSION
-from .store import CaptureDrops, ScanSummary, Store, TrendPoint
+
+if TYPE_CHECKING:
+    from .diff import DIFF_SCHEMA, ScanDiff, SeverityChange, diff_results
+    from .export import EXPORT_FORMATS, write_csv, write_json
+    from .lock import ScanLock, lock_path
+    from .schema import SCHEMA_VERSION
+    from .store import CaptureDrops, ScanSummary, Store, TrendPoint
+
+_LAZY = {
+    "DIFF_SCHEMA": "diff", "ScanDiff": "diff", "SeverityChange": "diff", "diff_results": "diff",
+    "EXPORT_FORMATS": "export", "write_csv": "export", "write_json": "export",
+    "ScanLock": "lock", "lock_path": "lock",
+    "SCHEMA_VERSION": "schema",
+    "CaptureDrops": "store", "ScanSummary": "store", "Store": "store", "TrendPoint": "store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "DIFF_SCHEMA",

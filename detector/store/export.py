@@ -29,7 +29,7 @@ BASE_COLUMNS = (
 # A spreadsheet runs a cell starting with one of these as a formula; titles and
 # hosts come from captured traffic, so an attacker chooses them.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+_DOMAIN = r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$"  # compiled on use
 
 
 def csv_columns() -> tuple[str, ...]:
@@ -123,7 +123,7 @@ def blocklist(result: ScanResult, catalog: Any) -> BlockList:
         elif service is None:
             block.skipped[name] = "not in the service catalog"
         else:
-            domains = sorted({d for d in service.domains if _DOMAIN.match(d)})
+            domains = sorted({d for d in service.domains if re.match(_DOMAIN, d)})
             if domains:
                 block.services[name] = domains
             else:

@@ -25,7 +25,7 @@ def usable_ts(ts: float) -> float:
     return value
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Drop:
     """One normalised loss of Wi-Fi for a station (or, for a beacon gap, for a whole AP)."""
 
@@ -43,8 +43,10 @@ class Drop:
     inferred: str = ""  # "dhcp" or "reassoc" for bursts that imply an outage
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Outage:
+    """Drops close enough together to count as one outage."""
+
     start: float
     end: float
     drops: list[Drop] = field(default_factory=list)
@@ -65,8 +67,10 @@ class Outage:
                 or any(d.inferred for d in self.drops))
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Pattern:
+    """Outages that recur (daily, weekly or at an interval)."""
+
     kind: str  # "daily", "weekly", "interval"
     outages: list[Outage]
     centre: float  # minute of day (daily/interval) or of week (weekly)

@@ -71,7 +71,7 @@ def _binomial_run(trials: int, start: int, chance: float, upward: bool) -> float
     return total
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Cluster:
     """Indexes of the values that fall within the window around ``centre``."""
 
@@ -251,8 +251,10 @@ def quantile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class Periodicity:
+    """How regular a series of drops is, and at what interval."""
+
     interval_seconds: float
     regularity: float  # 0..1, RITA-style: skew, dispersion and coverage scores averaged
     mad_seconds: float

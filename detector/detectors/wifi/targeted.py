@@ -23,7 +23,7 @@ BROADCAST = "ff:ff:ff:ff:ff:ff"
 MAX_BURSTS_LISTED = 50
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class TargetedAttack:
     """Every burst aimed at one station through one BSSID."""
 
