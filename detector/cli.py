@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import functools
-import gc
 import json
 import socket
 import sys
@@ -13,7 +10,7 @@ from collections import Counter
 from datetime import datetime, timezone, tzinfo
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
 
@@ -116,22 +113,6 @@ class Duration(click.ParamType):
             return parse_duration(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
-
-
-def frozen_at_exit(command: Callable[..., None]) -> Callable[..., None]:
-    """Skip the garbage collector's walk over every module object at interpreter exit (gc.freeze at exit).
-
-    A short scan spends about 4% of its run in that last full collection
-    (issue 15). It runs from atexit, after the command and after anything a
-    caller does later in the same process, so the run itself collects as usual.
-    """
-    @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> None:
-        atexit.unregister(gc.freeze)  # once per process, however many commands run in it
-        atexit.register(gc.freeze)
-        command(*args, **kwargs)
-
-    return run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -251,7 +232,6 @@ class TimeBound(click.ParamType):
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Decoding processes for captures (default: the cores, for inputs over 32 MB); same findings.")
 @presentation_options
-@frozen_at_exit
 def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook,
          notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs, lang, client,
          logo, classification) -> None:
@@ -311,7 +291,6 @@ def _refuse_failed(outcome: ScanOutcome) -> None:
 @scan_options
 @unattended_options
 @presentation_options
-@frozen_at_exit
 def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb, write_keep, flush_every,
             report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook, notify_smtp,
             notify_to, notify_from, notify_min_severity, lang, client, logo, classification) -> None:
