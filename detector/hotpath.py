@@ -14,7 +14,8 @@ class HotPath:
     """What the dispatcher already knows it will ignore, so the reader can skip such frames itself.
 
     Ethernet/IPv4/TCP segments without SYN/FIN/RST whose port pair is in
-    ``quiet_pairs`` and whose addresses are not in ``watched`` would be
+    ``quiet_pairs`` or that carry no payload (bare ACKs; the IP total length
+    says so), and whose addresses are not in ``watched``, would be
     dropped by the dispatcher anyway; checking that inline in the record loop
     saves a call per bulk packet, which is most of a capture. The dispatcher
     owns and updates both collections.

@@ -160,18 +160,21 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
                 progress(win.offset())
         frame_no += 1
         p = pos + 16
-        if quiet and frame_no & SWEEP_MASK and frame_no <= skip_until and caplen >= 54 and buf[p + 23] == 6 \
-                and buf[p + 14] == 0x45 and buf[p + 12] == 8 \
+        if quiet is not None and frame_no & SWEEP_MASK and frame_no <= skip_until and caplen >= 54 \
+                and buf[p + 23] == 6 and buf[p + 14] == 0x45 and buf[p + 12] == 8 \
                 and buf[p + 13] == 0 and not (buf[p + 47] & 7 or buf[p + 20] & 0x1F or buf[p + 21]) \
-                and buf[p + 34:p + 38] in quiet \
+                and (buf[p + 34:p + 38] in quiet
+                     or 20 <= (buf[p + 16] << 8 | buf[p + 17]) <= 20 + (buf[p + 46] >> 4) * 4) \
                 and not (watched and (buf[p + 26:p + 30] in watched or buf[p + 30:p + 34] in watched)):
             pos = end
             skipped_last = (sec, frac)
+            if first_ts is None:  # a capture may start with a frame the hot path skips (a bare ACK)
+                first_ts = sec + frac * resolution
             continue
         skipped_last = None
         ts = sec + frac * resolution
         handler(buf, p, caplen, ts, linktype, frame_no)
-        if quiet:
+        if quiet is not None:
             skip_until = hot.skip_until  # type: ignore[union-attr]
         if frame_no == 1:
             first_ts = ts
@@ -240,15 +243,18 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
                 win.pos = pos + blen
                 iface = interfaces[if_id]
                 p = pos + 28
-                if quiet and frame_no & SWEEP_MASK and frame_no <= skip_until and iface.linktype == 1 and caplen >= 54 \
-                        and buf[p + 23] == 6 and buf[p + 14] == 0x45 \
+                if quiet is not None and frame_no & SWEEP_MASK and frame_no <= skip_until and iface.linktype == 1 \
+                        and caplen >= 54 and buf[p + 23] == 6 and buf[p + 14] == 0x45 \
                         and buf[p + 12] == 8 and buf[p + 13] == 0 \
                         and not (buf[p + 47] & 7 or buf[p + 20] & 0x1F or buf[p + 21]) \
-                        and buf[p + 34:p + 38] in quiet \
+                        and (buf[p + 34:p + 38] in quiet
+                             or 20 <= (buf[p + 16] << 8 | buf[p + 17]) <= 20 + (buf[p + 46] >> 4) * 4) \
                         and not (watched and (buf[p + 26:p + 30] in watched or buf[p + 30:p + 34] in watched)):
                     stamp = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
                     if 0.0 <= stamp < TS_LIMIT:
                         ts = stamp
+                        if first_ts is None:
+                            first_ts = ts
                     continue
                 stamp = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
                 if not 0.0 <= stamp < TS_LIMIT:
@@ -258,7 +264,7 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
                 if first_ts is None:
                     first_ts = ts
                 handler(buf, p, caplen, ts, iface.linktype, frame_no)
-                if quiet:
+                if quiet is not None:
                     skip_until = hot.skip_until  # type: ignore[union-attr]
                 continue
         if not win.ensure(12):
