@@ -140,7 +140,8 @@ def _eve_time(ts: float) -> str:
 def _eve(n: int, rng: random.Random) -> dict:
     client, server, port = _hosts(rng)
     ts = T0 + n * 0.001
-    base = {"timestamp": _eve_time(ts), "flow_id": 1000000 + n, "in_iface": "eth0", "src_ip": client,
+    # Suricata's key order: event_type right after in_iface (filled in below, keeping its place)
+    base = {"timestamp": _eve_time(ts), "flow_id": 1000000 + n, "in_iface": "eth0", "event_type": "", "src_ip": client,
             "src_port": port, "dest_ip": server, "dest_port": 443, "proto": "TCP"}
     roll = rng.random()
     if roll < 0.40:

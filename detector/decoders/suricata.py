@@ -187,8 +187,6 @@ class EveParser(LineParser):
         self.relevant = ctx.relevant_name
         self.names: dict[bytes, bool] = {}  # raw name -> no catalog service (skip the record)
         self.signatures: dict[bytes, bool] = {}  # raw alert signature -> names no catalog service
-        self.dests: dict[bytes, bool] = {}  # raw flow destination -> not metered (skip the record)
-        self.watched_size = -1
         self.skip_raw = self._skip_raw
         self.ftp_users: RecentMap[Any, str] = RecentMap(MAX_MEMORY)  # flow_id -> user name
         self.files_seen: RecentMap[Any, None] = RecentMap(MAX_MEMORY)  # (hosts, file name) already reported
@@ -240,16 +238,8 @@ class EveParser(LineParser):
             at = line.find(b'"dest_ip":"') + 11
             if at < 11:
                 return False
-            dest = line[at:line.find(b'"', at)]
-            if len(watched) != self.watched_size:  # the set only grows: a new address may be among the cached
-                self.dests.clear()
-                self.watched_size = len(watched)
-            hit = self.dests.get(dest)
-            if hit is None:
-                if len(self.dests) >= MAX_MEMORY:
-                    self.dests.clear()
-                hit = self.dests[dest] = dest.decode("ascii", "replace") not in watched
-            return hit
+            end = line.find(b'"', at)
+            return end > 0 and line[at:end].decode("ascii", "replace") not in watched
         key = NAME_KEYS.get(kind)
         if key is not None:  # dns, tls, quic, http: most of the rest
             if self.relevant is None:
