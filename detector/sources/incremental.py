@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, Optional
 
 from ..decoders.base import Emit, LineParser, LogContext, LogDecoder
-from .logfile import MAX_LINE, LogStats, clean_batch, feed_lines, parse_line
+from .logfile import MAX_LINE, LogStats, clean_batch, cut_lines, feed_lines, parse_line
 
 HEAD_BYTES = 1024
 MIN_CONTENT_MATCH = 64  # a shorter head (an empty or tiny file) is no identity across inodes
@@ -199,11 +199,10 @@ def read_log_from(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: 
             if not data:
                 break
             joined = pending + data
-            lines: list[Optional[bytes]] = joined.split(b"\n")  # type: ignore[assignment]
-            pending = lines.pop()  # type: ignore[assignment]
+            lines, pending = cut_lines(joined)
             if lines:
                 consumed = dropped + len(joined) - len(pending)
-                clean_batch(lines, dropped > 0, b"\r" in joined)
+                clean_batch(lines, dropped > 0)
                 number = feed_lines(parser, lines, position.lines, ctx, emit, stats)
                 stats.lines += number - position.lines
                 position.offset += consumed
