@@ -253,10 +253,20 @@ class Scan:
             self._log_incremental(opened, record, head, decoder, ctx, stats)
             return
         try:
-            read_log(opened.reader(), decoder, ctx, self.emit, stats)
+            read_log(opened.reader(), decoder, ctx, self._timed(stats), stats)
         except OSError as exc:
             record.warnings.append(f"read error after line {stats.lines} ({exc})")
         self._log_outcome(opened, record, stats, stats.lines)
+
+    def _timed(self, stats: LogStats) -> Callable[[Observation], None]:
+        """The scan's emit, widening the period a log covers with the time of every observation it gives
+        (the first and last lines give it for formats that say how to read a line's time)."""
+        emit, note = self.emit, stats.note_time
+
+        def timed(obs: Observation) -> None:
+            note(obs.ts)
+            emit(obs)
+        return timed
 
     @staticmethod
     def _log_outcome(opened: OpenedInput, record: InputRecord, stats: LogStats, last_line: int) -> None:
@@ -264,6 +274,7 @@ class Scan:
         if opened.damage():
             record.warnings.append(f"{opened.damage()} after line {last_line}")
         record.records = stats.lines
+        record.first_ts, record.last_ts = stats.first_ts, stats.last_ts
         record.skipped = stats.malformed
         if stats.malformed:
             record.warnings.append(
@@ -290,7 +301,8 @@ class Scan:
         if start.note:
             record.warnings.append(start.note)
         try:
-            read_log_from(opened.reader(), decoder, ctx, self.emit, stats, start, position, opened.compressed, head)
+            read_log_from(opened.reader(), decoder, ctx, self._timed(stats), stats, start, position, opened.compressed,
+                          head)
         except OSError as exc:
             record.warnings.append(f"read error after line {position.lines} ({exc})")
         finally:

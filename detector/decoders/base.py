@@ -112,6 +112,14 @@ class LineParser:
     def finish(self, emit: Emit) -> None:
         """End of file: flush pending state."""
 
+    def line_time(self, line: str) -> Optional[float]:
+        """The time of a record line, when the format carries one; None otherwise.
+
+        Asked only of the first and the last lines of a file, so a report can say
+        which period a log covers even when its records were skipped unparsed.
+        """
+        return None
+
 
 @dataclass
 class LogContext:

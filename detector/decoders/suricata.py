@@ -219,6 +219,13 @@ class EveParser(LineParser):
             return False
         return True
 
+    def line_time(self, line: str) -> Optional[float]:
+        try:
+            data = loads(line)
+            return eve_time(data.get("timestamp")) if isinstance(data, dict) else None
+        except (ValueError, TypeError):
+            return None
+
     def _skip_raw(self, line: bytes) -> bool:
         """Raw-bytes test for the bulk of a busy EVE file (Suricata writes compact JSON).
 

@@ -172,6 +172,18 @@ class ZeekTsvParser(LineParser):
         except Malformed:
             return False
 
+    def line_time(self, line: str) -> Optional[float]:
+        header = self.header
+        if line[:1] == "#" or "ts" not in header.index:
+            return None
+        row = line.split(header.separator)
+        if len(row) != len(header.fields):
+            return None
+        try:
+            return TsvFields(row, header.index, header).ts() or None
+        except Malformed:
+            return None
+
     def _directive(self, line: str) -> bool:
         header = self.header
         if line.startswith("#separator"):
@@ -279,6 +291,13 @@ class ZeekJsonParser(LineParser):
         self.file_path = path_from_filename(ctx.path)
         self.state = ZeekState()
         self.watched = ctx.watched
+
+    def line_time(self, line: str) -> Optional[float]:
+        try:
+            data = loads(line)
+            return (JsonFields(data).ts() or None) if isinstance(data, dict) else None
+        except (ValueError, TypeError):  # Malformed is a ValueError
+            return None
 
     def parse(self, line: str, where: str, emit: Emit) -> bool:
         if self.watched is not None and '"conn_state"' in line and _unwatched_server(line, self.watched):

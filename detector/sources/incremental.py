@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, Optional
 
 from ..decoders.base import Emit, LineParser, LogContext, LogDecoder
-from .logfile import MAX_LINE, LogStats, clean_batch, cut_lines, feed_lines, parse_line
+from .logfile import MAX_LINE, LogStats, clean_batch, cut_lines, feed_lines, note_edge_time, parse_line
 
 HEAD_BYTES = 1024
 MIN_CONTENT_MATCH = 64  # a shorter head (an empty or tiny file) is no identity across inodes
@@ -193,6 +193,7 @@ def read_log_from(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: 
     signals = HeldSignals()
     with signals.held():
         pending = b""
+        last_batch: list[Optional[bytes]] = []  # for the time of the last record read
         dropped = 0  # bytes of an over-long line already thrown away: memory stays bounded
         while True:
             data = stream.read(CHUNK)
@@ -204,6 +205,9 @@ def read_log_from(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: 
                 consumed = dropped + len(joined) - len(pending)
                 clean_batch(lines, dropped > 0)
                 number = feed_lines(parser, lines, position.lines, ctx, emit, stats)
+                if not last_batch:  # the first batch this scan reads: its first record time
+                    note_edge_time(parser, lines, stats, from_end=False)
+                last_batch = lines
                 stats.lines += number - position.lines
                 position.offset += consumed
                 position.lines = number
@@ -213,6 +217,8 @@ def read_log_from(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: 
                 dropped, pending = dropped + len(pending), b""
         if (pending or dropped) and at_end_complete:
             _one(parser, pending, dropped + len(pending), dropped > 0, ctx, emit, stats, position)
+            last_batch = [pending.rstrip(b"\r")] if pending and not dropped else last_batch
+        note_edge_time(parser, last_batch, stats, from_end=True)
         parser.finish(emit)
 
 

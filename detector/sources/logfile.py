@@ -8,6 +8,7 @@ from itertools import repeat
 from typing import Any, BinaryIO, Callable, Iterator, Optional
 
 from ..decoders.base import DocumentDecoder, Emit, LineParser, LogContext, LogDecoder
+from ..model import TS_MAX, TS_MIN
 
 SNIFF_LINES = 200
 MAX_LINE = 16 * 1024
@@ -23,6 +24,18 @@ class LogStats:
     too_long: int = 0  # lines over MAX_LINE, skipped unparsed (also counted in malformed)
     failed: int = 0  # lines whose parser raised (also counted in malformed)
     first_error: str = ""
+    first_ts: Optional[float] = None  # the period the lines read cover: their first and last record times
+    last_ts: Optional[float] = None
+
+    def note_time(self, ts: Optional[float]) -> bool:
+        """Widen the period read to include ``ts``; False for a time outside 1970..2100 (hostile, not data)."""
+        if ts is None or not TS_MIN < ts < TS_MAX:
+            return False
+        if self.first_ts is None or ts < self.first_ts:
+            self.first_ts = ts
+        if self.last_ts is None or ts > self.last_ts:
+            self.last_ts = ts
+        return True
 
 
 def choose_format(head: bytes, decoders: list[LogDecoder]) -> tuple[Optional[LogDecoder], float]:
@@ -50,12 +63,36 @@ def read_log(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: Emit,
     """Feed every line to the format's parser; malformed lines are counted and skipped."""
     parser = decoder.parser(ctx)
     number = 0
+    lines: list[Optional[bytes]] = []
     for lines in iter_line_batches(stream):
         number = feed_lines(parser, lines, number, ctx, emit, stats)
+        if not stats.lines:  # the first batch: the file's first record time
+            note_edge_time(parser, lines, stats, from_end=False)
         stats.lines = number
         if progress is not None:
             progress(number)
+    note_edge_time(parser, lines, stats, from_end=True)
     parser.finish(emit)
+
+
+EDGE_LINES = 64  # lines looked at from each end of a file for its first and last record time
+
+
+def note_edge_time(parser: LineParser, lines: list[Optional[bytes]], stats: LogStats, from_end: bool) -> None:
+    """The time of the first (or last) record line among the first (or last) lines of a batch, if any has one.
+
+    Most records of a busy log are skipped unparsed, so the period a file covers
+    comes from its edges, not from the records that mattered.
+    """
+    candidates = lines[::-1][:EDGE_LINES] if from_end else lines[:EDGE_LINES]
+    for raw in candidates:
+        if raw:
+            try:
+                ts = parser.line_time(raw.decode("utf-8", "replace"))
+            except Exception:  # noqa: BLE001 - a hostile line costs only its time
+                ts = None
+            if stats.note_time(ts):
+                return
 
 
 def feed_lines(parser: LineParser, lines: list[Optional[bytes]], number: int, ctx: LogContext, emit: Emit,
