@@ -111,6 +111,7 @@ class Scan:
         self.internal_errors: list[str] = []  # bugs contained by add_file; the fuzz targets fail on these
         self.dispatcher: Optional[PacketDispatcher] = None
         self.watched: set[str] = set()
+        self.watched_raw: set[bytes] = set()  # the same, as bytes: raw-line tests compare without decoding
         self.name_cache: dict[str, bool] = {}
         ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.zone)
         self.detectors = build_detectors(ctx)
@@ -148,6 +149,7 @@ class Scan:
         if self.dispatcher is not None:
             self.dispatcher.meter.watch(address)
         self.watched.add(address)  # for flow logs (Zeek conn, EVE flow): the detector bounds how many
+        self.watched_raw.add(address.encode("ascii", "replace"))
 
     # ------------------------------------------------------------ inputs
 
@@ -337,6 +339,7 @@ class Scan:
     def _log_context(self, opened: OpenedInput) -> LogContext:
         year = datetime.fromtimestamp(opened.path.stat().st_mtime).year
         return LogContext(str(opened.path.name), year, self.config.zone, watched=self.watched,
+                          watched_raw=self.watched_raw,
                           relevant_name=self.relevant_name)
 
     def relevant_name(self, name: str) -> bool:

@@ -130,6 +130,7 @@ class LogContext:
     zone: Optional[tzinfo] = None  # --tz: the zone of times without an offset (None = UTC)
     # addresses a detector asked to meter: flow records to any other server say nothing and may be skipped
     watched: Optional[Container[str]] = None
+    watched_raw: Optional[Container[bytes]] = None  # the same addresses as ASCII bytes, for tests on raw lines
     # does a host name belong to a catalog service? Records naming no such host, carrying nothing else
     # (no login, no CNAME chain), may be skipped before they are dissected; None = dissect everything
     relevant_name: Optional[Callable[[str], bool]] = None
