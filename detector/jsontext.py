@@ -1,11 +1,11 @@
-"""JSON text for ``--json`` and the other JSON outputs: orjson's speed, the standard library's exact text.
+"""The ``--json`` text: orjson's speed, the standard library's exact text.
 
 ``json.dumps(indent=2)`` of a large scan costs a noticeable share of the whole
 run (0.36 s of an 8 MB result, against 0.02 s with orjson). The text stays
-what ``json.dumps(data, indent=2)`` writes, ASCII only (every non-ASCII
-character, bidi and line separators included, as a ``\\uXXXX`` escape, so no
-raw control character from the wire reaches a terminal). One difference
-remains: a float written with an exponent reads ``1e-7`` instead of
+what ``json.dumps(data, indent=2)`` writes, ASCII only: every non-ASCII
+character, bidi and line separators included, becomes a ``\\u`` escape of four
+hex digits, so no raw control character from the wire reaches a terminal. One
+difference remains: a float written with an exponent reads ``1e-7`` instead of
 ``1e-07``, the same number to every JSON parser. Without orjson, or for a
 value it refuses (an integer beyond 64 bits), the standard library writes it.
 """

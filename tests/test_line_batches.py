@@ -27,6 +27,10 @@ def test_batches_equal_a_whole_split(monkeypatch, seed):
         batches = list(logfile.iter_line_batches(io.BytesIO(data), chunk))
         assert [raw for batch in batches for raw in batch] == reference(data, 12), chunk
         assert list(logfile.iter_raw_lines(io.BytesIO(data), chunk)) == reference(data, 12)
+        items = list(logfile.line_batches(io.BytesIO(data), chunk))
+        assert sum(consumed for _, consumed, _ in items) == len(data)  # the incremental position's arithmetic
+        unterminated = bool(data) and not data.endswith(b"\n")  # then the last item alone is the tail
+        assert [tail for _, _, tail in items] == [False] * (len(items) - unterminated) + [True] * unterminated
 
 
 def test_feed_lines_numbers_every_line_and_counts_long_ones():

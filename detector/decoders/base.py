@@ -130,10 +130,16 @@ class LogContext:
     zone: Optional[tzinfo] = None  # --tz: the zone of times without an offset (None = UTC)
     # addresses a detector asked to meter: flow records to any other server say nothing and may be skipped
     watched: Optional[Container[str]] = None
-    watched_raw: Optional[Container[bytes]] = None  # the same addresses as ASCII bytes, for tests on raw lines
+    # the same addresses as ASCII bytes, for tests on raw lines; the scan passes its live set, a context built
+    # by hand without it gets a snapshot of ``watched``
+    watched_raw: Optional[Container[bytes]] = None
     # does a host name belong to a catalog service? Records naming no such host, carrying nothing else
     # (no login, no CNAME chain), may be skipped before they are dissected; None = dissect everything
     relevant_name: Optional[Callable[[str], bool]] = None
+
+    def __post_init__(self) -> None:
+        if self.watched_raw is None and self.watched is not None:
+            self.watched_raw = {address.encode("ascii", "replace") for address in self.watched}
 
 
 class LogDecoder:

@@ -183,8 +183,7 @@ class Event:
 class EveParser(LineParser):
     def __init__(self, ctx: LogContext, table: Optional[SignatureTable] = None):
         self.table = table
-        self.watched = ctx.watched
-        self.watched_raw = ctx.watched_raw if ctx.watched is not None else None
+        self.watched = ctx.watched_raw  # metered servers, as bytes: compared with the raw line
         self.relevant = ctx.relevant_name
         self.names: dict[bytes, bool] = {}  # raw name -> no catalog service (skip the record)
         self.signatures: dict[bytes, bool] = {}  # raw alert signature -> names no catalog service
@@ -252,10 +251,7 @@ class EveParser(LineParser):
                 if len(found) < 2:
                     return False
             dest, quote, _ = found[1].partition(b'"')
-            if not quote:
-                return False
-            raw = self.watched_raw
-            return dest not in raw if raw is not None else dest.decode("ascii", "replace") not in watched
+            return bool(quote) and dest not in watched
         key = NAME_KEYS.get(kind)
         if key is not None:  # dns, tls, quic, http: most of the rest
             if self.relevant is None:

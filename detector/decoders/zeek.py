@@ -141,7 +141,7 @@ class ZeekTsvParser(LineParser):
         self.header.path = path_from_filename(ctx.path)
         self.mapper: Optional[Callable] = None
         self.state = ZeekState()
-        self.watched = ctx.watched
+        self.watched = ctx.watched_raw  # metered servers, as bytes: the row prefilter reads raw bytes
         self.relevant = ctx.relevant_name
         self.names: dict[bytes, bool] = {}
         self.skip_raw: Optional[Callable[[bytes], bool]] = None  # set per #fields block, see tsv_prefilter
@@ -229,7 +229,7 @@ def tsv_prefilter(mapper, header: TsvHeader, watched, known: Optional[Callable[[
         def skip_conn(raw: bytes) -> bool:
             if raw[:1] == b"#" or raw.count(separator) != width - 1:
                 return False
-            return not watched or raw.split(separator, server + 1)[server].decode("ascii", "replace") not in watched
+            return not watched or raw.split(separator, server + 1)[server] not in watched
         return skip_conn
     if known is None:
         return None

@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, Optional
 
-from ..decoders.base import Emit, LineParser, LogContext, LogDecoder
-from .logfile import MAX_LINE, LogStats, clean_batch, cut_lines, feed_lines, note_edge_time, parse_line
+from ..decoders.base import Emit, LogContext, LogDecoder
+from .logfile import LogStats, feed_lines, line_batches, note_edge_time
 
 HEAD_BYTES = 1024
 MIN_CONTENT_MATCH = 64  # a shorter head (an empty or tiny file) is no identity across inodes
@@ -178,7 +178,7 @@ class HeldSignals:
 
 def read_log_from(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: Emit, stats: LogStats,
                   start: Start, position: Position, at_end_complete: bool, head: bytes = b"") -> None:
-    """Skip what earlier scans read, then feed whole lines, moving ``position`` after each one.
+    """Skip what earlier scans read, then feed whole lines, moving ``position`` after each batch of them.
 
     A last line without its newline is consumed only when the file is
     finished (``at_end_complete``: a compressed archive), else left for later.
@@ -192,45 +192,20 @@ def read_log_from(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: 
     position.offset, position.lines = start.offset, start.lines
     signals = HeldSignals()
     with signals.held():
-        pending = b""
         last_batch: list[Optional[bytes]] = []  # for the time of the last record read
-        dropped = 0  # bytes of an over-long line already thrown away: memory stays bounded
-        while True:
-            data = stream.read(CHUNK)
-            if not data:
-                break
-            joined = pending + data
-            lines, pending = cut_lines(joined)
-            if lines:
-                consumed = dropped + len(joined) - len(pending)
-                clean_batch(lines, dropped > 0)
-                number = feed_lines(parser, lines, position.lines, ctx, emit, stats)
-                if not last_batch:  # the first batch this scan reads: its first record time
-                    note_edge_time(parser, lines, stats, from_end=False)
-                last_batch = lines
-                stats.lines += number - position.lines
-                position.offset += consumed
-                position.lines = number
-                dropped = 0
-                signals.check()  # between batches: the position matches every line handled so far
-            if len(pending) > MAX_LINE + 1:
-                dropped, pending = dropped + len(pending), b""
-        if (pending or dropped) and at_end_complete:
-            _one(parser, pending, dropped + len(pending), dropped > 0, ctx, emit, stats, position)
-            last_batch = [pending.rstrip(b"\r")] if pending and not dropped else last_batch
+        for lines, consumed, tail in line_batches(stream, CHUNK):
+            if tail and not at_end_complete:
+                break  # a line still being written: a later scan reads it whole
+            number = feed_lines(parser, lines, position.lines, ctx, emit, stats)
+            if not last_batch:  # the first batch this scan reads: its first record time
+                note_edge_time(parser, lines, stats, from_end=False)
+            last_batch = lines
+            stats.lines += number - position.lines
+            position.offset += consumed
+            position.lines = number
+            signals.check()  # between batches: the position matches every line handled so far
         note_edge_time(parser, last_batch, stats, from_end=True)
         parser.finish(emit)
-
-
-def _one(parser: LineParser, raw: bytes, consumed: int, too_long: bool, ctx: LogContext, emit: Emit,
-         stats: LogStats, position: Position) -> None:
-    """One line, handled as a whole read handles it (logfile.parse_line); the position moves past it."""
-    number = position.lines + 1
-    stats.lines += 1
-    too_long = too_long or len(raw) > MAX_LINE + 1
-    parse_line(parser, None if too_long else raw.rstrip(b"\r"), number, ctx, emit, stats)
-    position.offset += consumed
-    position.lines = number
 
 
 def _replay_header(parser, head: bytes, ctx: LogContext) -> None:

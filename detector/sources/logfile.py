@@ -84,7 +84,7 @@ def note_edge_time(parser: LineParser, lines: list[Optional[bytes]], stats: LogS
     Most records of a busy log are skipped unparsed, so the period a file covers
     comes from its edges, not from the records that mattered.
     """
-    candidates = lines[::-1][:EDGE_LINES] if from_end else lines[:EDGE_LINES]
+    candidates = reversed(lines[-EDGE_LINES:]) if from_end else lines[:EDGE_LINES]
     for raw in candidates:
         if raw:
             try:
@@ -108,26 +108,22 @@ def feed_lines(parser: LineParser, lines: list[Optional[bytes]], number: int, ct
         number += 1
         if raw is not None and skip_raw is not None and skip_raw(raw):
             continue
-        parse_line(parser, raw, number, ctx, emit, stats, tested=True)
+        parse_line(parser, raw, number, ctx, emit, stats)
         skip_raw = parser.skip_raw  # a parser may change its test as it learns the file (Zeek #fields)
     return number
 
 
 def parse_line(parser: LineParser, raw: Optional[bytes], number: int, ctx: LogContext, emit: Emit,
-               stats: LogStats, tested: bool = False) -> None:
-    """One line through a format's parser, for whole and incremental reads alike.
+               stats: LogStats) -> None:
+    """One line the parser's raw-bytes test let through (``feed_lines``), for whole and incremental reads alike.
 
-    ``raw`` is None for a line over MAX_LINE (never parsed). Lines the parser's
-    raw-bytes test rejects and blank lines are passed over; a line it cannot
-    read, or that makes it raise, is counted and skipped: one hostile line costs
-    only itself, never the scan. ``tested``: the caller already applied the raw test.
+    ``raw`` is None for a line over MAX_LINE (never parsed). Blank lines are
+    passed over; a line the parser cannot read, or that makes it raise, is
+    counted and skipped: one hostile line costs only itself, never the scan.
     """
     if raw is None:
         stats.too_long += 1
         _malformed(stats, number)
-        return
-    skip_raw = parser.skip_raw  # a parser may change its test as it learns the file (Zeek #fields)
-    if not tested and skip_raw is not None and skip_raw(raw):
         return
     line = raw.decode("utf-8", "replace")
     if not line.strip():
@@ -162,30 +158,40 @@ def iter_raw_lines(stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[Optional[
 
 
 def iter_line_batches(stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[list[Optional[bytes]]]:
-    """The lines of each chunk read, as one list: what ``iter_raw_lines`` yields, without a step per line.
+    """The lines of each chunk read, as one list: what ``iter_raw_lines`` yields, without a step per line."""
+    for lines, _consumed, _tail in line_batches(stream, chunk):
+        yield lines
+
+
+def line_batches(stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[tuple[list[Optional[bytes]], int, bool]]:
+    """Each chunk's complete lines, the bytes they took in the file, and whether they are the unterminated tail.
 
     Line ends (``\\n``, ``\\r\\n``) are removed; a line over MAX_LINE bytes is None
     and is never held whole. The chunk is cut at its line ends by
     ``BytesIO.readlines`` (memchr), not ``bytes.split`` (a byte at a time): the
     split was the largest cost of reading a busy log after the parser itself.
+    The last item, when the file does not end with a line end, is that last
+    line alone with ``tail`` True: an incremental read leaves it for later.
     """
     pending = b""
-    long_line = False  # the pending line already ran over the limit
+    dropped = 0  # bytes of an over-long line already thrown away
     while True:
         data = stream.read(chunk)
         if not data:
             break
-        lines, pending = cut_lines(pending + data)
+        joined = pending + data
+        lines, pending = cut_lines(joined)
         if lines:
-            clean_batch(lines, long_line)
-            long_line = False
-            yield lines
+            consumed = dropped + len(joined) - len(pending)
+            clean_batch(lines, dropped > 0)
+            dropped = 0
+            yield lines, consumed, False
         if len(pending) > MAX_LINE + 1:
-            pending, long_line = b"", True
-    if pending or long_line:
-        last: list[Optional[bytes]] = [pending]
-        clean_batch(last, long_line)
-        yield last
+            dropped, pending = dropped + len(pending), b""
+    if pending or dropped:
+        tail: list[Optional[bytes]] = [pending]
+        clean_batch(tail, dropped > 0)
+        yield tail, dropped + len(pending), True
 
 
 def cut_lines(data: bytes) -> tuple[list[Optional[bytes]], bytes]:
