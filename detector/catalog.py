@@ -25,6 +25,7 @@ PORT_SPEC = re.compile(r"^(tcp|udp)/(\d{1,5})(?:-(\d{1,5}))?$")
 DOMAIN = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 MAX_HOST = 255
 MAX_TENANT = 63
+MAX_MATCHES = 8192  # remembered host answers; the memo starts over when full (hostile traffic: random names)
 
 
 class CatalogError(Exception):
@@ -47,7 +48,7 @@ class Service:
     shared_domains: tuple[str, ...] = ()  # shared infrastructure: counts only together with another signal
 
 
-@dataclass
+@dataclass(frozen=True)  # one answer is handed to every caller that asks about the same host
 class ServiceMatch:
     """The service a host name belongs to, with the suffix that matched and any tenant."""
 
@@ -67,6 +68,8 @@ class Catalog:
     by_signature: dict[str, Service] = field(default_factory=dict)
     shared: set[str] = field(default_factory=set)  # domain keys listed under shared_domains
     path: str = ""
+    # host -> answer: every DNS query, answer, SNI and Host header asks, mostly for the same few names
+    _matches: dict[str, Optional[ServiceMatch]] = field(default_factory=dict, compare=False, repr=False)
 
     def add(self, service: Service) -> None:
         """Index a service; a name or domain listed twice is an error, not a silent override."""
@@ -82,11 +85,22 @@ class Catalog:
                 self.shared.add(key)
         self.services.append(service)
         self.by_name[service.name.lower()] = service
+        self._matches.clear()
         for signature in service.signatures:
             self.by_signature.setdefault(signature, service)
 
     def match(self, host: str) -> Optional[ServiceMatch]:
         """The service owning ``host`` (longest label-boundary suffix), if any."""
+        try:
+            return self._matches[host]
+        except KeyError:
+            pass
+        if len(self._matches) >= MAX_MATCHES:
+            self._matches.clear()
+        found = self._matches[host] = self._match(host)
+        return found
+
+    def _match(self, host: str) -> Optional[ServiceMatch]:
         host = host.lower().rstrip(".")
         labels = host.split(".")
         for start in range(len(labels)):

@@ -21,6 +21,7 @@ address, never a scan of the ranges, and the answer per address is cached.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -61,6 +62,24 @@ class RangeMatch:
         return None if self.range_set.shared else self.range_set.services[0]
 
 
+def address_value(address: str) -> Optional[tuple[int, int]]:
+    """(IP version, address as an integer), or None for anything but an address.
+
+    The C parser takes the common case; what it refuses (a scope id, say) gets
+    the ipaddress module's answer, so both give the same result.
+    """
+    try:
+        return (6, int.from_bytes(socket.inet_pton(socket.AF_INET6, address), "big")) if ":" in address \
+            else (4, int.from_bytes(socket.inet_pton(socket.AF_INET, address), "big"))
+    except (OSError, ValueError, TypeError):
+        pass
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return ip.version, int(ip)
+
+
 class PrefixTable:
     """Longest-prefix match: per family, {prefix length: {network int: value}}, probed longest first."""
 
@@ -76,14 +95,13 @@ class PrefixTable:
         self.count += 1
 
     def lookup(self, address: str) -> Optional[RangeMatch]:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
+        parsed = address_value(address)
+        if parsed is None:
             return None
-        bits = 32 if ip.version == 4 else 128
-        value = int(ip)
-        tables = self.tables[ip.version]
-        for length in self.lengths[ip.version]:
+        version, value = parsed
+        bits = 32 if version == 4 else 128
+        tables = self.tables[version]
+        for length in self.lengths[version]:
             hit = tables[length].get(value >> (bits - length) << (bits - length))
             if hit is not None:
                 return RangeMatch(hit[0], hit[1])

@@ -17,6 +17,8 @@ from typing import Union
 from .model import Secret
 
 _KEY_CACHE: dict[str, bytes] = {}
+_KEY_PATHS: dict[tuple, str] = {}
+_KEYED: dict[bytes, hmac.HMAC] = {}  # an HMAC per key with its pads derived: each secret copies it
 
 # A small list of defaults and very common passwords; only their fingerprints
 # matter at run time, the list itself is public knowledge.
@@ -44,12 +46,21 @@ def home_dir() -> Path:
     return Path(base) / "shadowit"
 
 
+def _key_path() -> str:
+    """home_dir()/fingerprint.key, remembered per environment: it is asked for every secret seen."""
+    env = (os.environ.get("SHADOWIT_HOME"), os.environ.get("XDG_CONFIG_HOME"), os.environ.get("HOME"))
+    path = _KEY_PATHS.get(env)
+    if path is None:
+        path = _KEY_PATHS[env] = str(home_dir() / "fingerprint.key")
+    return path
+
+
 def installation_key() -> bytes:
     """The HMAC key, created on first use with mode 0600."""
-    path = home_dir() / "fingerprint.key"
-    cached = _KEY_CACHE.get(str(path))
+    cached = _KEY_CACHE.get(_key_path())
     if cached:
         return cached
+    path = Path(_key_path())
     try:
         key = bytes.fromhex(path.read_text().strip())
     except (OSError, ValueError):
@@ -89,7 +100,15 @@ def protect(value: Union[str, bytes], key: bytes | None = None) -> Secret:
     else:
         clear = value
         raw = value.encode("utf-8", "replace")
-    digest = hmac.new(key or installation_key(), raw, hashlib.sha256).hexdigest()[:16]
+    key = key or installation_key()
+    keyed = _KEYED.get(key)
+    if keyed is None:
+        if len(_KEYED) >= 16:
+            _KEYED.clear()
+        keyed = _KEYED[key] = hmac.new(key, digestmod=hashlib.sha256)
+    mac = keyed.copy()
+    mac.update(raw)
+    digest = mac.hexdigest()[:16]
     return Secret(
         mask=mask(len(clear), clear[:1]),
         fingerprint=digest,

@@ -28,6 +28,11 @@ MAX_RECORD = 1 << 18  # no link type carries frames over 256 KiB
 SWEEP_MASK = 0xFFFF
 MAX_INTERFACES = 4096  # per pcapng section; more is a hostile file, not a capture
 TS_LIMIT = 4102444800.0  # 2100-01-01: frames stamped outside 1970..2100 are skipped with a warning
+# After a record (or block) header: Ethernet type, IPv4 version/IHL, total length, fragment fields, protocol,
+# addresses, TCP ports, data offset and flags of an untagged Ethernet/IPv4/TCP frame, all single bytes or raw
+# byte strings, so the same layout serves either byte order; 48 bytes
+SKIP_FIELDS = "12x2sBxBBxxBBxB2x4s4s4s8xBB"
+ETHER_IPV4 = b"\x08\x00"
 
 # handler(buf, offset, caplen, ts, linktype, frame_no); buf is only valid during the call
 FrameHandler = Callable[[bytes, int, int, float, int, int], None]
@@ -122,6 +127,8 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
     stats.linktypes.add(linktype)
     limit = max(snaplen, 65535) if snaplen <= MAX_RECORD else MAX_RECORD
     unpack_from = struct.Struct(order + "IIII").unpack_from
+    # the record header and the fields of an Ethernet/IPv4/TCP header the skip test reads, in one C call
+    unpack_tcp = struct.Struct(order + "IIII" + SKIP_FIELDS).unpack_from
     win = _Chunked(stream, 24)
     frame_no = 0
     first_ts = ts = None
@@ -140,7 +147,12 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
             buf, pos, size = win.buf, win.pos, len(win.buf)
             if progress is not None:
                 progress(win.offset())
-        sec, frac, caplen, _wire = unpack_from(buf, pos)
+        if size - pos >= 64:
+            sec, frac, caplen, _wire, ether, ver_ihl, len_hi, len_lo, frag_hi, frag_lo, proto, src, dst, ports, \
+                data_off, flags = unpack_tcp(buf, pos)
+        else:
+            sec, frac, caplen, _wire = unpack_from(buf, pos)
+            proto = 0
         end = pos + 16 + caplen
         if end > size or caplen > limit:
             if caplen > limit:
@@ -160,12 +172,11 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
                 progress(win.offset())
         frame_no += 1
         p = pos + 16
-        if quiet is not None and frame_no & SWEEP_MASK and frame_no <= skip_until and caplen >= 54 \
-                and buf[p + 23] == 6 and buf[p + 14] == 0x45 and buf[p + 12] == 8 \
-                and buf[p + 13] == 0 and not (buf[p + 47] & 7 or buf[p + 20] & 0x1F or buf[p + 21]) \
-                and (buf[p + 34:p + 38] in quiet
-                     or 20 <= (buf[p + 16] << 8 | buf[p + 17]) <= 20 + (buf[p + 46] >> 4) * 4) \
-                and not (watched and (buf[p + 26:p + 30] in watched or buf[p + 30:p + 34] in watched)):
+        if proto == 6 and quiet is not None and ver_ihl == 0x45 and ether == ETHER_IPV4 and caplen >= 54 \
+                and frame_no & SWEEP_MASK and frame_no <= skip_until \
+                and not (flags & 7 or frag_hi & 0x1F or frag_lo) \
+                and (ports in quiet or 20 <= (len_hi << 8 | len_lo) <= 20 + (data_off >> 4) * 4) \
+                and not (watched and (src in watched or dst in watched)):
             pos = end
             skipped_last = (sec, frac)
             if first_ts is None:  # a capture may start with a frame the hot path skips (a bare ACK)
@@ -224,6 +235,7 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
     win.base = 0
     order = "<"
     epb_unpack = struct.Struct(order + "IIIIIII").unpack_from
+    epb_unpack_tcp = struct.Struct(order + "IIIIIII" + SKIP_FIELDS).unpack_from
     interfaces: list[_Interface] = []
     frame_no = 0
     first_ts = None
@@ -236,20 +248,23 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
     while True:
         buf, pos = win.buf, win.pos
         if len(buf) - pos >= 28:  # fast path: an enhanced packet block wholly in the buffer
-            btype, blen, if_id, ts_high, ts_low, caplen, _orig = epb_unpack(buf, pos)
+            if len(buf) - pos >= 76:
+                btype, blen, if_id, ts_high, ts_low, caplen, _orig, ether, ver_ihl, len_hi, len_lo, frag_hi, \
+                    frag_lo, proto, src, dst, ports, data_off, flags = epb_unpack_tcp(buf, pos)
+            else:
+                btype, blen, if_id, ts_high, ts_low, caplen, _orig = epb_unpack(buf, pos)
+                proto = 0
             if btype == 6 and 28 + caplen <= blen <= max_block and pos + blen <= len(buf) \
                     and if_id < len(interfaces) and not blen & 3:
                 frame_no += 1
                 win.pos = pos + blen
                 iface = interfaces[if_id]
                 p = pos + 28
-                if quiet is not None and frame_no & SWEEP_MASK and frame_no <= skip_until and iface.linktype == 1 \
-                        and caplen >= 54 and buf[p + 23] == 6 and buf[p + 14] == 0x45 \
-                        and buf[p + 12] == 8 and buf[p + 13] == 0 \
-                        and not (buf[p + 47] & 7 or buf[p + 20] & 0x1F or buf[p + 21]) \
-                        and (buf[p + 34:p + 38] in quiet
-                             or 20 <= (buf[p + 16] << 8 | buf[p + 17]) <= 20 + (buf[p + 46] >> 4) * 4) \
-                        and not (watched and (buf[p + 26:p + 30] in watched or buf[p + 30:p + 34] in watched)):
+                if proto == 6 and quiet is not None and ver_ihl == 0x45 and ether == ETHER_IPV4 and caplen >= 54 \
+                        and iface.linktype == 1 and frame_no & SWEEP_MASK and frame_no <= skip_until \
+                        and not (flags & 7 or frag_hi & 0x1F or frag_lo) \
+                        and (ports in quiet or 20 <= (len_hi << 8 | len_lo) <= 20 + (data_off >> 4) * 4) \
+                        and not (watched and (src in watched or dst in watched)):
                     stamp = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
                     if 0.0 <= stamp < TS_LIMIT:
                         ts = stamp
@@ -282,6 +297,7 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
             interfaces = []  # interface ids restart in each section
             btype = 0x0A0D0D0A
             epb_unpack = struct.Struct(order + "IIIIIII").unpack_from
+            epb_unpack_tcp = struct.Struct(order + "IIIIIII" + SKIP_FIELDS).unpack_from
         blen = struct.unpack_from(order + "I", buf, pos + 4)[0]
         if blen < 12 or blen % 4 or blen > MAX_RECORD + 64:
             stats.warnings.append(
