@@ -96,6 +96,29 @@ def test_tenants_and_signatures(catalog):
     assert bittorrent.category == "p2p" and "utorrent.com" in bittorrent.domains and bittorrent.ports
 
 
+def test_match_answers_are_remembered_bounded_and_forgotten_when_the_catalog_changes(monkeypatch):
+    """Every name seen asks the catalog; the answer for a host is computed once, then reused."""
+    import dataclasses
+
+    from detector import catalog as catalog_module
+    from detector.catalog import Service
+
+    catalog = load_catalog()  # its own: this test adds an entry
+    first = catalog.match("Drive.Google.com.")
+    assert first is catalog.match("Drive.Google.com.")  # remembered...
+    assert catalog.match("drive.google.com") == first  # ...per spelling, with the same answer
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.tenant = "changed"  # one shared answer: nobody may change it
+    assert catalog.match("unlisted.example") is None
+    assert catalog.match("unlisted.example") is None
+    monkeypatch.setattr(catalog_module, "MAX_MATCHES", 3)
+    for index in range(10):
+        catalog.match(f"host{index}.example")
+    assert len(catalog._matches) <= 3  # hostile traffic with random names cannot grow it
+    catalog.add(Service(name="Example Share", category="file-sharing", domains=("unlisted.example",)))
+    assert catalog.match("unlisted.example").service.name == "Example Share"  # a new entry is seen at once
+
+
 SITE_POLICY = """
 version: 1
 rules:

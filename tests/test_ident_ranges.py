@@ -105,3 +105,18 @@ def test_bpf_expression_for_live_capture_lists_owned_ranges_only():
     assert expression.startswith("udp and (") and "net 91.108.4.0/22" in expression
     assert "157.240.0.0/16" not in expression  # Meta is shared: no single service
     check_filter(expression)  # libpcap accepts it
+
+
+@pytest.mark.parametrize("text", ["192.0.2.7", "255.255.255.255", "0.0.0.0", "2001:db8::1", "::ffff:192.0.2.7", "::",
+                                  "fe80::1%eth0", "01.2.3.4", "1.2.3", " 192.0.2.7", "192.0.2.7\x00", "dropbox.com", "",
+                                  "2001:db8::g"])
+def test_address_values_match_the_ipaddress_module(text):
+    """The C parser's fast answer and the fallback agree with ipaddress on every spelling, good or bad."""
+    from detector.ipranges import address_value
+
+    try:
+        ip = ipaddress.ip_address(text)
+        expected = (ip.version, int(ip))
+    except ValueError:
+        expected = None
+    assert address_value(text) == expected
