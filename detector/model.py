@@ -20,14 +20,29 @@ CATEGORY_WIFI = "wifi-drops"
 CATEGORY_WIFI_ATTACK = "wifi-attack"
 
 
+_ISO_SECONDS: dict[int, str] = {}  # whole second -> text: evidence of one capture shares few seconds
+
+
 def iso(ts: Optional[float]) -> Optional[str]:
     """ISO-8601 UTC text for a POSIX timestamp (None, and a time no calendar can show, give None)."""
     if ts is None:
         return None
+    second = int(ts) if 0 <= ts < 4102444800 else None  # the text shows whole seconds: the floor of ts...
+    if second is not None and ts - second >= 0.999999:
+        second = None  # ...unless rounding to microseconds carries it into the next second
+    if second is not None:
+        text = _ISO_SECONDS.get(second)
+        if text is not None:
+            return text
     try:
-        return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        text = datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     except (OverflowError, OSError, ValueError):  # hostile input: year 10000, NaN, 2**70
         return None
+    if second is not None:
+        if len(_ISO_SECONDS) >= 4096:
+            _ISO_SECONDS.clear()
+        _ISO_SECONDS[second] = text
+    return text
 
 
 TS_MIN = 0.0  # 1970-01-01T00:00:00Z

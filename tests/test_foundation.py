@@ -193,3 +193,27 @@ def test_write_demo_is_deterministic(tmp_path):
     a = write_demo(tmp_path / "a")
     b = write_demo(tmp_path / "b")
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+
+
+def test_iso_text_is_the_calendar_answer_for_every_time_remembered_or_not():
+    """iso() remembers the text per whole second; a time that rounds into the next second must not reuse it."""
+    import random
+    from datetime import datetime, timezone
+
+    from detector.model import iso
+
+    def calendar(ts):
+        try:
+            return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        except (OverflowError, OSError, ValueError):
+            return None
+
+    rng = random.Random(7)
+    times = [0.0, 0.9999996, 0.9999994, 5.0, 5.9999999, 1_764_000_000.9999996, 4_102_444_799.9999, 4_102_444_800.0,
+             -0.5, float("nan"), float("inf"), 2.0 ** 70]
+    times += [rng.uniform(0, 4.2e9) for _ in range(2000)]
+    edges = [0.0, 0.9999994, 0.9999995, 0.99999951]
+    times += [rng.randrange(0, 4_200_000_000) + rng.choice(edges) for _ in range(2000)]
+    for ts in times + times:  # the second pass answers from memory
+        assert iso(ts) == calendar(ts), ts
+    assert iso(None) is None
