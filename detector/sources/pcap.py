@@ -147,7 +147,7 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
             buf, pos, size = win.buf, win.pos, len(win.buf)
             if progress is not None:
                 progress(win.offset())
-        if size - pos >= 64:
+        if quiet is not None and size - pos >= 64:  # other link types or no hot path: the skip never applies
             sec, frac, caplen, _wire, ether, ver_ihl, len_hi, len_lo, frag_hi, frag_lo, proto, src, dst, ports, \
                 data_off, flags = unpack_tcp(buf, pos)
         else:
@@ -168,11 +168,14 @@ def _read_pcap(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Rea
                 break
             buf, pos, size = win.buf, win.pos, len(win.buf)
             end = pos + 16 + caplen
+            if quiet is not None and size - pos >= 64:  # the record straddled two chunks: read its fields again
+                sec, frac, caplen, _wire, ether, ver_ihl, len_hi, len_lo, frag_hi, frag_lo, proto, src, dst, ports, \
+                    data_off, flags = unpack_tcp(buf, pos)
             if progress is not None:
                 progress(win.offset())
         frame_no += 1
         p = pos + 16
-        if proto == 6 and quiet is not None and ver_ihl == 0x45 and ether == ETHER_IPV4 and caplen >= 54 \
+        if proto == 6 and ver_ihl == 0x45 and ether == ETHER_IPV4 and caplen >= 54 \
                 and frame_no & SWEEP_MASK and frame_no <= skip_until \
                 and not (flags & 7 or frag_hi & 0x1F or frag_lo) \
                 and (ports in quiet or 20 <= (len_hi << 8 | len_lo) <= 20 + (data_off >> 4) * 4) \
@@ -248,7 +251,7 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
     while True:
         buf, pos = win.buf, win.pos
         if len(buf) - pos >= 28:  # fast path: an enhanced packet block wholly in the buffer
-            if len(buf) - pos >= 76:
+            if quiet is not None and len(buf) - pos >= 76:
                 btype, blen, if_id, ts_high, ts_low, caplen, _orig, ether, ver_ihl, len_hi, len_lo, frag_hi, \
                     frag_lo, proto, src, dst, ports, data_off, flags = epb_unpack_tcp(buf, pos)
             else:
@@ -260,7 +263,7 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: R
                 win.pos = pos + blen
                 iface = interfaces[if_id]
                 p = pos + 28
-                if proto == 6 and quiet is not None and ver_ihl == 0x45 and ether == ETHER_IPV4 and caplen >= 54 \
+                if proto == 6 and ver_ihl == 0x45 and ether == ETHER_IPV4 and caplen >= 54 \
                         and iface.linktype == 1 and frame_no & SWEEP_MASK and frame_no <= skip_until \
                         and not (flags & 7 or frag_hi & 0x1F or frag_lo) \
                         and (ports in quiet or 20 <= (len_hi << 8 | len_lo) <= 20 + (data_off >> 4) * 4) \
