@@ -230,7 +230,7 @@ class TimeBound(click.ParamType):
 @click.option("--incremental", is_flag=True,
               help="Logs: read only lines earlier scans of --db did not (growing and rotated logs, hourly runs).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Decoding processes for captures (default: the cores, for inputs over 32 MB); same findings.")
+              help="Decoding processes for captures (default 1; more pay only with free cores); same findings.")
 @presentation_options
 def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook,
          notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs, lang, client,
@@ -251,7 +251,7 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
         window = TimeWindow(since, until)
     request = ScanRequest(list(inputs), _rules_paths(rules), db, site, operator, parse_tz(tz),
                           None if quiet else _progress_stream(), _argv(), wait_for_lock=wait, window=window,
-                          incremental=incremental, jobs=choose_jobs(list(inputs), jobs))
+                          incremental=incremental, jobs=choose_jobs(jobs))
     outcome = _run(request)
     _deliver(outcome, report_path, json_path, db, quiet, presentation)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")

@@ -1,24 +1,31 @@
-"""``scan --jobs N``: the flows of each capture spread over N processes, merged back exactly.
+"""``scan --jobs N``: the flows of each capture spread over N decoding processes, merged back exactly.
 
-Every process walks every record of the capture (the record loop is cheap)
-and decodes only its share: the frames whose port pair hashes to it. The hash
-is symmetric and uses the port pair only, so both directions of a flow, and
-every flow the dispatcher's port-pair shortcuts (``quiet_pairs``) relate, meet
-in one process; frames without ports (802.11, ARP, other link types) all go to
-share 0. This process decodes share 0 with the scan's own dispatcher; N-1
-forked workers decode the others and send their observations in batches,
-tagged with a merge key:
+Every worker walks every record of the capture and decodes only its share:
+the frames whose port pair hashes to it. The hash is symmetric and uses the
+port pair only, so both directions of a flow, and every flow the
+dispatcher's port-pair shortcuts (``quiet_pairs``) relate, meet in one
+process; frames without ports (802.11, ARP, other link types) all go to share
+0. The N forked workers send their observations in batches, tagged with a
+merge key:
 
     (capture, frame, phase) prefix, flow rank, order of emission
 
 phase 0 being the idle-flow sweep before a frame, 1 the frame itself, 2 the
 end of the scan; a sweep and the end close flows in least-recently-used order,
 which is the frame that last moved each flow (``Flow.moved``). This process
-also meters the addresses the detectors asked to watch (that decision needs
-every observation, so it cannot live in a worker): before it looks at a frame
-it merges in everything the workers found before that frame. The detectors so
-see the one stream a single process produces and stay untouched; findings,
-counts and evidence are the same at every ``--jobs`` (tests/test_jobs.py).
+decodes nothing: it meters the addresses the detectors asked to watch (that
+decision needs every observation, so it cannot live in a worker), and before
+it looks at a frame it merges in everything the workers found before that
+frame. The detectors so see the one stream a single process produces and stay
+untouched; findings, counts and evidence are the same at every ``--jobs``
+(tests/test_jobs.py).
+
+Cost, measured (bench/RESULTS.md): every process walks every record, so the
+CPU time grows with N, and this process still walks, meters, merges and runs
+the detectors: about 79 % of a one-process scan's instructions on the
+reference mix. The wall time can only fall with N + 1 free cores on a capture
+whose decoding dominates; on two cores it does not, which is why the default
+is one process.
 
 Known limits: a flow table that overflows its limit (65,536 flows) evicts per
 process rather than globally; a segment whose port pair collides with an
@@ -270,11 +277,11 @@ class _Merger:
 
 
 class ParallelCaptures:
-    """This process decodes share 0, meters and merges; N-1 forked workers decode the other shares.
+    """N forked workers decode the shares; this process meters and merges.
 
-    The scan's own dispatcher keeps its decoders and its flows across captures,
-    as with --jobs 1; a second dispatcher without decoders shares its volume
-    meter and meters the other shares' frames. Whether a frame is metered
+    A dispatcher without decoders shares the scan dispatcher's volume meter
+    and meters every frame of a watched address (the scan dispatcher's own
+    flow table stays empty). Whether a frame is metered
     depends on what the detectors have seen, so the workers' observations of
     earlier frames are merged in before a frame is looked at, and the reader
     skips ignored segments inline only up to the first frame a worker may
@@ -294,12 +301,15 @@ class ParallelCaptures:
         # the other's, and the reader's inline test covers the frames of both
         self.meter_only.quiet_pairs = dispatcher.quiet_pairs
         self.meter_only.hot = dispatcher.hot
+        # frames of a link type nothing decodes are reported on the input: this process sees every such frame
+        self.meter_only.stats.unknown_linktypes = dispatcher.stats.unknown_linktypes
+        self.max_quiet = 4 * settings.max_flows
         context = multiprocessing.get_context("fork")
-        self.commands = [context.Queue() for _ in range(jobs - 1)]
+        self.commands = [context.Queue() for _ in range(jobs)]
         # bounded: a worker far ahead of this process waits instead of piling observations up in memory
-        outs = [context.Queue(maxsize=QUEUE_MESSAGES) for _ in range(jobs - 1)]
-        self.processes = [context.Process(target=_work, args=(i + 1, jobs, settings, self.commands[i], outs[i]),
-                                          name=f"shadowit-decode-{i + 1}", daemon=True) for i in range(jobs - 1)]
+        outs = [context.Queue(maxsize=QUEUE_MESSAGES) for _ in range(jobs)]
+        self.processes = [context.Process(target=_work, args=(i, jobs, settings, self.commands[i], outs[i]),
+                                          name=f"shadowit-decode-{i}", daemon=True) for i in range(jobs)]
         for process in self.processes:
             process.start()
         self.merger = _Merger(outs, emit)
@@ -335,8 +345,7 @@ class ParallelCaptures:
         for commands in self.commands:
             commands.put(("file", path, path.name, capture, frame_base))
         release = merger.release
-        handle, meter, jobs = dispatcher.handle, meter_only.handle, self.jobs
-        flows, volume, tagged, direct = dispatcher.flows, dispatcher.meter, self._tagged, self.emit
+        meter, volume, direct, max_quiet = meter_only.handle, dispatcher.meter, self.emit, self.max_quiet
         base = capture << CAPTURE_SHIFT
         quiet, watched, hot = dispatcher.quiet_pairs, dispatcher.watched, dispatcher.hot
         hot.skip_until = -1  # the reader may skip no frame until the workers' progress is known
@@ -352,17 +361,10 @@ class ParallelCaptures:
 
         def handler(buf: bytes, off: int, caplen: int, ts: float, linktype: int, frame_no: int) -> None:
             frame_key = base | frame_no << 2
-            if not frame_no & 0xFFFF:  # the sweep of --jobs 1, in its order: flows everywhere, then the meter
-                where = f"{path.name}:frame {frame_no}"
-                self.prefix = frame_key
-                self.set_sink(tagged)
-                try:
-                    flows.expire_idle(ts, where)
-                finally:
-                    self.set_sink(direct)
+            if not frame_no & 0xFFFF:  # the sweep of --jobs 1, in its order: the workers' flows, then the meter
                 release(frame_key | 1)
                 skippable()
-                volume.expire_idle(ts, direct, where)
+                volume.expire_idle(ts, direct, f"{path.name}:frame {frame_no}")
             elif frame_key | 1 > merger.horizon:
                 release(frame_key | 1)  # what the workers found before this frame comes first
                 skippable()
@@ -375,13 +377,13 @@ class ParallelCaptures:
                 if buf[off + 34:off + 38] in quiet \
                         and not (watched and (buf[off + 26:off + 30] in watched or buf[off + 30:off + 34] in watched)):
                     return
-            if share_of(buf, off, caplen, linktype, jobs) == 0:
-                handle(buf, off, caplen, ts, linktype, frame_no)
-            elif linktype == 1 and caplen >= 34 and buf[off + 12] == 8 and buf[off + 13] == 0 \
+            if linktype == 1 and caplen >= 34 and buf[off + 12] == 8 and buf[off + 13] == 0 \
                     and not (watched and (buf[off + 26:off + 30] in watched or buf[off + 30:off + 34] in watched)):
-                # another share's frame that meters nothing: nothing to do here, and its pair may be skipped
-                # inline from now on (the reader still hands over frames of addresses watched later)
+                # a frame that meters nothing: a worker decodes it, and its pair may be skipped inline from now on
+                # (the reader still hands over frames of addresses watched later)
                 if caplen >= 54 and buf[off + 14] == 0x45 and buf[off + 23] == 6:
+                    if len(quiet) > max_quiet:
+                        quiet.clear()  # only a shortcut: a pair left out reaches this test again
                     pair = buf[off + 34:off + 38]
                     quiet.add(pair)
                     quiet.add(pair[2:] + pair[:2])

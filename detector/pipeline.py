@@ -6,7 +6,6 @@ and live capture all feed it, so they share decoders and detectors exactly.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from .detectors.identity import directory_of
 from .identity import Directory
 from .model import TS_MAX, TS_MIN, Finding, InputRecord, Observation
 from .settings import Settings
-from .sources import InputError, OpenedInput, discover, sniff_kind
+from .sources import InputError, OpenedInput, sniff_kind
 from .sources.logfile import MAX_LINE, LogStats, choose_document, choose_format, read_log
 from .sources.pcap import CaptureFormatError, ReadStats, read_capture
 
@@ -35,33 +34,17 @@ PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 MAX_NAMED_HOSTS = 500  # hosts per finding that get a name looked up
 # decoding processes for file scans when ScanConfig.jobs is None; `shadowit scan --jobs` sets it
 default_jobs = 1
-PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this much input, forking workers costs more than it saves
 
 
-def available_cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+def choose_jobs(requested: Optional[int]) -> int:
+    """--jobs as given, else one process.
 
-
-def choose_jobs(paths: list[str], requested: Optional[int]) -> int:
-    """--jobs as given; by default the cores, or 1 when the inputs are small (start-up matters more)."""
-    if requested:
-        return requested
-    cores = available_cores()
-    if cores <= 1:
-        return 1
-    total = 0
-    try:
-        for path in discover(paths):
-            total += path.stat().st_size
-            if total >= PARALLEL_MIN_BYTES:
-                return cores
-    except (InputError, OSError):
-        return 1  # the scan itself reports the bad input
-    return 1
+    More decoding processes give the same findings (detector/parallel.py) but,
+    measured on the reference mix and the bulk mix, no shorter scan on two cores
+    and always more CPU time (bench/RESULTS.md): the default stays at one until
+    that changes.
+    """
+    return requested or 1
 
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
