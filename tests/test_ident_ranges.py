@@ -120,3 +120,19 @@ def test_address_values_match_the_ipaddress_module(text):
     except ValueError:
         expected = None
     assert address_value(text) == expected
+
+
+@pytest.mark.parametrize("text", ["10.0.0.1", "10.0.0.255", "255.255.255.255", "0.0.0.0", "224.0.0.251", "239.1.2.3",
+                                  "223.255.255.254", "240.0.0.1", "::", "::1", "ff02::fb", "fe80::1%eth0",
+                                  "2001:db8::ff", "::ffff:224.0.0.1", " 10.0.0.7 ", "01.2.3.4", "printer", ""])
+def test_client_devices_are_told_apart_from_group_and_broadcast_addresses(text):
+    """is_device reads integers; the ipaddress module's properties give the same answer."""
+    from detector.detectors.base import is_device
+
+    try:
+        ip = ipaddress.ip_address(text.strip().split("%", 1)[0])
+        expected = not (ip.is_multicast or ip.is_unspecified
+                        or (ip.version == 4 and str(ip).endswith(".255")))
+    except ValueError:
+        expected = False
+    assert is_device(text) is expected

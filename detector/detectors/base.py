@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import ipaddress
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Callable, Optional
 
 from ..catalog import Catalog
+from ..ipranges import address_value
 from ..model import Evidence, Finding, Observation, iso
 from ..settings import Settings
 
@@ -77,13 +77,13 @@ def is_device(address: str) -> bool:
             return not int(text[:2], 16) & 1  # group bit: multicast/broadcast MAC
         except ValueError:
             return False
-    try:
-        ip = ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
+    parsed = address_value(text.split("%", 1)[0])
+    if parsed is None:
         return False
-    if ip.is_multicast or ip.is_unspecified:
-        return False
-    return not (ip.version == 4 and (str(ip).endswith(".255") or ip == ipaddress.IPv4Address("255.255.255.255")))
+    version, value = parsed
+    if version == 4:  # not multicast (224/4), unspecified, or a broadcast (x.x.x.255, 255.255.255.255)
+        return value >> 28 != 0xE and value != 0 and value & 0xFF != 0xFF
+    return value >> 120 != 0xFF and value != 0  # not multicast (ff00::/8) or unspecified
 
 
 def devices(addresses) -> list[str]:
