@@ -236,8 +236,6 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
          notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs, lang, client,
          logo, classification) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
-    from .pipeline import choose_jobs
-
     presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     if incremental and db is None:
@@ -251,7 +249,7 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
         window = TimeWindow(since, until)
     request = ScanRequest(list(inputs), _rules_paths(rules), db, site, operator, parse_tz(tz),
                           None if quiet else _progress_stream(), _argv(), wait_for_lock=wait, window=window,
-                          incremental=incremental, jobs=choose_jobs(jobs))
+                          incremental=incremental, jobs=jobs)
     outcome = _run(request)
     _deliver(outcome, report_path, json_path, db, quiet, presentation)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")

@@ -32,19 +32,6 @@ if TYPE_CHECKING:  # incremental log reading loads only when asked for (start-up
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 MAX_NAMED_HOSTS = 500  # hosts per finding that get a name looked up
-# decoding processes for file scans when ScanConfig.jobs is None; `shadowit scan --jobs` sets it
-default_jobs = 1
-
-
-def choose_jobs(requested: Optional[int]) -> int:
-    """--jobs as given, else one process.
-
-    More decoding processes give the same findings (detector/parallel.py) but,
-    measured on the reference mix and the bulk mix, no shorter scan on two cores
-    and always more CPU time (bench/RESULTS.md): the default stays at one until
-    that changes.
-    """
-    return requested or 1
 
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
@@ -56,7 +43,10 @@ class ScanConfig:
     zone: Optional[tzinfo] = None  # --tz
     progress_stream: Optional[TextIO] = None  # stderr when a bar should be drawn
     window: Optional[TimeWindow] = None  # --since/--until
-    jobs: Optional[int] = None  # decoding processes for captures (detector/parallel.py); None: default_jobs
+    # decoding processes for captures (detector/parallel.py). None: one. More give the same findings but,
+    # measured on the reference and the bulk mix, no shorter scan on two cores and always more CPU time
+    # (bench/RESULTS.md), so they are an opt-in for machines with cores to spare
+    jobs: Optional[int] = None
 
 
 class Router:
@@ -101,7 +91,7 @@ class Scan:
         self.router = Router(self.detectors)
         base_emit = self.config.window.wrap(self.router.emit) if self.config.window else self.router.emit
         self.emit = base_emit
-        self.jobs = self.config.jobs or default_jobs
+        self.jobs = self.config.jobs or 1
         self.parallel = None  # ParallelCaptures, started at the first capture when jobs > 1
         self.captures = 0  # captures scanned so far, and their frames: merge keys across files
         self.frames_before = 0

@@ -91,10 +91,9 @@ def test_cli_jobs_json_identical(tmp_path: Path) -> None:
 
 def test_default_is_one_process_and_an_explicit_jobs_is_honoured() -> None:
     """More processes cost CPU without shortening a scan on two cores (bench/RESULTS.md): opt-in only."""
-    from detector import pipeline
-
-    assert pipeline.choose_jobs(None) == 1
-    assert pipeline.choose_jobs(3) == 3
+    settings = load_ruleset(None).settings
+    assert Scan(ScanConfig(settings, load_catalog())).jobs == 1
+    assert Scan(ScanConfig(settings, load_catalog(), jobs=3)).jobs == 3
 
 
 def test_this_process_decodes_nothing_with_jobs(tmp_path: Path) -> None:
