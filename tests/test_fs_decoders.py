@@ -124,6 +124,18 @@ def test_certificate_ignored_when_sni_named_the_flow_and_tls13_hides_it(tmp_path
     assert services(path) == {}
 
 
+def test_certificate_with_an_impossible_version_is_a_bad_certificate_not_a_decoder_crash():
+    """cryptography's InvalidVersion is no ValueError; found by the pkt_tls fuzz target (version field 10)."""
+    from detector.decoders.tls import TlsError, certificate_names
+
+    der = bytearray(certificate_der("www.dropbox.com", ["www.dropbox.com"]))
+    at = der.index(b"\xa0\x03\x02\x01\x02")  # tbsCertificate's [0] EXPLICIT version v3
+    der[at + 4] = 10
+    body = (len(der) + 3).to_bytes(3, "big") + len(der).to_bytes(3, "big") + bytes(der)  # certificate_list
+    with pytest.raises(TlsError, match="bad certificate"):
+        certificate_names(body)
+
+
 # ---------------------------------------------------------------- QUIC
 
 

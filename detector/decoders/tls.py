@@ -141,7 +141,7 @@ def certificate_names(body: bytes) -> tuple[str, ...]:
 
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError: a version field of 10
         raise TlsError(f"bad certificate: {exc}") from exc
     names: list[str] = []
     try:  # cryptography parses names lazily: a hostile string tag is a KeyError here, not at load time
