@@ -27,7 +27,7 @@ def iso(ts: Optional[float]) -> Optional[str]:
     """ISO-8601 UTC text for a POSIX timestamp (None, and a time no calendar can show, give None)."""
     if ts is None:
         return None
-    second = int(ts) if 0 <= ts < 4102444800 else None  # the text shows whole seconds: the floor of ts...
+    second = int(ts) if TS_MIN <= ts < TS_MAX else None  # the text shows whole seconds: the floor of ts...
     if second is not None and ts - second >= 0.999999:
         second = None  # ...unless rounding to microseconds carries it into the next second
     if second is not None:

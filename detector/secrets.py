@@ -51,6 +51,8 @@ def _key_path() -> str:
     env = (os.environ.get("SHADOWIT_HOME"), os.environ.get("XDG_CONFIG_HOME"), os.environ.get("HOME"))
     path = _KEY_PATHS.get(env)
     if path is None:
+        if len(_KEY_PATHS) >= 16:
+            _KEY_PATHS.clear()
         path = _KEY_PATHS[env] = str(home_dir() / "fingerprint.key")
     return path
 
