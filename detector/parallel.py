@@ -222,19 +222,18 @@ def _work(index: int, jobs: int, settings: Settings, commands: Any, out: Any) ->
 
 
 class _Merger:
-    """Feeds ``emit`` the observations of the workers and of this process's own sweeps in merge-key order."""
+    """Feeds ``emit`` the observations of the workers in merge-key order."""
 
     def __init__(self, queues: list, emit: Callable[[Observation], None]) -> None:
         self.queues = queues
         self.emit = emit
-        self.own: deque = deque()  # this process's flows closed by a sweep or the end, tagged like a worker's
-        self.buffers: list[deque] = [deque() for _ in queues] + [self.own]
-        self.marks: list[int] = [-1] * len(queues) + [NEVER]  # own items are always complete
-        self.done: list[Optional[tuple]] = [None] * len(queues) + [()]
+        self.buffers: list[deque] = [deque() for _ in queues]
+        self.marks: list[int] = [-1] * len(queues)
+        self.done: list[Optional[tuple]] = [None] * len(queues)
         self.horizon = -1  # nothing is pending below this key prefix: release() has nothing to do
 
     def start(self) -> None:
-        self.done = [None] * len(self.queues) + [()]
+        self.done = [None] * len(self.queues)
         self.horizon = -1
 
     def _pull(self, i: int) -> None:
@@ -273,7 +272,7 @@ class _Merger:
             while self.done[i] is None:
                 self._pull(i)
         self.release(NEVER)
-        return [d for d in self.done[:-1] if d is not None]
+        return [d for d in self.done if d is not None]
 
 
 class ParallelCaptures:
@@ -289,16 +288,14 @@ class ParallelCaptures:
     """
 
     def __init__(self, jobs: int, settings: Settings, dispatcher: PacketDispatcher,
-                 sink: Callable[[Callable[[Observation], None]], None], emit: Callable[[Observation], None]) -> None:
+                 emit: Callable[[Observation], None]) -> None:
         self.jobs = jobs
         self.dispatcher = dispatcher
-        self.set_sink = sink  # redirects what the dispatcher emits (to tag this process's sweep output)
         self.emit = emit
         self.meter_only = PacketDispatcher([], emit, settings.max_flows, settings.max_stream_bytes)
         self.meter_only.meter = dispatcher.meter
         self.meter_only.watched = dispatcher.meter.watched
-        # one set of ignored port pairs for both: each only ever adds pairs of its own shares, so neither sees
-        # the other's, and the reader's inline test covers the frames of both
+        # the reader's inline test reads the scan dispatcher's hot path: the pairs this process needs nothing from
         self.meter_only.quiet_pairs = dispatcher.quiet_pairs
         self.meter_only.hot = dispatcher.hot
         # frames of a link type nothing decodes are reported on the input: this process sees every such frame
@@ -314,33 +311,12 @@ class ParallelCaptures:
             process.start()
         self.merger = _Merger(outs, emit)
         self.closed = False
-        self.prefix = 0  # merge-key prefix of what this process emits now
-        self.seq = 0
-        self.error_keys: list[tuple[Key, str]] = []
-        failed = dispatcher._decoder_failed
-
-        def decoder_failed(name: str, exc: Exception) -> None:
-            before = len(dispatcher.stats.errors)
-            failed(name, exc)
-            if len(dispatcher.stats.errors) > before:
-                message = dispatcher.stats.errors.pop()  # kept aside: placed among the workers' in frame order
-                self.seq += 1
-                if len(self.error_keys) < 10:
-                    self.error_keys.append(((self.prefix, 0, self.seq), message))
-
-        dispatcher._decoder_failed = decoder_failed  # type: ignore[method-assign]
-
-    def _tagged(self, obs: Observation) -> None:
-        closing = self.dispatcher.flows.closing
-        self.seq += 1
-        self.merger.own.append(((self.prefix, closing.moved if closing is not None else 0, self.seq), obs))
 
     def read(self, stream: Any, path: Path, stats: ReadStats, progress: Optional[Callable[[int], None]],
              capture: int, frame_base: int) -> str:
-        """Scan one capture; decoder errors are added to the dispatcher's stats in frame order."""
+        """Scan one capture; the workers' decoder errors are added to the dispatcher's stats in frame order."""
         dispatcher, meter_only, merger = self.dispatcher, self.meter_only, self.merger
         dispatcher.source = meter_only.source = path.name
-        dispatcher.frame_base = frame_base
         merger.start()
         for commands in self.commands:
             commands.put(("file", path, path.name, capture, frame_base))
@@ -368,7 +344,6 @@ class ParallelCaptures:
             elif frame_key | 1 > merger.horizon:
                 release(frame_key | 1)  # what the workers found before this frame comes first
                 skippable()
-            self.prefix = frame_key | 1
             if linktype == 1 and caplen >= 54 and buf[off + 14] == 0x45 and buf[off + 23] == 6 \
                     and buf[off + 12] == 8 and buf[off + 13] == 0 \
                     and not (buf[off + 47] & 7 or buf[off + 20] & 0x1F or buf[off + 21]):
@@ -390,8 +365,6 @@ class ParallelCaptures:
             else:
                 meter(buf, off, caplen, ts, linktype, frame_no)
 
-        errors_before = len(dispatcher.stats.errors)
-        self.error_keys = []
         try:
             return read_capture(stream, handler, stats, progress, hot)
         except KeyboardInterrupt:
@@ -399,37 +372,24 @@ class ParallelCaptures:
             raise
         finally:
             if not self.closed:  # the workers read the same bytes: merge all they found, even after damage
-                self._merge_errors(errors_before, merger.drain())
+                self._merge_errors(merger.drain())
 
     def finish(self) -> None:
-        """The end of the scan: every process closes its flows (LRU order across all), then the meter flushes."""
+        """The end of the scan: the workers close their flows (LRU order across all), then the meter flushes."""
         dispatcher = self.dispatcher
-        where = f"{dispatcher.source}:end"
-        if not self.closed:
+        if not self.closed:  # else interrupted: the workers are gone with whatever they held
             for commands in self.commands:
                 commands.put(("finish",))
             self.merger.start()
-        self.prefix = prefix(END, 0, 2)
-        errors_before = len(dispatcher.stats.errors)
-        self.error_keys = []
-        self.set_sink(self._tagged)
-        try:
-            dispatcher.flows.close_all(where)
-        finally:
-            self.set_sink(self.emit)
-        if not self.closed:
-            self._merge_errors(errors_before, self.merger.drain())
+            self._merge_errors(self.merger.drain())
             self.close()
-        else:  # interrupted: the workers are gone, only this process's flows are left to report
-            while self.merger.own:
-                self.emit(self.merger.own.popleft()[1])
-        dispatcher.meter.flush(self.emit, where)
+        dispatcher.meter.flush(self.emit, f"{dispatcher.source}:end")
 
-    def _merge_errors(self, errors_before: int, reports: list[tuple]) -> None:
+    def _merge_errors(self, reports: list[tuple]) -> None:
+        """The workers' decoder errors, counted, the first ones kept in frame order."""
         stats = self.dispatcher.stats
         stats.decoder_errors += sum(r[0] for r in reports)
-        keyed = sorted([*self.error_keys, *(item for r in reports for item in r[1])])
-        del stats.errors[errors_before:]
+        keyed = sorted(item for r in reports for item in r[1])
         stats.errors.extend(m for _, m in keyed[:max(0, 10 - len(stats.errors))])
 
     def close(self, terminate: bool = False) -> None:

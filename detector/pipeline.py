@@ -95,9 +95,7 @@ class Scan:
         self.parallel = None  # ParallelCaptures, started at the first capture when jobs > 1
         self.captures = 0  # captures scanned so far, and their frames: merge keys across files
         self.frames_before = 0
-        self._packet_sink = base_emit
-        emit = base_emit if self.jobs <= 1 else self._emit_packet
-        self.dispatcher = PacketDispatcher(packet_decoders(settings), emit, settings.max_flows,
+        self.dispatcher = PacketDispatcher(packet_decoders(settings), base_emit, settings.max_flows,
                                            settings.max_stream_bytes)
         self.book: Optional[PositionBook] = None
 
@@ -110,13 +108,6 @@ class Scan:
     def positions(self) -> list[dict]:
         """Where this scan stopped in each log: commit with its findings (Store.save_findings(positions=))."""
         return self.book.rows() if self.book is not None else []
-
-    def _emit_packet(self, obs: Observation) -> None:
-        """With --jobs N the parallel engine redirects what the dispatcher emits while it sweeps flows."""
-        self._packet_sink(obs)
-
-    def _set_packet_sink(self, sink: Callable[[Observation], None]) -> None:
-        self._packet_sink = sink
 
     def _watch(self, address: str) -> None:
         if self.dispatcher is not None:
@@ -196,13 +187,12 @@ class Scan:
 
     def _read_parallel(self, opened: OpenedInput, stats: ReadStats,
                        progress: Optional[Callable[[int], None]]) -> str:
-        """This process and N-1 workers decode shares of the flows, merged in frame order (detector/parallel.py)."""
+        """N workers decode shares of the flows; this process meters and merges (detector/parallel.py)."""
         from .parallel import ParallelCaptures
 
         assert self.dispatcher is not None
         if self.parallel is None:
-            self.parallel = ParallelCaptures(self.jobs, self.config.settings, self.dispatcher,
-                                             self._set_packet_sink, self.emit)
+            self.parallel = ParallelCaptures(self.jobs, self.config.settings, self.dispatcher, self.emit)
         capture = self.captures
         self.captures += 1
         frames_before = stats.frames
