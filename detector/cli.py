@@ -355,7 +355,9 @@ def _guarded(runner, request) -> ScanOutcome:
     except StoreError as exc:
         raise Failure(f"database: {exc}") from None
     except _capture_errors() as exc:  # evaluated only when an exception reaches here: no import on success
-        if not isinstance(exc, _capture_errors()[0]):  # CaptureAborted
+        from .capture import CaptureAborted
+
+        if isinstance(exc, CaptureAborted):
             raise Failure("capture aborted by a second interrupt; the database keeps the last flush") from None
         raise Failure(str(exc)) from None
     if outcome.interrupted:

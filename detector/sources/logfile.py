@@ -211,7 +211,7 @@ def clean_batch(lines: list[Optional[bytes]], long_line: bool) -> None:
     if long_line:
         lines[0] = None
     if max(map(len, lines[first:]), default=0) > MAX_LINE + 1:  # type: ignore[arg-type]
-        lines[:] = [None if raw is None or len(raw.rstrip(b"\n")) > MAX_LINE + 1 else raw for raw in lines]
-        lines[:] = [None if raw is None else raw.rstrip(b"\r\n") for raw in lines]
+        lines[:] = [None if raw is None or len(raw.rstrip(b"\n")) > MAX_LINE + 1 else raw.rstrip(b"\r\n")
+                    for raw in lines]
         return
     lines[first:] = map(bytes.rstrip, lines[first:], repeat(b"\r\n"))  # type: ignore[arg-type]
