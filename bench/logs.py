@@ -201,10 +201,10 @@ def write_eve(path: Path, records: int, seed: int = 7) -> int:
 
 def child(target: str) -> None:
     """Scan ``target`` in this process and print records, CPU and wall seconds as JSON."""
-    from detector.catalog import load_catalog
-    from detector.pipeline import Scan, ScanConfig
-    from detector.rules import load_ruleset
-    from detector.sources import discover
+    from detector.inputs import discover
+    from detector.policy import load_ruleset
+    from detector.policy.catalog import load_catalog
+    from detector.session.pipeline import Scan, ScanConfig
 
     ruleset = load_ruleset([])
     scan = Scan(ScanConfig(ruleset.settings, load_catalog(), None))
@@ -250,7 +250,7 @@ def main() -> None:
     if args.child:
         child(args.child)
         return
-    from detector.decoders.jsonline import FAST
+    from detector.logs.sensors.jsonline import FAST
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="shadowit-bench-logs-"))
     print(f"JSON parser: {'orjson' if FAST else 'json (stdlib)'}")

@@ -166,9 +166,9 @@ def read_manifest(manifest: Path) -> tuple[dict[str, set[str]], set[str]]:
 
 
 def scan_in_process(path: Path) -> list[dict]:
-    from detector.catalog import load_catalog
-    from detector.pipeline import Scan, ScanConfig
-    from detector.settings import Settings
+    from detector.policy.catalog import load_catalog
+    from detector.policy.settings import Settings
+    from detector.session.pipeline import Scan, ScanConfig
 
     scan = Scan(ScanConfig(Settings(), load_catalog()))
     scan.add_file(path)
@@ -214,7 +214,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     labels, partial = read_manifest(manifest)
     captures = sorted(p for p in directory.rglob("ndpi_*") if p.is_file())
     run = scan_cli if args.cli else scan_in_process
-    from detector.catalog import load_catalog
+    from detector.policy.catalog import load_catalog
 
     catalog = load_catalog()
     totals = defaultdict(lambda: [0, 0])  # service -> [found, labelled]

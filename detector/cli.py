@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING, Optional
 
 import click
 
-from reports.i18n import LANGUAGES, _, severity_label, use_language
-from reports.options import ReportOptions
-
-from . import __version__
-from .app import (
+from detector import __version__
+from detector.findings.finding import SEVERITIES, SEVERITY_RANK
+from detector.inputs import InputError
+from detector.outputs.notify import NotifyConfig, NotifyConfigError, notify
+from detector.policy import RuleLoadError, load_ruleset, validate_files
+from detector.policy.catalog import CatalogError
+from detector.policy.matcher import REGEX_TIMEOUT_SECONDS, BoundedRegex
+from detector.schedule import DEFAULT_UNIT_DIR, PERIODS, Schedule, ScheduleError, install, installed, reported_scans
+from detector.session.run import (
     OutputError,
     ScanOutcome,
     ScanRequest,
@@ -28,41 +32,28 @@ from .app import (
     site_report,
     write_json,
 )
-from .catalog import CatalogError
-from .model import SEVERITIES, SEVERITY_RANK
-from .notify import NotifyConfig, NotifyConfigError, notify
-from .rules import RuleLoadError, load_ruleset, validate_files
-from .rules.matcher import REGEX_TIMEOUT_SECONDS, BoundedRegex
-from .schedule import (
-    DEFAULT_UNIT_DIR,
-    PERIODS,
-    Schedule,
-    ScheduleError,
-    install,
-    installed,
-    reported_scans,
-)
-from .sources import InputError
-from .store import LockBusy, ScanNotFound, StoreError
-from .store.export import BLOCKLIST_STYLES, EXPORT_FORMATS
-from .termsafe import SafeStream, term_safe
-from .timezone import ZoneError, parse_zone
+from detector.store import LockBusy, ScanNotFound, StoreError
+from detector.store.export import BLOCKLIST_STYLES, EXPORT_FORMATS
+from detector.termsafe import SafeStream, term_safe
+from detector.times import ZoneError, parse_zone
+from reports.i18n import LANGUAGES, _, severity_label, use_language
+from reports.options import ReportOptions
 
 if TYPE_CHECKING:  # live capture and the database load only for the commands that use them (start-up)
-    from .store import Store
+    from detector.store import Store
 
 
 def parse_duration(text: str) -> float:
-    """detector.capture.parse_duration, imported when a duration option is given."""
-    from .capture import parse_duration as parse
+    """detector.session.live.parse_duration, imported when a duration option is given."""
+    from detector.session.live import parse_duration as parse
 
     return parse(text)
 
 
 def _capture_errors() -> tuple[type[Exception], ...]:
     """Errors only live capture raises; imported once an exception is being matched (see _guarded)."""
-    from .capture import CaptureAborted
-    from .sources.live import LiveCaptureError
+    from detector.capture.live import LiveCaptureError
+    from detector.session.live import CaptureAborted
 
     return LiveCaptureError, CaptureAborted
 
@@ -244,7 +235,7 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
         raise click.UsageError("--since must be before --until")
     window = None
     if since is not None or until is not None:
-        from .sources.incremental import TimeWindow
+        from detector.logs.incremental import TimeWindow
 
         window = TimeWindow(since, until)
     request = ScanRequest(list(inputs), _rules_paths(rules), db, site, operator, parse_tz(tz),
@@ -293,7 +284,7 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
             report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook, notify_smtp,
             notify_to, notify_from, notify_min_severity, lang, client, logo, classification) -> None:
     """Capture live traffic (passively: never sends) and scan it like a file."""
-    from .capture import CaptureRequest, run_capture
+    from detector.session.live import CaptureRequest, run_capture
 
     presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
@@ -326,7 +317,7 @@ def _notify(outcome: ScanOutcome, config: NotifyConfig, db: Optional[Path], to_s
 @click.option("--quiet", "-q", is_flag=True)
 def demo(out_dir: Path, quiet: bool) -> None:
     """Write sample captures and logs, scan them, and write report.html."""
-    from .samples import write_demo
+    from detector.samples import write_demo
 
     paths = write_demo(out_dir / "samples")
     click.echo(f"sample data written to {out_dir / 'samples'}: {', '.join(p.name for p in paths)}", err=True)
@@ -355,7 +346,7 @@ def _guarded(runner, request) -> ScanOutcome:
     except StoreError as exc:
         raise Failure(f"database: {exc}") from None
     except _capture_errors() as exc:  # evaluated only when an exception reaches here: no import on success
-        from .capture import CaptureAborted
+        from detector.session.live import CaptureAborted
 
         if isinstance(exc, CaptureAborted):
             raise Failure("capture aborted by a second interrupt; the database keeps the last flush") from None
@@ -378,7 +369,7 @@ def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optio
         except OutputError as exc:
             raise Failure(str(exc)) from None
     if report_path:
-        from .store import Store
+        from detector.store import Store
 
         store = Store(db) if db else None
         try:
@@ -458,7 +449,7 @@ def _argv() -> str:
 
 
 def _open_store(db: Path) -> Store:
-    from .store import Store
+    from detector.store import Store
 
     if not db.exists():
         raise Failure(f"{db}: no such database")
@@ -594,7 +585,7 @@ def diff(scans, db, site, as_json) -> None:
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path))
 def export(db, scan_id, fmt, style, out) -> None:
     """Export one scan: JSON (the --json contract), CSV, or a block list of its unsanctioned services."""
-    from .store.export import write_export
+    from detector.store.export import write_export
 
     with _open_store(db) as store:
         try:
@@ -620,7 +611,7 @@ def export(db, scan_id, fmt, style, out) -> None:
 @click.option("--wait/--no-wait", "wait", default=True, show_default=True)
 def prune(db, older_than, keep, force, wait) -> None:
     """Delete scans older than --older-than, keeping the ones a report showed unless --force."""
-    from .store import ScanLock
+    from detector.store import ScanLock
 
     try:
         with ScanLock(db, wait=wait, timeout=3600), _open_store(db) as store:
@@ -713,7 +704,7 @@ def rules_validate(files) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def rules_init(path: Path, force: bool) -> None:
     """Write the annotated example site policy (default ./rules.yaml) to edit: without one, none applies."""
-    from .rules import example_site_policy
+    from detector.policy import example_site_policy
 
     if path.exists() and not force:
         raise Failure(f"{path} exists; use --force to overwrite it")

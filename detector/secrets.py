@@ -11,10 +11,31 @@ import hashlib
 import hmac
 import os
 import secrets as _random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-from .model import Secret
+
+@dataclass(frozen=True)
+class Secret:
+    """A password as the rest of the pipeline may see it: never the clear text.
+
+    Built only by ``detector.secrets.protect`` (or ``protect_missing`` when a log
+    hid the password); the clear value is dropped there.
+    """
+
+    mask: str
+    fingerprint: str
+    length: int
+    weak: bool = False
+    default: bool = False
+    captured: bool = True  # False: the log proves a login but never held the secret (see protect_missing)
+
+    def __str__(self) -> str:  # defensive: formatting a Secret never leaks
+        return self.mask
+
+    __repr__ = __str__
+
 
 _KEY_CACHE: dict[str, bytes] = {}
 _KEY_PATHS: dict[tuple, str] = {}

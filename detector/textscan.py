@@ -15,8 +15,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from .model import Secret, SharedPassword
-from .secrets import protect
+from detector.observations import SharedPassword
+from detector.secrets import Secret, protect
 
 FLOOR = 0.5  # hits below this are not worth a Secret; the detector applies Settings.message_min_score
 MAX_TEXT = 256 * 1024

@@ -111,9 +111,9 @@ def _payload_seeds(packets: list, targets: dict[str, Target]) -> dict[str, list[
     from scapy.layers.inet import TCP, UDP
     from scapy.layers.l2 import ARP
 
-    from detector.decoders import packet_decoders
-    from detector.decoders.base import DatagramDecoder, StreamDecoder
-    from detector.settings import Settings
+    from detector.policy.settings import Settings
+    from detector.protocols import packet_decoders
+    from detector.protocols.base import DatagramDecoder, StreamDecoder
 
     decoders = packet_decoders(Settings())
     seeds: dict[str, list[bytes]] = defaultdict(list)

@@ -18,22 +18,18 @@ from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from detector.decoders import document_decoders, log_decoders, packet_decoders
-from detector.decoders.base import (
-    Datagram,
-    DatagramDecoder,
-    Endpoints,
-    EtherDecoder,
-    FrameDecoder,
-    LogContext,
-    StreamDecoder,
-)
-from detector.decoders.dispatch import PacketDispatcher
-from detector.model import Observation, iso
-from detector.settings import Settings
-from detector.sources import GunzipReader, sniff_kind
-from detector.sources.logfile import LogStats, choose_format, iter_lines, read_log
-from detector.sources.pcap import CaptureFormatError, ReadStats, read_capture
+from detector.capture.dispatch import PacketDispatcher
+from detector.capture.pcap import CaptureFormatError, ReadStats, read_capture
+from detector.documents import document_decoders
+from detector.inputs import GunzipReader, sniff_kind
+from detector.logs import log_decoders
+from detector.logs.base import LogContext
+from detector.logs.reader import LogStats, choose_format, iter_lines, read_log
+from detector.observations import Observation
+from detector.policy.settings import Settings
+from detector.protocols import packet_decoders
+from detector.protocols.base import Datagram, DatagramDecoder, Endpoints, EtherDecoder, FrameDecoder, StreamDecoder
+from detector.times import iso
 
 TS = 1_793_610_000.0  # 2026-11-02, the tests' clock
 ONE_HOUR_EAST = timezone(timedelta(hours=1))  # a --tz, for lines read in the site's zone
@@ -216,7 +212,7 @@ def gzip_capture(data: bytes) -> None:
 
 def scan_file(data: bytes) -> None:
     """The whole pipeline on one file: sniffing, gunzip, decoders, detectors, rules classification."""
-    from detector.app import classify
+    from detector.session.run import classify
 
     scan, ruleset = _scan_setup()
     with tempfile.NamedTemporaryFile(prefix="shadowit-fuzz-", dir=_tmp_dir()) as handle:
@@ -233,9 +229,9 @@ _SETUP: dict = {}
 
 
 def _scan_setup():
-    from detector.catalog import load_catalog
-    from detector.pipeline import Scan, ScanConfig
-    from detector.rules import load_ruleset
+    from detector.policy import load_ruleset
+    from detector.policy.catalog import load_catalog
+    from detector.session.pipeline import Scan, ScanConfig
 
     if "ruleset" not in _SETUP:
         _SETUP["ruleset"] = load_ruleset([])
@@ -311,7 +307,7 @@ def _document_target(decoder_cls: type) -> Callable[[bytes], None]:
 
 def rules_file(data: bytes) -> None:
     """Rules loader and validator on one site file: YAML, schema, match language, examples."""
-    from detector.rules import RuleLoadError, load_ruleset, validate_files
+    from detector.policy import RuleLoadError, load_ruleset, validate_files
 
     with tempfile.NamedTemporaryFile(prefix="shadowit-fuzz-", suffix=".yaml", dir=_tmp_dir()) as handle:
         handle.write(data)
@@ -330,7 +326,7 @@ def rules_file(data: bytes) -> None:
 
 def rules_yaml(data: bytes) -> None:
     """The line-aware YAML layer alone (depth, alias and size limits)."""
-    from detector.rules.yamlsrc import parse_bytes
+    from detector.policy.yamlsrc import parse_bytes
 
     parse_bytes(data, "fuzz.yaml", [])
 
@@ -339,7 +335,14 @@ def rules_yaml(data: bytes) -> None:
 
 
 def _hostile_findings(data: bytes) -> list:
-    from detector.model import CATEGORY_CREDENTIALS, CATEGORY_FILE_SHARING, CATEGORY_WIFI, SEVERITIES, Evidence, Finding
+    from detector.findings.finding import (
+        CATEGORY_CREDENTIALS,
+        CATEGORY_FILE_SHARING,
+        CATEGORY_WIFI,
+        SEVERITIES,
+        Evidence,
+        Finding,
+    )
 
     text = data.decode("utf-8", "replace")
     cut = len(text) // 2
@@ -368,7 +371,7 @@ def _hostile_findings(data: bytes) -> list:
 
 def report(data: bytes) -> None:
     """The HTML renderer fed hostile findings: it must render, and never let markup through unescaped."""
-    from detector.model import InputRecord, ScanResult
+    from detector.findings.result import InputRecord, ScanResult
     from reports.render import SiteReport, render_report
 
     findings = _hostile_findings(data)

@@ -21,13 +21,13 @@ def main() -> None:
     name = sys.argv[1]
     with atheris.instrument_imports(include=["detector", "reports"]):
         # everything a target may import lazily must be imported here, or it runs uninstrumented
-        import detector.app  # noqa: F401
-        import detector.catalog  # noqa: F401
-        import detector.decoders.mailparse  # noqa: F401
-        import detector.pipeline  # noqa: F401
-        import detector.rules  # noqa: F401
-        import detector.rules.yamlparse  # noqa: F401
-        import detector.rules.yamlsrc  # noqa: F401
+        import detector.documents.mime  # noqa: F401
+        import detector.policy  # noqa: F401
+        import detector.policy.catalog  # noqa: F401
+        import detector.policy.yamlparse  # noqa: F401
+        import detector.policy.yamlsrc  # noqa: F401
+        import detector.session.pipeline  # noqa: F401
+        import detector.session.run  # noqa: F401
         import detector.store.store  # noqa: F401
         import reports.render  # noqa: F401
         from fuzz.targets import TARGETS

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detector.model import CATEGORY_CREDENTIALS, CATEGORY_FILE_SHARING, CATEGORY_WIFI, CATEGORY_WIFI_ATTACK
-
-from .i18n import N_, _
+from detector.findings.finding import CATEGORY_CREDENTIALS, CATEGORY_FILE_SHARING, CATEGORY_WIFI, CATEGORY_WIFI_ATTACK
+from reports.i18n import N_, _
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from detector.attributes import Attributes
-from detector.model import (
+from detector.findings.attributes import Attributes
+from detector.findings.finding import (
     CATEGORY_CREDENTIALS,
     CATEGORY_FILE_SHARING,
     CATEGORY_WIFI,
     CATEGORY_WIFI_ATTACK,
     Finding,
-    Secret,
 )
-
-from .fmt import clip, hhmm, human_bytes, human_duration, joined, number, yes_no
-from .i18n import N_, _
+from detector.secrets import Secret
+from reports.fmt import clip, hhmm, human_bytes, human_duration, joined, number, yes_no
+from reports.i18n import N_, _
 
 MAX_ROWS = 24
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from detector.model import Finding, ScanResult
+from detector.findings.finding import Finding
+from detector.findings.result import ScanResult
 
 
 @dataclass

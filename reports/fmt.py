@@ -18,9 +18,8 @@ from typing import Any, Iterable, Iterator, Optional
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
-from detector.timezone import zone_name
-
-from .i18n import DEFAULT_LANGUAGE, _, current_language
+from detector.times import zone_name
+from reports.i18n import DEFAULT_LANGUAGE, _, current_language
 
 DEFAULT_LIMIT = 200
 ELLIPSIS = "\u2026"

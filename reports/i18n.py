@@ -125,7 +125,7 @@ def extract_messages(root: Path | None = None):
 
 def declared_labels() -> list[str]:
     """The report labels of the finding attributes, from their declarations (translated like any text)."""
-    from detector.schema import all_specs
+    from detector.findings.registry import all_specs
 
     return sorted({spec.label for spec in all_specs() if spec.label})
 

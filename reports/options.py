@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .branding import Branding
-from .i18n import DEFAULT_LANGUAGE
+from reports.branding import Branding
+from reports.i18n import DEFAULT_LANGUAGE
 
 
 @dataclass

@@ -10,7 +10,7 @@ sub-scores, top risks, what was read, what changed), one compact row per
 finding, the views per service, device and category, then the annexes
 (finding detail with grouped evidence, compliance, inputs with their hashes).
 Risk is never computed here: each finding's stored ``risk`` is added up by
-detector.risk.
+detector.policy.risk.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from detector import __version__
-from detector.model import (
+from detector.findings.finding import (
     CATEGORY_CREDENTIALS,
     CATEGORY_FILE_SHARING,
     CATEGORY_WIFI,
@@ -40,17 +40,15 @@ from detector.model import (
     SEVERITIES,
     SEVERITY_RANK,
     Finding,
-    InputRecord,
-    ScanResult,
 )
-from detector.risk import GRADE_BANDS, HALVING_POINTS, SiteRisk, summarize
-
-from . import svg
-from .advice import advice_for
-from .attributes import key_attributes
-from .branding import Branding
-from .changes import ScanChanges, compare_scans
-from .fmt import (
+from detector.findings.result import InputRecord, ScanResult
+from detector.policy.risk import GRADE_BANDS, HALVING_POINTS, SiteRisk, summarize
+from reports import svg
+from reports.advice import advice_for
+from reports.attributes import key_attributes
+from reports.branding import Branding
+from reports.changes import ScanChanges, compare_scans
+from reports.fmt import (
     clip,
     clip_list,
     day_text,
@@ -64,9 +62,9 @@ from .fmt import (
     when,
     when_seconds,
 )
-from .i18n import N_, SEVERITY_LABELS, _, ngettext, severity_label, translations, use_language
-from .options import ReportOptions
-from .timeline import Timeline, build_timeline
+from reports.i18n import N_, SEVERITY_LABELS, _, ngettext, severity_label, translations, use_language
+from reports.options import ReportOptions
+from reports.timeline import Timeline, build_timeline
 
 TEMPLATES = Path(__file__).parent / "templates"
 CATEGORY_OTHER = "other"
@@ -530,7 +528,7 @@ def _categories(findings: list[Finding], rows: list[FindingRow]) -> list[Categor
 
 
 def _score_views(findings: list[Finding], risk: SiteRisk) -> list[ScoreView]:
-    """Each area's stored sub-score (detector.risk); an area without findings shows none."""
+    """Each area's stored sub-score (detector.policy.risk); an area without findings shows none."""
     counts = Counter(f.category for f in findings)
     views = []
     for key, label in SCORE_LABELS.items():

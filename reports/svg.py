@@ -12,10 +12,9 @@ from typing import Any, Iterable, Optional
 
 from markupsafe import Markup, escape
 
-from detector.model import SEVERITIES
-
-from .fmt import clip, day_of, hhmm, number
-from .i18n import _, ngettext
+from detector.findings.finding import SEVERITIES
+from reports.fmt import clip, day_of, hhmm, number
+from reports.i18n import _, ngettext
 
 SEVERITY_COLOURS = {
     "info": "#6b7280",

@@ -12,16 +12,15 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from detector.model import (
+from detector.findings.finding import (
     CATEGORY_CREDENTIALS,
     CATEGORY_FILE_SHARING,
     CATEGORY_WIFI,
     CATEGORY_WIFI_ATTACK,
     Finding,
 )
-
-from .fmt import clip, clock, day_of, human_bytes, human_duration, joined, number, to_timestamp
-from .i18n import _, ngettext
+from reports.fmt import clip, clock, day_of, human_bytes, human_duration, joined, number, to_timestamp
+from reports.i18n import _, ngettext
 
 OUTAGE = "outage"
 UPLOAD = "upload"

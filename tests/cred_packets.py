@@ -18,13 +18,14 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 
-from detector.app import classify
-from detector.catalog import load_catalog
-from detector.model import Finding, InputRecord
-from detector.pipeline import Scan, ScanConfig
-from detector.rules import load_ruleset
+from detector.findings.finding import Finding
+from detector.findings.result import InputRecord
+from detector.policy import load_ruleset
+from detector.policy.catalog import load_catalog
+from detector.policy.settings import Settings
 from detector.samples import CLIENT_MAC, SERVER_MAC, tcp_session, write_pcap
-from detector.settings import Settings
+from detector.session.pipeline import Scan, ScanConfig
+from detector.session.run import classify
 
 T0 = 1_790_000_000.0
 CLIENT, SERVER = "10.1.2.3", "10.1.2.50"

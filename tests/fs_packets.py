@@ -20,7 +20,7 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 
-from detector.decoders.quic import VERSION_1, VERSION_2, client_initial_keys, header_mask
+from detector.protocols.quic import VERSION_1, VERSION_2, client_initial_keys, header_mask
 from detector.samples import client_hello, write_pcap
 
 T0 = 1_793_000_000.0  # 2026-10-26, a fixed instant: tests never read the clock

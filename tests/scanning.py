@@ -6,12 +6,13 @@ from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
-from detector.app import classify
-from detector.catalog import load_catalog
-from detector.model import Finding, InputRecord
-from detector.pipeline import Scan, ScanConfig
-from detector.rules import load_ruleset
-from detector.settings import Settings
+from detector.findings.finding import Finding
+from detector.findings.result import InputRecord
+from detector.policy import load_ruleset
+from detector.policy.catalog import load_catalog
+from detector.policy.settings import Settings
+from detector.session.pipeline import Scan, ScanConfig
+from detector.session.run import classify
 
 
 def scan_files(*paths: Path, settings: Optional[Settings] = None, tz: Optional[int] = None,

@@ -9,10 +9,10 @@ import pytest
 from cred_packets import scan as scan_files  # rule pack and catalog parsed once per session
 from scanning import by_detector
 
-from detector.decoders.base import LogContext
-from detector.decoders.maillog import MessageTraceParser, m365_time
 from detector.detectors import directory_of
-from detector.model import FileTransfer
+from detector.logs.base import LogContext
+from detector.logs.maillog import MessageTraceParser, m365_time
+from detector.observations import FileTransfer
 
 MAIL_LOG = """\
 Mar  3 13:00:00 mail dovecot: imap-login: Login: user=<anna>, method=PLAIN, rip=10.0.0.23, lip=10.0.0.2, mpid=4242, session=<abc>

@@ -12,16 +12,16 @@ import pytest
 from click.testing import CliRunner
 from scanning import scan_files
 
-from detector import capture as capture_module
-from detector.capture import CaptureRequest, RotatingPcapng, parse_duration, run_capture
-from detector.catalog import load_catalog
+from detector.capture import live
+from detector.capture.live import InterfaceStats, LiveCaptureError, check_filter, default_filter, effective_filter
 from detector.cli import main
-from detector.decoders import packet_decoders
-from detector.rules import load_ruleset
+from detector.policy import load_ruleset
+from detector.policy.catalog import load_catalog
+from detector.policy.settings import Settings
+from detector.protocols import packet_decoders
 from detector.samples import DEMO_PASSWORDS, office_packets, write_pcapng
-from detector.settings import Settings
-from detector.sources import live
-from detector.sources.live import InterfaceStats, LiveCaptureError, check_filter, default_filter, effective_filter
+from detector.session import live as capture_module
+from detector.session.live import CaptureRequest, RotatingPcapng, parse_duration, run_capture
 from detector.store import ScanLock, Store
 
 T0 = 1_793_610_000.0

@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 import pytest
 from click.testing import CliRunner
 
-from detector import app
 from detector.cli import main
 from detector.samples import dns_exchange, office_packets, write_pcap, write_pcapng
+from detector.session import run as app
 from detector.store import Store
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=timezone.utc).timestamp()

@@ -14,7 +14,7 @@ import pytest
 from cred_packets import scan
 from scanning import by_detector
 
-from detector.model import CATEGORY_CREDENTIALS
+from detector.findings.finding import CATEGORY_CREDENTIALS
 
 TSHARK = shutil.which("tshark")
 TSHARK_PROTOCOLS = {"FTP": "ftp", "IMAP": "imap", "POP3": "pop3", "SMTP": "smtp", "HTTP basic auth": "http-basic"}

@@ -10,20 +10,20 @@ from cred_packets import BUILDERS
 from scapy.layers.inet import TCP, UDP
 from scapy.packet import Raw
 
-from detector.decoders.base import Datagram, Endpoints
-from detector.decoders.imap import ImapDecoder
-from detector.decoders.irc import IrcDecoder
-from detector.decoders.ldap import LdapDecoder
-from detector.decoders.msnms import MsnDecoder
-from detector.decoders.mysql import MysqlDecoder
-from detector.decoders.pop3 import Pop3Decoder
-from detector.decoders.postgres import PostgresDecoder
-from detector.decoders.redis import RedisDecoder
-from detector.decoders.sip import SipDecoder
-from detector.decoders.smtp import SmtpDecoder
-from detector.decoders.snmp import SnmpDecoder
-from detector.decoders.telnet import RloginDecoder, TelnetDecoder
-from detector.decoders.xmpp import XmppDecoder
+from detector.protocols.base import Datagram, Endpoints
+from detector.protocols.imap import ImapDecoder
+from detector.protocols.irc import IrcDecoder
+from detector.protocols.ldap import LdapDecoder
+from detector.protocols.msnms import MsnDecoder
+from detector.protocols.mysql import MysqlDecoder
+from detector.protocols.pop3 import Pop3Decoder
+from detector.protocols.postgres import PostgresDecoder
+from detector.protocols.redis import RedisDecoder
+from detector.protocols.sip import SipDecoder
+from detector.protocols.smtp import SmtpDecoder
+from detector.protocols.snmp import SnmpDecoder
+from detector.protocols.telnet import RloginDecoder, TelnetDecoder
+from detector.protocols.xmpp import XmppDecoder
 
 STREAM_DECODERS = [SmtpDecoder, Pop3Decoder, ImapDecoder, TelnetDecoder, LdapDecoder, RedisDecoder, IrcDecoder,
                    XmppDecoder, PostgresDecoder, MysqlDecoder, MsnDecoder, RloginDecoder]

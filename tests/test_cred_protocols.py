@@ -18,7 +18,7 @@ from cred_packets import (
 )
 from scanning import by_detector
 
-from detector.model import Finding
+from detector.findings.finding import Finding
 from detector.samples import tcp_session, write_pcap
 
 

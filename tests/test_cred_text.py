@@ -11,13 +11,13 @@ import pytest
 from cred_packets import CLIENT, SERVER, T0, ftp_exchange, scan, smtp_mail
 from scanning import by_detector
 
-from detector.catalog import load_catalog
 from detector.detectors.base import DetectorContext
 from detector.detectors.credentials import CredentialDetector
-from detector.model import Credential, SharedPassword
+from detector.observations import Credential, SharedPassword
+from detector.policy.catalog import load_catalog
+from detector.policy.settings import Settings
 from detector.samples import tcp_session, write_pcap
 from detector.secrets import protect
-from detector.settings import Settings
 from detector.textscan import scan_text
 
 POSITIVES = [

@@ -13,9 +13,10 @@ from datetime import datetime, timezone
 import pytest
 from click.testing import CliRunner
 
-from detector.catalog import load_catalog
 from detector.cli import main
-from detector.model import CATEGORY_FILE_SHARING, Finding, ScanResult
+from detector.findings.finding import CATEGORY_FILE_SHARING, Finding
+from detector.findings.result import ScanResult
+from detector.policy.catalog import load_catalog
 from detector.samples import office_packets, write_pcapng
 from detector.store.export import blocklist, write_blocklist, write_csv
 

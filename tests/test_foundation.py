@@ -200,7 +200,7 @@ def test_iso_text_is_the_calendar_answer_for_every_time_remembered_or_not():
     import random
     from datetime import datetime, timezone
 
-    from detector.model import iso
+    from detector.times import iso
 
     def calendar(ts):
         try:

@@ -9,11 +9,11 @@ import yaml
 from fs_packets import T0, save
 from scanning import by_detector
 
-from detector.app import classify
-from detector.catalog import CATEGORIES, CatalogError, default_catalog_path, load_catalog
-from detector.pipeline import Scan, ScanConfig
-from detector.rules import load_ruleset
+from detector.policy import load_ruleset
+from detector.policy.catalog import CATEGORIES, CatalogError, default_catalog_path, load_catalog
 from detector.samples import client_hello, tcp_session
+from detector.session.pipeline import Scan, ScanConfig
+from detector.session.run import classify
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +100,8 @@ def test_match_answers_are_remembered_bounded_and_forgotten_when_the_catalog_cha
     """Every name seen asks the catalog; the answer for a host is computed once, then reused."""
     import dataclasses
 
-    from detector import catalog as catalog_module
-    from detector.catalog import Service
+    from detector.policy import catalog as catalog_module
+    from detector.policy.catalog import Service
 
     catalog = load_catalog()  # its own: this test adds an entry
     first = catalog.match("Drive.Google.com.")

@@ -22,13 +22,13 @@ from fs_packets import (
 )
 from scanning import by_detector, scan_files
 
-from detector.catalog import load_catalog
-from detector.decoders.base import Datagram
-from detector.decoders.quic import VERSION_1, VERSION_2, QuicDecoder, client_initial_keys, hkdf_expand_label
-from detector.model import DnsAlias, DnsQuery, FileTransfer, ServiceContact, TlsCertificate, TlsClientHello
-from detector.pipeline import Scan, ScanConfig
+from detector.observations import DnsAlias, DnsQuery, FileTransfer, ServiceContact, TlsCertificate, TlsClientHello
+from detector.policy.catalog import load_catalog
+from detector.policy.settings import Settings
+from detector.protocols.base import Datagram
+from detector.protocols.quic import VERSION_1, VERSION_2, QuicDecoder, client_initial_keys, hkdf_expand_label
 from detector.samples import client_hello, dns_exchange, tcp_session
-from detector.settings import Settings
+from detector.session.pipeline import Scan, ScanConfig
 
 
 def observations(path, kind):
@@ -126,7 +126,7 @@ def test_certificate_ignored_when_sni_named_the_flow_and_tls13_hides_it(tmp_path
 
 def test_certificate_with_an_impossible_version_is_a_bad_certificate_not_a_decoder_crash():
     """cryptography's InvalidVersion is no ValueError; found by the pkt_tls fuzz target (version field 10)."""
-    from detector.decoders.tls import TlsError, certificate_names
+    from detector.protocols.tls import TlsError, certificate_names
 
     der = bytearray(certificate_der("www.dropbox.com", ["www.dropbox.com"]))
     at = der.index(b"\xa0\x03\x02\x01\x02")  # tbsCertificate's [0] EXPLICIT version v3
@@ -252,10 +252,10 @@ def test_hostile_bytes_never_raise():
     """Random and truncated payloads go through every file-sharing datagram decoder without an exception."""
     import random
 
-    from detector.decoders.bittorrent import BitTorrentUdpDecoder
-    from detector.decoders.dns import DnsDecoder, DnsError, parse_dns
-    from detector.decoders.lansync import LanSyncDecoder
-    from detector.decoders.tftp import TftpDecoder
+    from detector.protocols.bittorrent import BitTorrentUdpDecoder
+    from detector.protocols.dns import DnsDecoder, DnsError, parse_dns
+    from detector.protocols.lansync import LanSyncDecoder
+    from detector.protocols.tftp import TftpDecoder
 
     rng = random.Random(4)
     decoders = [(DnsDecoder(), 53), (QuicDecoder(), 443), (BitTorrentUdpDecoder(), 6881), (LanSyncDecoder(), 17500),

@@ -7,8 +7,8 @@ from fs_packets import T0, save
 from scanning import by_detector, scan_files
 
 from detector.cli import main
+from detector.policy.settings import Settings
 from detector.samples import client_hello, dns_exchange, tcp_session
-from detector.settings import Settings
 
 SMALL = Settings(upload_medium_bytes=10_000, upload_high_bytes=100_000, upload_critical_bytes=1_000_000)
 
@@ -81,10 +81,10 @@ def test_report_shows_hosts_volume_and_sanction(tmp_path):
 
 
 def test_attachment_external_flag():
-    from detector.catalog import load_catalog
     from detector.detectors.base import DetectorContext
     from detector.detectors.filesharing import FileSharingDetector
-    from detector.model import FileTransfer
+    from detector.observations import FileTransfer
+    from detector.policy.catalog import load_catalog
 
     detector = FileSharingDetector(DetectorContext(Settings(), load_catalog()))
     cases = {

@@ -21,10 +21,10 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Dot1Q, Ether
 from scapy.packet import Raw
 
-from detector.decoders import packet_decoders
-from detector.decoders.dispatch import PacketDispatcher
-from detector.settings import Settings
-from detector.sources.pcap import ReadStats, read_capture
+from detector.capture.dispatch import PacketDispatcher
+from detector.capture.pcap import ReadStats, read_capture
+from detector.policy.settings import Settings
+from detector.protocols import packet_decoders
 
 T0 = 1_764_000_000.0
 CLIENT, SERVER, WATCHED = "10.0.0.1", "10.0.0.2", "10.0.0.99"
@@ -148,7 +148,7 @@ def test_records_across_read_chunks_are_skipped_alike(tmp_path: Path, monkeypatc
     (A pcapng block cut by the window takes the general block path, which hands every frame over: a block per
     MiB of capture, so that path stays simple.)
     """
-    from detector.sources import pcap
+    from detector.capture import pcap
 
     frames = _frames()
     data = _pcapng(tmp_path, frames, ">") if layout == "pcapng-be" else _pcap(frames, "<", False)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fs_packets import T0, certificate_der, client_hello_without_sni, save, server_flight
 from scanning import by_detector, scan_files
 
-from detector.catalog import load_catalog
 from detector.detectors.identification import identification, looks_like_tor
-from detector.model import Finding
-from detector.rules import load_ruleset
+from detector.findings.finding import Finding
+from detector.policy import load_ruleset
+from detector.policy.catalog import load_catalog
 from detector.samples import client_hello, tcp_session
 
 CLIENT = "10.2.2.20"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from detector.catalog import load_catalog
-from detector.ipranges import IpRanges, RangeError, RangeSet, default_ranges_dir, load_ranges, read_range_file
+from detector.policy.catalog import load_catalog
+from detector.policy.ipranges import IpRanges, RangeError, RangeSet, default_ranges_dir, load_ranges, read_range_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 import refresh_ipranges  # noqa: E402
@@ -99,7 +99,7 @@ def test_refresh_parsers_read_each_source_format_offline():
 
 
 def test_bpf_expression_for_live_capture_lists_owned_ranges_only():
-    from detector.sources.live import check_filter
+    from detector.capture.live import check_filter
 
     expression = load_ranges().bpf_filter()
     assert expression.startswith("udp and (") and "net 91.108.4.0/22" in expression
@@ -112,7 +112,7 @@ def test_bpf_expression_for_live_capture_lists_owned_ranges_only():
                                   "2001:db8::g"])
 def test_address_values_match_the_ipaddress_module(text):
     """The C parser's fast answer and the fallback agree with ipaddress on every spelling, good or bad."""
-    from detector.ipranges import address_value
+    from detector.policy.ipranges import address_value
 
     try:
         ip = ipaddress.ip_address(text)

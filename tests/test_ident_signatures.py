@@ -10,11 +10,11 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from fs_packets import T0, certificate_der, client_hello_without_sni, save, server_flight, udp
 from scanning import by_detector, scan_files
 
-from detector.decoders.base import Datagram
-from detector.decoders.bittorrent import HANDSHAKE, utp_syn
-from detector.decoders.quic import QuicDecoder, gquic_sni, gquic_version
-from detector.decoders.stun import parse_stun, service_from_attributes
-from detector.decoders.telegram import obfuscated_tag
+from detector.protocols.base import Datagram
+from detector.protocols.bittorrent import HANDSHAKE, utp_syn
+from detector.protocols.quic import QuicDecoder, gquic_sni, gquic_version
+from detector.protocols.stun import parse_stun, service_from_attributes
+from detector.protocols.telegram import obfuscated_tag
 from detector.samples import client_hello, tcp_session
 
 CLIENT = "10.1.1.10"
@@ -263,7 +263,7 @@ def test_gquic_in_a_capture_names_the_service(tmp_path):
 
 
 def test_udp_range_lookup_can_be_turned_off(tmp_path):
-    from detector.settings import Settings
+    from detector.policy.settings import Settings
 
     packets = [udp(CLIENT, "91.108.8.7", 23174, 521, os.urandom(80), T0)]
     findings, _, _ = scan_files(save(tmp_path, packets), settings=Settings(udp_range_lookup=False))

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from zeek_writer import eve, zeek_tsv
 
-from detector.app import ScanRequest, run_scan
-from detector.sources.incremental import TimeWindow
+from detector.logs.incremental import TimeWindow
+from detector.session.run import ScanRequest, run_scan
 from detector.store import Store
 
 T0 = 1795964400.0

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from detector.catalog import load_catalog
-from detector.parallel import share_of
-from detector.pipeline import Scan, ScanConfig
-from detector.rules import load_ruleset
+from detector.capture.parallel import share_of
+from detector.policy import load_ruleset
+from detector.policy.catalog import load_catalog
+from detector.session.pipeline import Scan, ScanConfig
 
 GEN_PCAP = Path(__file__).resolve().parents[2] / "shared" / "bench" / "gen_pcap.py"
 

@@ -17,14 +17,16 @@ import zlib
 
 import pytest
 
-from detector.decoders import document_decoders, log_decoders, packet_decoders
-from detector.decoders.base import LogContext
-from detector.decoders.dispatch import PacketDispatcher
-from detector.model import iso
-from detector.settings import Settings
-from detector.sources import BOMB_RATIO, GunzipReader, OpenedInput
-from detector.sources.logfile import MAX_LINE, LogStats, read_log
-from detector.sources.pcap import MAX_INTERFACES, ReadStats, read_capture
+from detector.capture.dispatch import PacketDispatcher
+from detector.capture.pcap import MAX_INTERFACES, ReadStats, read_capture
+from detector.documents import document_decoders
+from detector.inputs import BOMB_RATIO, GunzipReader, OpenedInput
+from detector.logs import log_decoders
+from detector.logs.base import LogContext
+from detector.logs.reader import MAX_LINE, LogStats, read_log
+from detector.policy.settings import Settings
+from detector.protocols import packet_decoders
+from detector.times import iso
 from tests.scanning import scan_files
 
 T0 = 1_793_610_000  # 2026-11-02
@@ -225,8 +227,8 @@ def test_dns_names_flood_keeps_memory_bounded(monkeypatch):
 
     monkeypatch.setattr(filesharing, "MAX_ADDRESSES", 1000)
     monkeypatch.setattr(filesharing, "MAX_HOSTS_PER_SERVICE", 250)
-    from detector.catalog import load_catalog
-    from detector.pipeline import Scan, ScanConfig
+    from detector.policy.catalog import load_catalog
+    from detector.session.pipeline import Scan, ScanConfig
 
     scan = Scan(ScanConfig(Settings(), load_catalog()))
     scan.dispatcher.source = "dns-flood"
@@ -385,7 +387,7 @@ def test_gunzip_takes_under_a_second_per_megabyte():
 
 
 def test_catastrophic_rule_regex_times_out_and_is_switched_off():
-    from detector.rules.matcher import REGEX_MAX_TIMEOUTS, BoundedRegex
+    from detector.policy.matcher import REGEX_MAX_TIMEOUTS, BoundedRegex
 
     pattern = BoundedRegex(r"(x+x+)+y")
     hostile = "x" * 5000

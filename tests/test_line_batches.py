@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from detector.sources import logfile
+from detector.logs import reader as logfile
 
 
 def reference(data: bytes, limit: int) -> list:

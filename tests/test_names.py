@@ -34,17 +34,16 @@ from scapy.layers.llmnr import LLMNRQuery, LLMNRResponse
 from scapy.layers.netbios import NBNS_ADD_ENTRY, NBNSHeader, NBNSQueryResponse, NBTDatagram
 from scapy.packet import Raw
 
-from detector import oui
-from detector.decoders.base import Datagram, Endpoints
-from detector.decoders.dhcp import DhcpDecoder, fqdn_name
-from detector.decoders.http import HttpSession, user_agent_os
-from detector.decoders.kerberos import KerberosUdpDecoder, client_principal
-from detector.decoders.ldap import bind_user
-from detector.decoders.names import NamesDecoder
-from detector.decoders.ntlmssp import parse_authenticate
-from detector.detectors import directory_of
-from detector.identity import Directory
-from detector.model import Credential, HostIdentity
+from detector.detectors import directory_of, oui
+from detector.detectors.directory import Directory
+from detector.observations import Credential, HostIdentity
+from detector.protocols.base import Datagram, Endpoints
+from detector.protocols.dhcp import DhcpDecoder, fqdn_name
+from detector.protocols.http import HttpSession, user_agent_os
+from detector.protocols.kerberos import KerberosUdpDecoder, client_principal
+from detector.protocols.ldap import bind_user
+from detector.protocols.names import NamesDecoder
+from detector.protocols.ntlmssp import parse_authenticate
 from detector.samples import write_pcap
 
 

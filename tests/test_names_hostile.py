@@ -8,13 +8,13 @@ import random
 from names_packets import dhcp_request, kerberos_as_req, nbns_registration, ntlm_authenticate, smb2_session
 from scapy.layers.dns import DNS, DNSRR
 
-from detector.decoders.base import Datagram, Endpoints
-from detector.decoders.dhcp import DhcpDecoder
-from detector.decoders.http import HttpSession
-from detector.decoders.kerberos import KerberosSession, KerberosUdpDecoder
-from detector.decoders.names import NamesDecoder
-from detector.decoders.ntlmssp import parse_authenticate
-from detector.decoders.smb import SmbSession
+from detector.protocols.base import Datagram, Endpoints
+from detector.protocols.dhcp import DhcpDecoder
+from detector.protocols.http import HttpSession
+from detector.protocols.kerberos import KerberosSession, KerberosUdpDecoder
+from detector.protocols.names import NamesDecoder
+from detector.protocols.ntlmssp import parse_authenticate
+from detector.protocols.smb import SmbSession
 
 ENDS = Endpoints("10.0.0.23", "10.0.0.5", 50000, 445, "tcp")
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from detector.cli import main
-from detector.notify import NOTIFY_SCHEMA, NotifyConfig, NotifyConfigError, redact_url
+from detector.outputs.notify import NOTIFY_SCHEMA, NotifyConfig, NotifyConfigError, redact_url
 from detector.samples import DEMO_PASSWORDS, office_packets, write_pcapng
 
 T0 = 1_793_610_000.0

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from detector import catalog as catalog_module
-from detector import parsecache
-from detector.catalog import load_catalog
-from detector.ipranges import load_ranges
-from detector.rules import RuleLoadError, load_ruleset, yamlparse
+from detector.policy import RuleLoadError, load_ruleset, parsecache, yamlparse
+from detector.policy import catalog as catalog_module
+from detector.policy.catalog import load_catalog
+from detector.policy.ipranges import load_ranges
 
 SITE = """\
 version: 1

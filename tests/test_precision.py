@@ -10,11 +10,11 @@ import pytest
 from cred_packets import CLIENT, SERVER, T0, scan
 from names_packets import ntlm_authenticate, ntlm_challenge, ntlm_negotiate
 
-from detector.decoders.base import Endpoints
-from detector.decoders.http import HttpSession
-from detector.model import Credential
+from detector.observations import Credential
+from detector.policy.settings import Settings
+from detector.protocols.base import Endpoints
+from detector.protocols.http import HttpSession
 from detector.samples import tcp_session, write_pcap
-from detector.settings import Settings
 from detector.textscan import not_a_password, scan_text
 
 FIELDS = tuple(Settings().password_field_names)

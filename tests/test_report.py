@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.model import (
+from detector.findings.finding import (
     CATEGORY_CREDENTIALS,
     CATEGORY_FILE_SHARING,
     CATEGORY_WIFI,
@@ -18,11 +18,10 @@ from detector.model import (
     SEVERITY_RANK,
     Evidence,
     Finding,
-    InputRecord,
-    ScanResult,
-    Secret,
 )
-from detector.risk import GRADE_BANDS, finding_risk, grade_for, score_findings, site_score
+from detector.findings.result import InputRecord, ScanResult
+from detector.policy.risk import GRADE_BANDS, finding_risk, grade_for, score_findings, site_score
+from detector.secrets import Secret
 from reports.changes import compare_scans
 from reports.render import ReportError, ReportWriteError, SiteReport, render_report
 from reports.timeline import build_timeline
@@ -430,7 +429,7 @@ def test_empty_scan_renders_grade_a():
 
 
 def test_malformed_attributes_do_not_break_rendering():
-    from detector.detectors.wifi_attributes import RecurringDropAttributes
+    from detector.findings.wifi import RecurringDropAttributes
 
     # load() is the lenient path a damaged or foreign database takes: no type checks
     finding = make_finding("m", CATEGORY_WIFI, attributes=RecurringDropAttributes.load({
@@ -661,7 +660,7 @@ def test_sections_without_content_are_left_out():
 
 
 def test_area_scores_are_the_stored_ones():
-    from detector.risk import site_score
+    from detector.policy.risk import site_score
 
     sharing = make_finding("s", CATEGORY_FILE_SHARING)
     login = make_finding("c", CATEGORY_CREDENTIALS)

@@ -20,15 +20,8 @@ from typing import Optional
 
 import pytest
 
-from detector.model import (
-    CATEGORY_CREDENTIALS,
-    CATEGORY_FILE_SHARING,
-    CATEGORY_WIFI,
-    Evidence,
-    Finding,
-    InputRecord,
-    ScanResult,
-)
+from detector.findings.finding import CATEGORY_CREDENTIALS, CATEGORY_FILE_SHARING, CATEGORY_WIFI, Evidence, Finding
+from detector.findings.result import InputRecord, ScanResult
 from reports.render import SiteReport, render_report
 
 pytestmark = pytest.mark.browser

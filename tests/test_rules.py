@@ -10,18 +10,11 @@ from typing import Any
 
 import pytest
 
-from detector.model import SEVERITIES, Finding
-from detector.rules import (
-    DEFAULT_RULE_ID,
-    RuleLoadError,
-    default_packs_dir,
-    load_ruleset,
-    pack_files,
-    validate_files,
-)
-from detector.rules.matcher import MatchCompiler, render_template
-from detector.rules.yamlsrc import parse_text
-from detector.settings import Settings
+from detector.findings.finding import SEVERITIES, Finding
+from detector.policy import DEFAULT_RULE_ID, RuleLoadError, default_packs_dir, load_ruleset, pack_files, validate_files
+from detector.policy.matcher import MatchCompiler, render_template
+from detector.policy.settings import Settings
+from detector.policy.yamlsrc import parse_text
 
 REPO = Path(__file__).resolve().parents[1]
 

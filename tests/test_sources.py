@@ -14,9 +14,9 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1Q, Ether, Loopback
 
-from detector.model import DnsQuery
-from detector.sources import sniff_kind
-from detector.sources.pcap import ReadStats, read_capture
+from detector.capture.pcap import ReadStats, read_capture
+from detector.inputs import sniff_kind
+from detector.observations import DnsQuery
 
 NAME = "files.dropbox.com"
 

@@ -19,10 +19,10 @@ REPO = Path(__file__).resolve().parents[1]
 HEAVY = ("scapy", "cryptography", "jinja2", "sqlite_utils", "numpy")
 # imported on first use only: live capture, the database, notification delivery, the regex engine
 # (rules with regex:), the XML parser (SVG logos), the email package (mail in the traffic), log decoders
-LAZY = ("detector.capture", "detector.sources.live", "detector.store.store", "detector.store.diff",
+LAZY = ("detector.session.live", "detector.capture.live", "detector.store.store", "detector.store.diff",
         "detector.store.lock", "sqlite3", "regex", "xml.etree", "email", "smtplib", "urllib.request",
-        "detector.decoders.mailparse", "detector.decoders.authlog", "detector.decoders.zeek",
-        "detector.decoders.suricata", "detector.decoders.evtx", "detector.sources.incremental")
+        "detector.documents.mime", "detector.logs.authlog", "detector.logs.sensors.zeek",
+        "detector.logs.sensors.eve", "detector.documents.evtx", "detector.logs.incremental")
 
 
 def _small_pcap(path: Path) -> None:
@@ -48,7 +48,7 @@ def imported_modules(args: list[str], cwd: Path) -> set[str]:
             name = line.rsplit("|", 1)[1].strip()
             if name != "imported package":
                 names.add(name)
-    assert "detector.pipeline" in names  # the probe works: the scan path was imported and listed
+    assert "detector.session.pipeline" in names  # the probe works: the scan path was imported and listed
     return names
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from detector.model import Evidence, Finding, InputRecord, ScanResult
+from detector.findings.finding import Evidence, Finding
+from detector.findings.result import InputRecord, ScanResult
 from detector.secrets import protect
 from detector.store import (
     SCHEMA_VERSION,

@@ -9,10 +9,9 @@ from cred_packets import scan
 from scanning import by_detector
 from zeek_writer import eve, write
 
-from detector.catalog import load_catalog
-from detector.decoders.base import LogContext
-from detector.decoders.suricata import EveDecoder, SignatureTableError, eve_time, load_signature_table
-from detector.model import (
+from detector.logs.base import LogContext
+from detector.logs.sensors.eve import EveDecoder, SignatureTableError, eve_time, load_signature_table
+from detector.observations import (
     Credential,
     DhcpClientRequest,
     DnsAlias,
@@ -25,6 +24,7 @@ from detector.model import (
     TlsCertificate,
     TlsClientHello,
 )
+from detector.policy.catalog import load_catalog
 
 T0 = 1795964400.5
 PC, RESOLVER = "10.1.0.5", "10.1.0.1"

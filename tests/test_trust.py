@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from detector.cli import main
-from detector.contract import contract_markdown
+from detector.findings.contract import contract_markdown
 from detector.samples import dns_exchange, office_packets, tcp_session, write_pcap, write_pcapng
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=timezone.utc).timestamp()
@@ -271,14 +271,15 @@ def test_good_time_zones_are_accepted(tmp_path, office, value):
 
 def test_readme_contract_is_generated_from_the_declarations():
     text = README.read_text(encoding="utf-8")
-    assert contract_markdown() in text, "README contract is stale: run python -m detector.contract --write README.md"
+    assert contract_markdown() in text, \
+        "README contract is stale: run python -m detector.findings.contract --write README.md"
 
 
 def test_detector_finish_is_repeatable_so_live_flushes_need_no_copy(tmp_path, corpus):
     """Scan.snapshot() relies on every detector's finish() changing nothing."""
-    from detector.catalog import load_catalog
-    from detector.pipeline import Scan, ScanConfig
-    from detector.rules import load_ruleset
+    from detector.policy import load_ruleset
+    from detector.policy.catalog import load_catalog
+    from detector.session.pipeline import Scan, ScanConfig
 
     ruleset = load_ruleset([])
     scan = Scan(ScanConfig(ruleset.settings, load_catalog()))
@@ -317,7 +318,7 @@ def test_findings_name_their_devices_in_json_and_the_database(tmp_path):
 
 
 def test_timeline_gives_each_device_its_own_upload_not_the_service_total():
-    from detector.model import Finding
+    from detector.findings.finding import Finding
     from reports.timeline import collect_events
 
     finding = Finding("f", "filesharing.service", "file-sharing", "Dropbox used by 2 device(s)", T0, T0 + 60, 4,

@@ -7,14 +7,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from scapy.layers.dot11 import Dot11, Dot11Deauth, RadioTap
 
-from detector.decoders.base import Datagram, LogContext
-from detector.decoders.dhcp import DhcpDecoder
-from detector.decoders.dot11 import Dot11Decoder
-from detector.decoders.hostapd import HostapdDecoder
-from detector.decoders.macos import MacLogDecoder
-from detector.decoders.mikrotik import MikrotikDecoder
-from detector.decoders.wpa_supplicant import WpaSupplicantDecoder
-from detector.model import DhcpClientRequest, WifiBeaconGap, WifiConnect, WifiDisconnect
+from detector.logs.base import LogContext
+from detector.logs.hostapd import HostapdDecoder
+from detector.logs.macos import MacLogDecoder
+from detector.logs.mikrotik import MikrotikDecoder
+from detector.logs.wpa_supplicant import WpaSupplicantDecoder
+from detector.observations import DhcpClientRequest, WifiBeaconGap, WifiConnect, WifiDisconnect
+from detector.protocols.base import Datagram
+from detector.protocols.dhcp import DhcpDecoder
+from detector.protocols.dot11 import Dot11Decoder
 from detector.samples import deauth, write_pcap
 from tests.scanning import by_detector, scan_files
 from tests.wifi_packets import AP1, AP2, at, beacon, dhcp_request

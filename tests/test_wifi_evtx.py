@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from detector.decoders import evtx as evtx_decoder
-from detector.decoders.base import LogContext
-from detector.decoders.evtx import EvtxDecoder
-from detector.model import WifiConnect, WifiDisconnect
+from detector.documents import evtx as evtx_decoder
+from detector.documents.evtx import EvtxDecoder
+from detector.logs.base import LogContext
+from detector.observations import WifiConnect, WifiDisconnect
 from tests.evtx_writer import (
     CHUNK_HEADER_SIZE,
     CHUNK_SIZE,

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from detector.decoders.base import LogContext
-from detector.decoders.hostapd import HostapdDecoder
-from detector.model import WifiConnect, WifiDisconnect
+from detector.logs.base import LogContext
+from detector.logs.hostapd import HostapdDecoder
+from detector.observations import WifiConnect, WifiDisconnect
 from tests.scanning import by_detector, scan_files
 
 STA = "aa:bb:cc:00:00:01"

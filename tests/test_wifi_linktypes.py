@@ -11,8 +11,8 @@ from scapy.layers.dot11 import Dot11, Dot11Beacon, Dot11Deauth, Dot11Disas, Dot1
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import LLC, SNAP
 
-from detector.decoders.dot11 import LINK_AVS, LINK_PRISM, capture_header_length
-from detector.model import WifiDisconnect
+from detector.observations import WifiDisconnect
+from detector.protocols.dot11 import LINK_AVS, LINK_PRISM, capture_header_length
 from tests.scanning import by_detector, scan_files
 
 AP = "10:20:30:40:50:60"

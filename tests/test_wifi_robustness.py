@@ -11,7 +11,6 @@ from fractions import Fraction
 
 import pytest
 
-from detector.catalog import load_catalog
 from detector.detectors.base import DetectorContext
 from detector.detectors.wifi import WifiDropDetector
 from detector.detectors.wifi.clock import LocalClock, ObservedDays
@@ -25,8 +24,9 @@ from detector.detectors.wifi.recurrence import (
     cluster_chance,
     periodicity,
 )
-from detector.model import WifiBeaconGap, WifiConnect, WifiDisconnect
-from detector.settings import Settings
+from detector.observations import WifiBeaconGap, WifiConnect, WifiDisconnect
+from detector.policy.catalog import load_catalog
+from detector.policy.settings import Settings
 
 
 def _exact_tail(trials: int, successes: int, chance: float) -> float:

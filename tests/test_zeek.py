@@ -7,9 +7,9 @@ from cred_packets import scan
 from scanning import by_detector
 from zeek_writer import FIELDS, write, zeek_json, zeek_tsv
 
-from detector.decoders.base import LogContext
-from detector.decoders.zeek import ZeekJsonDecoder, ZeekTsvDecoder, unescape
-from detector.model import (
+from detector.logs.base import LogContext
+from detector.logs.sensors.zeek import ZeekJsonDecoder, ZeekTsvDecoder, unescape
+from detector.observations import (
     Credential,
     DhcpClientRequest,
     DnsAlias,
@@ -81,7 +81,7 @@ def test_dns_query_answers_and_cname_chain(encoding):
 
 def test_files_old_layout_and_unnamed_attachment(tmp_path):
     """Zeek before 5.0: tx_hosts/rx_hosts instead of id.*; a nameless PDF part still counts."""
-    from detector.decoders.zeek import ZeekJsonDecoder as decoder
+    from detector.logs.sensors.zeek import ZeekJsonDecoder as decoder
 
     parser = decoder().parser(LogContext("files.log"))
     seen: list = []
@@ -288,9 +288,9 @@ def test_rotated_gzip_archive_directory(tmp_path):
     write(day, "weird.15:00:00-16:00:00.log.gz", '{"ts": 1795964400.5, "uid": "C7", "name": "bad_TCP_checksum"}\n')
     from cred_packets import _rules_and_catalog
 
-    from detector.app import classify
-    from detector.pipeline import Scan, ScanConfig
-    from detector.sources import discover
+    from detector.inputs import discover
+    from detector.session.pipeline import Scan, ScanConfig
+    from detector.session.run import classify
 
     ruleset, catalog = _rules_and_catalog()
     pipeline = Scan(ScanConfig(ruleset.settings, catalog, None))

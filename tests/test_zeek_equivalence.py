@@ -20,7 +20,7 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from zeek_writer import eve, write, zeek_json, zeek_tsv
 
-from detector.model import DhcpClientRequest
+from detector.observations import DhcpClientRequest
 from detector.samples import client_hello, dns_exchange, tcp_session, write_pcap
 
 T0 = 1795964400.0
@@ -165,7 +165,7 @@ def summary(findings) -> dict:
 
 
 def scan_folder(folder: Path):
-    from detector.sources import discover
+    from detector.inputs import discover
 
     return scan(*discover([str(folder)]))
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from detector.catalog import load_catalog
-from detector.decoders.base import LogContext
-from detector.pipeline import Scan, ScanConfig
-from detector.rules import load_ruleset
-from detector.sources import discover
+from detector.inputs import discover
+from detector.logs.base import LogContext
+from detector.policy import load_ruleset
+from detector.policy.catalog import load_catalog
+from detector.session.pipeline import Scan, ScanConfig
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "logs.py"
 

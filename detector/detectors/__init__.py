@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .base import Detector, DetectorContext
-from .credentials import CredentialDetector
-from .filesharing import FileSharingDetector
-from .identity import IdentityDetector, directory_of
-from .wifi import WifiDropDetector
+from detector.detectors.base import Detector, DetectorContext
+from detector.detectors.credentials import CredentialDetector
+from detector.detectors.filesharing import FileSharingDetector
+from detector.detectors.identity import IdentityDetector, directory_of
+from detector.detectors.wifi import WifiDropDetector
 
 DETECTORS: list[type[Detector]] = [
     FileSharingDetector,

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Callable, Optional
 
-from ..catalog import Catalog
-from ..ipranges import address_value
-from ..model import Evidence, Finding, Observation, iso
-from ..settings import Settings
+from detector.findings.finding import Evidence, Finding
+from detector.observations import Observation
+from detector.policy.catalog import Catalog
+from detector.policy.ipranges import address_value
+from detector.policy.settings import Settings
+from detector.times import iso
 
 
 def finding_id(detector: str, *key: object) -> str:

@@ -15,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..model import CATEGORY_CREDENTIALS, Credential, Finding, Observation, Secret, SharedPassword
-from .base import Detector, DetectorContext, Tally, devices, finding_id, merged
+from detector.detectors.base import Detector, DetectorContext, Tally, devices, finding_id, merged
+from detector.findings.finding import CATEGORY_CREDENTIALS, Finding
+from detector.observations import Credential, Observation, SharedPassword
+from detector.secrets import Secret
 
 MAX_CREDENTIALS = 50_000
 MAX_LISTED_USERS = 200

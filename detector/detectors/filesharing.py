@@ -13,24 +13,24 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..bounded import RecentMap
-from ..catalog import ServiceMatch
-from ..model import (
-    CATEGORY_FILE_SHARING,
+from detector.bounded import RecentMap
+from detector.detectors.base import Detector, DetectorContext, Tally, devices, finding_id, is_device
+from detector.detectors.identification import UnnamedFlows, identification, looks_like_tor
+from detector.findings.filesharing import CHANNEL_SERVICES
+from detector.findings.finding import CATEGORY_FILE_SHARING, Finding
+from detector.observations import (
     DnsAlias,
     DnsQuery,
     FileTransfer,
-    Finding,
     FlowVolume,
     HttpRequest,
     Observation,
     ServiceContact,
     TlsCertificate,
     TlsClientHello,
-    iso,
 )
-from .base import Detector, DetectorContext, Tally, devices, finding_id, is_device
-from .identification import UnnamedFlows, identification, looks_like_tor
+from detector.policy.catalog import ServiceMatch
+from detector.times import iso
 
 MAX_ADDRESSES = 100_000
 MAX_HOSTS_PER_SERVICE = 5_000
@@ -39,9 +39,6 @@ MAX_SNI_FLOWS = 20_000  # recent TLS flows whose certificate may still come (it 
 UPLOAD_METHODS = ("POST", "PUT", "PATCH")
 TRACKER_PATHS = ("/announce", "/scrape", "/announce.php")
 DNS_ONLY_METHODS = {"dns", "dns-cname", "dns-log"}
-# The "service" of a file moved outside any catalog service: the channel it took.
-CHANNEL_SERVICES = {"ftp-stor": "FTP", "ftp-retr": "FTP", "tftp-wrq": "TFTP", "tftp-rrq": "TFTP",
-                    "smtp-attachment": "E-mail attachment", "mail-log": "E-mail attachment"}
 
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)

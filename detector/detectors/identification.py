@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from ..ipranges import IpRanges, default_ranges
+from detector.policy.ipranges import IpRanges, default_ranges
 
 SIGNATURE_METHODS = frozenset({"signature", "lan-sync", "bittorrent"})
 HEURISTIC_METHODS = frozenset({"heuristic"})

@@ -1,4 +1,4 @@
-"""Feeds the scan's identity Directory (detector/identity.py); produces no findings of its own.
+"""Feeds the scan's identity Directory (detector/detectors/directory.py); produces no findings of its own.
 
 Registered like a detector so HostIdentity and ARP observations reach it through
 the same router as everything else; findings then borrow its names and MACs
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..identity import Directory
-from ..model import Finding, GratuitousArp, HostIdentity, Observation
-from .base import Detector, DetectorContext
+from detector.detectors.base import Detector, DetectorContext
+from detector.detectors.directory import Directory
+from detector.findings.finding import Finding
+from detector.observations import GratuitousArp, HostIdentity, Observation
 
 
 class IdentityDetector(Detector):

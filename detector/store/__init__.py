@@ -10,14 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import DuplicateFinding, LockBusy, ScanNotFound, SchemaTooNew, StoreError
+from detector.store.errors import DuplicateFinding, LockBusy, ScanNotFound, SchemaTooNew, StoreError
 
 if TYPE_CHECKING:
-    from .diff import DIFF_SCHEMA, ScanDiff, SeverityChange, diff_results
-    from .export import EXPORT_FORMATS, write_csv, write_json
-    from .lock import ScanLock, lock_path
-    from .schema import SCHEMA_VERSION
-    from .store import CaptureDrops, ScanSummary, Store, TrendPoint
+    from detector.store.diff import DIFF_SCHEMA, ScanDiff, SeverityChange, diff_results
+    from detector.store.export import EXPORT_FORMATS, write_csv, write_json
+    from detector.store.lock import ScanLock, lock_path
+    from detector.store.schema import SCHEMA_VERSION
+    from detector.store.store import CaptureDrops, ScanSummary, Store, TrendPoint
 
 _LAZY = {
     "DIFF_SCHEMA": "diff", "ScanDiff": "diff", "SeverityChange": "diff", "diff_results": "diff",

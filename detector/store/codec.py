@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..model import Evidence, Finding, InputRecord
-from ..schema import typed
-from .errors import StoreError
+from detector.findings.finding import Evidence, Finding
+from detector.findings.registry import typed
+from detector.findings.result import InputRecord
+from detector.store.errors import StoreError
 
 FINDING_COLUMNS = (
     "id", "rule", "category", "detector", "severity", "sanctioned", "title", "first_seen",

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..model import Finding, ScanResult, iso
+from detector.findings.finding import Finding
+from detector.findings.result import ScanResult
+from detector.times import iso
 
 DIFF_SCHEMA = "shadowit.diff/1"
 

@@ -14,9 +14,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional, TextIO
 
-from ..model import CATEGORY_FILE_SHARING, Finding, ScanResult, iso
-from ..schema import csv_columns as schema_csv_columns
-from .errors import StoreError
+from detector.findings.finding import CATEGORY_FILE_SHARING, Finding
+from detector.findings.registry import csv_columns as schema_csv_columns
+from detector.findings.result import ScanResult
+from detector.store.errors import StoreError
+from detector.times import iso
 
 EXPORT_FORMATS = ("json", "csv", "blocklist")
 BLOCKLIST_STYLES = ("hosts", "dnsmasq", "domains")
@@ -136,7 +138,7 @@ def write_blocklist(result: ScanResult, out: TextIO, style: str = "hosts", catal
     if style not in BLOCKLIST_STYLES:
         raise StoreError(f"unknown block-list style {style!r}; choose one of {', '.join(BLOCKLIST_STYLES)}")
     if catalog is None:
-        from ..catalog import load_catalog
+        from detector.policy.catalog import load_catalog
 
         catalog = load_catalog()
     block = blocklist(result, catalog)

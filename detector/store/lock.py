@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Optional, Union
 
-from .errors import LockBusy
+from detector.store.errors import LockBusy
 
 POLL_SECONDS = 0.05
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-from .errors import SchemaTooNew, StoreError
+from detector.store.errors import SchemaTooNew, StoreError
 
 BUSY_TIMEOUT_SECONDS = 30.0
 

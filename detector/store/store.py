@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Optional, TextIO, Union
 
-from ..model import SEVERITIES, Finding, InputRecord, ScanResult, iso
-from ..risk import FORMULA, SiteRisk
-from . import codec
-from .diff import ScanDiff, diff_results
-from .errors import DuplicateFinding, ScanNotFound, StoreError
-from .export import write_export
-from .schema import connect, schema_version, write_transaction
+from detector.findings.finding import SEVERITIES, Finding
+from detector.findings.result import InputRecord, ScanResult
+from detector.policy.risk import FORMULA, SiteRisk
+from detector.store import codec
+from detector.store.diff import ScanDiff, diff_results
+from detector.store.errors import DuplicateFinding, ScanNotFound, StoreError
+from detector.store.export import write_export
+from detector.store.schema import connect, schema_version, write_transaction
+from detector.times import iso
 
 POSITION_COLUMNS = ("path", "dev", "ino", "head_sha256", "head_len", "compressed", "offset", "lines", "size",
                     "complete")

@@ -21,19 +21,27 @@ from __future__ import annotations
 
 import dataclasses
 
-from ...model import DhcpClientRequest, Finding, GratuitousArp, Observation, WifiBeaconGap, WifiConnect, WifiDisconnect
-from ..base import Detector, DetectorContext
-from .bursts import burst_outages
-from .clock import LocalClock, ObservedDays
-from .connects import ConnectIndex
-from .durations import outage_duration
-from .events import Drop, usable_ts
-from .findings import FindingWriter
-from .flood import flood_finding, split_floods
-from .outages import group_outages, is_site_outage, to_drops
-from .patterns import PatternSearch
-from .summary import frames_by_bssid, summary_finding
-from .targeted import TargetedAttack, split_targeted, targeted_finding
+from detector.detectors.base import Detector, DetectorContext
+from detector.detectors.wifi.bursts import burst_outages
+from detector.detectors.wifi.clock import LocalClock, ObservedDays
+from detector.detectors.wifi.connects import ConnectIndex
+from detector.detectors.wifi.durations import outage_duration
+from detector.detectors.wifi.events import Drop, usable_ts
+from detector.detectors.wifi.findings import FindingWriter
+from detector.detectors.wifi.flood import flood_finding, split_floods
+from detector.detectors.wifi.outages import group_outages, is_site_outage, to_drops
+from detector.detectors.wifi.patterns import PatternSearch
+from detector.detectors.wifi.summary import frames_by_bssid, summary_finding
+from detector.detectors.wifi.targeted import TargetedAttack, split_targeted, targeted_finding
+from detector.findings.finding import Finding
+from detector.observations import (
+    DhcpClientRequest,
+    GratuitousArp,
+    Observation,
+    WifiBeaconGap,
+    WifiConnect,
+    WifiDisconnect,
+)
 
 
 class WifiDropDetector(Detector):

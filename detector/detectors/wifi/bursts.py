@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Iterable, Union
 
-from ...model import DhcpClientRequest, GratuitousArp, WifiConnect
-from ...settings import Settings
-from .clock import LocalClock
-from .events import Drop, Outage
+from detector.detectors.wifi.clock import LocalClock
+from detector.detectors.wifi.events import Drop, Outage
+from detector.observations import DhcpClientRequest, GratuitousArp, WifiConnect
+from detector.policy.settings import Settings
 
 Rejoin = Union[DhcpClientRequest, GratuitousArp]
 

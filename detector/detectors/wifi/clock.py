@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Iterable, Optional
 
-from .recurrence import DAY_MINUTES
+from detector.detectors.wifi.recurrence import DAY_MINUTES
 
 
 def iso_week(day: date) -> tuple[int, int]:

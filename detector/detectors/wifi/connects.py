@@ -5,8 +5,8 @@ from __future__ import annotations
 import bisect
 from typing import Iterable, Optional
 
-from ...model import WifiConnect, WifiDisconnect
-from .events import ap_label
+from detector.detectors.wifi.events import ap_label
+from detector.observations import WifiConnect, WifiDisconnect
 
 
 class ConnectIndex:

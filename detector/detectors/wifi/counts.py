@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable
 
-from ...model import WifiDisconnect
-from ...settings import Settings
+from detector.observations import WifiDisconnect
+from detector.policy.settings import Settings
 
 MAX_REASON_CODES = 32  # reason codes listed (802.11 defines about 70; a hostile capture could send 65536)
 DIRECTION_KEYS = {"ap-to-sta": "ap_to_sta", "sta-to-ap": "sta_to_ap", "broadcast": "broadcast", "": "unknown"}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ...settings import Settings
-from .connects import ConnectIndex
-from .events import Outage
+from detector.detectors.wifi.connects import ConnectIndex
+from detector.detectors.wifi.events import Outage
+from detector.policy.settings import Settings
 
 
 def outage_duration(outage: Outage, connects: ConnectIndex, settings: Settings) -> float:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ...model import WifiDisconnect
+from detector.observations import WifiDisconnect
 
 LEAVING_REASONS = frozenset({3, 8})  # IEEE 802.11 reason codes for "station is leaving" (deauth / disassoc)
 # Latest timestamp every date/time computation can take, with any UTC offset: 9999-12-30T00:00Z.

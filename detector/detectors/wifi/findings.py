@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ...model import CATEGORY_WIFI, Evidence, Finding, iso
-from ...settings import Settings
-from ..base import finding_id
-from .clock import LocalClock, ObservedDays
-from .events import Drop, Outage, Pattern
-from .heatmap import pattern_heatmap
-from .hints import pattern_hint
-from .recurrence import DAY_MINUTES
-from .text import duration_text, hhmm
+from detector.detectors.base import finding_id
+from detector.detectors.wifi.clock import LocalClock, ObservedDays
+from detector.detectors.wifi.events import Drop, Outage, Pattern
+from detector.detectors.wifi.heatmap import pattern_heatmap
+from detector.detectors.wifi.hints import pattern_hint
+from detector.detectors.wifi.recurrence import DAY_MINUTES
+from detector.detectors.wifi.text import duration_text, hhmm
+from detector.findings.finding import CATEGORY_WIFI, Evidence, Finding
+from detector.policy.settings import Settings
+from detector.times import iso
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DATES_PER_HEATMAP_ROW = 6  # dates listed per finding: this many times the heat-map rows

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
-from ...model import CATEGORY_WIFI_ATTACK, Evidence, Finding, WifiDisconnect, iso
-from ...settings import Settings
-from ..base import finding_id
-from .counts import frame_counts
+from detector.detectors.base import finding_id
+from detector.detectors.wifi.counts import frame_counts
+from detector.findings.finding import CATEGORY_WIFI_ATTACK, Evidence, Finding
+from detector.observations import WifiDisconnect
+from detector.policy.settings import Settings
+from detector.times import iso
 
 
 def densest_window(frames: Sequence[WifiDisconnect], window: float) -> int:

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ...settings import Settings
-from .clock import LocalClock, ObservedDays
-from .events import Drop, Pattern
-from .recurrence import DAY_MINUTES
+from detector.detectors.wifi.clock import LocalClock, ObservedDays
+from detector.detectors.wifi.events import Drop, Pattern
+from detector.detectors.wifi.recurrence import DAY_MINUTES
+from detector.policy.settings import Settings
 
 LABEL_MAX_CHARS = 60
 

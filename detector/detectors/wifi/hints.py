@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ...settings import Settings
-from .events import Drop, Pattern
-from .text import duration_text
+from detector.detectors.wifi.events import Drop, Pattern
+from detector.detectors.wifi.text import duration_text
+from detector.policy.settings import Settings
 
 HINT_MAX_CHARS = 500
 MAX_CHANNEL_24GHZ = 14  # 802.11 channels 1-14 are the 2.4 GHz band

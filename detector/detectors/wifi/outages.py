@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ...model import WifiBeaconGap, WifiDisconnect
-from ...settings import Settings
-from .connects import ConnectIndex
-from .events import LEAVING_REASONS, Drop, Outage, ap_label
+from detector.detectors.wifi.connects import ConnectIndex
+from detector.detectors.wifi.events import LEAVING_REASONS, Drop, Outage, ap_label
+from detector.observations import WifiBeaconGap, WifiDisconnect
+from detector.policy.settings import Settings
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ...settings import Settings
-from .clock import LocalClock, ObservedDays, iso_week
-from .events import Outage, Pattern
-from .recurrence import DAY_MINUTES, WEEK_MINUTES, Cluster, best_cluster, circular_distance, cluster_chance, periodicity
+from detector.detectors.wifi.clock import LocalClock, ObservedDays, iso_week
+from detector.detectors.wifi.events import Outage, Pattern
+from detector.detectors.wifi.recurrence import (
+    DAY_MINUTES,
+    WEEK_MINUTES,
+    Cluster,
+    best_cluster,
+    circular_distance,
+    cluster_chance,
+    periodicity,
+)
+from detector.policy.settings import Settings
 
 
 class PatternSearch:

@@ -7,10 +7,12 @@ BSSID under a flood already carries the same counts in its flood finding.
 
 from __future__ import annotations
 
-from ...model import CATEGORY_WIFI, Evidence, Finding, WifiDisconnect, iso
-from ...settings import Settings
-from ..base import finding_id
-from .counts import frame_counts
+from detector.detectors.base import finding_id
+from detector.detectors.wifi.counts import frame_counts
+from detector.findings.finding import CATEGORY_WIFI, Evidence, Finding
+from detector.observations import WifiDisconnect
+from detector.policy.settings import Settings
+from detector.times import iso
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 

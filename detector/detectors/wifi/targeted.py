@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ...model import CATEGORY_WIFI_ATTACK, Evidence, Finding, WifiDisconnect, iso
-from ...settings import Settings
-from ..base import finding_id
-from .flood import densest_window
+from detector.detectors.base import finding_id
+from detector.detectors.wifi.flood import densest_window
+from detector.findings.finding import CATEGORY_WIFI_ATTACK, Evidence, Finding
+from detector.observations import WifiDisconnect
+from detector.policy.settings import Settings
+from detector.times import iso
 
 DIRECTED = ("ap-to-sta", "sta-to-ap")
 BROADCAST = "ff:ff:ff:ff:ff:ff"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .recurrence import DAY_MINUTES
+from detector.detectors.wifi.recurrence import DAY_MINUTES
 
 
 def hhmm(minute: float) -> str:

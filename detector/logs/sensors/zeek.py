@@ -1,0 +1,350 @@
+"""Zeek logs, both encodings: ASCII TSV with ``#`` headers and JSON (one object per line).
+
+TSV (``LogAscii``): ``#separator`` (itself written as ``\\x09``), ``#set_separator``,
+``#empty_field`` ("(empty)"), ``#unset_field`` ("-"), ``#path``, ``#fields`` and
+``#types`` headers; field values escape the separator, backslash and non-printable
+bytes as ``\\xHH``; set and vector fields join their items with the set separator.
+A rotated file may hold several header blocks (``#close`` then ``#separator``).
+
+JSON (``LogAscii::use_json`` / json-streaming): flat keys ``id.orig_h``; the log
+path comes from ``_path`` when present, else from the file name
+(``dns.15:00:00-16:00:00.log.gz``), else from the fields themselves.
+What each log path means is in ``zeeklogs``; this module only reads the encodings.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Optional
+
+from detector.logs.base import LineParser, LogContext, LogDecoder, first_match
+from detector.logs.sensors.jsonline import loads
+from detector.logs.sensors.zeek_paths import MAPPERS, Fields, Malformed, conn, dns, guess_path, http, quic, ssl
+from detector.observations import Emit
+
+ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\\\")
+MAX_FIELDS = 256
+MAX_UIDS = 20_000  # per-file memory of sessions already credited (ftp logins)
+
+
+def unescape(value: str) -> str:
+    """Undo Zeek's ``\\xHH`` escapes (bytes, so multi-byte UTF-8 comes back whole)."""
+    if "\\" not in value:
+        return value
+    raw = ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) else "\\", value)
+    try:
+        return raw.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # non-latin text was written unescaped (LogAscii::enable_utf_8)
+        return raw
+
+
+def path_from_filename(name: str) -> str:
+    """'dns.log', 'dns.15:00:00-16:00:00.log.gz', 'conn-summary.log' -> 'dns', 'conn-summary'."""
+    base = name.rsplit("/", 1)[-1]
+    return base.split(".", 1)[0].lower()
+
+
+class TsvFields(Fields):
+    """One TSV row seen through the file's header: unset and empty markers, escapes, sets."""
+
+    __slots__ = ("row", "index", "header")
+
+    def __init__(self, row: list[str], index: dict[str, int], header: TsvHeader):
+        self.row = row
+        self.index = index
+        self.header = header
+
+    def raw(self, key: str) -> Optional[str]:
+        position = self.index.get(key)
+        if position is None:
+            return None
+        value = self.row[position]
+        return None if value == self.header.unset else value
+
+    def s(self, key: str) -> str:
+        value = self.raw(key)
+        if value is None or value == self.header.empty:
+            return ""
+        return unescape(value)
+
+    def items(self, key: str) -> list[str]:
+        value = self.raw(key)
+        if value is None or value == self.header.empty:
+            return []
+        return [unescape(item) for item in value.split(self.header.set_separator)]
+
+
+class JsonFields(Fields):
+    """One JSON object: flat dotted keys, or nested ``{"id": {"orig_h": ...}}`` as some shippers write."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict):
+        self.data = data
+
+    def raw(self, key: str) -> Any:
+        value = self.data.get(key)
+        if value is None and "." in key:
+            outer, _, inner = key.partition(".")
+            nested = self.data.get(outer)
+            if isinstance(nested, dict):
+                value = nested.get(inner)
+        return value
+
+    def s(self, key: str) -> str:
+        value = self.raw(key)
+        if value is None or isinstance(value, (dict, list)):
+            return ""
+        if isinstance(value, bool):
+            return "T" if value else "F"
+        return str(value)
+
+    def items(self, key: str) -> list[str]:
+        value = self.raw(key)
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return [str(v) for v in value if v is not None and not isinstance(v, (dict, list))]
+        return [str(value)]
+
+
+class TsvHeader:
+    """The ``#`` header block in force for the rows that follow it."""
+
+    def __init__(self) -> None:
+        self.separator = "\t"
+        self.set_separator = ","
+        self.empty = "(empty)"
+        self.unset = "-"
+        self.path = ""
+        self.fields: list[str] = []
+        self.index: dict[str, int] = {}
+
+
+class ZeekState:
+    """Per-file memory shared by the mappers (bounded)."""
+
+    def __init__(self) -> None:
+        self.credited: dict[str, None] = {}
+
+    def first_time(self, key: str) -> bool:
+        if key in self.credited:
+            return False
+        if len(self.credited) >= MAX_UIDS:
+            self.credited.pop(next(iter(self.credited)))
+        self.credited[key] = None
+        return True
+
+
+class ZeekTsvParser(LineParser):
+    def __init__(self, ctx: LogContext):
+        self.header = TsvHeader()
+        self.header.path = path_from_filename(ctx.path)
+        self.mapper: Optional[Callable] = None
+        self.state = ZeekState()
+        self.watched = ctx.watched_raw  # metered servers, as bytes: the row prefilter reads raw bytes
+        self.relevant = ctx.relevant_name
+        self.names: dict[bytes, bool] = {}
+        self.skip_raw: Optional[Callable[[bytes], bool]] = None  # set per #fields block, see tsv_prefilter
+
+    def _known(self, name: bytes) -> bool:
+        """A catalog host name (raw bytes from the row), cached per file."""
+        hit = self.names.get(name)
+        if hit is None:
+            if len(self.names) >= MAX_UIDS:
+                self.names.clear()
+            assert self.relevant is not None
+            hit = self.names[name] = self.relevant(name.decode("utf-8", "replace").lower().rstrip("."))
+        return hit
+
+    def parse(self, line: str, where: str, emit: Emit) -> bool:
+        if line[:1] == "#":
+            return self._directive(line)
+        header = self.header
+        if not header.fields:
+            return False  # a data row before any #fields line
+        row = line.split(header.separator)
+        if len(row) != len(header.fields):
+            return False
+        if self.mapper is None:
+            return True  # a log path we do not read: well-formed, nothing to say
+        try:
+            return self.mapper(TsvFields(row, header.index, header), where, emit, self.state)
+        except Malformed:
+            return False
+
+    def line_time(self, line: str) -> Optional[float]:
+        header = self.header
+        if line[:1] == "#" or "ts" not in header.index:
+            return None
+        row = line.split(header.separator)
+        if len(row) != len(header.fields):
+            return None
+        try:
+            return TsvFields(row, header.index, header).ts() or None
+        except Malformed:
+            return None
+
+    def _directive(self, line: str) -> bool:
+        header = self.header
+        if line.startswith("#separator"):
+            value = unescape(line[len("#separator"):].strip(" "))
+            if not value:
+                return False
+            header.separator = value
+            return True
+        name, _, value = line[1:].partition(header.separator)
+        if name == "set_separator":
+            header.set_separator = unescape(value) or ","
+        elif name == "empty_field":
+            header.empty = unescape(value)
+        elif name == "unset_field":
+            header.unset = unescape(value)
+        elif name == "path":
+            header.path = value.strip().lower()
+        elif name == "fields":
+            header.fields = value.split(header.separator)[:MAX_FIELDS]
+            header.index = {field: position for position, field in enumerate(header.fields)}
+            self.mapper = MAPPERS.get(header.path) or MAPPERS.get(guess_path(header.index))
+            self.skip_raw = tsv_prefilter(self.mapper, header, self.watched,
+                                          self._known if self.relevant is not None else None)
+        # #types, #open, #close and any other comment line: nothing to do
+        return True
+
+
+def tsv_prefilter(mapper, header: TsvHeader, watched, known: Optional[Callable[[bytes], bool]]
+                  ) -> Optional[Callable[[bytes], bool]]:
+    """A test on a row's raw bytes telling rows that cannot matter (most of a busy log) from the rest.
+
+    conn: the server is not metered. dns/ssl/quic/http: the name is no catalog
+    service, and the row carries nothing else (CNAME chain, login, tracker URI).
+    Headers, rows of the wrong width and escaped values always take the full path.
+    """
+    index = header.index
+    separator = header.separator.encode("utf-8")
+    width = len(header.fields)
+    blank = {header.unset.encode("utf-8"), header.empty.encode("utf-8"), b""}
+    if mapper is conn and watched is not None and "id.resp_h" in index:
+        server = index["id.resp_h"]
+
+        def skip_conn(raw: bytes) -> bool:
+            if raw[:1] == b"#" or raw.count(separator) != width - 1:
+                return False
+            return not watched or raw.split(separator, server + 1)[server] not in watched
+        return skip_conn
+    if known is None:
+        return None
+    if mapper is dns and "query" in index and "answers" in index:
+        query, answers = index["query"], index["answers"]
+        set_separator = header.set_separator.encode("utf-8")
+
+        tail = width - 1 - answers  # answers counted from the right: splits only the ends of the row
+
+        def skip_dns(raw: bytes) -> bool:
+            if raw[:1] == b"#" or raw.count(separator) != width - 1:
+                return False
+            name = raw.split(separator, query + 1)[query]
+            if name in blank or b"\\" in name or known(name):
+                return False
+            found = raw.rsplit(separator, tail + 1)[1] if tail else raw.rsplit(separator, 1)[1]
+            return found in blank or not any(not _address_like(a) and known(a) for a in found.split(set_separator))
+        return skip_dns
+    if mapper in (ssl, quic) and "server_name" in index:
+        sni = index["server_name"]
+
+        def skip_sni(raw: bytes) -> bool:
+            row = raw.split(separator)
+            if len(row) != width or raw[:1] == b"#":
+                return False
+            name = row[sni]
+            return name not in blank and b"\\" not in name and not known(name)
+        return skip_sni
+    if mapper is http and "host" in index and "username" in index and "uri" in index:
+        host, user, uri = index["host"], index["username"], index["uri"]
+
+        def skip_http(raw: bytes) -> bool:
+            row = raw.split(separator)
+            if len(row) != width or raw[:1] == b"#":
+                return False
+            name = row[host]
+            return name not in blank and row[user] in blank and b"\\" not in name \
+                and b"announce" not in row[uri] and b"scrape" not in row[uri] and not known(name.split(b":", 1)[0])
+        return skip_http
+    return None
+
+
+def _address_like(text: bytes) -> bool:
+    return b":" in text or text.replace(b".", b"").isdigit()
+
+
+class ZeekTsvDecoder(LogDecoder):
+    name = "zeek"
+
+    def sniff(self, head: list[str]) -> float:
+        return 1.0 if head and head[0].startswith("#separator") else 0.0
+
+    def parser(self, ctx: LogContext) -> LineParser:
+        return ZeekTsvParser(ctx)
+
+
+class ZeekJsonParser(LineParser):
+    def __init__(self, ctx: LogContext):
+        self.file_path = path_from_filename(ctx.path)
+        self.state = ZeekState()
+        self.watched = ctx.watched
+
+    def line_time(self, line: str) -> Optional[float]:
+        try:
+            data = loads(line)
+            return (JsonFields(data).ts() or None) if isinstance(data, dict) else None
+        except (ValueError, TypeError):  # Malformed is a ValueError
+            return None
+
+    def parse(self, line: str, where: str, emit: Emit) -> bool:
+        if self.watched is not None and '"conn_state"' in line and _unwatched_server(line, self.watched):
+            return True  # a conn record to a server no detector meters: skip before parsing it
+        try:
+            data = loads(line)
+        except ValueError:
+            return False
+        if not isinstance(data, dict):
+            return False
+        path = data.get("_path")
+        mapper = MAPPERS.get(path) if isinstance(path, str) else None
+        if mapper is None:
+            mapper = MAPPERS.get(self.file_path) or MAPPERS.get(guess_path(data))
+        if mapper is None:
+            return True
+        try:
+            return mapper(JsonFields(data), where, emit, self.state)
+        except Malformed:
+            return False
+
+
+def _unwatched_server(line: str, watched) -> bool:
+    """The record's id.resp_h, found without parsing, is not metered (False when it cannot be found)."""
+    start = line.find('"id.resp_h":')
+    if start < 0:
+        return False
+    start = line.find('"', start + 12) + 1
+    end = line.find('"', start)
+    return start > 0 and end > start and line[start:end] not in watched
+
+
+ZEEK_KEYS = ('"uid"', '"uids"', '"_path"', '"fuid"', '"id.orig_h"', '"software_type"', '"id":{"orig_h"')
+
+
+def _zeek_json_line(line: str) -> bool:
+    line = line.lstrip()
+    return line[:1] == "{" and '"ts"' in line and any(key in line for key in ZEEK_KEYS) \
+        and '"event_type"' not in line
+
+
+class ZeekJsonDecoder(LogDecoder):
+    name = "zeek-json"
+
+    def sniff(self, head: list[str]) -> float:
+        return 0.95 * first_match(head, _zeek_json_line)
+
+    def parser(self, ctx: LogContext) -> LineParser:
+        return ZeekJsonParser(ctx)
