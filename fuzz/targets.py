@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from detector.capture.dispatch import PacketDispatcher
-from detector.capture.pcap import CaptureFormatError, ReadStats, read_capture
+from detector.capture.pcap import read_capture
+from detector.capture.records import CaptureFormatError, ReadStats
 from detector.documents import document_decoders
 from detector.inputs import GunzipReader, sniff_kind
 from detector.logs import log_decoders
 from detector.logs.base import LogContext
-from detector.logs.reader import LogStats, choose_format, iter_lines, read_log
+from detector.logs.reader import LogStats, iter_lines, read_log
+from detector.logs.sniffing import choose_format
 from detector.observations import Observation
 from detector.policy.settings import Settings
 from detector.protocols import packet_decoders

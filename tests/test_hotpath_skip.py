@@ -22,7 +22,8 @@ from scapy.layers.l2 import Dot1Q, Ether
 from scapy.packet import Raw
 
 from detector.capture.dispatch import PacketDispatcher
-from detector.capture.pcap import ReadStats, read_capture
+from detector.capture.pcap import read_capture
+from detector.capture.records import ReadStats
 from detector.policy.settings import Settings
 from detector.protocols import packet_decoders
 
@@ -148,12 +149,12 @@ def test_records_across_read_chunks_are_skipped_alike(tmp_path: Path, monkeypatc
     (A pcapng block cut by the window takes the general block path, which hands every frame over: a block per
     MiB of capture, so that path stays simple.)
     """
-    from detector.capture import pcap
+    from detector.capture import records
 
     frames = _frames()
     data = _pcapng(tmp_path, frames, ">") if layout == "pcapng-be" else _pcap(frames, "<", False)
     seen, handed, read = _scan(data, skip_inline=True)
-    monkeypatch.setattr(pcap, "CHUNK", chunk)
+    monkeypatch.setattr(records, "CHUNK", chunk)
     seen_cut, handed_cut, read_cut = _scan(data, skip_inline=True)
     assert (seen_cut, read_cut) == (seen, read)
     if layout == "pcap-le":

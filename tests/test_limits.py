@@ -18,7 +18,9 @@ import zlib
 import pytest
 
 from detector.capture.dispatch import PacketDispatcher
-from detector.capture.pcap import MAX_INTERFACES, ReadStats, read_capture
+from detector.capture.pcap import read_capture
+from detector.capture.pcapng import MAX_INTERFACES
+from detector.capture.records import ReadStats
 from detector.documents import document_decoders
 from detector.inputs import BOMB_RATIO, GunzipReader, OpenedInput
 from detector.logs import log_decoders

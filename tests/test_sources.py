@@ -14,7 +14,8 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1Q, Ether, Loopback
 
-from detector.capture.pcap import ReadStats, read_capture
+from detector.capture.pcap import read_capture
+from detector.capture.records import ReadStats
 from detector.inputs import sniff_kind
 from detector.observations import DnsQuery
 

@@ -8,14 +8,14 @@ type, or because a detector asked for an address's traffic to be metered.
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 from struct import Struct
 from typing import Optional
 
-from detector.capture.flows import Flow, FlowTable
+from detector.capture.flows import MOD, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Flow, FlowTable
 from detector.capture.hotpath import HotPath
-from detector.observations import Emit, FlowVolume
+from detector.capture.meter import VolumeMeter, ntop
+from detector.observations import Emit
 from detector.protocols.base import Datagram, DatagramDecoder, Endpoints, EtherDecoder, FrameDecoder, StreamDecoder
 from detector.protocols.dot11 import CAPTURE_HEADER_LINKTYPES, capture_header_length
 
@@ -41,8 +41,6 @@ VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
 IPV6_EXTENSIONS = {0, 43, 60, 44, 51}
 NULL_IPV6_FAMILIES = {24, 28, 30}
 
-TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 0x01, 0x02, 0x04, 0x10
-MOD32, HALF32 = 1 << 32, 1 << 31
 EXPIRE_MASK = 0xFFFF  # sweep idle flows every 65536 frames
 
 
@@ -54,96 +52,6 @@ class DispatchStats:
     decoder_errors: int = 0
     unknown_linktypes: set[int] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
-
-
-class MeterEntry:
-    """Byte counts of one metered flow, by payload seen and by TCP sequence span.
-
-    The sequence span still measures a flow when only its SYN and FIN were
-    captured (a kernel filter that keeps the handshake and teardown only).
-    """
-
-    __slots__ = ("up", "down", "packets", "first", "last", "spans", "origin")
-
-    def __init__(self, ts: float, origin: str = ""):
-        self.up = self.down = self.packets = 0
-        self.first = self.last = ts
-        self.origin = origin  # "file:frame N" of the flow's first packet: its evidence cites that
-        self.spans: list[Optional[list[int]]] = [None, None]  # [start, end] sequence per direction
-
-    def sequence(self, upward: bool, seq: int, size: int, syn: bool) -> None:
-        index = 0 if upward else 1
-        span = self.spans[index]
-        start = (seq + 1) % MOD32 if syn else seq
-        end = (start + size) % MOD32
-        if span is None:
-            self.spans[index] = [start, end]
-        elif (end - span[0]) % MOD32 > (span[1] - span[0]) % MOD32 and (end - span[0]) % MOD32 < HALF32:
-            span[1] = end
-
-    def total(self, upward: bool) -> int:
-        counted = self.up if upward else self.down
-        span = self.spans[0 if upward else 1]
-        return max(counted, (span[1] - span[0]) % MOD32) if span else counted
-
-
-class VolumeMeter:
-    """Bytes per flow for addresses a detector asked to watch (e.g. file-sharing servers)."""
-
-    def __init__(self, max_entries: int, idle_seconds: float = 300.0):
-        self.watched: dict[bytes, str] = {}
-        self.entries: dict[tuple, MeterEntry] = {}
-        self.max_entries = max_entries
-        self.idle_seconds = idle_seconds
-
-    def watch(self, address: str) -> None:
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        try:
-            raw = socket.inet_pton(family, address)
-        except OSError:
-            return
-        if len(self.watched) < self.max_entries:
-            self.watched[raw] = address
-
-    def count(self, src: bytes, dst: bytes, sport: int, dport: int, proto: str, size: int, ts: float,
-              emit: Emit, where: str, seq: Optional[int] = None, flags: int = 0, frame_no: int = 0) -> None:
-        upward = dst in self.watched
-        key = (src, dst, sport, dport, proto) if upward else (dst, src, dport, sport, proto)
-        entry = self.entries.get(key)
-        if entry is None:
-            if len(self.entries) >= self.max_entries:
-                oldest = next(iter(self.entries))
-                self._emit(oldest, self.entries.pop(oldest), emit, where)
-            entry = self.entries[key] = MeterEntry(ts, f"{where}:frame {frame_no}" if frame_no else where)
-        if upward:
-            entry.up += size
-        else:
-            entry.down += size
-        entry.packets += 1
-        entry.last = ts
-        if seq is not None and (size or flags & (TCP_SYN | TCP_FIN)):  # a bare ACK after FIN is one past the data
-            entry.sequence(upward, seq, size, bool(flags & TCP_SYN))
-        if flags & TCP_RST:
-            self._emit(key, self.entries.pop(key), emit, where)
-
-    def _emit(self, key: tuple, entry: MeterEntry, emit: Emit, where: str) -> None:
-        client, server, _cport, sport, proto = key
-        if not entry.total(True) and not entry.total(False):
-            return  # a bare handshake or a stray ACK moved nothing
-        emit(FlowVolume(entry.first, entry.origin or where, _ntop(client), _ntop(server), sport, proto,
-                        entry.total(True), entry.total(False), entry.packets, entry.last))
-
-    def expire_idle(self, now: float, emit: Emit, where: str) -> None:
-        for key in [k for k, e in self.entries.items() if now - e.last > self.idle_seconds]:
-            self._emit(key, self.entries.pop(key), emit, where)
-
-    def flush(self, emit: Emit, where: str) -> None:
-        for key in list(self.entries):
-            self._emit(key, self.entries.pop(key), emit, where)
-
-
-def _ntop(raw: bytes) -> str:
-    return socket.inet_ntop(socket.AF_INET6 if len(raw) == 16 else socket.AF_INET, raw)
 
 
 class PacketDispatcher:
@@ -375,7 +283,7 @@ class PacketDispatcher:
             return
         if payload is None:
             payload = bytes(buf[l4 + 8:end])
-        dgram = Datagram(ts, f"{self.source}:frame {frame_no}", _ntop(src), _ntop(dst), sport, dport, payload)
+        dgram = Datagram(ts, f"{self.source}:frame {frame_no}", ntop(src), ntop(dst), sport, dport, payload)
         for decoder in decoders:
             self._guard(decoder.decode, dgram, self.emit)
 
@@ -418,10 +326,10 @@ class PacketDispatcher:
         seq = U32.unpack_from(buf, l4 + 4)[0]
         from_client = key == flow.client_key
         if flags & TCP_SYN:
-            flow.dirs[0 if from_client else 1].next_seq = (seq + 1) % MOD32
+            flow.dirs[0 if from_client else 1].next_seq = (seq + 1) % MOD
             seq += 1
         if size > 0:
-            flows.segment_from(flow, from_client, seq % MOD32, buf[data_off:end], ts, where)
+            flows.segment_from(flow, from_client, seq % MOD, buf[data_off:end], ts, where)
         if flags & TCP_ACK and not flow.done and flow.dirs[1 if from_client else 0].pending:
             flows.acknowledge(flow, key, U32.unpack_from(buf, l4 + 8)[0], ts, where)
         if flow.done:
@@ -453,11 +361,11 @@ class PacketDispatcher:
         decoders = self.tcp_ports.get(dport)
         if not decoders:
             return
-        ends = Endpoints(_ntop(src), _ntop(dst), sport, dport, "tcp")
+        ends = Endpoints(ntop(src), ntop(dst), sport, dport, "tcp")
         flow = self._start(decoders[0], ends, key, dst + src + buf[l4 + 2:l4 + 4] + buf[l4:l4 + 2], key, ts,
                            frame_no)
         if flow is not None:
-            flow.dirs[0].next_seq = (U32.unpack_from(buf, l4 + 4)[0] + 1) % MOD32
+            flow.dirs[0].next_seq = (U32.unpack_from(buf, l4 + 4)[0] + 1) % MOD
 
     def _open(self, buf: bytes, l4: int, data_off: int, end: int, src: bytes, dst: bytes, key: bytes,
               ts: float, frame_no: int) -> Optional[Flow]:
@@ -474,10 +382,10 @@ class PacketDispatcher:
             return None
         decoder, sender_is_client = choice
         if sender_is_client:
-            ends = Endpoints(_ntop(src), _ntop(dst), sport, dport, "tcp")
+            ends = Endpoints(ntop(src), ntop(dst), sport, dport, "tcp")
             client_key = key
         else:
-            ends = Endpoints(_ntop(dst), _ntop(src), dport, sport, "tcp")
+            ends = Endpoints(ntop(dst), ntop(src), dport, sport, "tcp")
             client_key = reverse
         return self._start(decoder, ends, key, reverse, client_key, ts, frame_no)
 

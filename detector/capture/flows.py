@@ -14,8 +14,9 @@ from typing import Optional, Sequence
 
 from detector.protocols.base import StreamSession
 
-MOD = 1 << 32
+MOD = 1 << 32  # TCP sequence numbers wrap at 2**32
 HALF = 1 << 31
+TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 0x01, 0x02, 0x04, 0x10
 MAX_PENDING_SEGMENTS = 64
 
 

@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from detector.capture.dispatch import PacketDispatcher
-from detector.capture.pcap import ReadStats, read_capture
+from detector.capture.pcap import read_capture
+from detector.capture.records import ReadStats
 from detector.inputs import GZIP_MAGIC
 from detector.observations import Observation
 from detector.policy.settings import Settings

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from detector.documents.base import DocumentDecoder
-from detector.logs.reader import best_sniff
+from detector.logs.sniffing import best_sniff
 from detector.policy.settings import Settings
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from io import BytesIO
 from itertools import repeat
-from typing import Any, BinaryIO, Callable, Iterator, Optional
+from typing import BinaryIO, Callable, Iterator, Optional
 
 from detector.logs.base import LineParser, LogContext, LogDecoder
 from detector.observations import Emit
 from detector.times import TS_MAX, TS_MIN
 
-SNIFF_LINES = 200
 MAX_LINE = 16 * 1024
 
 
@@ -37,21 +36,6 @@ class LogStats:
         if self.last_ts is None or ts > self.last_ts:
             self.last_ts = ts
         return True
-
-
-def choose_format(head: bytes, decoders: list[LogDecoder]) -> tuple[Optional[LogDecoder], float]:
-    """The line format most confident about these first lines, and its score."""
-    lines = head.decode("utf-8", "replace").splitlines()[:SNIFF_LINES]
-    return best_sniff(decoders, lines)
-
-
-def best_sniff(decoders: list, sample) -> tuple[Optional[Any], float]:
-    best, best_score = None, 0.0
-    for decoder in decoders:
-        score = decoder.sniff(sample)
-        if score > best_score:
-            best, best_score = decoder, score
-    return best, best_score
 
 
 def read_log(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: Emit, stats: LogStats,

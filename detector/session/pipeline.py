@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, TextIO
 
 from detector.capture.dispatch import PacketDispatcher
-from detector.capture.pcap import CaptureFormatError, ReadStats, read_capture
+from detector.capture.pcap import read_capture
+from detector.capture.records import CaptureFormatError, ReadStats
 from detector.detectors import DetectorContext, build_detectors
 from detector.detectors.base import devices, source_of
 from detector.detectors.directory import Directory
@@ -26,7 +27,8 @@ from detector.findings.result import InputRecord
 from detector.inputs import InputError, OpenedInput, sniff_kind
 from detector.logs import log_decoders
 from detector.logs.base import LogContext
-from detector.logs.reader import MAX_LINE, LogStats, choose_format, read_log
+from detector.logs.reader import MAX_LINE, LogStats, read_log
+from detector.logs.sniffing import choose_format
 from detector.observations import Observation
 from detector.policy.catalog import Catalog
 from detector.policy.settings import Settings
