@@ -320,7 +320,7 @@ def demo(out_dir: Path, quiet: bool) -> None:
     paths = write_demo(out_dir / "samples")
     click.echo(f"sample data written to {out_dir / 'samples'}: {', '.join(p.name for p in paths)}", err=True)
     db = out_dir / "demo.db"
-    request = ScanRequest(paths=[str(p) for p in paths], db=db, site="demo-office", operator=None,
+    request = ScanRequest(paths=[str(p) for p in paths], db=db, site="demo-office",
                           progress_stream=None if quiet else _progress_stream(), argv="demo")
     outcome = _guarded(run_scan, request)
     _deliver(outcome, OutputRequest(json_path=str(out_dir / "findings.json"), report_path=out_dir / "report.html",
@@ -362,13 +362,13 @@ def _deliver(outcome: ScanOutcome, request: OutputRequest) -> None:
     except OutputError as exc:
         raise Failure(str(exc)) from None
     with use_language(request.presentation.language):
-        _summary(outcome, request.report_path, request.json_path, request.db, to_stderr=request.json_path == "-")
+        _summary(outcome, request)
 
 
-def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) -> None:
+def _summary(outcome: ScanOutcome, outputs: OutputRequest) -> None:
     """The terminal's account of the scan: the same counts and score the report, JSON and history show."""
     result = outcome.result
-    echo = lambda text="": _say(text, err=to_stderr)  # noqa: E731
+    echo = lambda text="": _say(text, err=outputs.json_path == "-")  # noqa: E731
     records = sum(i.records for i in result.inputs)
     unusable = sum(1 for i in result.inputs if not i.usable)
     echo(_("scanned {inputs} input(s), {records} records").format(inputs=len(result.inputs), records=records)
@@ -396,8 +396,9 @@ def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) 
         echo(_("top findings:"))
         for finding in active[:5]:
             echo(f"  [{severity_label(finding.severity):8}] {term_safe(finding.title)}")
-    for label, target in ((_("report"), report_path), (_("json"), json_path if json_path != "-" else None),
-                          (_("database"), db)):
+    for label, target in ((_("report"), outputs.report_path),
+                          (_("json"), outputs.json_path if outputs.json_path != "-" else None),
+                          (_("database"), outputs.db)):
         if target:
             echo(f"{label}: {term_safe(target)}")
 

@@ -32,7 +32,6 @@ class ReportRequest:
     site: Optional[str] = None  # None: every site in the database(s)
     rules_files: Optional[Sequence[Path]] = None  # re-classify under these rules first, stored as new scans
     zone: Optional[tzinfo] = None
-    argv: str = ""  # recorded with each re-classified scan
     presentation: ReportOptions = field(default_factory=ReportOptions)
 
 

@@ -231,7 +231,8 @@ def run_capture(request: CaptureRequest, source_factory: Optional[Callable[[list
             run.writer = _writer(request, run.ifaces)
             session.on_exit(run.writer.close)
         session.begin()
-        run.store_progress([])
+        if session.store is not None:
+            run.store_progress([])  # the interfaces are on record from the start
         with session.stop.polled():  # signals end the loop between frames; a second SIGINT aborts
             reason = _loop(run)
             early = reason in ("SIGINT", "SIGTERM") and (request.duration is not None or request.count is not None)
