@@ -116,7 +116,7 @@ class ScanSession:
         self.operator = default_operator() if request.operator is None else request.operator
         self.store = store
         self.scan_id: Optional[int] = None
-        self.started = time.time()
+        self.started = time.time()  # before waiting for the lock, as the scan record says
         self.stop = StopSignals()
         self.stopped_by = ""  # SIGINT or SIGTERM once a stop signal ended the reading
         self.site_state = SiteState()
@@ -131,7 +131,6 @@ class ScanSession:
     def __enter__(self) -> ScanSession:
         with ExitStack() as stack:
             stack.enter_context(self.stop)
-            self.started = time.time()
             if self.request.db is not None and self.store is None:
                 from detector.store import ScanLock
 
