@@ -3,44 +3,38 @@
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timezone, tzinfo
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Iterator, Optional
 
 import click
 
 from detector import __version__
 from detector.findings.finding import SEVERITIES, SEVERITY_RANK
+from detector.findings.result import ScanResult
 from detector.inputs import InputError
+from detector.interrupts import Aborted, stop_reason
+from detector.outputs import OutputError
+from detector.outputs.export import BLOCKLIST_STYLES, EXPORT_FORMATS
 from detector.outputs.notify import NotifyConfig, NotifyConfigError, notify
+from detector.outputs.report import ReportRequest, write_stored_report
+from detector.outputs.run import OutputRequest, write_outputs
+from detector.outputs.stored import DiffRequest, ExportRequest, diff_scans, export_scan, open_store, scan_history
 from detector.policy import RuleLoadError, load_ruleset, validate_files
 from detector.policy.catalog import CatalogError
 from detector.policy.matcher import REGEX_TIMEOUT_SECONDS, BoundedRegex
 from detector.schedule import DEFAULT_UNIT_DIR, PERIODS, Schedule, ScheduleError, install, installed, reported_scans
-from detector.session.run import (
-    OutputError,
-    ScanOutcome,
-    ScanRequest,
-    inputs_summary,
-    reclassify,
-    run_scan,
-    site_report,
-    write_json,
-)
-from detector.store import LockBusy, ScanNotFound, StoreError
-from detector.store.export import BLOCKLIST_STYLES, EXPORT_FORMATS
+from detector.session.scan import ScanOutcome, ScanRequest, run_scan
+from detector.store import LockBusy, StoreError
 from detector.termsafe import SafeStream, term_safe
 from detector.times import ZoneError, parse_zone
 from reports.i18n import LANGUAGES, _, severity_label, use_language
 from reports.options import ReportOptions
-
-if TYPE_CHECKING:  # live capture and the database load only for the commands that use them (start-up)
-    from detector.store import Store
 
 
 def parse_duration(text: str) -> float:
@@ -50,12 +44,11 @@ def parse_duration(text: str) -> float:
     return parse(text)
 
 
-def _capture_errors() -> tuple[type[Exception], ...]:
-    """Errors only live capture raises; imported once an exception is being matched (see _guarded)."""
+def _capture_error() -> type[Exception]:
+    """The error only live capture raises; imported once an exception is being matched (see _guarded)."""
     from detector.capture.live import LiveCaptureError
-    from detector.session.live import CaptureAborted
 
-    return LiveCaptureError, CaptureAborted
+    return LiveCaptureError
 
 
 class ExitStatus(IntEnum):
@@ -64,6 +57,9 @@ class ExitStatus(IntEnum):
     ERROR = 2  # usage, unreadable input, nothing usable read, invalid rules, unwritable output
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT): what was read is stored, the scan marked incomplete
     TERMINATED = 143  # SIGTERM (128 + SIGTERM), likewise
+
+
+EXIT_FOR_SIGNAL = {"SIGINT": ExitStatus.INTERRUPTED, "SIGTERM": ExitStatus.TERMINATED}
 
 
 class Failure(click.ClickException):
@@ -238,11 +234,11 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
         from detector.logs.incremental import TimeWindow
 
         window = TimeWindow(since, until)
-    request = ScanRequest(list(inputs), _rules_paths(rules), db, site, operator, parse_tz(tz),
-                          None if quiet else _progress_stream(), _argv(), wait_for_lock=wait, window=window,
-                          incremental=incremental, jobs=jobs)
-    outcome = _run(request)
-    _deliver(outcome, report_path, json_path, db, quiet, presentation)
+    request = ScanRequest(paths=inputs, rules_files=_rules_paths(rules), db=db, site=site, operator=operator or None,
+                          zone=parse_tz(tz), progress_stream=None if quiet else _progress_stream(), argv=_argv(),
+                          wait_for_lock=wait, window=window, incremental=incremental, jobs=jobs)
+    outcome = _guarded(run_scan, request)
+    _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, presentation=presentation))
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 
@@ -290,13 +286,15 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     if bpf is not None and bpf_mode == "replace" and bpf.strip() == "":
         bpf = ""
-    request = CaptureRequest(list(interfaces), duration, count, bpf, bpf_mode, write_path, write_max_mb, write_keep,
-                             max(flush_every, 1.0), _rules_paths(rules), db, site, operator, parse_tz(tz), _argv(),
-                             wait, None if quiet else SafeStream(sys.stderr))
-    outcome = _guarded(run_capture, request)
+    request = CaptureRequest(interfaces=interfaces, duration=duration, count=count, bpf=bpf, bpf_mode=bpf_mode,
+                             write=write_path, write_max_mb=write_max_mb, write_keep=write_keep,
+                             flush_every=max(flush_every, 1.0), rules_files=_rules_paths(rules), db=db, site=site,
+                             operator=operator or None, zone=parse_tz(tz), argv=_argv(), wait_for_lock=wait,
+                             status_stream=None if quiet else SafeStream(sys.stderr))
+    outcome = _guarded(run_capture, request, "capture aborted by a second interrupt; the database keeps the last flush")
     for warning in outcome.warnings:
         _say(f"shadowit: {term_safe(warning)}", err=True)
-    _deliver(outcome, report_path, json_path, db, quiet, presentation)
+    _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, presentation=presentation))
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 
@@ -321,18 +319,18 @@ def demo(out_dir: Path, quiet: bool) -> None:
 
     paths = write_demo(out_dir / "samples")
     click.echo(f"sample data written to {out_dir / 'samples'}: {', '.join(p.name for p in paths)}", err=True)
-    request = ScanRequest([str(p) for p in paths], None, out_dir / "demo.db", "demo-office", "", 0,
-                          None if quiet else _progress_stream(), "demo")
-    outcome = _run(request)
-    _deliver(outcome, out_dir / "report.html", str(out_dir / "findings.json"), out_dir / "demo.db", quiet)
+    db = out_dir / "demo.db"
+    request = ScanRequest(paths=[str(p) for p in paths], db=db, site="demo-office",
+                          progress_stream=None if quiet else _progress_stream(), argv="demo")
+    outcome = _guarded(run_scan, request)
+    _deliver(outcome, OutputRequest(json_path=str(out_dir / "findings.json"), report_path=out_dir / "report.html",
+                                    db=db))
+    _exit_for(outcome, None)
 
 
-def _run(request: ScanRequest) -> ScanOutcome:
-    return _guarded(run_scan, request)
-
-
-def _guarded(runner, request) -> ScanOutcome:
-    """Run a scan or capture, turning library errors into one-line exit-2 failures."""
+def _guarded(runner, request, aborted: str = "scan aborted by a second interrupt; the database keeps the inputs "
+                                            "stored before it") -> ScanOutcome:
+    """Run a scan or capture, turning library errors into one-line exit-2 failures and signals into 130/143."""
     try:
         outcome = runner(request)
     except RuleLoadError as exc:
@@ -345,11 +343,11 @@ def _guarded(runner, request) -> ScanOutcome:
         raise Failure(str(exc)) from None
     except StoreError as exc:
         raise Failure(f"database: {exc}") from None
-    except _capture_errors() as exc:  # evaluated only when an exception reaches here: no import on success
-        from detector.session.live import CaptureAborted
-
-        if isinstance(exc, CaptureAborted):
-            raise Failure("capture aborted by a second interrupt; the database keeps the last flush") from None
+    except Aborted:
+        raise Failure(aborted) from None
+    except KeyboardInterrupt as exc:  # a stop signal before the run began reading (waiting for the lock)
+        sys.exit(EXIT_FOR_SIGNAL[stop_reason(exc)])
+    except _capture_error() as exc:  # evaluated only when an exception reaches here: no import on success
         raise Failure(str(exc)) from None
     if outcome.interrupted:
         _say("shadowit: interrupted; findings so far were stored and the scan is marked incomplete", err=True)
@@ -357,47 +355,25 @@ def _guarded(runner, request) -> ScanOutcome:
     return outcome
 
 
-def _deliver(outcome: ScanOutcome, report_path: Optional[Path], json_path: Optional[str], db: Optional[Path],
-             quiet: bool, presentation: Optional[ReportOptions] = None) -> None:
-    presentation = presentation or ReportOptions()
-    result = outcome.result
-    result.hostname = result.hostname or socket.gethostname()
-    result.argv = result.argv or _argv()
-    if json_path:
-        try:
-            write_json(result, json_path, sys.stdout)
-        except OutputError as exc:
-            raise Failure(str(exc)) from None
-    if report_path:
-        from detector.store import Store
-
-        store = Store(db) if db else None
-        try:
-            site = site_report(result, outcome.ruleset, store, outcome.zone)
-            from reports.render import exceptions_of, render_report  # jinja2 only when a report is asked for
-
-            site.exceptions = exceptions_of(outcome.ruleset.rules)
-            render_report([site], report_path, presentation)
-            if store is not None:
-                store.mark_reported([result.scan_id])
-        except OSError as exc:
-            raise Failure(f"cannot write report {report_path}: {exc.strerror}") from None
-        finally:
-            if store is not None:
-                store.close()
-    with use_language(presentation.language):
-        _summary(outcome, report_path, json_path, db, to_stderr=json_path == "-")
+def _deliver(outcome: ScanOutcome, request: OutputRequest) -> None:
+    """The run's files, then the terminal summary."""
+    try:
+        write_outputs(outcome, request, sys.stdout)
+    except OutputError as exc:
+        raise Failure(str(exc)) from None
+    with use_language(request.presentation.language):
+        _summary(outcome, request)
 
 
-def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) -> None:
+def _summary(outcome: ScanOutcome, outputs: OutputRequest) -> None:
     """The terminal's account of the scan: the same counts and score the report, JSON and history show."""
     result = outcome.result
-    echo = lambda text="": _say(text, err=to_stderr)  # noqa: E731
+    echo = lambda text="": _say(text, err=outputs.json_path == "-")  # noqa: E731
     records = sum(i.records for i in result.inputs)
     unusable = sum(1 for i in result.inputs if not i.usable)
     echo(_("scanned {inputs} input(s), {records} records").format(inputs=len(result.inputs), records=records)
          + (_("; {count} input(s) gave nothing usable").format(count=unusable) if unusable else ""))
-    for warning in inputs_summary(result.inputs)[:20]:
+    for warning in [f"{i.path}: {w}" for i in result.inputs for w in i.warnings][:20]:
         echo("  " + _("warning: {text}").format(text=term_safe(warning)))
     for pattern in sorted(BoundedRegex.timed_out)[:10]:
         echo(f"  warning: rule regex {term_safe(pattern)!s} hit its {REGEX_TIMEOUT_SECONDS * 1000:g} ms limit; "
@@ -420,15 +396,16 @@ def _summary(outcome: ScanOutcome, report_path, json_path, db, to_stderr: bool) 
         echo(_("top findings:"))
         for finding in active[:5]:
             echo(f"  [{severity_label(finding.severity):8}] {term_safe(finding.title)}")
-    for label, target in ((_("report"), report_path), (_("json"), json_path if json_path != "-" else None),
-                          (_("database"), db)):
+    for label, target in ((_("report"), outputs.report_path),
+                          (_("json"), outputs.json_path if outputs.json_path != "-" else None),
+                          (_("database"), outputs.db)):
         if target:
             echo(f"{label}: {term_safe(target)}")
 
 
 def _exit_for(outcome: ScanOutcome, fail_on: Optional[str]) -> None:
     if outcome.interrupted:
-        sys.exit(ExitStatus.TERMINATED if outcome.signal == "SIGTERM" else ExitStatus.INTERRUPTED)
+        sys.exit(EXIT_FOR_SIGNAL[outcome.stopped_by])
     if fail_on is None:
         return
     threshold = SEVERITY_RANK[fail_on]
@@ -448,17 +425,6 @@ def _argv() -> str:
 # ---------------------------------------------------------------- stored scans
 
 
-def _open_store(db: Path) -> Store:
-    from detector.store import Store
-
-    if not db.exists():
-        raise Failure(f"{db}: no such database")
-    try:
-        return Store(db)
-    except StoreError as exc:
-        raise Failure(f"{db}: {exc}") from None
-
-
 @main.command()
 @click.option("--db", "dbs", multiple=True, required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Database(s) to report on; several make a consolidated multi-site report.")
@@ -474,59 +440,35 @@ def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classificatio
     With --rules the stored findings are re-classified under those rules (no captures needed) and the
     result is stored as a new scan that records which scan it derives from.
     """
-    from reports.render import exceptions_of, render_report
+    request = ReportRequest(dbs=dbs, out=out, scan_id=scan_id, site=site, rules_files=_rules_paths(rules),
+                            zone=parse_tz(tz), presentation=_presentation(lang, client, logo, classification))
 
-    presentation = _presentation(lang, client, logo, classification)
-    ruleset = _load_rules(rules)
-    site_reports = []
-    stores = [_open_store(db) for db in dbs]
-    try:
-        for store in stores:
-            sites = [site] if site is not None or scan_id is not None else (store.sites() or [None])
-            for name in sites:
-                try:
-                    result = store.load_scan(scan_id, site=name)
-                except ScanNotFound as exc:
-                    if scan_id is not None or site is not None:
-                        raise Failure(str(exc)) from None
-                    continue
-                if rules:
-                    note = f"report --rules (re-classifies scan #{result.scan_id})"
-                    result = reclassify(store, result, ruleset, note)
-                    click.echo(f"re-classified scan of site {term_safe(result.site) or '-'} under {', '.join(rules)}: "
-                               f"stored as scan #{result.scan_id}", err=True)
-                site_reports.append(site_report(result, ruleset, store, parse_tz(tz)))
-                site_reports[-1].exceptions = exceptions_of(ruleset.rules)
-        if not site_reports:
-            raise Failure("no complete scan found")
+    def reclassified(result: ScanResult) -> None:
+        click.echo(f"re-classified scan of site {term_safe(result.site) or '-'} under {', '.join(rules)}: "
+                   f"stored as scan #{result.scan_id}", err=True)
+
+    with _rule_errors():
         try:
-            render_report(site_reports, out, presentation)
-        except OSError as exc:
-            raise Failure(f"cannot write report {out}: {exc.strerror}") from None
-        for store in stores:
-            store.mark_reported([r.result.scan_id for r in site_reports if r.result.scan_id is not None
-                                 and _belongs(store, r.result.scan_id, r.result.started)])
-    finally:
-        for store in stores:
-            store.close()
-    _say(f"report: {out} ({len(site_reports)} site(s))")
+            sites = write_stored_report(request, reclassified)
+        except (OutputError, CatalogError) as exc:
+            raise Failure(str(exc)) from None
+    _say(f"report: {out} ({sites} site(s))")
 
 
-def _belongs(store: Store, scan_id: int, started: float) -> bool:
-    """Several databases number scans independently: match id and start time."""
+@contextmanager
+def _rule_errors() -> Iterator[None]:
+    """Invalid rules: every error as file:line:col, then one line and exit 2."""
     try:
-        return store.load_scan(scan_id).started == started
-    except ScanNotFound:
-        return False
-
-
-def _load_rules(rules):
-    try:
-        return load_ruleset(_rules_paths(rules))
+        yield
     except RuleLoadError as exc:
         for error in exc.errors:
             _say(term_safe(error), err=True)
         raise Failure(f"invalid rules ({len(exc.errors)} error(s))") from None
+
+
+def _load_rules(rules):
+    with _rule_errors():
+        return load_ruleset(_rules_paths(rules))
 
 
 @main.command()
@@ -535,8 +477,7 @@ def _load_rules(rules):
 @click.option("--json", "as_json", is_flag=True)
 def history(db, site, as_json) -> None:
     """List stored scans."""
-    with _open_store(db) as store:
-        scans = store.history(site)
+    scans = _stored(scan_history, db, site)
     if as_json:
         click.echo(json.dumps([s.as_dict() for s in scans], indent=2))  # ensure_ascii: no raw control bytes
         return
@@ -557,13 +498,8 @@ def diff(scans, db, site, as_json) -> None:
     """New, resolved and persisting findings between two scans (default: the two latest)."""
     if len(scans) > 2:
         raise click.UsageError("give at most two scan ids")
-    a, b = (list(scans) + [None, None])[:2]
-    with _open_store(db) as store:
-        try:
-            result = store.diff(a, b, site)
-        except ScanNotFound as exc:
-            raise Failure(str(exc)) from None
-    data = result.as_dict()
+    base, head = (list(scans) + [None, None])[:2]
+    data = _stored(diff_scans, DiffRequest(db=db, base=base, head=head, site=site)).as_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -585,22 +521,17 @@ def diff(scans, db, site, as_json) -> None:
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path))
 def export(db, scan_id, fmt, style, out) -> None:
     """Export one scan: JSON (the --json contract), CSV, or a block list of its unsanctioned services."""
-    from detector.store.export import write_export
+    request = ExportRequest(db=db, scan_id=scan_id, fmt=fmt, style=style, out=out)
+    # a terminal gets control bytes escaped; a pipe or file gets the data as stored
+    _stored(export_scan, request, SafeStream(sys.stdout) if sys.stdout.isatty() else sys.stdout)
 
-    with _open_store(db) as store:
-        try:
-            result = store.load_scan(scan_id)
-            if out:
-                with open(out, "w", encoding="utf-8", newline="") as handle:
-                    write_export(result, fmt, handle, style)
-            else:  # a terminal gets control bytes escaped; a pipe or file gets the data as stored
-                write_export(result, fmt, SafeStream(sys.stdout) if sys.stdout.isatty() else sys.stdout, style)
-        except ScanNotFound as exc:
-            raise Failure(str(exc)) from None
-        except (CatalogError, StoreError) as exc:
-            raise Failure(str(exc)) from None
-        except OSError as exc:
-            raise Failure(f"cannot write {out or 'standard output'}: {exc.strerror}") from None
+
+def _stored(reader, *args):
+    """Read stored scans, a missing database or scan being a one-line exit-2 failure."""
+    try:
+        return reader(*args)
+    except OutputError as exc:
+        raise Failure(str(exc)) from None
 
 
 @main.command()
@@ -614,7 +545,7 @@ def prune(db, older_than, keep, force, wait) -> None:
     from detector.store import ScanLock
 
     try:
-        with ScanLock(db, wait=wait, timeout=3600), _open_store(db) as store:
+        with ScanLock(db, wait=wait, timeout=3600), _stored(open_store, db) as store:
             protected = set(keep) | (set() if force else store.reported_scans() | reported_scans(db))
             deleted = store.prune(older_than, keep_ids=protected, force=False)
     except LockBusy as exc:

@@ -214,7 +214,7 @@ def gzip_capture(data: bytes) -> None:
 
 def scan_file(data: bytes) -> None:
     """The whole pipeline on one file: sniffing, gunzip, decoders, detectors, rules classification."""
-    from detector.session.run import classify
+    from detector.session.policy import classify
 
     scan, ruleset = _scan_setup()
     with tempfile.NamedTemporaryFile(prefix="shadowit-fuzz-", dir=_tmp_dir()) as handle:

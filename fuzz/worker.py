@@ -27,7 +27,7 @@ def main() -> None:
         import detector.policy.yamlparse  # noqa: F401
         import detector.policy.yamlsrc  # noqa: F401
         import detector.session.pipeline  # noqa: F401
-        import detector.session.run  # noqa: F401
+        import detector.session.scan  # noqa: F401
         import detector.store.store  # noqa: F401
         import reports.render  # noqa: F401
         from fuzz.targets import TARGETS

@@ -25,7 +25,7 @@ from detector.policy.catalog import load_catalog
 from detector.policy.settings import Settings
 from detector.samples import CLIENT_MAC, SERVER_MAC, tcp_session, write_pcap
 from detector.session.pipeline import Scan, ScanConfig
-from detector.session.run import classify
+from detector.session.policy import classify
 
 T0 = 1_790_000_000.0
 CLIENT, SERVER = "10.1.2.3", "10.1.2.50"

@@ -12,7 +12,7 @@ from detector.policy import load_ruleset
 from detector.policy.catalog import load_catalog
 from detector.policy.settings import Settings
 from detector.session.pipeline import Scan, ScanConfig
-from detector.session.run import classify
+from detector.session.policy import classify
 
 
 def scan_files(*paths: Path, settings: Optional[Settings] = None, tz: Optional[int] = None,

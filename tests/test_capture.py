@@ -15,13 +15,13 @@ from scanning import scan_files
 from detector.capture import live
 from detector.capture.live import InterfaceStats, LiveCaptureError, check_filter, default_filter, effective_filter
 from detector.cli import main
-from detector.policy import load_ruleset
-from detector.policy.catalog import load_catalog
 from detector.policy.settings import Settings
 from detector.protocols import packet_decoders
 from detector.samples import DEMO_PASSWORDS, office_packets, write_pcapng
 from detector.session import live as capture_module
 from detector.session.live import CaptureRequest, RotatingPcapng, parse_duration, run_capture
+from detector.session.policy import classify
+from detector.session.scan import ScanSession
 from detector.store import ScanLock, Store
 
 T0 = 1_793_610_000.0
@@ -115,7 +115,7 @@ def test_default_filter_passes_what_decoders_need_and_compiles():
 def test_capture_feeds_the_same_detectors_as_a_file_scan(tmp_path, expected_titles):
     frames = office_frames()
     source = ScriptedSource(frames, kernel_drops=3)
-    request = CaptureRequest(["eth9"], db=tmp_path / "c.db", site="hq", write=tmp_path / "c.pcapng")
+    request = CaptureRequest(interfaces=["eth9"], db=tmp_path / "c.db", site="hq", write=tmp_path / "c.pcapng")
     outcome = run_capture(request, factory(source))
     assert source.closed and not outcome.interrupted
     assert sorted(f.title for f in outcome.result.findings) == expected_titles
@@ -135,20 +135,18 @@ def test_flush_snapshot_leaves_the_running_scan_untouched(tmp_path, expected_tit
     frames = office_frames()
     half = len(frames) // 2
     source = ScriptedSource(frames)
-    request = CaptureRequest(["eth9"], db=tmp_path / "f.db")
-    ruleset = load_ruleset(None)
-    scan = capture_module.Scan(capture_module.ScanConfig(ruleset.settings, load_catalog()))
-    run = capture_module.CaptureRun(request, ruleset, scan, source)
-    with Store(tmp_path / "f.db") as store:
-        run.store, run.scan_id = store, store.begin_scan(T0, "t", "r")
+    request = CaptureRequest(interfaces=["eth9"], db=tmp_path / "f.db")
+    with ScanSession(request) as session, Store(tmp_path / "f.db") as store:
+        session.begin()
+        run = capture_module.CaptureRun(request, session, source)
         for _ in range(half):
             run.handle(*source.next_frame(0))
         run.flush()
         run.flush()  # repeated flushes replace, never duplicate
-        early = store.load_scan(run.scan_id).findings
+        early = store.load_scan(session.scan_id).findings
         while source.frames:
             run.handle(*source.next_frame(0))
-        final = capture_module.classify(scan.finish(), ruleset)
+        final = classify(session.scan.finish(), session.policy.ruleset)
     assert 0 < len(early) <= len(final)
     assert sorted(f.title for f in final) == expected_titles
     dropbox = [f for f in final if f.attributes.get("service") == "Dropbox"][0]
@@ -157,7 +155,7 @@ def test_flush_snapshot_leaves_the_running_scan_untouched(tmp_path, expected_tit
 
 def test_sigterm_stops_cleanly_and_marks_an_early_stop_incomplete(tmp_path):
     source = ScriptedSource(office_frames(), signal_after=40)
-    request = CaptureRequest(["eth9"], duration=3600, db=tmp_path / "s.db")
+    request = CaptureRequest(interfaces=["eth9"], duration=3600, db=tmp_path / "s.db")
     previous = signal.getsignal(signal.SIGTERM)
     outcome = run_capture(request, factory(source))
     assert signal.getsignal(signal.SIGTERM) is previous

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from detector.cli import main
 from detector.samples import dns_exchange, office_packets, write_pcap, write_pcapng
-from detector.session import run as app
+from detector.session.pipeline import Scan
 from detector.store import Store
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=timezone.utc).timestamp()
@@ -69,7 +69,7 @@ def test_interrupted_scan_keeps_earlier_scans_and_is_marked_incomplete(tmp_path,
     db = tmp_path / "i.db"
     assert run("scan", office, "--db", db, "-q").exit_code == 0
     calls = {"n": 0}
-    real_add = app.Scan.add_file
+    real_add = Scan.add_file
 
     def interrupt_second(self, path):
         calls["n"] += 1
@@ -77,7 +77,7 @@ def test_interrupted_scan_keeps_earlier_scans_and_is_marked_incomplete(tmp_path,
             raise KeyboardInterrupt
         return real_add(self, path)
 
-    monkeypatch.setattr(app.Scan, "add_file", interrupt_second)
+    monkeypatch.setattr(Scan, "add_file", interrupt_second)
     result = run("scan", office, office, "--db", db, "-q")
     assert result.exit_code == 130  # 128 + SIGINT: interrupted, though what was read is stored
     with Store(db) as store:

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from detector.cli import main
 from detector.findings.finding import CATEGORY_FILE_SHARING, Finding
 from detector.findings.result import ScanResult
+from detector.outputs.export import blocklist, write_blocklist, write_csv
 from detector.policy.catalog import load_catalog
 from detector.samples import office_packets, write_pcapng
-from detector.store.export import blocklist, write_blocklist, write_csv
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=timezone.utc).timestamp()
 

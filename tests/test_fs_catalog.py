@@ -13,7 +13,7 @@ from detector.policy import load_ruleset
 from detector.policy.catalog import CATEGORIES, CatalogError, default_catalog_path, load_catalog
 from detector.samples import client_hello, tcp_session
 from detector.session.pipeline import Scan, ScanConfig
-from detector.session.run import classify
+from detector.session.policy import classify
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 from zeek_writer import eve, zeek_tsv
 
 from detector.logs.incremental import TimeWindow
-from detector.session.run import ScanRequest, run_scan
+from detector.session.scan import ScanRequest, run_scan
 from detector.store import Store
 
 T0 = 1795964400.0
@@ -36,7 +36,7 @@ def dns_row(n: int, name: str) -> dict:
 
 
 def incremental(paths: list[Path], db: Path, **extra) -> object:
-    return run_scan(ScanRequest([str(p) for p in paths], [], db, incremental=True, **extra))
+    return run_scan(ScanRequest(paths=[str(p) for p in paths], rules_files=[], db=db, incremental=True, **extra))
 
 
 def services(outcome) -> list[str]:
@@ -136,7 +136,7 @@ def test_since_until_bound_the_window(tmp_path):
     log = tmp_path / "eve.json"
     log.write_text(tls_line(0, "www.dropbox.com") + "\n" + tls_line(3600, "mega.nz") + "\n"
                    + tls_line(7200, "wetransfer.com") + "\n")
-    outcome = run_scan(ScanRequest([str(log)], [], None, window=TimeWindow(T0 + 1800, T0 + 5400)))
+    outcome = run_scan(ScanRequest(paths=[str(log)], rules_files=[], window=TimeWindow(T0 + 1800, T0 + 5400)))
     assert services(outcome) == ["MEGA"]
 
 
@@ -228,7 +228,7 @@ def test_interrupted_scan_resumes_without_loss_or_duplication(tmp_path, sig):
     command = [sys.executable, "-m", "detector.cli", "scan", str(log), "-q", "--incremental", "--db"]
     subprocess.run(command + [str(one_shot_db)], check=True, env=env, stdout=subprocess.DEVNULL)
     code = _kill_mid_file(command + [str(db)], log, sig, env)
-    assert code != 0 or sig == signal.SIGTERM
+    assert code == (143 if sig == signal.SIGTERM else -signal.SIGKILL)  # 128 + SIGTERM: stopped, what was read kept
     with Store(db) as store:
         killed = store.history()[0]
         stored_lines = sum(i.records for i in store.load_scan(killed.id).inputs)
@@ -242,6 +242,19 @@ def test_interrupted_scan_resumes_without_loss_or_duplication(tmp_path, sig):
     assert hosts == expected_hosts
     if sig == signal.SIGTERM:
         assert lines == 40_000
+
+
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").is_dir(), reason="needs /proc to see the read offset")
+def test_sigint_during_an_incremental_scan_exits_130_and_keeps_what_was_read(tmp_path):
+    log = tmp_path / "eve.json"
+    _big_log(log, 40_000)
+    db = tmp_path / "runs.db"
+    command = [sys.executable, "-m", "detector.cli", "scan", str(log), "-q", "--incremental", "--db", str(db)]
+    assert _kill_mid_file(command, log, signal.SIGINT, dict(os.environ, PYTHONPATH=str(ROOT))) == 130
+    with Store(db) as store:
+        (stopped,) = store.history()
+        assert stopped.status == "incomplete"
+        assert 0 < sum(i.records for i in store.load_scan(stopped.id).inputs) < 40_000
 
 
 def test_an_empty_archive_read_once_does_not_swallow_later_archives(tmp_path):

@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     "data": 2,
     "jsontext": 2,
     "termsafe": 2,
+    "interrupts": 2,  # the one stop mechanism for SIGINT/SIGTERM: scans, incremental log reads, live capture
     "__init__": 0,
 }
 

@@ -15,6 +15,7 @@ import pytest
 
 from detector.findings.finding import Evidence, Finding
 from detector.findings.result import InputRecord, ScanResult
+from detector.outputs.export import write_export
 from detector.secrets import protect
 from detector.store import (
     SCHEMA_VERSION,
@@ -379,7 +380,7 @@ def test_history_sites_and_trend(store: Store, three_scans):
 def test_export_json_is_the_findings_contract(store: Store):
     scan_id = record_scan(store, 1000.0, [make_finding("a", "high")])
     out = io.StringIO()
-    store.export(scan_id, "json", out)
+    write_export(store.load_scan(scan_id), "json", out)
     assert json.loads(out.getvalue()) == store.load_scan(scan_id).as_dict()
     assert json.loads(out.getvalue())["schema"] == "shadowit.findings/1"
 
@@ -388,7 +389,7 @@ def test_export_csv_has_one_flat_row_per_finding(store: Store):
     hostile = make_finding("b", title="=HYPERLINK(\"http://evil\")", hosts=["+cmd"])
     record_scan(store, 1000.0, [make_finding("a", "high"), hostile])
     out = io.StringIO()
-    store.export(None, "csv", out)
+    write_export(store.load_scan(None), "csv", out)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
 
     assert [row["id"] for row in rows] == ["a", "b"]
@@ -402,7 +403,7 @@ def test_export_csv_has_one_flat_row_per_finding(store: Store):
 def test_export_unknown_format_is_a_store_error(store: Store):
     record_scan(store, 1000.0, [])
     with pytest.raises(StoreError, match="unknown export format"):
-        store.export(None, "xml", io.StringIO())
+        write_export(store.load_scan(None), "xml", io.StringIO())
 
 
 # ---------------------------------------------------------------- prune
@@ -512,8 +513,8 @@ def test_only_the_mask_and_fingerprint_of_a_password_reach_the_disk(db_path: Pat
         scan_id = record_scan(store, 1000.0, [finding])
         dump = "\n".join(store.db.iterdump())
         exported = io.StringIO()
-        store.export(scan_id, "json", exported)
-        store.export(scan_id, "csv", exported)
+        write_export(store.load_scan(scan_id), "json", exported)
+        write_export(store.load_scan(scan_id), "csv", exported)
         assert store.load_scan(scan_id).findings[0].attributes["password"] == secret.mask
         raw = b"".join(p.read_bytes() for p in tmp_path.glob("audit.db*"))
 

@@ -290,7 +290,7 @@ def test_rotated_gzip_archive_directory(tmp_path):
 
     from detector.inputs import discover
     from detector.session.pipeline import Scan, ScanConfig
-    from detector.session.run import classify
+    from detector.session.policy import classify
 
     ruleset, catalog = _rules_and_catalog()
     pipeline = Scan(ScanConfig(ruleset.settings, catalog, None))

@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterator, Optional
+from typing import Any, BinaryIO, Optional
 
+from detector.interrupts import StopSignals
 from detector.logs.base import LogContext, LogDecoder
 from detector.logs.reader import LogStats, feed_lines, line_batches, note_edge_time
 from detector.observations import Emit
@@ -148,50 +146,23 @@ def _same_head(stored: FileIdentity, head: bytes) -> bool:
     return hashlib.sha256(head[:stored.head_len]).hexdigest() == stored.head_sha256
 
 
-class HeldSignals:
-    """SIGINT/SIGTERM wait for the end of the current line, then become KeyboardInterrupt."""
-
-    def __init__(self) -> None:
-        self.pending = False
-
-    def check(self) -> None:
-        if self.pending:
-            self.pending = False
-            raise KeyboardInterrupt
-
-    @contextmanager
-    def held(self) -> Iterator[HeldSignals]:
-        if threading.current_thread() is not threading.main_thread():
-            yield self
-            return
-
-        def hold(signum: int, frame: object) -> None:
-            self.pending = True
-
-        previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield self
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-        self.check()
-
-
 def read_log_from(stream: BinaryIO, decoder: LogDecoder, ctx: LogContext, emit: Emit, stats: LogStats,
-                  start: Start, position: Position, at_end_complete: bool, head: bytes = b"") -> None:
+                  start: Start, position: Position, at_end_complete: bool, head: bytes = b"",
+                  stop: Optional[StopSignals] = None) -> None:
     """Skip what earlier scans read, then feed whole lines, moving ``position`` after each batch of them.
 
     A last line without its newline is consumed only when the file is
     finished (``at_end_complete``: a compressed archive), else left for later.
     Resuming mid-file, the ``#`` header lines at the top (Zeek's ``#fields``)
-    are replayed first so the parser knows the columns again.
+    are replayed first so the parser knows the columns again. The run's ``stop`` signals (or, outside a
+    run, this read's own) are held until a batch of lines is done.
     """
     parser = decoder.parser(ctx)
     if start.offset:
         _replay_header(parser, head[:start.offset], ctx)
     _skip(stream, start.offset)
     position.offset, position.lines = start.offset, start.lines
-    signals = HeldSignals()
+    signals = stop or StopSignals()
     with signals.held():
         last_batch: list[Optional[bytes]] = []  # for the time of the last record read
         for lines, consumed, tail in line_batches(stream, CHUNK):

@@ -3,48 +3,31 @@
 Frames go through the very same ``Scan`` (decoders, detectors) as file
 scans. Findings are flushed every ``flush_every`` seconds from a deep copy of
 the scan, so the running state is never disturbed and a crash loses at most
-one interval. SIGINT/SIGTERM stop the capture and still write everything; a
-second SIGINT aborts at once.
+one interval. The run is a ScanSession like a file scan's (policy, lock,
+stored scan record, the end); SIGINT/SIGTERM stop the capture between frames
+and still write everything, a second SIGINT aborts at once
+(detector/interrupts.py).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import signal
 import struct
-import threading
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import tzinfo
 from pathlib import Path
-from typing import Callable, Optional, TextIO
+from typing import Callable, Optional, Sequence, TextIO
 
 from detector.capture.live import LiveCaptureError, LiveSource, check_filter, default_filter, effective_filter
 from detector.findings.finding import Finding
-from detector.findings.result import InputRecord, ScanResult
-from detector.policy import RuleSet
+from detector.findings.result import InputRecord
 from detector.protocols import packet_decoders
-from detector.session.pipeline import Scan, ScanConfig
-from detector.session.run import (
-    ScanOutcome,
-    begin_run,
-    classify,
-    conclude,
-    default_operator,
-    load_policy,
-    lock_run,
-    store_result,
-)
-from detector.store import Store
+from detector.session.policy import classify
+from detector.session.scan import RunRequest, ScanOutcome, ScanSession
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 LINK_NAMES = {1: "ethernet", 101: "raw-ip", 105: "802.11", 127: "radiotap", 192: "ppi", 113: "sll"}
-
-
-class CaptureAborted(Exception):
-    """A second interrupt: stop now, without the final flush."""
 
 
 def parse_duration(text: str) -> float:
@@ -55,9 +38,11 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * DURATION_UNITS.get(match.group(2) or "s", 1)
 
 
-@dataclass
-class CaptureRequest:
-    interfaces: list[str]
+@dataclass(kw_only=True, frozen=True, eq=False, repr=False)  # never compared or printed
+class CaptureRequest(RunRequest):
+    """``shadowit capture``: interfaces to read, when to stop, and where else the frames go."""
+
+    interfaces: Sequence[str]
     duration: Optional[float] = None  # seconds; None = until stopped
     count: Optional[int] = None  # frames; None = unlimited
     bpf: Optional[str] = None
@@ -66,13 +51,6 @@ class CaptureRequest:
     write_max_mb: Optional[float] = None
     write_keep: int = 10
     flush_every: float = 300.0
-    rules_files: Optional[list[Path]] = None
-    db: Optional[Path] = None
-    site: str = ""
-    operator: str = ""
-    zone: Optional[tzinfo] = None  # --tz
-    argv: str = ""
-    wait_for_lock: bool = True
     status_stream: Optional[TextIO] = None  # one line when capturing starts, one per flush
 
 
@@ -151,32 +129,6 @@ def _option(code: int, value: bytes) -> bytes:
     return struct.pack("<HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
 
 
-# ---------------------------------------------------------------- signals
-
-
-class StopSignals:
-    """First SIGINT/SIGTERM asks for a clean stop; a second SIGINT aborts."""
-
-    def __init__(self) -> None:
-        self.reason = ""
-        self.previous: dict[int, object] = {}
-
-    def __enter__(self) -> StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self.previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.reason and signum == signal.SIGINT:
-            raise CaptureAborted("second interrupt")
-        self.reason = self.reason or signal.Signals(signum).name
-
-    def __exit__(self, *exc_info: object) -> None:
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -188,16 +140,13 @@ class _Iface:
     source: str = ""
 
 
-@dataclass
+@dataclass(eq=False)
 class CaptureRun:
     """State of one capture; ``run_capture`` is the entry point."""
 
     request: CaptureRequest
-    ruleset: RuleSet
-    scan: Scan
+    session: ScanSession
     live: LiveSource
-    store: Optional[Store] = None
-    scan_id: Optional[int] = None
     frames: int = 0
     flushes: int = 0
     writer: Optional[RotatingPcapng] = None
@@ -208,11 +157,11 @@ class CaptureRun:
             kind = f"live:{LINK_NAMES.get(reader.linktype, f'linktype-{reader.linktype}')}"
             record = InputRecord(f"live:{reader.iface}", "", 0, kind)
             self.ifaces.append(_Iface(reader.iface, reader.linktype, record, f"live:{reader.iface}"))
-        self.scan.inputs.extend(i.record for i in self.ifaces)
+        self.session.scan.inputs.extend(i.record for i in self.ifaces)
 
     def handle(self, index: int, data: bytes, ts: float) -> None:
         iface = self.ifaces[index]
-        dispatcher = self.scan.dispatcher
+        dispatcher = self.session.scan.dispatcher
         assert dispatcher is not None
         self.frames += 1
         record = iface.record
@@ -227,7 +176,8 @@ class CaptureRun:
         if self.writer is not None:
             self.writer.write(index, data, ts)
 
-    def _update_records(self) -> None:
+    def update_records(self) -> None:
+        """Drop counters and read errors of every interface, and a --write failure, onto the input records."""
         for reader, iface in zip(self.live.readers, self.ifaces):
             reader.kernel_drops()
             stats = iface.record
@@ -243,37 +193,21 @@ class CaptureRun:
             if self.writer.error not in record.warnings:
                 record.warnings.append(self.writer.error)
 
-    def persist(self, findings: list[Finding], final: bool, complete: bool) -> None:
-        """Write inputs, drop counters and the full current findings list."""
-        self._update_records()
-        if self.store is None or self.scan_id is None:
-            return
-        self.store.add_inputs(self.scan_id, [i.record for i in self.ifaces])
-        for reader, iface in zip(self.live.readers, self.ifaces):
-            self.store.record_drops(self.scan_id, iface.record.path,
-                                    reader.stats.kernel_drops + reader.stats.queue_drops, reader.stats.if_drops)
-        self.store.save_findings(self.scan_id, findings)
-        if final:
-            self.store.finish_scan(self.scan_id, time.time(), complete=complete)
-
-    def persist_final(self, result: ScanResult) -> None:
-        """The run's end goes through the same code as a file scan's (app.store_result)."""
-        self._update_records()
-        if self.store is None or self.scan_id is None:
-            return
-        store_result(self.store, result)
-        for reader, iface in zip(self.live.readers, self.ifaces):
-            self.store.record_drops(self.scan_id, iface.record.path,
-                                    reader.stats.kernel_drops + reader.stats.queue_drops, reader.stats.if_drops)
-
-    def snapshot_findings(self) -> list[Finding]:
-        """Findings so far; the live state goes on untouched (no copy of the whole scan)."""
-        return classify(self.scan.snapshot(), self.ruleset)
+    def drops(self) -> list[tuple[str, Optional[int], Optional[int]]]:
+        return [(iface.record.path, reader.stats.kernel_drops + reader.stats.queue_drops, reader.stats.if_drops)
+                for reader, iface in zip(self.live.readers, self.ifaces)]
 
     def flush(self) -> None:
+        """The findings so far to the database; the live state goes on untouched (no copy of the whole scan)."""
         self.flushes += 1
-        self.persist(self.snapshot_findings(), final=False, complete=False)
+        self.store_progress(classify(self.session.scan.snapshot(), self.session.policy.ruleset))
         _status(self.request, f"flushed {self.frames} frame(s) to the database (flush {self.flushes})")
+
+    def store_progress(self, findings: list[Finding]) -> None:
+        """Inputs, drop counters and the full current findings list."""
+        self.update_records()
+        self.session.store_progress([i.record for i in self.ifaces], findings)
+        self.session.record_drops(self.drops())
 
 
 def _status(request: CaptureRequest, text: str) -> None:
@@ -285,52 +219,47 @@ def _status(request: CaptureRequest, text: str) -> None:
 def run_capture(request: CaptureRequest, source_factory: Optional[Callable[[list[str], str], LiveSource]] = None
                 ) -> ScanOutcome:
     """Capture until duration, count or a signal; store and return the result like ``run_scan``."""
-    ruleset, catalog = load_policy(request.rules_files)
-    config = ScanConfig(ruleset.settings, catalog, request.zone, None)
-    scan = Scan(config)
-    expression = effective_filter(default_filter(packet_decoders(ruleset.settings)), request.bpf, request.bpf_mode)
+    session = ScanSession(request)
+    settings = session.policy.ruleset.settings
+    expression = effective_filter(default_filter(packet_decoders(settings)), request.bpf, request.bpf_mode)
     check_filter(expression)  # a typo in --bpf fails now, before privileges or the database matter
-    operator = request.operator or default_operator()
-    started = time.time()
-    with ExitStack() as stack:
-        if request.db is not None:
-            lock_run(stack, request.db, request.wait_for_lock)
-        live = (source_factory or LiveSource)(request.interfaces, expression)
-        stack.callback(live.close)
-        run = CaptureRun(request, ruleset, scan, live)
+    with session:
+        live = (source_factory or LiveSource)(list(request.interfaces), expression)
+        session.on_exit(live.close)
+        run = CaptureRun(request, session, live)
         if request.write is not None:
-            max_bytes = int(request.write_max_mb * 1024 * 1024) if request.write_max_mb else None
-            try:
-                run.writer = RotatingPcapng(request.write, [(i.name, i.linktype) for i in run.ifaces], max_bytes,
-                                            request.write_keep)
-            except OSError as exc:
-                raise LiveCaptureError(f"cannot write {request.write}: {exc.strerror or exc}") from None
-            stack.callback(run.writer.close)
-        if request.db is not None:
-            run.store, run.scan_id = begin_run(stack, request.db, started, ruleset, request.site, operator,
-                                               request.argv)
-            run.persist([], final=False, complete=False)
-        with StopSignals() as signals:
-            reason = _loop(run, signals)
+            run.writer = _writer(request, run.ifaces)
+            session.on_exit(run.writer.close)
+        session.begin()
+        if session.store is not None:
+            run.store_progress([])  # the interfaces are on record from the start
+        with session.stop.polled():  # signals end the loop between frames; a second SIGINT aborts
+            reason = _loop(run)
             early = reason in ("SIGINT", "SIGTERM") and (request.duration is not None or request.count is not None)
+            session.stopped_by = reason if reason in ("SIGINT", "SIGTERM") else ""
             live.close()
             if run.writer is not None:
                 run.writer.close()
-            run._update_records()
-            result = conclude(scan.finish(), scan.inputs, ruleset, started, request.site, operator, request.argv,
-                              run.scan_id, early)
-            result.devices = scan.devices(result.findings)
-            run.persist_final(result)
-    outcome = ScanOutcome(result, ruleset, interrupted=early, zone=request.zone,
-                          signal=reason if early else "")
-    if reason in ("SIGINT", "SIGTERM"):
-        outcome.warnings.append(f"capture stopped by {reason} after {run.frames} frame(s)")
-    return outcome
+            run.update_records()
+            result = session.finish(cut_short=early)
+            session.record_drops(run.drops())
+    warnings = (f"capture stopped by {reason} after {run.frames} frame(s)",) if session.stopped_by else ()
+    return session.outcome(result, cut_short=early, warnings=warnings)
 
 
-def _loop(run: CaptureRun, signals: StopSignals) -> str:
+def _writer(request: CaptureRequest, ifaces: list[_Iface]) -> RotatingPcapng:
+    assert request.write is not None
+    max_bytes = int(request.write_max_mb * 1024 * 1024) if request.write_max_mb else None
+    try:
+        return RotatingPcapng(request.write, [(i.name, i.linktype) for i in ifaces], max_bytes, request.write_keep)
+    except OSError as exc:
+        raise LiveCaptureError(f"cannot write {request.write}: {exc.strerror or exc}") from None
+
+
+def _loop(run: CaptureRun) -> str:
     """Pump frames until something says stop; returns why."""
     request = run.request
+    stop = run.session.stop
     run.live.start()
     names = ", ".join(i.name for i in run.ifaces)
     _status(request, f"capturing on {names} (filter: {'custom' if request.bpf else 'default'}); Ctrl-C stops")
@@ -338,8 +267,8 @@ def _loop(run: CaptureRun, signals: StopSignals) -> str:
     deadline = now + request.duration if request.duration is not None else None
     next_flush = now + request.flush_every
     while True:
-        if signals.reason:
-            return signals.reason
+        if stop.requested:
+            return stop.requested
         item = run.live.next_frame(timeout=0.2)
         if item is not None:
             run.handle(*item)

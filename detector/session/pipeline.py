@@ -6,7 +6,6 @@ and live capture all feed it, so they share decoders and detectors exactly.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -25,6 +24,7 @@ from detector.documents.base import DocumentDecoder
 from detector.findings.finding import Finding
 from detector.findings.result import InputRecord
 from detector.inputs import InputError, OpenedInput, sniff_kind
+from detector.interrupts import StopSignals
 from detector.logs import log_decoders
 from detector.logs.base import LogContext
 from detector.logs.reader import MAX_LINE, LogStats, read_log
@@ -55,6 +55,7 @@ class ScanConfig:
     # measured on the reference and the bulk mix, no shorter scan on two cores and always more CPU time
     # (bench/RESULTS.md), so they are an opt-in for machines with cores to spare
     jobs: Optional[int] = None
+    stop: Optional[StopSignals] = None  # the run's stop signals: incremental log reads hold them per batch
 
 
 class Router:
@@ -275,7 +276,7 @@ class Scan:
             record.warnings.append(start.note)
         try:
             read_log_from(opened.reader(), decoder, ctx, self._timed(stats), stats, start, position, opened.compressed,
-                          head)
+                          head, self.config.stop)
         except OSError as exc:
             record.warnings.append(f"read error after line {position.lines} ({exc})")
         finally:
@@ -395,6 +396,3 @@ def attribute_to_devices(finding: Finding, directory: Optional[Directory] = None
     if finding.detector == "filesharing.service":  # devices (= hosts) the detector counted, with its title
         finding.attributes["users"] = directory.people(finding.hosts)[1][:100]
 
-
-def progress_stream(quiet: bool) -> Optional[TextIO]:
-    return sys.stderr if not quiet and sys.stderr.isatty() else None

@@ -1,4 +1,4 @@
-"""Scan history in SQLite (via sqlite-utils): save, reload, diff, export, prune, lock.
+"""Scan history in SQLite (via sqlite-utils): save, reload, diff, prune, lock.
 
 Names are loaded on first use (PEP 562): a scan without ``--db`` never imports
 sqlite3 or the store's dataclasses, and the error classes stay cheap to import
@@ -14,14 +14,12 @@ from detector.store.errors import DuplicateFinding, LockBusy, ScanNotFound, Sche
 
 if TYPE_CHECKING:
     from detector.store.diff import DIFF_SCHEMA, ScanDiff, SeverityChange, diff_results
-    from detector.store.export import EXPORT_FORMATS, write_csv, write_json
     from detector.store.lock import ScanLock, lock_path
     from detector.store.schema import SCHEMA_VERSION
     from detector.store.store import CaptureDrops, ScanSummary, Store, TrendPoint
 
 _LAZY = {
     "DIFF_SCHEMA": "diff", "ScanDiff": "diff", "SeverityChange": "diff", "diff_results": "diff",
-    "EXPORT_FORMATS": "export", "write_csv": "export", "write_json": "export",
     "ScanLock": "lock", "lock_path": "lock",
     "SCHEMA_VERSION": "schema",
     "CaptureDrops": "store", "ScanSummary": "store", "Store": "store", "TrendPoint": "store",
@@ -43,7 +41,6 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DIFF_SCHEMA",
-    "EXPORT_FORMATS",
     "SCHEMA_VERSION",
     "CaptureDrops",
     "DuplicateFinding",
@@ -59,6 +56,4 @@ __all__ = [
     "TrendPoint",
     "diff_results",
     "lock_path",
-    "write_csv",
-    "write_json",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Optional, TextIO, Union
+from typing import Any, NamedTuple, Optional, Union
 
 from detector.findings.finding import SEVERITIES, Finding
 from detector.findings.result import InputRecord, ScanResult
@@ -24,7 +24,6 @@ from detector.policy.risk import FORMULA, SiteRisk
 from detector.store import codec
 from detector.store.diff import ScanDiff, diff_results
 from detector.store.errors import DuplicateFinding, ScanNotFound, StoreError
-from detector.store.export import write_export
 from detector.store.schema import connect, schema_version, write_transaction
 from detector.times import iso
 
@@ -401,10 +400,6 @@ class Store:
         with self._read():
             base, head = self._diff_ids(a, b, site)
             return diff_results(self._load(base), self._load(head))
-
-    def export(self, scan_id: Optional[int], fmt: str, out: TextIO) -> None:
-        """``fmt`` "json" (the shadowit.findings/1 contract) or "csv"; None = latest complete."""
-        write_export(self.load_scan(scan_id), fmt, out)
 
     # ------------------------------------------------------------ retention
 
