@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "documents": 35,
     "logs": 30,
     "detectors": 25,
+    "site": 22,  # the audited site: its networks, a directory of names, state across scans
     "policy": 20,
     "findings": 15,
     "textscan": 12,
