@@ -1,6 +1,6 @@
 """The position-keeping YAML parser behind ``yamlsrc.parse_text`` (imports PyYAML).
 
-Kept apart from ``yamlsrc`` so a start whose rule files all come from the
+Kept apart from ``yamlsrc`` so a start whose YAML files all come from the
 parse cache (detector/policy/parsecache.py) never imports PyYAML at all.
 """
 
