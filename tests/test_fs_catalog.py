@@ -11,6 +11,7 @@ from scanning import by_detector
 
 from detector.policy import load_ruleset
 from detector.policy.catalog import CATEGORIES, CatalogError, default_catalog_path, load_catalog
+from detector.policy.yamlsrc import load_file, plain
 from detector.samples import client_hello, tcp_session
 from detector.session.pipeline import Scan, ScanConfig
 from detector.session.policy import classify
@@ -31,7 +32,7 @@ def test_catalog_size_categories_and_entries(catalog):
 
 
 def test_no_domain_listed_twice(catalog):
-    raw = yaml.safe_load(default_catalog_path().read_text(encoding="utf-8"))["services"]
+    raw = plain(load_file(default_catalog_path()))["services"]
     domains = [d.lower() for entry in raw for d in entry.get("domains") or ()]
     assert len(domains) == len(set(domains))
     names = [entry["name"].lower() for entry in raw]

@@ -73,10 +73,10 @@ def test_lookup_probes_prefix_lengths_not_ranges():
 def test_bad_range_files_name_the_file_and_problem(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: X\nsource: http://insecure\ndate: '2026-11-29'\nranges: [1.2.3.0/24]\n")
-    with pytest.raises(RangeError, match="bad.yaml: source must be an https"):
+    with pytest.raises(RangeError, match="bad.yaml:2:9: source must be an https"):
         read_range_file(bad)
     bad.write_text("name: X\nsource: https://x\ndate: '2026-11-29'\nranges: [1.2.3.0/33]\n")
-    with pytest.raises(RangeError, match="bad network"):
+    with pytest.raises(RangeError, match=r"bad.yaml:4:10: bad network '1.2.3.0/33'"):
         load_ranges(tmp_path)
 
 

@@ -1,7 +1,8 @@
 """The YAML parse cache (issue 15): used when it can be, never trusted beyond the bytes it was made from.
 
-Rule packs, site rules, the service catalog and the address ranges are read
-at every start; their parsed form is kept under $SHADOWIT_HOME/cache (the
+Rule packs, site rules, the catalogs, the address ranges and the signature map
+are read at every start through the one YAML loader (detector/policy/yamlsrc.py);
+their parsed form is kept under $SHADOWIT_HOME/cache (the
 autouse fixture gives every test its own home). These tests prove a warm
 start parses nothing, an edited file is parsed again, errors still come from
 the parser, and a damaged or unwritable cache is silently bypassed.
@@ -16,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from detector.logs.sensors.eve import load_signature_table
 from detector.policy import RuleLoadError, load_ruleset, parsecache, yamlparse
 from detector.policy import catalog as catalog_module
 from detector.policy.catalog import load_catalog
 from detector.policy.ipranges import load_ranges
+from detector.policy.yamlsrc import load_bytes, plain
 
 SITE = """\
 version: 1
@@ -63,7 +66,6 @@ def no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("parsed although the cache holds this document")
 
     monkeypatch.setattr(yamlparse, "parse_text", refuse)
-    monkeypatch.setattr(parsecache, "_safe_load", refuse)
 
 
 def snapshot(ruleset) -> list:
@@ -79,8 +81,9 @@ def test_warm_start_parses_nothing_and_loads_the_same(tmp_path: Path, private_ho
     cold = load_ruleset([site])
     cold_catalog = load_catalog()
     cold_ranges = load_ranges()
+    cold_signatures = load_signature_table()
     kinds = {path.name.split("-")[0] for path in entries(private_home)}
-    assert kinds == {"rules", "catalog", "ipranges"}
+    assert kinds == {"yaml"}
 
     no_parsing(monkeypatch)
     catalog_module._LAST_CHECKED = None  # the catalog, too, must come from the cache
@@ -90,6 +93,7 @@ def test_warm_start_parses_nothing_and_loads_the_same(tmp_path: Path, private_ho
     assert warm.settings.wifi_min_days == 4
     assert load_catalog().services == cold_catalog.services
     assert load_ranges().owned_networks() == cold_ranges.owned_networks()
+    assert load_signature_table() == cold_signatures
 
 
 def test_an_edited_rules_file_is_parsed_again(tmp_path: Path, private_home: Path) -> None:
@@ -175,31 +179,31 @@ def test_cache_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     assert parsecache.cache_dir() == tmp_path / "xdg" / "shadowit"
 
 
-def test_plain_values_round_trip() -> None:
-    value = {
-        "text": "é", "int": 10**30, "float": 1.5, "nan": float("inf"), "yes": True, "none": None,
-        "day": date(2030, 12, 31), "naive": datetime(2026, 1, 2, 3, 4, 5, 6),
-        "utc": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
-        "offset": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
-        "list": [1, [2, {"k": date(2000, 1, 1)}]],
-    }
-    decoded = parsecache.decode_plain(parsecache.encode_plain(value))
-    assert decoded == value
-    assert decoded["offset"].utcoffset() == timedelta(hours=-5, minutes=-30)
-    assert decoded["utc"].tzinfo is timezone.utc
+def test_scalars_round_trip() -> None:
+    values = ["é", 10**30, 1.5, float("inf"), True, None, date(2030, 12, 31), datetime(2026, 1, 2, 3, 4, 5, 6),
+              datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+              datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5, minutes=-30)))]
+    decoded = [parsecache.decode_scalar(encoded) if type(encoded) is tuple else encoded
+               for encoded in map(parsecache.encode_scalar, values)]
+    assert decoded == values
+    assert decoded[-1].utcoffset() == timedelta(hours=-5, minutes=-30)
+    assert decoded[-2].tzinfo is timezone.utc
     with pytest.raises(parsecache.Unencodable):
-        parsecache.encode_plain({"set": {1, 2}})
+        parsecache.encode_scalar({1, 2})
 
 
-def test_yaml_timestamps_survive_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_yaml_timestamps_survive_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     text = textwrap.dedent("""\
         when: 2026-11-29T15:00:00+01:00
         day: 2026-11-29
+        list: [1, {k: 2000-01-01}]
         """).encode()
-    first = parsecache.safe_load("test", text)
+    first = load_bytes(text, "a.yaml")
     no_parsing(monkeypatch)
-    assert parsecache.safe_load("test", text) == first
+    warm = load_bytes(text, "b.yaml")
+    assert plain(warm) == plain(first)
     assert first["when"].utcoffset() == timedelta(hours=1)
+    assert warm.value_mark("day").file == "b.yaml" and warm["list"].item_mark(1).line == 3
 
 
 def test_an_edited_catalog_is_read_again(tmp_path: Path) -> None:
@@ -236,7 +240,7 @@ def test_validation_errors_point_at_the_same_place_warm(tmp_path: Path, private_
         with pytest.raises(RuleLoadError) as caught:
             load_ruleset([bad])
         messages.append([str(error) for error in caught.value.errors])
-    assert any(path.name.startswith("rules-") for path in entries(private_home))
+    assert any(path.name.startswith("yaml-") for path in entries(private_home))
     assert messages[0] == messages[1]
     assert any(message.startswith(f"{bad}:3:3: unknown key 'wifi_min_dayz'") for message in messages[0])
     assert any(message.startswith(f"{bad}:7:15: bad severity 'urgent'") for message in messages[0])

@@ -228,7 +228,7 @@ def test_signature_table_names_only_catalog_services():
 def test_signature_table_errors_name_the_entry(tmp_path):
     bad = tmp_path / "sigs.yaml"
     bad.write_text("signatures:\n  - {match: '(', service: Dropbox}\n")
-    with pytest.raises(SignatureTableError, match=r"sigs.yaml: signatures entry 1: bad regular expression"):
+    with pytest.raises(SignatureTableError, match=r"sigs.yaml:2:13: signatures entry 1: bad regular expression"):
         load_signature_table(bad)
     bad.write_text("signatures:\n  - {match: dropbox}\n")
     with pytest.raises(SignatureTableError, match="entry 1: needs 'match' and 'service'"):

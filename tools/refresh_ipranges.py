@@ -1,7 +1,7 @@
 """Rewrite rules/ipranges/*.yaml from the providers' public sources (run on a connected machine).
 
 Usage:
-    python tools/refresh_ipranges.py [--dir rules/ipranges] [--only NAME ...] [--tor] [--vpn] [--dry-run]
+    PYTHONPATH=. python tools/refresh_ipranges.py [--dir rules/ipranges] [--only NAME ...] [--tor] [--vpn] [--dry-run]
 
 Each range file names its ``source``; the source's form decides the parser
 (plain CIDR lines, Google's JSON, Microsoft 365's endpoint JSON, RIPEstat's
@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import yaml
+
+from detector.policy.yamlsrc import load_file, plain
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60
@@ -129,7 +131,7 @@ def write(path: Path, header: dict, ranges: list[str], dry_run: bool) -> None:
 
 
 def refresh_file(path: Path, dry_run: bool) -> bool:
-    header = yaml.safe_load(path.read_text(encoding="utf-8"))
+    header = plain(load_file(path))  # the scanner's own loader: bounded, errors at file:line:col
     parse = parser_for(str(header.get("source", "")))
     if parse is None:
         print(f"{path.name}: source is not machine-readable, kept")

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from detector.data import rules_dir
+from detector.data import rules_dir, rules_file
 from detector.policy.loader import CATALOG_FILES, COMPLIANCE_FILE, Loader
 from detector.policy.matcher import Condition
 from detector.policy.model import (
@@ -55,7 +55,7 @@ def default_site_files() -> list[Path]:
 
 def example_site_policy() -> Path:
     """The annotated example site policy shipped with the package."""
-    return default_packs_dir() / "examples" / "site-policy.yaml"
+    return rules_file("examples", "site-policy.yaml")
 
 
 def pack_files(packs_dir: Path) -> list[Path]:
@@ -96,7 +96,7 @@ def validate_files(paths: Iterable[Path], packs_dir: Optional[Path] = None) -> l
     loader.load_catalog(packs / COMPLIANCE_FILE)
     for path in (Path(item) for item in paths):
         if path.name in CATALOG_FILES and path.resolve().parent == packs:
-            continue  # the compliance catalog is checked above; services.yaml has its own loader
+            continue  # the compliance catalog is checked above; the service and signature maps have their own checks
         layer = LAYER_PACK if path.resolve().parent == packs else LAYER_SITE
         loader.load_rules_file(path, layer)
     return loader.sorted_errors()

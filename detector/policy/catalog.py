@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Optional
 
 from detector.data import rules_file
-from detector.policy import parsecache
+from detector.policy.model import Mark
+from detector.policy.yamlsrc import YamlFileError, YList, YMap, load_bytes, read_file
 
 CATEGORIES = ("cloud-storage", "file-transfer", "paste", "webmail", "messaging", "remote-access", "p2p",
               "genai", "productivity", "vpn-proxy", "collaboration", "social")
@@ -74,12 +75,12 @@ class Catalog:
     def add(self, service: Service) -> None:
         """Index a service; a name or domain listed twice is an error, not a silent override."""
         if service.name.lower() in self.by_name:
-            raise CatalogError(f"{self.path}: service {service.name!r} listed twice")
+            raise CatalogError(f"service {service.name!r} listed twice")
         for domain in service.domains + service.shared_domains:
             key = domain.lower().lstrip(".").rstrip(".")
             owner = self.by_domain.get(key)
             if owner is not None:
-                raise CatalogError(f"{self.path}: domain {key!r} listed for {owner.name!r} and {service.name!r}")
+                raise CatalogError(f"domain {key!r} listed for {owner.name!r} and {service.name!r}")
             self.by_domain[key] = service
             if domain in service.shared_domains:
                 self.shared.add(key)
@@ -130,27 +131,31 @@ def default_catalog_path() -> Path:
 
 
 def load_catalog(path: Optional[Path] = None) -> Catalog:
-    """Load and check the catalog; errors name the file and the entry."""
+    """Load and check the catalog; every error names ``file:line:col`` and the entry."""
     global _LAST_CHECKED
     path = path or default_catalog_path()
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CatalogError(f"{path}: {exc}") from exc
-    catalog = Catalog(path=str(path))
-    if _LAST_CHECKED is not None and _LAST_CHECKED[0] == str(path) and _LAST_CHECKED[1] == data:
-        for service in _LAST_CHECKED[2]:
+        data = read_file(path)
+        catalog = Catalog(path=str(path))
+        if _LAST_CHECKED is not None and _LAST_CHECKED[0] == str(path) and _LAST_CHECKED[1] == data:
+            for service in _LAST_CHECKED[2]:
+                catalog.add(service)
+            return catalog
+        parsed = load_bytes(data, str(path))
+    except YamlFileError as exc:
+        raise CatalogError(str(exc)) from exc
+    entries = parsed.get("services") if isinstance(parsed, YMap) else None
+    if not isinstance(entries, YList):
+        where = parsed.value_mark("services") if isinstance(parsed, YMap) and "services" in parsed \
+            else getattr(parsed, "mark", Mark(str(path), 1, 1))
+        raise CatalogError(str(where.error("expected a mapping with a 'services:' list")))
+    for index, entry in enumerate(entries):
+        where = entries.item_mark(index)
+        service = _service(entry, where, f"service #{index + 1}")
+        try:
             catalog.add(service)
-        return catalog
-    try:
-        parsed = parsecache.safe_load("catalog", data)  # read at every start: cached
-    except parsecache.yaml_error() as exc:
-        raise CatalogError(f"{path}: {exc}") from exc
-    entries = (parsed or {}).get("services") if isinstance(parsed, dict) else None
-    if not isinstance(entries, list):
-        raise CatalogError(f"{path}: expected a mapping with a 'services:' list")
-    for index, entry in enumerate(entries, 1):
-        catalog.add(_service(entry, f"{path}: service #{index}"))
+        except CatalogError as exc:
+            raise CatalogError(str(where.error(str(exc)))) from exc
     _LAST_CHECKED = (str(path), data, tuple(catalog.services))
     return catalog
 
@@ -161,34 +166,47 @@ def load_catalog(path: Optional[Path] = None) -> Catalog:
 _LAST_CHECKED: Optional[tuple[str, bytes, tuple[Service, ...]]] = None
 
 
-def _check_lists(entry: dict, where: str) -> None:
-    for domain in [*(entry.get("domains") or ()), *(entry.get("shared_domains") or ())]:
-        if not DOMAIN.match(str(domain).lower()):
-            raise CatalogError(f"{where} ({entry.get('name')}): bad domain {domain!r}")
-    for spec in entry.get("ports") or ():
+def _fail(mark: Mark, message: str) -> CatalogError:
+    return CatalogError(str(mark.error(message)))
+
+
+def _check_lists(entry: YMap, what: str) -> None:
+    for key in ("domains", "shared_domains"):
+        items = entry.get(key) or ()
+        for index, domain in enumerate(items):
+            if not DOMAIN.match(str(domain).lower()):
+                raise _fail(_item_mark(entry, key, index), f"{what}: bad domain {domain!r}")
+    for index, spec in enumerate(entry.get("ports") or ()):
         match = PORT_SPEC.match(str(spec))
         if not match or not all(0 < int(p) < 65536 for p in match.groups()[1:] if p):
-            raise CatalogError(f"{where} ({entry.get('name')}): bad port {spec!r} (want tcp/N or udp/N-M)")
+            raise _fail(_item_mark(entry, "ports", index), f"{what}: bad port {spec!r} (want tcp/N or udp/N-M)")
     if not str(entry.get("vendor_url", "")).startswith("https://"):
-        raise CatalogError(f"{where} ({entry.get('name')}): vendor_url must be an https:// URL")
+        raise _fail(entry.value_mark("vendor_url"), f"{what}: vendor_url must be an https:// URL")
 
 
-def _service(entry: object, where: str) -> Service:
-    if not isinstance(entry, dict) or not entry.get("name") or not entry.get("domains") and not entry.get("ports"):
-        raise CatalogError(f"{where}: needs name and domains or ports")
+def _item_mark(entry: YMap, key: str, index: int) -> Mark:
+    """Where item ``index`` of the list under ``key`` is written (the key's value when not a list)."""
+    items = entry.get(key)
+    return items.item_mark(index) if isinstance(items, YList) else entry.value_mark(key)
+
+
+def _service(entry: object, mark: Mark, where: str) -> Service:
+    if not isinstance(entry, YMap) or not entry.get("name") or not entry.get("domains") and not entry.get("ports"):
+        raise _fail(mark, f"{where}: needs name and domains or ports")
+    what = f"{where} ({entry.get('name')})"
     category = entry.get("category", "")
     if category not in CATEGORIES:
-        raise CatalogError(f"{where} ({entry.get('name')}): unknown category {category!r}")
+        raise _fail(entry.value_mark("category"), f"{what}: unknown category {category!r}")
     risk = entry.get("risk", "medium")
     if risk not in RISKS:
-        raise CatalogError(f"{where} ({entry.get('name')}): unknown risk {risk!r}")
-    _check_lists(entry, where)
+        raise _fail(entry.value_mark("risk"), f"{what}: unknown risk {risk!r}")
+    _check_lists(entry, what)
     pattern = entry.get("tenant_pattern")
     if pattern:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise CatalogError(f"{where} ({entry.get('name')}): bad tenant_pattern: {exc}") from exc
+            raise _fail(entry.value_mark("tenant_pattern"), f"{what}: bad tenant_pattern: {exc}") from exc
     return Service(
         name=str(entry["name"]),
         category=category,

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from detector.data import rules_file
-from detector.policy import parsecache
+from detector.policy.model import Mark
+from detector.policy.yamlsrc import YamlFileError, YList, YMap, load_file
 
 MAX_CACHE = 65536
 
@@ -154,26 +155,39 @@ def default_ranges_dir() -> Path:
 
 
 def read_range_file(path: Path) -> tuple[RangeSet, list[str]]:
-    """One YAML range file; errors name the file and the field."""
+    """One YAML range file; errors name ``file:line:col`` and the field."""
     try:
-        data = parsecache.safe_load("ipranges", path.read_bytes())  # read at every start: cached
-    except (OSError, parsecache.yaml_error()) as exc:
-        raise RangeError(f"{path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RangeError(f"{path}: expected a mapping with name, services, source, date, ranges")
+        data = load_file(path)
+    except YamlFileError as exc:
+        raise RangeError(str(exc)) from exc
+    if not isinstance(data, YMap):
+        mark = getattr(data, "mark", Mark(str(path), 1, 1))
+        raise RangeError(str(mark.error("expected a mapping with name, services, source, date, ranges")))
     for key in ("name", "source", "date"):
         if not data.get(key):
-            raise RangeError(f"{path}: missing {key!r}")
+            raise RangeError(str(data.value_mark(key).error(f"missing {key!r}")))
     if not str(data["source"]).startswith("https://"):
-        raise RangeError(f"{path}: source must be an https:// URL")
+        raise RangeError(str(data.value_mark("source").error("source must be an https:// URL")))
     services = data.get("services") or [data["name"]]
     ranges = data.get("ranges") or []
     if not isinstance(services, list) or not isinstance(ranges, list):
-        raise RangeError(f"{path}: services and ranges must be lists")
+        mark = data.value_mark("services" if not isinstance(services, list) else "ranges")
+        raise RangeError(str(mark.error("services and ranges must be lists")))
+    if isinstance(ranges, YList):
+        _check_networks(ranges)
     range_set = RangeSet(name=str(data["name"]), services=tuple(str(s) for s in services),
                          shared=bool(data.get("shared", False)), source=str(data["source"]),
                          date=str(data["date"]), path=str(path))
     return range_set, [str(r) for r in ranges]
+
+
+def _check_networks(ranges: YList) -> None:
+    """Each prefix parses, or the error names where it is written (IpRanges.add parses them for the table)."""
+    for index, text in enumerate(ranges):
+        try:
+            ipaddress.ip_network(str(text).strip(), strict=False)
+        except ValueError as exc:
+            raise RangeError(str(ranges.item_mark(index).error(f"bad network {text!r}: {exc}"))) from exc
 
 
 def load_ranges(directory: Optional[Path] = None) -> IpRanges:

@@ -1,6 +1,6 @@
 """The position-keeping YAML parser behind ``yamlsrc.parse_text`` (imports PyYAML).
 
-Kept apart from ``yamlsrc`` so a start whose rule files all come from the
+Kept apart from ``yamlsrc`` so a start whose YAML files all come from the
 parse cache (detector/policy/parsecache.py) never imports PyYAML at all.
 """
 
@@ -66,16 +66,15 @@ class _Builder:
             return None
         result = YMap(self.mark(node))
         for key_node, value_node in node.value:
-            key_mark = self.mark(key_node)
             key = self.key(key_node)
             if key is None:
                 continue
-            if key in result.key_marks:
-                first = result.key_marks[key]
-                self.errors.append(key_mark.error(f"duplicate key {key!r} (first at line {first.line})"))
+            key_at, value_at = key_node.start_mark, value_node.start_mark
+            if key in result.positions:
+                first_line = result.positions[key][0]
+                self.errors.append(self.mark(key_node).error(f"duplicate key {key!r} (first at line {first_line})"))
                 continue
-            result.key_marks[key] = key_mark
-            result.value_marks[key] = self.mark(value_node)
+            result.positions[key] = (key_at.line + 1, key_at.column + 1, value_at.line + 1, value_at.column + 1)
             result[key] = self.build(value_node, depth + 1)
         return result
 
@@ -95,7 +94,7 @@ class _Builder:
             return None
         result = YList(self.mark(node))
         for item in node.value:
-            result.item_marks.append(self.mark(item))
+            result.positions.append((item.start_mark.line + 1, item.start_mark.column + 1))
             result.append(self.build(item, depth + 1))
         return result
 

@@ -1,10 +1,13 @@
-"""Line-aware YAML: plain Python values that remember where they were written.
+"""The one YAML loader: every YAML input (rule packs, site policy, compliance and service catalogs,
+address ranges, the Suricata signature map) is read here, as plain values that remember where they were written.
 
-Rule files are edited by hand, so every error must point at ``file:line:col``.
+Files are edited by hand, so every error must read ``file:line:col: what is wrong``.
 PyYAML's ``safe_load`` forgets positions and silently keeps the last of two
-duplicate keys; here we ``compose`` with the SafeLoader (nodes carry marks)
-and build the values ourselves, keeping the marks and rejecting duplicates
-(detector/policy/yamlparse.py). Parsed trees go through the parse cache.
+duplicate keys; here the SafeLoader composes (nodes carry marks) and the values
+are built by us, keeping positions, rejecting duplicates, unknown tags, alias
+bombs and deep nesting (detector/policy/yamlparse.py, which alone imports
+PyYAML). Files are bounded in size, and parsed trees go through the parse
+cache (detector/policy/parsecache.py), so a warm start parses nothing.
 """
 
 from __future__ import annotations
@@ -19,84 +22,42 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_NODES = 100_000  # bounds alias expansion ("billion laughs")
 MAX_DEPTH = 64
 MAX_RULES = 1000  # per file; checked on the event stream before anything is built
-CACHE_KIND = "rules"  # parse cache entries of this module (detector/policy/parsecache.py)
+CACHE_KIND = "yaml"  # parse cache entries of this module (detector/policy/parsecache.py)
 
 
 class YMap(dict):
-    """A dict that remembers the position of itself, each key and each value."""
+    """A dict that remembers where it, each key and each value were written.
+
+    Positions are kept as numbers and made into Marks when asked for: only
+    errors, rules and examples ever ask, and a start builds thousands of keys.
+    """
 
     def __init__(self, mark: Mark) -> None:
         super().__init__()
         self.mark = mark
-        self.key_marks: dict[str, Mark] = {}
-        self.value_marks: dict[str, Mark] = {}
+        self.positions: dict[str, tuple[int, int, int, int]] = {}  # key -> key line, key col, value line, value col
 
     def key_mark(self, key: str) -> Mark:
-        return self.key_marks.get(key, self.mark)
+        found = self.positions.get(key)
+        return self.mark if found is None else Mark(self.mark.file, found[0], found[1])
 
     def value_mark(self, key: str) -> Mark:
-        return self.value_marks.get(key, self.mark)
+        found = self.positions.get(key)
+        return self.mark if found is None else Mark(self.mark.file, found[2], found[3])
 
 
 class YList(list):
-    """A list that remembers the position of itself and each item."""
+    """A list that remembers where it and each item were written."""
 
     def __init__(self, mark: Mark) -> None:
         super().__init__()
         self.mark = mark
-        self.item_marks: list[Mark] = []
+        self.positions: list[tuple[int, int]] = []  # item line, item col
 
     def item_mark(self, index: int) -> Mark:
-        return self.item_marks[index] if index < len(self.item_marks) else self.mark
-
-
-class _CachedYMap(YMap):
-    """A YMap rebuilt from the parse cache: key and value marks are made when asked for.
-
-    Building a Mark for every key and value of every pack costs milliseconds at
-    every start; only errors, rules and examples ever ask for one.
-    """
-
-    def __init__(self, mark: Mark, file: str, positions: dict[str, tuple[int, int, int, int]]) -> None:
-        dict.__init__(self)
-        self.mark = mark
-        self._file = file
-        self._positions = positions  # key -> (key line, key col, value line, value col)
-
-    @property  # type: ignore[override]
-    def key_marks(self) -> dict[str, Mark]:
-        return {key: Mark(self._file, p[0], p[1]) for key, p in self._positions.items()}
-
-    @property  # type: ignore[override]
-    def value_marks(self) -> dict[str, Mark]:
-        return {key: Mark(self._file, p[2], p[3]) for key, p in self._positions.items()}
-
-    def key_mark(self, key: str) -> Mark:
-        found = self._positions.get(key)
-        return self.mark if found is None else Mark(self._file, found[0], found[1])
-
-    def value_mark(self, key: str) -> Mark:
-        found = self._positions.get(key)
-        return self.mark if found is None else Mark(self._file, found[2], found[3])
-
-
-class _CachedYList(YList):
-    """A YList rebuilt from the parse cache: item marks are made when asked for."""
-
-    def __init__(self, mark: Mark, file: str, positions: list[tuple[int, int]]) -> None:
-        list.__init__(self)
-        self.mark = mark
-        self._file = file
-        self._positions = positions
-
-    @property  # type: ignore[override]
-    def item_marks(self) -> list[Mark]:
-        return [Mark(self._file, line, col) for line, col in self._positions]
-
-    def item_mark(self, index: int) -> Mark:
-        if 0 <= index < len(self._positions):
-            line, col = self._positions[index]
-            return Mark(self._file, line, col)
+        if 0 <= index < len(self.positions):
+            line, col = self.positions[index]
+            return Mark(self.mark.file, line, col)
         return self.mark
 
 
@@ -135,6 +96,37 @@ def read_bytes(path: Path, errors: list[RuleError]) -> Optional[bytes]:
     return data
 
 
+class YamlFileError(ValueError):
+    """A YAML file that cannot be used: one ``file:line:col: what is wrong`` line per problem."""
+
+    def __init__(self, errors: list[RuleError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(error) for error in self.errors))
+
+
+def read_file(path: Path) -> bytes:
+    """The file's bytes, bounded in size; raises YamlFileError."""
+    errors: list[RuleError] = []
+    data = read_bytes(path, errors)
+    if data is None:
+        raise YamlFileError(errors)
+    return data
+
+
+def load_bytes(data: bytes, file: str) -> Any:
+    """The document in ``data`` as YMap/YList/scalars (None when empty); raises YamlFileError."""
+    errors: list[RuleError] = []
+    document = parse_bytes(data, file, errors)
+    if errors:
+        raise YamlFileError(errors)
+    return document
+
+
+def load_file(path: Path) -> Any:
+    """``load_bytes`` of a file: for the catalogs and tables that stop at their first broken file."""
+    return load_bytes(read_file(path), str(path))
+
+
 def parse_text(text: str, file: str, errors: list[RuleError]) -> Any:
     """The document in ``text`` as YMap/YList/scalars; None (and errors) when unusable."""
     from detector.policy.yamlparse import parse_text as parse  # PyYAML only when something is parsed
@@ -166,14 +158,12 @@ def _encode_tree(value: Any) -> Any:
     if isinstance(value, YMap):
         flat: list[Any] = []
         for key, item in value.items():
-            key_mark, value_mark = value.key_marks[key], value.value_marks[key]
-            flat += (key, key_mark.line, key_mark.col, value_mark.line, value_mark.col, _encode_tree(item))
+            flat += (key, *value.positions[key], _encode_tree(item))
         return ("m", value.mark.line, value.mark.col, flat)
     if isinstance(value, YList):
         flat = []
-        for index, item in enumerate(value):
-            mark = value.item_marks[index]
-            flat += (mark.line, mark.col, _encode_tree(item))
+        for (line, col), item in zip(value.positions, value):
+            flat += (line, col, _encode_tree(item))
         return ("l", value.mark.line, value.mark.col, flat)
     if isinstance(value, (dict, list)):
         raise parsecache.Unencodable(value)
@@ -183,22 +173,21 @@ def _encode_tree(value: Any) -> Any:
 def _decode_tree(entry: Any, file: str) -> Any:
     if type(entry) is not tuple:
         if type(entry) in (dict, list):
-            raise ValueError("bare container in a rules cache entry")
+            raise ValueError("bare container in a cache entry")
         return entry
     tag = entry[0]
     if tag == "m":
         flat = entry[3]
-        positions = {flat[at]: (flat[at + 1], flat[at + 2], flat[at + 3], flat[at + 4])
-                     for at in range(0, len(flat), 6)}
-        result = _CachedYMap(Mark(file, entry[1], entry[2]), file, positions)
+        mapping = YMap(Mark(file, entry[1], entry[2]))
         for at in range(0, len(flat), 6):
-            result[flat[at]] = _decode_tree(flat[at + 5], file)
-        return result
+            mapping.positions[flat[at]] = (flat[at + 1], flat[at + 2], flat[at + 3], flat[at + 4])
+            mapping[flat[at]] = _decode_tree(flat[at + 5], file)
+        return mapping
     if tag == "l":
         flat = entry[3]
-        result_list = _CachedYList(Mark(file, entry[1], entry[2]), file,
-                                   [(flat[at], flat[at + 1]) for at in range(0, len(flat), 3)])
+        sequence = YList(Mark(file, entry[1], entry[2]))
         for at in range(0, len(flat), 3):
-            result_list.append(_decode_tree(flat[at + 2], file))
-        return result_list
+            sequence.positions.append((flat[at], flat[at + 1]))
+            sequence.append(_decode_tree(flat[at + 2], file))
+        return sequence
     return parsecache.decode_scalar(entry)

@@ -20,8 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import yaml
-
 from detector.bounded import RecentMap
 from detector.data import rules_file
 from detector.logs.base import LineParser, LogContext, LogDecoder, first_match
@@ -41,6 +39,8 @@ from detector.observations import (
     TlsCertificate,
     TlsClientHello,
 )
+from detector.policy.model import Mark
+from detector.policy.yamlsrc import YamlFileError, YList, YMap, load_file
 from detector.secrets import protect, protect_missing
 
 DNS_PORTS = (53, 5353, 853)
@@ -83,26 +83,32 @@ def signatures_path() -> Path:
 
 
 def load_signature_table(path: Optional[Path] = None) -> SignatureTable:
-    """Read the table with safe_load; every problem names the file and the entry."""
+    """Read the table through the one YAML loader; every problem names ``file:line:col`` and the entry."""
     path = path or signatures_path()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SignatureTableError(f"{path}: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("signatures"), list):
-        raise SignatureTableError(f"{path}: expected a mapping with a 'signatures' list")
+        data = load_file(path)
+    except YamlFileError as exc:
+        raise SignatureTableError(str(exc)) from exc
+    if not isinstance(data, YMap) or not isinstance(data.get("signatures"), YList):
+        mark = data.value_mark("signatures") if isinstance(data, YMap) and "signatures" in data \
+            else getattr(data, "mark", Mark(str(path), 1, 1))
+        raise SignatureTableError(str(mark.error("expected a mapping with a 'signatures' list")))
     prefixes = data.get("prefixes", ["ET POLICY"])
     if not isinstance(prefixes, list) or not all(isinstance(p, str) and p for p in prefixes):
-        raise SignatureTableError(f"{path}: 'prefixes' must be a list of strings")
+        raise SignatureTableError(str(data.value_mark("prefixes").error("'prefixes' must be a list of strings")))
+    entries = data["signatures"]
     mappings = []
-    for number, entry in enumerate(data["signatures"], 1):
-        if not isinstance(entry, dict) or not isinstance(entry.get("match"), str) \
+    for index, entry in enumerate(entries):
+        where = entries.item_mark(index)
+        if not isinstance(entry, YMap) or not isinstance(entry.get("match"), str) \
                 or not isinstance(entry.get("service"), str):
-            raise SignatureTableError(f"{path}: signatures entry {number}: needs 'match' and 'service' strings")
+            raise SignatureTableError(str(where.error(
+                f"signatures entry {index + 1}: needs 'match' and 'service' strings")))
         try:
             pattern = re.compile(entry["match"], re.IGNORECASE)
         except re.error as exc:
-            raise SignatureTableError(f"{path}: signatures entry {number}: bad regular expression ({exc})") from exc
+            raise SignatureTableError(str(entry.value_mark("match").error(
+                f"signatures entry {index + 1}: bad regular expression ({exc})"))) from exc
         mappings.append(SignatureMapping(pattern, entry["service"]))
     return SignatureTable(tuple(prefixes), tuple(mappings))
 
