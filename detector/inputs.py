@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import stat
 import threading
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional
+from typing import BinaryIO, Iterator, Optional, Sequence
 
 GZIP_MAGIC = b"\x1f\x8b"
 # classic pcap: byte order and time resolution by magic; pcapng: the section header block type
@@ -136,6 +137,47 @@ def discover(paths: list[str]) -> Iterator[Path]:
             yield path
         else:
             raise InputError(f"{name}: no such file or directory")
+
+
+def repeated_inputs(paths: Sequence[Path]) -> dict[int, tuple[Path, str]]:
+    """Inputs whose bytes equal an earlier input's: their index in ``paths`` -> (that earlier path, SHA-256).
+
+    The same capture in two folders would count twice (volumes doubled). Only
+    regular files that share their size with another are hashed, so a scan of
+    distinct files reads nothing twice.
+    """
+    by_size: dict[int, list[int]] = {}
+    for index, path in enumerate(paths):
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_size:
+            by_size.setdefault(info.st_size, []).append(index)
+    repeats: dict[int, tuple[Path, str]] = {}
+    for same_size in (group for group in by_size.values() if len(group) > 1):
+        first_with: dict[str, Path] = {}
+        for index in same_size:
+            digest = file_sha256(paths[index])
+            if digest is None:
+                continue
+            if digest in first_with:
+                repeats[index] = (first_with[digest], digest)
+            else:
+                first_with[digest] = paths[index]
+    return repeats
+
+
+def file_sha256(path: Path) -> Optional[str]:
+    """The SHA-256 of a file's bytes as stored (compressed or not); None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def _volume_logs_last(name: str) -> tuple[bool, str]:

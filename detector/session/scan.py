@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, TextIO
 
 from detector import __version__
 from detector.findings.finding import Finding
 from detector.findings.result import InputRecord, ScanResult
-from detector.inputs import discover
+from detector.inputs import discover, repeated_inputs
 from detector.interrupts import StopSignals, stop_reason
 from detector.session.pipeline import Scan, ScanConfig
 from detector.session.policy import Policy, classify_and_score
@@ -170,13 +170,24 @@ class ScanSession:
         self.store_inputs([record])
         return record
 
-    def read(self, paths: Iterable[Path]) -> None:
-        """Scan every input in turn; a stop signal ends the reading, and what was read stays."""
+    def read(self, paths: Sequence[Path]) -> None:
+        """Scan every input in turn, each content once; a stop signal ends the reading, and what was read stays."""
         try:
-            for path in paths:
-                self.add(path)
+            repeats = repeated_inputs(paths)
+            for index, path in enumerate(paths):
+                if index in repeats:
+                    self.skip_repeat(path, *repeats[index])
+                else:
+                    self.add(path)
         except KeyboardInterrupt as exc:
             self.stopped_by = stop_reason(exc)
+
+    def skip_repeat(self, path: Path, first: Path, sha256: str) -> None:
+        """An input with the same bytes as one read before in this scan: recorded, with a warning, not read."""
+        record = InputRecord(str(path), sha256, path.stat().st_size, "duplicate",
+                             warnings=[f"same content as {first} (SHA-256 {sha256[:16]}...): read once"])
+        self.scan.inputs.append(record)
+        self.store_inputs([record])
 
     def store_inputs(self, records: list[InputRecord]) -> None:
         if self.store is not None and self.scan_id is not None:
