@@ -13,7 +13,7 @@ import pytest
 
 from detector.detectors.base import DetectorContext
 from detector.detectors.wifi import WifiDropDetector
-from detector.detectors.wifi.clock import LocalClock, ObservedDays
+from detector.detectors.wifi.events import LocalClock, ObservedDays
 from detector.detectors.wifi.recurrence import (
     DAY_MINUTES,
     EXACT_CLUSTER_MAX,

@@ -9,11 +9,10 @@ outages are then searched for fixed-interval, daily (time-of-day on the
 24-hour circle) and weekly patterns. Each pattern says when, how often, how
 long, who was hit and what the evidence suggests.
 
-One module per step: ``targeted`` and ``flood`` (attacks), ``counts`` and
-``summary`` (frame counts per BSSID), ``outages`` (drops to outages),
-``bursts`` (outages inferred from re-join bursts), ``durations``,
-``patterns`` (recurrence search and merging, statistics in ``recurrence``),
-``hints``, ``heatmap`` and ``findings``. This module only collects the
+Modules: ``events`` (sources to drops to outages, clocks, durations),
+``attacks`` (floods, targeted bursts, frame counts per BSSID), ``patterns``
+(recurrence search, heat map, hint; statistics in ``recurrence``) and
+``findings`` (patterns and outages as findings). This module only collects the
 observations and runs the steps in order.
 """
 
@@ -22,17 +21,29 @@ from __future__ import annotations
 import dataclasses
 
 from detector.detectors.base import Detector, DetectorContext
-from detector.detectors.wifi.bursts import burst_outages
-from detector.detectors.wifi.clock import LocalClock, ObservedDays
-from detector.detectors.wifi.connects import ConnectIndex
-from detector.detectors.wifi.durations import outage_duration
-from detector.detectors.wifi.events import Drop, usable_ts
+from detector.detectors.wifi.attacks import (
+    TargetedAttack,
+    flood_finding,
+    frames_by_bssid,
+    split_floods,
+    split_targeted,
+    summary_finding,
+    targeted_finding,
+)
+from detector.detectors.wifi.events import (
+    ConnectIndex,
+    Drop,
+    LocalClock,
+    ObservedDays,
+    burst_outages,
+    group_outages,
+    is_site_outage,
+    outage_duration,
+    to_drops,
+    usable_ts,
+)
 from detector.detectors.wifi.findings import FindingWriter
-from detector.detectors.wifi.flood import flood_finding, split_floods
-from detector.detectors.wifi.outages import group_outages, is_site_outage, to_drops
 from detector.detectors.wifi.patterns import PatternSearch
-from detector.detectors.wifi.summary import frames_by_bssid, summary_finding
-from detector.detectors.wifi.targeted import TargetedAttack, split_targeted, targeted_finding
 from detector.findings.finding import Finding
 from detector.observations import (
     DhcpClientRequest,

@@ -1,4 +1,5 @@
-"""Findings for recurring patterns and one-off outages (the wifi-drops category)."""
+"""Findings for recurring patterns and one-off outages (the wifi-drops category).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +7,9 @@ from collections import Counter
 from typing import Any
 
 from detector.detectors.base import finding_id
-from detector.detectors.wifi.clock import LocalClock, ObservedDays
-from detector.detectors.wifi.events import Drop, Outage, Pattern
-from detector.detectors.wifi.heatmap import pattern_heatmap
-from detector.detectors.wifi.hints import pattern_hint
+from detector.detectors.wifi.events import Drop, LocalClock, ObservedDays, Outage, Pattern, duration_text, hhmm
+from detector.detectors.wifi.patterns import pattern_heatmap, pattern_hint
 from detector.detectors.wifi.recurrence import DAY_MINUTES
-from detector.detectors.wifi.text import duration_text, hhmm
 from detector.findings.finding import CATEGORY_WIFI, Evidence, Finding
 from detector.policy.settings import Settings
 from detector.times import iso

@@ -1,11 +1,16 @@
-"""Which outages recur: fixed-interval, daily (time of day) and weekly patterns, merged across stations."""
+"""Recurrence search over outages: fixed-interval, daily and weekly patterns, their heat map and hint.
+
+The statistics (circular clustering, binomial tails) are in ``recurrence``;
+this module decides what counts as a pattern, merges overlapping ones and says
+what the evidence suggests (the ``hint`` of a finding).
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+from collections import Counter
+from typing import Any, Optional
 
-from detector.detectors.wifi.clock import LocalClock, ObservedDays, iso_week
-from detector.detectors.wifi.events import Outage, Pattern
+from detector.detectors.wifi.events import Drop, LocalClock, ObservedDays, Outage, Pattern, duration_text, iso_week
 from detector.detectors.wifi.recurrence import (
     DAY_MINUTES,
     WEEK_MINUTES,
@@ -144,3 +149,86 @@ def merge_patterns(patterns: list[Pattern], settings: Settings) -> list[Pattern]
         else:
             merged.append(pattern)
     return merged
+
+
+HINT_MAX_CHARS = 500
+MAX_CHANNEL_24GHZ = 14  # 802.11 channels 1-14 are the 2.4 GHz band
+REASON_HINTS = {
+    23: "reason 23 (802.1X authentication failed): the RADIUS/NPS server or its certificate fails at that time",
+    15: "reason 15 (4-way handshake timeout): key exchange fails, e.g. an overloaded AP or a rekey job",
+    4: "reason 4 (inactivity): idle timeout, often power saving or an AP session timer",
+    2: "reason 2 (previous authentication no longer valid): a session or reauthentication timeout",
+}
+
+
+def pattern_hint(pattern: Pattern, drops: list[Drop], minute: float, settings: Settings) -> str:
+    """Leads for the pattern, most specific first, joined by "; "."""
+    hints = []
+    reasons = Counter(d.reason for d in drops if d.reason)
+    if reasons:
+        top, count = reasons.most_common(1)[0]
+        if top in REASON_HINTS and count * 2 >= sum(reasons.values()):
+            hints.append(REASON_HINTS[top])
+    hints += _timing_hints(pattern, minute, settings)
+    if any(d.gap_seconds is not None for d in drops):
+        hints.append("the AP stopped beaconing: it rebooted or lost power (check uptime, PoE switch schedule)")
+    elif any(d.ap_initiated for d in drops):
+        hints.append("the AP itself shut down or restarted before the stations dropped")
+    channels = {d.channel for d in drops if d.channel}
+    lunchtime = settings.wifi_hint_lunch_from_minute <= minute <= settings.wifi_hint_lunch_to_minute
+    if lunchtime and channels and all(c <= MAX_CHANNEL_24GHZ for c in channels):
+        hints.append("lunchtime on 2.4 GHz: interference, e.g. a microwave oven near the AP")
+    if any(d.inferred == "dhcp" for d in drops):
+        hints.append("clients re-requested DHCP together: check the DHCP server and the uplink at that time")
+    stations = {d.station for d in drops if d.station}
+    if len(stations) == 1:
+        hints.append("only one station affected: its driver, power saving or location")
+    elif len(stations) >= settings.wifi_site_outage_stations:
+        aps = {d.ap for d in drops if d.ap}
+        hints.append("all stations on one AP" if len(aps) <= 1 else f"stations on {len(aps)} APs at once")
+    return "; ".join(hints)[:HINT_MAX_CHARS]
+
+
+def _timing_hints(pattern: Pattern, minute: float, settings: Settings) -> list[str]:
+    hints = []
+    if pattern.kind == "interval":
+        hints.append(f"every {duration_text(pattern.interval_seconds)} like clockwork: a timer such as "
+                     "group rekey, session timeout or a watchdog reboot")
+    elif min(minute % 60, 60 - minute % 60) <= settings.wifi_hint_on_hour_minutes and \
+            pattern.spread <= settings.wifi_hint_on_hour_max_spread_minutes:
+        hints.append("starts on the hour: a scheduled job (AP or controller reboot, firmware/config push, "
+                     "DHCP or RADIUS maintenance task)")
+    if pattern.kind == "weekly":
+        hints.append("same weekday each week: a weekly maintenance window or backup")
+    return hints
+
+
+LABEL_MAX_CHARS = 60
+
+
+def pattern_heatmap(drops: list[Drop], all_drops: list[Drop], pattern: Pattern, days: ObservedDays,
+                    clock: LocalClock, settings: Settings) -> dict[str, Any]:
+    """Hour x date counts of every drop on the pattern's main AP (or its stations), window marked."""
+    aps = Counter(d.ap for d in drops if d.ap)
+    if aps:
+        label = aps.most_common(1)[0][0]
+        chosen = [d for d in all_drops if d.ap == label]
+    else:
+        stations = {d.station for d in drops}
+        label = ", ".join(sorted(stations))[:LABEL_MAX_CHARS]
+        chosen = [d for d in all_drops if d.station in stations]
+    dates = [d.isoformat() for d in days.latest(settings.wifi_heatmap_max_dates)]
+    position = {day: i for i, day in enumerate(dates)}
+    counts: Counter = Counter()
+    for drop in chosen:
+        local = clock.local(drop.ts)
+        row = position.get(local.date().isoformat())
+        if row is not None:
+            counts[(row, local.hour)] += 1
+    heatmap: dict[str, Any] = {"ap": label, "dates": dates,
+                               "cells": [[row, hour, n] for (row, hour), n in sorted(counts.items())]}
+    if pattern.kind != "interval":
+        half = max(pattern.spread, settings.wifi_heatmap_min_half_window_minutes)
+        minute = pattern.centre % DAY_MINUTES
+        heatmap["window"] = [int(minute - half) % DAY_MINUTES, int(minute + half + 1) % DAY_MINUTES]
+    return heatmap
