@@ -60,12 +60,12 @@ NEGATIVES = ["benign/chrissanders_http_google.pcapng", "benign/ppa_msnms-chat-no
 def cleartext(path: Path) -> set[tuple[str, str, object, int]]:
     """(protocol, user, accepted, secret length) of every login, brute-force guesses included (length 0)."""
     findings, _, _ = scan(path)
-    found = {(f.attributes["protocol"], f.attributes["username"], f.attributes["accepted"],
-              int(f.attributes["secret_mask"].rsplit("(", 1)[1].rstrip(")")))
+    found = {(f.attributes.protocol, f.attributes.username, f.attributes.accepted,
+              int(f.attributes.secret_mask.rsplit("(", 1)[1].rstrip(")")))
              for f in by_detector(findings, "credentials.cleartext")}
     for attack in by_detector(findings, "credentials.bruteforce"):
-        found |= {(attack.attributes["protocol"], user, attack.attributes["succeeded"], 0)
-                  for user in attack.attributes["usernames"]}
+        found |= {(attack.attributes.protocol, user, attack.attributes.succeeded, 0)
+                  for user in attack.attributes.usernames}
     return found
 
 
@@ -114,13 +114,13 @@ def test_smtp_attachments_from_the_corpus(corpus):
     findings, _, _ = scan(corpus / "mixed/nfpc_evidence02_smtp-auth-attachment.pcap",
                           corpus / "mixed/zeek_smtp.pcap",
                           corpus / "filesharing/chrissanders_mail_sender_attachment.pcapng")
-    files = {(f.attributes["filename"], f.attributes["protocol"])
+    files = {(f.attributes.filename, f.attributes.protocol)
              for f in by_detector(findings, "filesharing.attachment")}
     assert files == {("secretrendezvous.docx", "smtp-attachment"), ("NEWS.txt", "smtp-attachment"),
                      ("newguy.jpg", "smtp-attachment")}
-    smtp = [f for f in by_detector(findings, "credentials.cleartext") if f.attributes["protocol"] == "smtp"]
-    assert all(f.attributes["starttls"] is False for f in smtp)
-    aol = [f for f in smtp if f.attributes["username"] == "sneakyg33k@aol.com"]
+    smtp = [f for f in by_detector(findings, "credentials.cleartext") if f.attributes.protocol == "smtp"]
+    assert all(f.attributes.starttls is False for f in smtp)
+    aol = [f for f in smtp if f.attributes.username == "sneakyg33k@aol.com"]
     assert len(aol) == 1 and aol[0].count == 2  # two sessions, one deduplicated finding
 
 

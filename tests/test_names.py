@@ -108,7 +108,7 @@ def test_people_counts_devices_and_users_per_service(office):
 
 def test_ntlm_findings_carry_user_domain_workstation_and_type1_yields_nothing(office):
     findings, _ = office
-    logins = {f.attributes["protocol"]: f.attributes for f in findings if f.detector == "credentials.cleartext"}
+    logins = {f.attributes.protocol: f.attributes for f in findings if f.detector == "credentials.cleartext"}
     assert set(logins) == {"http-ntlm", "smb-ntlm"}  # the Type 1 negotiate is not reported
     http = logins["http-ntlm"]
     assert (http["username"], http["domain"], http["workstation"], http["kind"]) == (

@@ -15,7 +15,7 @@ import functools
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 
 MAX_CSV_CELL = 2000
@@ -77,7 +77,11 @@ class Attributes:
     summary: ClassVar[str] = ""
     carries_users: ClassVar[bool] = False  # has a ``users`` attribute the device directory fills in
 
-    def __post_init__(self) -> None:
+    checked: InitVar[bool] = True  # types checked on construction; ``load`` reads stored text without
+
+    def __post_init__(self, checked: bool) -> None:
+        if not checked:
+            return
         hints = _hints(type(self))
         for name in self.names():
             value = getattr(self, name)
@@ -90,14 +94,15 @@ class Attributes:
     @classmethod
     def load(cls: type[A], values: Mapping[str, Any], *, strict: bool = False) -> A:
         """The kind from a JSON mapping. Stored or older documents may carry keys this version dropped:
-        those are ignored, unless ``strict`` (rule examples, where a misspelled name must not pass)."""
+        those are ignored and nothing is type-checked (a damaged database still renders), unless ``strict``
+        (rule examples, where a misspelled name or a wrong type must not pass)."""
         names = cls.names()
         unknown = [key for key in values if key not in names]
         if unknown and strict:
             raise UndeclaredAttribute(
                 f"{cls.detector}: attribute(s) {', '.join(sorted(map(str, unknown)))} "
                 f"not declared in {cls.__module__}.{cls.__name__}")
-        return cls(**{k: v for k, v in values.items() if k in names})
+        return cls(**{k: v for k, v in values.items() if k in names}, checked=strict)
 
     # ---------------------------------------------------------- declaration
 
