@@ -54,7 +54,6 @@ from reports.fmt import (
     decimal,
     display_zone,
     human_bytes,
-    human_duration,
     joined,
     number,
     to_timestamp,
@@ -86,7 +85,6 @@ TOP_RISKS = 5
 MAX_FINDINGS = 2000
 MAX_ROWS_PER_VIEW = 300
 MAX_EVIDENCE_GROUPS = 2
-MAX_OUTAGE_ROWS = 60
 MAX_CHANGE_ROWS = 100
 MAX_REFS = 12
 MAX_FACTS = 16  # attributes per finding in appendix A; the JSON and CSV exports carry all of them
@@ -724,19 +722,10 @@ def _wifi_panels(findings: list[Finding], rows: list[FindingRow]) -> list[WifiPa
             severity=row.severity,
             category=row.category,
             chart=panel.chart,
-            outages=[_outage_row(o) for o in panel.outages[:MAX_OUTAGE_ROWS] if isinstance(o, dict)],
-            outages_more=max(0, len(panel.outages) - MAX_OUTAGE_ROWS),
+            outages=panel.rows,
+            outages_more=panel.more,
         ))
     return panels
-
-
-def _outage_row(outage: dict[str, Any]) -> tuple[str, str, str]:
-    stations = outage.get("stations")
-    if isinstance(stations, list):
-        text = f"{len(stations)}: {joined(stations, max_items=6, limit=40)}"
-    else:
-        text = clip(stations, 20) if stations is not None else "-"
-    return when_seconds(outage.get("start")), human_duration(outage.get("duration_s")), text
 
 
 # ---------------------------------------------------------------- compliance

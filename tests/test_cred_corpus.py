@@ -100,10 +100,10 @@ def test_ftp_bruteforce_thirty_refused_attempts(corpus):
     assert by_detector(findings, "credentials.cleartext") == []  # every guess belongs to the attack
     [attack] = by_detector(findings, "credentials.bruteforce")
     attrs = attack.attributes
-    assert (attrs["attempts"], attrs["refused"], attrs["distinct_secrets"], attrs["usernames"]) == (30, 30, 30, ["bro"])
-    assert attrs["succeeded"] is False and attrs["pattern"] == "brute-force"
-    assert (attrs["client"], attrs["server"], attrs["server_port"]) == ("192.168.56.1", "192.168.56.101", 21)
-    assert attack.hosts == ["192.168.56.1"] and attack.count == 30 and attrs["duration_s"] > 0
+    assert (attrs.attempts, attrs.refused, attrs.distinct_secrets, attrs.usernames) == (30, 30, 30, ["bro"])
+    assert attrs.succeeded is False and attrs.pattern == "brute-force"
+    assert (attrs.client, attrs.server, attrs.server_port) == ("192.168.56.1", "192.168.56.101", 21)
+    assert attack.hosts == ["192.168.56.1"] and attack.count == 30 and attrs.duration_s > 0
 
 
 def test_xmpp_in_band_registration(corpus):

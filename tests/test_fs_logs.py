@@ -175,13 +175,13 @@ def test_postfix_large_mail_to_personal_domain(tmp_path):
     mails = by_detector(findings, "filesharing.attachment")
     assert len(mails) == 1  # the 2 KB message to gmail is not a file sent out
     mail = mails[0].attributes
-    assert mail["protocol"] == "mail-log"
-    assert mail["size"] == 15728640
-    assert mail["sender"] == "alice@corp.example"
-    assert mail["recipients"] == ["alice.private@gmail.com", "partner@supplier.example"]
-    assert mail["personal_recipients"] == ["alice.private@gmail.com"]
-    assert mail["external"] is True
-    assert mail["client"] == "10.0.0.23"
+    assert mail.protocol == "mail-log"
+    assert mail.size == 15728640
+    assert mail.sender == "alice@corp.example"
+    assert mail.recipients == ["alice.private@gmail.com", "partner@supplier.example"]
+    assert mail.personal_recipients == ["alice.private@gmail.com"]
+    assert mail.external is True
+    assert mail.client == "10.0.0.23"
 
 
 def test_m365_message_trace_csv(tmp_path):

@@ -36,9 +36,9 @@ def test_a_burst_aimed_at_one_client_is_a_targeted_attack(tmp_path):
     assert (attack.category, attack.rule, attack.severity) == ("wifi-attack", "wifi-deauth-targeted", "high")
     assert attack.hosts == [VICTIM]
     attrs = attack.attributes
-    assert (attrs["bssid"], attrs["ssid"], attrs["station"]) == (AP1, "Office", VICTIM)
-    assert (attrs["frames"], attrs["bursts"], attrs["ap_to_sta"], attrs["sta_to_ap"]) == (128, 1, 64, 64)
-    assert attrs["peak_per_second"] == 128 and attrs["reasons"] == {"7": 128}
+    assert (attrs.bssid, attrs.ssid, attrs.station) == (AP1, "Office", VICTIM)
+    assert (attrs.frames, attrs.bursts, attrs.ap_to_sta, attrs.sta_to_ap) == (128, 1, 64, 64)
+    assert attrs.peak_per_second == 128 and attrs.reasons == {"7": 128}
     assert attack.compliance and "802.11w" in attack.remediation
     assert by_detector(findings, "wifi.deauth-flood") == []  # one client, not the whole BSSID
     assert by_detector(findings, "wifi.outage") == [] and by_detector(findings, "wifi.recurring") == []
@@ -106,16 +106,16 @@ def test_counts_by_reason_direction_and_station_below_every_threshold(tmp_path):
     office = summaries[AP1]
     assert (office.rule, office.severity, office.category) == ("wifi-deauth-summary", "info", "wifi-drops")
     attrs = office.attributes
-    assert (attrs["ssid"], attrs["frames"], attrs["deauth"], attrs["disassoc"]) == ("Office", 5, 3, 2)
-    assert attrs["reason_counts"] == {"4": 2, "8": 1, "2": 1, "3": 1}
-    assert attrs["direction_counts"] == {"ap_to_sta": 3, "sta_to_ap": 1, "broadcast": 1}
-    assert attrs["station_counts"] == {
+    assert (attrs.ssid, attrs.frames, attrs.deauth, attrs.disassoc) == ("Office", 5, 3, 2)
+    assert attrs.reason_counts == {"4": 2, "8": 1, "2": 1, "3": 1}
+    assert attrs.direction_counts == {"ap_to_sta": 3, "sta_to_ap": 1, "broadcast": 1}
+    assert attrs.station_counts == {
         VICTIM: {"ap_to_sta": 2, "deauth": 1, "disassoc": 2, "sta_to_ap": 1},
         OTHER: {"ap_to_sta": 1, "deauth": 1},
         "ff:ff:ff:ff:ff:ff": {"broadcast": 1, "deauth": 1},
     }
     assert office.hosts == [OTHER, VICTIM]  # never the broadcast address
-    assert attrs["attack_frames"] == 0 and len(office.evidence) == 3  # first frame of each station
+    assert attrs.attack_frames == 0 and len(office.evidence) == 3  # first frame of each station
     assert office.evidence[0].source.endswith(":frame 3")
     assert summaries[AP2].attributes.reason_counts == {"15": 1} and summaries[AP2].attributes.ssid == "Hall"
     assert "5 deauthentication" not in office.title and "3 deauthentication, 2 disassociation" in office.title
@@ -138,8 +138,8 @@ def test_corpus_aireplay_capture_is_a_targeted_attack(corpus):
     findings, _, _ = scan_files(corpus / "wifi/aircrack_pmkid-not-recognized.cap")
     (attack,) = by_detector(findings, "wifi.deauth-targeted")
     attrs = attack.attributes
-    assert (attrs["bssid"], attrs["station"]) == ("8c:de:f9:d0:b4:61", VICTIM)
-    assert attrs["ap_to_sta"] >= 3000 and attrs["sta_to_ap"] >= 3000 and attrs["bursts"] >= 7
+    assert (attrs.bssid, attrs.station) == ("8c:de:f9:d0:b4:61", VICTIM)
+    assert attrs.ap_to_sta >= 3000 and attrs.sta_to_ap >= 3000 and attrs.bursts >= 7
     assert by_detector(findings, "wifi.deauth-flood") == []
     (summary,) = by_detector(findings, "wifi.deauth-summary")
     assert (summary.attributes.deauth, summary.attributes.disassoc) == (6153, 29)

@@ -207,11 +207,11 @@ def test_volumes_where_the_format_carries_them(results, source):
 
     captured = dropbox(results["capture"][0])
     logged = dropbox(results[source][0])
-    assert captured["bytes_up"] == len(HELLO) + len(UPLOAD)
+    assert captured.bytes_up == len(HELLO) + len(UPLOAD)
     if source == "eve":  # EVE counts whole packets, headers included
-        assert logged["bytes_up"] == captured["bytes_up"] + 150 * 54
+        assert logged.bytes_up == captured.bytes_up + 150 * 54
     else:
-        assert (logged["bytes_up"], logged["bytes_down"]) == (captured["bytes_up"], captured["bytes_down"])
+        assert (logged.bytes_up, logged.bytes_down) == (captured.bytes_up, captured.bytes_down)
     wetransfer = [f for f in results[source][0] if f.attributes.as_dict().get("service") == "WeTransfer"][0]
     assert wetransfer.attributes.upload_requests == 1
 
@@ -227,7 +227,7 @@ def test_only_the_capture_and_eve_hold_the_ftp_password(results):
         (finding,) = [f for f in results[source][0] if f.detector == "credentials.cleartext"]
         return finding.attributes
 
-    assert login("capture")["secret_captured"] and login("eve")["secret_captured"]
-    assert login("capture")["secret_fingerprint"] == login("eve")["secret_fingerprint"]
+    assert login("capture").secret_captured and login("eve").secret_captured
+    assert login("capture").secret_fingerprint == login("eve").secret_fingerprint
     zeek = login("zeek-tsv")
-    assert (zeek["secret_captured"], zeek["secret_mask"]) == (False, "(not captured)")
+    assert (zeek.secret_captured, zeek.secret_mask) == (False, "(not captured)")

@@ -36,10 +36,11 @@ class ServiceShare:
 
 @dataclass
 class OutagePanel:
-    """A Wi-Fi finding's heat map and outage list, drawn beside the findings."""
+    """A Wi-Fi finding's heat map and outage rows (start, duration, stations), drawn beside the findings."""
 
     chart: Optional[Markup]
-    outages: list[dict[str, Any]]
+    rows: list[tuple[str, str, str]]
+    more: int  # outages not listed
 
 
 class Presentation(Generic[A]):

@@ -16,10 +16,11 @@ from reports import svg
 from reports.advice import FIX_WIFI, Advice
 from reports.attributes import Combined
 from reports.events import OUTAGE, TimelineEvent, bounded, simple_events
-from reports.fmt import clip, human_duration, joined, number, to_timestamp
+from reports.fmt import clip, human_duration, joined, number, to_timestamp, when_seconds
 from reports.i18n import N_, _, ngettext
 from reports.kinds.base import A, OutagePanel, Presentation, presents
 
+MAX_OUTAGE_ROWS = 60
 DROPS_ADVICE = Advice(N_("Recurring Wi-Fi drops"), FIX_WIFI)
 ATTACK_ADVICE = Advice(N_("Devices forced off the Wi-Fi"), FIX_WIFI)
 
@@ -98,7 +99,19 @@ class AttackPresentation(NetworkPresentation[Any]):
 
 
 def _panel(chart: Any, outages: list[dict[str, Any]]) -> Optional[OutagePanel]:
-    return OutagePanel(chart, outages) if chart is not None or outages else None
+    if chart is None and not outages:
+        return None
+    rows = [_outage_row(o) for o in outages[:MAX_OUTAGE_ROWS] if isinstance(o, dict)]
+    return OutagePanel(chart, rows, max(0, len(outages) - MAX_OUTAGE_ROWS))
+
+
+def _outage_row(outage: dict[str, Any]) -> tuple[str, str, str]:
+    stations = outage.get("stations")
+    if isinstance(stations, list):
+        text = f"{len(stations)}: {joined(stations, max_items=6, limit=40)}"
+    else:
+        text = clip(stations, 20) if stations is not None else "-"
+    return when_seconds(outage.get("start")), human_duration(outage.get("duration_s")), text
 
 
 def _days(attrs: RecurringDropAttributes) -> str:
