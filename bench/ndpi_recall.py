@@ -172,7 +172,7 @@ def scan_in_process(path: Path) -> list[dict]:
 
     scan = Scan(ScanConfig(Settings(), load_catalog()))
     scan.add_file(path)
-    return [{"detector": f.detector, "attributes": f.attributes} for f in scan.finish()]
+    return [{"detector": f.detector, "attributes": f.attributes.as_dict()} for f in scan.finish()]
 
 
 def scan_cli(path: Path) -> list[dict]:

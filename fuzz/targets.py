@@ -337,14 +337,10 @@ def rules_yaml(data: bytes) -> None:
 
 
 def _hostile_findings(data: bytes) -> list:
-    from detector.findings.finding import (
-        CATEGORY_CREDENTIALS,
-        CATEGORY_FILE_SHARING,
-        CATEGORY_WIFI,
-        SEVERITIES,
-        Evidence,
-        Finding,
-    )
+    from detector.findings.credentials import CleartextLoginAttributes
+    from detector.findings.filesharing import ServiceUseAttributes
+    from detector.findings.finding import SEVERITIES, Evidence, Finding
+    from detector.findings.wifi import OutageAttributes, RecurringDropAttributes
 
     text = data.decode("utf-8", "replace")
     cut = len(text) // 2
@@ -355,15 +351,18 @@ def _hostile_findings(data: bytes) -> list:
         return [raw, raw / 7.0, float("nan"), float("inf"), -1.0, TS][i % 6] if i % 3 == 0 else raw
 
     findings = []
-    for index, category in enumerate((CATEGORY_FILE_SHARING, CATEGORY_CREDENTIALS, CATEGORY_WIFI, text[:20])):
+    kinds = (ServiceUseAttributes, CleartextLoginAttributes, RecurringDropAttributes, OutageAttributes)
+    for index, kind in enumerate(kinds):
+        # load() as from a damaged database: any value under any declared name, nothing type-checked
+        attributes = kind.load({"service": text[:40], "bytes_up": number(index + 2), "username": text,
+                                "users": text, "outages": [{"start": number(3), "end": text[:5]}],
+                                "heatmap": {"window": text[:11], "dates": [text[:10]]}, "time_of_day": text[:5],
+                                "clients": [text[:30], number(4)], "server": text[:30], "server_port": number(4),
+                                "per_host": [{"host": text[:8] or "k", "nested": [text]}]})
         findings.append(Finding(
-            id=f"{text[:12]}{index}", detector=f"fuzz.{text[cut:cut + 8]}", category=category,
-            title=text[:200] or "<script>", first_seen=number(index), last_seen=number(index + 1),
-            count=numbers[0] % 1000 if index % 2 else numbers[0], hosts=[text[cut:], text[:cut], "10.0.0.1"],
-            attributes={"service": text[:40], "bytes_up": number(index + 2), "user": text,
-                        "outages": [{"start": number(3), "end": text[:5]}], "window": text[:11],
-                        "days": [text[:10]], "clock": text[:5], "servers": [text[:30], number(4)],
-                        text[:8] or "k": {"nested": [text]}},
+            id=f"{text[:12]}{index}", title=text[:200] or "<script>", first_seen=number(index),
+            last_seen=number(index + 1), count=numbers[0] % 1000 if index % 2 else numbers[0],
+            hosts=[text[cut:], text[:cut], "10.0.0.1"], attributes=attributes,
             evidence=[Evidence(iso(number(5)) if isinstance(number(5), float) else text[:30], text[:50], text)],
             severity=SEVERITIES[numbers[0] % len(SEVERITIES)], tags=[text[:9]], compliance=[text[:7]],
             remediation=text[cut:],

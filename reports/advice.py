@@ -3,14 +3,14 @@
 Rule files carry the detailed remediation (in the language their author wrote
 them); the executive summary needs one sentence a manager acts on, translated
 with the rest of the report. Rules are grouped by id prefix, longest first, so
-a site rule that reuses a pack prefix still gets sensible advice.
+a site rule that reuses a pack prefix still gets sensible advice; a rule no
+prefix fits gets its finding kind's advice (``reports/kinds``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detector.findings.finding import CATEGORY_CREDENTIALS, CATEGORY_FILE_SHARING, CATEGORY_WIFI, CATEGORY_WIFI_ATTACK
 from reports.i18n import N_, _
 
 
@@ -19,13 +19,16 @@ class Advice:
     label: str
     what_to_do: str
 
+    def translated(self) -> Advice:
+        return Advice(_(self.label), _(self.what_to_do))
 
-_SHARE_DECISION = N_("Decide whether to approve this service. If not, block it (see the block-list export) and give "
+
+SHARE_DECISION = N_("Decide whether to approve this service. If not, block it (see the block-list export) and give "
                      "staff an approved way to share files.")
-_ENCRYPT = N_("Switch this service to its encrypted version (HTTPS, SFTP, IMAPS, SSH) and change the passwords that "
+ENCRYPT = N_("Switch this service to its encrypted version (HTTPS, SFTP, IMAPS, SSH) and change the passwords that "
               "crossed the network.")
-_SEND_SAFELY = N_("Send files through the approved, encrypted share instead of unencrypted mail or FTP.")
-_FIX_WIFI = N_("Have the Wi-Fi checked at the times shown (coverage, interference, access-point load, scheduled "
+SEND_SAFELY = N_("Send files through the approved, encrypted share instead of unencrypted mail or FTP.")
+FIX_WIFI = N_("Have the Wi-Fi checked at the times shown (coverage, interference, access-point load, scheduled "
                "jobs): staff work around a network that fails them.")
 
 # (rule id prefix, short name, what to do): longest matching prefix wins.
@@ -48,12 +51,12 @@ RULE_ADVICE: tuple[tuple[str, str, str], ...] = (
         "manager.")),
     ("cred-anonymous-login", N_("Anonymous login allowed"),
      N_("Turn off anonymous login or limit what it can reach.")),
-    ("cred-hash-material", N_("Password hashes on the network"), _ENCRYPT),
-    ("cred-cleartext-mail", N_("Mail password in clear text"), _ENCRYPT),
-    ("cred-cleartext-database", N_("Database password in clear text"), _ENCRYPT),
-    ("cred-cleartext-management", N_("Device management password in clear text"), _ENCRYPT),
-    ("cred-", N_("Password in clear text"), _ENCRYPT),
-    ("fs-upload-", N_("Large upload to an unapproved service"), _SHARE_DECISION),
+    ("cred-hash-material", N_("Password hashes on the network"), ENCRYPT),
+    ("cred-cleartext-mail", N_("Mail password in clear text"), ENCRYPT),
+    ("cred-cleartext-database", N_("Database password in clear text"), ENCRYPT),
+    ("cred-cleartext-management", N_("Device management password in clear text"), ENCRYPT),
+    ("cred-", N_("Password in clear text"), ENCRYPT),
+    ("fs-upload-", N_("Large upload to an unapproved service"), SHARE_DECISION),
     ("fs-remote-access", N_("Remote-access tool"),
      N_("Find out who installed this remote-access tool and why; remove it or replace it with the approved remote "
         "support tool.")),
@@ -62,36 +65,29 @@ RULE_ADVICE: tuple[tuple[str, str, str], ...] = (
     ("fs-vpn-proxy", N_("Private VPN or proxy"),
      N_("Find out why traffic is routed around the network; remove the private VPN or proxy and fix the need it "
         "served.")),
-    ("fs-dns-only", N_("Unapproved service looked up"), _SHARE_DECISION),
-    ("fs-high-risk-service", N_("High-risk file-sharing service"), _SHARE_DECISION),
+    ("fs-dns-only", N_("Unapproved service looked up"), SHARE_DECISION),
+    ("fs-high-risk-service", N_("High-risk file-sharing service"), SHARE_DECISION),
     ("fs-genai", N_("Generative AI service"),
      N_("Agree which AI tools staff may use and for which data; block the others.")),
-    ("fs-personal-messaging", N_("Personal messaging or webmail"), _SHARE_DECISION),
-    ("fs-unsanctioned-service", N_("Unapproved cloud service"), _SHARE_DECISION),
-    ("fs-cleartext-", N_("File sent without encryption"), _SEND_SAFELY),
-    ("fs-smtp-attachment", N_("Attachment sent without encryption"), _SEND_SAFELY),
-    ("fs-mail-attachment", N_("Files sent as mail attachments"), _SEND_SAFELY),
-    ("fs-attachment", N_("Files sent as mail attachments"), _SEND_SAFELY),
-    ("fs-", N_("File sharing outside IT"), _SHARE_DECISION),
+    ("fs-personal-messaging", N_("Personal messaging or webmail"), SHARE_DECISION),
+    ("fs-unsanctioned-service", N_("Unapproved cloud service"), SHARE_DECISION),
+    ("fs-cleartext-", N_("File sent without encryption"), SEND_SAFELY),
+    ("fs-smtp-attachment", N_("Attachment sent without encryption"), SEND_SAFELY),
+    ("fs-mail-attachment", N_("Files sent as mail attachments"), SEND_SAFELY),
+    ("fs-attachment", N_("Files sent as mail attachments"), SEND_SAFELY),
+    ("fs-", N_("File sharing outside IT"), SHARE_DECISION),
     ("wifi-deauth", N_("Devices forced off the Wi-Fi"),
      N_("Someone may be knocking devices off the Wi-Fi: turn on protected management frames (802.11w) and locate "
         "the sender.")),
-    ("wifi-", N_("Recurring Wi-Fi drops"), _FIX_WIFI),
+    ("wifi-", N_("Recurring Wi-Fi drops"), FIX_WIFI),
 )
 
-CATEGORY_ADVICE = {
-    CATEGORY_FILE_SHARING: (N_("File sharing outside IT"), _SHARE_DECISION),
-    CATEGORY_CREDENTIALS: (N_("Password in clear text"), _ENCRYPT),
-    CATEGORY_WIFI: (N_("Recurring Wi-Fi drops"), _FIX_WIFI),
-    CATEGORY_WIFI_ATTACK: (N_("Devices forced off the Wi-Fi"), _FIX_WIFI),
-}
 _BY_LENGTH = sorted(RULE_ADVICE, key=lambda entry: -len(entry[0]))
 
 
-def advice_for(rule: str, category: str) -> Advice:
-    """Translated short name and action for a rule id (falling back to its category)."""
+def advice_for(rule: str, kind_advice: Advice) -> Advice:
+    """Translated short name and action for a rule id (falling back to the advice of its finding's kind)."""
     for prefix, label, action in _BY_LENGTH:
         if rule.startswith(prefix):
-            return Advice(_(label), _(action))
-    label, action = CATEGORY_ADVICE.get(category, (N_("Other finding"), N_("Review this finding with IT.")))
-    return Advice(_(label), _(action))
+            return Advice(label, action).translated()
+    return kind_advice.translated()

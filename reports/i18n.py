@@ -25,7 +25,7 @@ DOMAIN = "shadowit"
 LOCALE_DIR = Path(__file__).parent / "locale"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Python files whose _()/ngettext()/N_() texts belong to the catalog.
-PYTHON_SOURCES = ("reports/*.py", "detector/cli.py")
+PYTHON_SOURCES = ("reports/*.py", "reports/kinds/*.py", "detector/cli.py")
 
 _CURRENT: ContextVar[str] = ContextVar("report_language", default=DEFAULT_LANGUAGE)
 
@@ -119,7 +119,7 @@ def extract_messages(root: Path | None = None):
             continue
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     for label in declared_labels():
-        catalog.add(label, None, [("detector/detectors/*_attributes.py", 0)])
+        catalog.add(label, None, [("detector/findings/*.py", 0)])
     return catalog
 
 

@@ -44,8 +44,7 @@ from detector.findings.finding import (
 from detector.findings.result import InputRecord, ScanResult
 from detector.policy.risk import GRADE_BANDS, HALVING_POINTS, SiteRisk, summarize
 from reports import svg
-from reports.advice import advice_for
-from reports.attributes import key_attributes
+from reports.advice import Advice, advice_for
 from reports.branding import Branding
 from reports.changes import ScanChanges, compare_scans
 from reports.fmt import (
@@ -55,7 +54,6 @@ from reports.fmt import (
     decimal,
     display_zone,
     human_bytes,
-    human_duration,
     joined,
     number,
     to_timestamp,
@@ -63,6 +61,8 @@ from reports.fmt import (
     when_seconds,
 )
 from reports.i18n import N_, SEVERITY_LABELS, _, ngettext, severity_label, translations, use_language
+from reports.kinds import presentation_of
+from reports.kinds.base import ServiceShare
 from reports.options import ReportOptions
 from reports.timeline import Timeline, build_timeline
 
@@ -85,7 +85,6 @@ TOP_RISKS = 5
 MAX_FINDINGS = 2000
 MAX_ROWS_PER_VIEW = 300
 MAX_EVIDENCE_GROUPS = 2
-MAX_OUTAGE_ROWS = 60
 MAX_CHANGE_ROWS = 100
 MAX_REFS = 12
 MAX_FACTS = 16  # attributes per finding in appendix A; the JSON and CSV exports carry all of them
@@ -388,7 +387,7 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
         zone=zone,
         risk=risk,
         score_views=_score_views(findings, risk),
-        contributions=_contributions_view(risk),
+        contributions=_contributions_view(risk, findings),
         trend=trend,
         trend_class=trend_class,
         counts={s: counts.get(s, 0) for s in SEVERITIES},
@@ -460,44 +459,21 @@ def _rank_key(finding: Finding) -> tuple[int, float, str]:
     return (-SEVERITY_RANK.get(finding.severity, 0), -finding.risk, finding.title)
 
 
-def acting_hosts(finding: Finding) -> list[str]:
-    """The devices that did the thing: a login's clients when known, never its server."""
-    clients = finding.attributes.get("clients")
-    if isinstance(clients, list) and clients:
-        return [str(c) for c in clients]
-    return [str(h) for h in finding.hosts]
+def _acting_hosts(finding: Finding) -> list[str]:
+    return presentation_of(finding).acting_hosts(finding)
 
 
-def subject(finding: Finding) -> str:
-    """The facts that tell two findings of one rule apart: service, protocol, user, server, time."""
-    attrs = finding.attributes
-    if finding.category == CATEGORY_FILE_SHARING:
-        service = attrs.get("service")
-        if service:
-            tenant = attrs.get("tenant")
-            return clip(f"{service} ({tenant})" if tenant else service, 120)
-        parts = [attrs.get("protocol"), joined(attrs.get("filename"), max_items=2, limit=40)]
-        text = " ".join(clip(p, 60) for p in parts if p)
-        return text or clip(finding.title, 120)
-    if finding.category == CATEGORY_CREDENTIALS:
-        user = attrs.get("username")
-        users = attrs.get("usernames")
-        who = clip(user, 40) if user else (joined(users, max_items=3, limit=30) if users else "")
-        server = attrs.get("server")
-        port = number(attrs.get("server_port"))
-        where = f"{clip(server, 60)}:{int(port)}" if server and port else clip(server, 60)
-        protocol = clip(attrs.get("protocol") or attrs.get("channel"), 30)
-        text = " ".join(p for p in (protocol, who, f"\u2192 {where}" if where else "") if p)
-        return text or clip(finding.title, 120)
-    if finding.category in (CATEGORY_WIFI, CATEGORY_WIFI_ATTACK):
-        network = attrs.get("ssid") or attrs.get("bssid")
-        return clip(network, 60) or clip(finding.title, 120)
-    return clip(finding.title, 120)
+def _subject(finding: Finding) -> str:
+    return presentation_of(finding).subject(finding)
+
+
+def _advice(finding: Finding) -> Advice:
+    return advice_for(finding.rule or "", presentation_of(finding).advice)
 
 
 def _finding_row(site_anchor: str, position: int, finding: Finding) -> FindingRow:
-    advice = advice_for(finding.rule or "", finding.category)
-    hosts = acting_hosts(finding)
+    advice = _advice(finding)
+    hosts = _acting_hosts(finding)
     first, last = day_text(finding.first_seen), day_text(finding.last_seen)
     return FindingRow(
         ref=f"F{position}",
@@ -507,7 +483,7 @@ def _finding_row(site_anchor: str, position: int, finding: Finding) -> FindingRo
         sanctioned=bool(finding.sanctioned),
         rule=clip(finding.rule or finding.detector, 80),
         label=advice.label,
-        subject=subject(finding),
+        subject=_subject(finding),
         devices=joined(hosts, max_items=3, limit=40) or "-",
         seen=first if first == last else f"{first} \u2013 {last}",
         count=int(finding.count or 0),
@@ -570,7 +546,7 @@ def _family(finding: Finding) -> str:
 
 def _top_risk(findings: list[Finding], rows: list[FindingRow], members: list[int]) -> TopRisk:
     first = findings[members[0]]
-    devices = {h for i in members for h in acting_hosts(findings[i])}
+    devices = {h for i in members for h in _acting_hosts(findings[i])}
     worst = max((findings[i] for i in members), key=lambda f: SEVERITY_RANK.get(f.severity, 0))
     return TopRisk(
         severity=_severity(worst),
@@ -615,47 +591,38 @@ def _coverage(result: ScanResult) -> Coverage:
 
 
 def _services(findings: list[Finding], rows: list[FindingRow]) -> list[ServiceRow]:
-    grouped: dict[str, list[int]] = {}
-    for index, finding in enumerate(findings):
-        if finding.category == CATEGORY_FILE_SHARING:
-            grouped.setdefault(_service_name(finding), []).append(index)
+    """One row per service (or channel) that file-sharing findings name, unsanctioned and riskiest first."""
+    grouped: dict[str, list[tuple[Finding, ServiceShare, FindingRow]]] = {}
+    for finding, row in zip(findings, rows):
+        share = presentation_of(finding).service_share(finding)
+        if share is not None:
+            grouped.setdefault(share.name, []).append((finding, share, row))
     ranked = []
     for name, members in grouped.items():
-        chosen = [findings[i] for i in members]
-        row = _service_row(name, chosen, [rows[i] for i in members])
-        ranked.append((row.sanctioned_class == "sanctioned", -sum(f.risk for f in chosen), name.lower(), row))
+        row = _service_row(name, members)
+        ranked.append((row.sanctioned_class == "sanctioned", -sum(f.risk for f, _s, _r in members), name.lower(), row))
     return [item[-1] for item in sorted(ranked, key=lambda item: item[:3])][:MAX_ROWS_PER_VIEW]
 
 
-def _service_name(finding: Finding) -> str:
-    """The catalog service, or the channel for direct transfers (mail attachment, FTP)."""
-    attrs = finding.attributes
-    if attrs.get("service"):
-        return clip(attrs.get("service"), 80)
-    if attrs.get("protocol"):
-        return _("{protocol} (direct file transfer)").format(protocol=clip(attrs.get("protocol"), 40))
-    return clip(finding.title, 80)
-
-
-def _service_row(name: str, members: list[Finding], rows: list[FindingRow]) -> ServiceRow:
-    up = _total(_host_bytes(f, "bytes_up") for f in members)
-    down = _total(_host_bytes(f, "bytes_down") for f in members)
-    devices = sorted({h for f in members for h in acting_hosts(f)})
-    users = sorted({str(u) for f in members for u in _users(f)})
-    sanctioned = {f.sanctioned for f in members}
-    firsts = [f.first_seen for f in members if f.first_seen is not None]
-    lasts = [f.last_seen for f in members if f.last_seen is not None]
-    category = next((f.attributes.get("service_category") for f in members
-                     if f.attributes.get("service_category")), "")
-    service_risk = next((f.attributes.get("risk") for f in members if isinstance(f.attributes.get("risk"), str)), "")
-    status, css = _sanction_label(sanctioned)
+def _service_row(name: str, members: list[tuple[Finding, ServiceShare, FindingRow]]) -> ServiceRow:
+    findings = [finding for finding, _share, _row in members]
+    shares = [share for _finding, share, _row in members]
+    up = _total(number(share.bytes_up) for share in shares)
+    down = _total(number(share.bytes_down) for share in shares)
+    devices = sorted({h for f in findings for h in _acting_hosts(f)})
+    users = sorted({str(u) for share in shares for u in share.users})
+    firsts = [f.first_seen for f in findings if f.first_seen is not None]
+    lasts = [f.last_seen for f in findings if f.last_seen is not None]
+    category = next((share.service_category for share in shares if share.service_category), "")
+    service_risk = next((share.service_risk for share in shares if share.service_risk is not None), "")
+    status, css = _sanction_label({f.sanctioned for f in findings})
     return ServiceRow(
         name=name,
         category=clip(category, 40) or "-",
         sanctioned=status,
         sanctioned_class=css,
         service_risk=severity_label(service_risk) if service_risk in SEVERITY_LABELS else "-",
-        points=decimal(sum(f.risk for f in members), 1),
+        points=decimal(sum(f.risk for f in findings), 1),
         devices=len(devices),
         device_list=joined(devices, max_items=3, limit=40) or "-",
         users=joined(users, max_items=4, limit=40) or "-",
@@ -663,24 +630,8 @@ def _service_row(name: str, members: list[Finding], rows: list[FindingRow]) -> S
         down=human_bytes(down),
         first=day_text(min(firsts)) if firsts else "-",
         last=day_text(max(lasts)) if lasts else "-",
-        refs=[(r.ref, r.anchor) for r in rows[:20]],
+        refs=[(r.ref, r.anchor) for _finding, _share, r in members[:20]],
     )
-
-
-def _host_bytes(finding: Finding, key: str) -> Optional[float]:
-    return number(finding.attributes.get(key))
-
-
-def _users(finding: Finding) -> list[str]:
-    attrs = finding.attributes
-    found = []
-    for key in ("username", "sender"):
-        if isinstance(attrs.get(key), str) and attrs.get(key):
-            found.append(clip(attrs[key], 60))
-    for key in ("usernames",):
-        if isinstance(attrs.get(key), list):
-            found.extend(clip(u, 60) for u in attrs[key][:20])
-    return found
 
 
 def _total(values: Iterable[Optional[float]]) -> Optional[float]:
@@ -704,14 +655,14 @@ def _devices(findings: list[Finding], rows: list[FindingRow], directory: list[Ma
     known = _directory(directory)
     members: dict[str, list[int]] = {}
     for index, finding in enumerate(findings):
-        for host in dict.fromkeys(acting_hosts(finding)):
+        for host in dict.fromkeys(_acting_hosts(finding)):
             members.setdefault(host, []).append(index)
     devices = []
     for host, indexes in members.items():
         entry = known.get(host.lower(), {})
         counts = Counter(_severity(findings[i]) for i in indexes)
         users = {_entry_text(u, "user") for u in entry.get("users") or []}
-        users.update(u for i in indexes if findings[i].category == CATEGORY_CREDENTIALS for u in _users(findings[i]))
+        users.update(u for i in indexes for u in presentation_of(findings[i]).device_users(findings[i]))
         names = [_entry_text(n, "name") for n in entry.get("names") or []] or _own_name(indexes, findings, host)
         devices.append((sum(findings[i].risk for i in indexes), DeviceRow(
             address=clip(entry.get("address") or host, 100),
@@ -762,32 +713,19 @@ def _directory(entries: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]
 def _wifi_panels(findings: list[Finding], rows: list[FindingRow]) -> list[WifiPanel]:
     panels = []
     for finding, row in zip(findings, rows):
-        if finding.category not in (CATEGORY_WIFI, CATEGORY_WIFI_ATTACK):
-            continue
-        chart = svg.heatmap(finding.attributes.get("heatmap"))
-        outages = finding.attributes.get("outages")
-        outages = outages if isinstance(outages, list) else []
-        if chart is None and not outages:
+        panel = presentation_of(finding).outage_panel(finding)
+        if panel is None:
             continue
         panels.append(WifiPanel(
             anchor=row.anchor,
             title=f"{row.ref} {row.label}: {row.subject}",
             severity=row.severity,
             category=row.category,
-            chart=chart,
-            outages=[_outage_row(o) for o in outages[:MAX_OUTAGE_ROWS] if isinstance(o, dict)],
-            outages_more=max(0, len(outages) - MAX_OUTAGE_ROWS),
+            chart=panel.chart,
+            outages=panel.rows,
+            outages_more=panel.more,
         ))
     return panels
-
-
-def _outage_row(outage: dict[str, Any]) -> tuple[str, str, str]:
-    stations = outage.get("stations")
-    if isinstance(stations, list):
-        text = f"{len(stations)}: {joined(stations, max_items=6, limit=40)}"
-    else:
-        text = clip(stations, 20) if stations is not None else "-"
-    return when_seconds(outage.get("start")), human_duration(outage.get("duration_s")), text
 
 
 # ---------------------------------------------------------------- compliance
@@ -835,12 +773,15 @@ def _unused_controls(findings: list[Finding], controls: Mapping[str, Any]) -> li
     return unused[:300]
 
 
-def _contributions_view(risk: SiteRisk) -> list[dict[str, Any]]:
+def _contributions_view(risk: SiteRisk, findings: list[Finding]) -> list[dict[str, Any]]:
+    kinds = {}  # a contribution's rule -> the presentation of its findings' kind
+    for finding in findings:
+        kinds.setdefault(finding.rule or finding.detector or finding.category, presentation_of(finding))
     views = []
     for c in risk.contributions[:200]:
         if c.points <= 0:
             continue
-        advice = advice_for(c.rule, c.category)
+        advice = advice_for(c.rule, kinds[c.rule].advice)
         views.append({
             "rule": clip(c.rule, 80),
             "label": advice.label,
@@ -894,7 +835,7 @@ def _detail(finding: Finding, row: FindingRow, exceptions: Mapping[str, tuple[st
         first_seen=when(finding.first_seen),
         last_seen=when(finding.last_seen),
         attributes=[(_(label), clip(_value(value), MAX_FACT_CHARS))
-                    for label, value in key_attributes(finding)][:MAX_FACTS],
+                    for label, value in presentation_of(finding).facts(finding)][:MAX_FACTS],
         evidence=evidence[:MAX_EVIDENCE_GROUPS],
         evidence_more=max(0, len(evidence) - MAX_EVIDENCE_GROUPS),
         allow=_allow_text(finding, exceptions),
@@ -967,8 +908,8 @@ def _place_noun(kind: str, count: int) -> str:
 
 def _changes_view(changes: ScanChanges) -> dict[str, list[tuple[str, str, str]]]:
     def rows(items: list[Finding]) -> list[tuple[str, str, str]]:
-        return [(_severity(f), f"{advice_for(f.rule or '', f.category).label}: {subject(f)}",
-                 joined(acting_hosts(f), max_items=4, limit=40))
+        return [(_severity(f), f"{_advice(f).label}: {_subject(f)}",
+                 joined(_acting_hosts(f), max_items=4, limit=40))
                 for f in sorted(items, key=_rank_key)[:MAX_CHANGE_ROWS]]
 
     return {"new": rows(changes.new), "resolved": rows(changes.resolved), "persisting": rows(changes.persisting)}

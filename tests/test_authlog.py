@@ -51,8 +51,8 @@ def logins(tmp_path, name: str, text: str):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     findings, inputs, scan = scan_files(path)
-    found = {(f.attributes["protocol"], f.attributes["username"], f.attributes["client"], f.attributes["server_port"],
-              f.attributes["accepted"]): f for f in by_detector(findings, "credentials.cleartext")}
+    found = {(f.attributes.protocol, f.attributes.username, f.attributes.client, f.attributes.server_port,
+              f.attributes.accepted): f for f in by_detector(findings, "credentials.cleartext")}
     return found, inputs[0], directory_of(scan.detectors), findings
 
 
@@ -65,8 +65,8 @@ def test_dovecot_and_postfix_sasl_clear_logins_from_the_server_side(tmp_path):
         ("smtp", "admin", "203.0.113.9", 25, False),
     }  # bob used TLS on both; dave used CRAM-MD5: no clear password
     anna = found[("imap", "anna", "10.0.0.23", 143, True)]
-    assert anna.attributes["secret_mask"] == "(not captured)" and anna.attributes["secret_captured"] is False
-    assert "dovecot log" in anna.attributes["note"] and "(seen in a log, password not captured)" in anna.title
+    assert anna.attributes.secret_mask == "(not captured)" and anna.attributes.secret_captured is False
+    assert "dovecot log" in anna.attributes.note and "(seen in a log, password not captured)" in anna.title
     assert record.skipped == 0
     assert directory.describe("10.0.0.31").user == "bob"  # who, even when encrypted
     assert not [f for f in by_detector(_all(tmp_path), "credentials.reuse")]
@@ -84,8 +84,8 @@ def test_vsftpd_own_log_logins_and_uploads(tmp_path):
     assert record.kind == "log:server-logins"
     assert {k[:5] for k in found} == {("ftp", "anna", "10.0.0.23", 21, True), ("ftp", "bob", "10.0.0.31", 21, False),
                                       ("ftp", "ftp", "10.0.0.50", 21, True)}
-    assert found[("ftp", "ftp", "10.0.0.50", 21, True)].attributes["kind"] == "anonymous"
-    assert "does not say whether TLS" in found[("ftp", "anna", "10.0.0.23", 21, True)].attributes["note"]
+    assert found[("ftp", "ftp", "10.0.0.50", 21, True)].attributes.kind == "anonymous"
+    assert "does not say whether TLS" in found[("ftp", "anna", "10.0.0.23", 21, True)].attributes.note
     uploads = [f for f in findings if f.category == "file-sharing"]
     assert uploads and "/home/anna/q3.xlsx" in uploads[0].title
     assert directory.describe("10.0.0.23").user == "anna"
@@ -95,7 +95,7 @@ def test_proftpd_and_vsftpd_in_syslog_name_the_server_host(tmp_path):
     found, record, _, _ = logins(tmp_path, "syslog", SYSLOG)
     assert set(found) == {("ftp", "anna", "10.0.0.23", 21, True), ("ftp", "bob", "10.0.0.31", 21, False),
                           ("ftp", "carol", "10.0.0.40", 21, True)}
-    assert {f.attributes["server"] for f in found.values()} == {"files"}
+    assert {f.attributes.server for f in found.values()} == {"files"}
     assert record.skipped == 0
 
 

@@ -149,8 +149,8 @@ def test_flush_snapshot_leaves_the_running_scan_untouched(tmp_path, expected_tit
         final = classify(session.scan.finish(), session.policy.ruleset)
     assert 0 < len(early) <= len(final)
     assert sorted(f.title for f in final) == expected_titles
-    dropbox = [f for f in final if f.attributes.get("service") == "Dropbox"][0]
-    assert dropbox.attributes["bytes_up"] > 2_600_000  # volumes survive the snapshots
+    dropbox = [f for f in final if f.attributes.as_dict().get("service") == "Dropbox"][0]
+    assert dropbox.attributes.bytes_up > 2_600_000  # volumes survive the snapshots
 
 
 def test_sigterm_stops_cleanly_and_marks_an_early_stop_incomplete(tmp_path):

@@ -269,7 +269,7 @@ def test_sigterm_mid_capture_keeps_findings_and_writes_report(loopback_namespace
         wait_for_line(tmp_path / "capture.err", f"(flush {flushes + 1})", capture)
         with Store(tmp_path / "live.db") as store:  # the periodic flush already holds them
             flushed = store.load_scan(1)
-        assert {f.attributes.get("service") for f in flushed.findings} >= {"Dropbox"}
+        assert {f.attributes.as_dict().get("service") for f in flushed.findings} >= {"Dropbox"}
         capture.send_signal(signal.SIGTERM)
         out, _ = capture.communicate(timeout=30)
     finally:
@@ -281,8 +281,8 @@ def test_sigterm_mid_capture_keeps_findings_and_writes_report(loopback_namespace
         scan = store.load_scan(1)
         history = store.history()
     assert history[0].status == "incomplete"  # asked for 10 minutes, stopped early
-    protocols = {f.attributes.get("protocol") for f in scan.findings}
-    services = {f.attributes.get("service") for f in scan.findings}
+    protocols = {f.attributes.as_dict().get("protocol") for f in scan.findings}
+    services = {f.attributes.as_dict().get("service") for f in scan.findings}
     assert "http-basic" in protocols and "Dropbox" in services
     report = (tmp_path / "live.html").read_text()
     assert "Dropbox" in report and "admin" in report

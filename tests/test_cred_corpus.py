@@ -60,12 +60,12 @@ NEGATIVES = ["benign/chrissanders_http_google.pcapng", "benign/ppa_msnms-chat-no
 def cleartext(path: Path) -> set[tuple[str, str, object, int]]:
     """(protocol, user, accepted, secret length) of every login, brute-force guesses included (length 0)."""
     findings, _, _ = scan(path)
-    found = {(f.attributes["protocol"], f.attributes["username"], f.attributes["accepted"],
-              int(f.attributes["secret_mask"].rsplit("(", 1)[1].rstrip(")")))
+    found = {(f.attributes.protocol, f.attributes.username, f.attributes.accepted,
+              int(f.attributes.secret_mask.rsplit("(", 1)[1].rstrip(")")))
              for f in by_detector(findings, "credentials.cleartext")}
     for attack in by_detector(findings, "credentials.bruteforce"):
-        found |= {(attack.attributes["protocol"], user, attack.attributes["succeeded"], 0)
-                  for user in attack.attributes["usernames"]}
+        found |= {(attack.attributes.protocol, user, attack.attributes.succeeded, 0)
+                  for user in attack.attributes.usernames}
     return found
 
 
@@ -100,10 +100,10 @@ def test_ftp_bruteforce_thirty_refused_attempts(corpus):
     assert by_detector(findings, "credentials.cleartext") == []  # every guess belongs to the attack
     [attack] = by_detector(findings, "credentials.bruteforce")
     attrs = attack.attributes
-    assert (attrs["attempts"], attrs["refused"], attrs["distinct_secrets"], attrs["usernames"]) == (30, 30, 30, ["bro"])
-    assert attrs["succeeded"] is False and attrs["pattern"] == "brute-force"
-    assert (attrs["client"], attrs["server"], attrs["server_port"]) == ("192.168.56.1", "192.168.56.101", 21)
-    assert attack.hosts == ["192.168.56.1"] and attack.count == 30 and attrs["duration_s"] > 0
+    assert (attrs.attempts, attrs.refused, attrs.distinct_secrets, attrs.usernames) == (30, 30, 30, ["bro"])
+    assert attrs.succeeded is False and attrs.pattern == "brute-force"
+    assert (attrs.client, attrs.server, attrs.server_port) == ("192.168.56.1", "192.168.56.101", 21)
+    assert attack.hosts == ["192.168.56.1"] and attack.count == 30 and attrs.duration_s > 0
 
 
 def test_xmpp_in_band_registration(corpus):
@@ -114,13 +114,13 @@ def test_smtp_attachments_from_the_corpus(corpus):
     findings, _, _ = scan(corpus / "mixed/nfpc_evidence02_smtp-auth-attachment.pcap",
                           corpus / "mixed/zeek_smtp.pcap",
                           corpus / "filesharing/chrissanders_mail_sender_attachment.pcapng")
-    files = {(f.attributes["filename"], f.attributes["protocol"])
+    files = {(f.attributes.filename, f.attributes.protocol)
              for f in by_detector(findings, "filesharing.attachment")}
     assert files == {("secretrendezvous.docx", "smtp-attachment"), ("NEWS.txt", "smtp-attachment"),
                      ("newguy.jpg", "smtp-attachment")}
-    smtp = [f for f in by_detector(findings, "credentials.cleartext") if f.attributes["protocol"] == "smtp"]
-    assert all(f.attributes["starttls"] is False for f in smtp)
-    aol = [f for f in smtp if f.attributes["username"] == "sneakyg33k@aol.com"]
+    smtp = [f for f in by_detector(findings, "credentials.cleartext") if f.attributes.protocol == "smtp"]
+    assert all(f.attributes.starttls is False for f in smtp)
+    aol = [f for f in smtp if f.attributes.username == "sneakyg33k@aol.com"]
     assert len(aol) == 1 and aol[0].count == 2  # two sessions, one deduplicated finding
 
 

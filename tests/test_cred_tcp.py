@@ -18,7 +18,7 @@ PASSWORD = "Reass3mbly!"
 
 def ftp_logins(tmp_path, packets, name="ftp.pcap"):
     findings, _, _ = scan(write_pcap(tmp_path / name, packets))
-    return sorted((f.attributes["username"], f.attributes["secret_mask"], f.attributes["accepted"])
+    return sorted((f.attributes.username, f.attributes.secret_mask, f.attributes.accepted)
                   for f in by_detector(findings, "credentials.cleartext"))
 
 

@@ -86,8 +86,8 @@ def test_eml_file(tmp_path):
     findings, inputs, _ = scan(path)
     assert inputs[0].kind == "doc:mailbox"
     hit = by_detector(findings, "credentials.shared-in-message")[0]
-    assert (hit.attributes["channel"], hit.attributes["sender"]) == ("mailbox", "boss@example.com")
-    assert hit.attributes["recipients"] == ["new@example.com"]
+    assert (hit.attributes.channel, hit.attributes.sender) == ("mailbox", "boss@example.com")
+    assert hit.attributes.recipients == ["new@example.com"]
 
 
 def test_mbox_with_several_messages(tmp_path):
@@ -99,11 +99,11 @@ def test_mbox_with_several_messages(tmp_path):
     path.write_bytes(body)
     findings, inputs, _ = scan(path)
     assert inputs[0].records == 3
-    hits = sorted((f.attributes["sender"], f.attributes["phrase"]) for f in
+    hits = sorted((f.attributes.sender, f.attributes.phrase) for f in
                   by_detector(findings, "credentials.shared-in-message"))
     assert hits == [("a@x.org", "pw"), ("e@x.org", "mot de passe")]
     first_hit = [f for f in by_detector(findings, "credentials.shared-in-message")
-                 if f.attributes["sender"] == "a@x.org"][0]
+                 if f.attributes.sender == "a@x.org"][0]
     assert first_hit.first_seen == 1793610000.0
 
 
@@ -120,7 +120,7 @@ def test_slack_export(tmp_path):
     findings, inputs, _ = scan(path)
     assert inputs[0].kind == "doc:slack-export" and inputs[0].records == 3
     hits = by_detector(findings, "credentials.shared-in-message")
-    assert [(h.attributes["channel"], h.attributes["sender"]) for h in hits] == [("slack", "Ben")]
+    assert [(h.attributes.channel, h.attributes.sender) for h in hits] == [("slack", "Ben")]
 
 
 def test_teams_export(tmp_path):
@@ -137,8 +137,8 @@ def test_teams_export(tmp_path):
     findings, inputs, _ = scan(path)
     assert inputs[0].kind == "doc:teams-export"
     hits = by_detector(findings, "credentials.shared-in-message")
-    assert [(h.attributes["sender"], h.attributes["recipients"]) for h in hits] == [("Cleo", ["19:abc"])]
-    assert hits[0].attributes["secret_mask"] == "D******** (9)"  # Dr&ucker9, entity decoded
+    assert [(h.attributes.sender, h.attributes.recipients) for h in hits] == [("Cleo", ["19:abc"])]
+    assert hits[0].attributes.secret_mask == "D******** (9)"  # Dr&ucker9, entity decoded
 
 
 def test_plain_text_chat_log(tmp_path):
@@ -148,7 +148,7 @@ def test_plain_text_chat_log(tmp_path):
                     "02/11/2026, 09:04 - Dan: ¿Olvidó su contraseña?\n")
     findings, inputs, _ = scan(path)
     assert inputs[0].kind == "log:chat-log"
-    hits = {h.attributes["sender"]: h for h in by_detector(findings, "credentials.shared-in-message")}
+    hits = {h.attributes.sender: h for h in by_detector(findings, "credentials.shared-in-message")}
     assert sorted(hits) == ["Cleo", "ben"]
     assert hits["Cleo"].first_seen == datetime(2026, 11, 2, 9, 3, tzinfo=timezone.utc).timestamp()
 
@@ -180,7 +180,7 @@ def test_dedup_counts_and_first_last_seen():
         d.observe(credential("ftp", "web", "Dup!Pass1", ts=T0 + i * 60, accepted=i == 2))
     [finding] = d.finish()
     assert (finding.count, finding.first_seen, finding.last_seen) == (3, T0, T0 + 120)
-    assert finding.attributes["accepted"] is True
+    assert finding.attributes.accepted is True
 
 
 def test_reuse_across_users_services_and_messages():
@@ -190,8 +190,8 @@ def test_reuse_across_users_services_and_messages():
     d.observe(SharedPassword(T0, "x", "slack", "Ben", ("#ops",), protect("Same#Pass1"), 0.9, "pw"))
     d.observe(credential("ftp", "other", "Unique#Pass2"))
     [reuse] = [f for f in d.finish() if f.detector == "credentials.reuse"]
-    assert reuse.attributes["usernames"] == ["Ben", "anna", "web"]
-    assert reuse.attributes["protocols"] == ["ftp", "imap", "message:slack"]
+    assert reuse.attributes.usernames == ["Ben", "anna", "web"]
+    assert reuse.attributes.protocols == ["ftp", "imap", "message:slack"]
     assert reuse.first_seen == T0
 
 
@@ -199,9 +199,9 @@ def test_weak_and_default_flags():
     d = detector()
     d.observe(credential("telnet", "admin", "admin"))
     d.observe(credential("telnet", "ops", "Long&Strong-2026"))
-    by_user = {f.attributes["username"]: f.attributes for f in d.finish()}
-    assert (by_user["admin"]["weak"], by_user["admin"]["default"]) == (True, True)
-    assert (by_user["ops"]["weak"], by_user["ops"]["default"]) == (False, False)
+    by_user = {f.attributes.username: f.attributes for f in d.finish()}
+    assert (by_user["admin"].weak, by_user["admin"].default) == (True, True)
+    assert (by_user["ops"].weak, by_user["ops"].default) == (False, False)
 
 
 def test_message_threshold_comes_from_settings():

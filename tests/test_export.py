@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from detector.cli import main
-from detector.findings.finding import CATEGORY_FILE_SHARING, Finding
+from detector.findings.filesharing import ServiceUseAttributes
+from detector.findings.finding import Finding
 from detector.findings.result import ScanResult
 from detector.outputs.export import blocklist, write_blocklist, write_csv
 from detector.policy.catalog import load_catalog
@@ -66,7 +67,8 @@ def test_csv_has_site_scan_id_and_one_column_per_attribute(office_db):
 
 
 def test_csv_neutralises_formulas_from_the_wire():
-    finding = Finding("f1", "d", CATEGORY_FILE_SHARING, "=HYPERLINK(\"x\")", T0, T0, 1, ["@10.0.0.1"], {})
+    finding = Finding(id="f1", title="=HYPERLINK(\"x\")", first_seen=T0, last_seen=T0, count=1, hosts=["@10.0.0.1"],
+                      attributes=ServiceUseAttributes())
     out = io.StringIO()
     write_csv(ScanResult(T0, T0, "t", "r", [], [finding], site="-site", scan_id=4), out)
     row = next(csv.DictReader(io.StringIO(out.getvalue())))
@@ -87,8 +89,8 @@ def test_json_export_names_operator_host_and_command_line(tmp_path):
 
 
 def _service_finding(name: str, sanctioned: bool = False) -> Finding:
-    finding = Finding(f"id-{name}-{sanctioned}", "filesharing.service", CATEGORY_FILE_SHARING, f"{name} used",
-                      T0, T0, 1, ["10.0.0.5"], {"service": name})
+    finding = Finding(id=f"id-{name}-{sanctioned}", title=f"{name} used", first_seen=T0, last_seen=T0, count=1,
+                      hosts=["10.0.0.5"], attributes=ServiceUseAttributes(service=name))
     finding.sanctioned = sanctioned
     return finding
 

@@ -42,22 +42,22 @@ def office(tmp_path) -> Path:
 
 def test_office_capture_exact_findings(office):
     findings, inputs, _ = scan_files(office)
-    services = {f.attributes["service"]: f for f in by_detector(findings, "filesharing.service")}
+    services = {f.attributes.service: f for f in by_detector(findings, "filesharing.service")}
     assert set(services) == {"Dropbox", "WeTransfer", "MEGA"}
     dropbox = services["Dropbox"]
     assert dropbox.hosts == ["192.168.10.23"]
-    assert set(dropbox.attributes["methods"]) == {"dns", "tls-sni"}
-    assert dropbox.attributes["bytes_up"] > 2_600_000
-    assert services["MEGA"].attributes["bytes_up"] is None  # DNS only: volume unknown
-    creds = {f.attributes["protocol"]: f for f in by_detector(findings, "credentials.cleartext")}
+    assert set(dropbox.attributes.methods) == {"dns", "tls-sni"}
+    assert dropbox.attributes.bytes_up > 2_600_000
+    assert services["MEGA"].attributes.bytes_up is None  # DNS only: volume unknown
+    creds = {f.attributes.protocol: f for f in by_detector(findings, "credentials.cleartext")}
     assert set(creds) == {"ftp", "http-basic"}
-    assert creds["ftp"].attributes["username"] == "scanner"
-    assert creds["ftp"].attributes["accepted"] is True
-    assert creds["ftp"].attributes["secret_mask"] == "S********* (10)"
-    assert creds["http-basic"].attributes["username"] == "admin"
-    assert creds["http-basic"].attributes["server_port"] == 80
+    assert creds["ftp"].attributes.username == "scanner"
+    assert creds["ftp"].attributes.accepted is True
+    assert creds["ftp"].attributes.secret_mask == "S********* (10)"
+    assert creds["http-basic"].attributes.username == "admin"
+    assert creds["http-basic"].attributes.server_port == 80
     transfers = by_detector(findings, "filesharing.attachment")
-    assert [t.attributes["filename"] for t in transfers] == ["invoices-2024.xlsx"]
+    assert [t.attributes.filename for t in transfers] == ["invoices-2024.xlsx"]
     assert inputs[0].warnings == []
 
 
@@ -72,13 +72,13 @@ def test_ipv6_and_pcap_variant(tmp_path):
     path = write_pcap(tmp_path / "v6.pcap", packets, nano=True)
     findings, _, _ = scan_files(path)
     service = by_detector(findings, "filesharing.service")[0]
-    assert service.attributes["service"] == "WeTransfer"
+    assert service.attributes.service == "WeTransfer"
     assert service.hosts == ["2001:db8::23"]
-    assert service.attributes["bytes_up"] > 0
+    assert service.attributes.bytes_up > 0
     cred = by_detector(findings, "credentials.cleartext")[0]
-    assert cred.attributes["username"] == "test"
-    assert cred.attributes["secret_mask"] == "1*** (4)"
-    assert cred.attributes["accepted"] is False
+    assert cred.attributes.username == "test"
+    assert cred.attributes.secret_mask == "1*** (4)"
+    assert cred.attributes.accepted is False
 
 
 def test_daily_wifi_pattern_from_radiotap_and_hostapd(tmp_path):
@@ -86,13 +86,13 @@ def test_daily_wifi_pattern_from_radiotap_and_hostapd(tmp_path):
     log = tmp_path / "ap.log"
     log.write_text("\n".join(hostapd_lines(BASE)) + "\n")
     findings, inputs, _ = scan_files(wifi, log)
-    patterns = sorted(by_detector(findings, "wifi.recurring"), key=lambda f: f.attributes["time_of_day"])
-    assert [p.attributes["time_of_day"][:2] for p in patterns] == ["09", "14"]
+    patterns = sorted(by_detector(findings, "wifi.recurring"), key=lambda f: f.attributes.time_of_day)
+    assert [p.attributes.time_of_day[:2] for p in patterns] == ["09", "14"]
     morning, afternoon = patterns
-    assert morning.attributes["days_with_drop"] == 4
-    assert afternoon.attributes["days_with_drop"] == 5
-    assert afternoon.attributes["aps"] == ["10:20:30:40:50:60"]
-    assert abs(int(afternoon.attributes["time_of_day"][3:]) - 5) <= 4
+    assert morning.attributes.days_with_drop == 4
+    assert afternoon.attributes.days_with_drop == 5
+    assert afternoon.attributes.aps == ["10:20:30:40:50:60"]
+    assert abs(int(afternoon.attributes.time_of_day[3:]) - 5) <= 4
     assert inputs[1].kind == "log:hostapd"
 
 
@@ -110,7 +110,7 @@ def test_deauth_flood_is_an_attack_not_a_drop(tmp_path):
     findings, _, _ = scan_files(write_pcap(tmp_path / "flood.pcap", frames))
     assert [f.detector for f in findings] == ["wifi.deauth-flood"]
     assert findings[0].category == "wifi-attack"
-    assert findings[0].attributes["frames"] == 300
+    assert findings[0].attributes.frames == 300
 
 
 # ---------------------------------------------------------------- the command line

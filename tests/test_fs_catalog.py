@@ -148,7 +148,7 @@ def test_site_policy_sanctions_own_tenant_and_category_only(tmp_path):
     scan = Scan(ScanConfig(ruleset.settings, load_catalog()))
     scan.add_file(save(tmp_path, packets))
     findings = classify(scan.finish(), ruleset)
-    sanctioned = {(f.attributes["service"], f.attributes.get("tenant")): f.sanctioned
+    sanctioned = {(f.attributes.service, f.attributes.tenant): f.sanctioned
                   for f in by_detector(findings, "filesharing.service")}
     assert sanctioned == {
         ("Microsoft OneDrive for Business", "contoso"): True,

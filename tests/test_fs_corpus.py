@@ -53,7 +53,7 @@ TRANSFERS = {
 def services(corpus, name):
     findings, inputs, _ = scan_files(corpus / name)
     assert not any("could not be decoded" in w for w in inputs[0].warnings), inputs[0].warnings
-    return {f.attributes["service"]: f for f in by_detector(findings, "filesharing.service")}
+    return {f.attributes.service: f for f in by_detector(findings, "filesharing.service")}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_SERVICES))
@@ -67,26 +67,26 @@ def test_listed_services_found(corpus, name):
 @pytest.mark.parametrize("name", sorted(SHARING_ALLOWED))
 def test_no_false_file_sharing(corpus, name):
     found = services(corpus, name)
-    sharing = {s for s, f in found.items() if f.attributes["service_category"] in SHARING_CATEGORIES}
+    sharing = {s for s, f in found.items() if f.attributes.service_category in SHARING_CATEGORIES}
     assert sharing <= SHARING_ALLOWED[name]
     assert not NEVER.get(name, set()) & set(found)
 
 
 def test_sites_messaging_is_categorised_as_messaging(corpus):
     found = services(corpus, "mixed/ndpi_sites.pcapng")
-    assert found["Telegram"].attributes["service_category"] == "messaging"
-    assert {"web.telegram.org", "t.me"} <= set(found["Telegram"].attributes["domains"])
+    assert found["Telegram"].attributes.service_category == "messaging"
+    assert {"web.telegram.org", "t.me"} <= set(found["Telegram"].attributes.domains)
 
 
 def test_proxifier_dropbox_upload_volume(corpus):
     dropbox = services(corpus, "logs/loghub_Proxifier_2k.log")["Dropbox"]
-    assert dropbox.attributes["bytes_up"] >= 861480
-    assert "block-edge.dropbox.com" in dropbox.attributes["domains"]
+    assert dropbox.attributes.bytes_up >= 861480
+    assert "block-edge.dropbox.com" in dropbox.attributes.domains
 
 
 @pytest.mark.parametrize("name", sorted(TRANSFERS))
 def test_cleartext_transfers(corpus, name):
     findings, _, _ = scan_files(corpus / name)
     transfers = by_detector(findings, "filesharing.attachment")
-    got = {(f.attributes["protocol"], f.attributes["filename"]) for f in transfers}
+    got = {(f.attributes.protocol, f.attributes.filename) for f in transfers}
     assert TRANSFERS[name] <= got

@@ -51,7 +51,7 @@ def observations(path, kind):
 
 def services(path):
     findings, _, _ = scan_files(path)
-    return {f.attributes["service"]: f for f in by_detector(findings, "filesharing.service")}
+    return {f.attributes.service: f for f in by_detector(findings, "filesharing.service")}
 
 
 # ---------------------------------------------------------------- DNS
@@ -64,8 +64,8 @@ def test_dns_answers_attribute_later_flows_ipv4_and_ipv6(tmp_path):
     packets += tcp_session("2001:db8::23", "2001:db8:99::7", 41001, 443, [(True, bytes(3000))], T0 + 3)
     found = services(save(tmp_path, packets))["Dropbox"]
     assert found.hosts == ["10.0.0.23", "2001:db8::23"]
-    assert "dns-answer-ip" in found.attributes["methods"]
-    per_host = {h["host"]: h for h in found.attributes["per_host"]}
+    assert "dns-answer-ip" in found.attributes.methods
+    per_host = {h["host"]: h for h in found.attributes.per_host}
     assert per_host["10.0.0.23"]["bytes_up"] >= 5000
     assert per_host["2001:db8::23"]["bytes_up"] >= 3000
 
@@ -76,9 +76,9 @@ def test_cname_chain_into_a_service_domain(tmp_path):
     aliases = observations(save(tmp_path, packets), DnsAlias)
     assert aliases[0].targets == ("edge.example.net", "contoso.sharepoint.com")
     found = services(tmp_path / "t.pcap")["Microsoft OneDrive for Business"]
-    assert found.attributes["tenant"] == "contoso"
-    assert found.attributes["methods"] == ["dns-cname"]
-    assert found.attributes["domains"] == ["files.example.org"]
+    assert found.attributes.tenant == "contoso"
+    assert found.attributes.methods == ["dns-cname"]
+    assert found.attributes.domains == ["files.example.org"]
 
 
 def test_dns_over_tcp(tmp_path):
@@ -110,7 +110,7 @@ def test_certificate_names_attribute_a_flow_without_sni(tmp_path):
     certs = observations(path, TlsCertificate)
     assert certs[0].names == ("*.wetransfer.com", "wetransfer.com")
     found = services(path)["WeTransfer"]
-    assert found.attributes["methods"] == ["tls-cert"]
+    assert found.attributes.methods == ["tls-cert"]
 
 
 def test_certificate_ignored_when_sni_named_the_flow_and_tls13_hides_it(tmp_path):
@@ -161,8 +161,8 @@ def test_quic_initial_sni(tmp_path, version):
     hellos = observations(path, TlsClientHello)
     assert [(h.sni, h.transport, h.server_port) for h in hellos] == [("chatgpt.com", "quic", 443)]
     found = services(path)["ChatGPT"]
-    assert found.attributes["methods"] == ["quic-sni"]
-    assert found.attributes["service_category"] == "genai"
+    assert found.attributes.methods == ["quic-sni"]
+    assert found.attributes.service_category == "genai"
 
 
 def test_quic_hello_across_packets_out_of_order():
@@ -204,8 +204,8 @@ def test_bittorrent_peer_handshake_on_any_port(tmp_path):
     assert "UT3550" in contacts[0].detail
     found = services(path)["BitTorrent"]
     assert found.hosts == ["192.168.1.3"]
-    assert found.attributes["service_category"] == "p2p"
-    assert found.attributes["bytes_down"] >= 20000
+    assert found.attributes.service_category == "p2p"
+    assert found.attributes.bytes_down >= 20000
 
 
 def test_bittorrent_dht_udp_tracker_and_http_announce(tmp_path):
@@ -228,7 +228,7 @@ def test_lan_sync_beacon_and_other_port_17500_traffic(tmp_path):
     path = save(tmp_path, packets)
     found = services(path)["Dropbox"]
     assert found.hosts == ["192.168.2.1"]
-    assert found.attributes["methods"] == ["lan-sync"]
+    assert found.attributes.methods == ["lan-sync"]
     assert "2 shared folder(s)" in found.evidence[0].detail
 
 
@@ -244,8 +244,8 @@ def test_tftp_read_and_write_requests(tmp_path):
         ("tftp-rrq", "(unreadable name)", "down", "192.168.0.253"),
     ]
     findings, _, _ = scan_files(tmp_path / "t.pcap")
-    wrq = [f for f in by_detector(findings, "filesharing.attachment") if f.attributes["protocol"] == "tftp-wrq"][0]
-    assert wrq.attributes["external"] is False
+    wrq = [f for f in by_detector(findings, "filesharing.attachment") if f.attributes.protocol == "tftp-wrq"][0]
+    assert wrq.attributes.external is False
 
 
 def test_hostile_bytes_never_raise():
@@ -281,5 +281,5 @@ def test_teamviewer_signature_on_its_port(tmp_path):
     packets += [udp("10.0.0.72", "37.252.250.3", 49902, 5938, b"\x17\x24" + bytes(30), T0 + 2)]
     found = services(save(tmp_path, packets))["TeamViewer"]
     assert found.hosts == ["10.0.0.70", "10.0.0.72"]
-    assert found.attributes["service_category"] == "remote-access"
-    assert found.attributes["methods"] == ["signature"]
+    assert found.attributes.service_category == "remote-access"
+    assert found.attributes.methods == ["signature"]

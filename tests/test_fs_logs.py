@@ -94,7 +94,7 @@ def scan_text(tmp_path, name: str, text: str):
 
 
 def services(findings) -> dict:
-    return {f.attributes["service"]: f for f in by_detector(findings, "filesharing.service")}
+    return {f.attributes.service: f for f in by_detector(findings, "filesharing.service")}
 
 
 def test_squid_native_access_log(tmp_path):
@@ -105,8 +105,8 @@ def test_squid_native_access_log(tmp_path):
     assert set(found) == {"Dropbox", "WeTransfer"}
     dropbox = found["Dropbox"]
     assert dropbox.hosts == ["10.0.0.23"]
-    assert dropbox.attributes["bytes_down"] == 2450000
-    assert dropbox.attributes["methods"] == ["proxy-log"]
+    assert dropbox.attributes.bytes_down == 2450000
+    assert dropbox.attributes.methods == ["proxy-log"]
 
 
 def test_squid_common_log_format(tmp_path):
@@ -115,7 +115,7 @@ def test_squid_common_log_format(tmp_path):
     assert record.skipped == 1
     found = services(findings)
     assert set(found) == {"MEGA", "Pastebin"}
-    assert found["MEGA"].attributes["per_host"][0]["bytes_down"] == 120000
+    assert found["MEGA"].attributes.per_host[0]["bytes_down"] == 120000
 
 
 def test_proxifier_log_dropbox_upload(tmp_path):
@@ -123,10 +123,10 @@ def test_proxifier_log_dropbox_upload(tmp_path):
     assert record.kind == "log:proxifier"
     assert record.skipped == 1
     dropbox = services(findings)["Dropbox"]
-    assert dropbox.attributes["bytes_up"] == 861480
+    assert dropbox.attributes.bytes_up == 861480
     assert dropbox.hosts == ["log:proxifier.log"]  # one device: the computer that wrote the log
-    assert dropbox.attributes["processes"] == ["Dropbox.exe"]  # the program is no device
-    assert dropbox.attributes["devices"] == 1 and "Dropbox.exe" not in dropbox.title
+    assert dropbox.attributes.processes == ["Dropbox.exe"]  # the program is no device
+    assert dropbox.attributes.devices == 1 and "Dropbox.exe" not in dropbox.title
 
 
 def test_dnsmasq_pihole_query_log(tmp_path):
@@ -136,7 +136,7 @@ def test_dnsmasq_pihole_query_log(tmp_path):
     found = services(findings)
     assert set(found) == {"Dropbox", "ChatGPT"}
     assert found["Dropbox"].hosts == ["192.168.1.50"]
-    assert found["Dropbox"].attributes["dns_only"] is True
+    assert found["Dropbox"].attributes.dns_only is True
 
 
 def test_bind_query_log(tmp_path):
@@ -154,10 +154,10 @@ def test_fortigate_traffic_log_bytes_and_tenant(tmp_path):
     assert record.skipped == 1
     found = services(findings)
     dropbox = found["Dropbox"]
-    assert dropbox.attributes["bytes_up"] == 2_500_000_000
+    assert dropbox.attributes.bytes_up == 2_500_000_000
     assert dropbox.severity == "critical"
-    assert dropbox.attributes["methods"] == ["firewall-log"]
-    assert found["Microsoft OneDrive for Business"].attributes["tenant"] == "contoso"
+    assert dropbox.attributes.methods == ["firewall-log"]
+    assert found["Microsoft OneDrive for Business"].attributes.tenant == "contoso"
 
 
 def test_sophos_url_log(tmp_path):
@@ -165,7 +165,7 @@ def test_sophos_url_log(tmp_path):
     assert record.kind == "log:firewall-kv"
     chatgpt = services(findings)["ChatGPT"]
     assert chatgpt.hosts == ["10.0.0.30"]
-    assert chatgpt.attributes["bytes_up"] == 70000
+    assert chatgpt.attributes.bytes_up == 70000
 
 
 def test_postfix_large_mail_to_personal_domain(tmp_path):
@@ -175,13 +175,13 @@ def test_postfix_large_mail_to_personal_domain(tmp_path):
     mails = by_detector(findings, "filesharing.attachment")
     assert len(mails) == 1  # the 2 KB message to gmail is not a file sent out
     mail = mails[0].attributes
-    assert mail["protocol"] == "mail-log"
-    assert mail["size"] == 15728640
-    assert mail["sender"] == "alice@corp.example"
-    assert mail["recipients"] == ["alice.private@gmail.com", "partner@supplier.example"]
-    assert mail["personal_recipients"] == ["alice.private@gmail.com"]
-    assert mail["external"] is True
-    assert mail["client"] == "10.0.0.23"
+    assert mail.protocol == "mail-log"
+    assert mail.size == 15728640
+    assert mail.sender == "alice@corp.example"
+    assert mail.recipients == ["alice.private@gmail.com", "partner@supplier.example"]
+    assert mail.personal_recipients == ["alice.private@gmail.com"]
+    assert mail.external is True
+    assert mail.client == "10.0.0.23"
 
 
 def test_m365_message_trace_csv(tmp_path):
@@ -189,8 +189,8 @@ def test_m365_message_trace_csv(tmp_path):
     assert record.kind == "log:m365-message-trace"
     assert record.skipped == 1
     mails = by_detector(findings, "filesharing.attachment")
-    assert [m.attributes["recipients"] for m in mails] == [["carol.home@outlook.com"]]
-    assert mails[0].attributes["size"] == 26214400
+    assert [m.attributes.recipients for m in mails] == [["carol.home@outlook.com"]]
+    assert mails[0].attributes.size == 26214400
     assert mails[0].severity in ("high", "medium")
 
 
@@ -200,5 +200,5 @@ def test_sonicwall_connection_log(tmp_path):
     assert record.skipped == 1
     gofile = services(findings)["Gofile"]
     assert gofile.hosts == ["10.0.0.60"]
-    assert gofile.attributes["bytes_up"] == 25_000_000
-    assert gofile.attributes["per_host"][0]["first_seen"] == "2026-10-26T12:00:00Z"
+    assert gofile.attributes.bytes_up == 25_000_000
+    assert gofile.attributes.per_host[0]["first_seen"] == "2026-10-26T12:00:00Z"

@@ -19,7 +19,7 @@ def upload(client: str, server: str, port: int, size: int, t: float, sni: str = 
 
 
 def service(findings, name):
-    return {f.attributes["service"]: f for f in by_detector(findings, "filesharing.service")}[name]
+    return {f.attributes.service: f for f in by_detector(findings, "filesharing.service")}[name]
 
 
 def test_per_host_volume_and_times(tmp_path):
@@ -28,7 +28,7 @@ def test_per_host_volume_and_times(tmp_path):
     packets += upload("10.0.0.24", "52.10.0.1", 40002, 2_000, T0 + 60)
     findings, _, _ = scan_files(save(tmp_path, packets), settings=SMALL, rules=False)
     found = service(findings, "WeTransfer")
-    per_host = {h["host"]: h for h in found.attributes["per_host"]}
+    per_host = {h["host"]: h for h in found.attributes.per_host}
     big, small = per_host["10.0.0.23"], per_host["10.0.0.24"]
     assert 200_000 <= big["bytes_up"] < 201_000
     assert 2_000 <= big["bytes_down"] < 2_100
@@ -36,7 +36,7 @@ def test_per_host_volume_and_times(tmp_path):
     assert big["first_seen"] == "2026-10-26T07:33:20Z"
     assert big["last_seen"].startswith("2026-10-26T08:33")
     assert 2_000 <= small["bytes_up"] < 2_100
-    assert found.attributes["bytes_up"] == big["bytes_up"] + small["bytes_up"]
+    assert found.attributes.bytes_up == big["bytes_up"] + small["bytes_up"]
     assert found.severity == "high"  # > 100 kB with the test thresholds
     assert "uploaded" in found.title
 
@@ -47,7 +47,7 @@ def test_severity_scales_with_volume_and_dns_only_is_lowest(tmp_path):
     packets += upload("10.0.0.42", "52.10.0.3", 40011, 1_100_000, T0 + 20, sni="send-anywhere.com")
     findings, _, _ = scan_files(save(tmp_path, packets), settings=SMALL, rules=False)
     assert service(findings, "MEGA").severity == "low"
-    assert service(findings, "MEGA").attributes["dns_only"] is True
+    assert service(findings, "MEGA").attributes.dns_only is True
     assert service(findings, "Box").severity == "medium"
     assert service(findings, "Send Anywhere").severity == "critical"
 
@@ -62,11 +62,11 @@ def test_http_uploads_are_counted_per_host(tmp_path):
                            [(True, b"GET /abc/file.txt HTTP/1.1\r\nHost: transfer.sh\r\n\r\n")], T0 + 5)
     findings, _, _ = scan_files(save(tmp_path, packets), rules=False)
     found = service(findings, "transfer.sh")
-    assert found.attributes["upload_requests"] == 1
-    host = found.attributes["per_host"][0]
+    assert found.attributes.upload_requests == 1
+    host = found.attributes.per_host[0]
     assert host["upload_requests"] == 1
     assert host["bytes_up"] >= 30_000
-    assert found.attributes["methods"] == ["http-host"]
+    assert found.attributes.methods == ["http-host"]
 
 
 def test_report_shows_hosts_volume_and_sanction(tmp_path):
@@ -97,6 +97,6 @@ def test_attachment_external_flag():
     for name, (sender, recipients, server) in cases.items():
         detector.observe(FileTransfer(T0, "f", "10.0.0.23", server, "smtp-attachment", name, "up", 10,
                                       sender, recipients))
-    external = {f.attributes["filename"]: f.attributes["external"] for f in detector.finish()}
+    external = {f.attributes.filename: f.attributes.external for f in detector.finish()}
     assert external == {"internal.pdf": False, "personal.docx": True, "partner.xlsx": True, "ftp.zip": True,
                         "lan.zip": False}

@@ -35,7 +35,7 @@ ROUTES = {
 
 def services(path: Path) -> dict:
     findings, _, _ = scan_files(path)
-    return {f.attributes["service"]: f for f in by_detector(findings, "filesharing.service")}
+    return {f.attributes.service: f for f in by_detector(findings, "filesharing.service")}
 
 
 @pytest.mark.parametrize("name", sorted(ROUTES))
@@ -43,8 +43,8 @@ def test_identification_route(corpus, name):
     found = services(corpus / name)
     for service, method in ROUTES[name].items():
         assert service in found, f"{service} not in {sorted(found)}"
-        assert method in found[service].attributes["methods"], found[service].attributes["methods"]
-        assert found[service].attributes["confidence"] in ("high", "medium", "low")
+        assert method in found[service].attributes.methods, found[service].attributes.methods
+        assert found[service].attributes.confidence in ("high", "medium", "low")
 
 
 def test_vpn_handshakes_between_private_networks_are_not_reported(corpus):

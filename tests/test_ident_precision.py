@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fs_packets import T0, certificate_der, client_hello_without_sni, save, server_flight
 from scanning import by_detector, scan_files
 
 from detector.detectors.identification import identification, looks_like_tor
+from detector.findings.filesharing import ServiceUseAttributes
 from detector.findings.finding import Finding
 from detector.policy import load_ruleset
 from detector.policy.catalog import load_catalog
@@ -16,7 +19,7 @@ CLIENT = "10.2.2.20"
 
 def services(path):
     findings, _, _ = scan_files(path)
-    return {f.attributes["service"]: f for f in by_detector(findings, "filesharing.service")}
+    return {f.attributes.service: f for f in by_detector(findings, "filesharing.service")}
 
 
 def test_most_specific_entry_and_shared_marks():
@@ -44,7 +47,7 @@ def test_shared_name_counts_once_another_signal_agrees(tmp_path):
     packets += tcp_session(CLIENT, "157.240.7.32", 50002, 443, [(True, client_hello("edge-mqtt.facebook.com"))],
                            T0 + 5)
     messenger = services(save(tmp_path, packets))["Facebook Messenger"]
-    assert set(messenger.attributes["domains"]) == {"www.facebook.com", "edge-mqtt.facebook.com"}
+    assert set(messenger.attributes.domains) == {"www.facebook.com", "edge-mqtt.facebook.com"}
 
 
 def test_teams_hosts_under_skype_com_are_not_skype(tmp_path):
@@ -81,19 +84,18 @@ def test_tor_tls_in_a_capture(tmp_path):
     packets = tcp_session(CLIENT, "91.143.93.242", 50006, 443,
                           [(True, client_hello("www.ct7ctrgb6cr7.com")), (False, flight)], T0)
     tor = services(save(tmp_path, packets))["Tor Project"]
-    assert tor.attributes["methods"] == ["heuristic"] and tor.attributes["confidence"] == "medium"
+    assert tor.attributes.methods == ["heuristic"] and tor.attributes.confidence == "medium"
 
 
 def test_rules_can_match_on_confidence():
     ruleset = load_ruleset([])
-    finding = Finding(id="x", detector="filesharing.service", category="file-sharing", title="t", first_seen=None,
-                      last_seen=None, count=1, hosts=["10.0.0.1"],
-                      attributes={"service": "Zoom", "service_category": "collaboration", "risk": "low",
-                                  "methods": ["ip-range"], "identified_by": "ip-range", "confidence": "low",
-                                  "bytes_up": None, "dns_only": False, "domains": []})
+    finding = Finding(id="x", title="t", first_seen=None, last_seen=None, count=1, hosts=["10.0.0.1"],
+                      attributes=ServiceUseAttributes(service="Zoom", service_category="collaboration", risk="low",
+                                                      methods=["ip-range"], identified_by="ip-range",
+                                                      confidence="low", bytes_up=None, dns_only=False, domains=[]))
     ruleset.classify(finding)
     assert finding.rule == "fs-address-range-only"
-    finding.attributes["confidence"] = "high"
+    finding.attributes = replace(finding.attributes, confidence="high")
     finding.rule = ""
     ruleset.classify(finding)
     assert finding.rule != "fs-address-range-only"

@@ -22,7 +22,7 @@ CLIENT = "10.1.1.10"
 
 def services(path):
     findings, _, _ = scan_files(path)
-    return {f.attributes["service"]: f for f in by_detector(findings, "filesharing.service")}
+    return {f.attributes.service: f for f in by_detector(findings, "filesharing.service")}
 
 
 def stun_message(mtype: int, attributes: list[tuple[int, bytes]]) -> bytes:
@@ -39,8 +39,8 @@ def test_stun_whatsapp_attributes_identify_a_whatsapp_call(tmp_path):
     request = stun_message(0x0003, [(0x4000, os.urandom(32)), (0x0016, bytes(8))])
     path = save(tmp_path, [udp(CLIENT, "198.51.100.9", 40000, 3478, request, T0)])
     found = services(path)["WhatsApp"]
-    assert found.attributes["methods"] == ["signature"]
-    assert found.attributes["identified_by"] == "signature" and found.attributes["confidence"] == "high"
+    assert found.attributes.methods == ["signature"]
+    assert found.attributes.identified_by == "signature" and found.attributes.confidence == "high"
     assert any("0x4000" in e.detail for e in found.evidence)
 
 
@@ -56,14 +56,14 @@ def test_stun_to_an_owned_range_is_that_service_with_low_confidence(tmp_path):
     request = stun_message(0x0001, [(0x0006, b"E04D943F-C271"), (0x0024, b"n\x7f\x00\xff")])
     path = save(tmp_path, [udp(CLIENT, "134.224.90.111", 48854, 8801, request, T0)])
     zoom = services(path)["Zoom"]
-    assert zoom.attributes["methods"] == ["ip-range"] and zoom.attributes["confidence"] == "low"
+    assert zoom.attributes.methods == ["ip-range"] and zoom.attributes.confidence == "low"
 
 
 def test_stun_realm_host_name_is_matched_in_the_catalog(tmp_path):
     request = stun_message(0x0003, [(0x0014, b"turn.discord.media"), (0x0006, b"user")])
     path = save(tmp_path, [udp(CLIENT, "198.51.100.20", 40001, 3478, request, T0)])
     discord = services(path)["Discord"]
-    assert discord.attributes["methods"] == ["stun-realm"] and discord.attributes["identified_by"] == "name"
+    assert discord.attributes.methods == ["stun-realm"] and discord.attributes.identified_by == "name"
 
 
 def test_stun_without_vendor_attributes_or_known_network_is_nothing(tmp_path):
@@ -89,7 +89,7 @@ def test_discord_voice_ping_and_ip_discovery(tmp_path):
     reply_payload = b"\x00\x02\x00\x46\x00\x1a\x7e\x73" + b"85.154.2.145".ljust(64, b"\x00") + b"\xd4\x04"
     reply = udp("192.0.2.228", "10.1.1.11", 50003, 54235, reply_payload, T0 + 2)
     found = services(save(tmp_path, [ping, request, reply]))["Discord"]
-    assert found.hosts == [CLIENT, "10.1.1.11"] and found.attributes["confidence"] == "high"
+    assert found.hosts == [CLIENT, "10.1.1.11"] and found.attributes.confidence == "high"
 
 
 def test_discord_prefix_with_wrong_length_is_not_discord(tmp_path):
@@ -105,13 +105,13 @@ def test_whatsapp_noise_prologue_on_any_port(tmp_path, port):
     hello = b"WA\x01\x05\x00\x00\x18\xf8\x05\x01" + os.urandom(40)
     packets = tcp_session(CLIENT, "203.0.113.50", 50828, port, [(True, hello), (False, os.urandom(60))], T0)
     found = services(save(tmp_path, packets))["WhatsApp"]
-    assert found.attributes["methods"] == ["signature"]
+    assert found.attributes.methods == ["signature"]
     assert "prologue 57410105" in found.evidence[0].detail
 
 
 def test_tls_on_443_still_reaches_tls_after_the_port_multiplexer(tmp_path):
     packets = tcp_session(CLIENT, "203.0.113.51", 50000, 443, [(True, client_hello("www.dropbox.com"))], T0)
-    assert services(save(tmp_path, packets))["Dropbox"].attributes["methods"] == ["tls-sni"]
+    assert services(save(tmp_path, packets))["Dropbox"].attributes.methods == ["tls-sni"]
 
 
 # ---------------------------------------------------------------- Telegram
@@ -138,14 +138,14 @@ def test_obfuscated_tag_is_recovered_and_random_bytes_are_not():
 def test_telegram_obfuscated_transport_on_443(tmp_path, server, method):
     packets = tcp_session(CLIENT, server, 51000, 443, [(True, obfuscated_init() + os.urandom(40))], T0)
     telegram = services(save(tmp_path, packets))["Telegram"]
-    assert telegram.attributes["methods"] == [method]
-    assert telegram.attributes["confidence"] == ("high" if method == "signature" else "medium")
+    assert telegram.attributes.methods == [method]
+    assert telegram.attributes.confidence == ("high" if method == "signature" else "medium")
 
 
 def test_telegram_voice_to_its_published_range_is_an_ip_range_contact(tmp_path):
     packets = [udp(CLIENT, "91.108.8.7", 23174, 521, os.urandom(80), T0 + i) for i in range(3)]
     telegram = services(save(tmp_path, packets))["Telegram"]
-    assert telegram.attributes["methods"] == ["ip-range"] and telegram.attributes["identified_by"] == "ip-range"
+    assert telegram.attributes.methods == ["ip-range"] and telegram.attributes.identified_by == "ip-range"
     assert len(telegram.evidence) == 1 and "91.108.8.0/22" in telegram.evidence[0].detail
 
 
@@ -163,7 +163,7 @@ def test_wireguard_handshake_to_a_public_address_only(tmp_path):
                udp("10.9.0.1", "10.9.0.2", 43462, 51820, initiation, T0 + 1)]
     found = services(save(tmp_path, packets))
     assert found["WireGuard tunnel"].hosts == [CLIENT]
-    assert found["WireGuard tunnel"].attributes["service_category"] == "vpn-proxy"
+    assert found["WireGuard tunnel"].attributes.service_category == "vpn-proxy"
 
 
 def openvpn_client_reset() -> bytes:
@@ -209,7 +209,7 @@ def test_encrypted_bittorrent_handshake_shape_on_a_bittorrent_port(tmp_path):
     exchanges = [(True, os.urandom(198)), (False, os.urandom(424)), (True, os.urandom(471)),
                  (False, os.urandom(240))]
     found = services(save(tmp_path, tcp_session(CLIENT, "198.51.100.81", 48987, 6881, exchanges, T0)))["BitTorrent"]
-    assert found.attributes["methods"] == ["heuristic"] and found.attributes["confidence"] == "medium"
+    assert found.attributes.methods == ["heuristic"] and found.attributes.confidence == "medium"
 
 
 def test_mse_shape_needs_both_sides_in_the_key_exchange_size(tmp_path):
@@ -222,7 +222,7 @@ def test_plain_handshake_on_6881_still_read_with_a_syn(tmp_path):
     handshake = HANDSHAKE + bytes(8) + b"\x11" * 20 + b"-UT3550-" + b"x" * 12
     packets = tcp_session(CLIENT, "198.51.100.83", 48989, 6881, [(True, handshake), (False, handshake)], T0)
     found = services(save(tmp_path, packets))["BitTorrent"]
-    assert found.attributes["methods"] == ["bittorrent"] and "client UT3550" in found.evidence[0].detail
+    assert found.attributes.methods == ["bittorrent"] and "client UT3550" in found.evidence[0].detail
 
 
 # ---------------------------------------------------------------- AnyDesk, gQUIC
@@ -233,7 +233,7 @@ def test_anydesk_certificate_name_without_sni(tmp_path):
     packets = tcp_session("192.168.1.187", "192.168.1.178", 54164, 443,
                           [(True, client_hello_without_sni()), (False, flight)], T0)
     anydesk = services(save(tmp_path, packets))["AnyDesk"]
-    assert anydesk.attributes["methods"] == ["signature"]
+    assert anydesk.attributes.methods == ["signature"]
 
 
 def gquic_chlo(sni: bytes, version: bytes = b"Q043") -> bytes:
@@ -259,7 +259,7 @@ def test_gquic_chlo_sni_in_clear():
 
 def test_gquic_in_a_capture_names_the_service(tmp_path):
     path = save(tmp_path, [udp(CLIENT, "142.250.1.1", 50000, 443, gquic_chlo(b"drive.google.com"), T0)])
-    assert services(path)["Google Drive"].attributes["methods"] == ["quic-sni"]
+    assert services(path)["Google Drive"].attributes.methods == ["quic-sni"]
 
 
 def test_udp_range_lookup_can_be_turned_off(tmp_path):
@@ -273,4 +273,4 @@ def test_udp_range_lookup_can_be_turned_off(tmp_path):
 def test_bittorrent_handshake_on_443_reaches_the_handshake_decoder(tmp_path):
     handshake = HANDSHAKE + bytes(8) + b"\x22" * 20 + b"-qB4500-" + b"y" * 12
     packets = tcp_session(CLIENT, "198.51.100.84", 48990, 443, [(True, handshake), (False, handshake)], T0)
-    assert services(save(tmp_path, packets))["BitTorrent"].attributes["methods"] == ["bittorrent"]
+    assert services(save(tmp_path, packets))["BitTorrent"].attributes.methods == ["bittorrent"]

@@ -40,7 +40,7 @@ def incremental(paths: list[Path], db: Path, **extra) -> object:
 
 
 def services(outcome) -> list[str]:
-    return sorted(f.attributes["service"] for f in outcome.result.findings if f.detector == "filesharing.service")
+    return sorted(f.attributes.service for f in outcome.result.findings if f.detector == "filesharing.service")
 
 
 def records(outcome, name: str) -> int:

@@ -108,12 +108,12 @@ def test_people_counts_devices_and_users_per_service(office):
 
 def test_ntlm_findings_carry_user_domain_workstation_and_type1_yields_nothing(office):
     findings, _ = office
-    logins = {f.attributes["protocol"]: f.attributes for f in findings if f.detector == "credentials.cleartext"}
+    logins = {f.attributes.protocol: f.attributes for f in findings if f.detector == "credentials.cleartext"}
     assert set(logins) == {"http-ntlm", "smb-ntlm"}  # the Type 1 negotiate is not reported
     http = logins["http-ntlm"]
-    assert (http["username"], http["domain"], http["workstation"], http["kind"]) == (
+    assert (http.username, http.domain, http.workstation, http.kind) == (
         "anna", "CORP", "LAPTOP-ANNA", "hash")
-    assert logins["smb-ntlm"]["accepted"] is True
+    assert logins["smb-ntlm"].accepted is True
 
 
 # ---------------------------------------------------------------- DHCP
@@ -230,7 +230,7 @@ def test_smb_refused_session_setup_is_judged(tmp_path):
     packets = smb2_session(BOB_IP, "bob", "CORP", "DESKTOP-BOB", T0, status=0xC000006D)  # LOGON_FAILURE
     findings, _, pipeline = scan(write_pcap(tmp_path / "smb.pcap", packets))
     login = [f.attributes for f in findings if f.detector == "credentials.cleartext"]
-    assert [(a["protocol"], a["username"], a["accepted"], a["domain"]) for a in login] == [
+    assert [(a.protocol, a.username, a.accepted, a.domain) for a in login] == [
         ("smb-ntlm", "bob", False, "CORP")]
     assert directory_of(pipeline.detectors).describe(BOB_IP).label == "DESKTOP-BOB (bob@CORP)"
 

@@ -105,7 +105,7 @@ def test_token_findings_have_their_own_title_and_severity(tmp_path):
     findings, _, _ = scan(write_pcap(tmp_path / "bearer.pcap", packets))
     tokens = [f for f in findings if f.detector == "credentials.cleartext"]
     assert len(tokens) == 1
-    assert tokens[0].attributes["kind"] == "token" and tokens[0].attributes["username"] == ""
+    assert tokens[0].attributes.kind == "token" and tokens[0].attributes.username == ""
     assert "token" in tokens[0].title.lower() and "password" not in tokens[0].title.lower()
     assert not [f for f in findings if f.detector == "credentials.reuse"]
 
@@ -188,7 +188,7 @@ def test_flow_without_syn_or_greeting_still_decodes(case, tmp_path):
     port, exchange, expected = MID_SESSION[case]
     packets = tcp_session(CLIENT, SERVER, 40000, port, exchange, T0, handshake=False)
     findings, _, _ = scan(write_pcap(tmp_path / "mid.pcap", packets))
-    logins = [(f.attributes["protocol"], f.attributes["username"], f.attributes["accepted"])
+    logins = [(f.attributes.protocol, f.attributes.username, f.attributes.accepted)
               for f in findings if f.detector == "credentials.cleartext"]
     assert logins == [expected]
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from detector.findings.attributes import Attributes
+from detector.findings.credentials import CleartextLoginAttributes
+from detector.findings.filesharing import ServiceUseAttributes
 from detector.findings.finding import (
     CATEGORY_CREDENTIALS,
     CATEGORY_FILE_SHARING,
@@ -20,9 +23,13 @@ from detector.findings.finding import (
     Finding,
 )
 from detector.findings.result import InputRecord, ScanResult
+from detector.findings.wifi import DeauthFloodAttributes, RecurringDropAttributes
 from detector.policy.risk import GRADE_BANDS, finding_risk, grade_for, score_findings, site_score
 from detector.secrets import Secret
+from reports.advice import Advice
 from reports.changes import compare_scans
+from reports.kinds import presentation_of
+from reports.kinds.base import Presentation, presents
 from reports.render import ReportError, ReportWriteError, SiteReport, render_report
 from reports.timeline import build_timeline
 
@@ -33,21 +40,35 @@ T0 = 1_709_280_000.0  # 2024-03-01 08:00 UTC
 MIB = 1024 * 1024
 
 
-DETECTOR_OF = {CATEGORY_FILE_SHARING: "filesharing.service", CATEGORY_CREDENTIALS: "credentials.cleartext",
-               CATEGORY_WIFI: "wifi.recurring", CATEGORY_WIFI_ATTACK: "wifi.deauth-flood"}
+@dataclass(frozen=True, kw_only=True)
+class OddAttributes(Attributes):
+    """A kind whose category the report has no section for yet: it lands in "Other findings"."""
+
+    detector = "test.odd"
+    category = "strange-new-category"
+
+
+@presents(OddAttributes)
+class OddPresentation(Presentation[OddAttributes]):
+    advice = Advice("Other finding", "Review this finding with IT.")
+
+
+KIND_OF = {CATEGORY_FILE_SHARING: ServiceUseAttributes, CATEGORY_CREDENTIALS: CleartextLoginAttributes,
+           CATEGORY_WIFI: RecurringDropAttributes, CATEGORY_WIFI_ATTACK: DeauthFloodAttributes,
+           OddAttributes.category: OddAttributes}
 
 
 def make_finding(fid: str, category: str, severity: str = "high", **overrides) -> Finding:
+    """A finding of the category's usual kind; ``attributes`` may be given as that kind's keywords."""
+    attributes = overrides.pop("attributes", {})
     values = dict(
         id=fid,
-        detector=DETECTOR_OF.get(category, f"det-{category}"),
-        category=category,
         title=f"{category} finding {fid}",
         first_seen=T0,
         last_seen=T0 + 3600,
         count=3,
         hosts=["10.0.0.5"],
-        attributes={},
+        attributes=attributes if isinstance(attributes, Attributes) else KIND_OF[category](**attributes),
         rule=f"rule-{category}",
         severity=severity,
         remediation=f"Fix {category}.",
@@ -575,20 +596,18 @@ def test_wifi_without_outage_list_counts_site_wide():
 def test_timeline_names_the_client_of_a_login_not_the_server() -> None:
     from reports.timeline import collect_events
 
-    login = Finding(id="c1", detector="credentials.cleartext", category=CATEGORY_CREDENTIALS, title="ftp login",
-                    first_seen=1_793_700_000.0, last_seen=1_793_700_000.0, count=1,
+    login = Finding(id="c1", title="ftp login", first_seen=1_793_700_000.0, last_seen=1_793_700_000.0, count=1,
                     hosts=["192.168.10.23", "192.168.10.5"],
-                    attributes={"protocol": "ftp", "clients": ["192.168.10.23"], "server": "192.168.10.5"})
+                    attributes=CleartextLoginAttributes(protocol="ftp", clients=["192.168.10.23"],
+                                                        server="192.168.10.5"))
     assert {event.host for event in collect_events([login])} == {"192.168.10.23"}
 
 
-def test_plain_language_counts_the_clients_of_a_login() -> None:
-    from reports.attributes import plain_language
-
-    login = Finding(id="c2", detector="credentials.cleartext", category=CATEGORY_CREDENTIALS, title="ftp login",
-                    first_seen=None, last_seen=None, count=1, hosts=["10.0.0.2", "10.0.0.5"],
-                    attributes={"protocol": "ftp", "clients": ["10.0.0.2"], "server": "10.0.0.5"})
-    assert "from 1 device;" in plain_language(login)
+def test_a_login_acts_from_its_clients_only() -> None:
+    login = Finding(id="c2", title="ftp login", first_seen=None, last_seen=None, count=1,
+                    hosts=["10.0.0.2", "10.0.0.5"],
+                    attributes=CleartextLoginAttributes(protocol="ftp", clients=["10.0.0.2"], server="10.0.0.5"))
+    assert presentation_of(login).acting_hosts(login) == ["10.0.0.2"]
 
 
 # ---------------------------------------------------------------- views, grouping, empty sections

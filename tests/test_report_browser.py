@@ -20,8 +20,11 @@ from typing import Optional
 
 import pytest
 
+from detector.findings.credentials import CleartextLoginAttributes
+from detector.findings.filesharing import ServiceUseAttributes
 from detector.findings.finding import CATEGORY_CREDENTIALS, CATEGORY_FILE_SHARING, CATEGORY_WIFI, Evidence, Finding
 from detector.findings.result import InputRecord, ScanResult
+from detector.findings.wifi import RecurringDropAttributes
 from reports.render import SiteReport, render_report
 
 pytestmark = pytest.mark.browser
@@ -51,24 +54,24 @@ if CHROMIUM is None:
 
 def hostile_report() -> SiteReport:
     def finding(fid: str, category: str, **extra) -> Finding:
-        values = dict(id=fid, detector="d", category=category, title=f"{category} {HOSTILE}",
-                      first_seen=T0, last_seen=T0 + 60, count=2, hosts=[f"host{HOSTILE}"], attributes={},
+        values = dict(id=fid, title=f"{category} {HOSTILE}",
+                      first_seen=T0, last_seen=T0 + 60, count=2, hosts=[f"host{HOSTILE}"],
                       evidence=[Evidence("2024-03-01T08:00:00Z", f"cap{HOSTILE}.pcap:frame 1", HOSTILE)],
                       rule=f"rule-{category}", severity="high", remediation=f"Fix it {HOSTILE}")
         values.update(extra)
         return Finding(**values)
 
     findings = [
-        finding("fs", CATEGORY_FILE_SHARING, attributes={
-            "service": f"Svc{HOSTILE}", "sni": f"files.example{HOSTILE}", "bytes_up": 5 << 20,
-            "per_host": [{"host": f"pc{HOSTILE}", "bytes_up": 5 << 20, "bytes_down": 0}]}),
-        finding("cr", CATEGORY_CREDENTIALS, attributes={
-            "protocol": "pop3", "user": f"bob{HOSTILE}", "mask": "p***** (6)", "fingerprint": "fp:00"}),
-        finding("wf", CATEGORY_WIFI, severity="medium", attributes={
+        finding("fs", CATEGORY_FILE_SHARING, attributes=ServiceUseAttributes(
+            service=f"Svc{HOSTILE}", domains=[f"files.example{HOSTILE}"], bytes_up=5 << 20,
+            per_host=[{"host": f"pc{HOSTILE}", "bytes_up": 5 << 20, "bytes_down": 0}])),
+        finding("cr", CATEGORY_CREDENTIALS, attributes=CleartextLoginAttributes(
+            protocol="pop3", username=f"bob{HOSTILE}", secret_mask="p***** (6)", secret_fingerprint="fp:00")),
+        finding("wf", CATEGORY_WIFI, severity="medium", attributes=RecurringDropAttributes.load({  # as if damaged
             "pattern": "daily", "time_of_day": 545,
             "heatmap": {"ap": f"ap{HOSTILE}", "dates": ["2024-02-29", "2024-03-01"],
                         "cells": [[0, 9, 2], [1, 9, 3]], "window": [535, 555]},
-            "outages": [{"start": T0 - 600, "duration_s": 120, "stations": [f"sta{HOSTILE}"]}]}),
+            "outages": [{"start": T0 - 600, "duration_s": 120, "stations": [f"sta{HOSTILE}"]}]})),
     ]
     result = ScanResult(started=T0 + 3600, finished=T0 + 3660, tool_version="0.1.0", rules_sha256="0" * 64,
                         inputs=[InputRecord(path=f"in{HOSTILE}.pcap", sha256="1" * 64, bytes=10, kind="pcap",

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from detector.findings.attributes import Attributes
+from detector.findings.credentials import CleartextLoginAttributes
+from detector.findings.filesharing import ServiceUseAttributes
 from detector.findings.finding import SEVERITIES, Finding
 from detector.policy import DEFAULT_RULE_ID, RuleLoadError, default_packs_dir, load_ruleset, pack_files, validate_files
 from detector.policy.matcher import MatchCompiler, render_template
@@ -47,18 +51,37 @@ def packs(tmp_path: Path) -> Path:
     return directory
 
 
-def finding(detector: str = "filesharing.service", category: str = "file-sharing", **attributes: Any) -> Finding:
-    """A finding of an undeclared kind, so operator tests may use any attribute name and type."""
+@dataclass(frozen=True, kw_only=True)
+class OperatorAttributes(Attributes):
+    """A kind for operator tests: any value of any type under these names."""
+
+    detector = "test.operators"
+    category = "test"
+
+    service: Any = None
+    connections: Any = None
+    external: Any = None
+    filename: Any = None
+    username: Any = None
+    server: Any = None
+    server_port: Any = None
+    bytes_up: Any = None
+    time_of_day: Any = None
+    detector_hint: Any = None
+    nested: Any = None
+    sizes: Any = None
+
+
+def finding(kind: type[Attributes] = ServiceUseAttributes, **attributes: Any) -> Finding:
     return Finding(
-        id="f1", detector=detector, category=category, title="Detector title",
-        first_seen=None, last_seen=None, count=1, hosts=["192.168.1.20"], attributes=attributes,
-        severity="low",
+        id="f1", title="Detector title", first_seen=None, last_seen=None, count=1, hosts=["192.168.1.20"],
+        attributes=kind(**attributes), severity="low",
     )
 
 
 def any_finding(**attributes: Any) -> Finding:
-    """A finding of an undeclared kind: operator tests may use any attribute name and type."""
-    return finding("test.operators", **attributes)
+    """A finding of the operator-test kind: any attribute value and type."""
+    return finding(OperatorAttributes, **attributes)
 
 
 def compile_match(text: str):
@@ -346,6 +369,14 @@ def test_unknown_compliance_id_is_an_error(tmp_path: Path, packs: Path) -> None:
         ("  - id: r1\n    title: t\n    match: {aps: 1}\n    severity: low\n    reason: why\n", 6, "only valid with"),
         ("  - id: r1\n    title: t\n    match: {aps: 1}\n    severity: low\n    examples: {match: [{colour: 1}]}\n",
          6, "unknown key 'colour' in example"),
+        ("  - id: r1\n    title: t\n    match: {aps: 1}\n    severity: low\n    examples: {match: [{count: 2}]}\n",
+         6, "an example must name its detector"),
+        ("  - id: r1\n    title: t\n    match: {aps: 1}\n    severity: low\n"
+         "    examples: {match: [{detector: wifi.recurent}]}\n", 6, "no finding kind has the detector 'wifi.recurent'"),
+        ("  - id: r1\n    title: t\n    match: {aps: 1}\n    severity: low\n"
+         "    examples: {match: [{detector: wifi.outage, category: wifi-attack}]}\n", 6, "is not the category of"),
+        ("  - id: r1\n    title: t\n    match: {aps: 1}\n    severity: low\n"
+         "    examples: {match: [{detector: wifi.outage, attributes: {ap: x}}]}\n", 6, "ap not declared"),
     ],
 )
 def test_rule_validation_errors(tmp_path: Path, packs: Path, body: str, line: int, fragment: str) -> None:
@@ -483,7 +514,7 @@ def test_first_matching_rule_classifies(two_packs: Path) -> None:
 
 def test_unmatched_finding_keeps_detector_defaults(two_packs: Path) -> None:
     ruleset = load_ruleset([], packs_dir=two_packs)
-    item = finding(detector="credentials.cleartext", category="plaintext-credentials")
+    item = finding(CleartextLoginAttributes)
     item.severity = "critical"
     ruleset.classify(item)
     assert (item.rule, item.severity, item.sanctioned) == (DEFAULT_RULE_ID, "critical", False)
@@ -647,10 +678,10 @@ def test_run_examples_reports_wrong_examples(tmp_path: Path, packs: Path) -> Non
             severity: low
             examples:
               match:
-                - {attributes: {service: box}}
-                - {attributes: {service: MEGA}}
+                - {detector: filesharing.service, attributes: {service: box}}
+                - {detector: filesharing.service, attributes: {service: MEGA}}
               nomatch:
-                - {attributes: {service: BOX}}
+                - {detector: filesharing.service, attributes: {service: BOX}}
         """)
     failures = load_ruleset([site], packs_dir=packs).run_examples()
     assert [(failure.line, failure.rule_id) for failure in failures] == [(9, "r1"), (11, "r1")]
@@ -666,7 +697,7 @@ def test_run_examples_can_check_shadowing(tmp_path: Path, packs: Path) -> None:
             title: Box
             match: {service: Box}
             severity: high
-            examples: {match: [{category: file-sharing, attributes: {service: Box}}]}
+            examples: {match: [{detector: filesharing.service, category: file-sharing, attributes: {service: Box}}]}
         """)
     ruleset = load_ruleset([site], packs_dir=packs)
     assert ruleset.run_examples() == []
@@ -682,8 +713,9 @@ def test_example_timestamps_accept_iso_text(tmp_path: Path, packs: Path) -> None
             match: {first_seen: {time_of_day: "22:00-06:00"}}
             severity: low
             examples:
-              match: [{first_seen: "2024-05-01T23:30:00Z"}, {first_seen: 2024-05-02 01:00:00}]
-              nomatch: [{first_seen: 1714564800}]
+              match: [{detector: wifi.outage, first_seen: "2024-05-01T23:30:00Z"},
+                      {detector: wifi.outage, first_seen: 2024-05-02 01:00:00}]
+              nomatch: [{detector: wifi.outage, first_seen: 1714564800}]
         """)
     assert load_ruleset([site], packs_dir=packs).run_examples() == []
 

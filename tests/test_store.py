@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from detector.findings.credentials import CleartextLoginAttributes
+from detector.findings.filesharing import ServiceUseAttributes
 from detector.findings.finding import Evidence, Finding
 from detector.findings.result import InputRecord, ScanResult
 from detector.outputs.export import write_export
@@ -36,14 +38,13 @@ FORK = multiprocessing.get_context("fork")
 def make_finding(fid: str, severity: str = "low", **overrides) -> Finding:
     values = dict(
         id=fid,
-        detector="file-sharing",
-        category="file-sharing",
         title=f"Upload to service {fid}",
         first_seen=1_700_000_000.25,
         last_seen=1_700_000_600.5,
         count=3,
         hosts=["10.0.0.5", "10.0.0.6"],
-        attributes={"service": "wetransfer", "bytes_up": 123456, "nested": {"k": [1, 2]}},
+        attributes=ServiceUseAttributes(service="wetransfer", bytes_up=123456,
+                                        per_host=[{"host": "10.0.0.5", "bytes_up": 123456, "first_seen": None}]),
         evidence=[Evidence("2023-11-14T22:13:20Z", "cap.pcap:frame 12", "SNI wetransfer.com")],
         rule="fs-unsanctioned",
         severity=severity,
@@ -211,8 +212,9 @@ def test_v1_database_is_upgraded_and_keeps_its_scans(db_path: Path):
             conn.execute(statement)
         conn.execute("INSERT INTO scans (site, operator, started, finished, status, tool_version) "
                      "VALUES ('hq', 'bob', 1000.0, 1060.0, 'complete', '0.0.9')")
-        conn.execute("INSERT INTO findings (scan_id, position, id, severity, hosts, attributes) "
-                     "VALUES (1, 0, 'old-finding', 'high', '[\"10.0.0.9\"]', '{\"service\": \"mega\"}')")
+        conn.execute("INSERT INTO findings (scan_id, position, id, detector, severity, hosts, attributes) "
+                     "VALUES (1, 0, 'old-finding', 'filesharing.service', 'high', '[\"10.0.0.9\"]', "
+                     "'{\"service\": \"mega\"}')")
     conn.close()
 
     with Store(db_path) as store:
@@ -224,6 +226,15 @@ def test_v1_database_is_upgraded_and_keeps_its_scans(db_path: Path):
         new_id = record_scan(store, 2000.0, [make_finding("old-finding", "high")])
         assert store.diff().persisting[0].id == "old-finding"
         assert store.history()[0].id == new_id
+
+
+def test_a_stored_finding_of_an_unknown_kind_is_refused(store: Store, db_path: Path):
+    scan_id = record_scan(store, 1000.0, [make_finding("a")])
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE findings SET detector = 'filesharing.servise'")
+    conn.close()
+    with pytest.raises(StoreError, match="stored finding a: no finding kind has the detector 'filesharing.servise'"):
+        store.load_scan(scan_id)
 
 
 def test_database_from_a_newer_shadowit_is_refused(db_path: Path):
@@ -505,9 +516,9 @@ def test_only_the_mask_and_fingerprint_of_a_password_reach_the_disk(db_path: Pat
     clear = "Zebra-Staple-4471!"
     secret = protect(clear)
     finding = make_finding(
-        "cred-1", "critical", category="plaintext-credentials", detector="credentials",
-        attributes={"protocol": "ftp", "username": "bob", "password": secret.mask,
-                    "fingerprint": secret.fingerprint, "weak": secret.weak},
+        "cred-1", "critical",
+        attributes=CleartextLoginAttributes(protocol="ftp", username="bob", secret_mask=secret.mask,
+                                            secret_fingerprint=secret.fingerprint, weak=secret.weak),
     )
     with Store(db_path) as store:
         scan_id = record_scan(store, 1000.0, [finding])
@@ -515,7 +526,7 @@ def test_only_the_mask_and_fingerprint_of_a_password_reach_the_disk(db_path: Pat
         exported = io.StringIO()
         write_export(store.load_scan(scan_id), "json", exported)
         write_export(store.load_scan(scan_id), "csv", exported)
-        assert store.load_scan(scan_id).findings[0].attributes["password"] == secret.mask
+        assert store.load_scan(scan_id).findings[0].attributes.secret_mask == secret.mask
         raw = b"".join(p.read_bytes() for p in tmp_path.glob("audit.db*"))
 
     assert secret.mask in dump and secret.fingerprint in dump
@@ -528,7 +539,8 @@ def test_a_secret_object_in_attributes_is_refused_not_stringified(store: Store, 
     monkeypatch.setenv("SHADOWIT_HOME", str(tmp_path / "home"))
     scan_id = store.begin_scan(1000.0, "0.1.0", "x")
     with pytest.raises(StoreError, match="not JSON-serialisable"):
-        store.save_findings(scan_id, [make_finding("a", attributes={"password": protect("hunter2-x")})])
+        leaked = ServiceUseAttributes(service="x", per_host=[{"host": "10.0.0.5", "password": protect("hunter2-x")}])
+        store.save_findings(scan_id, [make_finding("a", attributes=leaked)])
     assert store.load_scan(scan_id).findings == []
 
 

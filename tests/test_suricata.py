@@ -212,7 +212,7 @@ def test_et_policy_alert_maps_to_catalog_service(tmp_path):
     assert (mega.client, mega.service, mega.method, mega.host) == (PC, "MEGA", "ids-alert", "g.api.mega.co.nz")
     assert (teamviewer.client, teamviewer.server, teamviewer.service) == (PC, "37.252.1.1", "TeamViewer")
     findings, _, _ = scan(write(tmp_path, "eve.json", "\n".join(lines) + "\n"))
-    services = sorted(f.attributes["service"] for f in by_detector(findings, "filesharing.service"))
+    services = sorted(f.attributes.service for f in by_detector(findings, "filesharing.service"))
     assert services == ["MEGA", "TeamViewer"]
 
 
@@ -254,14 +254,14 @@ def test_malformed_lines_are_counted_and_skipped(tmp_path):
     assert record.kind == "log:suricata-eve" and record.skipped == 4
     assert "4 malformed line(s) skipped (first at line 2)" in record.warnings
     (service,) = by_detector(findings, "filesharing.service")
-    assert service.attributes["service"] == "Dropbox"
+    assert service.attributes.service == "Dropbox"
 
 
 def test_rotated_gzip_eve(tmp_path):
     line = eve("tls", T0, PC, 50000, "162.125.1.1", 443, tls={"sni": "www.dropbox.com"})
     findings, inputs, _ = scan(write(tmp_path, "eve.json-20261129.gz", line + "\n"))
     assert inputs[0].kind == "log:suricata-eve"
-    assert by_detector(findings, "filesharing.service")[0].attributes["service"] == "Dropbox"
+    assert by_detector(findings, "filesharing.service")[0].attributes.service == "Dropbox"
 
 
 def _catalog_name(name: str) -> bool:

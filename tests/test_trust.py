@@ -318,17 +318,18 @@ def test_findings_name_their_devices_in_json_and_the_database(tmp_path):
 
 
 def test_timeline_gives_each_device_its_own_upload_not_the_service_total():
+    from detector.findings.filesharing import ServiceUseAttributes
     from detector.findings.finding import Finding
     from reports.timeline import collect_events
 
-    finding = Finding("f", "filesharing.service", "file-sharing", "Dropbox used by 2 device(s)", T0, T0 + 60, 4,
-                      ["10.0.0.5", "10.0.0.6"], {
-                          "service": "Dropbox", "bytes_up": 3 * 1024 * 1024,
-                          "per_host": [
+    finding = Finding(id="f", title="Dropbox used by 2 device(s)", first_seen=T0, last_seen=T0 + 60, count=4,
+                      hosts=["10.0.0.5", "10.0.0.6"], attributes=ServiceUseAttributes(
+                          service="Dropbox", bytes_up=3 * 1024 * 1024,
+                          per_host=[
                               {"host": "10.0.0.5", "bytes_up": 2 * 1024 * 1024, "first_seen": "2026-11-02T09:00:00Z",
                                "last_seen": "2026-11-02T09:00:00Z"},
                               {"host": "10.0.0.6", "bytes_up": 1024 * 1024, "first_seen": "2026-11-02T09:01:00Z",
-                               "last_seen": "2026-11-02T09:01:00Z"}]})
+                               "last_seen": "2026-11-02T09:01:00Z"}]))
     labels = {e.host: e.label for e in collect_events([finding])}
     assert "2.0 MiB" in labels["10.0.0.5"] and "1.0 MiB" in labels["10.0.0.6"]
     assert not any("3.0 MiB" in label for label in labels.values())

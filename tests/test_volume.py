@@ -21,16 +21,16 @@ def upload_packets():
 
 
 def wetransfer(findings):
-    return [f for f in by_detector(findings, "filesharing.service") if f.attributes["service"] == "WeTransfer"][0]
+    return [f for f in by_detector(findings, "filesharing.service") if f.attributes.service == "WeTransfer"][0]
 
 
 def test_upload_volume_per_host(tmp_path):
     findings, _, _ = scan_files(write_pcap(tmp_path / "up.pcap", upload_packets()))
     finding = wetransfer(findings)
     hello = len(client_hello("upload.wetransfer.com"))
-    assert finding.attributes["bytes_up"] == len(UPLOAD) + hello
-    assert finding.attributes["bytes_down"] == 503
-    host = finding.attributes["per_host"][0]
+    assert finding.attributes.bytes_up == len(UPLOAD) + hello
+    assert finding.attributes.bytes_down == 503
+    host = finding.attributes.per_host[0]
     assert host["host"] == "10.0.0.23" and host["bytes_up"] == len(UPLOAD) + hello and host["connections"] == 1
 
 
@@ -44,5 +44,5 @@ def test_volume_from_sequence_numbers_when_payload_was_filtered(tmp_path):
     findings, _, _ = scan_files(write_pcap(tmp_path / "filtered.pcap", kept))
     finding = wetransfer(findings)
     hello = len(client_hello("upload.wetransfer.com"))
-    assert finding.attributes["bytes_up"] == len(UPLOAD) + hello
-    assert finding.attributes["bytes_down"] == 503
+    assert finding.attributes.bytes_up == len(UPLOAD) + hello
+    assert finding.attributes.bytes_down == 503

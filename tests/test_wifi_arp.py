@@ -44,5 +44,5 @@ def test_daily_rejoin_bursts_make_a_daily_pattern(tmp_path):
     patterns = by_detector(findings, "wifi.recurring")
     assert len(patterns) == 1
     attributes = patterns[0].attributes
-    assert attributes["pattern"] == "daily" and attributes["time_of_day"].startswith("14:0")
-    assert attributes["days_with_drop"] == 5
+    assert attributes.pattern == "daily" and attributes.time_of_day.startswith("14:0")
+    assert attributes.days_with_drop == 5

@@ -79,9 +79,9 @@ def test_beacon_gaps_on_a_schedule_are_a_daily_pattern(tmp_path):
         packets += [beacon(AP1, "Office", 11, start + 90 + i * 0.1024) for i in range(3)]
     findings, _, _ = scan_files(write_pcap(tmp_path / "b.pcap", packets))
     (pattern,) = by_detector(findings, "wifi.recurring")
-    assert pattern.attributes["time_of_day"] == "03:00" and pattern.attributes["aps"] == [AP1]
-    assert pattern.attributes["typical_duration_s"] == pytest.approx(90, abs=1)
-    assert "stopped beaconing" in pattern.attributes["hint"] and "on the hour" in pattern.attributes["hint"]
+    assert pattern.attributes.time_of_day == "03:00" and pattern.attributes.aps == [AP1]
+    assert pattern.attributes.typical_duration_s == pytest.approx(90, abs=1)
+    assert "stopped beaconing" in pattern.attributes.hint and "on the hour" in pattern.attributes.hint
 
 
 def test_deauth_flood_is_an_attack_and_no_pattern(tmp_path):
@@ -90,7 +90,7 @@ def test_deauth_flood_is_an_attack_and_no_pattern(tmp_path):
         frames += [deauth(AP1, "ff:ff:ff:ff:ff:ff", 7, at(day, 14, 5) + i * 0.02) for i in range(100)]
     findings, _, _ = scan_files(write_pcap(tmp_path / "f.pcap", frames))
     assert [f.detector for f in findings] == ["wifi.deauth-flood"]
-    assert findings[0].category == "wifi-attack" and findings[0].attributes["broadcast"] == 500
+    assert findings[0].category == "wifi-attack" and findings[0].attributes.broadcast == 500
 
 
 def test_dhcp_initial_requests_versus_renewals():
@@ -204,7 +204,7 @@ def test_corpus_disconnect_counts(corpus, name):
     assert counts == CORPUS_DISCONNECTS[name]
     floods = by_detector(findings, "wifi.deauth-flood")
     if "tpwns" in name:
-        assert [f.attributes["bssid"] for f in floods] == ["70:5d:cc:37:d1:cf"]
+        assert [f.attributes.bssid for f in floods] == ["70:5d:cc:37:d1:cf"]
         assert findings[0].category == "wifi-attack"
     assert by_detector(findings, "wifi.recurring") == []
 

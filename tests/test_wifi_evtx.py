@@ -89,13 +89,13 @@ def test_daily_schedule_from_evtx_is_one_daily_pattern(tmp_path, make):
     assert inputs[0].records == len(schedule.events) and inputs[0].skipped == 0
     (pattern,) = by_detector(findings, "wifi.recurring")
     attributes = pattern.attributes
-    assert attributes["pattern"] == "daily"
-    hour, minute = map(int, attributes["time_of_day"].split(":"))
+    assert attributes.pattern == "daily"
+    hour, minute = map(int, attributes.time_of_day.split(":"))
     assert hour == 14 and 1 <= minute <= 9
-    assert attributes["days_with_drop"] == 5 and attributes["days_observed"] == 6
-    assert len(attributes["dates"]) == 5 and "2026-03-05" not in attributes["dates"]
-    assert 60 <= attributes["typical_duration_s"] <= 80
-    assert len(attributes["stations"]) == len(STATIONS)
+    assert attributes.days_with_drop == 5 and attributes.days_observed == 6
+    assert len(attributes.dates) == 5 and "2026-03-05" not in attributes.dates
+    assert 60 <= attributes.typical_duration_s <= 80
+    assert len(attributes.stations) == len(STATIONS)
 
 
 @needs_evtx

@@ -87,7 +87,7 @@ def test_disconnects_reasons_directions_and_ssid(tmp_path, linktype, wrap):
         ("deauth", "ap-to-sta", 4, "Office"), ("disassoc", "sta-to-ap", 8, "Office"),
         ("deauth", "broadcast", 7, "Office")]
     (summary,) = by_detector(findings, "wifi.deauth-summary")
-    assert summary.attributes["deauth"] == 2 and summary.attributes["disassoc"] == 1
+    assert summary.attributes.deauth == 2 and summary.attributes.disassoc == 1
     assert summary.evidence[0].source.endswith("monitor.pcap:frame 2")
 
 
@@ -95,14 +95,14 @@ def test_a_prism_flood_is_an_attack(tmp_path):
     frames = [(T0 + i * 0.01, prism(_deauth("ff:ff:ff:ff:ff:ff", 7))) for i in range(200)]
     findings, _, _ = scan_files(write_capture(tmp_path / "flood.pcap", LINK_PRISM, frames))
     (flood,) = by_detector(findings, "wifi.deauth-flood")
-    assert flood.attributes["frames"] == 200 and flood.category == "wifi-attack"
+    assert flood.attributes.frames == 200 and flood.category == "wifi-attack"
 
 
 @pytest.mark.parametrize("linktype,wrap", [(LINK_PRISM, prism), (LINK_AVS, avs)], ids=["prism", "avs"])
 def test_data_frames_reach_the_ip_decoders(tmp_path, linktype, wrap):
     path = write_capture(tmp_path / "data.pcap", linktype, [(T0, wrap(_dns_data("client.dropbox.com")))])
     findings, _, _ = scan_files(path)
-    assert any(f.category == "file-sharing" and f.attributes.get("service") == "Dropbox" for f in findings)
+    assert any(f.category == "file-sharing" and f.attributes.service == "Dropbox" for f in findings)
 
 
 def test_broken_headers_are_skipped_without_error(tmp_path):

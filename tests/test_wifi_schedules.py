@@ -62,23 +62,23 @@ def test_daily_schedule_is_found_in_every_source(kind, tmp_path):
     findings, inputs, _ = scan_files(*write_source(kind, schedule, tmp_path))
     assert all(not record.warnings or "malformed" not in " ".join(record.warnings) for record in inputs)
     patterns = by_detector(findings, "wifi.recurring")
-    assert len(patterns) == 1, [(p.title, p.attributes.get("pattern")) for p in patterns]
+    assert len(patterns) == 1, [(p.title, p.attributes.pattern) for p in patterns]
     attributes = patterns[0].attributes
-    assert attributes["pattern"] == "daily"
-    hour, minute = map(int, attributes["time_of_day"].split(":"))
+    assert attributes.pattern == "daily"
+    hour, minute = map(int, attributes.time_of_day.split(":"))
     assert hour == 14 and 1 <= minute <= 9
-    assert attributes["spread_minutes"] <= 5
-    assert attributes["days_with_drop"] == 5
-    assert attributes["days_observed"] == 6
-    assert len(attributes["dates"]) == 5 and "2026-03-05" not in attributes["dates"]
-    assert attributes["occurrences"] == 5
+    assert attributes.spread_minutes <= 5
+    assert attributes.days_with_drop == 5
+    assert attributes.days_observed == 6
+    assert len(attributes.dates) == 5 and "2026-03-05" not in attributes.dates
+    assert attributes.occurrences == 5
     if kind != "dhcp":
-        assert 60 <= attributes["typical_duration_s"] <= 80
-        assert len(attributes["stations"]) == len(STATIONS)
-    heatmap = attributes["heatmap"]
+        assert 60 <= attributes.typical_duration_s <= 80
+        assert len(attributes.stations) == len(STATIONS)
+    heatmap = attributes.heatmap
     assert len(heatmap["dates"]) == 6 and heatmap["window"][0] < 14 * 60 + 5 < heatmap["window"][1]
     assert any(hour == 14 and count >= 1 for _, hour, count in heatmap["cells"])
-    assert len(attributes["outages"]) == 5 and all(o["start"].startswith("2026-03-0") for o in attributes["outages"])
+    assert len(attributes.outages) == 5 and all(o["start"].startswith("2026-03-0") for o in attributes.outages)
 
 
 @pytest.mark.parametrize("kind", ["radiotap", "hostapd", "wpa_supplicant", "mikrotik"])
@@ -97,11 +97,11 @@ def test_time_zone_moves_the_time_of_day(tmp_path):
     first_drop = min(e.ts for e in schedule.events if e.kind == "drop")
     findings, _, _ = scan_files(log, tz=7200)
     (pattern,) = by_detector(findings, "wifi.recurring")
-    assert pattern.attributes["time_of_day"].startswith("16:")  # 14:05 UTC is 16:05 at the office
+    assert pattern.attributes.time_of_day.startswith("16:")  # 14:05 UTC is 16:05 at the office
     assert pattern.first_seen == pytest.approx(first_drop, abs=1)
     findings, _, _ = scan_files(log)  # no --tz: lines without an offset are read as UTC
     (pattern,) = by_detector(findings, "wifi.recurring")
-    assert pattern.attributes["time_of_day"].startswith("16:")
+    assert pattern.attributes.time_of_day.startswith("16:")
     assert pattern.first_seen == pytest.approx(first_drop + 7200, abs=1)
 
 
@@ -114,10 +114,10 @@ def test_interval_pattern_every_four_hours(tmp_path):
             schedule.drop(start + i, station, reason=2, back_after=20)
     findings, _, _ = scan_files(write_capture(tmp_path / "w.pcap", schedule))
     (pattern,) = by_detector(findings, "wifi.recurring")
-    assert pattern.attributes["pattern"] == "interval"
-    assert pattern.attributes["interval_minutes"] == pytest.approx(240, abs=2)
-    assert pattern.attributes["regularity"] >= 0.8
-    assert "every 4 h" in pattern.attributes["hint"] and "reason 2" in pattern.attributes["hint"]
+    assert pattern.attributes.pattern == "interval"
+    assert pattern.attributes.interval_minutes == pytest.approx(240, abs=2)
+    assert pattern.attributes.regularity >= 0.8
+    assert "every 4 h" in pattern.attributes.hint and "reason 2" in pattern.attributes.hint
 
 
 def test_weekly_pattern_same_weekday(tmp_path):
@@ -130,10 +130,10 @@ def test_weekly_pattern_same_weekday(tmp_path):
     schedule.drop(at(26, 12, 0), STATIONS[0], back_after=10)  # the capture runs to the end of week 4
     findings, _, _ = scan_files(write_capture(tmp_path / "w.pcap", schedule))
     (pattern,) = by_detector(findings, "wifi.recurring")
-    assert pattern.attributes["pattern"] == "weekly"
-    assert pattern.attributes["weekday"] == "Wednesday"
-    assert pattern.attributes["time_of_day"] == "07:00"
-    assert "on the hour" in pattern.attributes["hint"] and "reason 23" in pattern.attributes["hint"]
+    assert pattern.attributes.pattern == "weekly"
+    assert pattern.attributes.weekday == "Wednesday"
+    assert pattern.attributes.time_of_day == "07:00"
+    assert "on the hour" in pattern.attributes.hint and "reason 23" in pattern.attributes.hint
 
 
 def test_report_draws_the_heatmap(tmp_path):

@@ -229,7 +229,7 @@ def test_software_names_a_catalog_service(encoding, tmp_path):
     (contact,) = only(seen, ServiceContact)
     assert (contact.client, contact.service, contact.method) == ("10.1.0.5", "AnyDesk", "software")
     findings, _, _ = scan(write(tmp_path, "software.log", encode(encoding, "software", [row])))
-    assert [f.attributes["service"] for f in by_detector(findings, "filesharing.service")] == ["AnyDesk"]
+    assert [f.attributes.service for f in by_detector(findings, "filesharing.service")] == ["AnyDesk"]
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
@@ -269,7 +269,7 @@ def test_malformed_lines_are_counted_and_skipped(encoding, tmp_path):
     assert record.skipped == (2 if encoding == "tsv" else 3)
     assert "malformed line(s) skipped" in " ".join(record.warnings)
     (service,) = by_detector(findings, "filesharing.service")
-    assert service.attributes["service"] == "Dropbox" and service.count == 2
+    assert service.attributes.service == "Dropbox" and service.count == 2
 
 
 def test_data_before_fields_header_is_malformed():
@@ -300,8 +300,8 @@ def test_rotated_gzip_archive_directory(tmp_path):
     kinds = sorted(i.kind for i in pipeline.inputs)
     assert kinds == ["log:zeek", "log:zeek-json", "log:zeek-json"]
     (service,) = by_detector(findings, "filesharing.service")
-    assert service.attributes["service"] == "MEGA"
-    assert service.attributes["bytes_up"] == 900_000_000  # conn.log read after the names that attribute it
+    assert service.attributes.service == "MEGA"
+    assert service.attributes.bytes_up == 900_000_000  # conn.log read after the names that attribute it
 
 
 def test_hidden_passwords_are_findings_but_never_reuse(tmp_path):
@@ -310,11 +310,11 @@ def test_hidden_passwords_are_findings_but_never_reuse(tmp_path):
             for n, user in enumerate(["bob", "carol"])]
     findings, _, _ = scan(write(tmp_path, "ftp.log", zeek_tsv("ftp", rows)))
     logins = by_detector(findings, "credentials.cleartext")
-    assert sorted(f.attributes["username"] for f in logins) == ["bob", "carol"]
+    assert sorted(f.attributes.username for f in logins) == ["bob", "carol"]
     for finding in logins:
-        assert finding.attributes["secret_captured"] is False
-        assert finding.attributes["secret_mask"] == "(not captured)"
-        assert finding.attributes["secret_fingerprint"] == ""
+        assert finding.attributes.secret_captured is False
+        assert finding.attributes.secret_mask == "(not captured)"
+        assert finding.attributes.secret_fingerprint == ""
         assert "not captured" in finding.title
         assert finding.severity in ("high", "critical", "medium")
     assert by_detector(findings, "credentials.reuse") == []

@@ -156,10 +156,10 @@ def eve_log(folder: Path) -> Path:
 
 
 def summary(findings) -> dict:
-    services = {f.attributes["service"]: sorted(f.hosts) for f in findings if f.detector == "filesharing.service"}
-    files = sorted((f.attributes["protocol"], f.attributes["filename"], f.attributes["client"], f.attributes["server"])
+    services = {f.attributes.service: sorted(f.hosts) for f in findings if f.detector == "filesharing.service"}
+    files = sorted((f.attributes.protocol, f.attributes.filename, f.attributes.client, f.attributes.server)
                    for f in findings if f.detector == "filesharing.attachment")
-    logins = sorted((f.attributes["protocol"], f.attributes["username"], f.attributes["server"])
+    logins = sorted((f.attributes.protocol, f.attributes.username, f.attributes.server)
                     for f in findings if f.detector == "credentials.cleartext")
     return {"services": services, "files": files, "logins": logins}
 
@@ -201,19 +201,19 @@ def test_logs_give_the_same_services_files_and_logins(results, source):
 @pytest.mark.parametrize("source", ["zeek-tsv", "zeek-json", "eve"])
 def test_volumes_where_the_format_carries_them(results, source):
     def dropbox(findings):
-        (service,) = [f for f in findings if f.detector == "filesharing.service" and f.attributes["service"] ==
+        (service,) = [f for f in findings if f.detector == "filesharing.service" and f.attributes.service ==
                       "Dropbox"]
         return service.attributes
 
     captured = dropbox(results["capture"][0])
     logged = dropbox(results[source][0])
-    assert captured["bytes_up"] == len(HELLO) + len(UPLOAD)
+    assert captured.bytes_up == len(HELLO) + len(UPLOAD)
     if source == "eve":  # EVE counts whole packets, headers included
-        assert logged["bytes_up"] == captured["bytes_up"] + 150 * 54
+        assert logged.bytes_up == captured.bytes_up + 150 * 54
     else:
-        assert (logged["bytes_up"], logged["bytes_down"]) == (captured["bytes_up"], captured["bytes_down"])
-    wetransfer = [f for f in results[source][0] if f.attributes.get("service") == "WeTransfer"][0]
-    assert wetransfer.attributes["upload_requests"] == 1
+        assert (logged.bytes_up, logged.bytes_down) == (captured.bytes_up, captured.bytes_down)
+    wetransfer = [f for f in results[source][0] if f.attributes.as_dict().get("service") == "WeTransfer"][0]
+    assert wetransfer.attributes.upload_requests == 1
 
 
 @pytest.mark.parametrize("source", ["capture", "zeek-tsv", "zeek-json", "eve"])
@@ -227,7 +227,7 @@ def test_only_the_capture_and_eve_hold_the_ftp_password(results):
         (finding,) = [f for f in results[source][0] if f.detector == "credentials.cleartext"]
         return finding.attributes
 
-    assert login("capture")["secret_captured"] and login("eve")["secret_captured"]
-    assert login("capture")["secret_fingerprint"] == login("eve")["secret_fingerprint"]
+    assert login("capture").secret_captured and login("eve").secret_captured
+    assert login("capture").secret_fingerprint == login("eve").secret_fingerprint
     zeek = login("zeek-tsv")
-    assert (zeek["secret_captured"], zeek["secret_mask"]) == (False, "(not captured)")
+    assert (zeek.secret_captured, zeek.secret_mask) == (False, "(not captured)")

@@ -31,7 +31,7 @@ def _findings(folder: Path, prefilter: bool, monkeypatch) -> list[tuple]:
     for path in discover([str(folder)]):
         scan.add_file(path)
     monkeypatch.undo()
-    return sorted((f.id, f.count, tuple(f.hosts), repr(sorted(f.attributes.items()))) for f in scan.finish())
+    return sorted((f.id, f.count, tuple(f.hosts), repr(sorted(f.attributes.as_dict().items()))) for f in scan.finish())
 
 
 @pytest.mark.parametrize("fmt", ["zeek", "eve"])

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from detector.detectors.base import Detector, DetectorContext, Tally, devices, finding_id, merged
-from detector.findings.finding import CATEGORY_CREDENTIALS, Finding
+from detector.findings.credentials import (
+    BruteForceAttributes,
+    CleartextLoginAttributes,
+    ReuseAttributes,
+    SharedPasswordAttributes,
+)
+from detector.findings.finding import Finding
 from detector.observations import Credential, Observation, SharedPassword
 from detector.secrets import Secret
 
@@ -188,31 +194,29 @@ class CredentialDetector(Detector):
         tally = merged([use.tally for use in uses], self.ctx.settings.max_evidence)
         severity = {"hash": "info", "anonymous": "low", "token": "medium"}.get(
             c.kind, "medium" if c.starttls else "high")
-        attributes = {
-            "protocol": c.protocol,
-            "username": c.username,
-            "secret_mask": c.secret.mask,
-            "secret_fingerprint": c.secret.fingerprint,
-            "secrets": [{"mask": u.sample.secret.mask, "fingerprint": u.sample.secret.fingerprint,
-                         "accepted": u.accepted, "count": u.tally.count} for u in uses[:MAX_LISTED_USERS]],
-            "client": clients[0] if clients else "",
-            "clients": clients,
-            "server": c.server,
-            "server_port": c.server_port,
-            "accepted": accepted,
-            "weak": any(u.sample.secret.weak for u in uses),
-            "default": any(u.sample.secret.default for u in uses),
-            "kind": c.kind,
-            "note": c.note,
-            "starttls": c.starttls,
-        }
-        attributes["secret_captured"] = bool(c.secret.captured)
-        attributes["domain"] = c.domain
-        attributes["workstation"] = c.workstation
+        attributes = CleartextLoginAttributes(
+            protocol=c.protocol,
+            username=c.username,
+            secret_mask=c.secret.mask,
+            secret_fingerprint=c.secret.fingerprint,
+            secret_captured=bool(c.secret.captured),
+            secrets=[{"mask": u.sample.secret.mask, "fingerprint": u.sample.secret.fingerprint,
+                      "accepted": u.accepted, "count": u.tally.count} for u in uses[:MAX_LISTED_USERS]],
+            domain=c.domain,
+            workstation=c.workstation,
+            client=clients[0] if clients else "",
+            clients=clients,
+            server=c.server,
+            server_port=c.server_port,
+            accepted=accepted,
+            weak=any(u.sample.secret.weak for u in uses),
+            default=any(u.sample.secret.default for u in uses),
+            kind=c.kind,
+            note=c.note,
+            starttls=c.starttls,
+        )
         return Finding(
-            id=finding_id("credentials.cleartext", c.protocol, c.server, c.username, c.kind),
-            detector="credentials.cleartext",
-            category=CATEGORY_CREDENTIALS,
+            id=finding_id(CleartextLoginAttributes.detector, c.protocol, c.server, c.username, c.kind),
             title=self._login_title(c, len(uses)),
             first_seen=tally.first,
             last_seen=tally.last,
@@ -249,30 +253,28 @@ class CredentialDetector(Detector):
         pattern = "password-spraying" if spraying else "brute-force"
         outcome = "one succeeded" if attempts.accepted_users else "none succeeded"
         return Finding(
-            id=finding_id("credentials.bruteforce", protocol, client, server),
-            detector="credentials.bruteforce",
-            category=CATEGORY_CREDENTIALS,
+            id=finding_id(BruteForceAttributes.detector, protocol, client, server),
             title=(f"{'Password spraying' if spraying else 'Brute force'} over {protocol.upper()} from {client} "
                    f"to {server}:{attempts.server_port}: {tally.count} attempts, {outcome}"),
             first_seen=tally.first,
             last_seen=tally.last,
             count=tally.count,
             hosts=devices([client]),
-            attributes={
-                "protocol": protocol,
-                "client": client,
-                "server": server,
-                "server_port": attempts.server_port,
-                "pattern": pattern,
-                "attempts": tally.count,
-                "refused": attempts.refused,
-                "usernames": [u or "(no user)" for u in users[:50]],
-                "distinct_usernames": len(users),
-                "distinct_secrets": len(attempts.secrets),
-                "succeeded": bool(attempts.accepted_users),
-                "accepted_usernames": sorted(attempts.accepted_users)[:50],
-                "duration_s": round((tally.last or 0.0) - (tally.first or 0.0), 1),
-            },
+            attributes=BruteForceAttributes(
+                protocol=protocol,
+                client=client,
+                server=server,
+                server_port=attempts.server_port,
+                pattern=pattern,
+                attempts=tally.count,
+                refused=attempts.refused,
+                usernames=[u or "(no user)" for u in users[:50]],
+                distinct_usernames=len(users),
+                distinct_secrets=len(attempts.secrets),
+                succeeded=bool(attempts.accepted_users),
+                accepted_usernames=sorted(attempts.accepted_users)[:50],
+                duration_s=round((tally.last or 0.0) - (tally.first or 0.0), 1),
+            ),
             evidence=tally.evidence,
             severity="high" if attempts.accepted_users else "medium",
             inputs=sorted(tally.inputs),
@@ -284,25 +286,23 @@ class CredentialDetector(Detector):
         tally = merged([u.tally for u in uses], self.ctx.settings.max_evidence)
         recipients = sorted({r for u in uses for r in u.sample.recipients})[:50]
         return Finding(
-            id=finding_id("credentials.shared-in-message", s.channel, s.sender),
-            detector="credentials.shared-in-message",
-            category=CATEGORY_CREDENTIALS,
+            id=finding_id(SharedPasswordAttributes.detector, s.channel, s.sender),
             title=f"Password pasted into a {s.channel} message by {s.sender or 'an unknown sender'}",
             first_seen=tally.first,
             last_seen=tally.last,
             count=tally.count,
             hosts=devices([s.sender, *recipients]),
-            attributes={
-                "channel": s.channel,
-                "sender": s.sender,
-                "recipients": recipients,
-                "score": round(max(u.sample.score for u in uses), 2),
-                "phrase": s.phrase,
-                "secret_mask": s.secret.mask,
-                "secret_fingerprint": s.secret.fingerprint,
-                "secrets": len(uses),
-                "weak": any(u.sample.secret.weak for u in uses),
-            },
+            attributes=SharedPasswordAttributes(
+                channel=s.channel,
+                sender=s.sender,
+                recipients=recipients,
+                score=round(max(u.sample.score for u in uses), 2),
+                phrase=s.phrase,
+                secret_mask=s.secret.mask,
+                secret_fingerprint=s.secret.fingerprint,
+                secrets=len(uses),
+                weak=any(u.sample.secret.weak for u in uses),
+            ),
             evidence=tally.evidence,
             severity="high",
             inputs=sorted(tally.inputs),
@@ -317,24 +317,22 @@ class CredentialDetector(Detector):
         clients = devices(self.reuse_clients.get(fingerprint, ()))
         return Finding(
             # the uses identify it, not the keyed fingerprint: the same reuse has the same id on any machine
-            id=finding_id("credentials.reuse", *(f"{u}|{p}|{s}" for u, p, s in ordered)),
-            detector="credentials.reuse",
-            category=CATEGORY_CREDENTIALS,
+            id=finding_id(ReuseAttributes.detector, *(f"{u}|{p}|{s}" for u, p, s in ordered)),
             title=f"One password reused for {len(users)} user(s) across {len(services)} service(s)",
             first_seen=tally.first,
             last_seen=tally.last,
             count=len(ordered),
             hosts=clients,
-            attributes={
-                "secret_mask": secret.mask,
-                "secret_fingerprint": fingerprint,
-                "usernames": users,
-                "services": services,
-                "protocols": sorted({p for _, p, _ in ordered}),
-                "clients": clients,
-                "weak": secret.weak,
-                "default": secret.default,
-            },
+            attributes=ReuseAttributes(
+                secret_mask=secret.mask,
+                secret_fingerprint=fingerprint,
+                usernames=users,
+                services=services,
+                protocols=sorted({p for _, p, _ in ordered}),
+                clients=clients,
+                weak=secret.weak,
+                default=secret.default,
+            ),
             evidence=tally.evidence,
             severity="high",
             inputs=sorted(tally.inputs),

@@ -16,8 +16,8 @@ from typing import Optional
 from detector.bounded import RecentMap
 from detector.detectors.base import Detector, DetectorContext, Tally, devices, finding_id, is_device
 from detector.detectors.identification import UnnamedFlows, identification, looks_like_tor
-from detector.findings.filesharing import CHANNEL_SERVICES
-from detector.findings.finding import CATEGORY_FILE_SHARING, Finding
+from detector.findings.filesharing import CHANNEL_SERVICES, FileMovedAttributes, ServiceUseAttributes
+from detector.findings.finding import Finding
 from detector.observations import (
     DnsAlias,
     DnsQuery,
@@ -359,33 +359,33 @@ class FileSharingDetector(Detector):
         bytes_up = sum(ups) if ups else None
         bytes_down = sum(h.bytes_down for h in hosts.values()) if metered else None
         per_host = [self._per_host(name, h) for name, h in sorted(hosts.items())]
-        attributes = {
-            "service": service.name,
-            "service_category": service.category,
-            "domains": sorted(use.domains),
-            "methods": sorted(use.methods),
-            "bytes_up": bytes_up,
-            "bytes_down": bytes_down,
-            "connections": sum(h.connections for h in hosts.values()),
-            "risk": service.risk,
-            "vendor_url": service.vendor_url,
-            "per_host": per_host,
-            "upload_requests": use.upload_requests,
-            "dns_only": use.methods <= DNS_ONLY_METHODS,
-            "devices": len(hosts),
-            "processes": sorted(use.processes),
-            "tenant": tenant or None,
-        }
-        attributes["identified_by"], attributes["confidence"] = identification(use.methods)
+        identified_by, confidence = identification(use.methods)
+        attributes = ServiceUseAttributes(
+            service=service.name,
+            service_category=service.category,
+            domains=sorted(use.domains),
+            methods=sorted(use.methods),
+            identified_by=identified_by,
+            confidence=confidence,
+            bytes_up=bytes_up,
+            bytes_down=bytes_down,
+            connections=sum(h.connections for h in hosts.values()),
+            risk=service.risk,
+            vendor_url=service.vendor_url,
+            per_host=per_host,
+            upload_requests=use.upload_requests,
+            dns_only=use.methods <= DNS_ONLY_METHODS,
+            devices=len(hosts),
+            processes=sorted(use.processes),
+            tenant=tenant or None,
+        )
         title = f"{service.name} used by {len(hosts)} device(s)"
         if tenant:
             title = f"{service.name} (tenant {tenant}) used by {len(hosts)} device(s)"
         if bytes_up:
             title += f", {_human(bytes_up)} uploaded"
         return Finding(
-            id=finding_id("filesharing.service", service.name, tenant or ""),
-            detector="filesharing.service",
-            category=CATEGORY_FILE_SHARING,
+            id=finding_id(ServiceUseAttributes.detector, service.name, tenant or ""),
             title=title,
             first_seen=use.tally.first,
             last_seen=use.tally.last,
@@ -418,28 +418,25 @@ class FileSharingDetector(Detector):
     def _transfer_finding(self, key: tuple, tally: Tally) -> Finding:
         info = self.transfer_info[key]
         moved = info.size if info.size is not None else None
-        attributes = {
-            "service": CHANNEL_SERVICES.get(info.protocol, info.protocol),
-            "service_category": "file-transfer",
-            "bytes_up": moved if info.direction == "up" else None if moved is None else 0,
-            "bytes_down": moved if info.direction == "down" else None if moved is None else 0,
-            "protocol": info.protocol,
-            "filename": info.filename,
-            "size": info.size,
-            "direction": info.direction,
-            "sender": info.sender,
-            "recipients": list(info.recipients),
-            "client": info.client,
-            "server": info.server,
-            "external": self._external(info),
-            "mime_type": info.mime_type,
-        }
-        if info.protocol == "mail-log":
-            attributes["personal_recipients"] = self._personal_recipients(info)
+        attributes = FileMovedAttributes(
+            service=CHANNEL_SERVICES.get(info.protocol, info.protocol),
+            service_category="file-transfer",
+            bytes_up=moved if info.direction == "up" else None if moved is None else 0,
+            bytes_down=moved if info.direction == "down" else None if moved is None else 0,
+            protocol=info.protocol,
+            filename=info.filename,
+            size=info.size,
+            direction=info.direction,
+            sender=info.sender,
+            recipients=list(info.recipients),
+            client=info.client,
+            server=info.server,
+            external=self._external(info),
+            personal_recipients=self._personal_recipients(info) if info.protocol == "mail-log" else [],
+            mime_type=info.mime_type,
+        )
         return Finding(
-            id=finding_id("filesharing.attachment", *key),
-            detector="filesharing.attachment",
-            category=CATEGORY_FILE_SHARING,
+            id=finding_id(FileMovedAttributes.detector, *key),
             title=f"File {info.filename!s:.80} sent by {info.protocol} instead of a sanctioned share",
             first_seen=tally.first,
             last_seen=tally.last,

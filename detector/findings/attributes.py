@@ -1,16 +1,11 @@
-"""Finding attributes, declared once per kind of finding.
+"""The kind of a finding: its attributes, declared once as a frozen dataclass.
 
-Each detector declares its findings' attributes as a dataclass derived from
-``Attributes`` (in ``detector/detectors/*_attributes.py``, next to the
-detector). That one declaration is read by everything else: rule validation
-(an unknown field is an error), the JSON contract in the README (generated),
-CSV columns (flattened) and the report's labels. A detector builds a finding
-from a plain mapping; ``Attributes.build`` refuses a key the declaration does
-not have, so a detector and its consumers cannot drift apart silently.
-
-Read access keeps the mapping protocol (``attrs["service"]``, ``attrs.get``)
-for rule paths and templates, but only for declared names: asking for an
-undeclared key raises ``UndeclaredAttribute`` instead of quietly returning None.
+Each kind (``detector/findings/<family>.py``) derives from ``Attributes`` and
+names its detector, category and summary as class variables. That one
+declaration is read by everything else: the detector constructs it, rule
+validation (an unknown field is an error), the JSON contract in the README
+(generated), CSV columns (flattened) and the report, which registers one
+presentation per kind (``reports/kinds/<family>.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +15,8 @@ import functools
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator, Union, get_args, get_origin, get_type_hints
+from dataclasses import InitVar, dataclass, field
+from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 
 MAX_CSV_CELL = 2000
 
@@ -64,42 +59,50 @@ class AttributeSpec:
     owner: str  # the detector whose findings carry it
 
 
-@dataclass
-class Attributes(Mapping):
-    """Base of every declared attribute set; subclasses are dataclasses."""
+A = TypeVar("A", bound="Attributes")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attributes:
+    """Base of every finding kind: a frozen dataclass whose class says which detector, category and summary.
+
+    A kind's class is constructed directly by its detector and checked on construction (declared types);
+    a finding read back from text (store, rule examples) goes through ``load``. Consumers read attributes
+    by name (``attrs.service``) on the kind they know; only rule matching and CSV read by a name given as
+    text, through ``value``.
+    """
 
     detector: ClassVar[str] = ""
     category: ClassVar[str] = ""
     summary: ClassVar[str] = ""
-    declared_anywhere: ClassVar[set[str]] = set()  # every name any declaration has
+    carries_users: ClassVar[bool] = False  # has a ``users`` attribute the device directory fills in
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.declared_anywhere.update(getattr(cls, "__annotations__", {}))
+    checked: InitVar[bool] = True  # types checked on construction; ``load`` reads stored text without
 
-    # ---------------------------------------------------------- construction
+    def __post_init__(self, checked: bool) -> None:
+        if not checked:
+            return
+        hints = _hints(type(self))
+        for name in self.names():
+            value = getattr(self, name)
+            if not _fits(value, hints[name]):
+                raise AttributeTypeError(
+                    f"{self.detector}: attribute {name}={value!r:.80} is not {_type_text(hints[name])}")
+
+    # ---------------------------------------------------------- construction from text
 
     @classmethod
-    def build(cls, values: Mapping[str, Any]) -> Attributes:
-        """Strict: every key must be declared and every value of the declared type."""
+    def load(cls: type[A], values: Mapping[str, Any], *, strict: bool = False) -> A:
+        """The kind from a JSON mapping. Stored or older documents may carry keys this version dropped:
+        those are ignored and nothing is type-checked (a damaged database still renders), unless ``strict``
+        (rule examples, where a misspelled name or a wrong type must not pass)."""
         names = cls.names()
         unknown = [key for key in values if key not in names]
-        if unknown:
+        if unknown and strict:
             raise UndeclaredAttribute(
-                f"{cls.detector or cls.__name__}: attribute(s) {', '.join(sorted(map(str, unknown)))} "
+                f"{cls.detector}: attribute(s) {', '.join(sorted(map(str, unknown)))} "
                 f"not declared in {cls.__module__}.{cls.__name__}")
-        hints = _hints(cls)
-        for key, value in values.items():
-            if not _fits(value, hints[key]):
-                raise AttributeTypeError(
-                    f"{cls.detector}: attribute {key}={value!r:.80} is not {_type_text(hints[key])}")
-        return cls(**dict(values))
-
-    @classmethod
-    def load(cls, values: Mapping[str, Any]) -> Attributes:
-        """Lenient: stored or older documents may carry keys this version dropped; those are ignored."""
-        names = cls.names()
-        return cls(**{k: v for k, v in values.items() if k in names})
+        return cls(**{k: v for k, v in values.items() if k in names}, checked=strict)
 
     # ---------------------------------------------------------- declaration
 
@@ -115,37 +118,11 @@ class Attributes(Mapping):
                               bool(f.metadata.get("structured")), f.metadata.get("when", ""), cls.detector)
                 for f in dataclasses.fields(cls)]
 
-    # ---------------------------------------------------------- mapping protocol (declared names only)
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self.names():
-            raise UndeclaredAttribute(f"{self.detector}: no attribute {key!r}")
-        return getattr(self, key)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key not in self.names():
-            raise UndeclaredAttribute(f"{self.detector}: no attribute {key!r}")
-        setattr(self, key, value)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Like dict.get across finding kinds, but a name no declaration has is an error, not None."""
-        if key not in self.names():
-            if key not in self.declared_anywhere:
-                raise UndeclaredAttribute(f"no finding declares an attribute {key!r}")
-            return default
-        value = getattr(self, key)
-        return default if value is None else value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names())
-
-    def __len__(self) -> int:
-        return len(self.names())
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key in self.names() and getattr(self, key) is not None
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it is
+    def value(self, name: str) -> Any:
+        """An attribute named by text (rule paths, CSV columns); an undeclared name is an error."""
+        if name not in self.names():
+            raise UndeclaredAttribute(f"{self.detector}: no attribute {name!r}")
+        return getattr(self, name)
 
     # ---------------------------------------------------------- outputs
 
@@ -237,6 +214,3 @@ def _cell(value: Any) -> str:
     else:
         text = str(value)
     return text[:MAX_CSV_CELL]
-
-
-__all__ = ["AttributeSpec", "AttributeTypeError", "Attributes", "UndeclaredAttribute", "attribute"]

@@ -1,4 +1,4 @@
-"""Attributes of clear-text credential findings, declared once (see detector.findings.attributes)."""
+"""Attributes of clear-text credential findings, one frozen class per kind (see detector.findings.attributes)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from detector.findings.attributes import Attributes, attribute
 from detector.findings.finding import CATEGORY_CREDENTIALS
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class CleartextLoginAttributes(Attributes):
     detector = "credentials.cleartext"
     category = CATEGORY_CREDENTIALS
@@ -51,7 +51,7 @@ class CleartextLoginAttributes(Attributes):
                                          when="null for protocols without STARTTLS")
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class BruteForceAttributes(Attributes):
     detector = "credentials.bruteforce"
     category = CATEGORY_CREDENTIALS
@@ -78,7 +78,7 @@ class BruteForceAttributes(Attributes):
     duration_s: float = attribute("seconds between the first and the last attempt", label="Duration", default=0.0)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ReuseAttributes(Attributes):
     detector = "credentials.reuse"
     category = CATEGORY_CREDENTIALS
@@ -95,7 +95,7 @@ class ReuseAttributes(Attributes):
     default: bool = attribute("the secret is a vendor default", label="Default", default=False)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class SharedPasswordAttributes(Attributes):
     detector = "credentials.shared-in-message"
     category = CATEGORY_CREDENTIALS
@@ -116,4 +116,4 @@ class SharedPasswordAttributes(Attributes):
     weak: bool = attribute("the secret is short or common", label="Weak", default=False)
 
 
-DECLARED = (CleartextLoginAttributes, BruteForceAttributes, ReuseAttributes, SharedPasswordAttributes)
+KINDS = (CleartextLoginAttributes, BruteForceAttributes, ReuseAttributes, SharedPasswordAttributes)

@@ -1,4 +1,4 @@
-"""Attributes of file-sharing findings, declared once (see detector.findings.attributes)."""
+"""Attributes of file-sharing findings, one frozen class per kind (see detector.findings.attributes)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,14 @@ from detector.findings.finding import CATEGORY_FILE_SHARING
 SERVICE_CATEGORIES = ("cloud-storage", "file-transfer", "paste", "webmail", "messaging", "remote-access", "p2p",
                       "genai", "productivity", "vpn-proxy", "collaboration", "social")
 
-# the `service` a file moved by a channel other than a cloud service is filed under
-CHANNEL_SERVICES = {"ftp-stor": "FTP", "ftp-retr": "FTP", "tftp-wrq": "TFTP", "tftp-rrq": "TFTP",
-                    "smtp-attachment": "E-mail attachment", "mail-log": "E-mail attachment"}
-
 # The "service" of a file moved outside any catalog service: the channel it took.
 CHANNEL_SERVICES = {"ftp-stor": "FTP", "ftp-retr": "FTP", "tftp-wrq": "TFTP", "tftp-rrq": "TFTP",
                     "smtp-attachment": "E-mail attachment", "mail-log": "E-mail attachment"}
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class FileSharingAttributes(Attributes):
-    """What every file-sharing finding says: which service, and how much left the site."""
+    """What every file-sharing finding says: which service, and how much left the site (not a kind itself)."""
 
     category = CATEGORY_FILE_SHARING
 
@@ -36,10 +32,11 @@ class FileSharingAttributes(Attributes):
                                           when="null when unknown")
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ServiceUseAttributes(FileSharingAttributes):
     detector = "filesharing.service"
     summary = "one finding per service and tenant"
+    carries_users = True
 
     domains: list[str] = attribute("host names seen for the service", label="Domains", factory=list)
     methods: list[str] = attribute("how it was identified: `dns`, `dns-cname`, `dns-answer-ip`, `tls-sni`, "
@@ -73,7 +70,7 @@ class ServiceUseAttributes(FileSharingAttributes):
         "device", label="Per device", factory=list, structured=True)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class FileMovedAttributes(FileSharingAttributes):
     detector = "filesharing.attachment"
     summary = "one finding per file moved by FTP, TFTP or mail instead of a sanctioned share"
@@ -95,4 +92,4 @@ class FileMovedAttributes(FileSharingAttributes):
                                label="MIME type", default="")
 
 
-DECLARED = (ServiceUseAttributes, FileMovedAttributes)
+KINDS = (ServiceUseAttributes, FileMovedAttributes)

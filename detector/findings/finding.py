@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Generic, Optional, TypeVar
 
+from detector.findings.attributes import Attributes
 from detector.times import iso
+
+A = TypeVar("A", bound=Attributes)
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
-
 CATEGORY_FILE_SHARING = "file-sharing"
-
-
 CATEGORY_CREDENTIALS = "plaintext-credentials"
-
-
 CATEGORY_WIFI = "wifi-drops"
-
-
 CATEGORY_WIFI_ATTACK = "wifi-attack"
 
 
@@ -37,19 +33,20 @@ class Evidence:
         return {"time": self.time, "source": self.source, "detail": self.detail}
 
 
-@dataclass
-class Finding:
-    """What a detector concluded; rules fill the classification fields."""
+@dataclass(kw_only=True)
+class Finding(Generic[A]):
+    """What a detector concluded, its kind's attributes included; rules fill the classification fields.
+
+    The detector name and the category are the kind's (``attributes``), never given twice.
+    """
 
     id: str
-    detector: str
-    category: str
     title: str
     first_seen: Optional[float]
     last_seen: Optional[float]
     count: int
     hosts: list[str]
-    attributes: dict[str, Any]
+    attributes: A
     evidence: list[Evidence] = field(default_factory=list)
     # classification, set by rules
     rule: str = ""
@@ -63,13 +60,15 @@ class Finding:
     inputs: list[str] = field(default_factory=list)  # input files (or interfaces) that hold its evidence
     host_names: dict[str, str] = field(default_factory=dict)  # address -> "LAPTOP-ANNA (anna@CORP)" when known
 
-    def __post_init__(self) -> None:
-        from detector.findings.registry import typed  # the registry imports the detectors' declarations
+    @property
+    def detector(self) -> str:
+        return self.attributes.detector
 
-        self.attributes = typed(self.detector, self.attributes)
+    @property
+    def category(self) -> str:
+        return self.attributes.category
 
     def as_dict(self) -> dict[str, Any]:
-        attributes = self.attributes.as_dict() if hasattr(self.attributes, "as_dict") else dict(self.attributes)
         return {
             "id": self.id,
             "rule": self.rule,
@@ -81,7 +80,7 @@ class Finding:
             "last_seen": iso(self.last_seen),
             "count": self.count,
             "hosts": list(self.hosts),
-            "attributes": attributes,
+            "attributes": self.attributes.as_dict(),
             "evidence": [e.as_dict() for e in self.evidence],
             "compliance": list(self.compliance),
             "remediation": self.remediation,

@@ -1,38 +1,33 @@
-"""The registry of declared finding attributes, and what is generated from it.
+"""Every finding kind, and what is generated from the list: rule field names, CSV columns, the contract.
 
-Detectors declare their attributes in ``detectors/*_attributes.py``; this
-module collects the declarations so that findings, rules, the store, CSV and
-the README's JSON contract all read the same one.
+The kinds are classes (each family module lists its own in ``KINDS``); a kind is
+looked up by its detector name only where text comes in (the store, rule
+examples), and an unknown name is an error there.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from detector.findings import credentials, filesharing, wifi
+from detector.findings.attributes import Attributes, AttributeSpec
 
-from detector.findings import credentials as credentials_attributes
-from detector.findings import filesharing as filesharing_attributes
-from detector.findings import wifi as wifi_attributes
-from detector.findings.attributes import Attributes, AttributeSpec, UndeclaredAttribute
-
-DECLARATIONS: dict[str, type[Attributes]] = {
-    cls.detector: cls
-    for module in (filesharing_attributes, credentials_attributes, wifi_attributes)
-    for cls in module.DECLARED
-}
+KINDS: tuple[type[Attributes], ...] = filesharing.KINDS + credentials.KINDS + wifi.KINDS
+_BY_DETECTOR = {kind.detector: kind for kind in KINDS}
 
 
-def typed(detector: str, values: Mapping[str, Any], strict: bool = True) -> Any:
-    """The declared attribute object for a detector's finding (a plain dict for undeclared detectors)."""
-    if isinstance(values, Attributes):
-        return values
-    cls = DECLARATIONS.get(detector)
-    if cls is None:
-        return dict(values)
-    return cls.build(values) if strict else cls.load(values)
+class UnknownKind(ValueError):
+    """Text named a detector no finding kind declares (a newer version's finding, or a typo)."""
+
+
+def kind_named(detector: str) -> type[Attributes]:
+    """The kind whose findings the named detector makes."""
+    kind = _BY_DETECTOR.get(detector)
+    if kind is None:
+        raise UnknownKind(f"no finding kind has the detector {detector!r} (known: {', '.join(sorted(_BY_DETECTOR))})")
+    return kind
 
 
 def all_specs() -> list[AttributeSpec]:
-    return [spec for cls in DECLARATIONS.values() for spec in cls.specs()]
+    return [spec for kind in KINDS for spec in kind.specs()]
 
 
 def field_names() -> set[str]:
@@ -43,10 +38,7 @@ def field_names() -> set[str]:
 def csv_columns() -> list[str]:
     """Flattened attribute columns in a stable order: declaration order, first occurrence wins."""
     seen: dict[str, None] = {}
-    for cls in DECLARATIONS.values():
-        for name in cls.names():
+    for kind in KINDS:
+        for name in kind.names():
             seen.setdefault(f"attr_{name}", None)
     return list(seen)
-
-
-__all__ = ["DECLARATIONS", "UndeclaredAttribute", "all_specs", "csv_columns", "field_names", "typed"]

@@ -1,4 +1,4 @@
-"""Attributes of Wi-Fi findings, declared once (see detector.findings.attributes)."""
+"""Attributes of Wi-Fi findings, one frozen class per kind (see detector.findings.attributes)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from detector.findings.attributes import Attributes, attribute
 from detector.findings.finding import CATEGORY_WIFI, CATEGORY_WIFI_ATTACK
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class RecurringDropAttributes(Attributes):
     detector = "wifi.recurring"
     category = CATEGORY_WIFI
@@ -42,7 +42,7 @@ class RecurringDropAttributes(Attributes):
                                               factory=list, structured=True)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class OutageAttributes(Attributes):
     detector = "wifi.outage"
     category = CATEGORY_WIFI
@@ -59,7 +59,7 @@ class OutageAttributes(Attributes):
                                               factory=list, structured=True)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class DeauthFloodAttributes(Attributes):
     detector = "wifi.deauth-flood"
     category = CATEGORY_WIFI_ATTACK
@@ -86,7 +86,7 @@ class DeauthFloodAttributes(Attributes):
                                                factory=dict, structured=True)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class TargetedDeauthAttributes(Attributes):
     detector = "wifi.deauth-targeted"
     category = CATEGORY_WIFI_ATTACK
@@ -112,7 +112,7 @@ class TargetedDeauthAttributes(Attributes):
                                         factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class DeauthSummaryAttributes(Attributes):
     detector = "wifi.deauth-summary"
     category = CATEGORY_WIFI
@@ -136,5 +136,5 @@ class DeauthSummaryAttributes(Attributes):
                                    default=0)
 
 
-DECLARED = (RecurringDropAttributes, OutageAttributes, DeauthFloodAttributes, TargetedDeauthAttributes,
+KINDS = (RecurringDropAttributes, OutageAttributes, DeauthFloodAttributes, TargetedDeauthAttributes,
             DeauthSummaryAttributes)

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional, TextIO
 
-from detector.findings.finding import CATEGORY_FILE_SHARING, Finding
+from detector.findings.filesharing import FileSharingAttributes
+from detector.findings.finding import Finding
 from detector.findings.registry import csv_columns as schema_csv_columns
 from detector.findings.result import ScanResult
 from detector.store.errors import StoreError
@@ -52,7 +53,7 @@ def neutralise_formula(text: str) -> str:
 def _csv_row(result: ScanResult, finding: Finding, attribute_columns: list[str]) -> list[Any]:
     text = neutralise_formula
     exception = finding.exception or {}
-    flat = finding.attributes.flatten() if hasattr(finding.attributes, "flatten") else {}
+    flat = finding.attributes.flatten()
     return [
         text(result.site),
         result.scan_id,
@@ -114,9 +115,8 @@ def blocklist(result: ScanResult, catalog: Any) -> BlockList:
     """
     status: dict[str, set[bool]] = {}
     for finding in result.findings:
-        name = finding.attributes.get("service")
-        if finding.category == CATEGORY_FILE_SHARING and isinstance(name, str) and name:
-            status.setdefault(name, set()).add(bool(finding.sanctioned))
+        if isinstance(finding.attributes, FileSharingAttributes) and finding.attributes.service:
+            status.setdefault(finding.attributes.service, set()).add(bool(finding.sanctioned))
     block = BlockList()
     for name in sorted(status, key=str.lower):
         service = catalog.named(name) if catalog is not None else None

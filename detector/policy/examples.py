@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from detector.findings.attributes import AttributeTypeError, UndeclaredAttribute
 from detector.findings.finding import SEVERITIES, Finding
+from detector.findings.registry import UnknownKind, kind_named
 from detector.policy.model import Example, ExampleFailure, Mark, RuleError
 from detector.policy.yamlsrc import YList, YMap, plain
 
@@ -74,8 +75,8 @@ class ExampleParser:
             self.fail(mark, "an example must be a mapping of finding fields")
             return None
         values: dict[str, Any] = {
-            "id": example_id, "detector": "", "category": "", "title": "", "count": 1, "hosts": [],
-            "first_seen": None, "last_seen": None, "attributes": {}, "severity": "info",
+            "id": example_id, "title": "", "count": 1, "hosts": [], "first_seen": None, "last_seen": None,
+            "severity": "info",
         }
         ok = True
         for key, value in node.items():
@@ -86,11 +87,29 @@ class ExampleParser:
                 values[key] = converted
         if not ok:
             return None
+        return self._typed(values, node, mark)
+
+    def _typed(self, values: dict[str, Any], node: YMap, mark: Mark) -> Optional[Finding]:
+        """The example as a finding of the kind its ``detector`` names; an unknown kind is an error."""
+        detector, category = values.pop("detector", ""), values.pop("category", None)
+        if not detector:
+            self.fail(mark, "an example must name its detector (the kind of finding it stands for)")
+            return None
         try:
-            return Finding(**values)
+            kind = kind_named(detector)
+        except UnknownKind as exc:
+            self.fail(node.value_mark("detector"), str(exc))
+            return None
+        if category is not None and category != kind.category:
+            self.fail(node.value_mark("category"), f"category {category!r} is not the category of {detector} "
+                                                   f"findings ({kind.category!r})")
+            return None
+        try:
+            attributes = kind.load(values.pop("attributes", {}), strict=True)
         except (UndeclaredAttribute, AttributeTypeError) as exc:
             self.fail(node.value_mark("attributes") if "attributes" in node else mark, str(exc))
             return None
+        return Finding(attributes=attributes, **values)
 
     def field(self, key: str, value: Any, node: YMap) -> Any:
         """The example value converted to what a detector would emit, or _INVALID."""

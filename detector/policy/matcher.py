@@ -60,8 +60,11 @@ def canonical_path(name: str) -> str:
 def lookup(finding: Finding, path: str) -> Any:
     """The value at ``path``, or ``_MISSING`` when absent or null."""
     if path.startswith("attributes."):
-        value: Any = finding.attributes
-        for part in path[len("attributes."):].split("."):
+        name, *inner = path[len("attributes."):].split(".")
+        if name not in finding.attributes.names():  # a rule may name another kind's attribute
+            return _MISSING
+        value: Any = finding.attributes.value(name)
+        for part in inner:
             if not isinstance(value, Mapping) or part not in value:
                 return _MISSING
             value = value[part]

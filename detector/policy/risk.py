@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from detector.findings.finding import CATEGORY_FILE_SHARING, SEVERITY_RANK, Finding
+from detector.findings.filesharing import FileSharingAttributes
+from detector.findings.finding import SEVERITY_RANK, Finding
 
 SEVERITY_POINTS = {"info": 0.0, "low": 2.0, "medium": 5.0, "high": 10.0, "critical": 20.0}
 
@@ -88,8 +89,8 @@ def recency_factor(last_seen: Optional[float], reference: Optional[float]) -> fl
 
 def volume_units(finding: Finding) -> float:
     """MiB uploaded for file sharing (what left the site), events otherwise."""
-    if finding.category == CATEGORY_FILE_SHARING:
-        bytes_up = _as_number(finding.attributes.get("bytes_up"))
+    if isinstance(finding.attributes, FileSharingAttributes):
+        bytes_up = _as_number(finding.attributes.bytes_up)
         if bytes_up is not None:
             return bytes_up / MIB
     return float(max(0, finding.count or 0))

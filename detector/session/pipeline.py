@@ -7,7 +7,7 @@ and live capture all feed it, so they share decoders and detectors exactly.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, TextIO
@@ -393,6 +393,6 @@ def attribute_to_devices(finding: Finding, directory: Optional[Directory] = None
         return
     labels = {host: directory.label(host) for host in finding.hosts[:MAX_NAMED_HOSTS]}
     finding.host_names = {host: label for host, label in labels.items() if label and label != host}
-    if finding.detector == "filesharing.service":  # devices (= hosts) the detector counted, with its title
-        finding.attributes["users"] = directory.people(finding.hosts)[1][:100]
+    if finding.attributes.carries_users:  # the people behind the devices (= hosts) the detector counted
+        finding.attributes = replace(finding.attributes, users=directory.people(finding.hosts)[1][:100])
 

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from detector.findings.finding import Evidence, Finding
-from detector.findings.registry import typed
+from detector.findings.registry import UnknownKind, kind_named
 from detector.findings.result import InputRecord
 from detector.store.errors import StoreError
 
@@ -47,8 +47,7 @@ def finding_row(finding: Finding) -> dict[str, Any]:
         "last_seen": finding.last_seen,
         "count": finding.count,
         "hosts": to_json(list(finding.hosts), what + " hosts"),
-        "attributes": to_json(finding.attributes.as_dict() if hasattr(finding.attributes, "as_dict")
-                              else dict(finding.attributes), what + " attributes"),
+        "attributes": to_json(finding.attributes.as_dict(), what + " attributes"),
         "evidence": to_json([e.as_dict() for e in finding.evidence], what + " evidence"),
         "compliance": to_json(list(finding.compliance), what + " compliance"),
         "remediation": finding.remediation,
@@ -61,16 +60,19 @@ def finding_row(finding: Finding) -> dict[str, Any]:
 
 
 def finding_from_row(row: dict[str, Any]) -> Finding:
+    """The stored finding; a detector this version has no kind for is an error, never an untyped finding."""
+    try:
+        kind = kind_named(row["detector"])
+    except UnknownKind as exc:
+        raise StoreError(f"stored finding {row['id']}: {exc}") from exc
     return Finding(
         id=row["id"],
-        detector=row["detector"],
-        category=row["category"],
         title=row["title"],
         first_seen=row["first_seen"],
         last_seen=row["last_seen"],
         count=row["count"],
         hosts=json.loads(row["hosts"]),
-        attributes=typed(row["detector"], json.loads(row["attributes"]), strict=False),
+        attributes=kind.load(json.loads(row["attributes"])),
         evidence=[Evidence(**item) for item in json.loads(row["evidence"])],
         rule=row["rule"],
         severity=row["severity"],

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from detector.detectors.base import finding_id
-from detector.findings.finding import CATEGORY_WIFI, CATEGORY_WIFI_ATTACK, Evidence, Finding
+from detector.findings.finding import Evidence, Finding
+from detector.findings.wifi import DeauthFloodAttributes, DeauthSummaryAttributes, TargetedDeauthAttributes
 from detector.observations import WifiDisconnect
 from detector.policy.settings import Settings
 from detector.times import iso
@@ -20,7 +21,18 @@ MAX_REASON_CODES = 32  # reason codes listed (802.11 defines about 70; a hostile
 DIRECTION_KEYS = {"ap-to-sta": "ap_to_sta", "sta-to-ap": "sta_to_ap", "broadcast": "broadcast", "": "unknown"}
 
 
-def frame_counts(frames: Iterable[WifiDisconnect], settings: Settings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FrameCounts:
+    """Disconnect frames counted: totals, reasons, directions and per station."""
+
+    deauth: int
+    disassoc: int
+    reason_counts: dict[str, int]
+    direction_counts: dict[str, int]
+    station_counts: dict[str, Any]
+
+
+def frame_counts(frames: Iterable[WifiDisconnect], settings: Settings) -> FrameCounts:
     """Counts of disconnect frames: totals, reasons, directions and per station (busiest first, bounded)."""
     kinds: Counter = Counter()
     reasons: Counter = Counter()
@@ -36,14 +48,14 @@ def frame_counts(frames: Iterable[WifiDisconnect], settings: Settings) -> dict[s
         station[direction] += 1
     busiest = sorted(per_station.items(), key=lambda item: (-sum(item[1][k] for k in ("deauth", "disassoc")),
                                                             item[0]))
-    return {
-        "deauth": kinds["deauth"],
-        "disassoc": kinds["disassoc"],
-        "reason_counts": {str(code): n for code, n in reasons.most_common(MAX_REASON_CODES)},
-        "direction_counts": {key: directions[key] for key in DIRECTION_KEYS.values() if directions[key]},
-        "station_counts": {mac: {key: n for key, n in sorted(counts.items()) if n}
-                           for mac, counts in busiest[:settings.wifi_max_listed]},
-    }
+    return FrameCounts(
+        deauth=kinds["deauth"],
+        disassoc=kinds["disassoc"],
+        reason_counts={str(code): n for code, n in reasons.most_common(MAX_REASON_CODES)},
+        direction_counts={key: directions[key] for key in DIRECTION_KEYS.values() if directions[key]},
+        station_counts={mac: {key: n for key, n in sorted(counts.items()) if n}
+                        for mac, counts in busiest[:settings.wifi_max_listed]},
+    )
 
 
 def densest_window(frames: Sequence[WifiDisconnect], window: float) -> int:
@@ -76,28 +88,29 @@ def flood_finding(bssid: str, frames: list[WifiDisconnect], settings: Settings) 
     reasons = Counter(f.reason for f in frames)
     rate = densest_window(frames, settings.wifi_flood_window_seconds)
     listed = settings.wifi_max_listed
+    counts = frame_counts(frames, settings)
     return Finding(
-        id=finding_id("wifi.deauth-flood", bssid),
-        detector="wifi.deauth-flood",
-        category=CATEGORY_WIFI_ATTACK,
+        id=finding_id(DeauthFloodAttributes.detector, bssid),
         title=f"Deauthentication flood against {bssid}: {len(frames)} frames, up to {rate}/s",
         first_seen=frames[0].ts,
         last_seen=frames[-1].ts,
         count=len(frames),
         hosts=stations[:listed],
-        attributes={
-            "bssid": bssid,
-            "ssid": next((f.ssid for f in frames if f.ssid), ""),
-            "frames": len(frames),
-            "seconds": round(frames[-1].ts - frames[0].ts, 1),
-            "peak_per_second": rate,
-            "deauth": sum(f.subtype == "deauth" for f in frames),
-            "disassoc": sum(f.subtype == "disassoc" for f in frames),
-            "broadcast": sum(f.direction == "broadcast" for f in frames),
-            "stations": stations[:listed],
-            "reasons": {str(k): v for k, v in reasons.most_common(settings.wifi_reasons_listed)},
-            **frame_counts(frames, settings),
-        },
+        attributes=DeauthFloodAttributes(
+            bssid=bssid,
+            ssid=next((f.ssid for f in frames if f.ssid), ""),
+            frames=len(frames),
+            seconds=round(frames[-1].ts - frames[0].ts, 1),
+            peak_per_second=rate,
+            deauth=counts.deauth,
+            disassoc=counts.disassoc,
+            broadcast=sum(f.direction == "broadcast" for f in frames),
+            stations=stations[:listed],
+            reasons={str(k): v for k, v in reasons.most_common(settings.wifi_reasons_listed)},
+            reason_counts=counts.reason_counts,
+            direction_counts=counts.direction_counts,
+            station_counts=counts.station_counts,
+        ),
         evidence=[Evidence(iso(f.ts), f.where, f"{f.subtype} {f.direction} reason {f.reason}")
                   for f in frames[:settings.wifi_attack_evidence_frames]],
         severity="high",
@@ -173,30 +186,28 @@ def targeted_finding(attack: TargetedAttack, settings: Settings) -> Finding:
     evidence = [Evidence(iso(f.ts), f.where, f"{f.subtype} {f.direction} reason {f.reason} ({attack.station})")
                 for burst in attack.bursts for f in burst[:per_burst]]
     return Finding(
-        id=finding_id("wifi.deauth-targeted", attack.bssid, attack.station),
-        detector="wifi.deauth-targeted",
-        category=CATEGORY_WIFI_ATTACK,
+        id=finding_id(TargetedDeauthAttributes.detector, attack.bssid, attack.station),
         title=f"Targeted deauthentication attack on {attack.station} via {attack.bssid}: {len(frames)} frames "
               f"in {len(attack.bursts)} burst(s), up to {rate}/s, spoofed in both directions",
         first_seen=frames[0].ts,
         last_seen=frames[-1].ts,
         count=len(frames),
         hosts=[attack.station],
-        attributes={
-            "bssid": attack.bssid,
-            "ssid": next((f.ssid for f in frames if f.ssid), ""),
-            "station": attack.station,
-            "frames": len(frames),
-            "bursts": len(attack.bursts),
-            "burst_starts": [iso(b[0].ts) for b in attack.bursts[:MAX_BURSTS_LISTED]],
-            "seconds": round(sum(b[-1].ts - b[0].ts for b in attack.bursts), 1),
-            "peak_per_second": rate,
-            "deauth": sum(f.subtype == "deauth" for f in frames),
-            "disassoc": sum(f.subtype == "disassoc" for f in frames),
-            "ap_to_sta": directions["ap-to-sta"],
-            "sta_to_ap": directions["sta-to-ap"],
-            "reasons": {str(k): v for k, v in reasons.most_common(settings.wifi_reasons_listed)},
-        },
+        attributes=TargetedDeauthAttributes(
+            bssid=attack.bssid,
+            ssid=next((f.ssid for f in frames if f.ssid), ""),
+            station=attack.station,
+            frames=len(frames),
+            bursts=len(attack.bursts),
+            burst_starts=[iso(b[0].ts) for b in attack.bursts[:MAX_BURSTS_LISTED]],
+            seconds=round(sum(b[-1].ts - b[0].ts for b in attack.bursts), 1),
+            peak_per_second=rate,
+            deauth=sum(f.subtype == "deauth" for f in frames),
+            disassoc=sum(f.subtype == "disassoc" for f in frames),
+            ap_to_sta=directions["ap-to-sta"],
+            sta_to_ap=directions["sta-to-ap"],
+            reasons={str(k): v for k, v in reasons.most_common(settings.wifi_reasons_listed)},
+        ),
         evidence=evidence[:settings.max_evidence],
         severity="high",
     )
@@ -225,23 +236,25 @@ def summary_finding(bssid: str, frames: list[WifiDisconnect], attack_frames: int
                                      f"{frame.subtype} {frame.direction or 'unknown direction'} reason "
                                      f"{frame.reason} ({frame.station})"))
     return Finding(
-        id=finding_id("wifi.deauth-summary", bssid),
-        detector="wifi.deauth-summary",
-        category=CATEGORY_WIFI,
-        title=f"Disconnect frames on {bssid}{f' ({ssid})' if ssid else ''}: {counts['deauth']} deauthentication, "
-              f"{counts['disassoc']} disassociation, {len(stations)} station(s)",
+        id=finding_id(DeauthSummaryAttributes.detector, bssid),
+        title=f"Disconnect frames on {bssid}{f' ({ssid})' if ssid else ''}: {counts.deauth} deauthentication, "
+              f"{counts.disassoc} disassociation, {len(stations)} station(s)",
         first_seen=frames[0].ts,
         last_seen=frames[-1].ts,
         count=len(frames),
         hosts=stations[:settings.wifi_max_listed],
-        attributes={
-            "bssid": bssid,
-            "ssid": ssid,
-            "frames": len(frames),
-            **counts,
-            "stations": stations[:settings.wifi_max_listed],
-            "attack_frames": attack_frames,
-        },
+        attributes=DeauthSummaryAttributes(
+            bssid=bssid,
+            ssid=ssid,
+            frames=len(frames),
+            deauth=counts.deauth,
+            disassoc=counts.disassoc,
+            reason_counts=counts.reason_counts,
+            direction_counts=counts.direction_counts,
+            station_counts=counts.station_counts,
+            stations=stations[:settings.wifi_max_listed],
+            attack_frames=attack_frames,
+        ),
         evidence=evidence,
         severity="info",
     )

@@ -10,7 +10,8 @@ from detector.detectors.base import finding_id
 from detector.detectors.wifi.events import Drop, LocalClock, ObservedDays, Outage, Pattern, duration_text, hhmm
 from detector.detectors.wifi.patterns import pattern_heatmap, pattern_hint
 from detector.detectors.wifi.recurrence import DAY_MINUTES
-from detector.findings.finding import CATEGORY_WIFI, Evidence, Finding
+from detector.findings.finding import Evidence, Finding
+from detector.findings.wifi import OutageAttributes, RecurringDropAttributes
 from detector.policy.settings import Settings
 from detector.times import iso
 
@@ -41,39 +42,40 @@ class FindingWriter:
         reasons = Counter(d.reason for d in drops if d.reason)
         durations = sorted(o.duration for o in outages)
         typical = durations[len(durations) // 2]
-        attributes: dict[str, Any] = {
-            "pattern": pattern.kind,
-            "time_of_day": at,
-            "spread_minutes": round(pattern.spread, 1),
-            "days_with_drop": len(dates),
-            "days_observed": max(len(self.days), len(dates)),
-            "occurrences": len(outages),
-            "stations": stations[:s.wifi_max_listed],
-            "aps": aps[:s.wifi_max_aps_listed],
-            "hint": pattern_hint(pattern, drops, minute, s),
-            "reasons": {str(k): v for k, v in reasons.most_common(s.wifi_reasons_listed)},
-            "typical_duration_s": typical,
-            "dates": dates[:s.wifi_heatmap_max_dates * DATES_PER_HEATMAP_ROW],
-            "sources": sorted({d.source for d in drops}),
-        }
         when = f"every day around {at}"
+        weekday = interval_minutes = regularity = None
         if pattern.kind == "weekly":
             weekday = WEEKDAYS[int(pattern.centre // DAY_MINUTES) % 7]
-            attributes["weekday"] = weekday
             when = f"every {weekday} around {at}"
         elif pattern.kind == "interval":
-            attributes["interval_minutes"] = round(pattern.interval_seconds / 60, 1)
-            attributes["regularity"] = pattern.regularity
+            interval_minutes = round(pattern.interval_seconds / 60, 1)
+            regularity = pattern.regularity
             when = f"every {duration_text(pattern.interval_seconds)} (first at {at})"
-        attributes["heatmap"] = pattern_heatmap(drops, self.all_drops, pattern, self.days, self.clock, s)
-        attributes["outages"] = [outage_entry(o) for o in outages[: s.wifi_max_outages_reported]]
+        attributes = RecurringDropAttributes(
+            pattern=pattern.kind,
+            time_of_day=at,
+            spread_minutes=round(pattern.spread, 1),
+            days_with_drop=len(dates),
+            days_observed=max(len(self.days), len(dates)),
+            occurrences=len(outages),
+            stations=stations[:s.wifi_max_listed],
+            aps=aps[:s.wifi_max_aps_listed],
+            hint=pattern_hint(pattern, drops, minute, s),
+            reasons={str(k): v for k, v in reasons.most_common(s.wifi_reasons_listed)},
+            typical_duration_s=typical,
+            dates=dates[:s.wifi_heatmap_max_dates * DATES_PER_HEATMAP_ROW],
+            sources=sorted({d.source for d in drops}),
+            weekday=weekday,
+            interval_minutes=interval_minutes,
+            regularity=regularity,
+            heatmap=pattern_heatmap(drops, self.all_drops, pattern, self.days, self.clock, s),
+            outages=[outage_entry(o) for o in outages[: s.wifi_max_outages_reported]],
+        )
         key = ",".join(aps) or ",".join(stations)
         return Finding(
-            id=finding_id("wifi.recurring", pattern.kind, key, at[:4],
-                          attributes.get("weekday", ""), round(pattern.interval_seconds / 600)),
-            detector="wifi.recurring",
-            category=CATEGORY_WIFI,
-            title=f"Wi-Fi drops {when} ({len(dates)} of {attributes['days_observed']} days, "
+            id=finding_id(RecurringDropAttributes.detector, pattern.kind, key, at[:4], weekday or "",
+                          round(pattern.interval_seconds / 600)),
+            title=f"Wi-Fi drops {when} ({len(dates)} of {attributes.days_observed} days, "
                   f"{len(stations)} station(s))",
             first_seen=outages[0].start,
             last_seen=max(o.end for o in outages),
@@ -90,24 +92,22 @@ class FindingWriter:
         aps = sorted(outage.aps)
         reasons = Counter(d.reason for d in outage.drops if d.reason)
         return Finding(
-            id=finding_id("wifi.outage", ",".join(aps), round(outage.start)),
-            detector="wifi.outage",
-            category=CATEGORY_WIFI,
+            id=finding_id(OutageAttributes.detector, ",".join(aps), round(outage.start)),
             title=f"Wi-Fi outage at {iso(outage.start)}: {len(stations)} station(s) on "
                   f"{', '.join(aps[:3]) or 'unknown AP'}",
             first_seen=outage.start,
             last_seen=outage.end,
             count=len(outage.drops),
             hosts=stations[:s.wifi_max_listed],
-            attributes={
-                "start": iso(outage.start),
-                "duration_s": outage.duration,
-                "stations": len(stations),
-                "aps": aps[:s.wifi_max_aps_listed],
-                "reasons": {str(k): v for k, v in reasons.most_common(s.wifi_reasons_listed)},
-                "sources": sorted({d.source for d in outage.drops}),
-                "outages": [outage_entry(outage)],
-            },
+            attributes=OutageAttributes(
+                start=iso(outage.start),
+                duration_s=outage.duration,
+                stations=len(stations),
+                aps=aps[:s.wifi_max_aps_listed],
+                reasons={str(k): v for k, v in reasons.most_common(s.wifi_reasons_listed)},
+                sources=sorted({d.source for d in outage.drops}),
+                outages=[outage_entry(outage)],
+            ),
             evidence=[outage_evidence(outage)],
             severity="low",
         )

@@ -1,0 +1,132 @@
+"""How the report shows clear-text credential findings: logins, brute force, reuse, passwords in messages."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from detector.findings.credentials import (
+    BruteForceAttributes,
+    CleartextLoginAttributes,
+    ReuseAttributes,
+    SharedPasswordAttributes,
+)
+from detector.findings.finding import Finding
+from reports.advice import ENCRYPT, Advice
+from reports.attributes import Combined, server_text, strength_text
+from reports.events import CREDENTIAL, TimelineEvent, actors, simple_events
+from reports.fmt import clip, joined, number
+from reports.i18n import N_, _
+from reports.kinds.base import A, Presentation, presents
+
+SERVER = Combined(("server", "server_port"), lambda attrs: server_text(attrs.server, attrs.server_port))
+STRENGTH = Combined(("weak", "default"), lambda attrs: strength_text(attrs.weak, attrs.default), N_("Strength"))
+
+
+class CredentialPresentation(Presentation[A]):
+    """What every credential kind shares: the advice, and a timeline entry per login unless sanctioned."""
+
+    advice = Advice(N_("Password in clear text"), ENCRYPT)
+
+    def timeline_events(self, finding: Finding[A], index: int) -> list[TimelineEvent]:
+        if finding.sanctioned:
+            return []
+        return simple_events(finding, index, CREDENTIAL, _credential_label(self.protocol(finding)),
+                             self.actors(finding))
+
+    def protocol(self, finding: Finding[A]) -> str:
+        """How the secret travelled (protocol or message channel), empty when the kind does not say."""
+        return ""
+
+    def actors(self, finding: Finding[A]) -> list[str]:
+        return actors(finding)
+
+
+@presents(CleartextLoginAttributes)
+class CleartextLoginPresentation(CredentialPresentation[CleartextLoginAttributes]):
+    combined = (SERVER, STRENGTH)
+
+    def subject(self, finding: Finding[CleartextLoginAttributes]) -> str:
+        attrs = finding.attributes
+        return _subject(finding, attrs.protocol, clip(attrs.username, 40), attrs.server, attrs.server_port)
+
+    def acting_hosts(self, finding: Finding[CleartextLoginAttributes]) -> list[str]:
+        """A login's clients when known, never its server."""
+        return [str(c) for c in finding.attributes.clients] or [str(h) for h in finding.hosts]
+
+    def protocol(self, finding: Finding[CleartextLoginAttributes]) -> str:
+        return finding.attributes.protocol
+
+    def actors(self, finding: Finding[CleartextLoginAttributes]) -> list[str]:
+        return actors(finding, finding.attributes.clients, finding.attributes.client)
+
+    def device_users(self, finding: Finding[CleartextLoginAttributes]) -> list[str]:
+        return [clip(finding.attributes.username, 60)] if finding.attributes.username else []
+
+
+@presents(BruteForceAttributes)
+class BruteForcePresentation(CredentialPresentation[BruteForceAttributes]):
+    combined = (SERVER,)
+
+    def subject(self, finding: Finding[BruteForceAttributes]) -> str:
+        attrs = finding.attributes
+        return _subject(finding, attrs.protocol, _users(attrs.usernames), attrs.server, attrs.server_port)
+
+    def protocol(self, finding: Finding[BruteForceAttributes]) -> str:
+        return finding.attributes.protocol
+
+    def actors(self, finding: Finding[BruteForceAttributes]) -> list[str]:
+        return actors(finding, client=finding.attributes.client)
+
+    def device_users(self, finding: Finding[BruteForceAttributes]) -> list[str]:
+        return [clip(u, 60) for u in finding.attributes.usernames[:20]]
+
+
+@presents(ReuseAttributes)
+class ReusePresentation(CredentialPresentation[ReuseAttributes]):
+    combined = (STRENGTH,)
+
+    def subject(self, finding: Finding[ReuseAttributes]) -> str:
+        return _subject(finding, "", _users(finding.attributes.usernames))
+
+    def acting_hosts(self, finding: Finding[ReuseAttributes]) -> list[str]:
+        return [str(c) for c in finding.attributes.clients] or [str(h) for h in finding.hosts]
+
+    def actors(self, finding: Finding[ReuseAttributes]) -> list[str]:
+        return actors(finding, finding.attributes.clients)
+
+    def device_users(self, finding: Finding[ReuseAttributes]) -> list[str]:
+        return [clip(u, 60) for u in finding.attributes.usernames[:20]]
+
+
+@presents(SharedPasswordAttributes)
+class SharedPasswordPresentation(CredentialPresentation[SharedPasswordAttributes]):
+    combined = (Combined(("weak",), lambda attrs: strength_text(attrs.weak), N_("Strength")),)
+
+    def subject(self, finding: Finding[SharedPasswordAttributes]) -> str:
+        return _subject(finding, finding.attributes.channel, "")
+
+    def protocol(self, finding: Finding[SharedPasswordAttributes]) -> str:
+        return finding.attributes.channel
+
+    def actors(self, finding: Finding[SharedPasswordAttributes]) -> list[str]:
+        return actors(finding, client=finding.attributes.sender)
+
+    def device_users(self, finding: Finding[SharedPasswordAttributes]) -> list[str]:
+        return [clip(finding.attributes.sender, 60)] if finding.attributes.sender else []
+
+
+def _users(usernames: list[str]) -> str:
+    return joined(usernames, max_items=3, limit=30) if usernames else ""
+
+
+def _subject(finding: Finding[Any], protocol: str, who: str, server: str = "", port: Optional[int] = None) -> str:
+    """``protocol user → server:port``, from what the kind has of these."""
+    where = f"{clip(server, 60)}:{int(port)}" if server and number(port) else clip(server, 60)
+    parts = (clip(protocol, 30), who, f"\u2192 {where}" if where else "")
+    return " ".join(p for p in parts if p) or clip(finding.title, 120)
+
+
+def _credential_label(protocol: str) -> str:
+    if protocol:
+        return _("password in clear ({protocol})").format(protocol=clip(protocol, 30))
+    return _("password in clear")

@@ -1,0 +1,144 @@
+"""How the report shows Wi-Fi findings: recurring drops, outages, deauthentication floods and attacks."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from detector.findings.finding import Finding
+from detector.findings.wifi import (
+    DeauthFloodAttributes,
+    DeauthSummaryAttributes,
+    OutageAttributes,
+    RecurringDropAttributes,
+    TargetedDeauthAttributes,
+)
+from reports import svg
+from reports.advice import FIX_WIFI, Advice
+from reports.attributes import Combined
+from reports.events import OUTAGE, TimelineEvent, bounded, simple_events
+from reports.fmt import clip, human_duration, joined, number, to_timestamp, when_seconds
+from reports.i18n import N_, _, ngettext
+from reports.kinds.base import A, OutagePanel, Presentation, presents
+
+MAX_OUTAGE_ROWS = 60
+DROPS_ADVICE = Advice(N_("Recurring Wi-Fi drops"), FIX_WIFI)
+ATTACK_ADVICE = Advice(N_("Devices forced off the Wi-Fi"), FIX_WIFI)
+
+
+class WifiPresentation(Presentation[A]):
+    """Every Wi-Fi finding is an outage on the timeline, sanctioned or not: staff work around it either way."""
+
+    def timeline_events(self, finding: Finding[A], index: int) -> list[TimelineEvent]:
+        events = _outage_events(self.outages(finding), finding, index)
+        if events:
+            return events
+        # Without per-outage station lists, one site-level row per day reads better
+        # than one row per station; workarounds then match any host on the site.
+        aps = self.access_points(finding)
+        where = f"Wi-Fi {joined(aps, max_items=3, limit=40)}" if aps else _("Wi-Fi (site-wide)")
+        return simple_events(finding, index, OUTAGE, _("Wi-Fi outage"), [where])
+
+    def outages(self, finding: Finding[A]) -> list[dict[str, Any]]:
+        """``[{start, duration_s, stations, aps}]`` when the kind lists its outages."""
+        return []
+
+    def access_points(self, finding: Finding[A]) -> Any:
+        """The access points (names or BSSIDs) the finding is about."""
+        return None
+
+
+class NetworkPresentation(WifiPresentation[A]):
+    """Kinds about one network (BSSID, SSID): that network is their subject."""
+
+    def subject(self, finding: Finding[Any]) -> str:
+        attrs = finding.attributes
+        return clip(attrs.ssid or attrs.bssid, 60) or clip(finding.title, 120)
+
+    def access_points(self, finding: Finding[Any]) -> Any:
+        return finding.attributes.bssid
+
+
+@presents(RecurringDropAttributes)
+class RecurringDropPresentation(WifiPresentation[RecurringDropAttributes]):
+    advice = DROPS_ADVICE
+    combined = (Combined(("days_with_drop", "days_observed"), lambda attrs: _days(attrs),
+                         N_("Days with drops / observed")),)
+
+    def outages(self, finding: Finding[RecurringDropAttributes]) -> list[dict[str, Any]]:
+        return finding.attributes.outages
+
+    def access_points(self, finding: Finding[RecurringDropAttributes]) -> Any:
+        return finding.attributes.aps
+
+    def outage_panel(self, finding: Finding[RecurringDropAttributes]) -> Optional[OutagePanel]:
+        return _panel(svg.heatmap(finding.attributes.heatmap), finding.attributes.outages)
+
+
+@presents(OutageAttributes)
+class OutagePresentation(WifiPresentation[OutageAttributes]):
+    advice = DROPS_ADVICE
+
+    def outages(self, finding: Finding[OutageAttributes]) -> list[dict[str, Any]]:
+        return finding.attributes.outages
+
+    def access_points(self, finding: Finding[OutageAttributes]) -> Any:
+        return finding.attributes.aps
+
+    def outage_panel(self, finding: Finding[OutageAttributes]) -> Optional[OutagePanel]:
+        return _panel(None, finding.attributes.outages)
+
+
+@presents(DeauthSummaryAttributes)
+class DeauthSummaryPresentation(NetworkPresentation[DeauthSummaryAttributes]):
+    advice = DROPS_ADVICE
+
+
+@presents(DeauthFloodAttributes, TargetedDeauthAttributes)
+class AttackPresentation(NetworkPresentation[Any]):
+    advice = ATTACK_ADVICE
+
+
+def _panel(chart: Any, outages: list[dict[str, Any]]) -> Optional[OutagePanel]:
+    if chart is None and not outages:
+        return None
+    rows = [_outage_row(o) for o in outages[:MAX_OUTAGE_ROWS] if isinstance(o, dict)]
+    return OutagePanel(chart, rows, max(0, len(outages) - MAX_OUTAGE_ROWS))
+
+
+def _outage_row(outage: dict[str, Any]) -> tuple[str, str, str]:
+    stations = outage.get("stations")
+    if isinstance(stations, list):
+        text = f"{len(stations)}: {joined(stations, max_items=6, limit=40)}"
+    else:
+        text = clip(stations, 20) if stations is not None else "-"
+    return when_seconds(outage.get("start")), human_duration(outage.get("duration_s")), text
+
+
+def _days(attrs: RecurringDropAttributes) -> str:
+    seen, total = attrs.days_with_drop, attrs.days_observed
+    return f"{seen} / {total}" if total else str(seen)
+
+
+def _outage_events(outages: list[dict[str, Any]], finding: Finding[Any], index: int) -> list[TimelineEvent]:
+    """One event per outage and station that dropped (the finding's devices when it names none)."""
+    events: list[TimelineEvent] = []
+    for outage in outages:
+        if not isinstance(outage, dict):
+            continue
+        ts = to_timestamp(outage.get("start"))
+        if ts is None:
+            continue
+        stations = outage.get("stations")
+        hosts = stations if isinstance(stations, list) and stations else finding.hosts
+        label = _outage_label(outage)
+        events.extend(TimelineEvent(ts, clip(h, 80), OUTAGE, label, index) for h in bounded(hosts))
+    return events
+
+
+def _outage_label(outage: dict[str, Any]) -> str:
+    stations = outage.get("stations")
+    count = len(stations) if isinstance(stations, list) else number(stations)
+    parts = [f"{_('Wi-Fi outage')} {human_duration(outage.get('duration_s'))}"]
+    if count is not None:
+        parts.append(ngettext("%(num)d station", "%(num)d stations", int(count)) % {"num": int(count)})
+    return ", ".join(parts)
