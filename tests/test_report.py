@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import timedelta, timezone
@@ -627,8 +628,7 @@ def test_device_view_lists_every_finding_of_a_device_with_directory_names():
     section = [{"address": "10.0.0.7", "mac": "aa:bb:cc:00:00:07", "label": "LAPTOP-ANNA",  # the scan's devices
                 "names": [{"name": "LAPTOP-ANNA", "kind": "netbios", "source": "nbns", "where": "a:frame 1"}],
                 "users": [{"user": "anna", "domain": "CORP", "source": "kerberos", "where": "a:frame 2"}]}]
-    scan = make_scan(findings)
-    scan.devices = section
+    scan = dataclasses.replace(make_scan(findings), devices=section)
     html = render_report([site_report(findings, result=scan)])
     row = next(r for r in html.split('id="s1-devices">', 1)[1].split("<tr>") if "10.0.0.7" in r)
     assert "LAPTOP-ANNA" in row and "anna" in row and "{" not in row
@@ -683,9 +683,9 @@ def test_area_scores_are_the_stored_ones():
 
     sharing = make_finding("s", CATEGORY_FILE_SHARING)
     login = make_finding("c", CATEGORY_CREDENTIALS)
-    result = make_scan([sharing, login])  # scored once, as the scan stores it
+    scored = make_scan([sharing, login])  # scored once, as the scan stores it
     sharing.risk, login.risk = 50.0, 25.0  # what the store holds is what the report shows: nothing re-scored
-    result.risk = None
+    result = dataclasses.replace(scored, risk=None)
     html = render_report([SiteReport(result=result)])
     table = html.split('<table class="subscores">', 1)[1].split("</table>", 1)[0]
     rows = table.split("<tr>")[2:]

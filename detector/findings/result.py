@@ -42,9 +42,10 @@ class InputRecord:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class ScanResult:
-    """Everything one run produced; JSON, SQLite and HTML are all written from it."""
+    """Everything one run produced; JSON, SQLite and HTML are all written from it (frozen: every output shows the
+    same stored values)."""
 
     started: float
     finished: Optional[float]

@@ -369,6 +369,7 @@ class Loader:
             settings=Settings().updated(self.settings_values),
             sha256=self.hash.hexdigest(),
             files=list(self.files),
+            digest=self.hash.copy(),
             compliance=dict(self.controls),
             today=today,
             disabled=[rule for rule in ordered if not rule.enabled],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from detector.findings.finding import Finding
 from detector.policy.examples import check_examples
@@ -22,6 +22,8 @@ class RuleSet:
     settings: Settings = field(default_factory=Settings)
     sha256: str = ""
     files: list[Path] = field(default_factory=list)
+    # the running SHA-256 behind ``sha256``: the run's policy hash goes on from it with the service catalog
+    digest: Any = field(default=None, compare=False, repr=False)
     compliance: dict[str, Control] = field(default_factory=dict)
     today: date = field(default_factory=date.today)
     disabled: list[Rule] = field(default_factory=list)  # switched off with enabled: false

@@ -30,10 +30,16 @@ class Policy:
 
 
 def policy_sha256(ruleset: RuleSet, catalog_path: Optional[str]) -> str:
-    """SHA-256 over every rule file loaded, in load order, then the service catalog: what decided the results."""
-    digest = hashlib.sha256()
-    for path in [*ruleset.files, *([Path(catalog_path)] if catalog_path else [])]:
-        digest.update(Path(path).read_bytes())
+    """SHA-256 over every rule file loaded, in load order, then the service catalog: what decided the results.
+
+    The rule files were hashed as the loader read them; only the catalog's bytes are added here.
+    """
+    if ruleset.digest is not None:
+        digest = ruleset.digest.copy()
+    else:  # a rule set built in code, not read by the loader
+        digest = hashlib.sha256(b"".join(Path(path).read_bytes() for path in ruleset.files))
+    if catalog_path:
+        digest.update(Path(catalog_path).read_bytes())
     return digest.hexdigest()
 
 

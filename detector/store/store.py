@@ -209,7 +209,7 @@ class Store:
 
         Called repeatedly during a long capture with the full current list, so
         the database always holds the latest flush and never duplicates.
-        ``positions`` (how far each log was read, see sources.incremental) are
+        ``positions`` (how far each log was read, see detector/logs/incremental.py) are
         committed in the same transaction: findings and the lines they came
         from are stored together or not at all.
         """
