@@ -24,8 +24,7 @@ class LoginSession(StreamSession):
     protocol = ""
 
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.client_lines = LineSplitter()
         self.server_lines = LineSplitter()
         self.pending: Optional[Credential] = None

@@ -141,8 +141,7 @@ class DnsTcpSession(StreamSession):
     """Length-prefixed DNS messages in both directions of one TCP connection."""
 
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.buffers = [b"", b""]
         self.messages = 0
 

@@ -74,8 +74,7 @@ class PendingCredential:
 
 class HttpSession(StreamSession):
     def __init__(self, ends: Endpoints, emit: Emit, password_fields: tuple[str, ...]):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.password_fields = password_fields
         self.client = b""
         self.server = b""
