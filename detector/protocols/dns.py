@@ -69,12 +69,6 @@ class DnsMessage:
     aliases: tuple[str, ...]  # CNAME targets, in the order the answer section gives them
 
 
-def parse_message(msg: bytes) -> tuple[bool, str, int, tuple[str, ...]]:
-    """(is_response, first question name, qtype, answered addresses)."""
-    parsed = parse_dns(msg)
-    return parsed.is_response, parsed.qname, parsed.qtype, parsed.answers
-
-
 def parse_dns(msg: bytes) -> DnsMessage:
     """Question, addresses and CNAME targets of one DNS message."""
     if len(msg) < 12:
