@@ -51,15 +51,6 @@ def patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return re.compile(_KEYWORD_RE, re.IGNORECASE), re.compile(_PAIR_RE, re.IGNORECASE)
 
 
-def __getattr__(name: str) -> re.Pattern[str]:
-    """``textscan.KEYWORD_RE`` and ``textscan.PAIR_RE`` as before, compiled when first asked for."""
-    if name == "KEYWORD_RE":
-        return patterns()[0]
-    if name == "PAIR_RE":
-        return patterns()[1]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # phrases that talk about passwords without sharing one
 FALSE_POSITIVE_MARKERS = (
     "reset", "forgot", "forgotten", "expire", "expiry", "policy", "must be", "must contain", "must have",

@@ -51,11 +51,6 @@ def local_to_utc(naive: datetime, zone: Optional[tzinfo]) -> float:
     return naive.replace(tzinfo=zone or timezone.utc).timestamp()
 
 
-def to_local(ts: float, zone: Optional[tzinfo]) -> datetime:
-    """The site's wall-clock time at ``ts``."""
-    return datetime.fromtimestamp(ts, tz=zone or timezone.utc)
-
-
 def zone_name(zone: Optional[tzinfo]) -> str:
     """'UTC', 'UTC+02:00' or the IANA key, for labels and the scan record."""
     if zone is None or zone is timezone.utc:

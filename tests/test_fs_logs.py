@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from scanning import by_detector, scan_files
 
 SQUID_NATIVE = """\
@@ -86,11 +88,14 @@ SONICWALL = (
 )
 
 
-def scan_text(tmp_path, name: str, text: str):
+def read_log(tmp_path, name: str, text: str, kind: str, skipped: Optional[int] = None) -> list:
+    """Scan one log; check the format it was read as (and the lines it could not read); its findings."""
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     findings, inputs, _ = scan_files(path)
-    return findings, inputs[0]
+    assert inputs[0].kind == kind
+    assert skipped is None or inputs[0].skipped == skipped
+    return findings
 
 
 def services(findings) -> dict:
@@ -98,9 +103,7 @@ def services(findings) -> dict:
 
 
 def test_squid_native_access_log(tmp_path):
-    findings, record = scan_text(tmp_path, "access.log", SQUID_NATIVE)
-    assert record.kind == "log:squid"
-    assert record.skipped == 1
+    findings = read_log(tmp_path, "access.log", SQUID_NATIVE, "log:squid", skipped=1)
     found = services(findings)
     assert set(found) == {"Dropbox", "WeTransfer"}
     dropbox = found["Dropbox"]
@@ -110,18 +113,14 @@ def test_squid_native_access_log(tmp_path):
 
 
 def test_squid_common_log_format(tmp_path):
-    findings, record = scan_text(tmp_path, "access_common.log", SQUID_COMMON)
-    assert record.kind == "log:squid"
-    assert record.skipped == 1
+    findings = read_log(tmp_path, "access_common.log", SQUID_COMMON, "log:squid", skipped=1)
     found = services(findings)
     assert set(found) == {"MEGA", "Pastebin"}
     assert found["MEGA"].attributes.per_host[0]["bytes_down"] == 120000
 
 
 def test_proxifier_log_dropbox_upload(tmp_path):
-    findings, record = scan_text(tmp_path, "proxifier.log", PROXIFIER)
-    assert record.kind == "log:proxifier"
-    assert record.skipped == 1
+    findings = read_log(tmp_path, "proxifier.log", PROXIFIER, "log:proxifier", skipped=1)
     dropbox = services(findings)["Dropbox"]
     assert dropbox.attributes.bytes_up == 861480
     assert dropbox.hosts == ["log:proxifier.log"]  # one device: the computer that wrote the log
@@ -130,9 +129,7 @@ def test_proxifier_log_dropbox_upload(tmp_path):
 
 
 def test_dnsmasq_pihole_query_log(tmp_path):
-    findings, record = scan_text(tmp_path, "pihole.log", DNSMASQ)
-    assert record.kind == "log:dns-log"
-    assert record.skipped == 1
+    findings = read_log(tmp_path, "pihole.log", DNSMASQ, "log:dns-log", skipped=1)
     found = services(findings)
     assert set(found) == {"Dropbox", "ChatGPT"}
     assert found["Dropbox"].hosts == ["192.168.1.50"]
@@ -140,18 +137,14 @@ def test_dnsmasq_pihole_query_log(tmp_path):
 
 
 def test_bind_query_log(tmp_path):
-    findings, record = scan_text(tmp_path, "query.log", BIND)
-    assert record.kind == "log:dns-log"
-    assert record.skipped == 1
+    findings = read_log(tmp_path, "query.log", BIND, "log:dns-log", skipped=1)
     found = services(findings)
     assert set(found) == {"WeTransfer", "Claude"}
     assert found["Claude"].hosts == ["192.168.7.21"]
 
 
 def test_fortigate_traffic_log_bytes_and_tenant(tmp_path):
-    findings, record = scan_text(tmp_path, "fortigate.log", FORTIGATE)
-    assert record.kind == "log:firewall-kv"
-    assert record.skipped == 1
+    findings = read_log(tmp_path, "fortigate.log", FORTIGATE, "log:firewall-kv", skipped=1)
     found = services(findings)
     dropbox = found["Dropbox"]
     assert dropbox.attributes.bytes_up == 2_500_000_000
@@ -161,17 +154,14 @@ def test_fortigate_traffic_log_bytes_and_tenant(tmp_path):
 
 
 def test_sophos_url_log(tmp_path):
-    findings, record = scan_text(tmp_path, "sophos.log", SOPHOS)
-    assert record.kind == "log:firewall-kv"
+    findings = read_log(tmp_path, "sophos.log", SOPHOS, "log:firewall-kv")
     chatgpt = services(findings)["ChatGPT"]
     assert chatgpt.hosts == ["10.0.0.30"]
     assert chatgpt.attributes.bytes_up == 70000
 
 
 def test_postfix_large_mail_to_personal_domain(tmp_path):
-    findings, record = scan_text(tmp_path, "maillog", POSTFIX)
-    assert record.kind == "log:postfix"
-    assert record.skipped == 0
+    findings = read_log(tmp_path, "maillog", POSTFIX, "log:postfix", skipped=0)
     mails = by_detector(findings, "filesharing.attachment")
     assert len(mails) == 1  # the 2 KB message to gmail is not a file sent out
     mail = mails[0].attributes
@@ -185,9 +175,7 @@ def test_postfix_large_mail_to_personal_domain(tmp_path):
 
 
 def test_m365_message_trace_csv(tmp_path):
-    findings, record = scan_text(tmp_path, "MessageTrace.csv", M365)
-    assert record.kind == "log:m365-message-trace"
-    assert record.skipped == 1
+    findings = read_log(tmp_path, "MessageTrace.csv", M365, "log:m365-message-trace", skipped=1)
     mails = by_detector(findings, "filesharing.attachment")
     assert [m.attributes.recipients for m in mails] == [["carol.home@outlook.com"]]
     assert mails[0].attributes.size == 26214400
@@ -195,9 +183,7 @@ def test_m365_message_trace_csv(tmp_path):
 
 
 def test_sonicwall_connection_log(tmp_path):
-    findings, record = scan_text(tmp_path, "sonicwall.log", SONICWALL)
-    assert record.kind == "log:firewall-kv"
-    assert record.skipped == 1
+    findings = read_log(tmp_path, "sonicwall.log", SONICWALL, "log:firewall-kv", skipped=1)
     gofile = services(findings)["Gofile"]
     assert gofile.hosts == ["10.0.0.60"]
     assert gofile.attributes.bytes_up == 25_000_000

@@ -332,19 +332,19 @@ def test_oui_prefers_the_system_manuf_file_and_ships_a_fallback(tmp_path, monkey
     manuf = tmp_path / "manuf"
     manuf.write_text("3C:22:FB\tLocal\tLocally Packaged Vendor\n")
     monkeypatch.setattr(oui, "SYSTEM_MANUF", (tmp_path / "missing", manuf))
-    monkeypatch.setattr(oui, "_TABLE", None)
+    oui.table.cache_clear()
     assert oui.vendor(ANNA_MAC) == "Locally Packaged Vendor"
     assert oui.table().source == str(manuf)
     fallback = oui.fallback_table()
     assert len(fallback) > 100
     assert fallback.lookup(BOB_MAC) == "Raspberry Pi Foundation"
     assert fallback.lookup("00:50:56:00:00:01") == "VMware, Inc."
-    monkeypatch.setattr(oui, "_TABLE", None)
+    oui.table.cache_clear()
 
 
 def test_oui_without_system_file_uses_scapys_copy(monkeypatch):
     monkeypatch.setattr(oui, "SYSTEM_MANUF", (Path("/nonexistent/manuf"),))
-    monkeypatch.setattr(oui, "_TABLE", None)
+    oui.table.cache_clear()
     assert oui.table().source in ("scapy.libs.manuf", str(oui.FALLBACK))
     assert oui.vendor(ANNA_MAC) == "Apple, Inc."
-    monkeypatch.setattr(oui, "_TABLE", None)
+    oui.table.cache_clear()

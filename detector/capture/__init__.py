@@ -1,1 +1,3 @@
-"""capture."""
+"""Captures in, observations out: the pcap and pcapng readers, live capture, the per-packet dispatcher,
+TCP reassembly and the flow meter; ``--jobs`` spreads one capture over processes (parallel.py).
+"""

@@ -317,7 +317,7 @@ class PacketDispatcher:
                 flows.close(flow, ts, f"{self.source}:frame {frame_no}")
             return
         where = f"{self.source}:frame {frame_no}"
-        flow.last_ts = ts  # FlowTable.touch, inlined
+        flow.last_ts = ts  # the flow was active: it moves to the recent end of the eviction order
         flow.moved = self.frame_base + frame_no
         move = self.flow_map.move_to_end
         first_key, second_key = flow.keys

@@ -178,11 +178,6 @@ class FlowTable:
                 flow.done = True
                 return
 
-    def touch(self, flow: Flow, ts: float) -> None:
-        flow.last_ts = ts
-        for key in flow.keys:
-            self.flows.move_to_end(key)
-
     def close(self, flow: Flow, ts: float, where: str) -> None:
         for key in flow.keys:
             self.flows.pop(key, None)

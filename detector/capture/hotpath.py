@@ -1,10 +1,10 @@
-"""The frames a capture reader may skip without a call: shared by sources and decoders, owned by neither.
+"""The frames a capture reader may skip without a call: shared by the readers and the dispatcher, owned by neither.
 
-The dispatcher (a decoder) learns which port pairs it ignores; the record loops
-(sources) read that in place. Keeping the structure here means no decoder
-imports a source. The skip test itself stays inline in the two record loops
-and the dispatcher's fast path: a shared function would cost a call per bulk
-packet, which is what the test exists to avoid (bench/RESULTS.md).
+The dispatcher learns which port pairs it ignores; the record loops of the pcap
+and pcapng readers read that in place. Keeping the structure here means the
+dispatcher imports no reader. The skip test itself stays inline in the two record
+loops and the dispatcher's fast path: a shared function would cost a call per
+bulk packet, which is what the test exists to avoid (bench/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -209,7 +209,6 @@ class InterfaceReader:
                 raise
         self._rx_dropped_start = _rx_dropped(iface)
         self._drain()
-        self.kernel_drops_before = self.stats.kernel_drops
         self.stats.kernel_drops = 0
         self.thread = threading.Thread(target=self._run, name=f"capture-{iface}", daemon=True)
 

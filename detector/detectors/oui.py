@@ -10,8 +10,9 @@ Longer registrations (MA-M /28, MA-S /36) win over the /24 block they sit in, as
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable
 
 from detector.data import package_file
 
@@ -105,14 +106,9 @@ def fallback_table() -> OuiTable:
     return parse_manuf(FALLBACK.read_text(encoding="utf-8").splitlines(), str(FALLBACK))
 
 
-_TABLE: Optional[OuiTable] = None
-
-
+@lru_cache(maxsize=1)
 def table() -> OuiTable:
-    global _TABLE
-    if _TABLE is None:
-        _TABLE = _load()
-    return _TABLE
+    return _load()
 
 
 def vendor(mac: str) -> str:

@@ -243,11 +243,3 @@ def _decode_text(part: _Part) -> str:
     if part.content_type == "text/html":
         body = re.sub(r"<[^>]{0,2000}>", " ", body)
     return body[:MAX_TEXT]
-
-
-def read_message(lines: list[bytes]) -> MailSummary:
-    """Convenience for whole messages already in memory (tests, .eml files)."""
-    reader = MailReader()
-    for raw in lines:
-        reader.line(raw)
-    return reader.finish()

@@ -181,10 +181,6 @@ def m365_time(text: str, day_first: Optional[bool] = None) -> tuple[Optional[flo
     return stamp.timestamp(), day_first
 
 
-def _m365_time(text: str) -> Optional[float]:
-    return m365_time(text)[0]
-
-
 class MessageTraceParser(LineParser):
     """Microsoft 365 / Exchange Online message trace CSV, as exported or downloaded.
 

@@ -1,7 +1,7 @@
 """Which format a file is, judged by content from its first lines (or bytes), never by its name.
 
 Every format's decoder scores a sample from 0 to 1; the most confident wins
-and ties go to the first in the registry's order.
+and ties go to the first in the list given (``log_decoders``, ``document_decoders``).
 """
 
 from __future__ import annotations

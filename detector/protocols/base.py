@@ -51,6 +51,10 @@ class DatagramDecoder:
 class StreamSession:
     """State for one TCP connection; fed in-order bytes per direction."""
 
+    def __init__(self, ends: Endpoints, emit: Emit):
+        self.ends = ends
+        self.emit = emit
+
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
         """Consume bytes; return False when nothing more is of interest."""
         raise AssertionError("subclass must override feed")

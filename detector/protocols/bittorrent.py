@@ -48,8 +48,7 @@ class BitTorrentSession(StreamSession):
     """Reads the first handshake of a peer-wire connection."""
 
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.buf = b""
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
@@ -162,8 +161,7 @@ class MseSession(StreamSession):
     """Counts the first flight each way; both 96..608 random bytes means an MSE key exchange."""
 
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.client = b""
         self.server = b""
         self.plain: Optional[BitTorrentSession] = None  # the dispatcher opens the port's flows on the SYN

@@ -1,26 +1,30 @@
 """Shared plumbing for line-oriented login protocols (SMTP, POP3, IMAP, IRC, Redis, XMPP, Telnet).
 
 A session holds at most one credential waiting for the server's verdict; a new
-login attempt or the end of the flow flushes it with whatever is known.
+login attempt or the end of the flow flushes it with whatever is known. The mail
+protocols (SMTP, POP3, IMAP) also read whole messages for passwords shared in them.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from detector.observations import Credential, Emit, Observation
 from detector.protocols.base import Endpoints, StreamSession
 from detector.protocols.sasl import b64, plain
 from detector.protocols.text import LineSplitter, text
 from detector.secrets import protect
+from detector.textscan import shared_passwords
+
+if TYPE_CHECKING:  # the email package loads with the first mail seen (start-up, issue 15)
+    from detector.documents.mime import MailReader, MailSummary
 
 
 class LoginSession(StreamSession):
     protocol = ""
 
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.client_lines = LineSplitter()
         self.server_lines = LineSplitter()
         self.pending: Optional[Credential] = None
@@ -120,4 +124,39 @@ class LoginSession(StreamSession):
             self.emit(obs)
 
     def close(self, ts: float, where: str) -> None:
+        self.flush()
+
+
+class MailSession(LoginSession):
+    """A login protocol that also carries whole messages (SMTP DATA, POP3 RETR, IMAP FETCH)."""
+
+    def __init__(self, ends: Endpoints, emit: Emit):
+        super().__init__(ends, emit)
+        self.mail: Optional[MailReader] = None
+        self.mail_at = (0.0, "")
+
+    def start_mail(self, ts: float, where: str, body_only: bool = False) -> None:
+        from detector.documents.mime import MailReader
+
+        self.mail = MailReader(body_only=body_only)
+        self.mail_at = (ts, where)
+
+    def finish_mail(self) -> None:
+        """The message is complete (or the flow ended): report what it holds."""
+        mail, self.mail = self.mail, None
+        if mail is not None:
+            self.mail_read(mail.finish())
+
+    def mail_read(self, summary: MailSummary) -> None:
+        """Passwords shared in the message's text; a protocol that knows more (SMTP's envelope) overrides."""
+        self.send_shared_passwords(summary, summary.sender, summary.recipients)
+
+    def send_shared_passwords(self, summary: MailSummary, sender: str, recipients: tuple[str, ...]) -> None:
+        ts, where = self.mail_at
+        for body in summary.texts:
+            for obs in shared_passwords(body, self.protocol, sender, recipients, ts, where):
+                self.send(obs)
+
+    def close(self, ts: float, where: str) -> None:
+        self.finish_mail()
         self.flush()

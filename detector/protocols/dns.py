@@ -69,12 +69,6 @@ class DnsMessage:
     aliases: tuple[str, ...]  # CNAME targets, in the order the answer section gives them
 
 
-def parse_message(msg: bytes) -> tuple[bool, str, int, tuple[str, ...]]:
-    """(is_response, first question name, qtype, answered addresses)."""
-    parsed = parse_dns(msg)
-    return parsed.is_response, parsed.qname, parsed.qtype, parsed.answers
-
-
 def parse_dns(msg: bytes) -> DnsMessage:
     """Question, addresses and CNAME targets of one DNS message."""
     if len(msg) < 12:
@@ -141,8 +135,7 @@ class DnsTcpSession(StreamSession):
     """Length-prefixed DNS messages in both directions of one TCP connection."""
 
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.buffers = [b"", b""]
         self.messages = 0
 

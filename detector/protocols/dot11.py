@@ -10,8 +10,6 @@ path only updates a small list, since every AP sends about ten a second.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from detector.observations import Emit, WifiBeaconGap, WifiConnect, WifiDisconnect
 from detector.protocols.base import FrameDecoder
 
@@ -160,8 +158,3 @@ class Dot11Decoder(FrameDecoder):
         order = sorted(self.beacons, key=lambda k: self.beacons[k][LAST])
         for key in order[: MAX_BSSIDS // 4]:
             del self.beacons[key]
-
-    def ssid_of(self, bssid: str) -> Optional[str]:
-        """The SSID a BSSID announced, if its beacons were seen."""
-        state = self.beacons.get(bytes.fromhex(bssid.replace(":", "")))
-        return state[SSID] if state else None

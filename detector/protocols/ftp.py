@@ -19,8 +19,7 @@ MAIL_BANNER_WORDS = (b"smtp", b"mail", b"postfix", b"exim", b"sendmail", b"qmail
 
 class FtpSession(StreamSession):
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.client_lines = LineSplitter()
         self.server_lines = LineSplitter()
         self.user = ""

@@ -74,8 +74,7 @@ class PendingCredential:
 
 class HttpSession(StreamSession):
     def __init__(self, ends: Endpoints, emit: Emit, password_fields: tuple[str, ...]):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.password_fields = password_fields
         self.client = b""
         self.server = b""
@@ -118,12 +117,10 @@ class HttpSession(StreamSession):
                 continue
             if not self.client.startswith(METHODS) and not self._resync(True):
                 return
-            head_end = self.client.find(b"\r\n\r\n")
-            if head_end < 0:
-                if len(self.client) > MAX_HEADER:
-                    self.client_dead = True
+            head, self.client = _split_head(self.client)
+            if head is None:
+                self.client_dead = len(self.client) > MAX_HEADER
                 return
-            head, self.client = self.client[:head_end], self.client[head_end + 4:]
             self._request(head, ts, where)
 
     def _user_agent_os(self, user_agent: str, ts: float, where: str) -> None:
@@ -319,12 +316,10 @@ class HttpSession(StreamSession):
                 continue
             if not self.server.startswith(b"HTTP/") and not self._resync(False):
                 return
-            head_end = self.server.find(b"\r\n\r\n")
-            if head_end < 0:
-                if len(self.server) > MAX_HEADER:
-                    self.server_dead = True
+            head, self.server = _split_head(self.server)
+            if head is None:
+                self.server_dead = len(self.server) > MAX_HEADER
                 return
-            head, self.server = self.server[:head_end], self.server[head_end + 4:]
             self._response(head)
 
     def _response(self, head: bytes) -> None:
@@ -358,6 +353,12 @@ class HttpSession(StreamSession):
         while self.pending:
             for pending in self.pending.popleft():
                 self.emit(pending.credential)
+
+
+def _split_head(buf: bytes) -> tuple[Optional[bytes], bytes]:
+    """(the header block before the blank line, the rest); (None, buf) while the block is incomplete."""
+    end = buf.find(b"\r\n\r\n")
+    return (None, buf) if end < 0 else (buf[:end], buf[end + 4:])
 
 
 def _headers(lines: list[bytes]) -> dict[str, str]:

@@ -9,16 +9,12 @@ whether the login was accepted; an OK to STARTTLS ends what can be read.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from detector.observations import Emit
 from detector.protocols.base import Endpoints, StreamDecoder, StreamSession
-from detector.protocols.clearlogin import LoginSession
+from detector.protocols.clearlogin import MailSession
 from detector.protocols.text import LineSplitter, text
-from detector.textscan import shared_passwords
-
-if TYPE_CHECKING:  # the email package loads with the first mail seen (start-up, issue 15)
-    from detector.documents.mime import MailReader
 
 IMAP_PORTS = frozenset({143})
 LITERAL_END = re.compile(rb"\{(\d{1,9})\+?\}$")
@@ -41,7 +37,7 @@ def tokens(segment: bytes) -> list[bytes]:
     return out
 
 
-class ImapSession(LoginSession):
+class ImapSession(MailSession):
     protocol = "imap"
 
     def __init__(self, ends: Endpoints, emit: Emit):
@@ -56,9 +52,7 @@ class ImapSession(LoginSession):
         self.tls_tag = b""
         self.server_literal = 0
         self.server_buf = b""
-        self.mail: Optional[MailReader] = None
         self.mail_lines = LineSplitter()
-        self.mail_at = (0.0, "")
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
         if from_client:
@@ -128,7 +122,7 @@ class ImapSession(LoginSession):
                     for line in self.mail_lines.push(take):
                         self.mail.line(line)
                     if not self.server_literal:
-                        self._finish_mail()
+                        self.finish_mail()
                 continue
             end = buf.find(b"\n")
             if end < 0:
@@ -148,11 +142,8 @@ class ImapSession(LoginSession):
         if literal:
             self.server_literal = int(literal.group(1))
             if b"FETCH" in upper and (b"BODY[" in upper or b"RFC822" in upper) and b"RFC822.SIZE {" not in upper:
-                from detector.documents.mime import MailReader
-
-                self.mail = MailReader(body_only=b"BODY[TEXT]" in upper or b"RFC822.TEXT" in upper)
+                self.start_mail(ts, where, body_only=b"BODY[TEXT]" in upper or b"RFC822.TEXT" in upper)
                 self.mail_lines = LineSplitter()
-                self.mail_at = (ts, where)
             return None
         tag, _, rest = line.partition(b" ")
         status = rest[:3].upper()
@@ -168,22 +159,12 @@ class ImapSession(LoginSession):
                 self.judge(False)
         return None
 
-    def _finish_mail(self) -> None:
-        mail, self.mail = self.mail, None
-        if mail is None:
-            return
-        if self.mail_lines.pending:
-            mail.line(self.mail_lines.pending.rstrip(b"\r"))
+    def finish_mail(self) -> None:
+        """A literal may end without a line break: its last partial line belongs to the message."""
+        if self.mail is not None and self.mail_lines.pending:
+            self.mail.line(self.mail_lines.pending.rstrip(b"\r"))
             self.mail_lines.pending = b""
-        summary = mail.finish()
-        ts, where = self.mail_at
-        for body in summary.texts:
-            for obs in shared_passwords(body, "imap", summary.sender, summary.recipients, ts, where):
-                self.send(obs)
-
-    def close(self, ts: float, where: str) -> None:
-        self._finish_mail()
-        self.flush()
+        super().finish_mail()
 
 
 class ImapDecoder(StreamDecoder):

@@ -111,8 +111,7 @@ class KerberosSession(StreamSession):
     """Length-prefixed records (RFC 4120 7.2.2); the first exchange is all that names anyone."""
 
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.buffers = {True: b"", False: b""}
         self.records = 0
 

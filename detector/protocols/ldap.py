@@ -57,7 +57,6 @@ class LdapSession(LoginSession):
         self.buffers = {True: b"", False: b""}
         self.bind_ids: dict[int, None] = {}
         self.tls_id = -1
-        self.broken = False
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
         buf = self.buffers[from_client] + data

@@ -22,8 +22,7 @@ PEER_INDEX = {b"CAL": 2, b"JOI": 1, b"IRO": 4}  # where each command names a par
 
 class MsnSession(StreamSession):
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.buffers = {True: b"", False: b""}
         self.payload_left = {True: 0, False: 0}
         self.payload_sender = {True: "", False: ""}

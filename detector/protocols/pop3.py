@@ -9,16 +9,12 @@ MIME reader and their text parts go to the password-in-message scanner.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from detector.observations import Emit
 from detector.protocols.base import Endpoints, StreamDecoder, StreamSession
-from detector.protocols.clearlogin import LoginSession
+from detector.protocols.clearlogin import MailSession
 from detector.protocols.text import text
-from detector.textscan import shared_passwords
-
-if TYPE_CHECKING:  # the email package loads with the first mail seen (start-up, issue 15)
-    from detector.documents.mime import MailReader
 
 POP3_PORTS = frozenset({110})
 LOGIN_VERBS = (b"PASS", b"AUTH", b"APOP")
@@ -27,7 +23,7 @@ MULTILINE_WITHOUT_ARG = (b"LIST", b"UIDL")
 MAX_QUEUE = 64
 
 
-class Pop3Session(LoginSession):
+class Pop3Session(MailSession):
     protocol = "pop3"
 
     def __init__(self, ends: Endpoints, emit: Emit):
@@ -36,8 +32,6 @@ class Pop3Session(LoginSession):
         self.user = ""
         self.commands: deque[tuple[bytes, bool]] = deque()  # (verb, multi-line answer expected)
         self.multiline: Optional[bytes] = None  # verb whose multi-line answer is being read
-        self.mail: Optional[MailReader] = None
-        self.mail_at = (0.0, "")
 
     def client_line(self, line: bytes, ts: float, where: str) -> Optional[bool]:
         if self.awaiting:
@@ -84,35 +78,19 @@ class Pop3Session(LoginSession):
         if ok and multi:
             self.multiline = verb
             if verb in (b"RETR", b"TOP"):
-                from detector.documents.mime import MailReader
-
-                self.mail = MailReader()
-                self.mail_at = (ts, where)
+                self.start_mail(ts, where)
         return None
 
     def _multiline(self, line: bytes) -> None:
         if line == b".":
             self.multiline = None
-            self._finish_mail()
+            self.finish_mail()
             return
         if self.multiline == b"CAPA" and line.upper().startswith(b"STLS"):
             self.starttls_offered = True
         if self.mail is not None:
             self.mail.line(line[1:] if line.startswith(b"..") else line)
 
-    def _finish_mail(self) -> None:
-        mail, self.mail = self.mail, None
-        if mail is None:
-            return
-        summary = mail.finish()
-        ts, where = self.mail_at
-        for body in summary.texts:
-            for obs in shared_passwords(body, "pop3", summary.sender, summary.recipients, ts, where):
-                self.send(obs)
-
-    def close(self, ts: float, where: str) -> None:
-        self._finish_mail()
-        self.flush()
 
 
 class Pop3Decoder(StreamDecoder):

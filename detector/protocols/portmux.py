@@ -20,9 +20,8 @@ MUX_PORTS = frozenset({443})
 
 class MuxSession(StreamSession):
     def __init__(self, decoders: list[StreamDecoder], ends: Endpoints, emit: Emit):
+        super().__init__(ends, emit)
         self.decoders = decoders  # the first is the default (TLS)
-        self.ends = ends
-        self.emit = emit
         self.inner: Optional[StreamSession] = None
 
     def _choose(self, from_client: bool, data: bytes) -> StreamSession:

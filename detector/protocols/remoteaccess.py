@@ -20,10 +20,6 @@ def _contact(ts: float, where: str, client: str, server: str, port: int, transpo
 
 
 class TeamViewerSession(StreamSession):
-    def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
-
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
         e = self.ends
         if data.startswith(TEAMVIEWER_MAGIC):

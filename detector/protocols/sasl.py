@@ -12,9 +12,6 @@ from typing import Optional
 
 from detector.protocols.text import text
 
-CLEAR_MECHANISMS = ("PLAIN", "LOGIN")
-HASH_MECHANISMS = ("CRAM-MD5", "DIGEST-MD5", "NTLM", "SCRAM-SHA-1", "SCRAM-SHA-256", "GSSAPI", "APOP")
-
 
 def b64(value: bytes) -> Optional[bytes]:
     """Strict-enough base64: None when the text is not base64 at all."""
@@ -35,7 +32,3 @@ def plain(value: bytes) -> Optional[tuple[str, bytes]]:
     authzid, authcid, password = raw.split(b"\x00", 2)
     user = authcid or authzid
     return text(user, 256), password
-
-
-def is_clear(mechanism: str) -> bool:
-    return mechanism.upper() in CLEAR_MECHANISMS

@@ -28,8 +28,7 @@ MAX_MESSAGES = 64  # session setup happens at the start; the rest of the flow is
 
 class SmbSession(StreamSession):
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.buffers = {True: b"", False: b""}
         self.messages = 0
         self.pending: Optional[Credential] = None

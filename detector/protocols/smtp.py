@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, Optional
 
 from detector.observations import Emit, FileTransfer
 from detector.protocols.base import Endpoints, StreamDecoder, StreamSession
-from detector.protocols.clearlogin import LoginSession
+from detector.protocols.clearlogin import MailSession
 from detector.protocols.sasl import b64
 from detector.protocols.text import text
-from detector.textscan import shared_passwords
 
 if TYPE_CHECKING:  # the email package loads with the first mail seen (start-up, issue 15)
-    from detector.documents.mime import MailReader
+    from detector.documents.mime import MailSummary
 
 SMTP_PORTS = frozenset({25, 587, 2525})
 REFUSED = (b"535", b"534", b"538", b"454", b"500", b"501", b"504", b"530")
@@ -28,7 +27,7 @@ MAX_RECIPIENTS = 100
 ADDRESS_ARG = re.compile(rb"<([^>]{0,320})>")
 
 
-class SmtpSession(LoginSession):
+class SmtpSession(MailSession):
     protocol = "smtp"
 
     def __init__(self, ends: Endpoints, emit: Emit):
@@ -37,8 +36,6 @@ class SmtpSession(LoginSession):
         self.mechanism = ""  # the SASL steps of LoginSession, plus "cram" for CRAM-MD5
         self.sender = ""
         self.recipients: list[str] = []
-        self.mail: Optional[MailReader] = None
-        self.mail_start = (0.0, "")
         self.tls_requested = False
 
     # ------------------------------------------------------------ client
@@ -63,10 +60,7 @@ class SmtpSession(LoginSession):
         elif verb == b"RCPT" and len(self.recipients) < MAX_RECIPIENTS:
             self.recipients.append(_address(arg))
         elif verb == b"DATA":
-            from detector.documents.mime import MailReader
-
-            self.mail = MailReader()
-            self.mail_start = (ts, where)
+            self.start_mail(ts, where)
         elif verb == b"RSET":
             self.sender, self.recipients = "", []
         return None
@@ -90,25 +84,20 @@ class SmtpSession(LoginSession):
     def _data_line(self, line: bytes, ts: float, where: str) -> None:
         assert self.mail is not None
         if line == b".":
-            self._finish_mail()
+            self.finish_mail()
             return
         self.mail.line(line[1:] if line.startswith(b"..") else line)
 
-    def _finish_mail(self) -> None:
-        mail, self.mail = self.mail, None
-        if mail is None:
-            return
-        summary = mail.finish()
-        ts, where = self.mail_start
+    def mail_read(self, summary: MailSummary) -> None:
+        """The envelope (MAIL FROM, RCPT TO) names sender and recipients better than the headers."""
+        ts, where = self.mail_at
         sender = self.sender or summary.sender
         recipients = tuple(r for r in self.recipients if r) or summary.recipients
         e = self.ends
         for attachment in summary.attachments[:100]:
             self.send(FileTransfer(ts, where, e.client, e.server, "smtp-attachment", attachment.filename,
                                    "up", attachment.size, sender, recipients))
-        for body in summary.texts:
-            for obs in shared_passwords(body, "smtp", sender, recipients, ts, where):
-                self.send(obs)
+        self.send_shared_passwords(summary, sender, recipients)
         self.sender, self.recipients = "", []
 
     # ------------------------------------------------------------ server
@@ -130,10 +119,6 @@ class SmtpSession(LoginSession):
             self.awaiting = ""  # the server refused the AUTH command itself
         return None
 
-    def close(self, ts: float, where: str) -> None:
-        if self.mail is not None:
-            self._finish_mail()
-        self.flush()
 
 
 def _address(arg: bytes) -> str:

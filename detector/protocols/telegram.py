@@ -44,8 +44,7 @@ def plain_tag(head: bytes) -> str:
 
 class TelegramSession(StreamSession):
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.buf = b""
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:

@@ -78,7 +78,6 @@ class TelnetSession(LoginSession):
         self.user = ""
         self.tail = ""
         self.logins = 0
-        self.user_at = (0.0, "")
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
         if from_client:

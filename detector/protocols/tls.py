@@ -165,8 +165,7 @@ class TlsSession(StreamSession):
     """Follows the client's hello and, up to TLS 1.2, the server's certificate."""
 
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.buf = b""
         self.server_buf = b""
         self.client_done = False

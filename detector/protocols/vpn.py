@@ -87,8 +87,7 @@ class VpnUdpDecoder(DatagramDecoder):
 
 class OpenVpnTcpSession(StreamSession):
     def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
+        super().__init__(ends, emit)
         self.client_reset = False
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:

@@ -16,10 +16,6 @@ PROLOGUES = (b"WA\x01\x05", b"WA\x02\x01", b"WA\x03\x00", b"WA\x04\x00", b"WA\x0
 
 
 class WhatsAppSession(StreamSession):
-    def __init__(self, ends: Endpoints, emit: Emit):
-        self.ends = ends
-        self.emit = emit
-
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
         if from_client and data.startswith(PROLOGUES):
             e = self.ends

@@ -24,27 +24,29 @@ from detector.bounded import RecentMap
 from detector.data import rules_file
 from detector.logs.base import LineParser, LogContext, LogDecoder, first_match
 from detector.logs.sensors.jsonline import loads
-from detector.logs.sensors.zeek_paths import ANONYMOUS, QTYPE_NAMES
+from detector.logs.sensors.mapping import (
+    FTP_FILE_COMMANDS,
+    QTYPE_NAMES,
+    dns_answer,
+    ftp_login_kind,
+    ftp_transfer,
+    server_name,
+)
 from detector.observations import (
     Credential,
     DhcpClientRequest,
-    DnsAlias,
-    DnsQuery,
     Emit,
     FileTransfer,
     FlowVolume,
     HostIdentity,
     HttpRequest,
     ServiceContact,
-    TlsCertificate,
-    TlsClientHello,
 )
 from detector.policy.model import Mark
 from detector.policy.yamlsrc import YamlFileError, YList, YMap, load_file
 from detector.secrets import protect, protect_missing
 
 DNS_PORTS = (53, 5353, 853)
-FTP_FILE_COMMANDS = {"STOR": "up", "APPE": "up", "STOU": "up", "RETR": "down"}
 MAX_MEMORY = 20_000  # per-file bounded tables (ftp sessions, attachments already reported)
 SIGNATURES_FILE = "suricata_signatures.yaml"
 SIGNATURE_LIMIT = 512  # characters of an alert signature read
@@ -317,7 +319,7 @@ class EveParser(LineParser):
             return
         qtype = QTYPE_NAMES.get(rrtype, 0)
         if dns.get("type") != "answer":
-            emit(DnsQuery(e.ts, e.where, client, server, name, qtype))
+            dns_answer(emit, e.ts, e.where, client, server, name, qtype)
             return
         addresses: list[str] = []
         aliases: list[str] = []
@@ -334,25 +336,18 @@ class EveParser(LineParser):
             _collect(rrtype, dns.get("rdata"), addresses, aliases)
             if rrtype in ("A", "AAAA", "CNAME"):
                 qtype = 0  # the record's type, not the question's: unknown
-        emit(DnsQuery(e.ts, e.where, client, server, name, qtype, tuple(addresses)))
-        if aliases:
-            emit(DnsAlias(e.ts, e.where, client, server, name, tuple(aliases), tuple(addresses)))
+        dns_answer(emit, e.ts, e.where, client, server, name, qtype, tuple(addresses), tuple(aliases))
 
     def _tls(self, e: Event, emit: Emit) -> None:
         tls = e.section("tls")
         sni = _text(tls.get("sni"), 255)
-        if sni:
-            emit(TlsClientHello(e.ts, e.where, e.src, e.dst, e.dport, sni))
-            return
-        subject = _text(tls.get("subject"), 1024)
+        subject = "" if sni else _text(tls.get("subject"), 1024)
         common = [part.strip()[3:] for part in subject.split(",") if part.strip().startswith("CN=")]
-        if common:
-            emit(TlsCertificate(e.ts, e.where, e.src, e.dst, e.dport, (common[0][:255],)))
+        server_name(emit, e.ts, e.where, e.src, e.dst, e.dport, sni, common[0][:255] if common else None)
 
     def _quic(self, e: Event, emit: Emit) -> None:
-        sni = _text(e.section("quic").get("sni"), 255)
-        if sni:
-            emit(TlsClientHello(e.ts, e.where, e.src, e.dst, e.dport, sni, transport="quic"))
+        server_name(emit, e.ts, e.where, e.src, e.dst, e.dport, _text(e.section("quic").get("sni"), 255),
+                    transport="quic")
 
     def _http(self, e: Event, emit: Emit) -> None:
         http = e.section("http")
@@ -405,7 +400,7 @@ class EveParser(LineParser):
             secret = protect(argument) if argument else protect_missing()
             accepted = True if "230" in codes else False if any(c in ("530", "430") for c in codes) else None
             emit(Credential(e.ts, e.where, "ftp", e.src, e.dst, e.dport, user, secret,
-                            kind="anonymous" if user.lower() in ANONYMOUS else "cleartext", accepted=accepted,
+                            kind=ftp_login_kind(user), accepted=accepted,
                             note="" if argument else "password not logged by Suricata"))
         elif command in FTP_FILE_COMMANDS and argument:
             self._ftp_file(e, emit, e.src, e.dst, argument, FTP_FILE_COMMANDS[command])
@@ -423,8 +418,7 @@ class EveParser(LineParser):
         if key in self.files_seen:
             return  # the control channel's STOR and the data channel's ftp_data name the same file
         self.files_seen.put(key, None)
-        emit(FileTransfer(e.ts, e.where, client, server, "ftp-stor" if direction == "up" else "ftp-retr",
-                          name, direction))
+        emit(ftp_transfer(e.ts, e.where, client, server, name, direction))
 
     # ------------------------------------------------------------ volumes, devices, alerts
 

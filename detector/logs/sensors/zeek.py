@@ -9,7 +9,8 @@ A rotated file may hold several header blocks (``#close`` then ``#separator``).
 JSON (``LogAscii::use_json`` / json-streaming): flat keys ``id.orig_h``; the log
 path comes from ``_path`` when present, else from the file name
 (``dns.15:00:00-16:00:00.log.gz``), else from the fields themselves.
-What each log path means is in ``zeeklogs``; this module only reads the encodings.
+What each log path means is in ``zeek_paths`` (and what Zeek shares with EVE in ``mapping``); this module
+only reads the encodings.
 """
 
 from __future__ import annotations

@@ -15,28 +15,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Optional
 
+from detector.logs.sensors.mapping import (
+    FTP_FILE_COMMANDS,
+    QTYPE_NAMES,
+    dns_answer,
+    ftp_login_kind,
+    ftp_transfer,
+    server_name,
+)
 from detector.observations import (
     Credential,
     DhcpClientRequest,
-    DnsAlias,
-    DnsQuery,
     Emit,
     FileTransfer,
     FlowVolume,
     HostIdentity,
     HttpRequest,
     ServiceContact,
-    TlsCertificate,
-    TlsClientHello,
 )
 from detector.secrets import protect, protect_missing
 
 HIDDEN = "<hidden>"
-ANONYMOUS = {"anonymous", "ftp"}
-FTP_FILE_COMMANDS = {"STOR": "up", "APPE": "up", "STOU": "up", "RETR": "down"}
 DHCP_CLIENT_MESSAGES = {"DISCOVER": "discover", "REQUEST": "request"}
-QTYPE_NAMES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28, "SRV": 33,
-               "SVCB": 64, "HTTPS": 65, "ANY": 255}
 MAX_TEXT = 1024
 
 
@@ -127,10 +127,8 @@ def dns(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
     qtype = rec.n("qtype") or QTYPE_NAMES.get(rec.s("qtype_name"), 0)
     answers = rec.items("answers")
     addresses = tuple(a for a in answers if _is_address(a))[:64]
-    emit(DnsQuery(ts, where, client, server, query, qtype, addresses))
     aliases = tuple(a.lower().rstrip(".") for a in answers if a and not _is_address(a) and "." in a)[:16]
-    if aliases:
-        emit(DnsAlias(ts, where, client, server, query, aliases, addresses))
+    dns_answer(emit, ts, where, client, server, query, qtype, addresses, aliases)
     return True
 
 
@@ -138,13 +136,8 @@ def ssl(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
     client, server, port = _ends(rec)
     ts = rec.ts()
     sni = rec.s("server_name")[:255]
-    if sni:
-        emit(TlsClientHello(ts, where, client, server, port, sni))
-        return True
-    subject = rec.s("subject")
-    common = [part[3:] for part in subject.split(",") if part.startswith("CN=")]
-    if common and client:
-        emit(TlsCertificate(ts, where, client, server, port, (common[0][:255],)))
+    common = [] if sni else [part[3:] for part in rec.s("subject").split(",") if part.startswith("CN=")]
+    server_name(emit, ts, where, client, server, port, sni, common[0][:255] if common and client else None)
     return True
 
 
@@ -152,7 +145,7 @@ def quic(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
     sni = rec.s("server_name")[:255]
     if sni:
         client, server, port = _ends(rec)
-        emit(TlsClientHello(rec.ts(), where, client, server, port, sni, transport="quic"))
+        server_name(emit, rec.ts(), where, client, server, port, sni, transport="quic")
     return True
 
 
@@ -208,16 +201,14 @@ def ftp(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
     user = rec.s("user")[:256]
     reply = rec.n("reply_code")
     if user and user != "<unknown>" and state.first_time("ftp|" + (rec.s("uid") or f"{client}|{server}|{user}")):
-        anonymous = user.lower() in ANONYMOUS
         emit(Credential(ts, where, "ftp", client, server, port, user, _secret(rec.s("password")),
-                        kind="anonymous" if anonymous else "cleartext",
+                        kind=ftp_login_kind(user),
                         accepted=True if reply is not None and reply < 400 else None,
                         note=_hidden_note(rec.s("password"))))
     direction = FTP_FILE_COMMANDS.get(rec.s("command").upper())
     argument = rec.s("arg")
     if direction and argument:
-        emit(FileTransfer(ts, where, client, server, "ftp-stor" if direction == "up" else "ftp-retr",
-                          ftp_file_name(argument)[:256], direction, rec.n("file_size")))
+        emit(ftp_transfer(ts, where, client, server, ftp_file_name(argument)[:256], direction, rec.n("file_size")))
     return True
 
 
