@@ -323,7 +323,8 @@ def rules_file(data: bytes) -> None:
         for rule in ruleset.rules:
             rule.describe()
         ruleset.run_examples()
-        ruleset.classify_all(_hostile_findings(data[:256]))
+        for finding in _hostile_findings(data[:256]):
+            ruleset.classify(finding)
 
 
 def rules_yaml(data: bytes) -> None:

@@ -27,7 +27,6 @@ _RASTER = (
     (b"GIF89a", "image/gif"),
 )
 SVG_NS = "http://www.w3.org/2000/svg"
-XLINK_NS = "http://www.w3.org/1999/xlink"
 SVG_ELEMENTS = frozenset({
     "svg", "g", "path", "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "tspan", "defs",
     "linearGradient", "radialGradient", "stop", "clipPath", "mask", "title", "desc", "use", "symbol",

@@ -23,7 +23,6 @@ LANGUAGES = ("en", "de", "fr")
 DEFAULT_LANGUAGE = "en"
 DOMAIN = "shadowit"
 LOCALE_DIR = Path(__file__).parent / "locale"
-TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Python files whose _()/ngettext()/N_() texts belong to the catalog.
 PYTHON_SOURCES = ("reports/*.py", "reports/kinds/*.py", "detector/cli.py")
 

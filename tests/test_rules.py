@@ -620,7 +620,8 @@ def test_title_override_only_when_set(tmp_path: Path, packs: Path) -> None:
         """)
     ruleset = load_ruleset([site], packs_dir=packs)
     box, mega = finding(service="Box"), finding(service="MEGA")
-    ruleset.classify_all([box, mega])
+    for each in (box, mega):
+        ruleset.classify(each)
     assert box.title == "Box used by 192.168.1.20"
     assert mega.title == "Detector title"
 

@@ -29,7 +29,6 @@ SIGNATURE_METHODS = frozenset({"signature", "lan-sync", "bittorrent"})
 HEURISTIC_METHODS = frozenset({"heuristic"})
 RANGE_METHODS = frozenset({"ip-range"})
 DNS_METHODS = frozenset({"dns", "dns-cname", "dns-log", "dns-answer-ip"})
-CONFIDENCE_LEVELS = ("low", "medium", "high")
 # Tor's link TLS: the client asks for www.<random>.com, the relay answers with a certificate for a different
 # www.<random>.net (tortls.c crypto_random_hostname: base32 labels, 4 to 32 characters seen in practice)
 TOR_SNI = re.compile(r"^www\.[a-z2-7]{4,32}\.com$")

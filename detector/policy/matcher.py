@@ -24,7 +24,6 @@ from detector.policy.settings import Settings
 from detector.policy.yamlsrc import YList, YMap
 
 FINDING_FIELDS = ("id", "category", "detector", "title", "count", "hosts", "first_seen", "last_seen", "severity")
-COMBINATORS = ("all", "any", "not")
 OPERATORS = (
     "equals", "in", "glob", "domain", "regex", "cidr",
     "gt", "gte", "lt", "lte", "time_of_day", "exists",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 from detector.findings.finding import Finding
 from detector.policy.examples import check_examples
@@ -68,10 +68,6 @@ class RuleSet:
         finding.rule = allow.id if allow else alert.id if alert else DEFAULT_RULE_ID
         expired = None if allow is not None else self.first_match(finding, allow=True, include_expired=True)
         finding.exception = exception_record(allow or expired, expired=allow is None and expired is not None)
-
-    def classify_all(self, findings: Iterable[Finding]) -> None:
-        for finding in findings:
-            self.classify(finding)
 
     def run_examples(self, check_shadowing: bool = False) -> list[ExampleFailure]:
         """Replay every rule's embedded examples.

@@ -21,12 +21,6 @@ def circular_distance(a: float, b: float, period: float = DAY_MINUTES) -> float:
     return min(d, period - d)
 
 
-def circular_mean(values: Sequence[float], period: float = DAY_MINUTES) -> float:
-    x = sum(math.cos(2 * math.pi * v / period) for v in values)
-    y = sum(math.sin(2 * math.pi * v / period) for v in values)
-    return (math.atan2(y, x) * period / (2 * math.pi)) % period
-
-
 def binomial_tail(trials: int, successes: int, chance: float) -> float:
     """P(X >= successes) for X ~ Binomial(trials, chance): how easily chance alone lines drops up.
 
