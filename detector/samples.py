@@ -70,12 +70,17 @@ def tcp_session(client: str, server: str, cport: int, sport: int, exchanges: Ite
         pkt.time = t
         return pkt
 
-    if handshake:
-        packets.append(frame(True, "S"))
+    def three_way(client_flags: str, server_flags: str) -> None:
+        """Open (S, SA) or close (FA, FA): each side's flag takes one sequence number, the client ACKs."""
+        nonlocal cseq, sseq
+        packets.append(frame(True, client_flags))
         cseq += 1
-        packets.append(frame(False, "SA"))
+        packets.append(frame(False, server_flags))
         sseq += 1
         packets.append(frame(True, "A"))
+
+    if handshake:
+        three_way("S", "SA")
     for from_client, payload in exchanges:
         for start in range(0, len(payload), mss):
             piece = payload[start:start + mss]
@@ -85,11 +90,7 @@ def tcp_session(client: str, server: str, cport: int, sport: int, exchanges: Ite
             else:
                 sseq += len(piece)
     if close:
-        packets.append(frame(True, "FA"))
-        cseq += 1
-        packets.append(frame(False, "FA"))
-        sseq += 1
-        packets.append(frame(True, "A"))
+        three_way("FA", "FA")
     return packets
 
 

@@ -176,19 +176,20 @@ def _moment(ts: float) -> Optional[datetime]:
 
 def when(value: Any) -> str:
     """"2024-03-05 14:02 UTC" for a timestamp or ISO text; other text is clipped."""
-    ts = to_timestamp(value)
-    moment = _moment(ts) if ts is not None else None
-    if moment is None:
-        return clip(value, 40) if value not in (None, "") else "-"
-    return _local(moment, "HH:mm")
+    return _when(value, "HH:mm")
 
 
 def when_seconds(value: Any) -> str:
+    """``when`` to the second: "2024-03-05 14:02:07 UTC"."""
+    return _when(value, "HH:mm:ss")
+
+
+def _when(value: Any, clock_pattern: str) -> str:
     ts = to_timestamp(value)
     moment = _moment(ts) if ts is not None else None
     if moment is None:
         return clip(value, 40) if value not in (None, "") else "-"
-    return _local(moment, "HH:mm:ss")
+    return _local(moment, clock_pattern)
 
 
 def _local(moment: datetime, clock_pattern: str) -> str:

@@ -1,13 +1,15 @@
-"""Test helper: run the real pipeline on files and return classified findings."""
+"""Test helper: run the real pipeline on files and return classified findings, or one log decoder on lines."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
 from detector.findings.finding import Finding
 from detector.findings.result import InputRecord
+from detector.logs.base import LogContext, LogDecoder
 from detector.policy import load_ruleset
 from detector.policy.catalog import load_catalog
 from detector.policy.settings import Settings
@@ -31,3 +33,16 @@ def scan_files(*paths: Path, settings: Optional[Settings] = None, tz: Optional[i
 
 def by_detector(findings: list[Finding], detector: str) -> list[Finding]:
     return [f for f in findings if f.detector == detector]
+
+
+def decode_lines(decoder: LogDecoder, name: str, lines: Sequence[str]) -> tuple[list, int]:
+    """Observations from one log decoder alone, and how many lines it called malformed."""
+    parser = decoder.parser(LogContext(name))
+    seen: list = []
+    malformed = sum(not parser.parse(line, f"{name}:line {n}", seen.append) for n, line in enumerate(lines, 1))
+    parser.finish(seen.append)
+    return seen, malformed
+
+
+def only(observations: list, kind: type) -> list:
+    return [o for o in observations if isinstance(o, kind)]

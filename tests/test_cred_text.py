@@ -20,20 +20,21 @@ from detector.samples import tcp_session, write_pcap
 from detector.secrets import protect
 from detector.textscan import scan_text
 
-POSITIVES = [
-    ("en", "Hi Tom, the password: Xy7!pq9Lm for the NAS", "password", "Xy7!pq9Lm"),
-    ("en", "pw is hunter2", "pw", "hunter2"),
-    ("en", 'the wifi password is "CoffeeBean#77" today', "password", "CoffeeBean#77"),
-    ("en", "login details: bob / Tr0ub4dor&3", "login details", "Tr0ub4dor&3"),
-    ("en", "user/pass: admin / S3cure-Admin", "user/pass", "S3cure-Admin"),
-    ("de", "Das Passwort lautet: Sommer2024!", "passwort", "Sommer2024!"),
-    ("de", "Zugangsdaten: admin / Geheim123", "zugangsdaten", "Geheim123"),
-    ("de", "Kennwort ist Fruehling#25", "kennwort", "Fruehling#25"),
-    ("fr", "le mot de passe est : Chat!Noir42", "mot de passe", "Chat!Noir42"),
-    ("fr", "mdp: Bonjour2026$", "mdp", "Bonjour2026$"),
-    ("es", "la contraseña es: Gato#2023", "contraseña", "Gato#2023"),
-    ("es", "clave: Madrid_2025x", "clave", "Madrid_2025x"),
-]
+POSITIVES_BY_LANGUAGE = {  # language: [(message, trigger phrase, the secret in it)]
+    "en": [("Hi Tom, the password: Xy7!pq9Lm for the NAS", "password", "Xy7!pq9Lm"),
+           ("pw is hunter2", "pw", "hunter2"),
+           ('the wifi password is "CoffeeBean#77" today', "password", "CoffeeBean#77"),
+           ("login details: bob / Tr0ub4dor&3", "login details", "Tr0ub4dor&3"),
+           ("user/pass: admin / S3cure-Admin", "user/pass", "S3cure-Admin")],
+    "de": [("Das Passwort lautet: Sommer2024!", "passwort", "Sommer2024!"),
+           ("Zugangsdaten: admin / Geheim123", "zugangsdaten", "Geheim123"),
+           ("Kennwort ist Fruehling#25", "kennwort", "Fruehling#25")],
+    "fr": [("le mot de passe est : Chat!Noir42", "mot de passe", "Chat!Noir42"),
+           ("mdp: Bonjour2026$", "mdp", "Bonjour2026$")],
+    "es": [("la contraseña es: Gato#2023", "contraseña", "Gato#2023"),
+           ("clave: Madrid_2025x", "clave", "Madrid_2025x")],
+}
+POSITIVES = [(language, *case) for language, cases in POSITIVES_BY_LANGUAGE.items() for case in cases]
 
 FALSE_POSITIVES = [
     "Click the password reset link below",

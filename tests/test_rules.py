@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
-from dataclasses import dataclass
+from dataclasses import make_dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -51,25 +51,12 @@ def packs(tmp_path: Path) -> Path:
     return directory
 
 
-@dataclass(frozen=True, kw_only=True)
-class OperatorAttributes(Attributes):
-    """A kind for operator tests: any value of any type under these names."""
-
-    detector = "test.operators"
-    category = "test"
-
-    service: Any = None
-    connections: Any = None
-    external: Any = None
-    filename: Any = None
-    username: Any = None
-    server: Any = None
-    server_port: Any = None
-    bytes_up: Any = None
-    time_of_day: Any = None
-    detector_hint: Any = None
-    nested: Any = None
-    sizes: Any = None
+# A kind for operator tests: any value of any type under these names.
+OperatorAttributes = make_dataclass(
+    "OperatorAttributes",
+    [(name, Any, None) for name in ("service", "connections", "external", "filename", "username", "server",
+                                    "server_port", "bytes_up", "time_of_day", "detector_hint", "nested", "sizes")],
+    bases=(Attributes,), namespace={"detector": "test.operators", "category": "test"}, frozen=True, kw_only=True)
 
 
 def finding(kind: type[Attributes] = ServiceUseAttributes, **attributes: Any) -> Finding:
@@ -308,18 +295,23 @@ def test_load_ruleset_raises_with_all_errors(tmp_path: Path, packs: Path) -> Non
     assert f"{path}:22:" in str(caught.value)
 
 
-def test_duplicate_yaml_keys_are_reported(tmp_path: Path, packs: Path) -> None:
-    path = write(tmp_path / "site.yaml", """\
+@pytest.mark.parametrize(("extra", "place", "message"), [
+    ("severity: high", (6, 5), "duplicate key 'severity'"),
+    ("compliance: [CIS-v8:3.10, CIS-v8:3.11]", (6, 31), "unknown compliance control 'CIS-v8:3.11'"),
+], ids=["duplicate-key", "unknown-compliance-id"])
+def test_an_error_in_a_rule_names_its_line_and_column(tmp_path: Path, packs: Path, extra: str,
+                                                       place: tuple[int, int], message: str) -> None:
+    path = write(tmp_path / "site.yaml", f"""\
         rules:
           - id: r1
             title: One
-            match: {detector: x}
+            match: {{detector: x}}
             severity: low
-            severity: high
+            {extra}
         """)
     errors = validate_files([path], packs_dir=packs)
-    assert [(error.line, error.col) for error in errors] == [(6, 5)]
-    assert "duplicate key 'severity'" in errors[0].message
+    assert [(error.line, error.col) for error in errors] == [place]
+    assert message in errors[0].message
 
 
 def test_invalid_yaml_reports_the_parser_mark(tmp_path: Path, packs: Path) -> None:
@@ -328,20 +320,6 @@ def test_invalid_yaml_reports_the_parser_mark(tmp_path: Path, packs: Path) -> No
     assert len(errors) == 1
     assert errors[0].line == 4
     assert errors[0].message.startswith("invalid YAML:")
-
-
-def test_unknown_compliance_id_is_an_error(tmp_path: Path, packs: Path) -> None:
-    path = write(tmp_path / "site.yaml", """\
-        rules:
-          - id: r1
-            title: One
-            match: {detector: x}
-            severity: low
-            compliance: [CIS-v8:3.10, CIS-v8:3.11]
-        """)
-    errors = validate_files([path], packs_dir=packs)
-    assert [(error.line, error.col) for error in errors] == [(6, 31)]
-    assert "unknown compliance control 'CIS-v8:3.11'" in errors[0].message
 
 
 @pytest.mark.parametrize(
@@ -355,16 +333,6 @@ def test_unknown_compliance_id_is_an_error(tmp_path: Path, packs: Path) -> None:
         ("  - id: r1\n    title: t\n    action: allow\n    reason: ok\n    match: {aps: 1}\n    expires: 2030-02-30\n",
          7, "bad date"),
         ("  - id: r1\n    title: t\n    action: ignore\n    match: {aps: 1}\n", 4, "bad action"),
-        ("  - id: r1\n    title: t\n    match: {aps: {regexp: x}}\n    severity: low\n", 4, "unknown operator 'regexp'"),  # noqa: E501
-        ("  - id: r1\n    title: t\n    match: {regex: x}\n    severity: low\n", 4, "is an operator, not a field"),
-        ("  - id: r1\n    title: t\n    match: {aps: {cidr: 10.0.0.1/33}}\n    severity: low\n", 4, "bad CIDR"),
-        ("  - id: r1\n    title: t\n    match: {aps: {domain: 'https://x.com/'}}\n    severity: low\n", 4, "bad domain"),  # noqa: E501
-        ("  - id: r1\n    title: t\n    match: {aps: {time_of_day: '8-18'}}\n    severity: low\n", 4, "bad time_of_day"),  # noqa: E501
-        ("  - id: r1\n    title: t\n    match: {aps: {gt: ten}}\n    severity: low\n", 4, "gt takes a number"),
-        ("  - id: r1\n    title: t\n    match: {aps: {gt: {setting: nope}}}\n    severity: low\n", 4, "unknown numeric"),  # noqa: E501
-        ("  - id: r1\n    title: t\n    match: {aps: null}\n    severity: low\n", 4, "exists: false"),
-        ("  - id: r1\n    title: t\n    match: {severity: urgent}\n    severity: low\n", 4, "bad severity 'urgent'"),
-        ("  - id: r1\n    title: t\n    match: {}\n    severity: low\n", 4, "must not be empty"),
         ("  - id: default\n    title: t\n    match: {aps: 1}\n    severity: low\n", 2, "reserved"),
         ("  - id: r1\n    title: t\n    match: {aps: 1}\n    severity: low\n    reason: why\n", 6, "only valid with"),
         ("  - id: r1\n    title: t\n    match: {aps: 1}\n    severity: low\n    examples: {match: [{colour: 1}]}\n",
@@ -380,7 +348,27 @@ def test_unknown_compliance_id_is_an_error(tmp_path: Path, packs: Path) -> None:
     ],
 )
 def test_rule_validation_errors(tmp_path: Path, packs: Path, body: str, line: int, fragment: str) -> None:
-    path = write(tmp_path / "site.yaml", "rules:\n" + body)
+    assert_one_error(write(tmp_path / "site.yaml", "rules:\n" + body), packs, line, fragment)
+
+
+@pytest.mark.parametrize(("match", "fragment"), [
+    ("{aps: {regexp: x}}", "unknown operator 'regexp'"),
+    ("{regex: x}", "is an operator, not a field"),
+    ("{aps: {cidr: 10.0.0.1/33}}", "bad CIDR"),
+    ("{aps: {domain: 'https://x.com/'}}", "bad domain"),
+    ("{aps: {time_of_day: '8-18'}}", "bad time_of_day"),
+    ("{aps: {gt: ten}}", "gt takes a number"),
+    ("{aps: {gt: {setting: nope}}}", "unknown numeric"),
+    ("{aps: null}", "exists: false"),
+    ("{severity: urgent}", "bad severity 'urgent'"),
+    ("{}", "must not be empty"),
+])
+def test_match_errors_point_at_the_match_line(tmp_path: Path, packs: Path, match: str, fragment: str) -> None:
+    path = write(tmp_path / "site.yaml", f"rules:\n  - id: r1\n    title: t\n    match: {match}\n    severity: low\n")
+    assert_one_error(path, packs, 4, fragment)
+
+
+def assert_one_error(path: Path, packs: Path, line: int, fragment: str) -> None:
     errors = validate_files([path], packs_dir=packs)
     assert len(errors) == 1, [str(error) for error in errors]
     assert errors[0].line == line

@@ -6,24 +6,12 @@ import json
 
 import pytest
 from cred_packets import scan
-from scanning import by_detector
+from scanning import by_detector, decode_lines, only
 from zeek_writer import eve, write
 
+from detector import observations as obs
 from detector.logs.base import LogContext
 from detector.logs.sensors.eve import EveDecoder, SignatureTableError, eve_time, load_signature_table
-from detector.observations import (
-    Credential,
-    DhcpClientRequest,
-    DnsAlias,
-    DnsQuery,
-    FileTransfer,
-    FlowVolume,
-    HostIdentity,
-    HttpRequest,
-    ServiceContact,
-    TlsCertificate,
-    TlsClientHello,
-)
 from detector.policy.catalog import load_catalog
 
 T0 = 1795964400.5
@@ -33,15 +21,7 @@ PC, RESOLVER = "10.1.0.5", "10.1.0.1"
 def observe(*lines: str) -> tuple[list, int]:
     decoder = EveDecoder()
     assert decoder.sniff([line for line in lines if line.startswith("{")]) > 0.9
-    parser = decoder.parser(LogContext("eve.json"))
-    seen: list = []
-    malformed = sum(not parser.parse(line, f"eve.json:line {n}", seen.append) for n, line in enumerate(lines, 1))
-    parser.finish(seen.append)
-    return seen, malformed
-
-
-def only(observations: list, kind: type) -> list:
-    return [o for o in observations if isinstance(o, kind)]
+    return decode_lines(decoder, "eve.json", lines)
 
 
 def test_timestamps():
@@ -63,11 +43,11 @@ def test_dns_v1_query_and_answer_records():
                                                             "rrname": "www.dropbox-dns.com", "rrtype": "A",
                                                             "ttl": 60, "rdata": "162.125.1.1"}))
     assert bad == 0
-    queries = only(seen, DnsQuery)
+    queries = only(seen, obs.DnsQuery)
     assert [(q.client, q.server, q.qname, q.answers) for q in queries] == [
         (PC, RESOLVER, "www.dropbox.com", ()), (PC, RESOLVER, "www.dropbox.com", ()),
         (PC, RESOLVER, "www.dropbox-dns.com", ("162.125.1.1",))]
-    (alias,) = only(seen, DnsAlias)
+    (alias,) = only(seen, obs.DnsAlias)
     assert alias.targets == ("www.dropbox-dns.com",)
 
 
@@ -80,7 +60,7 @@ def test_dns_v2_answers_and_grouped(grouped_only):
         dns["answers"] = [{"rrname": "mega.nz", "rrtype": "A", "ttl": 300, "rdata": "31.216.145.5"},
                           {"rrname": "mega.nz", "rrtype": "A", "ttl": 300, "rdata": "31.216.145.6"}]
     seen, bad = observe(eve("dns", T0, RESOLVER, 53, PC, 40001, "UDP", dns=dns))
-    (query,) = only(seen, DnsQuery)
+    (query,) = only(seen, obs.DnsQuery)
     assert (query.client, query.qname, query.qtype, query.answers) == (PC, "mega.nz", 1,
                                                                        ("31.216.145.5", "31.216.145.6"))
 
@@ -89,7 +69,7 @@ def test_dns_v3_queries_list():
     seen, _ = observe(eve("dns", T0, PC, 40002, RESOLVER, 53, "UDP",
                           dns={"version": 3, "type": "request", "id": 1,
                                "queries": [{"rrname": "wetransfer.com", "rrtype": "AAAA"}]}))
-    (query,) = only(seen, DnsQuery)
+    (query,) = only(seen, obs.DnsQuery)
     assert (query.qname, query.qtype) == ("wetransfer.com", 28)
 
 
@@ -100,10 +80,10 @@ def test_tls_sni_certificate_and_quic():
             tls={"subject": "C=NL, O=WeTransfer, CN=*.wetransfer.com", "version": "TLS 1.2"}),
         eve("quic", T0, PC, 50002, "142.250.1.1", 443, "UDP", flow_id=3,
             quic={"version": "1", "sni": "drive.google.com", "ua": "Chrome"}))
-    tcp, quic = only(seen, TlsClientHello)
+    tcp, quic = only(seen, obs.TlsClientHello)
     assert (tcp.sni, tcp.server_port, tcp.transport) == ("www.dropbox.com", 443, "tcp")
     assert (quic.sni, quic.transport) == ("drive.google.com", "quic")
-    assert only(seen, TlsCertificate)[0].names == ("*.wetransfer.com",)
+    assert only(seen, obs.TlsCertificate)[0].names == ("*.wetransfer.com",)
 
 
 def test_http_request_length_only_from_request_headers():
@@ -114,7 +94,7 @@ def test_http_request_length_only_from_request_headers():
             "request_headers": [{"name": "Content-Length", "value": "3000000"}]}),
         eve("http", T0, PC, 50004, "52.1.1.1", 80, flow_id=2, http={
             "hostname": "wetransfer.com", "url": "/", "http_method": "GET", "status": 200, "length": 5000}))
-    post, get = only(seen, HttpRequest)
+    post, get = only(seen, obs.HttpRequest)
     assert (post.method, post.host, post.uri, post.content_length) == ("POST", "wetransfer.com", "/api/upload",
                                                                        3_000_000)
     assert get.content_length is None  # EVE's length is the response body
@@ -134,11 +114,11 @@ def test_ftp_login_stor_and_ftp_data_once():
         eve("ftp", T0, PC, 50012, server, 21, flow_id=6, ftp={"command": "USER", "command_data": "anonymous"}),
         eve("ftp", T0, PC, 50012, server, 21, flow_id=6, ftp={"command": "PASS", "completion_code": ["530"]}))
     assert bad == 0
-    bob, anonymous = only(seen, Credential)
+    bob, anonymous = only(seen, obs.Credential)
     assert (bob.protocol, bob.username, bob.server, bob.accepted, bob.secret.captured) == ("ftp", "bob", server, True,
                                                                                          True)
     assert (anonymous.kind, anonymous.accepted, anonymous.secret.captured) == ("anonymous", False, False)
-    (stor,) = only(seen, FileTransfer)
+    (stor,) = only(seen, obs.FileTransfer)
     assert (stor.protocol, stor.filename, stor.client, stor.server) == ("ftp-stor", "payroll.xlsx", PC, server)
 
 
@@ -151,18 +131,18 @@ def test_smtp_email_and_fileinfo_give_one_attachment_with_size():
             fileinfo={"filename": "contract.pdf", "state": "CLOSED", "stored": False, "size": 81000, "tx_id": 0}),
         eve("smtp", T0, PC, 50020, "203.0.113.25", 25, smtp=smtp, email=mail),
         eve("email", T0, PC, 50020, "203.0.113.25", 25, email=mail))
-    (attachment,) = only(seen, FileTransfer)
+    (attachment,) = only(seen, obs.FileTransfer)
     assert (attachment.protocol, attachment.filename, attachment.size, attachment.sender, attachment.recipients) == \
         ("smtp-attachment", "contract.pdf", 81000, "dave@example.com", ("dave.home@gmail.com",))
     seen, _ = observe(eve("smtp", T0, PC, 50021, "203.0.113.25", 25, flow_id=9, smtp=smtp, email=mail))
-    assert only(seen, FileTransfer)[0].size is None
+    assert only(seen, obs.FileTransfer)[0].size is None
 
 
 def test_flow_bytes():
     seen, _ = observe(eve("flow", T0 + 9, PC, 50000, "162.125.1.1", 443, app_proto="tls", flow={
         "pkts_toserver": 100, "pkts_toclient": 80, "bytes_toserver": 5_000_000, "bytes_toclient": 20_000,
         "start": "2026-11-29T15:00:00.500000+0000", "end": "2026-11-29T15:00:09.500000+0000", "state": "closed"}))
-    (flow,) = only(seen, FlowVolume)
+    (flow,) = only(seen, obs.FlowVolume)
     assert (flow.bytes_up, flow.bytes_down, flow.packets, flow.ts, flow.end) == (5_000_000, 20_000, 180,
                                                                                   pytest.approx(T0),
                                                                                   pytest.approx(T0 + 9))
@@ -176,10 +156,10 @@ def test_dhcp_hostname():
         eve("dhcp", T0, "10.1.0.1", 67, "10.1.0.77", 68, "UDP", dhcp={
             "type": "reply", "id": 1, "client_mac": "aa:bb:cc:00:11:22", "assigned_ip": "10.1.0.77",
             "dhcp_type": "ack"}))
-    (request,) = only(seen, DhcpClientRequest)
+    (request,) = only(seen, obs.DhcpClientRequest)
     assert (request.client, request.message, request.initial, request.hostname) == \
         ("aa:bb:cc:00:11:22", "discover", True, "ACCT-LAPTOP-3")
-    names = only(seen, HostIdentity)
+    names = only(seen, obs.HostIdentity)
     assert [(n.address, n.mac, n.hostname) for n in names] == [("", "aa:bb:cc:00:11:22", "ACCT-LAPTOP-3"),
                                                               ("10.1.0.77", "aa:bb:cc:00:11:22", "")]
 
@@ -190,7 +170,7 @@ def test_krb5_and_smb_ntlmssp_user_names():
                                                           "realm": "CORP.EXAMPLE", "sname": "krbtgt/CORP"}),
         eve("smb", T0, PC, 50031, "10.1.0.2", 445, smb={"command": "SMB2_COMMAND_SESSION_SETUP", "ntlmssp": {
             "domain": "CORP", "user": "erin", "host": "HR-PC-2"}}))
-    krb, smb = only(seen, HostIdentity)
+    krb, smb = only(seen, obs.HostIdentity)
     assert (krb.username, krb.domain, krb.source) == ("frank", "CORP.EXAMPLE", "suricata:krb5")
     assert (smb.username, smb.hostname, smb.domain, smb.address) == ("erin", "HR-PC-2", "CORP", PC)
 
@@ -208,7 +188,7 @@ def test_et_policy_alert_maps_to_catalog_service(tmp_path):
             "signature_id": 2001, "signature": "ET MALWARE Dropbox-hosted payload", "severity": 1}),
     ]
     seen, _ = observe(*lines)
-    mega, teamviewer = only(seen, ServiceContact)
+    mega, teamviewer = only(seen, obs.ServiceContact)
     assert (mega.client, mega.service, mega.method, mega.host) == (PC, "MEGA", "ids-alert", "g.api.mega.co.nz")
     assert (teamviewer.client, teamviewer.server, teamviewer.service) == (PC, "37.252.1.1", "TeamViewer")
     findings, _, _ = scan(write(tmp_path, "eve.json", "\n".join(lines) + "\n"))
@@ -242,7 +222,7 @@ def test_every_field_missing_and_unknown_events():
                           for kind in ("tls", "quic", "http", "fileinfo", "ftp", "ftp_data", "smtp", "email",
                                        "flow", "dhcp", "alert", "krb5", "smb")])
     assert bad == 0
-    assert only(seen, FlowVolume) and len(seen) == 1  # a flow event without counters is an empty flow
+    assert only(seen, obs.FlowVolume) and len(seen) == 1  # a flow event without counters is an empty flow
 
 
 def test_malformed_lines_are_counted_and_skipped(tmp_path):

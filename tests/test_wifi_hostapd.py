@@ -69,6 +69,10 @@ def _debug_log(t0: float = 1_700_000_000.0) -> list[str]:
     def at(seconds: float, text: str) -> str:
         return f"{t0 + seconds:.6f}: {text}"
 
+    def burst(start: float, *texts: str) -> list[str]:
+        """Lines hostapd printed 0.1 ms apart, from ``start`` seconds on."""
+        return [at(start + n * 0.0001, text) for n, text in enumerate(texts)]
+
     startup = [
         "random: Trying to read entropy from /dev/random",
         "Configuration file: /etc/hostapd/hostapd.conf",
@@ -123,32 +127,31 @@ def _debug_log(t0: float = 1_700_000_000.0) -> list[str]:
                   at(offset + 0.0006, f"wlan0: STA {station} IEEE 802.11: association OK (aid 1)"),
                   at(offset + 0.01, f"wlan0: AP-STA-CONNECTED {station}"),
                   at(offset + 0.02, f"wlan0: STA {station} WPA: pairwise key handshake completed (RSN)")]
-    lines += [  # STA leaves: a disassociation frame it sent, reason 8 (station leaving)
-        at(3600, "wlan0: Event RX_MGMT (18) received"),
-        at(3600.0001, "mgmt::disassoc"),
-        at(3600.0002, f"disassocation: STA={STA} reason_code=8"),
-        at(3600.0003, f"wlan0: STA {STA} IEEE 802.11: disassociated"),
-        at(3600.0004, f"wlan0: AP-STA-DISCONNECTED {STA}"),
-        at(3600.0005, f"wlan0: STA {STA} MLME: MLME-DISASSOCIATE.indication({STA}, 8)"),
-        at(3600.0006, f"nl80211: sta_remove -> DEL_STATION wlan0 {STA} --> 0 (Success)"),
-        at(3601, f"ap_free_sta: cancel ap_handle_timer for {STA}"),
-        # STA2 is deauthenticated by a frame "from itself", reason 2; newer hostapd prefixes the interface
-        at(3700, "mgmt::deauth"),
-        at(3700.0001, f"wlan0: deauthentication: STA={STA2} reason_code=2"),
-        at(3700.0002, f"wlan0: AP-STA-DISCONNECTED {STA2}"),
-        at(3700.0003, f"wlan0: STA {STA2} IEEE 802.11: deauthenticated"),
-        at(3700.0004, f"wlan0: STA {STA2} MLME: MLME-DEAUTHENTICATE.indication({STA2}, 2)"),
-        at(3700.0005, f"ap_free_sta: cancel ap_handle_timer for {STA2}"),
-        # a frame for a station hostapd does not know changes nothing
-        at(3800, "mgmt::disassoc"),
-        at(3800.0001, "disassocation: STA=aa:bb:cc:00:00:09 reason_code=3"),
-        at(3800.0002, "Station aa:bb:cc:00:00:09 trying to disassociate, but it is not associated"),
-        at(3800.0003, "handle_disassoc - too short payload (len=25)"),
-        # STA3 times out: the AP drops it, no frame from the station
-        at(7200, f"wlan0: STA {STA3} IEEE 802.11: deauthenticated due to inactivity (timer DEAUTH/REMOVE)"),
-        at(7200.0001, f"wlan0: AP-STA-DISCONNECTED {STA3}"),
-        at(7200.0002, f"ap_free_sta: cancel ap_handle_timer for {STA3}"),
-    ]
+    # STA leaves: a disassociation frame it sent, reason 8 (station leaving)
+    lines += burst(3600, "wlan0: Event RX_MGMT (18) received",
+                   "mgmt::disassoc",
+                   f"disassocation: STA={STA} reason_code=8",
+                   f"wlan0: STA {STA} IEEE 802.11: disassociated",
+                   f"wlan0: AP-STA-DISCONNECTED {STA}",
+                   f"wlan0: STA {STA} MLME: MLME-DISASSOCIATE.indication({STA}, 8)",
+                   f"nl80211: sta_remove -> DEL_STATION wlan0 {STA} --> 0 (Success)")
+    lines.append(at(3601, f"ap_free_sta: cancel ap_handle_timer for {STA}"))
+    # STA2 is deauthenticated by a frame "from itself", reason 2; newer hostapd prefixes the interface
+    lines += burst(3700, "mgmt::deauth",
+                   f"wlan0: deauthentication: STA={STA2} reason_code=2",
+                   f"wlan0: AP-STA-DISCONNECTED {STA2}",
+                   f"wlan0: STA {STA2} IEEE 802.11: deauthenticated",
+                   f"wlan0: STA {STA2} MLME: MLME-DEAUTHENTICATE.indication({STA2}, 2)",
+                   f"ap_free_sta: cancel ap_handle_timer for {STA2}")
+    # a frame for a station hostapd does not know changes nothing
+    lines += burst(3800, "mgmt::disassoc",
+                   "disassocation: STA=aa:bb:cc:00:00:09 reason_code=3",
+                   "Station aa:bb:cc:00:00:09 trying to disassociate, but it is not associated",
+                   "handle_disassoc - too short payload (len=25)")
+    # STA3 times out: the AP drops it, no frame from the station
+    lines += burst(7200, f"wlan0: STA {STA3} IEEE 802.11: deauthenticated due to inactivity (timer DEAUTH/REMOVE)",
+                   f"wlan0: AP-STA-DISCONNECTED {STA3}",
+                   f"ap_free_sta: cancel ap_handle_timer for {STA3}")
     return lines
 
 

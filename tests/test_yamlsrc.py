@@ -83,26 +83,27 @@ def test_a_catalog_with_a_duplicate_key_is_refused(tmp_path: Path) -> None:
     assert where(str(caught.value)) == ("services.yaml", 3, 5, "duplicate key 'name' (first at line 2)")
 
 
-def test_a_broken_range_file_names_file_line_col(tmp_path: Path) -> None:
-    path = write(tmp_path, "x.yaml", "name: X\nsource: https://x.example\ndate: 2026-11-29\nranges: [1.2.3.0/24\n")
-    with pytest.raises(RangeError) as caught:
-        read_range_file(path)
-    assert where(str(caught.value))[0] == "x.yaml"
-    path.write_text("name: X\nsource: https://x.example\ndate: 2026-11-29\nranges:\n  - 1.2.3.0/24\n  - nonsense\n")
-    with pytest.raises(RangeError) as caught:
-        read_range_file(path)
-    assert where(str(caught.value))[:3] == ("x.yaml", 6, 5)
-
-
-def test_a_broken_signature_map_names_file_line_col(tmp_path: Path) -> None:
-    path = write(tmp_path, "sigs.yaml", "signatures:\n  - match: dropbox\n    service: Dropbox\n  - match: [\n")
-    with pytest.raises(SignatureTableError) as caught:
-        load_signature_table(path)
-    assert where(str(caught.value))[0] == "sigs.yaml"
-    path.write_text("signatures:\n  - match: dropbox\n    service: Dropbox\n  - match: box\n")
-    with pytest.raises(SignatureTableError) as caught:
-        load_signature_table(path)
-    assert where(str(caught.value)) == ("sigs.yaml", 4, 5, "signatures entry 2: needs 'match' and 'service' strings")
+@pytest.mark.parametrize("name, read, error, broken, misplaced, expected", [
+    ("x.yaml", read_range_file, RangeError,
+     "name: X\nsource: https://x.example\ndate: 2026-11-29\nranges: [1.2.3.0/24\n",
+     "name: X\nsource: https://x.example\ndate: 2026-11-29\nranges:\n  - 1.2.3.0/24\n  - nonsense\n",
+     ("x.yaml", 6, 5)),
+    ("sigs.yaml", load_signature_table, SignatureTableError,
+     "signatures:\n  - match: dropbox\n    service: Dropbox\n  - match: [\n",
+     "signatures:\n  - match: dropbox\n    service: Dropbox\n  - match: box\n",
+     ("sigs.yaml", 4, 5, "signatures entry 2: needs 'match' and 'service' strings")),
+], ids=["ranges", "signatures"])
+def test_a_broken_data_file_names_file_line_col(tmp_path: Path, name: str, read, error, broken: str, misplaced: str,
+                                                 expected: tuple) -> None:
+    """A YAML syntax error names the file; an entry that parses but is wrong names its line and column."""
+    path = write(tmp_path, name, broken)
+    with pytest.raises(error) as caught:
+        read(path)
+    assert where(str(caught.value))[0] == name
+    path.write_text(misplaced)
+    with pytest.raises(error) as caught:
+        read(path)
+    assert where(str(caught.value))[:len(expected)] == expected
 
 
 @pytest.mark.parametrize("read, error", [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from cred_packets import scan
-from scanning import by_detector
+from scanning import by_detector, decode_lines, only
 from zeek_writer import FIELDS, write, zeek_json, zeek_tsv
 
 from detector.logs.base import LogContext
@@ -42,15 +42,7 @@ def observe(encoding: str, path: str, rows: list[dict], filename: str = "") -> t
     lines = text.splitlines()
     assert decoder.sniff(lines[:50]) > 0.9 or not any(rows)
     name = filename or (f"{path}.log" if encoding != "json-streaming" else "zeek-stream.log")
-    parser = decoder.parser(LogContext(name))
-    seen: list = []
-    malformed = sum(not parser.parse(line, f"{name}:line {n}", seen.append) for n, line in enumerate(lines, 1))
-    parser.finish(seen.append)
-    return seen, malformed
-
-
-def only(observations: list, kind: type) -> list:
-    return [o for o in observations if isinstance(o, kind)]
+    return decode_lines(decoder, name, lines)
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)

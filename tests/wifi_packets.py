@@ -8,6 +8,7 @@ random single drops); the renderers below write it as each source would.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -133,27 +134,25 @@ def hostapd_log(schedule: Schedule, tz: int = 0) -> list[str]:
     return lines
 
 
+def _station_syslog(schedule: Schedule, program: str, text: Callable[[Event], str]) -> list[str]:
+    """One syslog line per event, written on the station's own host."""
+    return [f"{_bsd(e.ts)} {HOSTS[e.station]} {program}: {text(e)}" for e in schedule.sorted()]
+
+
 def wpa_supplicant_log(schedule: Schedule) -> list[str]:
-    lines = []
-    for e in schedule.sorted():
-        host = HOSTS[e.station]
+    def text(e: Event) -> str:
         if e.kind == "drop":
-            text = f"wlan0: CTRL-EVENT-DISCONNECTED bssid={e.ap} reason={e.reason}"
-        else:
-            text = f"wlan0: CTRL-EVENT-CONNECTED - Connection to {e.ap} completed [id=0 id_str=]"
-        lines.append(f"{_bsd(e.ts)} {host} wpa_supplicant[812]: {text}")
-    return lines
+            return f"wlan0: CTRL-EVENT-DISCONNECTED bssid={e.ap} reason={e.reason}"
+        return f"wlan0: CTRL-EVENT-CONNECTED - Connection to {e.ap} completed [id=0 id_str=]"
+    return _station_syslog(schedule, "wpa_supplicant[812]", text)
 
 
 def networkmanager_log(schedule: Schedule) -> list[str]:
-    lines = []
-    for e in schedule.sorted():
-        host = HOSTS[e.station]
+    def text(e: Event) -> str:
         change = "activated -> failed (reason 'supplicant-disconnect'" if e.kind == "drop" else \
             "secondaries -> activated (reason 'none'"
-        lines.append(f"{_bsd(e.ts)} {host} NetworkManager[733]: <info>  [{e.ts:.4f}] device (wlp2s0): "
-                     f"state change: {change}, sys-iface-state: 'managed')")
-    return lines
+        return f"<info>  [{e.ts:.4f}] device (wlp2s0): state change: {change}, sys-iface-state: 'managed')"
+    return _station_syslog(schedule, "NetworkManager[733]", text)
 
 
 def macos_logs(schedule: Schedule) -> dict[str, list[str]]:

@@ -12,27 +12,12 @@ from typing import Iterable, Optional, Sequence
 
 from detector.data import rules_dir, rules_file
 from detector.policy.loader import CATALOG_FILES, COMPLIANCE_FILE, Loader
-from detector.policy.matcher import Condition
-from detector.policy.model import (
-    ACTION_ALERT,
-    ACTION_ALLOW,
-    DEFAULT_RULE_ID,
-    LAYER_PACK,
-    LAYER_SITE,
-    Control,
-    ExampleFailure,
-    Mark,
-    Rule,
-    RuleError,
-    RuleLoadError,
-)
+from detector.policy.model import DEFAULT_RULE_ID, LAYER_PACK, LAYER_SITE, RuleError, RuleLoadError
 from detector.policy.ruleset import RuleSet
 
 __all__ = [
-    "example_site_policy",
-    "ACTION_ALERT", "ACTION_ALLOW", "DEFAULT_RULE_ID", "LAYER_PACK", "LAYER_SITE",
-    "Condition", "Control", "ExampleFailure", "Mark", "Rule", "RuleError", "RuleLoadError", "RuleSet",
-    "default_packs_dir", "default_site_files", "load_ruleset", "pack_files", "validate_files",
+    "DEFAULT_RULE_ID", "RuleError", "RuleLoadError", "RuleSet",
+    "default_packs_dir", "default_site_files", "example_site_policy", "load_ruleset", "pack_files", "validate_files",
 ]
 
 SITE_FILE = "rules.yaml"

@@ -12,11 +12,11 @@ import difflib
 import ipaddress
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 from fnmatch import fnmatchcase
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, ClassVar, Optional, Union
 
 from detector.findings.finding import SEVERITIES, Finding
 from detector.policy.model import Mark, RuleError
@@ -300,33 +300,36 @@ class FieldCondition(Condition):
 
 
 @dataclass
-class AllOf(Condition):
-    """Every condition holds."""
+class Combined(Condition):
+    """Conditions joined by one quantifier (``all`` or ``any``), described joined by its word."""
 
     items: list[Condition] = field(default_factory=list)
+    quantifier: ClassVar[Callable[[Iterable[bool]], bool]]
+    joiner: ClassVar[str]
 
     def matches(self, finding: Finding, settings: Settings) -> bool:
-        return all(item.matches(finding, settings) for item in self.items)
+        return self.quantifier(item.matches(finding, settings) for item in self.items)
 
     def describe(self) -> str:
         if len(self.items) == 1:
             return self.items[0].describe()
-        return " AND ".join(_grouped(item) for item in self.items)
+        return self.joiner.join(_grouped(item) for item in self.items)
 
 
 @dataclass
-class AnyOf(Condition):
+class AllOf(Combined):
+    """Every condition holds."""
+
+    quantifier = staticmethod(all)
+    joiner = " AND "
+
+
+@dataclass
+class AnyOf(Combined):
     """At least one condition holds."""
 
-    items: list[Condition] = field(default_factory=list)
-
-    def matches(self, finding: Finding, settings: Settings) -> bool:
-        return any(item.matches(finding, settings) for item in self.items)
-
-    def describe(self) -> str:
-        if len(self.items) == 1:
-            return self.items[0].describe()
-        return " OR ".join(_grouped(item) for item in self.items)
+    quantifier = staticmethod(any)
+    joiner = " OR "
 
 
 @dataclass
@@ -354,7 +357,7 @@ class Never(Condition):
 
 def _grouped(item: Condition) -> str:
     text = item.describe()
-    if isinstance(item, (AllOf, AnyOf)) and len(item.items) > 1:
+    if isinstance(item, Combined) and len(item.items) > 1:
         return f"({text})"
     return text
 
@@ -374,6 +377,23 @@ def _shown(value: Any) -> str:
     if isinstance(value, dict) and "setting" in value:
         return f"setting({value['setting']})"
     return str(value)
+
+
+def _domain_name(text: str) -> str:
+    """A rule's domain operand, normalised; ValueError says how to write it."""
+    name = text.strip().lower().rstrip(".")
+    if not name or not all(_DOMAIN_LABEL.match(label) for label in name.split(".")):
+        raise ValueError(f"bad domain {text!r}: write a bare DNS name like dropbox.com "
+                         "(no wildcards, scheme or path; subdomains match automatically)")
+    return name
+
+
+def _network(text: str) -> Union[ipaddress.IPv4Network, ipaddress.IPv6Network]:
+    """A rule's CIDR operand; ValueError says how to write it."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"bad CIDR {text!r} (expected e.g. 10.0.0.0/8 or 2001:db8::/32)") from None
 
 
 def parse_window(text: Any) -> Optional[tuple[int, int]]:
@@ -560,25 +580,25 @@ class MatchCompiler:
         self.fail(mark, f"{op} takes a text or a non-empty list of texts")
         return None
 
-    def op_glob(self, path: str, value: Any, mark: Mark) -> Optional[Test]:
-        texts = self._texts("glob", value, mark)
+    def _each_text(self, op: str, value: Any, mark: Mark, parse: Callable[[str], Any]) -> Optional[Test]:
+        """A test on every text of ``value`` parsed; a text ``parse`` refuses (ValueError) fails at its own place."""
+        texts = self._texts(op, value, mark)
         if texts is None:
             return None
-        return Test("glob", tuple(text.lower() for text, _ in texts), _shown(value))
+        parsed = []
+        for text, item_mark in texts:
+            try:
+                parsed.append(parse(text))
+            except ValueError as refused:
+                self.fail(item_mark, str(refused))
+                return None
+        return Test(op, tuple(parsed), _shown(value))
+
+    def op_glob(self, path: str, value: Any, mark: Mark) -> Optional[Test]:
+        return self._each_text("glob", value, mark, str.lower)
 
     def op_domain(self, path: str, value: Any, mark: Mark) -> Optional[Test]:
-        texts = self._texts("domain", value, mark)
-        if texts is None:
-            return None
-        domains = []
-        for text, item_mark in texts:
-            name = text.strip().lower().rstrip(".")
-            if not name or not all(_DOMAIN_LABEL.match(label) for label in name.split(".")):
-                self.fail(item_mark, f"bad domain {text!r}: write a bare DNS name like dropbox.com "
-                                     "(no wildcards, scheme or path; subdomains match automatically)")
-                return None
-            domains.append(name)
-        return Test("domain", tuple(domains), _shown(value))
+        return self._each_text("domain", value, mark, _domain_name)
 
     def op_regex(self, path: str, value: Any, mark: Mark) -> Optional[Test]:
         if not isinstance(value, str) or not value:
@@ -595,17 +615,7 @@ class MatchCompiler:
         return Test("regex", pattern, value)
 
     def op_cidr(self, path: str, value: Any, mark: Mark) -> Optional[Test]:
-        texts = self._texts("cidr", value, mark)
-        if texts is None:
-            return None
-        networks = []
-        for text, item_mark in texts:
-            try:
-                networks.append(ipaddress.ip_network(text.strip(), strict=False))
-            except ValueError:
-                self.fail(item_mark, f"bad CIDR {text!r} (expected e.g. 10.0.0.0/8 or 2001:db8::/32)")
-                return None
-        return Test("cidr", tuple(networks), _shown(value))
+        return self._each_text("cidr", value, mark, _network)
 
     def op_time_of_day(self, path: str, value: Any, mark: Mark) -> Optional[Test]:
         window = parse_window(value)
