@@ -22,9 +22,9 @@ from detector.findings.finding import (
     Finding,
 )
 from detector.findings.result import InputRecord, ScanResult
-from detector.policy.risk import SiteRisk, score_findings
+from detector.policy.risk import SiteRisk, finding_risk, summarize
 from detector.store.diff import ScanDiff, SeverityChange
-from detector.times import iso
+from detector.times import iso, trusted_ts
 
 STATE_SCHEMA = "shadowit.state/1"
 NEW = "new"
@@ -78,6 +78,8 @@ class SiteState:
     window_start: Optional[float]  # None: since the first scan of the site
     window_end: float  # the head scan's time: recency is measured from here
     scans: int  # scans the window holds
+    first_started: Optional[float] = None  # the first scan of the window
+    period: tuple[Optional[float], Optional[float]] = (None, None)  # what the inputs cover, trusted clocks only
     states: dict[str, str] = field(default_factory=dict)  # finding id -> one of STATES
     current: list[Finding] = field(default_factory=list)  # head's findings, then those not re-checked
     resolved: list[Finding] = field(default_factory=list)
@@ -93,6 +95,10 @@ class SiteState:
     def with_state(self, state: str) -> list[Finding]:
         pool = self.resolved if state == RESOLVED else self.current
         return [f for f in pool if self.states.get(f.id) == state]
+
+    @property
+    def not_rechecked(self) -> list[Finding]:
+        return self.with_state(NOT_RECHECKED)
 
     @property
     def has_before(self) -> bool:
@@ -117,7 +123,8 @@ class SiteState:
         """The ``site_state`` block of the JSON document (see the contract in the README)."""
         return {
             "schema": STATE_SCHEMA,
-            "window": {"from": iso(self.window_start), "to": iso(self.window_end), "scans": self.scans},
+            "window": {"from": iso(self.window_start if self.window_start is not None else self.first_started),
+                       "to": iso(self.window_end), "scans": self.scans},
             "compared_with": self.base.scan_id if self.base else None,
             "risk": self.risk.as_dict() if self.risk is not None else None,
             "areas": {area: ASSESSED if assessed else NOT_ASSESSED for area, assessed in self.areas.items()},
@@ -154,12 +161,16 @@ def _state_at(carried: dict[str, Tracked], scans: list[StoredScan], window_start
     head = scans[-1]
     base = scans[-2].result if len(scans) > 1 else None
     state = SiteState(site=head.result.site, head=head.result, base=base, window_start=window_start,
-                      window_end=head.result.started, scans=len(scans),
+                      window_end=head.result.started, scans=len(scans), first_started=scans[0].result.started,
                       before=[copy.copy(t.finding) for t in carried.values()])
     _classify(state, carried, head)
-    state.areas = areas_assessed([record for scan in scans for record in scan.result.inputs])
-    state.risk = score_findings(state.current, now=state.window_end)
-    state.risk_before = score_findings(state.before, now=state.window_end) if base is not None else None
+    for finding in state.with_state(NOT_RECHECKED):  # aged from the end of the window, like the head's own
+        finding.risk = finding_risk(finding, state.window_end)
+    inputs = [(record, scan.result.started) for scan in scans for record in scan.result.inputs]
+    state.areas = areas_assessed([record for record, _started in inputs], state.current)
+    state.period = trusted_period(inputs)
+    state.risk = summarize(state.current)
+    state.risk_before = summarize(state.before) if base is not None else None
     return state
 
 
@@ -237,12 +248,22 @@ def input_name(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def areas_assessed(inputs: list[InputRecord]) -> dict[str, bool]:
-    """Whether a usable input that can show each area was read: an area without one is "not assessed"."""
+def areas_assessed(inputs: list[InputRecord], findings: list[Finding]) -> dict[str, bool]:
+    """Whether a usable input that can show each area was read (or the area has findings): an area without
+    one is "not assessed", never a perfect score."""
     kinds = {record.kind for record in inputs if record.usable}
     capture = any(kind.startswith(CAPTURE_KINDS) for kind in kinds)
     names = {kind.split(":", 1)[1] for kind in kinds if kind.startswith(("log:", "doc:"))}
-    return {area: capture or bool(names & sources) for area, sources in AREA_SOURCES.items()}
+    found = {finding.category for finding in findings}
+    return {area: capture or bool(names & sources) or area in found for area, sources in AREA_SOURCES.items()}
+
+
+def trusted_period(inputs: list[tuple[InputRecord, float]]) -> tuple[Optional[float], Optional[float]]:
+    """The first and last record time of the inputs (each with its scan's time), clocks never set or ahead of
+    the scan left out."""
+    starts = [r.first_ts for r, started in inputs if r.first_ts is not None and trusted_ts(r.first_ts, started)]
+    ends = [r.last_ts for r, started in inputs if r.last_ts is not None and trusted_ts(r.last_ts, started)]
+    return (min(starts) if starts else None, max(ends) if ends else None)
 
 
 def diff_results(base: ScanResult, head: ScanResult) -> ScanDiff:
