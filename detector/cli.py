@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone, tzinfo
 from enum import IntEnum
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import click
 
@@ -23,7 +23,7 @@ from detector.outputs import OutputError
 from detector.outputs.export import BLOCKLIST_STYLES, EXPORT_FORMATS
 from detector.outputs.notify import NotifyConfig, NotifyConfigError, notify
 from detector.outputs.report import ReportRequest, write_stored_report
-from detector.outputs.run import OutputRequest, write_outputs
+from detector.outputs.run import OutputRequest, run_state, write_outputs
 from detector.outputs.stored import DiffRequest, ExportRequest, diff_scans, export_scan, open_store, scan_history
 from detector.policy import RuleLoadError, load_ruleset, validate_files
 from detector.policy.catalog import CatalogError
@@ -35,6 +35,9 @@ from detector.termsafe import SafeStream, term_safe
 from detector.times import ZoneError, parse_zone
 from reports.i18n import LANGUAGES, _, severity_label, use_language
 from reports.options import ReportOptions
+
+if TYPE_CHECKING:  # the store loads only with --db (start-up)
+    from detector.store import SiteState
 
 
 def parse_duration(text: str) -> float:
@@ -218,10 +221,13 @@ class TimeBound(click.ParamType):
               help="Logs: read only lines earlier scans of --db did not (growing and rotated logs, hourly runs).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Decoding processes for captures (default 1; more pay only with free cores); same findings.")
+@click.option("--window", type=Duration(), default=None,
+              help="Assessment window with --db, e.g. 30d: findings of earlier scans in it that were not re-checked "
+                   "stay in the grade (default: since the site's first scan).")
 @presentation_options
 def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook,
-         notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs, lang, client,
-         logo, classification) -> None:
+         notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs, window, lang,
+         client, logo, classification) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
     presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
@@ -229,16 +235,17 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
         raise click.UsageError("--incremental keeps its reading positions in the database: add --db FILE")
     if since is not None and until is not None and since >= until:
         raise click.UsageError("--since must be before --until")
-    window = None
+    records = None
     if since is not None or until is not None:
         from detector.logs.incremental import TimeWindow
 
-        window = TimeWindow(since, until)
+        records = TimeWindow(since, until)
     request = ScanRequest(paths=inputs, rules_files=_rules_paths(rules), db=db, site=site, operator=operator or None,
                           zone=parse_tz(tz), progress_stream=None if quiet else _progress_stream(), argv=_argv(),
-                          wait_for_lock=wait, window=window, incremental=incremental, jobs=jobs)
+                          wait_for_lock=wait, window=records, incremental=incremental, jobs=jobs)
     outcome = _guarded(run_scan, request)
-    _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, presentation=presentation))
+    _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, window=window,
+                                    presentation=presentation))
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 
@@ -356,16 +363,17 @@ def _guarded(runner, request, aborted: str = "scan aborted by a second interrupt
 
 
 def _deliver(outcome: ScanOutcome, request: OutputRequest) -> None:
-    """The run's files, then the terminal summary."""
+    """The run's files, then the terminal summary, all from one site state."""
     try:
-        write_outputs(outcome, request, sys.stdout)
+        state = run_state(outcome, request)
+        write_outputs(outcome, request, sys.stdout, state)
     except OutputError as exc:
         raise Failure(str(exc)) from None
     with use_language(request.presentation.language):
-        _summary(outcome, request)
+        _summary(outcome, request, state)
 
 
-def _summary(outcome: ScanOutcome, outputs: OutputRequest) -> None:
+def _summary(outcome: ScanOutcome, outputs: OutputRequest, state: Optional[SiteState] = None) -> None:
     """The terminal's account of the scan: the same counts and score the report, JSON and history show."""
     result = outcome.result
     echo = lambda text="": _say(text, err=outputs.json_path == "-")  # noqa: E731
@@ -388,9 +396,12 @@ def _summary(outcome: ScanOutcome, outputs: OutputRequest) -> None:
             f"{severity_label(s)} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s])))
         echo("  " + _("by category: {counts}").format(counts=", ".join(
             f"{term_safe(c)} {n}" for c, n in by_category.most_common())))
-    if result.risk is not None:
+    risk = state.risk if state is not None else result.risk
+    if risk is not None:
         echo(_("risk: grade {grade}, score {score}/100 ({points} points)").format(
-            grade=result.risk.grade, score=result.risk.score, points=f"{result.risk.total_points:g}"))
+            grade=risk.grade, score=risk.score, points=f"{risk.total_points:g}"))
+    if state is not None:
+        _state_lines(state, echo)
     active = [f for f in result.findings if not f.sanctioned]
     if active:
         echo(_("top findings:"))
@@ -401,6 +412,17 @@ def _summary(outcome: ScanOutcome, outputs: OutputRequest) -> None:
                           (_("database"), outputs.db)):
         if target:
             echo(f"{label}: {term_safe(target)}")
+
+
+def _state_lines(state: SiteState, echo) -> None:
+    """What the grade stands on when it is the site's state, not this run alone."""
+    stale = len(state.not_rechecked)
+    if stale:
+        echo("  " + _("{count} finding(s) of earlier scans not re-checked (their inputs were not read again): "
+                      "they stay in the grade").format(count=stale))
+    missing = [area for area, assessed in state.areas.items() if not assessed]
+    if missing:
+        echo("  " + _("not assessed (no input could show them): {areas}").format(areas=", ".join(missing)))
 
 
 def _exit_for(outcome: ScanOutcome, fail_on: Optional[str]) -> None:
@@ -433,15 +455,19 @@ def _argv() -> str:
 @click.option("--site", default=None, help="Only this site (default: every site in the database(s)).")
 @click.option("--rules", "rules", multiple=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--tz", default=None, help="Show times in this zone, e.g. +01:00 or Europe/Berlin (default UTC).")
+@click.option("--window", type=Duration(), default=None,
+              help="Assessment window with --db, e.g. 30d: findings of earlier scans in it that were not re-checked "
+                   "stay in the grade (default: since the site's first scan).")
 @presentation_options
-def report(dbs, out, scan_id, site, rules, tz, lang, client, logo, classification) -> None:
+def report(dbs, out, scan_id, site, rules, tz, window, lang, client, logo, classification) -> None:
     """Re-render the HTML report from stored scans (one site, or every site: the MSP view).
 
     With --rules the stored findings are re-classified under those rules (no captures needed) and the
     result is stored as a new scan that records which scan it derives from.
     """
     request = ReportRequest(dbs=dbs, out=out, scan_id=scan_id, site=site, rules_files=_rules_paths(rules),
-                            zone=parse_tz(tz), presentation=_presentation(lang, client, logo, classification))
+                            zone=parse_tz(tz), window=window,
+                            presentation=_presentation(lang, client, logo, classification))
 
     def reclassified(result: ScanResult) -> None:
         click.echo(f"re-classified scan of site {term_safe(result.site) or '-'} under {', '.join(rules)}: "

@@ -97,6 +97,19 @@ TS_MIN = 0.0  # 1970-01-01T00:00:00Z
 TS_MAX = 4102444800.0  # 2100-01-01T00:00:00Z
 
 
+TRUSTED_FROM = 946684800.0  # 2000-01-01T00:00:00Z: earlier clocks were never set (1970 after a reset)
+TRUSTED_AHEAD = 86400.0  # a clock more than a day ahead of the scan is wrong, not early
+
+
+def trusted_ts(ts: Optional[float], reference: Optional[float]) -> bool:
+    """Whether a record's clock can be believed: from 2000 on, and at most a day after ``reference`` (the scan's
+    own time; None: no upper bound). Untrusted times stay on the evidence but out of periods, recency and
+    recurrence."""
+    if ts is None or not TRUSTED_FROM <= ts < TS_MAX:
+        return False
+    return reference is None or ts <= reference + TRUSTED_AHEAD
+
+
 def plausible_ts(ts: Any) -> bool:
     """Whether a time read from input lies in 1970..2100; others are dropped with a warning where they enter."""
     return isinstance(ts, (int, float)) and TS_MIN <= ts < TS_MAX

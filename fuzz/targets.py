@@ -383,7 +383,7 @@ def report(data: bytes) -> None:
                                             records=len(data), warnings=[text], first_ts=findings[0].first_seen,
                                             last_ts=findings[0].last_seen)],
                         findings=findings, site=text[:30], operator=text[5:25])
-    page = render_report([SiteReport(result=result, previous=None, history=[], compliance={}, expired_allows=[],
+    page = render_report([SiteReport(result=result, history=[], compliance={}, expired_allows=[],
                                      operator=text[:20], generated=TS, zone=None)])
     if "<script>alert" in page or "<img src=x" in page:
         raise AssertionError("hostile markup reached the report unescaped")

@@ -1,35 +1,35 @@
-"""What changed since the previous scan, matched by finding id.
+"""What changed since the previous scan, as the site state says it (detector/store/state.py).
 
-Finding ids are stable across scans (detectors derive them from what was
-seen, not from when), so a set comparison is enough and stays testable.
+The report shows the comparison ``shadowit diff`` prints: a finding absent from this scan is "resolved"
+only when its input was read again; otherwise it is "not re-checked" and stays in the grade.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from detector.findings.finding import Finding
-from detector.findings.result import ScanResult
+from detector.store.state import NEW, NOT_RECHECKED, RESOLVED, SiteState
 
 
 @dataclass
 class ScanChanges:
     new: list[Finding] = field(default_factory=list)
     resolved: list[Finding] = field(default_factory=list)
-    persisting: list[Finding] = field(default_factory=list)
+    persisting: list[Finding] = field(default_factory=list)  # still present, sanctioning changes included
+    not_rechecked: list[Finding] = field(default_factory=list)
     has_previous: bool = False
 
 
-def compare_scans(current: ScanResult, previous: Optional[ScanResult]) -> ScanChanges:
-    """New = only now, resolved = only before, persisting = both (current copy kept)."""
-    if previous is None:
-        return ScanChanges(new=[], resolved=[], persisting=[], has_previous=False)
-    before = {f.id: f for f in previous.findings}
-    now = {f.id: f for f in current.findings}
+def changes_of(state: SiteState) -> ScanChanges:
+    """The state's comparison of this scan with the state before it (nothing to compare on a first scan)."""
+    if not state.has_before:
+        return ScanChanges()
+    stated = {NEW, NOT_RECHECKED, RESOLVED}
     return ScanChanges(
-        new=[f for f in current.findings if f.id not in before],
-        resolved=[f for f in previous.findings if f.id not in now],
-        persisting=[f for f in current.findings if f.id in before],
+        new=state.with_state(NEW),
+        resolved=state.with_state(RESOLVED),
+        persisting=[f for f in state.current if state.of(f.id) not in stated],
+        not_rechecked=state.with_state(NOT_RECHECKED),
         has_previous=True,
     )

@@ -43,10 +43,12 @@ from detector.findings.finding import (
 )
 from detector.findings.result import InputRecord, ScanResult
 from detector.policy.risk import GRADE_BANDS, HALVING_POINTS, SiteRisk, summarize
+from detector.store.state import NOT_RECHECKED, SiteState, StoredScan, site_state
+from detector.times import trusted_ts
 from reports import svg
 from reports.advice import Advice, advice_for
 from reports.branding import Branding
-from reports.changes import ScanChanges, compare_scans
+from reports.changes import ScanChanges, changes_of
 from reports.fmt import (
     clip,
     clip_list,
@@ -106,7 +108,7 @@ class SiteReport:
     """Everything one site's section needs; the CLI gathers it from the store."""
 
     result: ScanResult
-    previous: Optional[ScanResult] = None
+    state: Optional[SiteState] = None  # the site's state as of this scan (None: this scan alone)
     history: list[tuple[float, dict[str, int]]] = field(default_factory=list)
     compliance: Mapping[str, Any] = field(default_factory=dict)
     expired_allows: list[tuple[str, Any, str]] = field(default_factory=list)
@@ -150,6 +152,7 @@ class FindingRow:
     count: int
     risk: str
     advice: str
+    stale: bool = False  # not re-checked: found by an earlier scan whose input this one did not read again
 
 
 @dataclass
@@ -373,25 +376,27 @@ def build_site_view(index: int, report: SiteReport, generated: float,
 
 def _site_view(index: int, report: SiteReport, generated: float, zone: str, options: ReportOptions) -> SiteView:
     result = report.result
-    findings = sorted(result.findings[:MAX_FINDINGS], key=_rank_key)
+    state = report.state or site_state([StoredScan(result)])
+    stale = {f.id for f in state.with_state(NOT_RECHECKED)}
+    findings = sorted(state.current[:MAX_FINDINGS], key=_rank_key)
     risk = summarize(findings)
     anchor = f"s{index}"
-    rows = [_finding_row(anchor, number_, f) for number_, f in enumerate(findings, start=1)]
+    rows = [_finding_row(anchor, number_, f, f.id in stale) for number_, f in enumerate(findings, start=1)]
     counts = Counter(_severity(f) for f in findings)
-    trend, trend_class = _trend(risk, report.previous)
-    changes = compare_scans(result, report.previous)
+    trend, trend_class = _trend(risk, state.risk_before)
+    changes = changes_of(state)
     return SiteView(
         index=index,
         anchor=anchor,
         name=clip(result.site, 80) or _("Site {number}").format(number=index),
         zone=zone,
         risk=risk,
-        score_views=_score_views(findings, risk),
+        score_views=_score_views(findings, risk, state.areas),
         contributions=_contributions_view(risk, findings),
         trend=trend,
         trend_class=trend_class,
         counts={s: counts.get(s, 0) for s in SEVERITIES},
-        total=len(result.findings),
+        total=len(state.current),
         sanctioned_count=sum(1 for f in findings if f.sanctioned),
         top_risks=_top_risks(findings, rows),
         coverage=_coverage(result),
@@ -413,7 +418,7 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
         input_warnings=[(clip(_relative(i.path, _common_root(result.inputs)), 120), clip(w, 240))
                         for i in result.inputs for w in i.warnings[:MAX_WARNINGS]][:200],
         meta=_meta(result, report, generated),
-        cover=_cover(result, report, options.branding),
+        cover=_cover(result, report, options.branding, state),
     )
 
 
@@ -471,7 +476,7 @@ def _advice(finding: Finding) -> Advice:
     return advice_for(finding.rule or "", presentation_of(finding).advice)
 
 
-def _finding_row(site_anchor: str, position: int, finding: Finding) -> FindingRow:
+def _finding_row(site_anchor: str, position: int, finding: Finding, stale: bool = False) -> FindingRow:
     advice = _advice(finding)
     hosts = _acting_hosts(finding)
     first, last = day_text(finding.first_seen), day_text(finding.last_seen)
@@ -489,6 +494,7 @@ def _finding_row(site_anchor: str, position: int, finding: Finding) -> FindingRo
         count=int(finding.count or 0),
         risk=decimal(finding.risk, 1),
         advice=advice.what_to_do,
+        stale=stale,
     )
 
 
@@ -503,14 +509,17 @@ def _categories(findings: list[Finding], rows: list[FindingRow]) -> list[Categor
     return groups
 
 
-def _score_views(findings: list[Finding], risk: SiteRisk) -> list[ScoreView]:
-    """Each area's stored sub-score (detector.policy.risk); an area without findings shows none."""
+def _score_views(findings: list[Finding], risk: SiteRisk, assessed: Mapping[str, bool]) -> list[ScoreView]:
+    """Each area's sub-score from the stored risks (detector.policy.risk): an area no input could show is
+    "not assessed", one read and clean scores 100."""
     counts = Counter(f.category for f in findings)
     views = []
     for key, label in SCORE_LABELS.items():
         stored = risk.categories.get(key)
-        if stored is None:
-            views.append(ScoreView(key, _(label), "-", "", "-", 0))
+        if not assessed.get(key, True):
+            views.append(ScoreView(key, _(label), _("not assessed"), "", "-", 0))
+        elif stored is None:
+            views.append(ScoreView(key, _(label), "100", "A", "0", 0))
         else:
             views.append(ScoreView(key, _(label), str(stored.get("score", "-")), str(stored.get("grade", "")),
                                    decimal(stored.get("points"), 1), counts.get(key, 0)))
@@ -566,8 +575,8 @@ def _top_risk(findings: list[Finding], rows: list[FindingRow], members: list[int
 
 def _coverage(result: ScanResult) -> Coverage:
     inputs = result.inputs
-    starts = [i.first_ts for i in inputs if number(i.first_ts) is not None]
-    ends = [i.last_ts for i in inputs if number(i.last_ts) is not None]
+    starts = [i.first_ts for i in inputs if trusted_ts(number(i.first_ts), result.started)]
+    ends = [i.last_ts for i in inputs if trusted_ts(number(i.last_ts), result.started)]
     unread = [clip(Path(i.path).name, 80) for i in inputs if i.records == 0]
     truncated = [clip(Path(i.path).name, 80) for i in inputs
                  if i.records and any("truncat" in w.lower() for w in i.warnings)]
@@ -912,14 +921,14 @@ def _changes_view(changes: ScanChanges) -> dict[str, list[tuple[str, str, str]]]
                  joined(_acting_hosts(f), max_items=4, limit=40))
                 for f in sorted(items, key=_rank_key)[:MAX_CHANGE_ROWS]]
 
-    return {"new": rows(changes.new), "resolved": rows(changes.resolved), "persisting": rows(changes.persisting)}
+    return {"new": rows(changes.new), "resolved": rows(changes.resolved), "persisting": rows(changes.persisting),
+            "not_rechecked": rows(changes.not_rechecked)}
 
 
-def _trend(risk: SiteRisk, previous: Optional[ScanResult]) -> tuple[str, str]:
-    """Score change against the previous scan, from its stored risks."""
-    if previous is None:
+def _trend(risk: SiteRisk, before: Optional[SiteRisk]) -> tuple[str, str]:
+    """Score change against the site state before this scan."""
+    if before is None:
         return _("first scan"), "trend-none"
-    before = summarize(list(previous.findings))
     delta = risk.score - before.score
     was = _("was {score}, {grade}").format(score=before.score, grade=before.grade)
     if delta > 0:
@@ -991,21 +1000,31 @@ def _meta(result: ScanResult, report: SiteReport, generated: float) -> list[tupl
     ]
 
 
-def _cover(result: ScanResult, report: SiteReport, branding: Branding) -> list[tuple[str, str]]:
-    starts = [i.first_ts for i in result.inputs if number(i.first_ts) is not None]
-    ends = [i.last_ts for i in result.inputs if number(i.last_ts) is not None]
-    period = f"{day_text(min(starts))} \u2013 {day_text(max(ends))}" if starts and ends else "-"
+def _cover(result: ScanResult, report: SiteReport, branding: Branding, state: SiteState) -> list[tuple[str, str]]:
+    """The cover facts; the period covered comes from trusted clocks only (never 1970 from a reset clock)."""
+    start, end = state.period
+    period = f"{day_text(start)} \u2013 {day_text(end)}" if start is not None and end is not None else "-"
     rules_word = _("rules")
     rows = [
         (_("Client"), clip(branding.client, 120) or clip(result.site, 120) or "-"),
         (_("Site"), clip(result.site, 120) or "-"),
         (_("Traffic and logs covered"), period),
         (_("Scan date"), when(result.started)),
+        *_window_row(state),
         (_("Operator"), clip(report.operator or result.operator, 120) or "-"),
         (_("Tool and rules"), f"shadowit {clip(result.tool_version, 40)} \u00b7 "
                               f"{rules_word} {clip(result.rules_sha256, 12) or '-'}"),
     ]
     return rows
+
+
+def _window_row(state: SiteState) -> list[tuple[str, str]]:
+    """The assessment window, once the state holds more than this scan."""
+    if state.scans < 2:
+        return []
+    start = state.window_start if state.window_start is not None else state.first_started
+    text = ngettext("%(num)d scan", "%(num)d scans", state.scans) % {"num": state.scans}
+    return [(_("Assessment window"), f"{day_text(start)} \u2013 {day_text(state.window_end)} ({text})")]
 
 
 def _grade_bands() -> list[tuple[str, str]]:

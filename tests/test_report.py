@@ -27,8 +27,9 @@ from detector.findings.result import InputRecord, ScanResult
 from detector.findings.wifi import DeauthFloodAttributes, RecurringDropAttributes
 from detector.policy.risk import GRADE_BANDS, finding_risk, grade_for, score_findings, site_score
 from detector.secrets import Secret
+from detector.store.state import StoredScan, site_state
 from reports.advice import Advice
-from reports.changes import compare_scans
+from reports.changes import changes_of
 from reports.kinds import presentation_of
 from reports.kinds.base import Presentation, presents
 from reports.render import ReportError, ReportWriteError, SiteReport, render_report
@@ -224,10 +225,11 @@ def site_report(findings: list[Finding], **extra) -> SiteReport:
         operator="J. Consultant",
         generated=T0 + 2 * DAY,
     )
+    previous = extra.pop("previous", None)
     values.update(extra)
     scored(values["result"])
-    if values.get("previous") is not None:
-        scored(values["previous"])
+    if previous is not None:  # the site state of two scans, as the store computes it
+        values["state"] = site_state([StoredScan(scored(previous)), StoredScan(values["result"])])
     return SiteReport(**values)
 
 
@@ -421,11 +423,11 @@ def test_changes_since_previous_scan():
     before = [make_finding("old", CATEGORY_CREDENTIALS), make_finding("fs1", CATEGORY_FILE_SHARING)]
     previous = make_scan(before, started=T0 - 7 * DAY)
     current = make_scan(every_category())
-    changes = compare_scans(current, previous)
+    changes = changes_of(site_state([StoredScan(previous), StoredScan(current)]))
     assert [f.id for f in changes.resolved] == ["old"]
     assert [f.id for f in changes.persisting] == ["fs1"]
     assert {f.id for f in changes.new} == {"fs2", "cr1", "wf1", "wa1", "ot1"}
-    assert compare_scans(current, None).has_previous is False
+    assert changes_of(site_state([StoredScan(current)])).has_previous is False
     html = render_report([site_report(every_category(), result=current, previous=previous,
                                       history=[(T0 - 7 * DAY, {"high": 2})])])
     assert "5 new, 1 resolved, 1 still present" in html
@@ -691,7 +693,7 @@ def test_area_scores_are_the_stored_ones():
     rows = table.split("<tr>")[2:]
     assert "File sharing" in rows[0] and f">{site_score(50.0)}<" in rows[0] and "grade-D" in rows[0]
     assert "Clear-text credentials" in rows[1] and f">{site_score(25.0)}<" in rows[1]
-    assert "Wi-Fi" in rows[2] and "badge" not in rows[2]  # no Wi-Fi finding: no grade invented
+    assert "Wi-Fi" in rows[2] and ">100<" in rows[2]  # read by a capture, no Wi-Fi finding: clean
     assert sharing.risk == 50.0
 
 

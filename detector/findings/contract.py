@@ -36,7 +36,11 @@ them. `shadowit export --format json` writes the same document for a stored scan
    "hosts": [str], "attributes": {...}, "evidence": [{"time", "source", "detail"}],
    "compliance": [str], "remediation": str, "detector": str, "risk": float,
    "exception": {"rule", "reason", "owner", "expires", "expired", "location"} | null,
-   "inputs": [str]}]}
+   "inputs": [str], "state": str (scan or capture with --db)}],
+ "site_state": (scan or capture with --db) {"schema": "shadowit.state/1",
+   "window": {"from": ISO-8601, "to": ISO-8601, "scans": int}, "compared_with": scan id | null,
+   "risk": {as scan.risk}, "areas": {category: "assessed" | "not assessed"},
+   "counts": {state: int}, "not_rechecked": [finding + "state"], "resolved": [finding + "state"]}}
 ```
 
 - `rules_sha256`: SHA-256 over the bytes of every rule file loaded, in load order (packs, the compliance
@@ -55,6 +59,12 @@ them. `shadowit export --format json` writes the same document for a stored scan
 - `inputs`: the input files (or capture interfaces) that hold the finding's evidence.
 - Evidence `source` is `FILE:frame N` (captures), `FILE:line N` (logs) or `FILE:record N` (whole-file
   exports: EVTX record id, CSV row, XML event).
+- `state` of a finding (and `site_state`): the site's one comparison, as the report, `diff` and `history`
+  show it: `new`, `persisting`, `newly-sanctioned`, `exception-expired` for the scan's own findings;
+  `not-rechecked` (found by an earlier scan in the window whose input was not read again: kept in the
+  state and its grade) and `resolved` (its input was read again and the finding was gone) in `site_state`.
+  `site_state.risk` grades the findings of the scan plus those not re-checked, recency measured from the
+  window's end; an area no input of the window could show is `not assessed`.
 - Secrets appear only as a mask (first character and length) and a keyed fingerprint.
 """
 

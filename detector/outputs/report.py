@@ -18,7 +18,7 @@ from detector.store import ScanNotFound
 from reports.options import ReportOptions
 
 if TYPE_CHECKING:  # jinja2 and the store load only when a report is written (start-up)
-    from detector.store import Store
+    from detector.store import SiteState, Store
     from reports.render import SiteReport
 
 
@@ -32,24 +32,24 @@ class ReportRequest:
     site: Optional[str] = None  # None: every site in the database(s)
     rules_files: Optional[Sequence[Path]] = None  # re-classify under these rules first, stored as new scans
     zone: Optional[tzinfo] = None
+    window: Optional[float] = None  # --window: seconds of assessment before each scan (None: since the first)
     presentation: ReportOptions = field(default_factory=ReportOptions)
 
 
 def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = None,
-                zone: Optional[tzinfo] = None) -> SiteReport:
-    """Gather what the report shows beside the scan itself: previous scan, trend, compliance, exceptions."""
+                zone: Optional[tzinfo] = None, window: Optional[float] = None,
+                state: Optional[SiteState] = None) -> SiteReport:
+    """Gather what the report shows beside the scan itself: the site state (``state``, or read from ``store``
+    over ``window`` seconds), trend, compliance, exceptions."""
     from reports.render import SiteReport, exceptions_of
 
-    previous = None
     history: list[tuple[float, dict[str, int]]] = []
     if store is not None and result.scan_id is not None:
-        earlier = [s for s in store.history(result.site or None) if s.id < result.scan_id and s.status == "complete"]
-        if earlier:
-            previous = store.load_scan(max(s.id for s in earlier))
+        state = state or store.site_state(result.scan_id, window=window)
         history = [(p.started, dict(p.counts)) for p in store.findings_over_time(result.site or None)
                    if p.scan_id <= result.scan_id]
     expired = [(r.id, r.expires, r.reason) for r in ruleset.expired_allows]
-    return SiteReport(result=result, previous=previous, history=history, compliance=ruleset.compliance,
+    return SiteReport(result=result, state=state, history=history, compliance=ruleset.compliance,
                       expired_allows=expired, operator=result.operator, generated=time.time(),
                       zone=zone, exceptions=exceptions_of(ruleset.rules))
 
@@ -63,13 +63,15 @@ def render(site_reports: list[SiteReport], out: Path, presentation: ReportOption
         raise OutputError(f"cannot write report {out}: {exc.strerror}") from None
 
 
-def write_run_report(outcome: ScanOutcome, out: Path, db: Optional[Path], presentation: ReportOptions) -> None:
-    """The report of the run just finished, beside the scans of its database before it."""
+def write_run_report(outcome: ScanOutcome, out: Path, db: Optional[Path], presentation: ReportOptions,
+                     state: Optional[SiteState] = None) -> None:
+    """The report of the run just finished: the site's state as of it, beside the scans of its database."""
     from detector.store import Store
 
     store = Store(db) if db else None
     try:
-        render([site_report(outcome.result, outcome.policy.ruleset, store, outcome.zone)], out, presentation)
+        render([site_report(outcome.result, outcome.policy.ruleset, store, outcome.zone, state=state)], out,
+               presentation)
         if store is not None:
             store.mark_reported([outcome.result.scan_id])
     finally:
@@ -94,7 +96,7 @@ def write_stored_report(request: ReportRequest, reclassified: Callable[[ScanResu
                     note = f"report --rules (re-classifies scan #{result.scan_id})"
                     result = reclassify(store, result, policy, note)
                     reclassified(result)
-                site_reports.append(site_report(result, ruleset, store, request.zone))
+                site_reports.append(site_report(result, ruleset, store, request.zone, request.window))
         if not site_reports:
             raise OutputError("no complete scan found")
         render(site_reports, request.out, request.presentation)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from detector.findings.result import ScanResult
 from detector.outputs import OutputError
 from detector.outputs.report import write_run_report
 from detector.session.scan import ScanOutcome
 from reports.options import ReportOptions
+
+if TYPE_CHECKING:  # the store loads only with --db (start-up)
+    from detector.store import SiteState
 
 
 @dataclass(kw_only=True, frozen=True, eq=False, repr=False)  # never compared or printed
@@ -20,21 +23,47 @@ class OutputRequest:
     json_path: Optional[str] = None  # '-': standard output
     report_path: Optional[Path] = None
     db: Optional[Path] = None  # the run's database: the report shows the scans before it, and marks this one
+    window: Optional[float] = None  # --window: seconds of assessment before the run (None: since the first scan)
     presentation: ReportOptions = field(default_factory=ReportOptions)
 
 
-def write_outputs(outcome: ScanOutcome, request: OutputRequest, stdout: TextIO) -> None:
+def run_state(outcome: ScanOutcome, request: OutputRequest) -> Optional[SiteState]:
+    """The site's state as of the run just finished (with a database; a failed run has none): the JSON, the
+    report and the terminal summary all show it."""
+    if request.db is None or outcome.result.scan_id is None or outcome.failed:
+        return None
+    from detector.store import Store, StoreError
+
+    try:
+        with Store(request.db) as store:
+            return store.site_state(outcome.result.scan_id, window=request.window)
+    except StoreError as exc:
+        raise OutputError(f"{request.db}: {exc}") from None
+
+
+def write_outputs(outcome: ScanOutcome, request: OutputRequest, stdout: TextIO,
+                  state: Optional[SiteState] = None) -> None:
     if request.json_path:
-        write_findings_json(outcome.result, request.json_path, stdout)
+        write_findings_json(outcome.result, request.json_path, stdout, state)
     if request.report_path:
-        write_run_report(outcome, request.report_path, request.db, request.presentation)
+        write_run_report(outcome, request.report_path, request.db, request.presentation, state)
 
 
-def write_findings_json(result: ScanResult, target: str, stdout: TextIO) -> None:
+def findings_document(result: ScanResult, state: Optional[SiteState]) -> dict[str, Any]:
+    """The findings document; with a site state, each finding's ``state`` and the ``site_state`` block."""
+    document = result.as_dict()
+    if state is not None:
+        for finding in document["findings"]:
+            finding["state"] = state.of(finding["id"])
+        document["site_state"] = state.as_dict()
+    return document
+
+
+def write_findings_json(result: ScanResult, target: str, stdout: TextIO, state: Optional[SiteState] = None) -> None:
     """The findings document (shadowit.findings/1), ASCII only, to a file or standard output ('-')."""
     from detector.jsontext import dumps_indented
 
-    text = dumps_indented(result.as_dict())
+    text = dumps_indented(findings_document(result, state))
     if target == "-":
         stdout.write(text + "\n")
         return

@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from detector.findings.filesharing import FileSharingAttributes
 from detector.findings.finding import SEVERITY_RANK, Finding
+from detector.times import trusted_ts
 
 SEVERITY_POINTS = {"info": 0.0, "low": 2.0, "medium": 5.0, "high": 10.0, "critical": 20.0}
 
@@ -21,7 +22,7 @@ SEVERITY_POINTS = {"info": 0.0, "low": 2.0, "medium": 5.0, "high": 10.0, "critic
 GRADE_BANDS = (("A", 90), ("B", 75), ("C", 60), ("D", 40), ("F", 0))
 
 BREADTH_WEIGHT = 0.5  # x1 for one host, x1.5 for two, x2 for four, ...
-RECENCY_HALF_LIFE_DAYS = 30.0  # a finding last seen a month before the scan end counts half
+RECENCY_HALF_LIFE_DAYS = 30.0  # a finding last seen a month before the end of the assessment window counts half
 RECENCY_FLOOR = 0.25  # old findings never vanish: the workaround may still be in place
 VOLUME_WEIGHT = 0.1  # x1.1 for one event or 1 MiB, x2 for ~1000 events or ~1 GiB
 VOLUME_CAP = 2.5
@@ -33,7 +34,8 @@ MIB = 1024 * 1024
 FORMULA = (
     "risk per finding = severity points (info 0, low 2, medium 5, high 10, critical 20)"
     " x breadth (1 + 0.5 x log2(hosts))"
-    " x recency (0.5 ^ (days between last seen and scan end / 30), at least 0.25)"
+    " x recency (0.5 ^ (whole days between last seen and the end of the assessment window / 30), at least 0.25;"
+    " 1 when the record's clock cannot be trusted)"
     " x volume (1 + 0.1 x log2(1 + MiB uploaded for file sharing, or events otherwise), at most 2.5);"
     " sanctioned findings score 0."
     " Site score = 100 x 0.5 ^ (sum of finding risks / 50): every 50 points halve the score."
@@ -80,10 +82,14 @@ def breadth_factor(host_count: int) -> float:
 
 
 def recency_factor(last_seen: Optional[float], reference: Optional[float]) -> float:
-    """Halves every RECENCY_HALF_LIFE_DAYS before the scan end, down to a floor."""
-    if last_seen is None or reference is None:
+    """Halves every RECENCY_HALF_LIFE_DAYS before the end of the assessment window, down to a floor.
+
+    Whole days, so two runs of the same scan on the same day agree; a clock before 2000 or ahead of the
+    reference says nothing about age and counts in full.
+    """
+    if reference is None or not trusted_ts(last_seen, reference):
         return 1.0
-    age_days = max(0.0, reference - last_seen) / 86400.0
+    age_days = math.floor(max(0.0, reference - float(last_seen or 0.0)) / 86400.0)
     return max(RECENCY_FLOOR, 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS))
 
 
@@ -129,10 +135,10 @@ def score_findings(findings: list[Finding], now: float | None = None) -> SiteRis
     """Set ``finding.risk`` on each finding and sum them into a SiteRisk.
 
     This is the one place risk is computed: at the end of a scan (or when stored
-    findings are re-classified). Every output then shows the stored value, read
-    back through ``summarize``. The reference time is the end of the data (the
-    latest ``last_seen``) unless ``now`` is given, so scanning an old capture
-    again gives the same numbers.
+    findings are re-classified, or a site state is graded). Every output then shows
+    the stored value, read back through ``summarize``. ``now`` is the end of the
+    assessment window (the scan's own time), so adding unrelated newer inputs never
+    ages a finding; without it, the latest trusted ``last_seen``.
     """
     reference = now if now is not None else _latest_seen(findings)
     for finding in findings:
@@ -184,7 +190,7 @@ def _contributions(findings: list[Finding]) -> list[RuleContribution]:
 
 
 def _latest_seen(findings: list[Finding]) -> Optional[float]:
-    seen = [f.last_seen for f in findings if f.last_seen is not None]
+    seen = [f.last_seen for f in findings if trusted_ts(f.last_seen, None)]
     return max(seen) if seen else None
 
 

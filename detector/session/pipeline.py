@@ -33,7 +33,7 @@ from detector.observations import Observation
 from detector.policy.catalog import Catalog
 from detector.policy.settings import Settings
 from detector.protocols import packet_decoders
-from detector.times import TS_MAX, TS_MIN
+from detector.times import TRUSTED_AHEAD, TRUSTED_FROM, TS_MAX, TS_MIN
 
 if TYPE_CHECKING:  # incremental log reading loads only when asked for (start-up, issue 15)
     from detector.logs.incremental import PositionBook, TimeWindow
@@ -66,11 +66,18 @@ class Router:
         self.detectors = detectors
         self.counts: dict[str, int] = {}
         self.bad_times = 0  # observations dropped for a time outside 1970..2100
+        self.scan_time = time.time()
+        self.unset_clocks = 0  # kept, but flagged: a clock before 2000 was never set
+        self.ahead_clocks = 0  # kept, but flagged: more than a day ahead of the scan
 
     def emit(self, obs: Observation) -> None:
         if not TS_MIN <= obs.ts < TS_MAX:  # also false for NaN; hostile times never reach a detector
             self.bad_times += 1
             return
+        if obs.ts < TRUSTED_FROM:
+            self.unset_clocks += 1
+        elif obs.ts > self.scan_time + TRUSTED_AHEAD:
+            self.ahead_clocks += 1
         kind = type(obs)
         targets = self.routes.get(kind)
         if targets is None:
@@ -132,6 +139,7 @@ class Scan:
         record = InputRecord(str(path), "", opened.size, "unknown")
         self.inputs.append(record)
         bad_times = self.router.bad_times
+        unset, ahead = self.router.unset_clocks, self.router.ahead_clocks
         try:
             head = opened.head()
             kind = sniff_kind(head)
@@ -152,6 +160,13 @@ class Scan:
         if self.router.bad_times > bad_times:
             record.warnings.append(f"{self.router.bad_times - bad_times} record(s) with a time outside 1970..2100 "
                                    "dropped")
+        kept_out = "kept out of the period covered, recency and recurrence"
+        if self.router.unset_clocks > unset:
+            record.warnings.append(f"{self.router.unset_clocks - unset} record(s) with a clock before 2000 "
+                                   f"(never set?): {kept_out}")
+        if self.router.ahead_clocks > ahead:
+            record.warnings.append(f"{self.router.ahead_clocks - ahead} record(s) with a clock more than a day "
+                                   f"ahead of the scan: {kept_out}")
         return record
 
     def _capture(self, opened: OpenedInput, record: InputRecord) -> None:

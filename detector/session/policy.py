@@ -48,9 +48,11 @@ def classify(findings: list[Finding], ruleset: RuleSet) -> list[Finding]:
     return classify_and_score(findings, ruleset)[0]
 
 
-def classify_and_score(findings: list[Finding], ruleset: RuleSet) -> tuple[list[Finding], SiteRisk]:
+def classify_and_score(findings: list[Finding], ruleset: RuleSet,
+                       reference: Optional[float] = None) -> tuple[list[Finding], SiteRisk]:
+    """``reference``: the end of the assessment window (the scan's time), where recency is measured from."""
     for finding in findings:
         ruleset.classify(finding)
-    risk = score_findings(findings)
+    risk = score_findings(findings, now=reference)
     ordered = sorted(findings, key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), f.sanctioned, -f.risk, f.title))
     return ordered, risk

@@ -216,14 +216,17 @@ class ScanSession:
                                  positions=self.scan.positions())
 
     def conclude(self, findings: list[Finding], inputs: list[InputRecord], *, devices: list[dict[str, Any]],
-                 cut_short: bool, positions: Sequence[dict[str, Any]] = ()) -> ScanResult:
+                 cut_short: bool, positions: Sequence[dict[str, Any]] = (),
+                 reference: Optional[float] = None) -> ScanResult:
         """The end of every run: classify, score once, judge coverage, store.
 
         A run that read nothing usable fails; an incremental run over logs it already read has simply found
         no new lines, which is not a failure as long as there were inputs. Log reading positions are
-        committed with the findings of those lines; a failed run is stored as failed, ungraded.
+        committed with the findings of those lines; a failed run is stored as failed, ungraded. Recency is
+        measured from ``reference`` (default: the run's own start).
         """
-        ordered, risk = classify_and_score(findings, self.policy.ruleset)
+        ordered, risk = classify_and_score(findings, self.policy.ruleset,
+                                           self.started if reference is None else reference)
         usable = any(record.usable for record in inputs) or (self.incremental and bool(inputs))
         failed = not cut_short and not usable
         status = "failed" if failed else "incomplete" if cut_short else "complete"
@@ -267,7 +270,8 @@ def reclassify(store: Store, stored: ScanResult, policy: Policy, argv: str) -> S
     request = RunRequest(site=stored.site, operator=stored.operator, argv=argv)
     with ScanSession(request, policy=policy, store=store) as session:
         session.begin()
-        derived = session.conclude(findings, stored.inputs, devices=list(stored.devices), cut_short=not stored.complete)
+        derived = session.conclude(findings, stored.inputs, devices=list(stored.devices), cut_short=not stored.complete,
+                                   reference=stored.started)
     if stored.scan_id is not None and derived.scan_id is not None:
         store.mark_derived(derived.scan_id, stored.scan_id)
     return derived

@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING, Any
 from detector.store.errors import DuplicateFinding, LockBusy, ScanNotFound, SchemaTooNew, StoreError
 
 if TYPE_CHECKING:
-    from detector.store.diff import DIFF_SCHEMA, ScanDiff, SeverityChange, diff_results
+    from detector.store.diff import DIFF_SCHEMA, ScanDiff, SeverityChange
     from detector.store.lock import ScanLock, lock_path
     from detector.store.schema import SCHEMA_VERSION
+    from detector.store.state import SiteState, StoredScan, diff_results, site_state
     from detector.store.store import CaptureDrops, ScanSummary, Store, TrendPoint
 
 _LAZY = {
-    "DIFF_SCHEMA": "diff", "ScanDiff": "diff", "SeverityChange": "diff", "diff_results": "diff",
+    "DIFF_SCHEMA": "diff", "ScanDiff": "diff", "SeverityChange": "diff",
+    "SiteState": "state", "StoredScan": "state", "diff_results": "state", "site_state": "state",
     "ScanLock": "lock", "lock_path": "lock",
     "SCHEMA_VERSION": "schema",
     "CaptureDrops": "store", "ScanSummary": "store", "Store": "store", "TrendPoint": "store",
@@ -51,9 +53,12 @@ __all__ = [
     "ScanSummary",
     "SchemaTooNew",
     "SeverityChange",
+    "SiteState",
     "Store",
     "StoreError",
+    "StoredScan",
     "TrendPoint",
     "diff_results",
     "lock_path",
+    "site_state",
 ]

@@ -22,9 +22,10 @@ from detector.findings.finding import SEVERITIES, Finding
 from detector.findings.result import InputRecord, ScanResult
 from detector.policy.risk import FORMULA, SiteRisk
 from detector.store import codec
-from detector.store.diff import ScanDiff, diff_results
+from detector.store.diff import ScanDiff
 from detector.store.errors import DuplicateFinding, ScanNotFound, StoreError
 from detector.store.schema import connect, schema_version, write_transaction
+from detector.store.state import NOT_RECHECKED, SiteState, StoredScan, diff_results, site_state, site_states
 from detector.times import iso
 
 POSITION_COLUMNS = ("path", "dev", "ino", "head_sha256", "head_len", "compressed", "offset", "lines", "size",
@@ -56,6 +57,7 @@ class ScanSummary:
     grade: Optional[str] = None
     risk_points: Optional[float] = None
     derived_from: Optional[int] = None
+    state: Optional[StateGrade] = None  # the site's state as of this scan (detector/store/state.py)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,7 +78,19 @@ class ScanSummary:
             "grade": self.grade,
             "risk_points": self.risk_points,
             "derived_from": self.derived_from,
+            "state": self.state.as_dict() if self.state is not None else None,
         }
+
+
+class StateGrade(NamedTuple):
+    """The site state's grade as of one scan: what the report of that scan shows."""
+
+    score: int
+    grade: str
+    not_rechecked: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "grade": self.grade, "not_rechecked": self.not_rechecked}
 
 
 class TrendPoint(NamedTuple):
@@ -363,7 +377,8 @@ class Store:
         with self._read():
             scans = self._scans(site, None, newest_first=True)
             counts = self._severity_counts([scan["id"] for scan in scans])
-        return [_summary(scan, counts[scan["id"]]) for scan in scans]
+            grades = self._state_grades(scans)
+        return [_summary(scan, counts[scan["id"]], grades.get(scan["id"])) for scan in scans]
 
     def sites(self) -> list[str]:
         """Sites that have at least one scan, sorted; scans without a site are left out."""
@@ -396,10 +411,49 @@ class Store:
         return base, head
 
     def diff(self, a: Optional[int] = None, b: Optional[int] = None, site: Optional[str] = None) -> ScanDiff:
-        """Findings new in ``b``, resolved since ``a`` and persisting, by finding id."""
+        """Two given scans compared; without ``a``, the site state at ``b`` (default: the latest complete scan)
+        against the state before it, the comparison the report and the grade read."""
         with self._read():
+            if a is None:
+                state = self._site_state(self._diff_ids(a, b, site)[1], None)
+                return state.diff()
             base, head = self._diff_ids(a, b, site)
             return diff_results(self._load(base), self._load(head))
+
+    # ------------------------------------------------------------ site state
+
+    def site_state(self, scan_id: Optional[int] = None, site: Optional[str] = None,
+                   window: Optional[float] = None) -> SiteState:
+        """The site's state as of ``scan_id`` (default: its latest complete scan) over the ``window`` seconds
+        before it (default: since the site's first scan)."""
+        with self._read():
+            return self._site_state(self._resolve(scan_id, site), window)
+
+    def _site_state(self, head_id: int, window: Optional[float]) -> SiteState:
+        head = self._scan_row(head_id)
+        start = head["started"] - window if window is not None else None
+        earlier = [row for row in self._scans(head["site"], None, newest_first=False)
+                   if row["status"] in (STATUS_COMPLETE, STATUS_INCOMPLETE) and _before(row, head)
+                   and (start is None or row["started"] >= start)]
+        return site_state([self._stored(row["id"]) for row in [*earlier, head]], start)
+
+    def _stored(self, scan_id: int) -> StoredScan:
+        rows = self._rows("SELECT path FROM log_positions WHERE scan_id = ?", [scan_id])
+        return StoredScan(self._load(scan_id), frozenset(row["path"] for row in rows))
+
+    def _state_grades(self, scans: list[dict[str, Any]]) -> dict[int, StateGrade]:
+        """The site state's grade as of every complete or incomplete scan, by scan id (``history``)."""
+        by_site: dict[str, list[int]] = {}
+        for row in sorted(scans, key=lambda r: (r["started"], r["id"])):
+            if row["status"] in (STATUS_COMPLETE, STATUS_INCOMPLETE):
+                by_site.setdefault(row["site"], []).append(row["id"])
+        grades = {}
+        for ids in by_site.values():
+            for state in site_states([self._stored(scan_id) for scan_id in ids]):
+                if state.head.scan_id is not None and state.risk is not None:
+                    grades[state.head.scan_id] = StateGrade(state.risk.score, state.risk.grade,
+                                                            len(state.with_state(NOT_RECHECKED)))
+        return grades
 
     # ------------------------------------------------------------ retention
 
@@ -427,6 +481,10 @@ class Store:
         return len(doomed)
 
 
+def _before(row: dict[str, Any], head: dict[str, Any]) -> bool:
+    return (row["started"], row["id"]) < (head["started"], head["id"])
+
+
 def _stored_risk(scan: dict[str, Any]) -> Optional[SiteRisk]:
     """The score stored when the scan ended (None for failed or pre-v3 scans: the report sums stored risks)."""
     if scan.get("score") is None:
@@ -443,7 +501,7 @@ def _reject_duplicates(findings: Sequence[Finding]) -> None:
         seen.add(finding.id)
 
 
-def _summary(scan: dict[str, Any], counts: dict[str, int]) -> ScanSummary:
+def _summary(scan: dict[str, Any], counts: dict[str, int], state: Optional[StateGrade]) -> ScanSummary:
     return ScanSummary(
         id=scan["id"],
         site=scan["site"],
@@ -462,4 +520,5 @@ def _summary(scan: dict[str, Any], counts: dict[str, int]) -> ScanSummary:
         grade=scan.get("grade"),
         risk_points=scan.get("risk_points"),
         derived_from=scan.get("derived_from"),
+        state=state,
     )

@@ -19,6 +19,7 @@ observations and runs the steps in order.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from detector.detectors.base import Detector, DetectorContext
 from detector.detectors.wifi.attacks import (
@@ -53,6 +54,7 @@ from detector.observations import (
     WifiConnect,
     WifiDisconnect,
 )
+from detector.times import trusted_ts
 
 
 class WifiDropDetector(Detector):
@@ -68,6 +70,7 @@ class WifiDropDetector(Detector):
         self.clock = LocalClock(ctx.zone)
         self.all_drops: list[Drop] = []
         self.days = ObservedDays()
+        self.scan_time = time.time()  # clocks before 2000 or a day ahead of it are kept out of recurrence
 
     def observe(self, obs: Observation) -> None:
         if isinstance(obs, WifiDisconnect):
@@ -100,8 +103,9 @@ class WifiDropDetector(Detector):
         for outage in outages:
             outage.duration = outage_duration(outage, connects, s)
         self.all_drops = [d for o in outages for d in o.drops]
-        self.days = ObservedDays.spanning(self._stamps(), self.clock)
-        patterns = PatternSearch(s, self.clock, self.days).find(outages)
+        self.days = ObservedDays.spanning([t for t in self._stamps() if trusted_ts(t, self.scan_time)], self.clock)
+        patterns = PatternSearch(s, self.clock, self.days).find(
+            [o for o in outages if trusted_ts(o.start, self.scan_time)])
         writer = FindingWriter(s, self.clock, self.days, self.all_drops)
         findings += [writer.pattern_finding(p) for p in patterns]
         in_pattern = {id(o) for p in patterns for o in p.outages}
