@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from detector.bounded import RecentMap
-from detector.detectors.base import Detector, DetectorContext, Tally, devices, finding_id, is_device
+from detector.detectors.base import Detector, DetectorContext, Tally, devices, finding_id
 from detector.detectors.identification import UnnamedFlows, identification, looks_like_tor
 from detector.findings.filesharing import CHANNEL_SERVICES, FileMovedAttributes, ServiceUseAttributes
 from detector.findings.finding import Finding
@@ -353,7 +353,7 @@ class FileSharingDetector(Detector):
     def _service_finding(self, use: ServiceUse) -> Finding:
         service = use.match.service
         tenant = use.match.tenant
-        hosts = {name: h for name, h in use.hosts.items() if is_device(name)}
+        hosts = {name: h for name, h in use.hosts.items() if self.ctx.is_local(name)}  # the site's devices only
         ups = [h.up for h in hosts.values() if h.up is not None]
         metered = any(h.metered for h in hosts.values())
         bytes_up = sum(ups) if ups else None
