@@ -223,8 +223,8 @@ class TimeBound(click.ParamType):
               help="Decoding processes for captures (default 1; more pay only with free cores); same findings.")
 @presentation_options
 def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, local_nets, wait,
-         notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs, lang,
-         client, logo, classification) -> None:
+         notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs,
+         lang, client, logo, classification) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
     presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)

@@ -17,7 +17,6 @@ from detector.detectors.directory import Directory, canonical_source
 from detector.findings.finding import Finding
 from detector.observations import GratuitousArp, HostIdentity, Observation
 
-
 # identity sources that only a host on the LAN gives about itself -> the evidence named in the inferred networks
 LAN_IDENTITY_SOURCES = {"dhcp": "dhcp-lease", "netbios": "netbios", "llmnr": "llmnr", "mdns": "mdns"}
 
