@@ -294,6 +294,11 @@ class FileSharingDetector(Detector):
             host.bytes_down += obs.bytes_down or 0
         if obs.server and obs.method == "bittorrent":  # peers' later traffic is metered (lan-sync is broadcast)
             self._learn_address(obs.server, match, obs.method)
+            # a peer-to-peer exchange has no server: the side that answers (a local host a remote peer dialled,
+            # as a uTP SYN does) takes part as well; only the site's own addresses become devices at the end
+            peer = self._host(use, obs.server)
+            peer.contacts += 1
+            peer.seen(obs.ts)
 
     def _volume(self, obs: FlowVolume) -> None:
         known = self.addresses.get(obs.server)
@@ -379,9 +384,9 @@ class FileSharingDetector(Detector):
             processes=sorted(use.processes),
             tenant=tenant or None,
         )
-        title = f"{service.name} used by {len(hosts)} device(s)"
-        if tenant:
-            title = f"{service.name} (tenant {tenant}) used by {len(hosts)} device(s)"
+        name = f"{service.name} (tenant {tenant})" if tenant else service.name
+        title = f"{name} used by {len(hosts)} device(s)" if hosts else \
+            f"{name} seen between addresses outside the site's networks"
         if bytes_up:
             title += f", {_human(bytes_up)} uploaded"
         return Finding(
