@@ -127,6 +127,9 @@ SCAN_OPTIONS = [
                  help="Site time zone for log times without one and for times of day: +01:00 or Europe/Berlin."),
     click.option("--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 when a finding at or above this exists."),
     click.option("--quiet", "-q", is_flag=True, help="No progress bar, summary only."),
+    click.option("--local-nets", "local_nets", multiple=True, metavar="CIDR[,CIDR...]",
+                 help="The site's own networks (repeatable or comma-separated), in place of the rules file's "
+                      "site: networks:; default: inferred (private ranges plus LAN evidence)."),
 ]
 
 # How the report looks: language and the consultant's branding (scan, capture and report).
@@ -225,9 +228,9 @@ class TimeBound(click.ParamType):
               help="Assessment window with --db, e.g. 30d: findings of earlier scans in it that were not re-checked "
                    "stay in the grade (default: since the site's first scan).")
 @presentation_options
-def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook,
-         notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs, window, lang,
-         client, logo, classification) -> None:
+def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, local_nets, wait,
+         notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs,
+         window, lang, client, logo, classification) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
     presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
@@ -242,12 +245,38 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
         records = TimeWindow(since, until)
     request = ScanRequest(paths=inputs, rules_files=_rules_paths(rules), db=db, site=site, operator=operator or None,
                           zone=parse_tz(tz), progress_stream=None if quiet else _progress_stream(), argv=_argv(),
-                          wait_for_lock=wait, window=records, incremental=incremental, jobs=jobs)
+                          wait_for_lock=wait, window=records, incremental=incremental, jobs=jobs,
+                          local_nets=_local_nets(local_nets))
     outcome = _guarded(run_scan, request)
     _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, window=window,
                                     presentation=presentation))
+    _networks_line(outcome, quiet)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
+
+
+def _local_nets(values: tuple[str, ...]) -> list[str]:
+    """--local-nets values, each a CIDR list: one clear line and exit 2 for a bad entry."""
+    from detector.site.networks import NetworkSpecError, parse_networks
+
+    texts = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if values and not texts:
+        raise Failure("--local-nets: no network given (expected CIDR[,CIDR...], e.g. 10.0.0.0/8)")
+    try:
+        parse_networks(texts)
+    except NetworkSpecError as exc:
+        raise Failure(f"--local-nets: {exc}") from None
+    return texts
+
+
+def _networks_line(outcome: ScanOutcome, quiet: bool) -> None:
+    """One line on stderr: the networks that made addresses devices, and whether they were declared or inferred."""
+    described = outcome.result.networks
+    if quiet or not described:
+        return
+    networks = [str(n) for n in described.get("networks", [])]
+    more = f" and {len(networks) - 12} more" if len(networks) > 12 else ""
+    _say(f"local networks ({described.get('source', '?')}): {', '.join(networks[:12])}{more}", err=True)
 
 
 def _refuse_failed(outcome: ScanOutcome) -> None:
@@ -284,8 +313,8 @@ def _refuse_failed(outcome: ScanOutcome) -> None:
 @unattended_options
 @presentation_options
 def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb, write_keep, flush_every,
-            report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, wait, notify_webhook, notify_smtp,
-            notify_to, notify_from, notify_min_severity, lang, client, logo, classification) -> None:
+            report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, local_nets, wait, notify_webhook,
+            notify_smtp, notify_to, notify_from, notify_min_severity, lang, client, logo, classification) -> None:
     """Capture live traffic (passively: never sends) and scan it like a file."""
     from detector.session.live import CaptureRequest, run_capture
 
@@ -297,11 +326,13 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
                              write=write_path, write_max_mb=write_max_mb, write_keep=write_keep,
                              flush_every=max(flush_every, 1.0), rules_files=_rules_paths(rules), db=db, site=site,
                              operator=operator or None, zone=parse_tz(tz), argv=_argv(), wait_for_lock=wait,
-                             status_stream=None if quiet else SafeStream(sys.stderr))
+                             status_stream=None if quiet else SafeStream(sys.stderr),
+                             local_nets=_local_nets(local_nets))
     outcome = _guarded(run_capture, request, "capture aborted by a second interrupt; the database keeps the last flush")
     for warning in outcome.warnings:
         _say(f"shadowit: {term_safe(warning)}", err=True)
     _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, presentation=presentation))
+    _networks_line(outcome, quiet)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 

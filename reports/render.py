@@ -274,6 +274,8 @@ class Coverage:
     truncated_more: int
     malformed: int
     complete: bool
+    networks: str = ""  # the site's networks that made addresses devices
+    networks_declared: bool = False  # declared (rules file, --local-nets) rather than inferred
 
 
 @dataclass
@@ -493,7 +495,7 @@ def _finding_row(site_anchor: str, position: int, finding: Finding, stale: bool 
         seen=first if first == last else f"{first} \u2013 {last}",
         count=int(finding.count or 0),
         risk=decimal(finding.risk, 1),
-        advice=advice.what_to_do,
+        advice=" ".join(part for part in (advice.what_to_do, presentation_of(finding).advice_target(finding)) if part),
         stale=stale,
     )
 
@@ -581,6 +583,7 @@ def _coverage(result: ScanResult) -> Coverage:
     truncated = [clip(Path(i.path).name, 80) for i in inputs
                  if i.records and any("truncat" in w.lower() for w in i.warnings)]
     kinds = Counter(clip(i.kind, 30) for i in inputs if i.records)
+    networks = getattr(result, "networks", None) or {}
     return Coverage(
         inputs=len(inputs),
         records=decimal(sum(i.records for i in inputs)),
@@ -593,6 +596,8 @@ def _coverage(result: ScanResult) -> Coverage:
         truncated_more=max(0, len(truncated) - 8),
         malformed=sum(i.skipped for i in inputs),
         complete=result.complete,
+        networks=joined(networks.get("networks") or [], max_items=10, limit=60),
+        networks_declared=networks.get("source") == "declared",
     )
 
 
@@ -660,11 +665,15 @@ def _sanction_label(values: set[bool]) -> tuple[str, str]:
 
 
 def _devices(findings: list[Finding], rows: list[FindingRow], directory: list[Mapping[str, Any]]) -> list[DeviceRow]:
-    """Every device that did something, with the names and users a device directory knows."""
+    """Every device that did something, with the names and users a device directory knows; a device's points are
+    its share of each finding's (split evenly over the finding's devices), so the devices add up to the scan."""
     known = _directory(directory)
     members: dict[str, list[int]] = {}
+    shares: dict[int, int] = {}
     for index, finding in enumerate(findings):
-        for host in dict.fromkeys(_acting_hosts(finding)):
+        hosts = dict.fromkeys(_acting_hosts(finding))
+        shares[index] = len(hosts)
+        for host in hosts:
             members.setdefault(host, []).append(index)
     devices = []
     for host, indexes in members.items():
@@ -673,7 +682,7 @@ def _devices(findings: list[Finding], rows: list[FindingRow], directory: list[Ma
         users = {_entry_text(u, "user") for u in entry.get("users") or []}
         users.update(u for i in indexes for u in presentation_of(findings[i]).device_users(findings[i]))
         names = [_entry_text(n, "name") for n in entry.get("names") or []] or _own_name(indexes, findings, host)
-        devices.append((sum(findings[i].risk for i in indexes), DeviceRow(
+        devices.append((sum(findings[i].risk / shares[i] for i in indexes), DeviceRow(
             address=clip(entry.get("address") or host, 100),
             names=joined(names, max_items=4, limit=60),
             mac=clip(entry.get("mac"), 20),

@@ -56,7 +56,7 @@ def test_ftp_outcomes_and_banner_on_any_port(tmp_path):
     assert sorted((s["mask"], s["accepted"]) for s in web.attributes.secrets) == \
         [("F******** (9)", False), ("F******** (9)", True)]
     assert web.attributes.secret_mask == "F******** (9)" and web.count == 2
-    assert web.hosts == [CLIENT] and SERVER not in web.hosts  # the server is not a device that sent it
+    assert web.hosts == [SERVER] and web.attributes.used_by == [CLIENT]  # the server to fix; the client used it
 
 
 def test_telnet_echo_backspace_and_outcome(tmp_path):

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from scanning import by_detector, scan_files
 
 from detector.cli import main
+from detector.policy import load_ruleset
 from detector.samples import (
     DEMO_PASSWORDS,
     client_hello,
@@ -70,7 +71,8 @@ def test_ipv6_and_pcap_variant(tmp_path):
                            [(True, f"GET / HTTP/1.1\r\nHost: nas\r\n{basic}\r\n\r\n".encode()),
                             (False, b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")], T0 + 2)
     path = write_pcap(tmp_path / "v6.pcap", packets, nano=True)
-    findings, _, _ = scan_files(path)
+    office = load_ruleset([]).settings.updated({"site_networks": ("2001:db8::/64",)})  # a public IPv6 office LAN
+    findings, _, _ = scan_files(path, settings=office)
     service = by_detector(findings, "filesharing.service")[0]
     assert service.attributes.service == "WeTransfer"
     assert service.hosts == ["2001:db8::23"]

@@ -58,16 +58,17 @@ def services(path):
 
 
 def test_dns_answers_attribute_later_flows_ipv4_and_ipv6(tmp_path):
+    # the IPv6 client has a unique local address: a documentation (2001:db8::) address would be a remote one
     packets = dns_exchange("10.0.0.23", "10.0.0.1", "www.dropbox.com", ["162.125.1.18"], T0)
-    packets += dns_exchange("2001:db8::23", "2001:db8::1", "content.dropboxapi.com", ["2001:db8:99::7"], T0 + 1)
+    packets += dns_exchange("fd00::23", "fd00::1", "content.dropboxapi.com", ["2001:db8:99::7"], T0 + 1)
     packets += tcp_session("10.0.0.23", "162.125.1.18", 41000, 443, [(True, b"\x17\x03\x03" + bytes(5000))], T0 + 2)
-    packets += tcp_session("2001:db8::23", "2001:db8:99::7", 41001, 443, [(True, bytes(3000))], T0 + 3)
+    packets += tcp_session("fd00::23", "2001:db8:99::7", 41001, 443, [(True, bytes(3000))], T0 + 3)
     found = services(save(tmp_path, packets))["Dropbox"]
-    assert found.hosts == ["10.0.0.23", "2001:db8::23"]
+    assert found.hosts == ["10.0.0.23", "fd00::23"]
     assert "dns-answer-ip" in found.attributes.methods
     per_host = {h["host"]: h for h in found.attributes.per_host}
     assert per_host["10.0.0.23"]["bytes_up"] >= 5000
-    assert per_host["2001:db8::23"]["bytes_up"] >= 3000
+    assert per_host["fd00::23"]["bytes_up"] >= 3000
 
 
 def test_cname_chain_into_a_service_domain(tmp_path):

@@ -606,11 +606,14 @@ def test_timeline_names_the_client_of_a_login_not_the_server() -> None:
     assert {event.host for event in collect_events([login])} == {"192.168.10.23"}
 
 
-def test_a_login_acts_from_its_clients_only() -> None:
-    login = Finding(id="c2", title="ftp login", first_seen=None, last_seen=None, count=1,
-                    hosts=["10.0.0.2", "10.0.0.5"],
-                    attributes=CleartextLoginAttributes(protocol="ftp", clients=["10.0.0.2"], server="10.0.0.5"))
-    assert presentation_of(login).acting_hosts(login) == ["10.0.0.2"]
+def test_a_login_names_its_local_server_as_the_device_to_fix() -> None:
+    login = Finding(id="c2", title="ftp login", first_seen=None, last_seen=None, count=1, hosts=["10.0.0.5"],
+                    rule="cred-default-password", severity="critical", risk=10.0,
+                    attributes=CleartextLoginAttributes(protocol="ftp", clients=["10.0.0.2"], used_by=["10.0.0.2"],
+                                                        server="10.0.0.5", server_port=21, servers=["10.0.0.5:21"]))
+    assert presentation_of(login).acting_hosts(login) == ["10.0.0.5"]
+    html = render_report([site_report([login])])
+    assert "Server to fix: 10.0.0.5." in html and "Used by" in html
 
 
 # ---------------------------------------------------------------- views, grouping, empty sections

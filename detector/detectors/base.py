@@ -17,6 +17,7 @@ from detector.observations import Observation
 from detector.policy.catalog import Catalog
 from detector.policy.ipranges import address_value
 from detector.policy.settings import Settings
+from detector.site.networks import LocalNetworks
 from detector.times import iso
 
 
@@ -32,12 +33,17 @@ def finding_id(detector: str, *key: object) -> str:
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class DetectorContext:
-    """What every detector is built with: settings, catalog, zone."""
+    """What every detector is built with: settings, catalog, zone, the site's networks."""
 
     settings: Settings
     catalog: Catalog
     watch_address: Callable[[str], None] = lambda address: None  # ask the fast path to meter an address
     zone: Optional[tzinfo] = None  # --tz: local time for time-of-day patterns (None = UTC)
+    networks: LocalNetworks = field(default_factory=LocalNetworks)  # declared, or inferred while the scan reads
+
+    def is_local(self, address: str) -> bool:
+        """One of the site's devices (local address, MAC or ``log:`` host), not a peer, provider server or relay."""
+        return is_site_device(address, self.networks)
 
 
 class Detector:
@@ -91,6 +97,18 @@ def is_device(address: str) -> bool:
 def devices(addresses) -> list[str]:
     """Sorted distinct client devices among ``addresses``."""
     return sorted({a for a in addresses if a and is_device(a)})
+
+
+def is_site_device(address: str, networks: LocalNetworks) -> bool:
+    """A device of the audited site: a unicast address in its networks, a MAC, or a ``log:`` host."""
+    if not is_device(address):
+        return False
+    return address_value(address.strip().split("%", 1)[0]) is None or networks.is_local(address.strip())
+
+
+def site_devices(addresses, networks: LocalNetworks) -> list[str]:
+    """Sorted distinct devices of the site among ``addresses``: a remote peer, relay or server never is one."""
+    return sorted({a for a in addresses if a and is_site_device(a, networks)})
 
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)

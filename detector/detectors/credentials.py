@@ -1,9 +1,15 @@
-"""Clear-text credentials: one finding per (protocol, server, user), brute force grouped, reuse across them.
+"""Clear-text credentials: one finding per (protocol, user, servers), brute force grouped, reuse across them.
 
 Only masks and keyed fingerprints reach this module (see detector.secrets), so
-reuse is judged on fingerprints: the same secret for different users, services
-or protocols becomes its own finding. Finding ids never use a fingerprint (it
-depends on the installation's key); they use protocol, server and user.
+one secret sent over one protocol to several servers (a default SNMP community
+answered by four agents) is one finding that lists the servers, and reuse is
+judged on fingerprints: the same secret for two or more users, or over two or
+more protocols, becomes its own finding. Finding ids never use a fingerprint
+(it depends on the installation's key); they use protocol, server and user.
+
+A finding names the device to act on: the server that accepts the secret when
+it is one of the site's devices (else the clients), and ``used_by`` lists the
+site's clients that sent it.
 
 Many refused logins from one client to one server are one brute-force (or
 password-spraying) finding, not one finding per guess: a consultant must not
@@ -24,6 +30,7 @@ from detector.findings.credentials import (
 )
 from detector.findings.finding import Finding
 from detector.observations import Credential, Observation, SharedPassword
+from detector.policy.ipranges import address_value
 from detector.secrets import Secret
 
 MAX_CREDENTIALS = 50_000
@@ -161,16 +168,17 @@ class CredentialDetector(Detector):
     def finish(self) -> list[Finding]:
         attacks = self._brute_forces()
         findings = [self._brute_force_finding(key, self.attempts[key]) for key in sorted(attacks)]
-        grouped: dict[tuple, list[CredentialUse]] = {}
-        for use in self.uses.values():
-            if self._absorbed(use, attacks):
-                continue
-            c = use.sample
-            grouped.setdefault((c.protocol, c.server, c.username, c.kind), []).append(use)
-        findings += [self._login_finding(uses) for uses in grouped.values()]
+        kept = [use for use in self.uses.values() if not self._absorbed(use, attacks)]
+        findings += [self._login_finding(uses) for uses in login_groups(kept)]
         findings += [self._shared_finding(uses) for uses in self.shared.values()]
-        findings += [self._reuse_finding(fp, uses) for fp, uses in self.by_fingerprint.items() if len(uses) > 1]
+        findings += [self._reuse_finding(fp, uses) for fp, uses in self.by_fingerprint.items() if is_reuse(uses)]
         return findings
+
+    def _acted_on(self, servers: list[str], clients: list[str]) -> tuple[list[str], list[str]]:
+        """(hosts, used_by): the site's servers that accept the secret, else its clients; the site's clients."""
+        used_by = [client for client in clients if self.ctx.is_local(client)]
+        local_servers = [server for server in servers if self.ctx.is_local(server)]
+        return local_servers or used_by, used_by
 
     def _brute_forces(self) -> set[tuple[str, str, str]]:
         """(protocol, client, server) whose refused attempts are many and varied enough to be an attack."""
@@ -188,26 +196,31 @@ class CredentialDetector(Detector):
     def _login_finding(self, uses: list[CredentialUse]) -> Finding:
         uses = sorted(uses, key=lambda u: (u.accepted is not True, -(u.tally.last or 0.0), u.sample.secret.mask))
         c = uses[0].sample  # the accepted (else the latest) secret speaks for the finding
+        servers = sorted({use.sample.server for use in uses}, key=address_order)
+        first = next(use.sample for use in uses if use.sample.server == servers[0])
         clients = devices(client for use in uses for client in use.clients)
+        hosts, used_by = self._acted_on(servers, clients)
         outcomes = [use.accepted for use in uses]
         accepted = True if True in outcomes else False if outcomes and all(o is False for o in outcomes) else None
         tally = merged([use.tally for use in uses], self.ctx.settings.max_evidence)
         severity = {"hash": "info", "anonymous": "low", "token": "medium"}.get(
             c.kind, "medium" if c.starttls else "high")
+        secrets = distinct_secrets(uses)
         attributes = CleartextLoginAttributes(
             protocol=c.protocol,
             username=c.username,
             secret_mask=c.secret.mask,
             secret_fingerprint=c.secret.fingerprint,
             secret_captured=bool(c.secret.captured),
-            secrets=[{"mask": u.sample.secret.mask, "fingerprint": u.sample.secret.fingerprint,
-                      "accepted": u.accepted, "count": u.tally.count} for u in uses[:MAX_LISTED_USERS]],
+            secrets=secrets[:MAX_LISTED_USERS],
             domain=c.domain,
             workstation=c.workstation,
             client=clients[0] if clients else "",
             clients=clients,
-            server=c.server,
-            server_port=c.server_port,
+            used_by=used_by,
+            server=first.server,
+            server_port=first.server_port,
+            servers=[server_text(use.sample) for use in _first_per_server(uses, servers)][:MAX_LISTED_USERS],
             accepted=accepted,
             weak=any(u.sample.secret.weak for u in uses),
             default=any(u.sample.secret.default for u in uses),
@@ -216,12 +229,13 @@ class CredentialDetector(Detector):
             starttls=c.starttls,
         )
         return Finding(
-            id=finding_id(CleartextLoginAttributes.detector, c.protocol, c.server, c.username, c.kind),
-            title=self._login_title(c, len(uses)),
+            # the lowest server stands for the group: every server belongs to one group per (protocol, user, kind)
+            id=finding_id(CleartextLoginAttributes.detector, c.protocol, first.server, c.username, c.kind),
+            title=self._login_title(c, len(secrets), first, len(servers)),
             first_seen=tally.first,
             last_seen=tally.last,
             count=tally.count,
-            hosts=clients,
+            hosts=hosts,
             attributes=attributes,
             evidence=tally.evidence,
             severity=severity,
@@ -229,11 +243,11 @@ class CredentialDetector(Detector):
         )
 
     @staticmethod
-    def _login_title(c: Credential, secrets: int) -> str:
+    def _login_title(c: Credential, secrets: int, first: Credential, servers: int) -> str:
         user = c.username or "(no user)"
         if c.domain:
             user = f"{c.domain}\\{user}"
-        where = f"{c.server}:{c.server_port}"
+        where = server_text(first) + (f" and {servers - 1} other server(s)" if servers > 1 else "")
         several = f" ({secrets} different secrets)" if secrets > 1 else ""
         if not c.secret.captured:
             return f"Clear-text {c.protocol.upper()} login by {user} to {where} (seen in a log, password not captured)"
@@ -252,6 +266,9 @@ class CredentialDetector(Detector):
         tally = attempts.tally
         pattern = "password-spraying" if spraying else "brute-force"
         outcome = "one succeeded" if attempts.accepted_users else "none succeeded"
+        _, used_by = self._acted_on([server], [client])
+        # the local machine making the attempts is the one to look at; an attack from outside, the server it hits
+        hosts = used_by or [server]
         return Finding(
             id=finding_id(BruteForceAttributes.detector, protocol, client, server),
             title=(f"{'Password spraying' if spraying else 'Brute force'} over {protocol.upper()} from {client} "
@@ -259,10 +276,11 @@ class CredentialDetector(Detector):
             first_seen=tally.first,
             last_seen=tally.last,
             count=tally.count,
-            hosts=devices([client]),
+            hosts=hosts,
             attributes=BruteForceAttributes(
                 protocol=protocol,
                 client=client,
+                used_by=used_by,
                 server=server,
                 server_port=attempts.server_port,
                 pattern=pattern,
@@ -312,13 +330,15 @@ class CredentialDetector(Detector):
         ordered = sorted(uses)
         secret = self.fingerprint_masks[fingerprint]
         users = sorted({u for u, _, _ in ordered if u})
+        protocols = sorted({p for _, p, _ in ordered})
         services = sorted({f"{p} {s}".strip() for _, p, s in ordered})
         tally = self.reuse_tallies[fingerprint]
         clients = devices(self.reuse_clients.get(fingerprint, ()))
+        _, used_by = self._acted_on([], clients)
         return Finding(
             # the uses identify it, not the keyed fingerprint: the same reuse has the same id on any machine
             id=finding_id(ReuseAttributes.detector, *(f"{u}|{p}|{s}" for u, p, s in ordered)),
-            title=f"One password reused for {len(users)} user(s) across {len(services)} service(s)",
+            title=reuse_title(users, protocols),
             first_seen=tally.first,
             last_seen=tally.last,
             count=len(ordered),
@@ -328,8 +348,9 @@ class CredentialDetector(Detector):
                 secret_fingerprint=fingerprint,
                 usernames=users,
                 services=services,
-                protocols=sorted({p for _, p, _ in ordered}),
+                protocols=protocols,
                 clients=clients,
+                used_by=used_by,
                 weak=secret.weak,
                 default=secret.default,
             ),
@@ -337,3 +358,75 @@ class CredentialDetector(Detector):
             severity="high",
             inputs=sorted(tally.inputs),
         )
+
+
+def login_groups(uses: list[CredentialUse]) -> list[list[CredentialUse]]:
+    """Uses grouped into login findings: one per (protocol, server, user, kind), and those groups joined when
+    one captured secret (same keyed fingerprint) went to several servers over the same protocol, as that user."""
+    parent: dict[tuple, tuple] = {}
+
+    def root(key: tuple) -> tuple:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    by_secret: dict[tuple, tuple] = {}
+    for use in uses:
+        c = use.sample
+        key = (c.protocol, c.server, c.username, c.kind)
+        root(key)
+        if c.secret.captured and c.secret.fingerprint:
+            first = by_secret.setdefault((c.protocol, c.username, c.kind, c.secret.fingerprint), key)
+            parent[root(key)] = root(first)
+    groups: dict[tuple, list[CredentialUse]] = {}
+    for use in uses:
+        c = use.sample
+        groups.setdefault(root((c.protocol, c.server, c.username, c.kind)), []).append(use)
+    return list(groups.values())
+
+
+def distinct_secrets(uses: list[CredentialUse]) -> list[dict]:
+    """Every distinct secret of a login finding once, whatever number of servers it went to."""
+    secrets: dict[tuple[str, str], dict] = {}
+    for use in uses:
+        key = (use.sample.secret.mask, use.sample.secret.fingerprint)
+        entry = secrets.setdefault(key, {"mask": key[0], "fingerprint": key[1], "accepted": use.accepted, "count": 0})
+        entry["count"] += use.tally.count
+        if use.accepted is True or (use.accepted is False and entry["accepted"] is None):
+            entry["accepted"] = use.accepted
+    return list(secrets.values())
+
+
+def _first_per_server(uses: list[CredentialUse], servers: list[str]) -> list[CredentialUse]:
+    first: dict[str, CredentialUse] = {}
+    for use in uses:
+        first.setdefault(use.sample.server, use)
+    return [first[server] for server in servers]
+
+
+def server_text(c: Credential) -> str:
+    return f"{c.server}:{c.server_port}"
+
+
+def address_order(address: str) -> tuple:
+    """Servers in address order (10.0.0.9 before 10.0.0.10), names after addresses."""
+    parsed = address_value(address)
+    return (0, *parsed, "") if parsed is not None else (1, 0, 0, address)
+
+
+def is_reuse(uses: set[tuple[str, str, str]]) -> bool:
+    """Reuse is one secret for two or more users, or over two or more protocols (or message channels):
+    one user's secret on several servers of one protocol is that login finding's server list."""
+    return len({user for user, _, _ in uses if user}) >= 2 or len({protocol for _, protocol, _ in uses}) >= 2
+
+
+def reuse_title(users: list[str], protocols: list[str]) -> str:
+    parts = []
+    if len(users) >= 2:
+        parts.append(f"by {len(users)} users")
+    elif users:
+        parts.append(f"by {users[0]}")
+    if len(protocols) >= 2:
+        parts.append(f"over {len(protocols)} protocols ({', '.join(protocols[:4])})")
+    return "One password reused " + " ".join(parts)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from detector.bounded import RecentMap
-from detector.detectors.base import Detector, DetectorContext, Tally, devices, finding_id, is_device
+from detector.detectors.base import Detector, DetectorContext, Tally, devices, finding_id
 from detector.detectors.identification import UnnamedFlows, identification, looks_like_tor
 from detector.findings.filesharing import CHANNEL_SERVICES, FileMovedAttributes, ServiceUseAttributes
 from detector.findings.finding import Finding
@@ -294,6 +294,11 @@ class FileSharingDetector(Detector):
             host.bytes_down += obs.bytes_down or 0
         if obs.server and obs.method == "bittorrent":  # peers' later traffic is metered (lan-sync is broadcast)
             self._learn_address(obs.server, match, obs.method)
+            # a peer-to-peer exchange has no server: the side that answers (a local host a remote peer dialled,
+            # as a uTP SYN does) takes part as well; only the site's own addresses become devices at the end
+            peer = self._host(use, obs.server)
+            peer.contacts += 1
+            peer.seen(obs.ts)
 
     def _volume(self, obs: FlowVolume) -> None:
         known = self.addresses.get(obs.server)
@@ -353,7 +358,7 @@ class FileSharingDetector(Detector):
     def _service_finding(self, use: ServiceUse) -> Finding:
         service = use.match.service
         tenant = use.match.tenant
-        hosts = {name: h for name, h in use.hosts.items() if is_device(name)}
+        hosts = {name: h for name, h in use.hosts.items() if self.ctx.is_local(name)}  # the site's devices only
         ups = [h.up for h in hosts.values() if h.up is not None]
         metered = any(h.metered for h in hosts.values())
         bytes_up = sum(ups) if ups else None
@@ -379,9 +384,9 @@ class FileSharingDetector(Detector):
             processes=sorted(use.processes),
             tenant=tenant or None,
         )
-        title = f"{service.name} used by {len(hosts)} device(s)"
-        if tenant:
-            title = f"{service.name} (tenant {tenant}) used by {len(hosts)} device(s)"
+        name = f"{service.name} (tenant {tenant})" if tenant else service.name
+        title = f"{name} used by {len(hosts)} device(s)" if hosts else \
+            f"{name} seen between addresses outside the site's networks"
         if bytes_up:
             title += f", {_human(bytes_up)} uploaded"
         return Finding(

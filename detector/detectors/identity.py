@@ -2,7 +2,10 @@
 
 Registered like a detector so HostIdentity and ARP observations reach it through
 the same router as everything else; findings then borrow its names and MACs
-(``directory_of(pipeline.detectors).describe(address)``).
+(``directory_of(pipeline.detectors).describe(address)``). The same observations
+are the LAN evidence the site's inferred networks come from: a host that took a
+DHCP lease, announced itself by gratuitous ARP or named itself by NetBIOS,
+LLMNR or mDNS sits on the audited LAN.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 from typing import Iterable
 
 from detector.detectors.base import Detector, DetectorContext
-from detector.detectors.directory import Directory
+from detector.detectors.directory import Directory, canonical_source
 from detector.findings.finding import Finding
 from detector.observations import GratuitousArp, HostIdentity, Observation
+
+# identity sources that only a host on the LAN gives about itself -> the evidence named in the inferred networks
+LAN_IDENTITY_SOURCES = {"dhcp": "dhcp-lease", "netbios": "netbios", "llmnr": "llmnr", "mdns": "mdns"}
 
 
 class IdentityDetector(Detector):
@@ -26,8 +32,12 @@ class IdentityDetector(Detector):
     def observe(self, obs: Observation) -> None:
         if isinstance(obs, HostIdentity):
             self.directory.add(obs)
+            evidence = LAN_IDENTITY_SOURCES.get(canonical_source(obs.source))
+            if evidence and obs.address:
+                self.ctx.networks.note_lan_host(obs.address, evidence)
         elif isinstance(obs, GratuitousArp):
             self.directory.see_mac(obs.address, obs.client, obs.where)
+            self.ctx.networks.note_lan_host(obs.address, "arp")
 
     def finish(self) -> list[Finding]:
         return []

@@ -28,7 +28,8 @@ them. `shadowit export --format json` writes the same document for a stored scan
           "risk": {"score": 0..100, "grade": "A".."F", "points": float,
                    "categories": {category: {"score", "grade", "points"}}} | null,
           "inputs": [{"path", "sha256", "bytes", "kind", "records", "warnings": [str], "skipped",
-                      "first_seen", "last_seen"}]},
+                      "first_seen", "last_seen"}],
+          "networks": {"source": "declared" | "inferred", "networks": [str]} | null},
  "findings": [{"id": stable hex (same finding in a later scan, or on another machine = same id),
    "rule": str, "category": "file-sharing" | "plaintext-credentials" | "wifi-drops" | "wifi-attack",
    "severity": "info"|"low"|"medium"|"high"|"critical", "sanctioned": bool,
@@ -37,6 +38,9 @@ them. `shadowit export --format json` writes the same document for a stored scan
    "compliance": [str], "remediation": str, "detector": str, "risk": float,
    "exception": {"rule", "reason", "owner", "expires", "expired", "location"} | null,
    "inputs": [str], "state": str (scan or capture with --db)}],
+ "devices": [{"address", "label", "mac", "vendor", "os", "vendor_class", "domain",
+              "names": [{"name", "kind", "source", "where", "count"}],
+              "users": [{"user", "domain", "source", "where", "count"}], "mac_where"}],
  "site_state": (scan or capture with --db) {"schema": "shadowit.state/1",
    "window": {"from": ISO-8601, "to": ISO-8601, "scans": int}, "compared_with": scan id | null,
    "risk": {as scan.risk}, "areas": {category: "assessed" | "not assessed"},
@@ -52,8 +56,17 @@ them. `shadowit export --format json` writes the same document for a stored scan
   and the command exits 2.
 - `risk`: computed once when the scan ends and stored; the terminal, HTML, CSV, `history` and the fleet
   report show these same numbers. A finding's `risk` is its share of the points; sanctioned findings score 0.
-- `hosts`: the client devices that did the thing (IP or MAC address, or `log:<file>` for the computer that
-  wrote a client-side log). Never a server, a broadcast or multicast address, or a program name.
+- `networks`: the site's own networks, which decide what a device is. `declared` when a rules file's
+  `site: networks:` or `--local-nets` gave them; `inferred` otherwise: the private, unique-local and
+  link-local ranges, plus the /24 (IPv6: /64) of any public address that took a DHCP lease or announced
+  itself by gratuitous ARP, NetBIOS, LLMNR or mDNS, written `CIDR (evidence)`. Null for a scan read back
+  from a database that did not record them.
+- `hosts`: the site's devices to act on: local addresses (in `networks`), MAC addresses, or `log:<file>` for
+  the computer that wrote a client-side log. For a clear-text login, the local server that accepts the
+  secret (its local clients are the attribute `used_by`), else the local clients; for file sharing, the
+  local clients. Never a remote peer, a provider's server, a relay, a broadcast or multicast address, or a
+  program name.
+- `devices`: names, users and MAC of the findings' `hosts`, as far as the inputs told them.
 - `exception`: the allow rule that sanctions the finding, or (with `expired: true`) the expired one that
   no longer does.
 - `inputs`: the input files (or capture interfaces) that hold the finding's evidence.

@@ -13,7 +13,9 @@ from detector.findings.finding import CATEGORY_CREDENTIALS
 class CleartextLoginAttributes(Attributes):
     detector = "credentials.cleartext"
     category = CATEGORY_CREDENTIALS
-    summary = "one finding per protocol, server and user name (every secret that user sent is listed in `secrets`)"
+    summary = ("one finding per protocol, user name and server (every secret that user sent is listed in `secrets`); "
+               "one secret sent over one protocol to several servers is one finding listing them in `servers`; "
+               "`hosts` is the site's server that accepts it (the device to fix), else the site's clients")
 
     protocol: str = attribute("`ftp`, `telnet`, `http-basic`, `http-form`, `pop3`, `imap`, `smtp`, `snmp`, `ldap`, "
                               "`http-bearer`, ... (how the secret crossed the wire)", label="Protocol", default="")
@@ -36,8 +38,13 @@ class CleartextLoginAttributes(Attributes):
                                  default="")
     client: str = attribute("the first client device (address) that sent it", label="Client", default="")
     clients: list[str] = attribute("every client device (address) that sent it", label="Clients", factory=list)
-    server: str = attribute("server address", label="Server", default="")
+    used_by: list[str] = attribute("the site's own clients (local addresses) that sent it", label="Used by",
+                                   factory=list)
+    server: str = attribute("server address (the lowest when the secret went to several)", label="Server",
+                            default="")
     server_port: int = attribute("server port", label="Port", default=0)
+    servers: list[str] = attribute("every `address:port` the secret was sent to over this protocol",
+                                   label="Servers", factory=list)
     accepted: Optional[bool] = attribute("true when the server accepted a login, false when it refused every one",
                                          label="Accepted by server", when="null when the protocol did not say")
     weak: bool = attribute("the secret is short or common", label="Weak", default=False)
@@ -60,6 +67,8 @@ class BruteForceAttributes(Attributes):
 
     protocol: str = attribute("login protocol", label="Protocol", default="")
     client: str = attribute("the client device (address) that made the attempts", label="Client", default="")
+    used_by: list[str] = attribute("that client when it is one of the site's devices (a local address)",
+                                   label="Used by", factory=list)
     server: str = attribute("server address", label="Server", default="")
     server_port: int = attribute("server port", label="Port", default=0)
     pattern: str = attribute("`brute-force` (many secrets for few users) or `password-spraying` (one secret, "
@@ -82,7 +91,8 @@ class BruteForceAttributes(Attributes):
 class ReuseAttributes(Attributes):
     detector = "credentials.reuse"
     category = CATEGORY_CREDENTIALS
-    summary = "one secret seen for several users, services or protocols (judged on the keyed fingerprint)"
+    summary = ("one secret seen for two or more users, or over two or more protocols or message channels (judged "
+               "on the keyed fingerprint); one user's secret on several servers of one protocol is not reuse")
 
     secret_mask: str = attribute("mask of the reused secret", label="Secret (masked)", default="")
     secret_fingerprint: str = attribute("keyed fingerprint of the reused secret", label="Fingerprint", default="")
@@ -91,6 +101,8 @@ class ReuseAttributes(Attributes):
                                     factory=list)
     protocols: list[str] = attribute("protocols it was sent over", label="Protocols", factory=list)
     clients: list[str] = attribute("client devices that sent it", label="Clients", factory=list)
+    used_by: list[str] = attribute("the site's own clients (local addresses) that sent it", label="Used by",
+                                   factory=list)
     weak: bool = attribute("the secret is short or common", label="Weak", default=False)
     default: bool = attribute("the secret is a vendor default", label="Default", default=False)
 

@@ -62,6 +62,7 @@ class ScanResult:
     status: str = ""  # complete, incomplete or failed (nothing usable was read)
     risk: Any = None  # detector.policy.risk.SiteRisk, computed once when the scan ends
     devices: list[dict[str, Any]] = field(default_factory=list)  # who is behind the findings' addresses
+    networks: Optional[dict[str, Any]] = None  # the site's networks: {"source": declared|inferred, "networks"}
 
     def as_dict(self) -> dict[str, Any]:
         risk = self.risk.as_dict() if self.risk is not None and self.status != "failed" else None
@@ -79,6 +80,7 @@ class ScanResult:
                 "command_line": self.argv,
                 "status": self.status or ("complete" if self.complete else "incomplete"),
                 "risk": risk,
+                "networks": dict(self.networks) if self.networks is not None else None,
             },
             "findings": [f.as_dict() for f in self.findings],
             "devices": [dict(d) for d in self.devices],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import ipaddress
 import re
 from datetime import date, datetime
 from pathlib import Path
@@ -35,7 +36,9 @@ from detector.policy.yamlsrc import YList, YMap, parse_bytes, read_bytes
 COMPLIANCE_FILE = "compliance.yaml"
 # catalogs live beside the packs but are not packs
 CATALOG_FILES = ("services.yaml", COMPLIANCE_FILE, "suricata_signatures.yaml")
-RULES_FILE_KEYS = ("rules", "settings", "version", "description")
+RULES_FILE_KEYS = ("rules", "settings", "site", "version", "description")
+SITE_KEYS = ("networks",)
+MAX_SITE_NETWORKS = 1024
 CATALOG_KEYS = ("version", "description", "frameworks")
 FRAMEWORK_KEYS = ("name", "url", "controls")
 RULE_KEYS = (
@@ -94,6 +97,7 @@ class Loader:
         self.controls: dict[str, Control] = {}
         self.catalog_loaded = False
         self.settings_values: dict[str, Any] = {}
+        self.site_networks: list[str] = []  # every rules file's site: networks:, in load order
         self.rules: dict[str, list[Rule]] = {LAYER_PACK: [], LAYER_SITE: []}
         self.ids: dict[str, dict[str, Mark]] = {LAYER_PACK: {}, LAYER_SITE: {}}
         self.file_order: dict[str, int] = {}
@@ -189,6 +193,8 @@ class Loader:
             return
         if "settings" in doc:
             self._settings(doc["settings"], doc.value_mark("settings"))
+        if "site" in doc:
+            self._site(doc["site"], doc.value_mark("site"))
         rules = doc.get("rules")
         if rules is None:
             return
@@ -217,6 +223,32 @@ class Loader:
                 self.fail(node.value_mark(key), f"settings.{key}: {problem}")
                 continue
             self.settings_values[key] = list(value) if isinstance(value, list) else value
+
+    def _site(self, node: Any, mark: Mark) -> None:
+        """``site: {networks: [CIDR, ...]}``: the audited site's own networks (Zeek's ``Site::local_nets``)."""
+        if node is None:
+            return
+        if not isinstance(node, YMap):
+            self.fail(mark, "site must be a mapping (site: {networks: [10.0.0.0/8, 2001:db8::/48]})")
+            return
+        for key in node:
+            if key not in SITE_KEYS:
+                self.fail(node.key_mark(key), _unknown_key(key, SITE_KEYS, "site"))
+        if "networks" not in node:
+            return
+        networks = node["networks"]
+        if not isinstance(networks, YList):
+            self.fail(node.value_mark("networks"), "site.networks must be a list of networks (10.0.0.0/8, ...)")
+            return
+        for index, item in enumerate(networks):
+            problem = _network_problem(item)
+            if problem:
+                self.fail(networks.item_mark(index), f"site.networks: {problem}")
+            elif len(self.site_networks) >= MAX_SITE_NETWORKS:
+                self.fail(networks.item_mark(index), f"site.networks: at most {MAX_SITE_NETWORKS} networks")
+                return
+            else:
+                self.site_networks.append(str(item).strip())
 
     # ---------------------------------------------------------------- one rule
 
@@ -366,7 +398,7 @@ class Loader:
         ordered = site_only + packs
         return RuleSet(
             rules=[rule for rule in ordered if rule.enabled],
-            settings=Settings().updated(self.settings_values),
+            settings=Settings().updated({**self.settings_values, "site_networks": tuple(self.site_networks)}),
             sha256=self.hash.hexdigest(),
             files=list(self.files),
             digest=self.hash.copy(),
@@ -374,6 +406,17 @@ class Loader:
             today=today,
             disabled=[rule for rule in ordered if not rule.enabled],
         )
+
+
+def _network_problem(value: Any) -> str:
+    """Why ``value`` is not a network: a CIDR prefix (host bits allowed, as Zeek accepts) or one address."""
+    if not isinstance(value, str) or not value.strip():
+        return f"{value!r} is not a network (expected a CIDR prefix such as 10.1.0.0/16 or 2001:db8::/48)"
+    try:
+        ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return f"{value.strip()!r} is not a network (expected a CIDR prefix such as 10.1.0.0/16 or 2001:db8::/48)"
+    return ""
 
 
 def _setting_problem(default: Any, value: Any) -> str:

@@ -88,10 +88,13 @@ class Settings:
     # service identification: look every unclaimed UDP flow up in the published ranges (Telegram calls, Zoom
     # media); about 20 us per datagram on ports no decoder claims, so a busy VoIP site may turn it off
     udp_range_lookup: bool = True
+    # the site's declared networks (the rules file's ``site: networks:``, not a ``settings:`` key); empty: inferred
+    site_networks: tuple[str, ...] = ()
 
     @classmethod
     def known_keys(cls) -> set[str]:
-        return {f.name for f in fields(cls)}
+        """The keys ``settings:`` may set."""
+        return {f.name for f in fields(cls)} - {"site_networks"}
 
     def updated(self, values: dict[str, Any]) -> Settings:
         """A copy with ``values`` applied; callers validate keys first."""

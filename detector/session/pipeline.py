@@ -16,7 +16,7 @@ from detector.capture.dispatch import PacketDispatcher
 from detector.capture.pcap import read_capture
 from detector.capture.records import CaptureFormatError, ReadStats
 from detector.detectors import DetectorContext, build_detectors
-from detector.detectors.base import devices, source_of
+from detector.detectors.base import site_devices, source_of
 from detector.detectors.directory import Directory
 from detector.detectors.identity import directory_of
 from detector.documents import choose_document, document_decoders
@@ -33,6 +33,7 @@ from detector.observations import Observation
 from detector.policy.catalog import Catalog
 from detector.policy.settings import Settings
 from detector.protocols import packet_decoders
+from detector.site.networks import LocalNetworks, parse_networks
 from detector.times import TRUSTED_AHEAD, TRUSTED_FROM, TS_MAX, TS_MIN
 
 if TYPE_CHECKING:  # incremental log reading loads only when asked for (start-up, issue 15)
@@ -56,6 +57,7 @@ class ScanConfig:
     # (bench/RESULTS.md), so they are an opt-in for machines with cores to spare
     jobs: Optional[int] = None
     stop: Optional[StopSignals] = None  # the run's stop signals: incremental log reads hold them per batch
+    networks: Optional[LocalNetworks] = None  # the site's networks (SiteState); None: the rules' site: networks:
 
 
 class Router:
@@ -102,7 +104,9 @@ class Scan:
         self.watched: set[str] = set()
         self.watched_raw: set[bytes] = set()  # the same, as bytes: raw-line tests compare without decoding
         self.name_cache: dict[str, bool] = {}
-        ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.zone)
+        self.networks = self.config.networks if self.config.networks is not None else \
+            LocalNetworks(parse_networks(settings.site_networks))
+        ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.zone, self.networks)
         self.detectors = build_detectors(ctx)
         self.router = Router(self.detectors)
         base_emit = self.config.window.wrap(self.router.emit) if self.config.window else self.router.emit
@@ -374,7 +378,7 @@ class Scan:
         findings = [finding for detector in self.detectors for finding in detector.finish()]
         directory = directory_of(self.detectors)
         for finding in findings:
-            attribute_to_devices(finding, directory)
+            attribute_to_devices(finding, self.networks, directory)
         return findings
 
     def finish(self) -> list[Finding]:
@@ -389,7 +393,7 @@ class Scan:
             findings.extend(detector.finish())
         directory = directory_of(self.detectors)
         for finding in findings:
-            attribute_to_devices(finding, directory)
+            attribute_to_devices(finding, self.networks, directory)
         return findings
 
     def devices(self, findings: list[Finding]) -> list[dict]:
@@ -398,10 +402,11 @@ class Scan:
         return directory_of(self.detectors).devices(addresses)
 
 
-def attribute_to_devices(finding: Finding, directory: Optional[Directory] = None) -> None:
-    """Every finding, whatever its detector: hosts are client devices named as well as the scan can,
-    file-sharing findings list the people behind them, and each names the inputs behind it."""
-    finding.hosts = devices(finding.hosts)
+def attribute_to_devices(finding: Finding, networks: LocalNetworks, directory: Optional[Directory] = None) -> None:
+    """Every finding, whatever its detector: hosts are the site's devices (local addresses, never a remote peer,
+    relay or provider server) named as well as the scan can, file-sharing findings list the people behind them,
+    and each names the inputs behind it."""
+    finding.hosts = site_devices(finding.hosts, networks)
     if not finding.inputs:
         finding.inputs = sorted({source_of(e.source) for e in finding.evidence if e.source})
     if directory is None:

@@ -32,6 +32,7 @@ from detector.inputs import discover, repeated_inputs
 from detector.interrupts import StopSignals, stop_reason
 from detector.session.pipeline import Scan, ScanConfig
 from detector.session.policy import Policy, classify_and_score
+from detector.site.networks import LocalNetworks, parse_networks
 
 if TYPE_CHECKING:  # sqlite3 and the store load only with --db, log positions with --incremental (start-up)
     from detector.logs.incremental import TimeWindow
@@ -51,10 +52,15 @@ class RunRequest:
     zone: Optional[tzinfo] = None  # --tz
     argv: str = ""  # the command line, recorded with the scan
     wait_for_lock: bool = True
+    local_nets: Sequence[str] = ()  # --local-nets: the site's networks, in place of the rules' site: networks:
 
-    def scan_config(self, policy: Policy, stop: StopSignals) -> ScanConfig:
+    def scan_config(self, policy: Policy, stop: StopSignals, networks: LocalNetworks) -> ScanConfig:
         """What the run's Scan shares with every stage."""
-        return ScanConfig(policy.ruleset.settings, policy.catalog, self.zone, stop=stop)
+        return ScanConfig(policy.ruleset.settings, policy.catalog, self.zone, stop=stop, networks=networks)
+
+    def site_networks(self, policy: Policy) -> LocalNetworks:
+        """The networks the run judges devices by: --local-nets, else the rules' site: networks:, else inferred."""
+        return LocalNetworks(parse_networks(self.local_nets or policy.ruleset.settings.site_networks))
 
 
 @dataclass(kw_only=True, frozen=True, eq=False, repr=False)
@@ -67,9 +73,9 @@ class ScanRequest(RunRequest):
     incremental: bool = False  # logs: only lines earlier scans of this database did not read
     jobs: Optional[int] = None  # decoding processes for captures (detector/capture/parallel.py); None: one
 
-    def scan_config(self, policy: Policy, stop: StopSignals) -> ScanConfig:
+    def scan_config(self, policy: Policy, stop: StopSignals, networks: LocalNetworks) -> ScanConfig:
         return ScanConfig(policy.ruleset.settings, policy.catalog, self.zone, self.progress_stream,
-                          window=self.window, jobs=self.jobs, stop=stop)
+                          window=self.window, jobs=self.jobs, stop=stop, networks=networks)
 
 
 @dataclass(kw_only=True, frozen=True, eq=False, repr=False)
@@ -96,10 +102,12 @@ class ScanOutcome:
 class SiteState:
     """What a run carries over from the scans of its database before it, read when it begins.
 
-    Today the reading positions of ``--incremental`` logs (the Scan moves them and the findings store them);
-    the site model (local networks, the name directory, flow records) is read and kept here as well.
+    Today the reading positions of ``--incremental`` logs (the Scan moves them and the findings store them)
+    and the site's networks (declared, or inferred while the inputs are read); the rest of the site model
+    (the name directory, flow records) is read and kept here as well.
     """
 
+    networks: LocalNetworks = field(default_factory=LocalNetworks)
     log_positions: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -119,14 +127,14 @@ class ScanSession:
         self.started = time.time()  # before waiting for the lock, as the scan record says
         self.stop = StopSignals()
         self.stopped_by = ""  # SIGINT or SIGTERM once a stop signal ended the reading
-        self.site_state = SiteState()
+        self.site_state = SiteState(request.site_networks(self.policy))
         self.incremental = False
         self._closing = ExitStack()
 
     @cached_property
     def scan(self) -> Scan:
         """Decoders and detectors, built when the first input or frame comes."""
-        return Scan(self.request.scan_config(self.policy, self.stop))
+        return Scan(self.request.scan_config(self.policy, self.stop, self.site_state.networks))
 
     def __enter__(self) -> ScanSession:
         with ExitStack() as stack:
@@ -213,11 +221,11 @@ class ScanSession:
             findings = self.scan.finish()
             return self.conclude(findings, self.scan.inputs, devices=self.scan.devices(findings),
                                  cut_short=bool(self.stopped_by) if cut_short is None else cut_short,
-                                 positions=self.scan.positions())
+                                 positions=self.scan.positions(), networks=self.site_state.networks.describe())
 
     def conclude(self, findings: list[Finding], inputs: list[InputRecord], *, devices: list[dict[str, Any]],
                  cut_short: bool, positions: Sequence[dict[str, Any]] = (),
-                 reference: Optional[float] = None) -> ScanResult:
+                 reference: Optional[float] = None, networks: Optional[dict[str, Any]] = None) -> ScanResult:
         """The end of every run: classify, score once, judge coverage, store.
 
         A run that read nothing usable fails; an incremental run over logs it already read has simply found
@@ -233,7 +241,7 @@ class ScanSession:
         result = ScanResult(self.started, time.time(), __version__, self.policy.sha256, inputs, ordered,
                             site=self.request.site, operator=self.operator, scan_id=self.scan_id,
                             complete=status == "complete", hostname=scan_host(), argv=self.request.argv,
-                            status=status, risk=None if failed else risk, devices=devices)
+                            status=status, risk=None if failed else risk, devices=devices, networks=networks)
         if self.store is not None and self.scan_id is not None:
             self.store.add_inputs(self.scan_id, result.inputs)
             self.store.save_findings(self.scan_id, result.findings, positions=positions)
@@ -271,7 +279,7 @@ def reclassify(store: Store, stored: ScanResult, policy: Policy, argv: str) -> S
     with ScanSession(request, policy=policy, store=store) as session:
         session.begin()
         derived = session.conclude(findings, stored.inputs, devices=list(stored.devices), cut_short=not stored.complete,
-                                   reference=stored.started)
+                                   reference=stored.started, networks=stored.networks)
     if stored.scan_id is not None and derived.scan_id is not None:
         store.mark_derived(derived.scan_id, stored.scan_id)
     return derived

@@ -57,6 +57,10 @@ class Presentation(Generic[A]):
         """The devices that did the thing (never a server they reached)."""
         return [str(h) for h in finding.hosts]
 
+    def advice_target(self, finding: Finding[A]) -> str:
+        """The box the advice is about when it is not the device that did the thing (a login's server)."""
+        return ""
+
     def facts(self, finding: Finding[A]) -> list[tuple[str, str]]:
         """(label, text) rows of the detail panel, in declaration order."""
         return fact_rows(finding.attributes, self.combined)

@@ -49,9 +49,12 @@ class CleartextLoginPresentation(CredentialPresentation[CleartextLoginAttributes
         attrs = finding.attributes
         return _subject(finding, attrs.protocol, clip(attrs.username, 40), attrs.server, attrs.server_port)
 
-    def acting_hosts(self, finding: Finding[CleartextLoginAttributes]) -> list[str]:
-        """A login's clients when known, never its server."""
-        return [str(c) for c in finding.attributes.clients] or [str(h) for h in finding.hosts]
+    def advice_target(self, finding: Finding[CleartextLoginAttributes]) -> str:
+        """The site's server that accepts the secret is the box to change (the clients are listed as "used by")."""
+        attrs = finding.attributes
+        servers = {str(s).rpartition(":")[0] or str(s) for s in attrs.servers} | {attrs.server}
+        local = [str(h) for h in finding.hosts if str(h) in servers]
+        return _("Server to fix: {servers}.").format(servers=joined(local, max_items=4, limit=60)) if local else ""
 
     def protocol(self, finding: Finding[CleartextLoginAttributes]) -> str:
         return finding.attributes.protocol
@@ -87,9 +90,6 @@ class ReusePresentation(CredentialPresentation[ReuseAttributes]):
 
     def subject(self, finding: Finding[ReuseAttributes]) -> str:
         return _subject(finding, "", _users(finding.attributes.usernames))
-
-    def acting_hosts(self, finding: Finding[ReuseAttributes]) -> list[str]:
-        return [str(c) for c in finding.attributes.clients] or [str(h) for h in finding.hosts]
 
     def actors(self, finding: Finding[ReuseAttributes]) -> list[str]:
         return actors(finding, finding.attributes.clients)
