@@ -205,3 +205,15 @@ def test_site_networks_in_a_rules_file_are_validated_with_file_line_col(tmp_path
     settings_key.write_text("version: 1\nsettings:\n  site_networks: [10.0.0.0/8]\n")
     with pytest.raises(RuleLoadError):  # the networks belong under site:, not settings:
         load_ruleset([settings_key])
+
+
+def test_the_networks_are_stored_with_the_scan_and_read_back(tmp_path):
+    from detector.store import Store
+
+    path = write_pcap(tmp_path / "office.pcap", snmp_agents("public", ["192.168.1.9"]))
+    db = tmp_path / "audit.db"
+    outcome = run_scan(ScanRequest(paths=[str(path)], rules_files=[], operator="test", db=db,
+                                   local_nets=["192.168.1.0/24"]))
+    assert outcome.result.networks == {"source": "declared", "networks": ["192.168.1.0/24"]}
+    with Store(db) as store:
+        assert store.load_scan(outcome.result.scan_id).networks == outcome.result.networks

@@ -246,7 +246,8 @@ class ScanSession:
             self.store.add_inputs(self.scan_id, result.inputs)
             self.store.save_findings(self.scan_id, result.findings, positions=positions)
             self.store.finish_scan(self.scan_id, result.finished or time.time(), complete=result.complete,
-                                   risk=result.risk, failed=failed, devices=result.devices)
+                                   risk=result.risk, failed=failed, devices=result.devices,
+                                   networks=result.networks)
         return result
 
     def outcome(self, result: ScanResult, cut_short: bool, warnings: tuple[str, ...] = ()) -> ScanOutcome:

@@ -150,7 +150,12 @@ def _v4_log_positions(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance, _v3_trust, _v4_log_positions]
+def _v5_site_networks(db: Database) -> None:
+    """The site's networks a scan judged devices by (declared or inferred), as its JSON shows them."""
+    _run(db, ["ALTER TABLE scans ADD COLUMN networks TEXT"])
+
+
+MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance, _v3_trust, _v4_log_positions, _v5_site_networks]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

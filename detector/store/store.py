@@ -258,17 +258,19 @@ class Store:
             return self._rows(f"SELECT {', '.join(POSITION_COLUMNS)} FROM log_positions ORDER BY scan_id")
 
     def finish_scan(self, scan_id: int, finished: float, complete: bool = True, risk: Optional[SiteRisk] = None,
-                    failed: bool = False, devices: Optional[list] = None) -> None:
+                    failed: bool = False, devices: Optional[list] = None,
+                    networks: Optional[dict[str, Any]] = None) -> None:
         """Close the scan with its status and the site score computed once for it (none for a failed scan)."""
         status = STATUS_FAILED if failed else STATUS_COMPLETE if complete else STATUS_INCOMPLETE
         scored = risk is not None and not failed
         with write_transaction(self.db):
             cursor = self.db.conn.execute(
                 "UPDATE scans SET finished = ?, status = ?, score = ?, grade = ?, risk_points = ?, "
-                "category_scores = ?, devices = ? WHERE id = ?",
+                "category_scores = ?, devices = ?, networks = ? WHERE id = ?",
                 [finished, status, risk.score if scored else None, risk.grade if scored else None,
                  risk.total_points if scored else None,
-                 json.dumps(risk.categories if scored else {}), json.dumps(devices or []), scan_id],
+                 json.dumps(risk.categories if scored else {}), json.dumps(devices or []),
+                 json.dumps(networks) if networks is not None else None, scan_id],
             )
             if cursor.rowcount == 0:
                 raise ScanNotFound(f"no scan with id {scan_id} in {self.path}")
@@ -334,6 +336,7 @@ class Store:
             status=_shown_status(scan["status"]),
             risk=_stored_risk(scan),
             devices=json.loads(scan.get("devices") or "[]"),
+            networks=json.loads(scan["networks"]) if scan.get("networks") else None,
         )
 
     def load_scan(self, scan_id: Optional[int] = None, site: Optional[str] = None) -> ScanResult:
