@@ -76,6 +76,8 @@ RULE_ADVICE: tuple[tuple[str, str, str], ...] = (
     ("fs-mail-attachment", N_("Files sent as mail attachments"), SEND_SAFELY),
     ("fs-attachment", N_("Files sent as mail attachments"), SEND_SAFELY),
     ("fs-", N_("File sharing outside IT"), SHARE_DECISION),
+    ("wifi-deauth-summary", N_("Disconnect frames counted"),
+     N_("Nothing to do on its own: the counts explain the drops and attacks beside them.")),
     ("wifi-deauth", N_("Devices forced off the Wi-Fi"),
      N_("Someone may be knocking devices off the Wi-Fi: turn on protected management frames (802.11w) and locate "
         "the sender.")),

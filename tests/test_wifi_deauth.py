@@ -43,7 +43,9 @@ def test_a_burst_aimed_at_one_client_is_a_targeted_attack(tmp_path):
     assert by_detector(findings, "wifi.deauth-flood") == []  # one client, not the whole BSSID
     assert by_detector(findings, "wifi.outage") == [] and by_detector(findings, "wifi.recurring") == []
     (summary,) = by_detector(findings, "wifi.deauth-summary")
-    assert summary.attributes.attack_frames == 128 and summary.attributes.deauth == 129
+    assert summary.attributes.attack_frames == 128  # counted once, by the attack finding
+    assert (summary.attributes.frames, summary.attributes.deauth) == (1, 1) and summary.hosts == [OTHER]
+    assert summary.category == "wifi-attack"  # not among the recurring drops
     json.dumps([f.as_dict() for f in findings])
 
 
@@ -104,7 +106,7 @@ def test_counts_by_reason_direction_and_station_below_every_threshold(tmp_path):
     summaries = {f.attributes.bssid: f for f in by_detector(findings, "wifi.deauth-summary")}
     assert set(summaries) == {AP1, AP2}
     office = summaries[AP1]
-    assert (office.rule, office.severity, office.category) == ("wifi-deauth-summary", "info", "wifi-drops")
+    assert (office.rule, office.severity, office.category) == ("wifi-deauth-summary", "info", "wifi-attack")
     attrs = office.attributes
     assert (attrs.ssid, attrs.frames, attrs.deauth, attrs.disassoc) == ("Office", 5, 3, 2)
     assert attrs.reason_counts == {"4": 2, "8": 1, "2": 1, "3": 1}
@@ -142,7 +144,9 @@ def test_corpus_aireplay_capture_is_a_targeted_attack(corpus):
     assert attrs.ap_to_sta >= 3000 and attrs.sta_to_ap >= 3000 and attrs.bursts >= 7
     assert by_detector(findings, "wifi.deauth-flood") == []
     (summary,) = by_detector(findings, "wifi.deauth-summary")
-    assert (summary.attributes.deauth, summary.attributes.disassoc) == (6153, 29)
+    # 6,153 deauthentication and 29 disassociation frames in all: the attack's are counted by the attack only
+    assert (summary.attributes.deauth, summary.attributes.disassoc) == (9, 29)
+    assert summary.attributes.frames + summary.attributes.attack_frames == 6153 + 29 == 38 + attack.attributes.frames
     assert summary.attributes.station_counts[OTHER]["disassoc"] == 26
 
 

@@ -67,7 +67,7 @@ class DeauthFloodAttributes(Attributes):
 
     bssid: str = attribute("the BSSID the frames claim to come from", label="BSSID", default="")
     ssid: str = attribute("its network name, when a beacon gave it", label="SSID", default="")
-    frames: int = attribute("deauth + disassoc frames", label="Frames", default=0)
+    frames: int = attribute("deauth + disassoc frames outside any attack finding", label="Frames", default=0)
     seconds: float = attribute("how long the flood lasted", label="Duration (s)", default=0.0)
     peak_per_second: float = attribute("highest frame rate in one second", label="Peak frames per second",
                                        default=0.0)
@@ -115,8 +115,9 @@ class TargetedDeauthAttributes(Attributes):
 @dataclass(frozen=True, kw_only=True)
 class DeauthSummaryAttributes(Attributes):
     detector = "wifi.deauth-summary"
-    category = CATEGORY_WIFI
-    summary = "deauthentication/disassociation counts per BSSID below the flood threshold (context, no risk)"
+    category = CATEGORY_WIFI_ATTACK  # context for the attack findings beside it: "Recurring Wi-Fi drops" holds drops
+    summary = ("deauthentication/disassociation counts per BSSID below the flood threshold, frames of attack "
+               "findings left out (context, no risk)")
 
     bssid: str = attribute("the access point", label="BSSID", default="")
     ssid: str = attribute("its network name", label="SSID", default="")
@@ -132,7 +133,8 @@ class DeauthSummaryAttributes(Attributes):
                                                factory=dict, structured=True)
     stations: list[str] = attribute("stations involved (never the broadcast address)", label="Stations",
                                     factory=list)
-    attack_frames: int = attribute("frames already counted in an attack finding", label="Frames in attacks",
+    attack_frames: int = attribute("frames of this BSSID counted by an attack finding instead (not in `frames`)",
+                                   label="Frames in attacks",
                                    default=0)
 
 

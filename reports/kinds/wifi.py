@@ -22,6 +22,8 @@ from reports.kinds.base import A, OutagePanel, Presentation, presents
 
 MAX_OUTAGE_ROWS = 60
 DROPS_ADVICE = Advice(N_("Recurring Wi-Fi drops"), FIX_WIFI)
+COUNTS_ADVICE = Advice(N_("Disconnect frames counted"),
+                       N_("Nothing to do on its own: the counts explain the drops and attacks beside them."))
 ATTACK_ADVICE = Advice(N_("Devices forced off the Wi-Fi"), FIX_WIFI)
 
 
@@ -90,7 +92,7 @@ class OutagePresentation(WifiPresentation[OutageAttributes]):
 
 @presents(DeauthSummaryAttributes)
 class DeauthSummaryPresentation(NetworkPresentation[DeauthSummaryAttributes]):
-    advice = DROPS_ADVICE
+    advice = COUNTS_ADVICE
 
 
 @presents(DeauthFloodAttributes, TargetedDeauthAttributes)

@@ -91,8 +91,8 @@ class WifiDropDetector(Detector):
         s = self.ctx.settings
         connects = ConnectIndex(self.connects)
         events = sorted(self.disconnects, key=lambda e: e.ts)
-        frames = frames_by_bssid(events)
         attacks, events = split_targeted(events, s)
+        frames = frames_by_bssid(events)  # an attack's frames are counted by its own finding only
         floods, events = split_floods(events, s)
         findings = [flood_finding(bssid, flooded, s) for bssid, flooded in floods.items()]
         findings += [targeted_finding(a, s) for a in attacks[:s.wifi_max_targeted_findings]]
@@ -115,7 +115,7 @@ class WifiDropDetector(Detector):
 
     def _summaries(self, frames: dict[str, list[WifiDisconnect]], attacks: list[TargetedAttack],
                    flooded: set[str]) -> list[Finding]:
-        """Frame counts for every BSSID not already summed up by a flood finding."""
+        """Frame counts for every BSSID not already summed up by a flood finding, without attack frames."""
         attack_frames: dict[str, int] = {}
         for attack in attacks:
             attack_frames[attack.bssid] = attack_frames.get(attack.bssid, 0) + len(attack.frames)
