@@ -168,6 +168,21 @@ def repeated_inputs(paths: Sequence[Path]) -> dict[int, tuple[Path, str]]:
     return repeats
 
 
+def is_capture_file(path: Path) -> bool:
+    """pcap or pcapng, plain or gzipped, judged from the first bytes only (no full read)."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(4096)
+    except OSError:
+        return False
+    if head[:2] == GZIP_MAGIC:
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(head, 8)
+        except zlib.error:
+            return False
+    return head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC
+
+
 def file_sha256(path: Path) -> Optional[str]:
     """The SHA-256 of a file's bytes as stored (compressed or not); None when it cannot be read."""
     digest = hashlib.sha256()

@@ -52,3 +52,22 @@ def test_distinct_files_of_equal_size_are_both_read(tmp_path):
     assert [i["kind"] for i in document["scan"]["inputs"]] == ["pcap", "pcap"]
     service = next(f for f in document["findings"] if f["detector"] == "filesharing.service")
     assert sorted(service["hosts"]) == ["10.0.0.23", "10.0.0.24"]
+
+
+def test_incremental_scans_read_a_capture_once_across_runs(tmp_path):
+    from detector.session.scan import ScanRequest, run_scan
+
+    capture = save(tmp_path, upload("10.0.0.23", "52.10.0.1", 40000, 90_000, T0))
+    db = tmp_path / "site.db"
+
+    def run():
+        return run_scan(ScanRequest(paths=[str(capture)], db=db, site="office", incremental=True, operator="t"))
+
+    first, second = run().result, run().result
+    assert [i.kind for i in first.inputs] == ["pcap"] and uploaded(first.as_dict()) >= 90_000
+    (again,) = second.inputs
+    assert again.kind == "duplicate" and again.records == 0 and again.sha256 == first.inputs[0].sha256
+    assert f"already read by scan {first.scan_id}" in again.warnings[0]
+    assert second.status == "complete" and uploaded(second.as_dict()) == 0  # nothing counted twice
+    plain = run_scan(ScanRequest(paths=[str(capture)], db=db, site="office", operator="t")).result
+    assert [i.kind for i in plain.inputs] == ["pcap"]  # a whole (not incremental) re-scan re-checks everything

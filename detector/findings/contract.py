@@ -50,8 +50,9 @@ them. `shadowit export --format json` writes the same document for a stored scan
 - `rules_sha256`: SHA-256 over the bytes of every rule file loaded, in load order (packs, the compliance
   catalog, the site policy), followed by the service catalog `rules/services.yaml`.
 - `kind` of an input: `pcap`, `pcapng` (with `+gzip` when compressed), `log:<format>`, `doc:<format>`,
-  `unsupported`, or `duplicate`: the same bytes (SHA-256) as an input read earlier in the scan, not read
-  again; its warning names that input.
+  `unsupported`, or `duplicate`: the same bytes (SHA-256) as an input read earlier in the scan (or, with
+  `--incremental`, a capture an earlier scan of the site read), not read again; its warning
+  names that input.
 - `status`: `failed` when nothing usable was read (no records from any input); such a scan has no `risk`
   and the command exits 2.
 - `risk`: computed once when the scan ends and stored; the terminal, HTML, CSV, `history` and the fleet

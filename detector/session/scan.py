@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, TextIO
 from detector import __version__
 from detector.findings.finding import Finding
 from detector.findings.result import InputRecord, ScanResult
-from detector.inputs import discover, repeated_inputs
+from detector.inputs import discover, file_sha256, is_capture_file, repeated_inputs
 from detector.interrupts import StopSignals, stop_reason
 from detector.session.pipeline import Scan, ScanConfig
 from detector.session.policy import Policy, classify_and_score
@@ -182,9 +182,12 @@ class ScanSession:
         """Scan every input in turn, each content once; a stop signal ends the reading, and what was read stays."""
         try:
             repeats = repeated_inputs(paths)
+            earlier = self.read_by_earlier_scans(paths) if self.incremental else {}
             for index, path in enumerate(paths):
                 if index in repeats:
                     self.skip_repeat(path, *repeats[index])
+                elif index in earlier:
+                    self.skip_read_before(path, earlier[index])
                 else:
                     self.add(path)
         except KeyboardInterrupt as exc:
@@ -194,6 +197,26 @@ class ScanSession:
         """An input with the same bytes as one read before in this scan: recorded, with a warning, not read."""
         record = InputRecord(str(path), sha256, path.stat().st_size, "duplicate",
                              warnings=[f"same content as {first} (SHA-256 {sha256[:16]}...): read once"])
+        self.scan.inputs.append(record)
+        self.store_inputs([record])
+
+    def read_by_earlier_scans(self, paths: Sequence[Path]) -> dict[int, dict[str, Any]]:
+        """``--incremental``: captures an earlier scan of this site already read (same SHA-256).
+
+        Logs are read on from their stored positions instead (and never hashed here); a capture read again
+        would count twice.
+        """
+        if self.store is None or self.scan_id is None:
+            return {}
+        digests = {index: file_sha256(path) for index, path in enumerate(paths) if is_capture_file(path)}
+        known = self.store.inputs_read_before(self.request.site, [d for d in digests.values() if d], self.scan_id)
+        return {index: {**known[digest], "sha256": digest} for index, digest in digests.items() if digest in known}
+
+    def skip_read_before(self, path: Path, earlier: dict[str, Any]) -> None:
+        """An input an earlier scan of the site read whole: recorded, with a warning, not read again."""
+        record = InputRecord(str(path), earlier["sha256"], path.stat().st_size, "duplicate",
+                             warnings=[f"already read by scan {earlier['scan_id']} ({earlier['path']}, same SHA-256); "
+                                       "--incremental reads each capture once"])
         self.scan.inputs.append(record)
         self.store_inputs([record])
 

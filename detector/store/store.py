@@ -252,6 +252,24 @@ class Store:
             ([scan_id, *(row[c] for c in columns)] for row in positions),
         )
 
+    def inputs_read_before(self, site: str, sha256s: Sequence[str], scan_id: int) -> dict[str, dict[str, Any]]:
+        """Inputs other than logs with these SHA-256s that earlier scans of the site read with records:
+        sha256 -> {scan_id, path, kind} of the first such scan (logs are left to their reading positions)."""
+        wanted = [digest for digest in sha256s if digest][:10_000]
+        found: dict[str, dict[str, Any]] = {}
+        with self._read():
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                rows = self._rows(
+                    "SELECT inputs.sha256, inputs.scan_id, inputs.path, inputs.kind FROM inputs JOIN scans "
+                    "ON scans.id = inputs.scan_id WHERE scans.site = ? AND scans.id < ? AND scans.status != ? "
+                    f"AND inputs.records > 0 AND inputs.kind NOT LIKE 'log:%' "
+                    f"AND inputs.sha256 IN ({', '.join('?' * len(chunk))}) ORDER BY inputs.scan_id",
+                    [site, scan_id, STATUS_FAILED, *chunk])
+                for row in rows:
+                    found.setdefault(row["sha256"], row)
+        return found
+
     def log_positions(self) -> list[dict[str, Any]]:
         """Every committed log position, oldest scan first (a later row supersedes an earlier one)."""
         with self._read():
