@@ -14,6 +14,7 @@ to list the ``devices`` section of the JSON contract.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
@@ -53,8 +54,7 @@ class NameSeen:
     count: int = 1
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "source": self.source, "where": self.where,
-                "count": self.count}
+        return dataclasses.asdict(self)  # every field, in declaration order
 
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
@@ -72,8 +72,7 @@ class UserSeen:
         return f"{self.user}@{self.domain}" if self.domain else self.user
 
     def as_dict(self) -> dict[str, Any]:
-        return {"user": self.user, "domain": self.domain, "source": self.source, "where": self.where,
-                "count": self.count}
+        return dataclasses.asdict(self)
 
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)

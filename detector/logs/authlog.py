@@ -181,10 +181,8 @@ class AuthLogParser(LineParser):
 
 class AuthLogDecoder(LogDecoder):
     name = "server-logins"
+    parser_class = AuthLogParser
 
     def sniff(self, head: list[str]) -> float:
         share = first_match(head, lambda line: bool(LOGIN_PROGRAMS.search(line)))
         return min(0.9, share * 1.5) if share else 0.0
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return AuthLogParser(ctx)

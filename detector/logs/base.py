@@ -56,16 +56,20 @@ class LogContext:
 
 
 class LogDecoder:
-    """A log format, recognised by content from the first lines of a file."""
+    """A log format, recognised by content from the first lines of a file, read by a parser per file."""
 
     name = ""
+    parser_class: Optional[Callable[[LogContext], LineParser]] = None  # most formats need nothing but this
 
     def sniff(self, head: list[str]) -> float:
         """Confidence 0..1 that these first lines are this format."""
         raise AssertionError("subclass must override sniff")
 
     def parser(self, ctx: LogContext) -> LineParser:
-        raise AssertionError("subclass must override parser")
+        """The per-file state of one file of this format."""
+        if self.parser_class is None:
+            raise AssertionError("subclass must set parser_class or override parser")
+        return self.parser_class(ctx)
 
 
 def plausible_text(line: str, limit: int = 4096) -> bool:

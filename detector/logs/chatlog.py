@@ -77,9 +77,7 @@ class ChatLogParser(LineParser):
 
 class ChatLogDecoder(LogDecoder):
     name = "chat-log"
+    parser_class = ChatLogParser
 
     def sniff(self, head: list[str]) -> float:
         return 0.6 * first_match(head, lambda line: _line_match(line) is not None)
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return ChatLogParser(ctx)

@@ -55,11 +55,9 @@ class DnsLogParser(LineParser):
 
 class DnsLogDecoder(LogDecoder):
     name = "dns-log"
+    parser_class = DnsLogParser
 
     def sniff(self, head: list[str]) -> float:
         hits = first_match(head, lambda line: bool(DNSMASQ.search(line) or BIND.search(line)))
         related = first_match(head, lambda line: bool(DNSMASQ_OTHER.search(line)) or " query: " in line)
         return hits if hits > 0 else related * 0.5
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return DnsLogParser(ctx)

@@ -111,11 +111,9 @@ class FirewallParser(LineParser):
 
 class FirewallDecoder(LogDecoder):
     name = "firewall-kv"
+    parser_class = FirewallParser
 
     def sniff(self, head: list[str]) -> float:
         return first_match(head, lambda line: ("srcip=" in line and "dstip=" in line)
                            or ("src_ip=" in line and "dst_ip=" in line)
                            or (" src=" in line and " dst=" in line and ("sent=" in line or "rcvd=" in line)))
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return FirewallParser(ctx)

@@ -152,13 +152,11 @@ def _ap(host: str, iface: str) -> str:
 
 class HostapdDecoder(LogDecoder):
     name = "hostapd"
+    parser_class = HostapdParser
 
     def sniff(self, head: list[str]) -> float:
         score = first_match(head, lambda line: any(h in line for h in HINTS))
         if score <= 0.05:  # hostapd -d opens with pages of configuration and driver lines
             score = first_match(head, lambda line: any(h in line for h in HINTS + DEBUG_HINTS)) * 0.9
         return score if score > 0.05 else 0.0
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return HostapdParser(ctx)
 

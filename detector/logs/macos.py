@@ -62,10 +62,8 @@ class MacLogParser(LineParser):
 
 class MacLogDecoder(LogDecoder):
     name = "macos"
+    parser_class = MacLogParser
 
     def sniff(self, head: list[str]) -> float:
         hits = first_match(head, lambda line: "AirPort" in line or "IO80211" in line or "kernel[0]:" in line)
         return min(1.0, hits * 2) if hits > 0.02 else 0.0
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return MacLogParser(ctx)

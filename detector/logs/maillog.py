@@ -109,12 +109,10 @@ class PostfixParser(LineParser):
 
 class PostfixDecoder(LogDecoder):
     name = "postfix"
+    parser_class = PostfixParser
 
     def sniff(self, head: list[str]) -> float:
         return first_match(head, lambda line: bool(POSTFIX_ANY.search(line)))
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return PostfixParser(ctx)
 
 
 # column names of the exports people hand over, normalised (lower case, no spaces, underscores or brackets):

@@ -70,11 +70,9 @@ class MikrotikParser(LineParser):
 
 class MikrotikDecoder(LogDecoder):
     name = "mikrotik"
+    parser_class = MikrotikParser
 
     def sniff(self, head: list[str]) -> float:
         score = first_match(head, lambda line: bool(EVENT.search(line)) and ("wireless" in line or "wifi" in line
                                                                                or "@" in line))
         return score if score > 0.05 else 0.0
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return MikrotikParser(ctx)

@@ -65,11 +65,9 @@ class NetworkManagerParser(LineParser):
 
 class NetworkManagerDecoder(LogDecoder):
     name = "networkmanager"
+    parser_class = NetworkManagerParser
 
     def sniff(self, head: list[str]) -> float:
         score = first_match(head, lambda line: "NetworkManager" in line or
                             ("device (" in line and ("<info>" in line or "<warn>" in line)))
         return score if score > 0.05 else 0.0
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return NetworkManagerParser(ctx)

@@ -128,9 +128,7 @@ class ProxifierParser(LineParser):
 
 class ProxifierDecoder(LogDecoder):
     name = "proxifier"
+    parser_class = ProxifierParser
 
     def sniff(self, head: list[str]) -> float:
         return first_match(head, lambda line: bool(PROXIFIER.match(line)))
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return ProxifierParser(ctx)

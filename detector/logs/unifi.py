@@ -68,10 +68,8 @@ class UnifiParser(LineParser):
 
 class UnifiDecoder(LogDecoder):
     name = "unifi"
+    parser_class = UnifiParser
 
     def sniff(self, head: list[str]) -> float:
         score = first_match(head, lambda line: "EVENT_STA_" in line or "stahtd" in line)
         return min(1.0, score * 1.5) if score > 0.02 else 0.0
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return UnifiParser(ctx)

@@ -97,11 +97,9 @@ class WpaSupplicantParser(LineParser):
 
 class WpaSupplicantDecoder(LogDecoder):
     name = "wpa_supplicant"
+    parser_class = WpaSupplicantParser
 
     def sniff(self, head: list[str]) -> float:
         score = first_match(head, lambda line: any(h in line for h in HINTS) and "AP-STA-" not in line
                             and "hostapd" not in line)
         return score * 0.95 if score > 0.05 else 0.0
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return WpaSupplicantParser(ctx)

@@ -517,9 +517,7 @@ def _eve_line(line: str) -> bool:
 
 class EveDecoder(LogDecoder):
     name = "suricata-eve"
+    parser_class = EveParser
 
     def sniff(self, head: list[str]) -> float:
         return 0.97 * first_match(head, _eve_line)
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return EveParser(ctx)

@@ -280,12 +280,10 @@ def _address_like(text: bytes) -> bool:
 
 class ZeekTsvDecoder(LogDecoder):
     name = "zeek"
+    parser_class = ZeekTsvParser
 
     def sniff(self, head: list[str]) -> float:
         return 1.0 if head and head[0].startswith("#separator") else 0.0
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return ZeekTsvParser(ctx)
 
 
 class ZeekJsonParser(LineParser):
@@ -343,9 +341,7 @@ def _zeek_json_line(line: str) -> bool:
 
 class ZeekJsonDecoder(LogDecoder):
     name = "zeek-json"
+    parser_class = ZeekJsonParser
 
     def sniff(self, head: list[str]) -> float:
         return 0.95 * first_match(head, _zeek_json_line)
-
-    def parser(self, ctx: LogContext) -> LineParser:
-        return ZeekJsonParser(ctx)
