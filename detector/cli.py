@@ -100,9 +100,12 @@ class Duration(click.ParamType):
         if isinstance(value, (int, float)):
             return float(value)
         try:
-            return parse_duration(value)
+            return self.from_text(str(value))
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+
+    def from_text(self, text: str) -> float:
+        return parse_duration(text)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -193,22 +196,20 @@ def _notify_config(webhook, smtp, to, sender, min_severity) -> NotifyConfig:
     return config
 
 
-class TimeBound(click.ParamType):
+class TimeBound(Duration):
     """An ISO-8601 time (2026-11-29T15:00, UTC unless it says) or an age before now (2h, 7d)."""
 
     name = "time"
 
-    def convert(self, value, param, ctx) -> float:
-        if isinstance(value, (int, float)):
-            return float(value)
+    def from_text(self, text: str) -> float:
         try:
-            return time.time() - parse_duration(value)
+            return time.time() - parse_duration(text)
         except ValueError:
             pass
         try:
-            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
         except ValueError:
-            self.fail(f"{value!r}: use an ISO time (2026-11-29T15:00Z) or an age such as 2h or 7d", param, ctx)
+            raise ValueError(f"{text!r}: use an ISO time (2026-11-29T15:00Z) or an age such as 2h or 7d") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
         return moment.timestamp()

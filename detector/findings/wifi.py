@@ -67,7 +67,7 @@ class DeauthFloodAttributes(Attributes):
 
     bssid: str = attribute("the BSSID the frames claim to come from", label="BSSID", default="")
     ssid: str = attribute("its network name, when a beacon gave it", label="SSID", default="")
-    frames: int = attribute("deauth + disassoc frames outside any attack finding", label="Frames", default=0)
+    frames: int = attribute("deauth + disassoc frames", label="Frames", default=0)
     seconds: float = attribute("how long the flood lasted", label="Duration (s)", default=0.0)
     peak_per_second: float = attribute("highest frame rate in one second", label="Peak frames per second",
                                        default=0.0)
@@ -121,7 +121,7 @@ class DeauthSummaryAttributes(Attributes):
 
     bssid: str = attribute("the access point", label="BSSID", default="")
     ssid: str = attribute("its network name", label="SSID", default="")
-    frames: int = attribute("deauth + disassoc frames", label="Frames", default=0)
+    frames: int = attribute("deauth + disassoc frames outside any attack finding", label="Frames", default=0)
     deauth: int = attribute("deauthentication frames", label="Deauth frames", default=0)
     disassoc: int = attribute("disassociation frames", label="Disassoc frames", default=0)
     reason_counts: dict[str, int] = attribute("reason code -> count (at most 32 codes)", label="Reason codes",

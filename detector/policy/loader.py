@@ -206,11 +206,16 @@ class Loader:
             if rule is not None:
                 self.rules[layer].append(rule)
 
+    def _mapping(self, node: Any, mark: Mark, message: str) -> Optional[YMap]:
+        """``node`` when it is a mapping; None when absent, or (``message`` recorded) when it is anything else."""
+        if node is not None and not isinstance(node, YMap):
+            self.fail(mark, message)
+            return None
+        return node
+
     def _settings(self, node: Any, mark: Mark) -> None:
+        node = self._mapping(node, mark, "settings must be a mapping")
         if node is None:
-            return
-        if not isinstance(node, YMap):
-            self.fail(mark, "settings must be a mapping")
             return
         defaults = Settings()
         known = sorted(Settings.known_keys())
@@ -226,10 +231,8 @@ class Loader:
 
     def _site(self, node: Any, mark: Mark) -> None:
         """``site: {networks: [CIDR, ...]}``: the audited site's own networks (Zeek's ``Site::local_nets``)."""
+        node = self._mapping(node, mark, "site must be a mapping (site: {networks: [10.0.0.0/8, 2001:db8::/48]})")
         if node is None:
-            return
-        if not isinstance(node, YMap):
-            self.fail(mark, "site must be a mapping (site: {networks: [10.0.0.0/8, 2001:db8::/48]})")
             return
         for key in node:
             if key not in SITE_KEYS:
