@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional
 from detector.bounded import RecentMap
 from detector.data import rules_file
 from detector.logs.base import LineParser, LogContext, LogDecoder, first_match
-from detector.logs.sensors.jsonline import loads
+from detector.logs.sensors.jsonline import json_object
 from detector.logs.sensors.mapping import (
     FTP_FILE_COMMANDS,
     QTYPE_NAMES,
@@ -201,11 +201,8 @@ class EveParser(LineParser):
         }
 
     def parse(self, line: str, where: str, emit: Emit) -> bool:
-        try:
-            data = loads(line)
-        except ValueError:
-            return False
-        if not isinstance(data, dict):
+        data = json_object(line)
+        if data is None:
             return False
         kind = data.get("event_type")
         if not isinstance(kind, str):
@@ -223,9 +220,9 @@ class EveParser(LineParser):
         return True
 
     def line_time(self, line: str) -> Optional[float]:
+        data = json_object(line)
         try:
-            data = loads(line)
-            return eve_time(data.get("timestamp")) if isinstance(data, dict) else None
+            return eve_time(data.get("timestamp")) if data is not None else None
         except (ValueError, TypeError):
             return None
 

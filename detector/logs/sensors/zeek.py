@@ -19,7 +19,7 @@ import re
 from typing import Any, Callable, Optional
 
 from detector.logs.base import LineParser, LogContext, LogDecoder, first_match
-from detector.logs.sensors.jsonline import loads
+from detector.logs.sensors.jsonline import json_object
 from detector.logs.sensors.zeek_paths import MAPPERS, Fields, Malformed, conn, dns, guess_path, http, quic, ssl
 from detector.observations import Emit
 
@@ -293,20 +293,17 @@ class ZeekJsonParser(LineParser):
         self.watched = ctx.watched
 
     def line_time(self, line: str) -> Optional[float]:
+        data = json_object(line)
         try:
-            data = loads(line)
-            return (JsonFields(data).ts() or None) if isinstance(data, dict) else None
+            return (JsonFields(data).ts() or None) if data is not None else None
         except (ValueError, TypeError):  # Malformed is a ValueError
             return None
 
     def parse(self, line: str, where: str, emit: Emit) -> bool:
         if self.watched is not None and '"conn_state"' in line and _unwatched_server(line, self.watched):
             return True  # a conn record to a server no detector meters: skip before parsing it
-        try:
-            data = loads(line)
-        except ValueError:
-            return False
-        if not isinstance(data, dict):
+        data = json_object(line)
+        if data is None:
             return False
         path = data.get("_path")
         mapper = MAPPERS.get(path) if isinstance(path, str) else None
