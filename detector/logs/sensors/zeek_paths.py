@@ -15,24 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Optional
 
-from detector.logs.sensors.mapping import (
-    FTP_FILE_COMMANDS,
-    QTYPE_NAMES,
-    dns_answer,
-    ftp_login_kind,
-    ftp_transfer,
-    server_name,
-)
-from detector.observations import (
-    Credential,
-    DhcpClientRequest,
-    Emit,
-    FileTransfer,
-    FlowVolume,
-    HostIdentity,
-    HttpRequest,
-    ServiceContact,
-)
+from detector import observations as obs
+from detector.logs.sensors import mapping
 from detector.secrets import protect, protect_missing
 
 HIDDEN = "<hidden>"
@@ -103,7 +87,7 @@ class Fields:
             raise Malformed(f"{key}: not a time") from None
 
 
-Mapper = Callable[[Fields, str, Emit, Any], bool]
+Mapper = Callable[[Fields, str, obs.Emit, Any], bool]
 
 
 def _is_address(text: str) -> bool:
@@ -118,44 +102,44 @@ def _ends(rec: Fields) -> tuple[str, str, int]:
 # ---------------------------------------------------------------- names
 
 
-def dns(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def dns(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     query = rec.s("query").lower().rstrip(".")[:255]
     if not query:
         return True
     client, server, _ = _ends(rec)
     ts = rec.ts()
-    qtype = rec.n("qtype") or QTYPE_NAMES.get(rec.s("qtype_name"), 0)
+    qtype = rec.n("qtype") or mapping.QTYPE_NAMES.get(rec.s("qtype_name"), 0)
     answers = rec.items("answers")
     addresses = tuple(a for a in answers if _is_address(a))[:64]
     aliases = tuple(a.lower().rstrip(".") for a in answers if a and not _is_address(a) and "." in a)[:16]
-    dns_answer(emit, ts, where, client, server, query, qtype, addresses, aliases)
+    mapping.dns_answer(emit, ts, where, client, server, query, qtype, addresses, aliases)
     return True
 
 
-def ssl(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def ssl(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     client, server, port = _ends(rec)
     ts = rec.ts()
     sni = rec.s("server_name")[:255]
     common = [] if sni else [part[3:] for part in rec.s("subject").split(",") if part.startswith("CN=")]
-    server_name(emit, ts, where, client, server, port, sni, common[0][:255] if common and client else None)
+    mapping.server_name(emit, ts, where, client, server, port, sni, common[0][:255] if common and client else None)
     return True
 
 
-def quic(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def quic(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     sni = rec.s("server_name")[:255]
     if sni:
         client, server, port = _ends(rec)
-        server_name(emit, rec.ts(), where, client, server, port, sni, transport="quic")
+        mapping.server_name(emit, rec.ts(), where, client, server, port, sni, transport="quic")
     return True
 
 
-def software(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def software(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     """A client program Zeek recognised (by User-Agent, banner): names a service when the catalog knows it."""
     name = rec.s("name")[:128]
     host = rec.s("host")
     if name and host:
         version = rec.s("unparsed_version")[:200]
-        emit(ServiceContact(rec.ts(), where, host, service=name, method="software",
+        emit(obs.ServiceContact(rec.ts(), where, host, service=name, method="software",
                             server_port=rec.n("host_p") or 0,
                             detail=f"software {rec.s('software_type')}: {version or name} on {host}"))
     return True
@@ -164,7 +148,7 @@ def software(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
 # ---------------------------------------------------------------- traffic
 
 
-def conn(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def conn(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     client, server, port = _ends(rec)
     if not client or not server:
         return True
@@ -172,43 +156,44 @@ def conn(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
     up = rec.n("orig_bytes") or 0
     down = rec.n("resp_bytes") or 0
     packets = (rec.n("orig_pkts") or 0) + (rec.n("resp_pkts") or 0)
-    emit(FlowVolume(ts, where, client, server, port, rec.s("proto") or "tcp", up, down, packets,
+    emit(obs.FlowVolume(ts, where, client, server, port, rec.s("proto") or "tcp", up, down, packets,
                     ts + (rec.f("duration") or 0.0)))
     return True
 
 
-def http(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def http(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     client, server, port = _ends(rec)
     ts = rec.ts()
     method = rec.s("method")[:16]
     host = rec.s("host").split(":", 1)[0][:255]
     if method or host:
-        emit(HttpRequest(ts, where, client, server, port, method, host, rec.s("uri")[:MAX_TEXT],
+        emit(obs.HttpRequest(ts, where, client, server, port, method, host, rec.s("uri")[:MAX_TEXT],
                          rec.n("request_body_len"), rec.s("user_agent")[:256]))
     user = rec.s("username")[:256]
     if user:
         status = rec.n("status_code")
         accepted = None if status is None else status not in (401, 407)
-        emit(Credential(ts, where, "http-basic", client, server, port, user, _secret(rec.s("password")),
+        emit(obs.Credential(ts, where, "http-basic", client, server, port, user, _secret(rec.s("password")),
                         accepted=accepted, note=_hidden_note(rec.s("password"))))
     return True
 
 
-def ftp(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def ftp(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     """One line per transfer command; the login rides on every line, credited once per session."""
     client, server, port = _ends(rec)
     ts = rec.ts()
     user = rec.s("user")[:256]
     reply = rec.n("reply_code")
     if user and user != "<unknown>" and state.first_time("ftp|" + (rec.s("uid") or f"{client}|{server}|{user}")):
-        emit(Credential(ts, where, "ftp", client, server, port, user, _secret(rec.s("password")),
-                        kind=ftp_login_kind(user),
+        emit(obs.Credential(ts, where, "ftp", client, server, port, user, _secret(rec.s("password")),
+                        kind=mapping.ftp_login_kind(user),
                         accepted=True if reply is not None and reply < 400 else None,
                         note=_hidden_note(rec.s("password"))))
-    direction = FTP_FILE_COMMANDS.get(rec.s("command").upper())
+    direction = mapping.FTP_FILE_COMMANDS.get(rec.s("command").upper())
     argument = rec.s("arg")
     if direction and argument:
-        emit(ftp_transfer(ts, where, client, server, ftp_file_name(argument)[:256], direction, rec.n("file_size")))
+        name = ftp_file_name(argument)[:256]
+        emit(mapping.ftp_transfer(ts, where, client, server, name, direction, rec.n("file_size")))
     return True
 
 
@@ -223,7 +208,7 @@ def ftp_file_name(argument: str) -> str:
     return argument
 
 
-def files(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def files(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     """Mail attachments by name, size and type (FTP and HTTP bodies are covered by their own logs)."""
     if "SMTP" not in rec.s("source").upper():
         return True
@@ -238,11 +223,11 @@ def files(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
     size = rec.n("total_bytes")
     if size is None:
         size = rec.n("seen_bytes")
-    emit(FileTransfer(rec.ts(), where, client, server, "smtp-attachment", name, "up", size, mime_type=mime))
+    emit(obs.FileTransfer(rec.ts(), where, client, server, "smtp-attachment", name, "up", size, mime_type=mime))
     return True
 
 
-def smtp(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def smtp(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     """smtp.log carries the envelope but no file names (those are in files.log): nothing to report alone."""
     rec.ts()  # still checks the line
     return True
@@ -251,7 +236,7 @@ def smtp(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
 # ---------------------------------------------------------------- who is who
 
 
-def dhcp(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def dhcp(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     ts = rec.ts()
     mac = rec.s("mac").lower()
     hostname = rec.s("host_name")[:64]
@@ -261,27 +246,27 @@ def dhcp(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
         for message in rec.items("msg_types"):
             kind = DHCP_CLIENT_MESSAGES.get(message.upper())
             if kind:
-                emit(DhcpClientRequest(ts, where, mac, kind, not bound, hostname))
+                emit(obs.DhcpClientRequest(ts, where, mac, kind, not bound, hostname))
     if mac or hostname:
-        emit(HostIdentity(ts, where, address=address, mac=mac, hostname=hostname,
+        emit(obs.HostIdentity(ts, where, address=address, mac=mac, hostname=hostname,
                           domain=rec.s("domain")[:255], source="zeek:dhcp"))
     return True
 
 
-def ntlm(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def ntlm(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     user = rec.s("username")[:256]
     hostname = rec.s("hostname")[:64]
     if user or hostname:
-        emit(HostIdentity(rec.ts(), where, address=rec.s("id.orig_h"), hostname=hostname, username=user,
+        emit(obs.HostIdentity(rec.ts(), where, address=rec.s("id.orig_h"), hostname=hostname, username=user,
                           domain=rec.s("domainname")[:255], source="zeek:ntlm"))
     return True
 
 
-def kerberos(rec: Fields, where: str, emit: Emit, state: Any) -> bool:
+def kerberos(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     principal = rec.s("client")[:256]
     if principal:
         user, _, realm = principal.replace("@", "/").partition("/")
-        emit(HostIdentity(rec.ts(), where, address=rec.s("id.orig_h"), username=user, domain=realm,
+        emit(obs.HostIdentity(rec.ts(), where, address=rec.s("id.orig_h"), username=user, domain=realm,
                           source="zeek:kerberos"))
     return True
 
