@@ -153,7 +153,7 @@ def test_a_capture_whose_clock_was_never_set_is_flagged_and_kept_off_the_cover(t
 
 
 def test_recency_is_unchanged_when_an_unrelated_newer_capture_is_added(tmp_path):
-    old = time.time() - 45 * 86400
+    old = time.time() - 45.5 * 86400  # half a day from a whole-day boundary: seconds of scan time never change the age
     ftp = write_pcap(tmp_path / "old.pcap",
                      tcp_session("10.1.2.3", "10.1.2.50", 40021, 21, ftp_exchange("bob", "Ftp#Pass1"), old))
     newer = write_pcap(tmp_path / "new.pcap", telnet_packets(time.time() - 60)[0])
