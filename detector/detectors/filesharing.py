@@ -381,8 +381,12 @@ class FileSharingDetector(Detector):
                       f"{obs.bytes_up} B up, {obs.bytes_down} B down", self.ctx.settings.max_evidence)
 
     def _wait_for_name(self, obs: FlowVolume) -> None:
-        """A metered flow no valid name attributes yet: a DNS answer or log line later in the input may name it."""
-        if self.pending_flows >= MAX_PENDING_FLOWS:
+        """A metered flow no valid name attributes yet: a DNS answer or log line later in the input may name it.
+
+        Only flows to servers this detector asked to meter wait: the log prefilters skip the others, so findings
+        never depend on whether a prefilter ran.
+        """
+        if obs.server not in self.watched or self.pending_flows >= MAX_PENDING_FLOWS:
             return
         self.pending.setdefault(obs.server, []).append(obs)
         self.pending_flows += 1
