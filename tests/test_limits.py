@@ -227,7 +227,7 @@ def test_dns_names_flood_keeps_memory_bounded(monkeypatch):
     """Millions of names in production; here 32k distinct names (half a known service) from 32k hosts, caps lowered."""
     from detector.detectors import filesharing
 
-    monkeypatch.setattr(filesharing, "MAX_ADDRESSES", 1000)
+    monkeypatch.setattr(filesharing, "MAX_WATCHED", 1000)
     monkeypatch.setattr(filesharing, "MAX_HOSTS_PER_SERVICE", 250)
     from detector.policy.catalog import load_catalog
     from detector.session.pipeline import Scan, ScanConfig

@@ -17,6 +17,7 @@ from detector.observations import Observation
 from detector.policy.catalog import Catalog
 from detector.policy.ipranges import address_value
 from detector.policy.settings import Settings
+from detector.site.names import NameDirectory
 from detector.site.networks import LocalNetworks
 from detector.times import iso
 
@@ -33,13 +34,14 @@ def finding_id(detector: str, *key: object) -> str:
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class DetectorContext:
-    """What every detector is built with: settings, catalog, zone, the site's networks."""
+    """What every detector is built with: settings, catalog, zone, the site's networks and directory of names."""
 
     settings: Settings
     catalog: Catalog
     watch_address: Callable[[str], None] = lambda address: None  # ask the fast path to meter an address
     zone: Optional[tzinfo] = None  # --tz: local time for time-of-day patterns (None = UTC)
     networks: LocalNetworks = field(default_factory=LocalNetworks)  # declared, or inferred while the scan reads
+    names: NameDirectory = field(default_factory=NameDirectory)  # address -> names, this run's and earlier runs'
 
     def is_local(self, address: str) -> bool:
         """One of the site's devices (local address, MAC or ``log:`` host), not a peer, provider server or relay."""
@@ -55,6 +57,9 @@ class Detector:
 
     def observe(self, obs: Observation) -> None:
         raise AssertionError("subclass must override observe")
+
+    def recall(self) -> None:
+        """Earlier runs of the site filled ``ctx.names``: a detector that meters named servers asks for them now."""
 
     def finish(self) -> list[Finding]:
         raise AssertionError("subclass must override finish")

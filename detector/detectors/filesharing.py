@@ -1,10 +1,12 @@
 """File-sharing and shadow SaaS: which hosts used which service, by which route, moving how much.
 
 Names come from DNS questions and CNAME chains, TLS SNI (TCP and QUIC), TLS
-certificates, HTTP Host and log lines; addresses from DNS answers and from the
-servers those names led to. Once an address is known to belong to a service,
-the fast path meters its traffic, so the finding can say how much each host
-uploaded and when.
+certificates, HTTP Host and log lines. Every address -> name pair goes into the
+site's directory of names (detector/site/names.py), which earlier runs of the
+site filled as well; once an address stands for a service's name, the fast path
+meters its traffic. A metered flow belongs to the service whose name its server
+stood for during the flow, looked up in the directory, so a name learned by an
+earlier run, or later in the same input, still attributes it.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from detector.observations import (
     TlsClientHello,
 )
 from detector.policy.catalog import ServiceMatch
+from detector.site.names import LOOKUP_SOURCES, SERVICE_PREFIX, NameSighting
 from detector.times import iso
 
-MAX_ADDRESSES = 100_000
+MAX_WATCHED = 100_000  # servers this detector asks the scan to meter
+MAX_PENDING_FLOWS = 20_000  # metered flows whose server had no service name yet: the name may still come
 MAX_HOSTS_PER_SERVICE = 5_000
 MAX_TRANSFERS = 10_000
 MAX_SNI_FLOWS = 20_000  # recent TLS flows whose certificate may still come (it follows the hello within seconds)
@@ -95,6 +99,12 @@ def is_external(address: str) -> bool:
         return False
 
 
+def host_name(host: str) -> str:
+    """An HTTP Host without its port ("files.example.com:8080" -> "files.example.com"; IPv6 literals stay)."""
+    name, sep, port = host.rpartition(":")
+    return name if sep and port.isdigit() and ":" not in name else host
+
+
 def mail_domain(address: str) -> str:
     return address.rpartition("@")[2].strip().strip(">").lower()
 
@@ -107,7 +117,10 @@ class FileSharingDetector(Detector):
     def __init__(self, ctx: DetectorContext):
         super().__init__(ctx)
         self.uses: dict[tuple[str, str], ServiceUse] = {}
-        self.addresses: dict[str, tuple[ServiceMatch, str]] = {}  # address -> (service, how it was learned)
+        self.names = ctx.names
+        self.watched: set[str] = set()
+        self.pending: dict[str, list[FlowVolume]] = {}  # server -> flows no valid service name attributed yet
+        self.pending_flows = 0
         self.sni_flows: RecentMap[tuple[str, str, int], str] = RecentMap(MAX_SNI_FLOWS)  # flow -> its SNI
         self.unnamed = UnnamedFlows()
         self.transfers: dict[tuple, Tally] = {}
@@ -133,34 +146,39 @@ class FileSharingDetector(Detector):
 
     # ------------------------------------------------------------ names
 
+    def recall(self) -> None:
+        """Servers earlier runs named after a service are metered from the first packet and log line."""
+        for sighting in self.names.sightings():
+            if self._service(sighting.name) is not None:
+                self._watch(sighting.address)
+
     def _dns(self, obs: DnsQuery) -> None:
-        use = self._named(obs.qname, obs.client, "dns", obs, f"DNS query {obs.qname} from {obs.client}")
-        if use:
-            for address in obs.answers:
-                self._learn_address(address, use.match, "dns")
+        for address in obs.answers:
+            self._learn(address, obs.qname, obs, "dns")
+        self._named(obs.qname, obs.client, "dns", obs, f"DNS query {obs.qname} from {obs.client}")
 
     def _alias(self, obs: DnsAlias) -> None:
         """A name outside the catalog whose CNAME chain leads into a service domain."""
         if self.ctx.catalog.match(obs.name):
-            return  # already attributed by its own name
+            return  # already attributed (and its answers learned) by its own name
         for target in obs.targets:
             match = self.ctx.catalog.match(target)
             if match is None:
                 continue
             self._attribute(match, obs.name, obs.client, "dns-cname", obs, f"DNS {obs.name} is an alias of {target}")
             for address in obs.answers:
-                self._learn_address(address, match, "dns")
+                self._learn(address, target, obs, "dns-cname")
             return
 
     def _hello(self, obs: TlsClientHello) -> None:
         method = "quic-sni" if obs.transport == "quic" else "tls-sni"
         self.sni_flows.put((obs.client, obs.server, obs.server_port), obs.sni)
+        self._learn(obs.server, obs.sni, obs, method)
         label = "QUIC" if obs.transport == "quic" else "TLS"
         use = self._named(obs.sni, obs.client, method, obs, f"{label} SNI {obs.sni} to {obs.server}:{obs.server_port}")
         if use is None:
             self._by_range(obs.server, obs.client, obs, f"{label} to {obs.server}:{obs.server_port} (SNI {obs.sni})")
-        if use:
-            self._learn_address(obs.server, use.match, "sni")
+        else:
             self._host(use, obs.client).contacts += 1
 
     def _certificate(self, obs: TlsCertificate) -> None:
@@ -178,7 +196,7 @@ class FileSharingDetector(Detector):
                 continue
             use = self._attribute(match, bare, obs.client, "tls-cert", obs,
                                   f"TLS certificate for {name} from {obs.server}:{obs.server_port} (no SNI)")
-            self._learn_address(obs.server, match, "cert")
+            self._learn(obs.server, bare, obs, "tls-cert")
             self._host(use, obs.client).contacts += 1
             return
         product = self.unnamed.by_certificate(obs.names)
@@ -200,17 +218,17 @@ class FileSharingDetector(Detector):
         if service is None:
             return
         use = self._attribute(ServiceMatch(service, ""), "", client, method, obs, detail)
-        self._learn_address(server, use.match, method)
+        self._learn_service(server, use.match, obs, method)
         self._host(use, client).contacts += 1
 
     def _http(self, obs: HttpRequest) -> None:
+        self._learn(obs.server, host_name(obs.host), obs, "http-host")
         if obs.uri.split("?", 1)[0].endswith(TRACKER_PATHS) and "info_hash=" in obs.uri:
             self._tracker(obs)
             return
         use = self._named(obs.host, obs.client, "http-host", obs, f"HTTP {obs.method} {obs.host}{obs.uri[:100]}")
         if use is None:
             return
-        self._learn_address(obs.server, use.match, "http")
         host = self._host(use, obs.client)
         host.contacts += 1
         if obs.method in UPLOAD_METHODS and obs.content_length:
@@ -225,7 +243,7 @@ class FileSharingDetector(Detector):
             return
         use = self._attribute(ServiceMatch(service, ""), obs.host, obs.client, "bittorrent", obs,
                               f"BitTorrent tracker announce to {obs.host}:{obs.server_port}{obs.uri[:120]}")
-        self._learn_address(obs.server, use.match, "tracker")
+        self._learn_service(obs.server, use.match, obs, "bittorrent")
         self._host(use, obs.client).contacts += 1
 
     def _named(self, host: str, client: str, method: str, obs: Observation, detail: str) -> Optional[ServiceUse]:
@@ -261,16 +279,58 @@ class FileSharingDetector(Detector):
                 host = use.hosts[client] = HostUse()
         return host
 
-    def _learn_address(self, address: str, match: ServiceMatch, via: str) -> None:
-        known = self.addresses.get(address)
-        if known is not None:
-            if known[1] == "dns" and via != "dns":
-                self.addresses[address] = (known[0], via)  # a connection named it: not DNS-only any more
+    # ------------------------------------------------------------ the directory of names
+
+    def _learn(self, address: str, name: str, obs: Observation, source: str) -> None:
+        """Record that ``address`` stood for ``name``; a service's name meters it and settles its waiting flows."""
+        if not address or not name:
             return
-        if not address or len(self.addresses) >= MAX_ADDRESSES:
+        self.names.learn(address, name, obs.ts, source, obs.where)
+        if self._service(name) is not None:
+            self._watch(address)
+            self._settle(address)
+
+    def _learn_service(self, address: str, match: ServiceMatch, obs: Observation, source: str) -> None:
+        """An address a service owns without a DNS name for it (a peer, a tracker, an owned range)."""
+        self._learn(address, SERVICE_PREFIX + match.service.name, obs, source)
+
+    def _service(self, name: str) -> Optional[ServiceMatch]:
+        """The catalog service a directory name belongs to."""
+        if name.startswith(SERVICE_PREFIX):
+            service = self.ctx.catalog.named(name[len(SERVICE_PREFIX):])
+            return ServiceMatch(service, "") if service else None
+        return self.ctx.catalog.match(name)
+
+    def _watch(self, address: str) -> None:
+        if address in self.watched or len(self.watched) >= MAX_WATCHED:
             return
-        self.addresses[address] = (match, via)
+        self.watched.add(address)
         self.ctx.watch_address(address)
+
+    def _flow_service(self, obs: FlowVolume) -> Optional[tuple[ServiceMatch, str]]:
+        """The service the flow's server stood for during the flow, and how the directory knew (its best source)."""
+        sightings = self.names.names_during(obs.server, obs.ts, max(obs.end, obs.ts))
+        found: Optional[ServiceMatch] = None
+        sources: list[NameSighting] = []
+        for sighting in sightings:
+            match = self._service(sighting.name)
+            if match is None or (found is not None and match.service.name != found.service.name):
+                continue
+            found = found or match
+            sources.append(sighting)
+        if found is None:
+            return None
+        connected = [s.source for s in sources if s.source not in LOOKUP_SOURCES]
+        return found, connected[0] if connected else "dns-answer-ip"
+
+    def _settle(self, address: str) -> None:
+        """Flows that waited for a name of their server: attributed if the new name held during them."""
+        waiting = self.pending.pop(address, None)
+        if not waiting:
+            return
+        self.pending_flows -= len(waiting)
+        for flow in waiting:
+            self._volume(flow)
 
     # ------------------------------------------------------------ routes that already name the service
 
@@ -293,7 +353,7 @@ class FileSharingDetector(Detector):
             host.bytes_up += obs.bytes_up or 0
             host.bytes_down += obs.bytes_down or 0
         if obs.server and obs.method == "bittorrent":  # peers' later traffic is metered (lan-sync is broadcast)
-            self._learn_address(obs.server, match, obs.method)
+            self._learn_service(obs.server, match, obs, obs.method)
             # a peer-to-peer exchange has no server: the side that answers (a local host a remote peer dialled,
             # as a uTP SYN does) takes part as well; only the site's own addresses become devices at the end
             peer = self._host(use, obs.server)
@@ -301,13 +361,14 @@ class FileSharingDetector(Detector):
             peer.seen(obs.ts)
 
     def _volume(self, obs: FlowVolume) -> None:
-        known = self.addresses.get(obs.server)
-        if known is None:
+        found = self._flow_service(obs)
+        if found is None:
+            self._wait_for_name(obs)
             return
-        match, via = known
+        match, method = found
         use = self._use(match)
-        if via == "dns":
-            use.methods.add("dns-answer-ip")
+        use.methods.add(method)
+        use.corroborated = use.corroborated or not match.shared
         host = self._host(use, obs.client)
         host.metered = True
         host.bytes_up += obs.bytes_up
@@ -318,6 +379,17 @@ class FileSharingDetector(Detector):
         use.tally.add(obs.ts, obs.where,
                       f"{obs.transport} flow {obs.client} -> {obs.server}:{obs.server_port}: "
                       f"{obs.bytes_up} B up, {obs.bytes_down} B down", self.ctx.settings.max_evidence)
+
+    def _wait_for_name(self, obs: FlowVolume) -> None:
+        """A metered flow no valid name attributes yet: a DNS answer or log line later in the input may name it.
+
+        Only flows to servers this detector asked to meter wait: the log prefilters skip the others, so findings
+        never depend on whether a prefilter ran.
+        """
+        if obs.server not in self.watched or self.pending_flows >= MAX_PENDING_FLOWS:
+            return
+        self.pending.setdefault(obs.server, []).append(obs)
+        self.pending_flows += 1
 
     # ------------------------------------------------------------ files sent by other channels
 

@@ -33,6 +33,7 @@ from detector.observations import Observation
 from detector.policy.catalog import Catalog
 from detector.policy.settings import Settings
 from detector.protocols import packet_decoders
+from detector.site.names import NameDirectory
 from detector.site.networks import LocalNetworks, parse_networks
 from detector.times import TRUSTED_AHEAD, TRUSTED_FROM, TS_MAX, TS_MIN
 
@@ -58,6 +59,7 @@ class ScanConfig:
     jobs: Optional[int] = None
     stop: Optional[StopSignals] = None  # the run's stop signals: incremental log reads hold them per batch
     networks: Optional[LocalNetworks] = None  # the site's networks (SiteState); None: the rules' site: networks:
+    names: Optional[NameDirectory] = None  # the site's directory of names (SiteState); None: this scan's alone
 
 
 class Router:
@@ -106,7 +108,8 @@ class Scan:
         self.name_cache: dict[str, bool] = {}
         self.networks = self.config.networks if self.config.networks is not None else \
             LocalNetworks(parse_networks(settings.site_networks))
-        ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.zone, self.networks)
+        self.names = self.config.names if self.config.names is not None else NameDirectory()
+        ctx = DetectorContext(settings, self.config.catalog, self._watch, self.config.zone, self.networks, self.names)
         self.detectors = build_detectors(ctx)
         self.router = Router(self.detectors)
         base_emit = self.config.window.wrap(self.router.emit) if self.config.window else self.router.emit
@@ -124,6 +127,11 @@ class Scan:
         from detector.logs.incremental import PositionBook
 
         self.book = PositionBook.from_rows(rows)
+
+    def recall(self) -> None:
+        """Names earlier runs of the site learned are in the directory now: detectors act on them before reading."""
+        for detector in self.detectors:
+            detector.recall()
 
     def positions(self) -> list[dict]:
         """Where this scan stopped in each log: commit with its findings (Store.save_findings(positions=))."""

@@ -32,6 +32,7 @@ from detector.inputs import discover, file_sha256, is_capture_file, repeated_inp
 from detector.interrupts import StopSignals, stop_reason
 from detector.session.pipeline import Scan, ScanConfig
 from detector.session.policy import Policy, classify_and_score
+from detector.site.names import NameDirectory
 from detector.site.networks import LocalNetworks, parse_networks
 
 if TYPE_CHECKING:  # sqlite3 and the store load only with --db, log positions with --incremental (start-up)
@@ -54,9 +55,10 @@ class RunRequest:
     wait_for_lock: bool = True
     local_nets: Sequence[str] = ()  # --local-nets: the site's networks, in place of the rules' site: networks:
 
-    def scan_config(self, policy: Policy, stop: StopSignals, networks: LocalNetworks) -> ScanConfig:
+    def scan_config(self, policy: Policy, stop: StopSignals, site: SiteState) -> ScanConfig:
         """What the run's Scan shares with every stage."""
-        return ScanConfig(policy.ruleset.settings, policy.catalog, self.zone, stop=stop, networks=networks)
+        return ScanConfig(policy.ruleset.settings, policy.catalog, self.zone, stop=stop, networks=site.networks,
+                          names=site.names)
 
     def site_networks(self, policy: Policy) -> LocalNetworks:
         """The networks the run judges devices by: --local-nets, else the rules' site: networks:, else inferred."""
@@ -73,9 +75,9 @@ class ScanRequest(RunRequest):
     incremental: bool = False  # logs: only lines earlier scans of this database did not read
     jobs: Optional[int] = None  # decoding processes for captures (detector/capture/parallel.py); None: one
 
-    def scan_config(self, policy: Policy, stop: StopSignals, networks: LocalNetworks) -> ScanConfig:
+    def scan_config(self, policy: Policy, stop: StopSignals, site: SiteState) -> ScanConfig:
         return ScanConfig(policy.ruleset.settings, policy.catalog, self.zone, self.progress_stream,
-                          window=self.window, jobs=self.jobs, stop=stop, networks=networks)
+                          window=self.window, jobs=self.jobs, stop=stop, networks=site.networks, names=site.names)
 
 
 @dataclass(kw_only=True, frozen=True, eq=False, repr=False)
@@ -102,13 +104,14 @@ class ScanOutcome:
 class SiteState:
     """What a run carries over from the scans of its database before it, read when it begins.
 
-    Today the reading positions of ``--incremental`` logs (the Scan moves them and the findings store them)
-    and the site's networks (declared, or inferred while the inputs are read); the rest of the site model
-    (the name directory, flow records) is read and kept here as well.
+    The reading positions of ``--incremental`` logs (the Scan moves them and the findings store them), the
+    site's networks (declared, or inferred while the inputs are read) and its directory of names (loaded from
+    the database when the run begins, stored with what this run learned when it ends).
     """
 
     networks: LocalNetworks = field(default_factory=LocalNetworks)
     log_positions: list[dict[str, Any]] = field(default_factory=list)
+    names: NameDirectory = field(default_factory=NameDirectory)
 
 
 class ScanSession:
@@ -134,7 +137,7 @@ class ScanSession:
     @cached_property
     def scan(self) -> Scan:
         """Decoders and detectors, built when the first input or frame comes."""
-        return Scan(self.request.scan_config(self.policy, self.stop, self.site_state.networks))
+        return Scan(self.request.scan_config(self.policy, self.stop, self.site_state))
 
     def __enter__(self) -> ScanSession:
         with ExitStack() as stack:
@@ -166,6 +169,9 @@ class ScanSession:
                                              operator=self.operator,
                                              rules_files=[str(p) for p in self.policy.ruleset.files],
                                              argv=self.request.argv)
+        if self.request.db is not None:  # a run that reads inputs (re-classifying reads none)
+            self.site_state.names.merge(self.store.site_names(self.request.site))
+            self.scan.recall()
         if resume_logs:
             self.site_state.log_positions = self.store.log_positions()
             self.scan.resume(self.site_state.log_positions)
@@ -242,9 +248,12 @@ class ScanSession:
         """Close the flows, classify, score once, judge coverage and store; ``cut_short`` default: a stop came."""
         with self.stop.polled():  # a signal now no longer stops anything: the end is stored whole
             findings = self.scan.finish()
-            return self.conclude(findings, self.scan.inputs, devices=self.scan.devices(findings),
-                                 cut_short=bool(self.stopped_by) if cut_short is None else cut_short,
-                                 positions=self.scan.positions(), networks=self.site_state.networks.describe())
+            result = self.conclude(findings, self.scan.inputs, devices=self.scan.devices(findings),
+                                   cut_short=bool(self.stopped_by) if cut_short is None else cut_short,
+                                   positions=self.scan.positions(), networks=self.site_state.networks.describe())
+            if self.store is not None and self.scan_id is not None:
+                self.store.save_site_names(self.request.site, self.site_state.names.sightings())
+            return result
 
     def conclude(self, findings: list[Finding], inputs: list[InputRecord], *, devices: list[dict[str, Any]],
                  cut_short: bool, positions: Sequence[dict[str, Any]] = (),

@@ -19,6 +19,8 @@ MAX_VALIDITY = 7 * 86400.0  # a huge TTL (hostile or misconfigured) never stretc
 MAX_NAMES_PER_ADDRESS = 32  # a CDN address answers for many names; beyond this the least recent go
 MAX_ADDRESSES = 200_000  # the directory is bounded: the least recently seen addresses are evicted first
 MAX_NAME = 253  # DNS names are at most 253 characters
+SERVICE_PREFIX = "service:"  # an address -> service pair no DNS name gave (a BitTorrent peer, an owned range)
+LOOKUP_SOURCES = frozenset({"dns", "dns-cname"})  # answers to a lookup: a connection that used the name says more
 
 
 @dataclass
@@ -67,6 +69,8 @@ class NameDirectory:
         known.first_seen = min(known.first_seen, ts)
         known.last_seen = max(known.last_seen, ts)
         known.validity = max(known.validity, validity)
+        if known.source in LOOKUP_SOURCES and source not in LOOKUP_SOURCES:
+            known.source = source  # a client connected with the name: no longer a lookup answer only
 
     def names_at(self, address: str, ts: float) -> list[NameSighting]:
         """Names valid for ``address`` at ``ts``, the most recently confirmed first."""

@@ -155,7 +155,29 @@ def _v5_site_networks(db: Database) -> None:
     _run(db, ["ALTER TABLE scans ADD COLUMN networks TEXT"])
 
 
-MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance, _v3_trust, _v4_log_positions, _v5_site_networks]
+def _v6_site_names(db: Database) -> None:
+    """The site's directory of names (passive DNS): which address stood for which name, when, and who said so."""
+    _run(
+        db,
+        [
+            """CREATE TABLE site_names (
+                site TEXT NOT NULL,
+                address TEXT NOT NULL,
+                name TEXT NOT NULL,
+                source TEXT NOT NULL DEFAULT '',
+                first_seen REAL NOT NULL,
+                last_seen REAL NOT NULL,
+                validity REAL NOT NULL,
+                evidence TEXT NOT NULL DEFAULT '',
+                PRIMARY KEY (site, address, name)
+            )""",
+            "CREATE INDEX site_names_recent ON site_names (site, last_seen)",
+        ],
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance, _v3_trust, _v4_log_positions, _v5_site_networks,
+                               _v6_site_names]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -8,6 +8,7 @@ it visible (as ``incomplete``) instead of silently missing.
 
 from __future__ import annotations
 
+import heapq
 import json
 import socket
 import sqlite3
@@ -21,6 +22,7 @@ from typing import Any, NamedTuple, Optional, Union
 from detector.findings.finding import SEVERITIES, Finding
 from detector.findings.result import InputRecord, ScanResult
 from detector.policy.risk import FORMULA, SiteRisk
+from detector.site.names import NameSighting
 from detector.store import codec
 from detector.store.diff import ScanDiff
 from detector.store.errors import DuplicateFinding, ScanNotFound, StoreError
@@ -30,6 +32,7 @@ from detector.times import iso
 
 POSITION_COLUMNS = ("path", "dev", "ino", "head_sha256", "head_len", "compressed", "offset", "lines", "size",
                     "complete")
+MAX_SITE_NAMES = 200_000  # address -> name pairs kept per site: the most recently seen
 STATUS_RUNNING = "running"
 STATUS_COMPLETE = "complete"
 STATUS_INCOMPLETE = "incomplete"
@@ -274,6 +277,25 @@ class Store:
         """Every committed log position, oldest scan first (a later row supersedes an earlier one)."""
         with self._read():
             return self._rows(f"SELECT {', '.join(POSITION_COLUMNS)} FROM log_positions ORDER BY scan_id")
+
+    def site_names(self, site: str) -> list[NameSighting]:
+        """The directory of names earlier runs of ``site`` stored, least recently seen first (the order to merge)."""
+        with self._read():
+            rows = self._rows("SELECT * FROM site_names WHERE site = ? ORDER BY last_seen DESC LIMIT ?",
+                              [site, MAX_SITE_NAMES])
+        return [NameSighting(row["address"], row["name"], row["source"], row["first_seen"], row["last_seen"],
+                             row["validity"], row["evidence"]) for row in reversed(rows)]
+
+    def save_site_names(self, site: str, sightings: Iterable[NameSighting]) -> None:
+        """Replace the site's directory with ``sightings`` (earlier runs' included), the most recent ones only."""
+        kept = heapq.nlargest(MAX_SITE_NAMES, sightings, key=lambda s: s.last_seen)
+        with write_transaction(self.db):
+            self.db.conn.execute("DELETE FROM site_names WHERE site = ?", [site])
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO site_names (site, address, name, source, first_seen, last_seen, validity, "
+                "evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ([site, s.address, s.name, s.source, s.first_seen, s.last_seen, s.validity, s.where[:500]]
+                 for s in kept))
 
     def finish_scan(self, scan_id: int, finished: float, complete: bool = True, risk: Optional[SiteRisk] = None,
                     failed: bool = False, devices: Optional[list] = None,

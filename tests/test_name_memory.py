@@ -1,0 +1,135 @@
+"""The site's memory of names: a flow is attributed by the names its server stood for during the flow, learned
+in this run, later in the same input or by an earlier run of the same site (issue 21, part 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fs_packets import save
+from scanning import by_detector, scan_files
+from zeek_writer import zeek_tsv
+
+from detector.detectors.base import DetectorContext
+from detector.detectors.filesharing import FileSharingDetector
+from detector.observations import DnsQuery, FlowVolume
+from detector.policy.catalog import load_catalog
+from detector.policy.settings import Settings
+from detector.samples import dns_exchange, tcp_session
+from detector.session.scan import ScanRequest, run_scan
+from detector.site.names import NameSighting
+from detector.store import Store
+
+T0 = 1795964400.0
+CLIENT, RESOLVER, DROPBOX = "10.1.0.5", "10.1.0.1", "162.125.1.1"
+FLOWS = 4
+UP = 1000  # bytes each conn.log flow sends: 4 flows, 3.9 KiB
+
+
+def name_rows(t: float) -> tuple[str, str]:
+    """dns.log and ssl.log: four lookups of www.dropbox.com and the four TLS hellos that followed them."""
+    dns = [{"ts": t + n, "uid": f"D{n}", "id.orig_h": CLIENT, "id.orig_p": 41000 + n, "id.resp_h": RESOLVER,
+            "id.resp_p": 53, "proto": "udp", "query": "www.dropbox.com", "qtype": 1, "qtype_name": "A",
+            "answers": [DROPBOX], "TTLs": [60.0]} for n in range(FLOWS)]
+    ssl = [{"ts": t + n + 0.5, "uid": f"C{n}", "id.orig_h": CLIENT, "id.orig_p": 50000 + n, "id.resp_h": DROPBOX,
+            "id.resp_p": 443, "version": "TLSv13", "server_name": "www.dropbox.com", "established": True}
+           for n in range(FLOWS)]
+    return zeek_tsv("dns", dns), zeek_tsv("ssl", ssl)
+
+
+def conn_rows(t: float) -> str:
+    """conn.log: the four flows, written when they ended (in the next hourly run)."""
+    return zeek_tsv("conn", [{"ts": t + n + 0.5, "uid": f"C{n}", "id.orig_h": CLIENT, "id.orig_p": 50000 + n,
+                              "id.resp_h": DROPBOX, "id.resp_p": 443, "proto": "tcp", "duration": 1800.0,
+                              "orig_bytes": UP, "resp_bytes": 200, "conn_state": "SF", "orig_pkts": 10,
+                              "resp_pkts": 8} for n in range(FLOWS)])
+
+
+def write_names(folder: Path, t: float = T0) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    dns, ssl = name_rows(t)
+    (folder / "dns.log").write_text(dns)
+    (folder / "ssl.log").write_text(ssl)
+
+
+def scan(paths: list[Path], db: Path, site: str = "", incremental: bool = False):
+    request = ScanRequest(paths=[str(p) for p in paths], rules_files=[], db=db, site=site, incremental=incremental)
+    return run_scan(request)
+
+
+def dropbox(outcome):
+    found = [f for f in by_detector(outcome.result.findings, "filesharing.service")
+             if f.attributes.service == "Dropbox"]
+    return found[0] if found else None
+
+
+def test_an_upload_named_in_one_incremental_run_is_metered_whole_in_the_next(tmp_path):
+    logs, db = tmp_path / "zeek", tmp_path / "site.db"
+    write_names(logs)
+    first = scan([logs], db, incremental=True)
+    assert dropbox(first) is not None and dropbox(first).attributes.bytes_up is None  # no flow ended yet
+    (logs / "conn.log").write_text(conn_rows(T0))
+    second = scan([logs], db, incremental=True)
+    read = {Path(i.path).name: i.records for i in second.result.inputs}
+    assert read["dns.log"] == read["ssl.log"] == 0 and read["conn.log"] > 0  # only conn.log is new
+    found = dropbox(second)
+    assert found is not None, "the names read by the first run attribute the conn.log flows of the second"
+    assert found.attributes.bytes_up == FLOWS * UP and found.attributes.connections == FLOWS
+    assert found.title == "Dropbox used by 1 device(s), 3.9 KiB uploaded"
+    whole = scan([logs], tmp_path / "whole.db")
+    assert dropbox(whole).attributes.bytes_up == FLOWS * UP  # what one scan of everything says
+
+
+def test_a_dns_answer_after_the_first_packets_of_a_flow_attributes_it(tmp_path):
+    packets = tcp_session(CLIENT, DROPBOX, 50000, 443, [(True, bytes(900)) for _ in range(8)] + [(False, b"ok")],
+                          T0, step=1.0)
+    packets += dns_exchange(CLIENT, RESOLVER, "www.dropbox.com", [DROPBOX], T0 + 4.5)
+    findings, _, _ = scan_files(save(tmp_path, packets), rules=False)
+    (found,) = [f for f in by_detector(findings, "filesharing.service") if f.attributes.service == "Dropbox"]
+    assert found.attributes.bytes_up and "dns-answer-ip" in found.attributes.methods
+
+
+def test_a_flow_waits_for_a_name_learned_later_in_the_input():
+    """The server is metered (named days ago, by an earlier run), but only the answer after the flow covers it."""
+    detector = FileSharingDetector(DetectorContext(Settings(), load_catalog()))
+    detector.names.learn(DROPBOX, "www.dropbox.com", T0 - 3 * 86400, "dns")
+    detector.recall()
+    detector.observe(FlowVolume(T0, "conn.log:line 1", CLIENT, DROPBOX, 443, "tcp", 5000, 100, 12, T0 + 30))
+    assert detector.finish() == []
+    detector.observe(DnsQuery(T0 + 600, "dns.log:line 9", CLIENT, RESOLVER, "www.dropbox.com",
+                              answers=(DROPBOX,)))
+    (found,) = detector.finish()
+    assert found.attributes.service == "Dropbox" and found.attributes.bytes_up == 5000
+
+
+def test_a_name_outside_its_window_does_not_attribute(tmp_path):
+    db = tmp_path / "site.db"
+    write_names(tmp_path / "monday")
+    assert dropbox(scan([tmp_path / "monday"], db)) is not None
+    later = tmp_path / "thursday"
+    later.mkdir()
+    (later / "conn.log").write_text(conn_rows(T0 + 3 * 86400))
+    assert dropbox(scan([later], db)) is None  # the address may serve anyone three days on
+
+
+def test_sites_in_one_database_keep_their_own_names(tmp_path):
+    db = tmp_path / "all.db"
+    write_names(tmp_path / "names")
+    scan([tmp_path / "names"], db, site="north")
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "conn.log").write_text(conn_rows(T0))
+    assert dropbox(scan([flows], db, site="south")) is None
+    assert dropbox(scan([flows], db, site="north")).attributes.bytes_up == FLOWS * UP
+    with Store(db) as store:
+        assert {s.name for s in store.site_names("north")} >= {"www.dropbox.com"}
+        assert store.site_names("south") == []
+
+
+def test_the_stored_directory_keeps_the_most_recent_pairs(tmp_path, monkeypatch):
+    monkeypatch.setattr("detector.store.store.MAX_SITE_NAMES", 50)
+    sightings = [NameSighting(f"192.0.2.{n}", f"n{n}.example.com", "dns", T0 + n, T0 + n) for n in range(80)]
+    with Store(tmp_path / "site.db") as store:
+        store.save_site_names("office", sightings)
+        kept = store.site_names("office")
+    assert len(kept) == 50
+    assert [s.address for s in kept] == [f"192.0.2.{n}" for n in range(30, 80)]  # oldest first, for merging
