@@ -243,4 +243,4 @@ def test_validation_errors_point_at_the_same_place_warm(tmp_path: Path, private_
     assert any(path.name.startswith("yaml-") for path in entries(private_home))
     assert messages[0] == messages[1]
     assert any(message.startswith(f"{bad}:3:3: unknown key 'wifi_min_dayz'") for message in messages[0])
-    assert any(message.startswith(f"{bad}:7:15: bad severity 'urgent'") for message in messages[0])
+    assert any(message.startswith(f"{bad}:7:15: unknown severity 'urgent'") for message in messages[0])

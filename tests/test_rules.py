@@ -252,11 +252,11 @@ ACCEPTANCE = """\
 rules:
   - id: r1
     title: First
-    match: {detector: x}
+    match: {detector: wifi.outage}
     severity: low
   - id: r1
     title: Duplicate of an earlier id
-    match: {detector: y}
+    match: {detector: wifi.recurring}
     severity: low
   - id: r2
     title: Bad regex
@@ -265,11 +265,11 @@ rules:
   - id: r3
     title: Unknown key
     colour: red
-    match: {detector: z}
+    match: {detector: wifi.deauth-flood}
     severity: low
   - id: r4
     title: Bad severity
-    match: {detector: w}
+    match: {detector: credentials.reuse}
     severity: catastrophic
 """
 
@@ -305,7 +305,7 @@ def test_an_error_in_a_rule_names_its_line_and_column(tmp_path: Path, packs: Pat
         rules:
           - id: r1
             title: One
-            match: {{detector: x}}
+            match: {{detector: wifi.outage}}
             severity: low
             {extra}
         """)
@@ -360,7 +360,7 @@ def test_rule_validation_errors(tmp_path: Path, packs: Path, body: str, line: in
     ("{aps: {gt: ten}}", "gt takes a number"),
     ("{aps: {gt: {setting: nope}}}", "unknown numeric"),
     ("{aps: null}", "exists: false"),
-    ("{severity: urgent}", "bad severity 'urgent'"),
+    ("{severity: urgent}", "unknown severity 'urgent'"),
     ("{}", "must not be empty"),
 ])
 def test_match_errors_point_at_the_match_line(tmp_path: Path, packs: Path, match: str, fragment: str) -> None:
@@ -409,6 +409,66 @@ def test_alias_bombs_are_bounded(tmp_path: Path, packs: Path) -> None:
 def test_base60_looking_times_stay_text() -> None:
     errors: list = []
     assert parse_text("t: 12:30\n", "x", errors) == {"t": "12:30"}
+
+
+# ---------------------------------------------------------------- closed values (issue 25)
+
+
+@pytest.mark.parametrize(("match", "col", "message"), [
+    ("{category: filesharing}", 23, "unknown category 'filesharing'; did you mean 'file-sharing'?"),
+    ("{detector: filesharing.attachments}", 23,
+     "unknown detector 'filesharing.attachments'; did you mean 'filesharing.attachment'?"),
+    ("{severity: hihg}", 23, "unknown severity 'hihg'; did you mean 'high'?"),
+    ("{identified_by: ip_range}", 28, "unknown identified_by 'ip_range'; did you mean 'ip-range'?"),
+    ("{confidence: hihg}", 25, "unknown confidence 'hihg'; did you mean 'high'?"),
+    ("{kind: tokn}", 19, "unknown kind 'tokn'; did you mean 'token'?"),
+    ("{direction: upp}", 24, "unknown direction 'upp'; did you mean 'up'?"),
+    ("{pattern: dialy}", 22, "unknown pattern 'dialy'; did you mean 'daily'?"),
+    ("{risk: hihg}", 19, "unknown risk 'hihg'; did you mean 'high'?"),
+    ("{service_category: cloud-storag}", 31, "unknown service_category 'cloud-storag'; did you mean 'cloud-storage'?"),
+    ("{category: {in: [wifi-drops, wifi-atack]}}", 41, "unknown category 'wifi-atack'; did you mean 'wifi-attack'?"),
+    ("{detector: [wifi.outage, wifi.recurent]}", 37,
+     "unknown detector 'wifi.recurent'; did you mean 'wifi.recurring'?"),
+    ("{not: {detector: wifi.outag}}", 29, "unknown detector 'wifi.outag'; did you mean 'wifi.outage'?"),
+    ("{any: [{confidence: low}, {confidence: lo}]}", 51, "unknown confidence 'lo'; did you mean 'low'?"),
+    ("{category: 3}", 23, "unknown category 3; expected one of file-sharing, plaintext-credentials, wifi-attack, "
+                          "wifi-drops"),
+], ids=lambda value: value if isinstance(value, str) and value.startswith("{") else None)
+def test_a_wrong_closed_value_is_refused_at_its_place(tmp_path: Path, match: str, col: int, message: str) -> None:
+    from click.testing import CliRunner
+
+    from detector.cli import main
+
+    path = write(tmp_path / "site.yaml", f"rules:\n  - id: r1\n    title: t\n    match: {match}\n    severity: low\n")
+    result = CliRunner().invoke(main, ["rules", "validate", str(path)], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [f"{path}:4:{col}: {message}"]
+
+
+def test_closed_values_match_case_insensitively_as_matching_does(tmp_path: Path, packs: Path) -> None:
+    path = write(tmp_path / "site.yaml", "rules:\n  - id: r1\n    title: t\n"
+                                          "    match: {category: File-Sharing, confidence: {in: [LOW, medium]}}\n"
+                                          "    severity: low\n")
+    assert validate_files([path], packs_dir=packs) == []
+
+
+def test_the_rule_severity_key_is_checked_like_the_match(tmp_path: Path, packs: Path) -> None:
+    path = write(tmp_path / "site.yaml", "rules:\n  - {id: r1, title: t, match: {aps: 1}, severity: hihg}\n")
+    assert [str(error) for error in validate_files([path], packs_dir=packs)] == [
+        f"{path}:2:51: unknown severity 'hihg'; did you mean 'high'?"]
+
+
+def test_declared_choices_are_the_values_their_docs_list() -> None:
+    """The declaration is the one source: each choice is written in its attribute's documentation."""
+    from detector.findings.registry import all_specs, closed_values
+
+    closed = closed_values()
+    for spec in all_specs():
+        for choice in spec.choices:
+            assert f"`{choice}`" in spec.doc, (spec.owner, spec.name, choice)
+    assert {"identified_by", "confidence", "kind", "direction", "risk", "pattern", "service_category"} <= set(closed)
+    assert "protocol" not in closed  # credential protocols are an open set, so one name stays open
+    assert "wifi-drops" in closed["category"] and "filesharing.attachment" in closed["detector"]
 
 
 def test_errors_are_collected_across_files(tmp_path: Path, packs: Path) -> None:

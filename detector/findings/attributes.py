@@ -33,14 +33,15 @@ class AttributeTypeError(TypeError):
 
 
 def attribute(doc: str, *, label: str = "", default: Any = None, factory: Any = None,
-              structured: bool = False, when: str = "") -> Any:
+              structured: bool = False, when: str = "", choices: tuple[str, ...] = ()) -> Any:
     """Declare one attribute: its one-line documentation and its report/CSV label.
 
     ``structured`` marks lists of records (per-host tables, heat maps) that the
     report draws as tables rather than as a line of text. ``when`` documents when
-    the value is null ("only for tenant services").
+    the value is null ("only for tenant services"). ``choices`` closes the set of
+    values the doc lists, so a rule naming any other value fails validation.
     """
-    metadata = {"doc": doc, "label": label, "structured": structured, "when": when}
+    metadata = {"doc": doc, "label": label, "structured": structured, "when": when, "choices": choices}
     if factory is not None:
         return field(default_factory=factory, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -57,6 +58,7 @@ class AttributeSpec:
     structured: bool
     when: str
     owner: str  # the detector whose findings carry it
+    choices: tuple[str, ...] = ()  # the closed set of values, when the declaration gives one
 
 
 A = TypeVar("A", bound="Attributes")
@@ -115,7 +117,8 @@ class Attributes:
         hints = _hints(cls)
         return [AttributeSpec(f.name, _type_text(hints[f.name]), f.metadata.get("doc", ""),
                               f.metadata.get("label") or f.name.replace("_", " ").capitalize(),
-                              bool(f.metadata.get("structured")), f.metadata.get("when", ""), cls.detector)
+                              bool(f.metadata.get("structured")), f.metadata.get("when", ""), cls.detector,
+                              tuple(f.metadata.get("choices", ())))
                 for f in dataclasses.fields(cls)]
 
     def value(self, name: str) -> Any:

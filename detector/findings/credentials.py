@@ -51,7 +51,8 @@ class CleartextLoginAttributes(Attributes):
     default: bool = attribute("the secret is a vendor default (`public`, `admin`, ...)", label="Default",
                               default=False)
     kind: str = attribute("`cleartext`, `anonymous`, `hash` (Digest/NTLM material crackable offline) or `token` "
-                          "(a bearer, OAuth or API token: no user name)", label="Kind", default="cleartext")
+                          "(a bearer, OAuth or API token: no user name)", label="Kind", default="cleartext",
+                          choices=("cleartext", "anonymous", "hash", "token"))
     note: str = attribute("what the decoder noted about the exchange", label="Note", default="")
     starttls: Optional[bool] = attribute("true when STARTTLS was tried and failed before the clear login, false "
                                          "when never tried", label="STARTTLS tried first",
@@ -72,7 +73,8 @@ class BruteForceAttributes(Attributes):
     server: str = attribute("server address", label="Server", default="")
     server_port: int = attribute("server port", label="Port", default=0)
     pattern: str = attribute("`brute-force` (many secrets for few users) or `password-spraying` (one secret, "
-                             "many users)", label="Pattern", default="brute-force")
+                             "many users)", label="Pattern", default="brute-force",
+                             choices=("brute-force", "password-spraying"))
     attempts: int = attribute("login attempts seen", label="Attempts", default=0)
     refused: int = attribute("attempts the server refused", label="Refused", default=0)
     usernames: list[str] = attribute("distinct user names tried (at most 50 listed)", label="User names tried",

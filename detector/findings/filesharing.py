@@ -10,6 +10,7 @@ from detector.findings.finding import CATEGORY_FILE_SHARING
 
 SERVICE_CATEGORIES = ("cloud-storage", "file-transfer", "paste", "webmail", "messaging", "remote-access", "p2p",
                       "genai", "productivity", "vpn-proxy", "collaboration", "social")
+SERVICE_RISKS = ("low", "medium", "high")
 
 # The "service" of a file moved outside any catalog service: the channel it took.
 CHANNEL_SERVICES = {"ftp-stor": "FTP", "ftp-retr": "FTP", "tftp-wrq": "TFTP", "tftp-rrq": "TFTP",
@@ -25,7 +26,7 @@ class FileSharingAttributes(Attributes):
     service: str = attribute("catalog service name (`rules/services.yaml`), or the channel for a file moved by "
                              "FTP, TFTP or mail", label="Service", default="")
     service_category: str = attribute("one of " + ", ".join(f"`{c}`" for c in SERVICE_CATEGORIES),
-                                      label="Service category", default="")
+                                      label="Service category", default="", choices=SERVICE_CATEGORIES)
     bytes_up: Optional[int] = attribute("bytes sent to the service by the site's devices", label="Uploaded",
                                         when="null when unknown")
     bytes_down: Optional[int] = attribute("bytes received from the service", label="Downloaded",
@@ -44,11 +45,12 @@ class ServiceUseAttributes(FileSharingAttributes):
                                    "`heuristic`, `ip-range`, `stun-realm`, `ids-alert`, `software`, `proxy-log`, "
                                    "`firewall-log`", label="Seen via", factory=list)
     identified_by: str = attribute("the strongest evidence: `name` > `signature` > `ip-range`",
-                                   label="Identified by", default="name")
+                                   label="Identified by", default="name", choices=("name", "signature", "ip-range"))
     confidence: str = attribute("`high` (a name the client connected with, or an exact protocol signature), "
                                 "`medium` (a DNS lookup only, a heuristic signature, or a range plus another "
                                 "method), `low` (an address range alone), as nDPI separates DPI, partial and "
-                                "match-by-IP", label="Confidence", default="high")
+                                "match-by-IP", label="Confidence", default="high",
+                          choices=("high", "medium", "low"))
     connections: int = attribute("connections (metered flows, or hellos/requests/log lines)", label="Connections",
                                  default=0)
     upload_requests: int = attribute("HTTP POST/PUT/PATCH requests to the service", label="Upload requests",
@@ -61,7 +63,7 @@ class ServiceUseAttributes(FileSharingAttributes):
     processes: list[str] = attribute("program names that proxy logs gave (never counted as devices)",
                                      label="Programs", factory=list)
     risk: str = attribute("the catalog's default risk of the service (`low`, `medium`, `high`)",
-                          label="Service risk", default="")
+                          label="Service risk", default="", choices=SERVICE_RISKS)
     vendor_url: str = attribute("the vendor's site", label="Vendor site", default="")
     tenant: Optional[str] = attribute("the organisation's tenant (e.g. the SharePoint tenant)", label="Tenant",
                                       when="null when the service has no tenants or none was seen")
@@ -76,10 +78,11 @@ class FileMovedAttributes(FileSharingAttributes):
     summary = "one finding per file moved by FTP, TFTP or mail instead of a sanctioned share"
 
     protocol: str = attribute("`ftp-stor`, `ftp-retr`, `tftp-wrq`, `tftp-rrq`, `smtp-attachment`, `mail-log`",
-                              label="Channel", default="")
+                              label="Channel", default="", choices=tuple(CHANNEL_SERVICES))
     filename: str = attribute("file name", label="File", default="")
     size: Optional[int] = attribute("file size in bytes", label="File size", when="null when unknown")
-    direction: str = attribute("`up` (left the client) or `down`", label="Direction", default="")
+    direction: str = attribute("`up` (left the client) or `down`", label="Direction", default="",
+                               choices=("up", "down"))
     sender: str = attribute("mail sender", label="Sender", default="")
     recipients: list[str] = attribute("mail recipients", label="Recipients", factory=list)
     client: str = attribute("client device (address)", label="Client", default="")

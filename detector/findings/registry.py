@@ -35,6 +35,22 @@ def field_names() -> set[str]:
     return {spec.name for spec in all_specs()}
 
 
+def closed_values() -> dict[str, tuple[str, ...]]:
+    """The values a rule may compare each closed field with: the kinds' detectors and categories, and every
+    attribute whose declarations all give ``choices`` (a name open in any kind stays open)."""
+    choices: dict[str, set[str]] = {}
+    open_names: set[str] = set()
+    for spec in all_specs():
+        if spec.choices:
+            choices.setdefault(spec.name, set()).update(spec.choices)
+        else:
+            open_names.add(spec.name)
+    closed = {name: tuple(sorted(values)) for name, values in choices.items() if name not in open_names}
+    closed["detector"] = tuple(sorted({kind.detector for kind in KINDS}))
+    closed["category"] = tuple(sorted({kind.category for kind in KINDS}))
+    return closed
+
+
 def csv_columns() -> list[str]:
     """Flattened attribute columns in a stable order: declaration order, first occurrence wins."""
     seen: dict[str, None] = {}

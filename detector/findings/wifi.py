@@ -15,7 +15,8 @@ class RecurringDropAttributes(Attributes):
     category = CATEGORY_WIFI
     summary = "disconnects that come back on a schedule"
 
-    pattern: str = attribute("`daily`, `weekly` or `interval`", label="Pattern", default="")
+    pattern: str = attribute("`daily`, `weekly` or `interval`", label="Pattern", default="",
+                             choices=("daily", "weekly", "interval"))
     time_of_day: str = attribute("\"HH:MM\", local time with `--tz`", label="Around (HH:MM)", default="")
     spread_minutes: float = attribute("how far the drops scatter around that time", label="Spread (minutes)",
                                       default=0.0)

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Optional
 
 from detector.data import rules_file
+from detector.findings.filesharing import SERVICE_RISKS
 from detector.policy.model import Mark
 from detector.policy.yamlsrc import YamlFileError, YList, YMap, load_bytes, read_file
 
 CATEGORIES = ("cloud-storage", "file-transfer", "paste", "webmail", "messaging", "remote-access", "p2p",
               "genai", "productivity", "vpn-proxy", "collaboration", "social")
-RISKS = ("low", "medium", "high")
 PORT_SPEC = re.compile(r"^(tcp|udp)/(\d{1,5})(?:-(\d{1,5}))?$")
 DOMAIN = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 MAX_HOST = 255
@@ -198,7 +198,7 @@ def _service(entry: object, mark: Mark, where: str) -> Service:
     if category not in CATEGORIES:
         raise _fail(entry.value_mark("category"), f"{what}: unknown category {category!r}")
     risk = entry.get("risk", "medium")
-    if risk not in RISKS:
+    if risk not in SERVICE_RISKS:
         raise _fail(entry.value_mark("risk"), f"{what}: unknown risk {risk!r}")
     _check_lists(entry, what)
     pattern = entry.get("tenant_pattern")

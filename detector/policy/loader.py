@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from detector.findings.finding import SEVERITIES
-from detector.findings.registry import field_names
+from detector.findings.registry import closed_values, field_names
 from detector.policy.examples import ExampleParser
-from detector.policy.matcher import Condition, MatchCompiler, Never
+from detector.policy.matcher import Condition, MatchCompiler, Never, Vocabulary, unknown_value
 from detector.policy.model import (
     ACTION_ALERT,
     ACTION_ALLOW,
@@ -55,17 +55,19 @@ _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _FRAMEWORK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def rule_vocabularies() -> dict[str, set[str]]:
-    """Closed value sets a rule may name: catalog services and their categories."""
-    from detector.findings.filesharing import CHANNEL_SERVICES, SERVICE_CATEGORIES
+def rule_vocabularies() -> dict[str, Vocabulary]:
+    """Closed value sets a rule may name: detectors, categories and declared choices, and catalog services."""
+    from detector.findings.filesharing import CHANNEL_SERVICES
     from detector.policy.catalog import load_catalog
 
+    vocabularies = {name: Vocabulary(values) for name, values in closed_values().items()}
     try:
         catalog = load_catalog()
     except Exception:  # the catalog's own errors are reported where it is loaded
-        return {}
+        return vocabularies
     names = {service.name for service in catalog.services} | set(CHANNEL_SERVICES.values())
-    return {"service": names, "service_category": set(SERVICE_CATEGORIES)}
+    vocabularies["service"] = Vocabulary(tuple(sorted(names)), ": not in the service catalog")
+    return vocabularies
 
 
 def _unknown_key(key: str, allowed: Sequence[str], where: str) -> str:
@@ -361,7 +363,7 @@ class Loader:
             return ""
         value = node["severity"]
         if value not in SEVERITIES:
-            self.fail(node.value_mark("severity"), f"bad severity {value!r} (expected one of {', '.join(SEVERITIES)})")
+            self.fail(node.value_mark("severity"), unknown_value("severity", value, SEVERITIES))
             return ""
         return value
 

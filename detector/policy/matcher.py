@@ -12,7 +12,7 @@ import difflib
 import ipaddress
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 from fnmatch import fnmatchcase
@@ -29,6 +29,7 @@ OPERATORS = (
     "gt", "gte", "lt", "lte", "time_of_day", "exists",
 )
 NUMERIC_OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+MAX_LISTED_VALUES = 16  # an unknown value with no close match lists the allowed ones up to this many
 MAX_REGEX_CHARS = 1000
 MAX_TEXT_CHARS = 65536  # wire-derived text a regex is run against is cut here
 MAX_TEMPLATE_VALUE = 120
@@ -88,6 +89,36 @@ def _text(value: Any) -> Optional[str]:
     if _is_number(value):
         return str(value)
     return None
+
+
+# ---------------------------------------------------------------- closed vocabularies
+
+
+def unknown_value(name: str, value: Any, allowed: Sequence[str], source: str = "") -> str:
+    """``unknown category 'filesharing'; did you mean 'file-sharing'?``: the closest allowed value, else the list."""
+    by_fold = {item.casefold(): item for item in allowed}
+    close = difflib.get_close_matches(str(value).casefold(), list(by_fold), n=1)
+    if close:
+        hint = f"; did you mean {by_fold[close[0]]!r}?"
+    elif len(allowed) <= MAX_LISTED_VALUES:
+        hint = f"; expected one of {', '.join(allowed)}"
+    else:
+        hint = ""
+    return f"unknown {name} {value!r}{source}{hint}"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The closed set of values a field can hold; ``source`` says where it is written down."""
+
+    values: tuple[str, ...]
+    source: str = ""
+
+    def problem(self, name: str, value: Any) -> str:
+        """Why ``value`` can never match (matching is case-insensitive, so neither is this); "" when it can."""
+        if isinstance(value, str) and value.casefold() in {item.casefold() for item in self.values}:
+            return ""
+        return unknown_value(name, value, self.values, self.source)
 
 
 # ---------------------------------------------------------------- predicates
@@ -414,12 +445,13 @@ class MatchCompiler:
     """Compiles ``match:`` blocks, appending a RuleError for every problem."""
 
     def __init__(self, errors: list[RuleError], known_attributes: Optional[set[str]] = None,
-                 known_values: Optional[dict[str, set[str]]] = None) -> None:
+                 known_values: Optional[dict[str, Vocabulary]] = None) -> None:
         """``known_attributes``: the declared attribute names (None: accept any, for tests of operators);
-        ``known_values``: closed vocabularies such as catalog service names, checked for equals/in."""
+        ``known_values``: closed vocabularies (detectors, categories, catalog services, declared choices),
+        checked for equals and in; severities are always checked."""
         self.errors = errors
         self.known_attributes = known_attributes
-        self.known_values = known_values or {}
+        self.known_values = {"severity": Vocabulary(SEVERITIES), **(known_values or {})}
         self.builders: dict[str, Callable[[str, Any, Mark], Optional[Test]]] = {
             "equals": self.op_equals, "in": self.op_in, "glob": self.op_glob, "domain": self.op_domain,
             "regex": self.op_regex, "cidr": self.op_cidr, "time_of_day": self.op_time_of_day,
@@ -508,14 +540,12 @@ class MatchCompiler:
         return False
 
     def _vocabulary_ok(self, path: str, value: Any, mark: Mark) -> bool:
-        """service: Dropbx is a typo that would match nothing: check closed vocabularies."""
+        """service: Dropbx or category: filesharing is a typo that would match nothing: check closed vocabularies
+        (only a top-level attribute is closed; ``attributes.per_host.host`` is not ``host``)."""
         name = path[len("attributes."):] if path.startswith("attributes.") else path
-        allowed = self.known_values.get(name)
-        if allowed is None or not isinstance(value, str) or value in allowed:
-            return True
-        close = difflib.get_close_matches(value, sorted(allowed), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return self._bad(mark, f"unknown {name} {value!r}: not in the service catalog{hint}")
+        vocabulary = self.known_values.get(name)
+        problem = vocabulary.problem(name, value) if vocabulary is not None else ""
+        return self._bad(mark, problem) if problem else True
 
     def operators(self, path: str, node: YMap, mark: Mark) -> Optional[Condition]:
         if not node:
@@ -552,8 +582,6 @@ class MatchCompiler:
     def _scalar_ok(self, path: str, value: Any, mark: Mark) -> bool:
         if not _is_scalar(value):
             return self._bad(mark, f"expected a text, number or true/false value, got {_kind(value)}")
-        if path == "severity" and not (isinstance(value, str) and value.lower() in SEVERITIES):
-            return self._bad(mark, f"bad severity {value!r} (expected one of {', '.join(SEVERITIES)})")
         return True
 
     def op_equals(self, path: str, value: Any, mark: Mark) -> Optional[Test]:
