@@ -160,7 +160,7 @@ def _presentation(lang: str, client: str, logo: Optional[Path], classification: 
     try:
         return ReportOptions(lang, Branding.from_options(client, logo, classification))
     except BrandingError as exc:
-        raise Failure(str(exc)) from None
+        raise Failure(f"--logo {exc}") from None
 
 
 UNATTENDED_OPTIONS = [

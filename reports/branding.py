@@ -4,7 +4,8 @@ The logo ends up inlined as a data URI (the report loads nothing). Raster images
 are checked by their magic bytes; an SVG is rebuilt from an allow-list of
 drawing elements and attributes, so no script, event handler, foreign object,
 style sheet or external reference survives, even though an <img> would not run
-them anyway.
+them anyway. Before that its size as drawn is bounded (nesting depth, element
+count, what <use> expands to), so a small file cannot stall the report's browser.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ if TYPE_CHECKING:  # the XML parser loads only when an SVG logo is given (start-
     import xml.etree.ElementTree as ElementTree
 
 MAX_LOGO_BYTES = 256 * 1024
+MAX_SVG_DEPTH = 64
+MAX_SVG_ELEMENTS = 10_000
+MAX_SVG_DRAWN = 50_000  # elements as drawn: each <use> draws its target's whole subtree again
 MAX_TEXT = 120
 _RASTER = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -92,15 +96,90 @@ def sanitize_svg(data: bytes, where: str = "logo") -> bytes:
         raise BrandingError(f"{where}: SVG with a DOCTYPE or entities is not accepted")
     import xml.etree.ElementTree as ElementTree
 
-    try:
-        root = ElementTree.fromstring(data)
-    except ElementTree.ParseError as exc:
-        raise BrandingError(f"{where}: not a PNG, JPEG, GIF, WebP or well-formed SVG ({exc})") from None
+    root = _parse_bounded(data, where)
     if _local(root.tag) != "svg":
         raise BrandingError(f"{where}: not a PNG, JPEG, GIF, WebP or SVG image")
+    _check_use_expansion(root, where)
     clean = _copy(root)
     ElementTree.register_namespace("", SVG_NS)
     return ElementTree.tostring(clean, encoding="utf-8")
+
+
+def _parse_bounded(data: bytes, where: str) -> ElementTree.Element:
+    """The parsed tree, refused as soon as it nests deeper than MAX_SVG_DEPTH or holds over MAX_SVG_ELEMENTS."""
+    import xml.etree.ElementTree as ElementTree
+
+    parser = ElementTree.XMLPullParser(events=("start", "end"))
+    root: Optional[ElementTree.Element] = None
+    depth = elements = 0
+    try:
+        parser.feed(data)
+        parser.close()
+        for event, element in parser.read_events():
+            if event == "end":
+                depth -= 1
+                continue
+            root = element if root is None else root
+            depth += 1
+            elements += 1
+            if depth > MAX_SVG_DEPTH:
+                raise BrandingError(f"{where}: SVG nested deeper than {MAX_SVG_DEPTH} elements; simplify the logo "
+                                    "or give a PNG")
+            if elements > MAX_SVG_ELEMENTS:
+                raise BrandingError(f"{where}: SVG with more than {MAX_SVG_ELEMENTS} elements; simplify the logo "
+                                    "or give a PNG")
+    except ElementTree.ParseError as exc:
+        raise BrandingError(f"{where}: not a PNG, JPEG, GIF, WebP or well-formed SVG ({exc})") from None
+    if root is None:
+        raise BrandingError(f"{where}: not a PNG, JPEG, GIF, WebP or SVG image")
+    return root
+
+
+def _check_use_expansion(root: ElementTree.Element, where: str) -> None:
+    """Refuse a <use> bomb: a <use> whose target holds another <use> (chains multiply), or copies that together
+    draw more than MAX_SVG_DRAWN elements."""
+    subtree_size: dict[int, int] = {}
+    holds_use: dict[int, bool] = {}
+    by_id: dict[str, ElementTree.Element] = {}
+    for element in _post_order(root):
+        children = list(element)
+        subtree_size[id(element)] = 1 + sum(subtree_size[id(child)] for child in children)
+        holds_use[id(element)] = _local(element.tag) == "use" or any(holds_use[id(child)] for child in children)
+        if element.get("id"):
+            by_id.setdefault(element.get("id", ""), element)
+    drawn = subtree_size[id(root)]
+    for element in root.iter():
+        if _local(element.tag) != "use":
+            continue
+        target = by_id.get(_href(element).removeprefix("#"))
+        if target is None:
+            continue
+        if holds_use[id(target)]:
+            raise BrandingError(f"{where}: SVG <use> refers to an element that holds another <use>; "
+                                "expand the logo or give a PNG")
+        drawn += subtree_size[id(target)]
+        if drawn > MAX_SVG_DRAWN:
+            raise BrandingError(f"{where}: SVG <use> copies would draw more than {MAX_SVG_DRAWN} elements; "
+                                "simplify the logo or give a PNG")
+
+
+def _post_order(root: ElementTree.Element) -> list[ElementTree.Element]:
+    """Children before their parent, without recursion."""
+    order: list[ElementTree.Element] = []
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        order.append(element)
+        stack.extend(element)
+    return order[::-1]
+
+
+def _href(element: ElementTree.Element) -> str:
+    """The reference of a <use>, written href or xlink:href."""
+    for name, value in element.attrib.items():
+        if _local(name) == "href":
+            return value
+    return ""
 
 
 def _local(tag: str) -> str:

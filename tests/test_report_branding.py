@@ -107,3 +107,61 @@ def test_branding_options_on_scan_and_report(tmp_path):
     result = runner.invoke(main, ["report", "--db", str(db), "-o", str(tmp_path / "x.html"), "--logo", str(bad)])
     assert result.exit_code == 2 and "shadowit: error:" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "x.html").exists()
+
+
+# ---------------------------------------------------------------- hostile SVG logos (issue 25)
+
+SVG_OPEN = b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 9 9">'
+
+
+def use_bomb(levels: int = 8, fan_out: int = 10) -> bytes:
+    """Each level draws the one below ``fan_out`` times: fan_out ** levels shapes from a few hundred bytes."""
+    groups = [b'<g id="l0"><rect width="1" height="1"/></g>']
+    for level in range(1, levels + 1):
+        uses = b"".join(b'<use xlink:href="#l%d"/>' % (level - 1) for _ in range(fan_out))
+        groups.append(b'<g id="l%d">%s</g>' % (level, uses))
+    return SVG_OPEN + b"<defs>" + b"".join(groups) + b'</defs><use xlink:href="#l%d"/></svg>' % levels
+
+
+def deep_svg(depth: int) -> bytes:
+    return SVG_OPEN + b"<g>" * depth + b'<rect width="1" height="1"/>' + b"</g>" * depth + b"</svg>"
+
+
+BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY lol "lol">'
+                  + b"".join(b'<!ENTITY lol%d "%s">' % (n, b"&lol%d;" % (n - 1) * 10 if n > 1 else b"&lol;" * 10)
+                             for n in range(1, 10))
+                  + b']><svg xmlns="http://www.w3.org/2000/svg"><text>&lol9;</text></svg>')
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (deep_svg(1000), "nested deeper than 64 elements"),
+    (deep_svg(65), "nested deeper than 64 elements"),
+    (SVG_OPEN + b"<g/>" * 10_001 + b"</svg>", "more than 10000 elements"),
+    (use_bomb(), "<use> refers to an element that holds another <use>"),
+    (SVG_OPEN + b'<g id="a"><use xlink:href="#a"/></g></svg>', "<use> refers to an element that holds another"),
+    (SVG_OPEN + b'<g id="many">' + b'<rect width="1" height="1"/>' * 999 + b"</g>"
+     + b'<use href="#many"/>' * 60 + b"</svg>", "would draw more than 50000 elements"),
+    (BILLION_LAUGHS, "DOCTYPE or entities"),
+], ids=["deep-1000", "deep-65", "wide", "use-bomb", "use-cycle", "use-copies", "billion-laughs"])
+def test_hostile_svg_logo_is_refused_in_one_line(tmp_path, data, reason):
+    logo = tmp_path / "logo.svg"
+    logo.write_bytes(data)
+    assert len(data) <= MAX_LOGO_BYTES
+    with pytest.raises(BrandingError, match=re.escape(reason)):
+        load_logo(logo)
+    result = CliRunner().invoke(main, ["report", "--db", str(tmp_path / "a.db"), "-o", str(tmp_path / "r.html"),
+                                       "--logo", str(logo)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"shadowit: error: --logo {logo}: ") and reason in lines[0]
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_normal_logo_with_use_and_depth_is_still_embedded(tmp_path):
+    logo = tmp_path / "logo.svg"
+    drawing = deep_svg(60)[len(SVG_OPEN):-len(b"</svg>")]
+    logo.write_bytes(SVG_OPEN + b'<defs><symbol id="dot"><circle r="1"/></symbol></defs>' + drawing
+                     + b'<use xlink:href="#dot" x="2"/>' * 20 + b"</svg>")
+    uri = load_logo(logo)
+    svg = base64.b64decode(uri.split(",", 1)[1]).decode()
+    assert uri.startswith("data:image/svg+xml;base64,") and svg.count("<use") == 20 and svg.count("<g") == 60
