@@ -22,6 +22,15 @@ from .targets import DISPATCH_LINKTYPES, Target, join_stream
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CORPUS_FRAMES = 300
 MAX_SEED_BYTES = 64 * 1024
+_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 9 9">'
+LOGO_SEEDS = (  # a clean logo, <use> of a symbol, nesting, and the shapes of a use bomb and of entities
+    _SVG + b'<g fill="#036"><rect width="9" height="4"/><text x="1" y="8">ACME</text></g></svg>',
+    _SVG + b'<defs><symbol id="d"><circle r="1"/></symbol></defs><use xlink:href="#d" x="2"/><use href="#d"/></svg>',
+    _SVG + b"<g>" * 40 + b'<path d="M0 0L9 9"/>' + b"</g>" * 40 + b"</svg>",
+    _SVG + b'<g id="a"><rect width="1" height="1"/></g><g id="b"><use href="#a"/><use href="#a"/></g>'
+           b'<use href="#b"/></svg>',
+    b'<!DOCTYPE svg [<!ENTITY a "aa">]><svg xmlns="http://www.w3.org/2000/svg">&a;</svg>',
+)
 
 
 def corpus_dir() -> Path:
@@ -311,6 +320,8 @@ def seeds_for(targets: Iterable[Target]) -> dict[str, list[bytes]]:
     if "report" in kinds:
         families["report"] = [b"<script>alert(1)</script>" * 3, '"><img src=x onerror=alert(1)>\u202e\x1b]0;x\x07'
                               .encode(), struct.pack("<qqq", 1 << 62, -1, 1_793_610_000)]
+    if "logo" in kinds:
+        families["logo"] = list(LOGO_SEEDS)
     result = {}
     for target in targets:
         seeds = families.get(target.kind, [])

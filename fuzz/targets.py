@@ -389,6 +389,31 @@ def report(data: bytes) -> None:
         raise AssertionError("hostile markup reached the report unescaped")
 
 
+def logo(data: bytes) -> None:
+    """The SVG logo sanitiser: a one-line BrandingError, or an SVG of allowed parts only that is bounded as drawn."""
+    import xml.etree.ElementTree as ElementTree
+
+    from reports.branding import MAX_SVG_DEPTH, SVG_ATTRIBUTES, SVG_ELEMENTS, BrandingError, sanitize_svg
+
+    try:
+        clean = sanitize_svg(data, "logo")
+    except BrandingError as refused:
+        if "\n" in str(refused):
+            raise AssertionError("a logo refusal must be one line") from None
+        return
+    depth = {ElementTree.fromstring(clean): 1}
+    for parent, level in list(depth.items()):
+        for child in parent:
+            depth[child] = level + 1
+        if level > MAX_SVG_DEPTH or parent.tag.rsplit("}", 1)[-1] not in SVG_ELEMENTS:
+            raise AssertionError(f"sanitised SVG keeps {parent.tag!r} at depth {level}")
+        if any(name not in SVG_ATTRIBUTES or (name == "href" and not value.startswith("#"))
+               for name, value in parent.attrib.items()):
+            raise AssertionError(f"sanitised SVG keeps attributes {parent.attrib!r}")
+    if sanitize_svg(clean, "logo") != clean:
+        raise AssertionError("sanitising a sanitised SVG changed it")
+
+
 # ---------------------------------------------------------------- registry
 
 
@@ -438,6 +463,7 @@ def build_registry() -> dict[str, Target]:
     registry.add(Target("rules", rules_file, "rules", 65536, _first_line(rules_file.__doc__)))
     registry.add(Target("report", report, "report", 4096, _first_line(report.__doc__)))
     registry.add(Target("scan_file", scan_file, "file", 65536, _first_line(scan_file.__doc__)))
+    registry.add(Target("logo", logo, "logo", 16384, _first_line(logo.__doc__)))
     return registry.targets
 
 

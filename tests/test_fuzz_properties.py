@@ -76,6 +76,12 @@ STRATEGIES = {"frame": frame_strategy, "stream": stream_strategy, "datagram": ch
               "dot11": chunks, "capture": capture_strategy, "gzip": capture_strategy, "log": log_strategy,
               "doc": doc_strategy, "rules": rules_strategy, "report": chunks,
               "file": st.one_of(capture_strategy, log_strategy, doc_strategy)}
+STRATEGIES["logo"] = st.one_of(  # drawing elements, <use> references and nesting in any order
+    st.lists(st.sampled_from(['<svg xmlns="http://www.w3.org/2000/svg">', "</svg>", "<g>", "</g>", '<g id="a">',
+                              '<use href="#a"/>', '<rect width="1"/>', "<script>x</script>", "<text>", "</text>",
+                              '<a href="http://x">', "</a>", "&amp;", "<!--", "-->", "<![CDATA[<]]>"])
+             .map(str.encode) | chunks, max_size=40).map(b"".join),
+    chunks)
 HEAVY = {"scan_file", "rules", "report", "dispatch", "log_sniff"}
 
 
