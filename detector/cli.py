@@ -28,7 +28,17 @@ from detector.outputs.stored import DiffRequest, ExportRequest, diff_scans, expo
 from detector.policy import RuleLoadError, load_ruleset, validate_files
 from detector.policy.catalog import CatalogError
 from detector.policy.matcher import REGEX_TIMEOUT_SECONDS, BoundedRegex
-from detector.schedule import DEFAULT_UNIT_DIR, PERIODS, Schedule, ScheduleError, install, installed, reported_scans
+from detector.schedule import (
+    DEFAULT_UNIT_DIR,
+    PERIODS,
+    Schedule,
+    ScheduleError,
+    cron_log,
+    install,
+    installed,
+    prepare_cron_log,
+    reported_scans,
+)
 from detector.session.scan import ScanOutcome, ScanRequest, run_scan
 from detector.store import LockBusy, StoreError
 from detector.termsafe import SafeStream, term_safe
@@ -631,11 +641,16 @@ def schedule() -> None:
 @click.option("--cron", is_flag=True, help="Print a crontab line instead of writing systemd units.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
 def schedule_install(every, at, name, unit_dir, cron, command) -> None:
-    """Schedule `shadowit COMMAND...` (after --), e.g. -- scan /srv/drop --db /var/lib/shadowit/hq.db."""
+    """Schedule `shadowit COMMAND...` (after --), e.g. -- scan /srv/drop --db /var/lib/shadowit/hq.db.
+
+    systemd runs log to the journal; a cron line appends to a log file in the state directory."""
     try:
         plan = Schedule(every, at, list(command), name)
+        _check_scheduled_command(plan.args)
         if cron:
-            click.echo(plan.cron_line())
+            log = cron_log(name)
+            prepare_cron_log(log)
+            click.echo(plan.cron_line(log))
             return
         paths = install(plan, unit_dir)
     except ScheduleError as exc:
@@ -643,6 +658,17 @@ def schedule_install(every, at, name, unit_dir, cron, command) -> None:
     for path in paths:
         click.echo(f"wrote {path}")
     click.echo(f"next: systemctl daemon-reload && systemctl enable --now {name}.timer")
+
+
+def _check_scheduled_command(args: list[str]) -> None:
+    """Parse the command after -- with its own parser now (without running it): a misspelt option fails here,
+    once, instead of every night."""
+    root = click.get_current_context().find_root()
+    command = main.get_command(root, args[0])
+    try:  # without help options: --help after -- would print the help here, and schedules nothing
+        command.make_context(args[0], list(args[1:]), parent=root, resilient_parsing=False, help_option_names=[])
+    except click.ClickException as exc:
+        raise ScheduleError(f"the command after --: shadowit {args[0]}: {exc.format_message()}") from None
 
 
 @schedule.command("show")

@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from detector.cli import main
-from detector.schedule import Schedule, ScheduleError, installed, reported_scans, service_unit
+from detector.schedule import Schedule, ScheduleError, cron_log, installed, reported_scans, service_unit
 
 EXE = "/usr/local/bin/shadowit"
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+def run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner(env=env).invoke(main, list(args), catch_exceptions=False)
 
 
 def verify(*units: Path) -> subprocess.CompletedProcess:
@@ -50,18 +50,48 @@ def test_install_writes_a_timer_and_a_service_that_systemd_accepts(tmp_path):
     assert verify(service, timer).returncode != 0  # the check can fail
 
 
-def test_periods_and_cron_lines():
+def test_periods_and_cron_lines(tmp_path):
+    log = Path("/var/lib/shadowit/logs/hq.log")
     hourly = Schedule("hourly", "00:15", ["scan", "/srv/drop"], executable=EXE)
     weekly = Schedule("weekly", "23:05", ["capture", "-i", "eth0", "--duration", "8h"], executable=EXE)
     assert hourly.on_calendar() == "*-*-* *:15:00"
     assert weekly.on_calendar() == "Mon *-*-* 23:05:00"
-    assert hourly.cron_line() == f"15 * * * * {EXE} scan /srv/drop"
-    assert weekly.cron_line() == f"5 23 * * 1 {EXE} capture -i eth0 --duration 8h"
+    assert hourly.cron_line(log) == f"15 * * * * {EXE} scan /srv/drop >> {log} 2>&1"
+    assert weekly.cron_line(log) == f"5 23 * * 1 {EXE} capture -i eth0 --duration 8h >> {log} 2>&1"
     quoted = Schedule("daily", "02:00", ["scan", "/srv/my drop", "--report", "r%d.html"], executable=EXE)
-    assert quoted.cron_line() == f"0 2 * * * {EXE} scan '/srv/my drop' --report r\\%d.html"
+    assert quoted.cron_line(Path("/srv/my logs/%h.log")) == \
+        f"0 2 * * * {EXE} scan '/srv/my drop' --report r\\%d.html >> '/srv/my logs/\\%h.log' 2>&1"
     assert '"/srv/my drop"' in service_unit(quoted)
-    result = run("schedule", "install", "--cron", "--at", "03:30", "--", "scan", "/srv/drop")
+    home = tmp_path / "state"
+    result = run("schedule", "install", "--cron", "--at", "03:30", "--name", "hq", "--", "scan", "/srv/drop",
+                 env={"SHADOWIT_HOME": str(home)})
     assert result.exit_code == 0 and result.output.startswith("30 3 * * * /") and "scan /srv/drop" in result.output
+    assert result.output.rstrip("\n").endswith(f"scan /srv/drop >> {home / 'logs' / 'hq.log'} 2>&1")
+    assert (home / "logs").is_dir() and (home / "logs").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["scan", "/srv/drop", "--databse", "x"], "shadowit scan: No such option '--databse'. Did you mean '--db'?"),
+    (["scan", "/srv/drop", "--db"], "shadowit scan: Option '--db' requires an argument."),
+    (["scan", "--db", "x.db"], "shadowit scan: Missing argument 'INPUTS...'."),
+    (["scan", "/srv/drop", "--fail-on", "hihg"], "Invalid value for '--fail-on': 'hihg' is not one of"),
+    (["capture", "-i", "eth0", "--duration"], "shadowit capture: Option '--duration' requires an argument."),
+    (["scan", "--help"], "shadowit scan: No such option '--help'."),
+], ids=["typo", "no-value", "no-input", "bad-choice", "capture", "help"])
+@pytest.mark.parametrize("cron", [False, True], ids=["systemd", "cron"])
+def test_the_scheduled_command_is_parsed_before_anything_is_written(tmp_path, args, message, cron):
+    units, home = tmp_path / "units", tmp_path / "state"
+    result = run("schedule", "install", *(["--cron"] if cron else []), "--unit-dir", str(units), "--", *args,
+                 env={"SHADOWIT_HOME": str(home)})
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [result.output.splitlines()[0]]
+    assert result.output.startswith("shadowit: error: the command after --: ") and message in result.output
+    assert not units.exists() and not home.exists()
+
+
+def test_a_cron_log_lives_in_the_state_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHADOWIT_HOME", str(tmp_path))
+    assert cron_log("hq") == tmp_path / "logs" / "hq.log"
 
 
 @pytest.mark.parametrize("every, at, args, name", [
