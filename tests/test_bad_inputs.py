@@ -79,3 +79,69 @@ def test_an_empty_file_says_empty(tmp_path):
     empty.write_bytes(b"")
     line = one_line_error(shadowit("scan", empty))
     assert "empty file" in line and "not recognised" not in line
+
+
+def test_a_scan_that_reads_nothing_usable_still_writes_its_json_as_failed(tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01" * 4096)
+    out = tmp_path / "f.json"
+    line = one_line_error(shadowit("scan", junk, "--json", out))
+    assert "nothing usable" in line
+    document = json.loads(out.read_text())
+    assert document["scan"]["status"] == "failed" and document["scan"]["risk"] is None
+
+
+# ---------------------------------------------------------------- the lock file
+
+
+def test_a_symlinked_lock_is_refused_and_its_target_left_whole(tmp_path, capture):
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me\n")
+    (tmp_path / "s.db.lock").symlink_to(victim)
+    line = one_line_error(shadowit("scan", capture, "--db", tmp_path / "s.db"))
+    assert "symbolic link" in line
+    assert victim.read_text() == "keep me\n"
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_a_hard_linked_lock_is_refused(tmp_path, capture):
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me\n")
+    os.link(victim, tmp_path / "s.db.lock")
+    assert "hard link" in one_line_error(shadowit("scan", capture, "--db", tmp_path / "s.db"))
+    assert victim.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("where", ["/proc/x.db", "under-a-file"])
+def test_a_lock_that_cannot_be_created_is_one_line(tmp_path, capture, where):
+    db = tmp_path / "plain.txt" / "x.db" if where == "under-a-file" else Path(where)
+    (tmp_path / "plain.txt").write_text("")
+    line = one_line_error(shadowit("scan", capture, "--db", db))
+    assert str(db) in line
+
+
+# ---------------------------------------------------------------- output paths
+
+
+@pytest.mark.parametrize("option", ["--report", "--json", "--db"])
+def test_an_output_in_a_missing_directory_fails_before_scanning(tmp_path, capture, option):
+    target = tmp_path / "nonexistent" / "dir" / "out.file"
+    line = one_line_error(shadowit("scan", capture, option, target))
+    assert option in line and "does not exist" in line
+    assert not (tmp_path / "nonexistent").exists()
+
+
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_a_stored_output_in_a_missing_directory_fails_at_once(tmp_path, capture, command):
+    db = tmp_path / "s.db"
+    assert shadowit("scan", capture, "--db", db, "-q").returncode == 0
+    line = one_line_error(shadowit(command, "--db", db, "-o", tmp_path / "nonexistent" / "r.out"))
+    assert "-o" in line or "--output" in line
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_json_unwritable_after_the_scan_was_stored_says_how_to_write_it_again(tmp_path, capture):
+    db = tmp_path / "s.db"
+    line = one_line_error(shadowit("scan", capture, "--db", db, "--json", "/proc/x.json"))
+    assert "stored as scan #1" in line and f"shadowit export --db {db} --scan 1" in line
+    assert shadowit("export", "--db", db, "--scan", "1", "-o", tmp_path / "again.json").returncode == 0

@@ -232,8 +232,7 @@ def migrate(db: Database, target: Optional[int] = None) -> int:
 
 
 def _create_private(path: Path) -> None:
-    """Create the file readable by its owner only: it is audit data."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create the file readable by its owner only: it is audit data (its directory must exist: a typo is no tree)."""
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
