@@ -145,3 +145,67 @@ def test_json_unwritable_after_the_scan_was_stored_says_how_to_write_it_again(tm
     line = one_line_error(shadowit("scan", capture, "--db", db, "--json", "/proc/x.json"))
     assert "stored as scan #1" in line and f"shadowit export --db {db} --scan 1" in line
     assert shadowit("export", "--db", db, "--scan", "1", "-o", tmp_path / "again.json").returncode == 0
+
+
+# ---------------------------------------------------------------- damaged and read-only databases
+
+
+def damage_one_page(db: Path) -> None:
+    """Overwrite the header of a b-tree page in the middle of the file: what a bad sector or a torn copy does."""
+    page_size = int.from_bytes(db.read_bytes()[16:18], "big")
+    middle = (db.stat().st_size // page_size) // 2
+    with open(db, "r+b") as stream:
+        stream.seek(middle * page_size)
+        stream.write(b"\x0d\x00\x00\xff\xff\x00" + b"\xa5" * 1000)
+
+
+@pytest.fixture
+def damaged_db(tmp_path, capture) -> Path:
+    db = tmp_path / "s.db"
+    for _ in range(2):
+        assert shadowit("scan", capture, "--db", db, "-q").returncode == 0
+    damage_one_page(db)
+    return db
+
+
+@pytest.mark.parametrize("command", [("history",), ("report", "-o", "{tmp}/r.html"), ("export", "-o", "{tmp}/e.json"),
+                                     ("diff",), ("scan", "{capture}")])
+def test_a_damaged_database_is_refused_in_one_line_and_never_written(tmp_path, capture, damaged_db, command):
+    before = damaged_db.read_bytes()
+    args = [part.format(tmp=tmp_path, capture=capture) for part in command]
+    line = one_line_error(shadowit(*args, "--db", damaged_db))
+    assert "is damaged" in line and ".recover" in line and "last good" in line
+    assert damaged_db.read_bytes() == before
+    assert not (tmp_path / "r.html").exists() and not (tmp_path / "e.json").exists()
+
+
+def test_a_read_only_archive_is_read_without_writing_a_byte(tmp_path, capture, monkeypatch):
+    """As root every file is writable: the archive is made read-only for this user by os.access."""
+    from click.testing import CliRunner
+
+    from detector.cli import main
+    from detector.outputs import stored
+
+    db = tmp_path / "archive" / "s.db"
+    db.parent.mkdir()
+    for _ in range(2):
+        assert shadowit("scan", capture, "--db", db, "-q").returncode == 0
+    (db.parent / "s.db.lock").unlink()
+    before = db.read_bytes()
+    db.chmod(0o444)
+    db.parent.chmod(0o555)
+    readable_only = os.access
+    monkeypatch.setattr(stored.os, "access", lambda path, mode, **kw: not mode & os.W_OK and readable_only(path, mode))
+    try:
+        runner = CliRunner()
+        for args in (["history"], ["diff"], ["export", "-o", tmp_path / "e.json"],
+                     ["report", "-o", tmp_path / "r.html"]):
+            result = runner.invoke(main, [*map(str, args), "--db", str(db)])
+            assert result.exit_code == 0, (args, result.output)
+        refused = runner.invoke(main, ["report", "-o", str(tmp_path / "r2.html"), "--db", str(db), "--rules",
+                                       str(ROOT / "rules" / "examples" / "site-policy.yaml")])
+        assert refused.exit_code == 2 and "read-only" in refused.output
+    finally:
+        db.parent.chmod(0o755)
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in db.parent.iterdir()) == ["s.db"]
