@@ -23,7 +23,7 @@ from detector.outputs import OutputError
 from detector.outputs.export import BLOCKLIST_STYLES, EXPORT_FORMATS
 from detector.outputs.notify import NotifyConfig, NotifyConfigError, notify
 from detector.outputs.report import ReportRequest, write_stored_report
-from detector.outputs.run import OutputRequest, run_state, write_outputs
+from detector.outputs.run import OutputRequest, run_state, write_findings_json, write_outputs
 from detector.outputs.stored import DiffRequest, ExportRequest, diff_scans, export_scan, open_store, scan_history
 from detector.policy import RuleLoadError, load_ruleset, validate_files
 from detector.policy.catalog import CatalogError
@@ -97,6 +97,17 @@ def parse_tz(value: Optional[str]) -> Optional[tzinfo]:
         raise click.BadParameter(str(exc), param_hint="--tz") from None
 
 
+def _in_existing_directory(ctx: click.Context, param: click.Parameter, value):
+    """An output path whose directory exists: a typo in it fails at once, before any work, and creates nothing."""
+    if value is None or str(value) == "-":
+        return value
+    parent = Path(value).parent
+    if not parent.is_dir():
+        why = "is not a directory" if parent.exists() else "does not exist"
+        raise Failure(f"{param.opts[-1]} {value}: {parent} {why}; create the directory first or correct the path")
+    return value
+
+
 def _rules_paths(rules: tuple[str, ...]) -> Optional[list[Path]]:
     return [Path(r) for r in rules] if rules else None
 
@@ -128,10 +139,11 @@ def main() -> None:
 
 SCAN_OPTIONS = [
     click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-                 help="Write the HTML risk report here."),
-    click.option("--json", "json_path", type=str,
+                 callback=_in_existing_directory, help="Write the HTML risk report here."),
+    click.option("--json", "json_path", type=str, callback=_in_existing_directory,
                  help="Write the findings document (shadowit.findings/1); '-' = stdout."),
-    click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Keep the scan in this SQLite file."),
+    click.option("--db", type=click.Path(dir_okay=False, path_type=Path), callback=_in_existing_directory,
+                 help="Keep the scan in this SQLite file."),
     click.option("--rules", "rules", multiple=True, type=click.Path(exists=True, dir_okay=False),
                  help="Site policy file (repeatable); default ./rules.yaml."),
     click.option("--site", default="", help="Site (office, client) name recorded with the scan."),
@@ -258,7 +270,7 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
                           zone=parse_tz(tz), progress_stream=None if quiet else _progress_stream(), argv=_argv(),
                           wait_for_lock=wait, window=records, incremental=incremental, jobs=jobs,
                           local_nets=_local_nets(local_nets))
-    outcome = _guarded(run_scan, request)
+    outcome = _guarded(run_scan, request, json_path=json_path)
     _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, window=window,
                                     presentation=presentation))
     _networks_line(outcome, quiet)
@@ -290,10 +302,19 @@ def _networks_line(outcome: ScanOutcome, quiet: bool) -> None:
     _say(f"local networks ({described.get('source', '?')}): {', '.join(networks[:12])}{more}", err=True)
 
 
-def _refuse_failed(outcome: ScanOutcome) -> None:
-    """A run that read nothing usable is stored as failed and never graded: exit 2 with one line."""
+def _refuse_failed(outcome: ScanOutcome, json_path: Optional[str]) -> None:
+    """A run that read nothing usable is stored as failed and never graded: exit 2 with one line.
+
+    The ``--json`` document is still written, with ``"status": "failed"``: a script reading it finds why.
+    """
     if not outcome.failed:
         return
+    unwritten = ""
+    if json_path:
+        try:
+            write_findings_json(outcome.result, json_path, sys.stdout)
+        except OutputError as exc:
+            unwritten = f"; {exc}"
     result = outcome.result
     skipped = [i for i in result.inputs if not i.usable]
     reason = f"{len(result.inputs)} input(s), none usable" if result.inputs else "no input files found"
@@ -302,7 +323,7 @@ def _refuse_failed(outcome: ScanOutcome) -> None:
         why = skipped[0].warnings[0] if skipped[0].warnings else "empty"
         first = f" (first: {term_safe(skipped[0].path)}: {term_safe(why)})"
     stored = f"; stored as failed scan #{result.scan_id}" if result.scan_id is not None else ""
-    raise Failure(f"nothing usable was read: {reason}{first}{stored}")
+    raise Failure(f"nothing usable was read: {reason}{first}{stored}{unwritten}")
 
 
 @main.command()
@@ -339,7 +360,8 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
                              operator=operator or None, zone=parse_tz(tz), argv=_argv(), wait_for_lock=wait,
                              status_stream=None if quiet else SafeStream(sys.stderr),
                              local_nets=_local_nets(local_nets))
-    outcome = _guarded(run_capture, request, "capture aborted by a second interrupt; the database keeps the last flush")
+    outcome = _guarded(run_capture, request, "capture aborted by a second interrupt; the database keeps the last flush",
+                       json_path)
     for warning in outcome.warnings:
         _say(f"shadowit: {term_safe(warning)}", err=True)
     _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, presentation=presentation))
@@ -378,7 +400,7 @@ def demo(out_dir: Path, quiet: bool) -> None:
 
 
 def _guarded(runner, request, aborted: str = "scan aborted by a second interrupt; the database keeps the inputs "
-                                            "stored before it") -> ScanOutcome:
+                                            "stored before it", json_path: Optional[str] = None) -> ScanOutcome:
     """Run a scan or capture, turning library errors into one-line exit-2 failures and signals into 130/143."""
     try:
         outcome = runner(request)
@@ -400,7 +422,7 @@ def _guarded(runner, request, aborted: str = "scan aborted by a second interrupt
         raise Failure(str(exc)) from None
     if outcome.interrupted:
         _say("shadowit: interrupted; findings so far were stored and the scan is marked incomplete", err=True)
-    _refuse_failed(outcome)
+    _refuse_failed(outcome, json_path)
     return outcome
 
 
@@ -410,9 +432,18 @@ def _deliver(outcome: ScanOutcome, request: OutputRequest) -> None:
         state = run_state(outcome, request)
         write_outputs(outcome, request, sys.stdout, state)
     except OutputError as exc:
-        raise Failure(str(exc)) from None
+        raise Failure(f"{exc}{_stored_as(outcome, request.db)}") from None
     with use_language(request.presentation.language):
         _summary(outcome, request, state)
+
+
+def _stored_as(outcome: ScanOutcome, db: Optional[Path]) -> str:
+    """Where a scan whose files could not be written is kept, and how to write them again from there."""
+    scan_id = outcome.result.scan_id
+    if db is None or scan_id is None:
+        return "; the scan was not stored (no --db): run it again"
+    return (f"; the scan is stored as scan #{scan_id} in {db}: write it again with `shadowit export --db {db} "
+            f"--scan {scan_id} -o FILE.json` or `shadowit report --db {db} --scan {scan_id} -o FILE.html`")
 
 
 def _summary(outcome: ScanOutcome, outputs: OutputRequest, state: Optional[SiteState] = None) -> None:
@@ -492,7 +523,8 @@ def _argv() -> str:
 @main.command()
 @click.option("--db", "dbs", multiple=True, required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Database(s) to report on; several make a consolidated multi-site report.")
-@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              callback=_in_existing_directory)
 @click.option("--scan", "scan_id", type=int, help="Scan id (default: the latest complete scan).")
 @click.option("--site", default=None, help="Only this site (default: every site in the database(s)).")
 @click.option("--rules", "rules", multiple=True, type=click.Path(exists=True, dir_okay=False))
@@ -586,7 +618,8 @@ def diff(scans, db, site, as_json) -> None:
 @click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="json", show_default=True)
 @click.option("--style", type=click.Choice(list(BLOCKLIST_STYLES)), default="hosts", show_default=True,
               help="Block-list form: hosts (0.0.0.0 name), dnsmasq/Pi-hole (address=/name/0.0.0.0), domains.")
-@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+              callback=_in_existing_directory)
 def export(db, scan_id, fmt, style, out) -> None:
     """Export one scan: JSON (the --json contract), CSV, or a block list of its unsanctioned services."""
     request = ExportRequest(db=db, scan_id=scan_id, fmt=fmt, style=style, out=out)

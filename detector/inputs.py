@@ -29,6 +29,44 @@ class InputError(Exception):
     """An input path that cannot be read at all."""
 
 
+class UnreadableInput(InputError):
+    """One input file that cannot be opened, or is no regular file: the scan records it, with ``reason``, and goes
+    on."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
+
+
+FILE_TYPES = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+
+
+def _file_type(mode: int) -> str:
+    return next((name for test, name in FILE_TYPES if test(mode)), "not a regular file")
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a regular file (or a symlink to one) for reading; anything else is an InputError, never opened blocking.
+
+    A FIFO would block the scan until a writer comes, /dev/zero or /dev/urandom never end: their type is
+    checked before opening, and again on the open descriptor (O_NONBLOCK: opening a FIFO does not wait).
+    """
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise UnreadableInput(path, f"{_file_type(mode)}, not a regular file; skipped")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        raise UnreadableInput(path, f"cannot open: {exc.strerror or exc}; skipped") from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):  # swapped between the two looks
+        os.close(fd)
+        raise UnreadableInput(path, f"{_file_type(mode)}, not a regular file; skipped")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 class GunzipReader:
     """Streaming gunzip that hands out everything before a cut instead of raising.
 
@@ -124,7 +162,10 @@ class HashingReader:
 
 
 def discover(paths: list[str]) -> Iterator[Path]:
-    """Files named directly, and every regular file under named directories, in a stable order."""
+    """Files named directly, and every file under named directories, in a stable order.
+
+    Special files (FIFOs, devices, sockets) are listed too: reading refuses them with a warning naming each.
+    """
     for name in paths:
         path = Path(name)
         if path.is_dir():
@@ -171,9 +212,9 @@ def repeated_inputs(paths: Sequence[Path]) -> dict[int, tuple[Path, str]]:
 def is_capture_file(path: Path) -> bool:
     """pcap or pcapng, plain or gzipped, judged from the first bytes only (no full read)."""
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:
             head = stream.read(4096)
-    except OSError:
+    except (InputError, OSError):
         return False
     if head[:2] == GZIP_MAGIC:
         try:
@@ -187,10 +228,10 @@ def file_sha256(path: Path) -> Optional[str]:
     """The SHA-256 of a file's bytes as stored (compressed or not); None when it cannot be read."""
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:
             for chunk in iter(lambda: stream.read(1 << 20), b""):
                 digest.update(chunk)
-    except OSError:
+    except (InputError, OSError):
         return None
     return digest.hexdigest()
 
@@ -224,11 +265,8 @@ class OpenedInput:
 
     def __init__(self, path: Path):
         self.path = path
-        try:
-            self.size = path.stat().st_size
-            raw = open(path, "rb")
-        except OSError as exc:
-            raise InputError(f"{path}: {exc.strerror or exc}") from exc
+        raw = open_regular(path)
+        self.size = os.fstat(raw.fileno()).st_size
         self.hasher = HashingReader(raw)
         magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         self.compressed = magic == GZIP_MAGIC

@@ -123,8 +123,9 @@ def test_sigterm_during_a_scan_stores_an_incomplete_scan(tmp_path):
     folder = tmp_path / "drop"
     folder.mkdir()
     write_pcapng(folder / "a-office.pcapng", office_packets(T0))
-    fifo = folder / "b-stream.pcap"
-    os.mkfifo(fifo)  # a reader blocks here until the writer comes: a scan still running
+    huge = folder / "b-huge.bin"
+    huge.touch()
+    os.truncate(huge, 1 << 40)  # a sparse terabyte: the scan is still hashing it (a FIFO is no longer read)
     db = tmp_path / "t.db"
     env = dict(os.environ)
     proc = subprocess.Popen([sys.executable, "-m", "detector.cli", "scan", str(folder), "--db", str(db), "-q"],

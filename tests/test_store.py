@@ -265,8 +265,15 @@ def test_foreign_files_are_refused_untouched(tmp_path: Path):
     conn.close()
 
 
+def test_a_database_in_a_missing_directory_is_not_created(tmp_path: Path):
+    with pytest.raises(StoreError, match="cannot open"):
+        Store(tmp_path / "typo" / "audit.db")
+    assert not (tmp_path / "typo").exists()
+
+
 def test_new_database_file_is_private(tmp_path: Path):
     path = tmp_path / "sub" / "dir" / "audit.db"
+    path.parent.mkdir(parents=True)  # the store creates no directories: a mistyped --db fails (issue 25)
     with Store(path):
         pass
     assert path.stat().st_mode & 0o077 == 0

@@ -90,6 +90,10 @@ def write_stored_report(request: ReportRequest, reclassified: Callable[[ScanResu
     site_reports = []
     stores = [open_store(db) for db in request.dbs]
     try:
+        if policy is not None and any(store.read_only for store in stores):
+            archive = next(store.path for store in stores if store.read_only)
+            raise OutputError(f"{archive} is read-only: --rules stores the re-classified scans in it; "
+                              "re-classify a writable copy")
         for store in stores:
             for result in _chosen_scans(store, request):
                 if policy is not None:
@@ -100,7 +104,7 @@ def write_stored_report(request: ReportRequest, reclassified: Callable[[ScanResu
         if not site_reports:
             raise OutputError("no complete scan found")
         render(site_reports, request.out, request.presentation)
-        for store in stores:
+        for store in (store for store in stores if not store.read_only):  # an archive keeps its record as it is
             store.mark_reported([r.result.scan_id for r in site_reports if r.result.scan_id is not None
                                  and _belongs(store, r.result.scan_id, r.result.started)])
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, TextIO
@@ -36,15 +37,24 @@ class ExportRequest:
 
 
 def open_store(db: Path) -> Store:
-    """An existing database; a missing or unreadable one is a one-line OutputError (never created here)."""
+    """An existing database; a missing, damaged or unreadable one is a one-line OutputError (never created here).
+
+    A database this user cannot write (an evidence archive: the file or its directory read-only) is opened
+    read-only: everything but writing (re-classifying, marking scans reported) works.
+    """
     from detector.store import Store
 
     if not db.exists():
         raise OutputError(f"{db}: no such database")
     try:
-        return Store(db)
+        return Store(db, read_only=not writable(db))
     except StoreError as exc:
         raise OutputError(f"{db}: {exc}") from None
+
+
+def writable(db: Path) -> bool:
+    """Whether this user can write the database and create its journal beside it."""
+    return os.access(db, os.W_OK) and os.access(db.absolute().parent, os.W_OK)
 
 
 def scan_history(db: Path, site: Optional[str]) -> list[ScanSummary]:

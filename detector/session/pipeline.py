@@ -23,7 +23,7 @@ from detector.documents import choose_document, document_decoders
 from detector.documents.base import DocumentDecoder
 from detector.findings.finding import Finding
 from detector.findings.result import InputRecord
-from detector.inputs import InputError, OpenedInput, sniff_kind
+from detector.inputs import InputError, OpenedInput, UnreadableInput, sniff_kind
 from detector.interrupts import StopSignals
 from detector.logs import log_decoders
 from detector.logs.base import LogContext
@@ -147,7 +147,12 @@ class Scan:
 
     def add_file(self, path: Path) -> InputRecord:
         """Scan one file of any supported kind; problems become warnings on its record."""
-        opened = OpenedInput(path)
+        try:
+            opened = OpenedInput(path)
+        except UnreadableInput as exc:  # a FIFO, a device, a socket, no permission: recorded, never read
+            record = InputRecord(str(path), "", 0, "unsupported", warnings=[exc.reason])
+            self.inputs.append(record)
+            return record
         record = InputRecord(str(path), "", opened.size, "unknown")
         self.inputs.append(record)
         bad_times = self.router.bad_times
@@ -155,7 +160,11 @@ class Scan:
         try:
             head = opened.head()
             kind = sniff_kind(head)
-            if kind in ("pcap", "pcapng"):
+            if not head and not opened.damage():
+                record.kind = "log:unknown"
+                record.warnings.append("empty once decompressed; skipped" if opened.compressed
+                                       else "empty file; skipped")
+            elif kind in ("pcap", "pcapng"):
                 self._capture(opened, record)
             elif kind == "text":
                 self._log(opened, record, head)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from detector.store.errors import DuplicateFinding, LockBusy, ScanNotFound, SchemaTooNew, StoreError
+from detector.store.errors import DatabaseDamaged, DuplicateFinding, LockBusy, ScanNotFound, SchemaTooNew, StoreError
 
 if TYPE_CHECKING:
     from detector.store.diff import DIFF_SCHEMA, ScanDiff, SeverityChange
@@ -45,6 +45,7 @@ __all__ = [
     "DIFF_SCHEMA",
     "SCHEMA_VERSION",
     "CaptureDrops",
+    "DatabaseDamaged",
     "DuplicateFinding",
     "LockBusy",
     "ScanDiff",

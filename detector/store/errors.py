@@ -21,3 +21,7 @@ class DuplicateFinding(StoreError, ValueError):
 
 class LockBusy(StoreError):
     """Another run holds the lock of this database."""
+
+
+class DatabaseDamaged(StoreError):
+    """``PRAGMA quick_check`` found the file damaged: it is neither read nor written."""

@@ -7,14 +7,16 @@ The file is never deleted: removing a lock file lets two runs lock two inodes.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import socket
+import stat
 import time
 from pathlib import Path
 from typing import Optional, Union
 
-from detector.store.errors import LockBusy
+from detector.store.errors import LockBusy, StoreError
 
 POLL_SECONDS = 0.05
 
@@ -57,9 +59,25 @@ class ScanLock:
             "wait for it to finish or run with --wait"
         )
 
+    def _open(self) -> int:
+        """The lock file itself, never what a symlink or a second hard link points to: it gets truncated."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StoreError(f"lock {self.path} is a symbolic link; refusing to use it: remove it "
+                                 "(shadowit creates its own lock file)") from None
+            raise StoreError(f"cannot create lock {self.path}: {exc.strerror or exc}; use a --db in a directory "
+                             "you can write to") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            os.close(fd)
+            raise StoreError(f"lock {self.path} is not a plain file of its own (a device, a FIFO or a hard link); "
+                             "refusing to use it: remove it (shadowit creates its own lock file)")
+        return fd
+
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._open()
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while not self._try_lock(fd):
             if not self.wait or (deadline is not None and time.monotonic() >= deadline):

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
+from urllib.parse import quote
 
-from detector.store.errors import SchemaTooNew, StoreError
+from detector.store.errors import DatabaseDamaged, SchemaTooNew, StoreError
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -231,27 +232,77 @@ def migrate(db: Database, target: Optional[int] = None) -> int:
     return max(version, target)
 
 
+def _require_current(db: Database, path: Path) -> None:
+    """A read-only database cannot be migrated: it must already be at this shadowit's schema."""
+    version = schema_version(db)
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(f"database schema version {version} is newer than this shadowit understands "
+                           f"({SCHEMA_VERSION}); upgrade shadowit")
+    if version < SCHEMA_VERSION:
+        raise StoreError(f"{path} is read-only and at schema version {version} (this shadowit needs "
+                         f"{SCHEMA_VERSION}): read it from a writable copy, which is upgraded on opening")
+
+
 def _create_private(path: Path) -> None:
-    """Create the file readable by its owner only: it is audit data."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create the file readable by its owner only: it is audit data (its directory must exist: a typo is no tree)."""
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         pass
 
 
-def connect(path: Path, target: Optional[int] = None) -> Database:
-    """Open (creating if needed) and migrate; WAL + busy timeout for concurrent scans."""
+def check_intact(conn: sqlite3.Connection, path: Path) -> None:
+    """``PRAGMA quick_check`` before anything is read or written: a damaged file is refused, never written to."""
     try:
-        _create_private(path)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)").fetchall() if row[0] != "ok"]
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise StoreError(f"cannot open {path}: not a shadowit database ({exc})") from exc
+        problems = [str(exc)]
+    if problems:
+        detail = " ".join(" ".join(problems).split())[:200]
+        raise DatabaseDamaged(
+            f"{path} is damaged ({detail}); it was neither read nor written. Recover: restore the last good copy, "
+            f"or salvage the readable scans with `sqlite3 {path} .recover | sqlite3 recovered.db` and use "
+            "--db recovered.db")
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """Read-only, creating nothing beside the file.
+
+    Without a ``-wal`` file no writer has the database open: it is opened ``immutable`` (``mode=ro`` would
+    create ``-wal`` and ``-shm`` files in a writable directory, and fail in a read-only one). With one, a
+    writer may be at work: ``mode=ro`` reads through its journal.
+    """
+    uri = f"file:{quote(str(path.absolute()))}"
+    if Path(f"{path}-wal").exists():
+        return sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True)
+
+
+def connect(path: Path, target: Optional[int] = None, read_only: bool = False) -> Database:
+    """Open (creating if needed), check and migrate; WAL + busy timeout for concurrent scans.
+
+    ``read_only``: an existing database at the current schema, opened for reading only (an evidence archive);
+    nothing is created, migrated or written.
+    """
+    try:
+        if read_only:
+            conn = _open_read_only(path)
+        else:
+            _create_private(path)
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open {path}: {exc}") from exc
     try:
         from sqlite_utils import Database
 
+        check_intact(conn, path)
         db = Database(conn)
         db.execute("PRAGMA foreign_keys = ON")
+        if read_only:
+            _require_current(db, path)
+            return db
         db.enable_wal()
         migrate(db, target)
     except StoreError:

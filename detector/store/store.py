@@ -118,11 +118,12 @@ def _shown_status(stored: str) -> str:
 
 
 class Store:
-    """The scan database at ``path``, created and migrated on open."""
+    """The scan database at ``path``, checked, created and migrated on open (``read_only``: checked only)."""
 
-    def __init__(self, path: Union[Path, str]):
+    def __init__(self, path: Union[Path, str], read_only: bool = False):
         self.path = Path(path)
-        self.db = connect(self.path)
+        self.read_only = read_only
+        self.db = connect(self.path, read_only=read_only)
 
     def __enter__(self) -> Store:
         return self
