@@ -29,6 +29,7 @@ from detector.policy import RuleLoadError, load_ruleset, validate_files
 from detector.policy.catalog import CatalogError
 from detector.policy.matcher import REGEX_TIMEOUT_SECONDS, BoundedRegex
 from detector.schedule import DEFAULT_UNIT_DIR, PERIODS, Schedule, ScheduleError, install, installed, reported_scans
+from detector.secrets import redacted_command_line
 from detector.session.scan import ScanOutcome, ScanRequest, run_scan
 from detector.store import LockBusy, StoreError
 from detector.termsafe import SafeStream, term_safe
@@ -472,8 +473,8 @@ def _progress_stream():
 
 
 def _argv() -> str:
-    """The command line, for the scan record (shadowit takes no secrets as options)."""
-    return " ".join(sys.argv[1:])[:1000]
+    """The command line, for the scan record, with webhook tokens and URL passwords masked."""
+    return redacted_command_line(sys.argv[1:])[:1000]
 
 
 # ---------------------------------------------------------------- stored scans
