@@ -143,6 +143,13 @@ def protect(value: Union[str, bytes], key: bytes | None = None) -> Secret:
     )
 
 
+def is_the_secret(secret: Secret, text: str) -> bool:
+    """``text`` (a user name, say) is the clear value behind ``secret``: then it must be shown masked too."""
+    if not text or not secret.captured or not secret.fingerprint:
+        return False
+    return protect(text).fingerprint == secret.fingerprint
+
+
 NOT_CAPTURED = "(not captured)"
 
 
