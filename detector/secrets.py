@@ -167,6 +167,7 @@ def protect_missing() -> Secret:
 # Options whose value is a URL that carries a token (Slack, Teams and Discord webhooks put it in the path).
 SECRET_URL_OPTIONS = frozenset({"--notify-webhook"})
 REDACTED = "***"
+_QUERY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # a name such as token or key; anything else is masked whole
 _URL_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 
 
@@ -181,7 +182,7 @@ def masked_url(url: str) -> str:
     user = f"{REDACTED}@" if "@" in parts.netloc else ""
     segments = parts.path.split("/")
     path = "/".join(segments[:2] + [REDACTED if s else s for s in segments[2:]])
-    query = "&".join(f"{name}={REDACTED}" if sep else REDACTED
+    query = "&".join(f"{name}={REDACTED}" if sep and _QUERY_NAME.fullmatch(name) else REDACTED
                      for name, sep, _ in (pair.partition("=") for pair in parts.query.split("&")))
     return (f"{parts.scheme}://{user}{host}{port}{path}" + (f"?{query}" if parts.query else "")
             + (f"#{REDACTED}" if parts.fragment else ""))

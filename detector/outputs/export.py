@@ -32,8 +32,9 @@ BASE_COLUMNS = (
 # A spreadsheet runs a field starting with one of these as a formula; titles and
 # hosts come from captured traffic, so an attacker chooses them. A field starts
 # the cell or follows a separator some locale splits on (German and French Excel
-# split on ";", others on tab), after any spaces or an opening quote.
-_FORMULA_FIELD = re.compile(r"(?:^|(?<=[,;\t]))([ \"]*)(?=[=+\-@\t\r])")
+# split on ";", others on tab) or a line break (the writer leaves a CR unquoted),
+# after any spaces or an opening quote.
+_FORMULA_FIELD = re.compile(r"(?:^|(?<=[,;\t\r\n]))([ \"]*)(?=[=+\-@\t\r])")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # a negative number is a number, not a formula: left as is
 _DOMAIN = r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$"  # compiled on use
 
