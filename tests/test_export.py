@@ -79,7 +79,7 @@ def test_csv_neutralises_formulas_from_the_wire():
     ("a;=1+2;b", "a;'=1+2;b"),  # German and French Excel split on ";"
     ("x,@SUM(1)", "x,'@SUM(1)"),
     ("ok\t=cmd", "ok\t'=cmd"),
-    ("\r=1+2", "'\r=1+2"),
+    ("\r=1+2", "'\r'=1+2"),
     ("ok\r=1+2", "ok\r'=1+2"),  # the writer leaves a CR unquoted: readers start a row there
     ("a; \"=1+2\"", "a; \"'=1+2\""),  # spaces and an opening quote do not hide the field's start
     ("-site", "'-site"),
