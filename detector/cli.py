@@ -39,9 +39,10 @@ from detector.schedule import (
     prepare_cron_log,
     reported_scans,
 )
+from detector.secrets import redacted_command_line
 from detector.session.scan import ScanOutcome, ScanRequest, run_scan
 from detector.store import LockBusy, StoreError
-from detector.termsafe import SafeStream, term_safe
+from detector.termsafe import SafeLines, SafeStream, term_safe
 from detector.times import ZoneError, parse_zone
 from reports.i18n import LANGUAGES, _, severity_label, use_language
 from reports.options import ReportOptions
@@ -513,8 +514,8 @@ def _progress_stream():
 
 
 def _argv() -> str:
-    """The command line, for the scan record (shadowit takes no secrets as options)."""
-    return " ".join(sys.argv[1:])[:1000]
+    """The command line, for the scan record, with webhook tokens and URL passwords masked."""
+    return redacted_command_line(sys.argv[1:])[:1000]
 
 
 # ---------------------------------------------------------------- stored scans
@@ -623,8 +624,9 @@ def diff(scans, db, site, as_json) -> None:
 def export(db, scan_id, fmt, style, out) -> None:
     """Export one scan: JSON (the --json contract), CSV, or a block list of its unsanctioned services."""
     request = ExportRequest(db=db, scan_id=scan_id, fmt=fmt, style=style, out=out)
-    # a terminal gets control bytes escaped; a pipe or file gets the data as stored
-    _stored(export_scan, request, SafeStream(sys.stdout) if sys.stdout.isatty() else sys.stdout)
+    # a terminal gets control bytes escaped (a CSV row's own line end only); a pipe or file gets the data as stored
+    terminal = SafeLines(sys.stdout) if fmt == "csv" else SafeStream(sys.stdout)
+    _stored(export_scan, request, terminal if sys.stdout.isatty() else sys.stdout)
 
 
 def _stored(reader, *args):

@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets as _random
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Sequence, Union
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,13 @@ def protect(value: Union[str, bytes], key: bytes | None = None) -> Secret:
     )
 
 
+def is_the_secret(secret: Secret, text: str) -> bool:
+    """``text`` (a user name, say) is the clear value behind ``secret``: then it must be shown masked too."""
+    if not text or not secret.captured or not secret.fingerprint:
+        return False
+    return protect(text).fingerprint == secret.fingerprint
+
+
 NOT_CAPTURED = "(not captured)"
 
 
@@ -151,3 +160,45 @@ def protect_missing() -> Secret:
     never take part in reuse detection.
     """
     return Secret(mask=NOT_CAPTURED, fingerprint="", length=0, captured=False)
+
+
+# ---------------------------------------------------------------- command lines
+
+# Options whose value is a URL that carries a token (Slack, Teams and Discord webhooks put it in the path).
+SECRET_URL_OPTIONS = frozenset({"--notify-webhook"})
+REDACTED = "***"
+_QUERY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # a name such as token or key; anything else is masked whole
+_URL_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+
+
+def masked_url(url: str) -> str:
+    """Scheme, host, port and the first path segment of ``url``; user-info, later segments and values masked."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a URL a client would accept: nothing of it is kept
+        return REDACTED
+    user = f"{REDACTED}@" if "@" in parts.netloc else ""
+    segments = parts.path.split("/")
+    path = "/".join(segments[:2] + [REDACTED if s else s for s in segments[2:]])
+    query = "&".join(f"{name}={REDACTED}" if sep and _QUERY_NAME.fullmatch(name) else REDACTED
+                     for name, sep, _ in (pair.partition("=") for pair in parts.query.split("&")))
+    return (f"{parts.scheme}://{user}{host}{port}{path}" + (f"?{query}" if parts.query else "")
+            + (f"#{REDACTED}" if parts.fragment else ""))
+
+
+def _redacted_argument(argument: str, after: str) -> str:
+    """One argument, given the one before it: a secret option's value, or any URL's user-info, masked."""
+    name, equals, value = argument.partition("=")
+    if after in SECRET_URL_OPTIONS:
+        return masked_url(argument)
+    if equals and name in SECRET_URL_OPTIONS:
+        return f"{name}={masked_url(value)}"
+    return _URL_USER_INFO.sub(rf"\1{REDACTED}@", argument)
+
+
+def redacted_command_line(arguments: Sequence[str]) -> str:
+    """The command line as stored and shown: webhook tokens and URL passwords masked (README "Secrets")."""
+    return " ".join(_redacted_argument(argument, before)
+                    for before, argument in zip(["", *arguments], arguments))

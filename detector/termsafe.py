@@ -2,32 +2,44 @@
 
 A user name of ``ESC ] 52 ; c ; ... BEL`` writes the auditor's clipboard on
 common terminals; ``ESC ] 0 ;`` retitles the window; a right-to-left override
-(U+202E) makes ``gpj.exe`` read as ``exe.jpg``. Every string that came from
-input is shown with such characters escaped, Python-style (``\\x1b``,
-``\\u202e``), so the line shows exactly what was on the wire and nothing acts
-on the terminal.
+(U+202E) makes ``gpj.exe`` read as ``exe.jpg``; tag characters (U+E0000 to
+U+E007F) and variation selectors carry hidden ASCII past a reader. Every
+string that came from input is shown with such characters escaped,
+Python-style (``\\x1b``, ``\\u202e``), so the line shows exactly what was on
+the wire and nothing acts on the terminal.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
-# bidi embeddings, overrides and isolates, and the implicit marks (LRM, RLM, ALM)
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-# invisible characters that can hide or join text on a terminal
-_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u2028\u2029")
+# Format characters (Unicode category Cf: bidi controls, zero-width marks, tags, ...) and line/paragraph
+# separators act on or vanish from a terminal; these invisible ones are of other categories.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Zl", "Zp", "Cs"})
+_INVISIBLE_RANGES = (
+    (0xFE00, 0xFE0F),  # variation selectors
+    (0xE0000, 0xE007F),  # the tag block, unassigned code points included
+    (0xE0100, 0xE01EF),  # variation selectors supplement
+)
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")  # grapheme joiner, Hangul and Khmer fillers
 
 
 def _needs_escape(ch: str, keep: str) -> bool:
     code = ord(ch)
     if ch in keep:
         return False
-    return code < 0x20 or 0x7F <= code <= 0x9F or ch in _BIDI or ch in _INVISIBLE or 0xD800 <= code <= 0xDFFF
+    if code < 0x20 or 0x7F <= code <= 0x9F:
+        return True
+    return code >= 0xA0 and (ch in _INVISIBLE or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+                            or any(low <= code <= high for low, high in _INVISIBLE_RANGES))
 
 
 def _escaped(ch: str) -> str:
     code = ord(ch)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def term_safe(value: Any, keep: str = "") -> str:
@@ -61,3 +73,14 @@ class SafeStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
+
+
+class SafeLines(SafeStream):
+    """A stream written whole lines at a time (csv.writer writes one row per call): only the line end is kept.
+
+    A CSV cell may hold a quoted \\r or \\n; on a terminal that would forge a row, so it is escaped there.
+    """
+
+    def write(self, text: str) -> int:
+        body, end = (text[:-1], "\n") if text.endswith("\n") else (text, "")
+        return self.stream.write(term_safe(body, keep="\t") + end)

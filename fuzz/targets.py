@@ -414,6 +414,39 @@ def logo(data: bytes) -> None:
         raise AssertionError("sanitising a sanitised SVG changed it")
 
 
+# ---------------------------------------------------------------- outputs that hold hostile text
+
+
+def csv_export(data: bytes) -> None:
+    """The CSV writer fed hostile findings: no field of any row, split as any locale splits, starts a formula."""
+    import csv
+
+    from detector.findings.result import ScanResult
+    from detector.outputs.export import neutralise_formula, write_csv
+
+    text = data.decode("utf-8", "replace")
+    out = io.StringIO()
+    write_csv(ScanResult(TS, TS + 60, "0", "ab" * 32, [], _hostile_findings(data), site=text[:30], scan_id=1), out)
+    for row in csv.reader(io.StringIO(out.getvalue(), newline="")):
+        for cell in row:
+            if neutralise_formula(cell) != cell:
+                raise AssertionError(f"CSV cell left a formula live: {cell[:80]!r}")
+
+
+def command_line(data: bytes) -> None:
+    """Command-line redaction: a --notify-webhook URL's path token, query values and user-info never survive."""
+    from detector.secrets import redacted_command_line
+
+    text = data.decode("utf-8", "replace")
+    token = "T0KEN" + str(len(data))
+    url = f"https://user:{token}@{text[:20]}/services/{text[20:40]}/{token}?key={token}#{token}"
+    for arguments in (["scan", text, "--notify-webhook", url], ["scan", f"--notify-webhook={url}", text[40:]],
+                      text.split(" ")):
+        shown = redacted_command_line(arguments)
+        if token in shown and token not in " ".join(a for a in arguments if "--notify-webhook" not in a and a != url):
+            raise AssertionError(f"a webhook token survived redaction: {shown[:200]!r}")
+
+
 # ---------------------------------------------------------------- registry
 
 
@@ -462,6 +495,8 @@ def build_registry() -> dict[str, Target]:
     registry.add(Target("rules_yaml", rules_yaml, "rules", 65536, _first_line(rules_yaml.__doc__)))
     registry.add(Target("rules", rules_file, "rules", 65536, _first_line(rules_file.__doc__)))
     registry.add(Target("report", report, "report", 4096, _first_line(report.__doc__)))
+    registry.add(Target("csv_export", csv_export, "report", 4096, _first_line(csv_export.__doc__)))
+    registry.add(Target("command_line", command_line, "report", 1024, _first_line(command_line.__doc__)))
     registry.add(Target("scan_file", scan_file, "file", 65536, _first_line(scan_file.__doc__)))
     registry.add(Target("logo", logo, "logo", 16384, _first_line(logo.__doc__)))
     return registry.targets

@@ -7,9 +7,10 @@ import json
 import sqlite3
 
 from click.testing import CliRunner
-from cred_packets import BUILDERS, smtp_mail, write_fixture
+from cred_packets import BUILDERS, CLIENT, SERVER, T0, ftp_exchange, smtp_mail, write_fixture
 
 from detector.cli import main
+from detector.samples import tcp_session, write_pcap
 
 DOCUMENT_SECRETS = ["Qwer!y2026", "Vpn!2026ok", "Dr&ucker9", "Sr!v3r-42", "Konto!2026x"]
 
@@ -55,3 +56,24 @@ def test_no_clear_secret_in_any_output(tmp_path):
     for where, text in outputs.items():
         leaked = [s for s in secrets if s in text]
         assert leaked == [], f"clear secrets in {where}"
+
+
+def test_a_password_equal_to_its_user_name_is_masked_as_the_user_name_too(tmp_path):
+    same = "Sam3Pass!x"
+    capture = write_pcap(tmp_path / "ftp.pcap", tcp_session(CLIENT, SERVER, 50126, 21, ftp_exchange(same, same), T0))
+    out_json, report, db = tmp_path / "scan.json", tmp_path / "report.html", tmp_path / "scan.db"
+    runner = CliRunner()
+    result = runner.invoke(main, ["scan", str(capture), "--json", str(out_json), "--report", str(report),
+                                  "--db", str(db)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [login] = [f for f in json.loads(out_json.read_text())["findings"] if f["attributes"].get("protocol") == "ftp"]
+    mask = login["attributes"]["secret_mask"]
+    assert login["attributes"]["username"] == mask and mask in login["title"]
+    assert "password equals the user name" in login["attributes"]["note"]
+    outputs = {
+        "json": out_json.read_text(), "report": report.read_text(), "console": result.output,
+        "db": "\n".join(sqlite3.connect(db).iterdump()),
+        "csv": runner.invoke(main, ["export", "--db", str(db), "--format", "csv"]).output,
+    }
+    for where, text in outputs.items():
+        assert same not in text, f"the clear password (as the user name) in {where}"

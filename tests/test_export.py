@@ -17,7 +17,7 @@ from detector.cli import main
 from detector.findings.filesharing import ServiceUseAttributes
 from detector.findings.finding import Finding
 from detector.findings.result import ScanResult
-from detector.outputs.export import blocklist, write_blocklist, write_csv
+from detector.outputs.export import blocklist, neutralise_formula, write_blocklist, write_csv
 from detector.policy.catalog import load_catalog
 from detector.samples import office_packets, write_pcapng
 
@@ -73,6 +73,37 @@ def test_csv_neutralises_formulas_from_the_wire():
     write_csv(ScanResult(T0, T0, "t", "r", [], [finding], site="-site", scan_id=4), out)
     row = next(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["title"].startswith("'=") and row["hosts"].startswith("'@") and row["site"] == "'-site"
+
+
+@pytest.mark.parametrize("cell, neutralised", [
+    ("a;=1+2;b", "a;'=1+2;b"),  # German and French Excel split on ";"
+    ("x,@SUM(1)", "x,'@SUM(1)"),
+    ("ok\t=cmd", "ok\t'=cmd"),
+    ("\r=1+2", "'\r'=1+2"),
+    ("ok\r=1+2", "ok\r'=1+2"),  # the writer leaves a CR unquoted: readers start a row there
+    ("a; \"=1+2\"", "a; \"'=1+2\""),  # spaces and an opening quote do not hide the field's start
+    ("-site", "'-site"),
+])
+def test_csv_neutralises_a_formula_at_the_start_of_any_field_a_locale_splits(cell, neutralised):
+    assert neutralise_formula(cell) == neutralised
+
+
+@pytest.mark.parametrize("cell", ["-70", "-1.5", "42", "10.0.0.1; 10.0.0.2", "Branch, Köln", "a - b", ""])
+def test_csv_leaves_numbers_and_ordinary_text_as_they_are(cell):
+    assert neutralise_formula(cell) == cell
+
+
+def test_csv_row_keeps_numbers_numeric_and_splits_no_field_into_a_formula():
+    finding = Finding(id="f1", title="login a;=1+2;b", first_seen=T0, last_seen=T0, count=3,
+                      hosts=["10.0.0.1", "=cmd|' /C calc'!A0"], attributes=ServiceUseAttributes())
+    out = io.StringIO()
+    write_csv(ScanResult(T0, T0, "t", "r", [], [finding], site="Branch", scan_id=4), out)
+    row = next(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["title"] == "login a;'=1+2;b" and row["hosts"] == "10.0.0.1; '=cmd|' /C calc'!A0"
+    assert row["count"] == "3" and row["scan_id"] == "4"
+    for line in out.getvalue().splitlines():
+        for separator in ",;\t":
+            assert not any(part.lstrip(' "').startswith(("=", "+", "@")) for part in line.split(separator))
 
 
 def test_json_export_names_operator_host_and_command_line(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -213,3 +214,62 @@ def test_database_stays_readable_after_a_full_disk(tmp_path):
     history = shadowit("history", "--db", db)
     assert history.returncode == 0 and b"disk I/O error" not in history.stderr, history.stderr
     assert shadowit("report", "--db", db, "-o", tmp_path / "r.html").returncode == 0
+
+
+# ---------------------------------------------------------------- terminal: invisible characters and forged lines
+
+
+def test_term_safe_escapes_tags_variation_selectors_and_other_invisible_characters():
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "rm -rf")  # ASCII smuggled as tag characters
+    shown = term_safe(f"ok{hidden}\U000e0001\ufe0f\U000e0100\u200b\u00ad\u2028\u180e\u2061\u3164.")
+    assert shown == ("ok\\U000e0072\\U000e006d\\U000e0020\\U000e002d\\U000e0072\\U000e0066\\U000e0001\\ufe0f\\U000e0100"
+                     "\\u200b\\xad\\u2028\\u180e\\u2061\\u3164.")
+    assert term_safe("Köln 東京 🙂 ü") == "Köln 東京 🙂 ü"  # visible text, emoji included, is kept
+
+
+def _pty_run(args: tuple, tty: str) -> bytes:
+    """The command with stdout or stderr on a terminal (a pty), as a user at a console sees it."""
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    seen = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    streams = {"stdout": slave, "stderr": subprocess.PIPE} if tty == "stdout" else {"stdout": subprocess.PIPE,
+                                                                                     "stderr": slave}
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="120")
+    proc = subprocess.run([sys.executable, "-m", "detector.cli", *map(str, args)], timeout=120, env=env, **streams)
+    os.close(slave)
+    reader.join(10)
+    os.close(master)
+    assert proc.returncode == 0, proc
+    return bytes(seen)
+
+
+def test_a_file_name_cannot_forge_lines_in_the_progress_bar_or_a_csv_on_a_terminal(tmp_path):
+    capture = write_pcap(tmp_path / "ftp.pcap",
+                         tcp_session(CLIENT, SERVER, 50125, 21, ftp_exchange("alice", "Hunter2!secret"), T0))
+    data = capture.read_bytes()
+    order = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+    junk = struct.pack(order + "IIII", int(T0) + 60, 0, 1500, 1500) + b"\x00" * 1500  # big enough for the bar
+    forged = tmp_path / "ftp\r\nFORGED,row.pcap"
+    forged.write_bytes(data + junk * 3000)
+    db = tmp_path / "s.db"
+    progress = _pty_run(("scan", forged, "--db", db), tty="stderr")
+    assert b"ftp\\x0d\\x0aFORGED" in progress, progress
+    assert b"\nFORGED" not in progress and b"\rFORGED" not in progress
+    exported = _pty_run(("export", "--db", db, "--format", "csv"), tty="stdout")
+    assert b"ftp\\x0d\\x0aFORGED" in exported, exported
+    assert b"\nFORGED" not in exported and b"\rFORGED" not in exported

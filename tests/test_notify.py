@@ -6,6 +6,8 @@ import email
 import http.server
 import json
 import socketserver
+import sqlite3
+import sys
 import threading
 
 import pytest
@@ -14,6 +16,7 @@ from click.testing import CliRunner
 from detector.cli import main
 from detector.outputs.notify import NOTIFY_SCHEMA, NotifyConfig, NotifyConfigError, redact_url
 from detector.samples import DEMO_PASSWORDS, office_packets, write_pcapng
+from detector.secrets import redacted_command_line
 
 T0 = 1_793_610_000.0
 
@@ -162,3 +165,38 @@ def test_bad_notify_options_exit_2(office):
     with pytest.raises(NotifyConfigError):
         NotifyConfig(smtp="host:port", to=["a@b"]).check()
     assert redact_url("https://hooks.example.org/services/T0/B1/XYZ") == "https://hooks.example.org/…"
+
+
+def test_webhook_token_is_in_no_stored_or_shown_command_line(webhook, office, tmp_path, monkeypatch):
+    url, received = webhook
+    slack_like = url.replace("/hooks/T0KEN-secret", "/services/T000/B000/XXXXSECRET?token=QUERYSECRET")
+    db, out_json, report = tmp_path / "n.db", tmp_path / "scan.json", tmp_path / "report.html"
+    args = ["scan", str(office), "--db", str(db), "--json", str(out_json), "--report", str(report), "-q",
+            "--notify-min-severity", "low", "--notify-webhook", slack_like]
+    monkeypatch.setattr(sys, "argv", ["shadowit", *args])  # the command line is recorded from sys.argv
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert len(received) == 1  # the webhook itself still gets the whole URL
+    stored = json.loads(out_json.read_text())["scan"]["command_line"]
+    assert stored.endswith("--notify-webhook " + slack_like.split("/services/")[0] + "/services/***/***/***?token=***")
+    outputs = {"json": out_json.read_text(), "report": report.read_text(), "console": result.output,
+               "db": "\n".join(sqlite3.connect(db).iterdump()), "export": run("export", "--db", str(db)).output,
+               "history": run("history", "--db", str(db), "--json").output}
+    for where, text in outputs.items():
+        assert "--notify-webhook" in text or where == "console", where  # each shows the command line
+        assert "XXXXSECRET" not in text and "QUERYSECRET" not in text and "T000" not in text, where
+
+
+@pytest.mark.parametrize("arguments, shown", [
+    (["scan", "x", "--notify-webhook", "https://hooks.slack.com/services/T000/B000/XXXXSECRET"],
+     "scan x --notify-webhook https://hooks.slack.com/services/***/***/***"),
+    (["scan", "--notify-webhook=https://u:pw@example.org:8443/hook?token=abc&flag", "x"],
+     "scan --notify-webhook=https://***@example.org:8443/hook?token=***&*** x"),
+    (["scan", "https://discord.com/api/webhooks/1/tok", "--notify-webhook", "http://[::1]:8/a/b#frag"],
+     "scan https://discord.com/api/webhooks/1/tok --notify-webhook http://[::1]:8/a/***#***"),
+    (["scan", "ftp://admin:hunter2@nas/share", "--notify-webhook", "http://[::1"], "scan ftp://***@nas/share "
+     "--notify-webhook ***"),
+    (["scan", "/srv/drop", "--db", "a.db", "--site", "hq"], "scan /srv/drop --db a.db --site hq"),
+])
+def test_command_line_masks_webhook_tokens_and_url_passwords(arguments, shown):
+    assert redacted_command_line(arguments) == shown

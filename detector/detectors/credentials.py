@@ -18,6 +18,7 @@ hand over thirty pages for one attack.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -31,10 +32,11 @@ from detector.findings.credentials import (
 from detector.findings.finding import Finding
 from detector.observations import Credential, Observation, SharedPassword
 from detector.policy.ipranges import address_value
-from detector.secrets import Secret
+from detector.secrets import Secret, is_the_secret
 
 MAX_CREDENTIALS = 50_000
 MAX_LISTED_USERS = 200
+PASSWORD_IS_USER_NAME = "password equals the user name"  # the user name is then shown as the secret's mask
 
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
@@ -89,6 +91,9 @@ class CredentialDetector(Detector):
             self._shared(obs)
 
     def _credential(self, obs: Credential) -> None:
+        if is_the_secret(obs.secret, obs.username):  # the user name would show the password in clear
+            note = "; ".join(filter(None, (PASSWORD_IS_USER_NAME, obs.note)))
+            obs = dataclasses.replace(obs, username=obs.secret.mask, note=note)
         key = (obs.protocol, obs.server, obs.username, obs.kind, obs.secret.fingerprint)
         use = self.uses.get(key)
         if use is None:

@@ -29,9 +29,13 @@ BASE_COLUMNS = (
     "tags", "risk", "evidence_count", "inputs",
     "exception_rule", "exception_reason", "exception_owner", "exception_expires", "exception_expired",
 )
-# A spreadsheet runs a cell starting with one of these as a formula; titles and
-# hosts come from captured traffic, so an attacker chooses them.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a field starting with one of these as a formula; titles and
+# hosts come from captured traffic, so an attacker chooses them. A field starts
+# the cell or follows a separator some locale splits on (German and French Excel
+# split on ";", others on tab) or a line break (the writer leaves a CR unquoted),
+# after any spaces or an opening quote.
+_FORMULA_FIELD = re.compile(r"(?:^|(?<=[,;\t\r\n]))([ \"]*)(?=[=+\-@\t\r])")
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # a negative number is a number, not a formula: left as is
 _DOMAIN = r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$"  # compiled on use
 
 
@@ -47,7 +51,10 @@ def write_json(result: ScanResult, out: TextIO) -> None:
 
 
 def neutralise_formula(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+    """``text`` with ``'`` before every field a spreadsheet in any locale could read as a formula."""
+    if _NUMBER.fullmatch(text):
+        return text
+    return _FORMULA_FIELD.sub(r"\1'", text)
 
 
 def _csv_row(result: ScanResult, finding: Finding, attribute_columns: list[str]) -> list[Any]:

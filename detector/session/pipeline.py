@@ -35,6 +35,7 @@ from detector.policy.settings import Settings
 from detector.protocols import packet_decoders
 from detector.site.names import NameDirectory
 from detector.site.networks import LocalNetworks, parse_networks
+from detector.termsafe import term_safe
 from detector.times import TRUSTED_AHEAD, TRUSTED_FROM, TS_MAX, TS_MIN
 
 if TYPE_CHECKING:  # incremental log reading loads only when asked for (start-up, issue 15)
@@ -367,7 +368,7 @@ class Scan:
             return None
         total = opened.size
         started = time.monotonic()
-        name = opened.path.name[:30]
+        name = term_safe(opened.path.name)[:30]  # the bar's stream keeps \r and \n: a file name must not forge lines
 
         def draw(done: int) -> None:
             share = min(done / total, 1.0)
