@@ -25,17 +25,24 @@ def verify(*units: Path) -> subprocess.CompletedProcess:
 
 
 def test_install_writes_a_timer_and_a_service_that_systemd_accepts(tmp_path):
-    result = run("schedule", "install", "--every", "daily", "--at", "02:00", "--name", "shadowit-hq",
-                 "--unit-dir", str(tmp_path), "--", "scan", "/srv/drop", "--db", "/var/lib/shadowit/hq.db",
-                 "--site", "HQ office", "--report", "/srv/reports/hq-100%.html")
+    state, reports = tmp_path / "lib", tmp_path / "reports"
+    command = ["schedule", "install", "--every", "daily", "--at", "02:00", "--name", "shadowit-hq",
+               "--unit-dir", str(tmp_path), "--", "scan", "/srv/drop", "--db", str(state / "hq.db"),
+               "--site", "HQ office", "--report", str(reports / "hq-100%.html")]
+    missing = run(*command)  # the job would fail every night: refused at install, nothing written
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert not (tmp_path / "shadowit-hq.service").exists()
+    state.mkdir()
+    reports.mkdir()
+    result = run(*command)
     assert result.exit_code == 0, result.output
     service, timer = tmp_path / "shadowit-hq.service", tmp_path / "shadowit-hq.timer"
     text = service.read_text()
     exec_start = [line for line in text.splitlines() if line.startswith("ExecStart=")][0]
     executable = exec_start.split("=", 1)[1].split(" ")[0]
     assert Path(executable).is_absolute() and Path(executable).name == "shadowit"
-    assert exec_start.endswith('scan /srv/drop --db /var/lib/shadowit/hq.db --site "HQ office" '
-                               '--report /srv/reports/hq-100%%.html')
+    assert exec_start.endswith(f'scan /srv/drop --db {state}/hq.db --site "HQ office" '
+                               f'--report {reports}/hq-100%%.html')
     assert "Type=oneshot" in text
     timer_text = timer.read_text()
     assert "OnCalendar=*-*-* 02:00:00" in timer_text and "Persistent=true" in timer_text
