@@ -180,13 +180,27 @@ def discover(paths: list[str]) -> Iterator[Path]:
             raise InputError(f"{name}: no such file or directory")
 
 
-def repeated_inputs(paths: Sequence[Path]) -> dict[int, tuple[Path, str]]:
+class InputDigests:
+    """SHA-256 of input files computed before reading, each at most once per scan, whichever check asks first."""
+
+    def __init__(self, paths: Sequence[Path]):
+        self.paths = paths
+        self.known: dict[int, Optional[str]] = {}
+
+    def __call__(self, index: int) -> Optional[str]:
+        if index not in self.known:
+            self.known[index] = file_sha256(self.paths[index])
+        return self.known[index]
+
+
+def repeated_inputs(paths: Sequence[Path], digest: Optional[InputDigests] = None) -> dict[int, tuple[Path, str]]:
     """Inputs whose bytes equal an earlier input's: their index in ``paths`` -> (that earlier path, SHA-256).
 
     The same capture in two folders would count twice (volumes doubled). Only
     regular files that share their size with another are hashed, so a scan of
     distinct files reads nothing twice.
     """
+    digest = digest or InputDigests(paths)
     by_size: dict[int, list[int]] = {}
     for index, path in enumerate(paths):
         try:
@@ -199,13 +213,13 @@ def repeated_inputs(paths: Sequence[Path]) -> dict[int, tuple[Path, str]]:
     for same_size in (group for group in by_size.values() if len(group) > 1):
         first_with: dict[str, Path] = {}
         for index in same_size:
-            digest = file_sha256(paths[index])
-            if digest is None:
+            sha256 = digest(index)
+            if sha256 is None:
                 continue
-            if digest in first_with:
-                repeats[index] = (first_with[digest], digest)
+            if sha256 in first_with:
+                repeats[index] = (first_with[sha256], sha256)
             else:
-                first_with[digest] = paths[index]
+                first_with[sha256] = paths[index]
     return repeats
 
 
@@ -221,7 +235,7 @@ def is_capture_file(path: Path) -> bool:
             head = zlib.decompressobj(wbits=31).decompress(head, 8)
         except zlib.error:
             return False
-    return head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC
+    return sniff_kind(head[:4]) in ("pcap", "pcapng")
 
 
 def file_sha256(path: Path) -> Optional[str]:

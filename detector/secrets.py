@@ -125,6 +125,17 @@ def protect(value: Union[str, bytes], key: bytes | None = None) -> Secret:
     else:
         clear = value
         raw = value.encode("utf-8", "replace")
+    return Secret(
+        mask=mask(len(clear), clear[:1]),
+        fingerprint=keyed_fingerprint(raw, key),
+        length=len(clear),
+        weak=is_weak(clear),
+        default=clear.lower() in COMMON_PASSWORDS,
+    )
+
+
+def keyed_fingerprint(raw: bytes, key: bytes | None = None) -> str:
+    """HMAC-SHA-256 of ``raw`` under the installation's key, shortened: what a Secret shows instead of its value."""
     key = key or installation_key()
     keyed = _KEYED.get(key)
     if keyed is None:
@@ -133,21 +144,14 @@ def protect(value: Union[str, bytes], key: bytes | None = None) -> Secret:
         keyed = _KEYED[key] = hmac.new(key, digestmod=hashlib.sha256)
     mac = keyed.copy()
     mac.update(raw)
-    digest = mac.hexdigest()[:16]
-    return Secret(
-        mask=mask(len(clear), clear[:1]),
-        fingerprint=digest,
-        length=len(clear),
-        weak=is_weak(clear),
-        default=clear.lower() in COMMON_PASSWORDS,
-    )
+    return mac.hexdigest()[:16]
 
 
 def is_the_secret(secret: Secret, text: str) -> bool:
     """``text`` (a user name, say) is the clear value behind ``secret``: then it must be shown masked too."""
     if not text or not secret.captured or not secret.fingerprint:
         return False
-    return protect(text).fingerprint == secret.fingerprint
+    return keyed_fingerprint(text.encode("utf-8", "replace")) == secret.fingerprint
 
 
 NOT_CAPTURED = "(not captured)"

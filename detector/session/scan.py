@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, TextIO
 from detector import __version__
 from detector.findings.finding import Finding
 from detector.findings.result import InputRecord, ScanResult
-from detector.inputs import discover, file_sha256, is_capture_file, repeated_inputs
+from detector.inputs import InputDigests, discover, is_capture_file, repeated_inputs
 from detector.interrupts import StopSignals, stop_reason
 from detector.session.pipeline import Scan, ScanConfig
 from detector.session.policy import Policy, classify_and_score
@@ -187,26 +187,29 @@ class ScanSession:
     def read(self, paths: Sequence[Path]) -> None:
         """Scan every input in turn, each content once; a stop signal ends the reading, and what was read stays."""
         try:
-            repeats = repeated_inputs(paths)
-            earlier = self.read_by_earlier_scans(paths) if self.incremental else {}
+            digests = InputDigests(paths)
+            repeats = repeated_inputs(paths, digests)
+            earlier = self.read_by_earlier_scans(paths, digests) if self.incremental else {}
             for index, path in enumerate(paths):
                 if index in repeats:
-                    self.skip_repeat(path, *repeats[index])
+                    first, sha256 = repeats[index]
+                    self.skip_duplicate(path, sha256, f"same content as {first} (SHA-256 {sha256[:16]}...): read once")
                 elif index in earlier:
-                    self.skip_read_before(path, earlier[index])
+                    seen = earlier[index]
+                    self.skip_duplicate(path, seen["sha256"], f"already read by scan {seen['scan_id']} "
+                                        f"({seen['path']}, same SHA-256); --incremental reads each capture once")
                 else:
                     self.add(path)
         except KeyboardInterrupt as exc:
             self.stopped_by = stop_reason(exc)
 
-    def skip_repeat(self, path: Path, first: Path, sha256: str) -> None:
-        """An input with the same bytes as one read before in this scan: recorded, with a warning, not read."""
-        record = InputRecord(str(path), sha256, path.stat().st_size, "duplicate",
-                             warnings=[f"same content as {first} (SHA-256 {sha256[:16]}...): read once"])
+    def skip_duplicate(self, path: Path, sha256: str, warning: str) -> None:
+        """An input whose bytes were read already (in this scan, or by an earlier one): recorded, not read."""
+        record = InputRecord(str(path), sha256, path.stat().st_size, "duplicate", warnings=[warning])
         self.scan.inputs.append(record)
         self.store_inputs([record])
 
-    def read_by_earlier_scans(self, paths: Sequence[Path]) -> dict[int, dict[str, Any]]:
+    def read_by_earlier_scans(self, paths: Sequence[Path], digest: InputDigests) -> dict[int, dict[str, Any]]:
         """``--incremental``: captures an earlier scan of this site already read (same SHA-256).
 
         Logs are read on from their stored positions instead (and never hashed here); a capture read again
@@ -214,17 +217,9 @@ class ScanSession:
         """
         if self.store is None or self.scan_id is None:
             return {}
-        digests = {index: file_sha256(path) for index, path in enumerate(paths) if is_capture_file(path)}
+        digests = {index: digest(index) for index, path in enumerate(paths) if is_capture_file(path)}
         known = self.store.inputs_read_before(self.request.site, [d for d in digests.values() if d], self.scan_id)
-        return {index: {**known[digest], "sha256": digest} for index, digest in digests.items() if digest in known}
-
-    def skip_read_before(self, path: Path, earlier: dict[str, Any]) -> None:
-        """An input an earlier scan of the site read whole: recorded, with a warning, not read again."""
-        record = InputRecord(str(path), earlier["sha256"], path.stat().st_size, "duplicate",
-                             warnings=[f"already read by scan {earlier['scan_id']} ({earlier['path']}, same SHA-256); "
-                                       "--incremental reads each capture once"])
-        self.scan.inputs.append(record)
-        self.store_inputs([record])
+        return {index: {**known[sha256], "sha256": sha256} for index, sha256 in digests.items() if sha256 in known}
 
     def store_inputs(self, records: list[InputRecord]) -> None:
         if self.store is not None and self.scan_id is not None:
