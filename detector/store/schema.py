@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -280,6 +281,24 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{uri}?immutable=1", uri=True)
 
 
+def _enable_wal(db: Database) -> None:
+    """Switch to WAL, waiting out other processes that open the same new database at the same moment.
+
+    Changing the journal mode needs the database to itself, and SQLite may answer "database is locked" at
+    once, without its busy handler, while another connection reads (an integrity check) or migrates; so the
+    switch is retried for as long as the busy timeout would have waited.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 def connect(path: Path, target: Optional[int] = None, read_only: bool = False) -> Database:
     """Open (creating if needed), check and migrate; WAL + busy timeout for concurrent scans.
 
@@ -303,7 +322,7 @@ def connect(path: Path, target: Optional[int] = None, read_only: bool = False) -
         if read_only:
             _require_current(db, path)
             return db
-        db.enable_wal()
+        _enable_wal(db)
         migrate(db, target)
     except StoreError:
         conn.close()
