@@ -30,6 +30,7 @@ class DnsQuery(Observation):
     qname: str
     qtype: int = 1
     answers: tuple[str, ...] = ()  # A/AAAA addresses in the response
+    ttl: Optional[float] = None  # the shortest TTL of those answers: how long the server said they hold
 
 
 @dataclass

@@ -95,13 +95,13 @@ def tcp_session(client: str, server: str, cport: int, sport: int, exchanges: Ite
 
 
 def dns_exchange(client: str, server: str, name: str, answers: list[str], t: float,
-                 sport: int = 53000) -> list[Packet]:
+                 sport: int = 53000, ttl: int = 60) -> list[Packet]:
     query = Ether(src=CLIENT_MAC, dst=SERVER_MAC) / _ip(client, server) / UDP(sport=sport, dport=53)
     query = query / DNS(id=sport, rd=1, qd=DNSQR(qname=name))
     query.time = t
     records = None
     for address in answers:
-        rr = DNSRR(rrname=name, type="AAAA" if ":" in address else "A", ttl=60, rdata=address)
+        rr = DNSRR(rrname=name, type="AAAA" if ":" in address else "A", ttl=ttl, rdata=address)
         records = rr if records is None else records / rr
     answer = {"an": records} if records is not None else {}
     reply = Ether(src=SERVER_MAC, dst=CLIENT_MAC) / _ip(server, client) / UDP(sport=53, dport=sport) / DNS(

@@ -101,6 +101,35 @@ def test_a_flow_waits_for_a_name_learned_later_in_the_input():
     assert found.attributes.service == "Dropbox" and found.attributes.bytes_up == 5000
 
 
+def test_the_dns_ttl_sets_how_long_an_answer_names_its_address(tmp_path):
+    """An answer holds for its TTL (at least an hour, at most a week); a flow after that is not attributed."""
+    def upload_hours_after_lookup(ttl: int, hours: float) -> object:
+        packets = dns_exchange(CLIENT, RESOLVER, "www.dropbox.com", [DROPBOX], T0, ttl=ttl)
+        packets += tcp_session(CLIENT, DROPBOX, 50000, 443, [(True, bytes(900)) for _ in range(4)],
+                               T0 + hours * 3600, step=1.0)
+        findings, _, _ = scan_files(save(tmp_path, packets, f"ttl{ttl}-{hours}.pcap"), rules=False)
+        return next((f for f in by_detector(findings, "filesharing.service")
+                     if f.attributes.service == "Dropbox" and f.attributes.bytes_up), None)
+
+    assert upload_hours_after_lookup(ttl=6 * 3600, hours=3) is not None  # inside the TTL
+    assert upload_hours_after_lookup(ttl=60, hours=3) is None  # a one-minute answer does not reach three hours
+    assert upload_hours_after_lookup(ttl=60, hours=0.5) is not None  # but holds the usual hour
+    assert upload_hours_after_lookup(ttl=2**31 - 1, hours=24 * 8) is None  # a hostile TTL is capped at a week
+
+
+def test_parse_dns_keeps_the_shortest_address_ttl():
+    from scapy.layers.dns import DNS, DNSQR, DNSRR
+
+    from detector.protocols.dns import parse_dns
+
+    answers = [DNSRR(rrname="a.example", type="CNAME", ttl=5, rdata="b.example"),
+               DNSRR(rrname="b.example", type="A", ttl=300, rdata="192.0.2.1"),
+               DNSRR(rrname="b.example", type="A", ttl=120, rdata="192.0.2.2")]
+    message = parse_dns(bytes(DNS(id=1, qr=1, qd=DNSQR(qname="a.example"), an=answers)))
+    assert message.answers == ("192.0.2.1", "192.0.2.2") and message.ttl == 120.0  # not the CNAME's
+    assert parse_dns(bytes(DNS(id=1, qr=1, qd=DNSQR(qname="a.example")))).ttl is None
+
+
 def test_a_name_outside_its_window_does_not_attribute(tmp_path):
     db = tmp_path / "site.db"
     write_names(tmp_path / "monday")

@@ -154,7 +154,7 @@ class FileSharingDetector(Detector):
 
     def _dns(self, obs: DnsQuery) -> None:
         for address in obs.answers:
-            self._learn(address, obs.qname, obs, "dns")
+            self._learn(address, obs.qname, obs, "dns", obs.ttl)
         self._named(obs.qname, obs.client, "dns", obs, f"DNS query {obs.qname} from {obs.client}")
 
     def _alias(self, obs: DnsAlias) -> None:
@@ -281,11 +281,11 @@ class FileSharingDetector(Detector):
 
     # ------------------------------------------------------------ the directory of names
 
-    def _learn(self, address: str, name: str, obs: Observation, source: str) -> None:
+    def _learn(self, address: str, name: str, obs: Observation, source: str, ttl: Optional[float] = None) -> None:
         """Record that ``address`` stood for ``name``; a service's name meters it and settles its waiting flows."""
         if not address or not name:
             return
-        self.names.learn(address, name, obs.ts, source, obs.where)
+        self.names.learn(address, name, obs.ts, source, obs.where, ttl)
         if self._service(name) is not None:
             self._watch(address)
             self._settle(address)

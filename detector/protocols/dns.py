@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import struct
 from dataclasses import dataclass
+from typing import Optional
 
 from detector.observations import DnsAlias, DnsQuery, Emit
 from detector.protocols.base import Datagram, DatagramDecoder, Endpoints, StreamDecoder, StreamSession
@@ -67,6 +68,7 @@ class DnsMessage:
     qtype: int
     answers: tuple[str, ...]
     aliases: tuple[str, ...]  # CNAME targets, in the order the answer section gives them
+    ttl: Optional[float] = None  # the shortest TTL of the address answers
 
 
 def parse_dns(msg: bytes) -> DnsMessage:
@@ -86,22 +88,26 @@ def parse_dns(msg: bytes) -> DnsMessage:
         pos += 4
     answers: list[str] = []
     aliases: list[str] = []
+    ttls: list[int] = []
     for _ in range(min(ancount, MAX_ANSWERS)):
         _, pos = read_name(msg, pos)
         if pos + 10 > len(msg):
             break
-        rtype, _rclass, _ttl, rdlen = struct.unpack_from("!HHIH", msg, pos)
+        rtype, _rclass, ttl, rdlen = struct.unpack_from("!HHIH", msg, pos)
         rdata = msg[pos + 10:pos + 10 + rdlen]
         if rtype == 1 and len(rdata) == 4:
             answers.append(socket.inet_ntop(socket.AF_INET, rdata))
+            ttls.append(ttl)
         elif rtype == 28 and len(rdata) == 16:
             answers.append(socket.inet_ntop(socket.AF_INET6, rdata))
+            ttls.append(ttl)
         elif rtype == 5 and len(aliases) < MAX_ALIASES:
             target, _ = read_name(msg, pos + 10)  # compressed names point into the whole message
             if target and target not in aliases:
                 aliases.append(target)
         pos += 10 + rdlen
-    return DnsMessage(bool(flags & 0x8000), name, qtype, tuple(answers), tuple(aliases))
+    return DnsMessage(bool(flags & 0x8000), name, qtype, tuple(answers), tuple(aliases),
+                      float(min(ttls)) if ttls else None)
 
 
 def emit_message(msg: bytes, client: str, server: str, from_client: bool, ts: float, where: str,
@@ -116,7 +122,7 @@ def emit_message(msg: bytes, client: str, server: str, from_client: bool, ts: fl
     if not parsed.is_response:
         emit(DnsQuery(ts, where, client, server, parsed.qname, parsed.qtype))
         return
-    emit(DnsQuery(ts, where, client, server, parsed.qname, parsed.qtype, parsed.answers))
+    emit(DnsQuery(ts, where, client, server, parsed.qname, parsed.qtype, parsed.answers, parsed.ttl))
     if parsed.aliases:
         emit(DnsAlias(ts, where, client, server, parsed.qname, parsed.aliases, parsed.answers))
 
