@@ -113,7 +113,8 @@ def test_explicit_equals_operator() -> None:
 
 
 def test_in_operator_and_list_shorthand() -> None:
-    assert matches("service_category: {in: [p2p, remote-access]}", finding(service_category="P2P"))
+    assert matches("service_category: {in: [p2p, remote-access]}", finding(service_category="p2p"))
+    assert matches("username: {in: [admin, root]}", any_finding(username="ADMIN"))  # text compares caseless
     assert not matches("service_category: {in: [p2p, remote-access]}", finding(service_category="paste"))
     assert matches("service_category: [p2p, remote-access]", finding(service_category="remote-access"))
 
@@ -467,8 +468,24 @@ def test_declared_choices_are_the_values_their_docs_list() -> None:
         for choice in spec.choices:
             assert f"`{choice}`" in spec.doc, (spec.owner, spec.name, choice)
     assert {"identified_by", "confidence", "kind", "direction", "risk", "pattern", "service_category"} <= set(closed)
-    assert "protocol" not in closed  # credential protocols are an open set, so one name stays open
+    assert "ssh" not in closed["protocol"] and {"ftp", "snmp", "http-basic", "ftp-retr"} <= set(closed["protocol"])
     assert "wifi-drops" in closed["category"] and "filesharing.attachment" in closed["detector"]
+
+
+def test_a_finding_cannot_carry_a_value_outside_its_declared_choices() -> None:
+    """Rules are validated against the declared choices, so a detector may not emit anything else."""
+    from detector.findings.attributes import AttributeTypeError
+    from detector.findings.credentials import CleartextLoginAttributes
+
+    assert CleartextLoginAttributes(protocol="imap").protocol == "imap"
+    with pytest.raises(AttributeTypeError, match="protocol='ssh' is not one of the declared choices"):
+        CleartextLoginAttributes(protocol="ssh")
+
+
+def test_a_rule_naming_an_undeclared_protocol_is_refused_with_its_place(tmp_path: Path, packs: Path) -> None:
+    path = write(tmp_path / "site.yaml", "rules:\n  - {id: r1, title: t, match: {protocol: telnett}, severity: high}\n")
+    (error,) = validate_files([path], packs_dir=packs)
+    assert str(error).startswith(f"{path}:2:") and "unknown protocol 'telnett'; did you mean 'telnet'?" in str(error)
 
 
 def test_errors_are_collected_across_files(tmp_path: Path, packs: Path) -> None:

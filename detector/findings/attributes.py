@@ -90,6 +90,12 @@ class Attributes:
             if not _fits(value, hints[name]):
                 raise AttributeTypeError(
                     f"{self.detector}: attribute {name}={value!r:.80} is not {_type_text(hints[name])}")
+        for name, choices in _choices(type(self)).items():
+            value = getattr(self, name)
+            outside = [v for v in (value if isinstance(value, list) else [value]) if v and v not in choices]
+            if outside:  # a detector emits a value rules cannot name: the declaration must list it first
+                raise AttributeTypeError(f"{self.detector}: attribute {name}={outside[0]!r:.80} is not one of the "
+                                         f"declared choices ({', '.join(choices)})")
 
     # ---------------------------------------------------------- construction from text
 
@@ -136,6 +142,12 @@ class Attributes:
     def flatten(self) -> dict[str, str]:
         """One CSV cell per attribute, columns named ``attr_<name>``."""
         return {f"attr_{name}": _cell(getattr(self, name)) for name in self.names()}
+
+
+@functools.cache
+def _choices(cls: type) -> dict[str, tuple[str, ...]]:
+    """The closed attributes of a kind and their declared values (checked on construction)."""
+    return {f.name: tuple(f.metadata["choices"]) for f in dataclasses.fields(cls) if f.metadata.get("choices")}
 
 
 @functools.cache

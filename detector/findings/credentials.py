@@ -8,6 +8,17 @@ from typing import Any, Optional
 from detector.findings.attributes import Attributes, attribute
 from detector.findings.finding import CATEGORY_CREDENTIALS
 
+# How a secret crosses the wire, as the decoders and log readers name it: the closed set a rule may name
+# (`protocol: ...`) and a finding may carry. A decoder that learns a new way adds it here first.
+CREDENTIAL_PROTOCOLS = (
+    "ftp", "telnet", "rlogin", "pop3", "imap", "smtp", "managesieve", "snmp", "ldap", "sip", "smb-ntlm",
+    "mysql", "postgresql", "redis", "irc", "irc-nickserv", "xmpp",
+    "http-basic", "http-proxy-basic", "http-digest", "http-ntlm", "http-form", "http-json", "http-query",
+    "http-form-token", "http-json-token", "http-query-token", "http-bearer", "http-token", "http-oauth",
+    "http-api-key",
+)
+PROTOCOL_VALUES = ", ".join(f"`{protocol}`" for protocol in CREDENTIAL_PROTOCOLS)
+
 
 @dataclass(frozen=True, kw_only=True)
 class CleartextLoginAttributes(Attributes):
@@ -17,8 +28,8 @@ class CleartextLoginAttributes(Attributes):
                "one secret sent over one protocol to several servers is one finding listing them in `servers`; "
                "`hosts` is the site's server that accepts it (the device to fix), else the site's clients")
 
-    protocol: str = attribute("`ftp`, `telnet`, `http-basic`, `http-form`, `pop3`, `imap`, `smtp`, `snmp`, `ldap`, "
-                              "`http-bearer`, ... (how the secret crossed the wire)", label="Protocol", default="")
+    protocol: str = attribute("how the secret crossed the wire: " + PROTOCOL_VALUES, label="Protocol", default="",
+                              choices=CREDENTIAL_PROTOCOLS)
     username: str = attribute("user name sent with the secret (empty for SNMP: the community is the secret)",
                               label="User", default="")
     secret_mask: str = attribute("mask of the secret: at most its first character and its length",
@@ -66,7 +77,8 @@ class BruteForceAttributes(Attributes):
     summary = ("repeated refused logins from one client to one server (brute force, password spraying) grouped "
                "into one finding")
 
-    protocol: str = attribute("login protocol", label="Protocol", default="")
+    protocol: str = attribute("login protocol: " + PROTOCOL_VALUES, label="Protocol", default="",
+                              choices=CREDENTIAL_PROTOCOLS)
     client: str = attribute("the client device (address) that made the attempts", label="Client", default="")
     used_by: list[str] = attribute("that client when it is one of the site's devices (a local address)",
                                    label="Used by", factory=list)
@@ -101,7 +113,8 @@ class ReuseAttributes(Attributes):
     usernames: list[str] = attribute("user names it was used with", label="Users", factory=list)
     services: list[str] = attribute("`protocol server:port` entries it was sent to", label="Services",
                                     factory=list)
-    protocols: list[str] = attribute("protocols it was sent over", label="Protocols", factory=list)
+    protocols: list[str] = attribute("protocols or message channels it was sent over", label="Protocols",
+                                     factory=list)
     clients: list[str] = attribute("client devices that sent it", label="Clients", factory=list)
     used_by: list[str] = attribute("the site's own clients (local addresses) that sent it", label="Used by",
                                    factory=list)
