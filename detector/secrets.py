@@ -134,6 +134,27 @@ def protect(value: Union[str, bytes], key: bytes | None = None) -> Secret:
     )
 
 
+SECRET_IN_TEXT = "[password]"
+MIN_SECRET_IN_TEXT = 3  # shorter passwords occur in names by chance ("ab" in "abbott"): only equality counts then
+
+
+def without_secret(text: str, secret: Union[str, bytes]) -> str:
+    """``text`` (a user or bind name sent with ``secret``) with every copy of the secret replaced.
+
+    People type the password into the user field, or a DN carries it; the
+    name is shown in findings and the device directory, so the clear value
+    must not reach them through it.
+    """
+    clear = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+    if not clear or not text:
+        return text
+    if text == clear:
+        return SECRET_IN_TEXT
+    if len(clear) < MIN_SECRET_IN_TEXT:
+        return text
+    return text.replace(clear, SECRET_IN_TEXT)
+
+
 def keyed_fingerprint(raw: bytes, key: bytes | None = None) -> str:
     """HMAC-SHA-256 of ``raw`` under the installation's key, shortened: what a Secret shows instead of its value."""
     key = key or installation_key()

@@ -77,3 +77,34 @@ def test_a_password_equal_to_its_user_name_is_masked_as_the_user_name_too(tmp_pa
     }
     for where, text in outputs.items():
         assert same not in text, f"the clear password (as the user name) in {where}"
+
+
+def test_a_password_typed_into_the_user_or_bind_name_is_replaced_everywhere(tmp_path):
+    """A DN carrying the password, or a user field holding it, reaches findings and the device directory only
+    with the password replaced (the device directory shows no user name at all for such a bind)."""
+    from cred_packets import ldap_bind, ldap_bind_response
+
+    secret = "Wint3r!Key"
+    ldap = [(True, ldap_bind(1, f"cn=svc,ou={secret},dc=office,dc=lan", secret)), (False, ldap_bind_response(1, 0)),
+            (True, ldap_bind(2, secret, secret)), (False, ldap_bind_response(2, 49))]
+    imap = [(False, b"* OK IMAP4rev1 ready\r\n"), (True, f'a1 LOGIN "anna {secret}" {secret}\r\n'.encode()),
+            (False, b"a1 NO [AUTHENTICATIONFAILED] bad\r\n")]
+    packets = tcp_session(CLIENT, SERVER, 50200, 389, ldap, T0) + tcp_session(CLIENT, SERVER, 50201, 143, imap, T0 + 5)
+    capture = write_pcap(tmp_path / "typed.pcap", packets)
+    out_json, report, db = tmp_path / "scan.json", tmp_path / "report.html", tmp_path / "scan.db"
+    runner = CliRunner()
+    result = runner.invoke(main, ["scan", str(capture), "--json", str(out_json), "--report", str(report),
+                                  "--db", str(db)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    document = json.loads(out_json.read_text())
+    users = {f["attributes"]["protocol"]: f["attributes"]["username"] for f in document["findings"]
+             if f["category"] == "plaintext-credentials" and f["detector"] == "credentials.cleartext"
+             and f["attributes"]["username"] != f["attributes"]["secret_mask"]}
+    assert users == {"ldap": "cn=svc,ou=[password],dc=office,dc=lan", "imap": "anna [password]"}
+    outputs = {
+        "json": out_json.read_text(), "report": report.read_text(), "console": result.output,
+        "db": "\n".join(sqlite3.connect(db).iterdump()),
+        "csv": runner.invoke(main, ["export", "--db", str(db), "--format", "csv"]).output,
+    }
+    for where, text in outputs.items():
+        assert secret not in text, f"the clear password (inside a user name) in {where}"

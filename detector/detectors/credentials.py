@@ -32,11 +32,12 @@ from detector.findings.credentials import (
 from detector.findings.finding import Finding
 from detector.observations import Credential, Observation, SharedPassword
 from detector.policy.ipranges import address_value
-from detector.secrets import Secret, is_the_secret
+from detector.secrets import SECRET_IN_TEXT, Secret, is_the_secret
 
 MAX_CREDENTIALS = 50_000
 MAX_LISTED_USERS = 200
 PASSWORD_IS_USER_NAME = "password equals the user name"  # the user name is then shown as the secret's mask
+PASSWORD_IN_USER_NAME = "the user name contained the password (replaced)"  # the decoder replaced it
 
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
@@ -91,9 +92,11 @@ class CredentialDetector(Detector):
             self._shared(obs)
 
     def _credential(self, obs: Credential) -> None:
-        if is_the_secret(obs.secret, obs.username):  # the user name would show the password in clear
+        if obs.username == SECRET_IN_TEXT or is_the_secret(obs.secret, obs.username):  # else shown in clear
             note = "; ".join(filter(None, (PASSWORD_IS_USER_NAME, obs.note)))
             obs = dataclasses.replace(obs, username=obs.secret.mask, note=note)
+        elif SECRET_IN_TEXT in obs.username:
+            obs = dataclasses.replace(obs, note="; ".join(filter(None, (PASSWORD_IN_USER_NAME, obs.note))))
         key = (obs.protocol, obs.server, obs.username, obs.kind, obs.secret.fingerprint)
         use = self.uses.get(key)
         if use is None:

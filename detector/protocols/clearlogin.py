@@ -13,7 +13,7 @@ from detector.observations import Credential, Emit, Observation
 from detector.protocols.base import Endpoints, StreamSession
 from detector.protocols.sasl import b64, plain
 from detector.protocols.text import LineSplitter, text
-from detector.secrets import protect
+from detector.secrets import protect, without_secret
 from detector.textscan import shared_passwords
 
 if TYPE_CHECKING:  # the email package loads with the first mail seen (start-up, issue 15)
@@ -64,8 +64,8 @@ class LoginSession(StreamSession):
             notes.append("STARTTLS was attempted but the login still went in clear")
         e = self.ends
         self.pending = Credential(ts, where, protocol or self.protocol, e.client, e.server, e.server_port,
-                                  user[:256], protect(password), kind=kind, note=", ".join(notes)[:200],
-                                  starttls=self.starttls)
+                                  without_secret(user, password)[:256], protect(password), kind=kind,
+                                  note=", ".join(notes)[:200], starttls=self.starttls)
 
     # ------------------------------------------------------------ SASL PLAIN and LOGIN (SMTP, POP3, IMAP)
 

@@ -30,6 +30,7 @@ from detector.protocols.ber import (
 from detector.protocols.clearlogin import LoginSession
 from detector.protocols.ntlmssp import parse_authenticate
 from detector.protocols.text import text
+from detector.secrets import SECRET_IN_TEXT, without_secret
 
 LDAP_PORTS = frozenset({389, 3268})
 BIND_REQUEST, BIND_RESPONSE = 0x60, 0x61
@@ -100,8 +101,8 @@ class LdapSession(LoginSession):
                                        domain=ntlm.domain, source="ldap-bind"))
         if auth.tag != SIMPLE_AUTH or not auth.value:
             return True  # SASL, anonymous or unauthenticated bind: no clear password
-        user, domain = bind_user(text(name, 256))
-        if user:
+        user, domain = bind_user(without_secret(text(name, 256), auth.value))
+        if user and SECRET_IN_TEXT not in user:
             self.emit(HostIdentity(ts, where, self.ends.client, username=user, domain=domain, source="ldap-bind"))
         if len(self.bind_ids) < 64:
             self.bind_ids[msgid] = None
