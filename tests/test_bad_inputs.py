@@ -168,6 +168,27 @@ def damaged_db(tmp_path, capture) -> Path:
     return db
 
 
+def test_a_scan_checks_its_database_once_and_a_change_by_anyone_else_again(tmp_path, capture, monkeypatch):
+    """quick_check reads the whole file: once per process, not again for the JSON, the report and the state;
+    a file damaged after this process closed it is checked (and refused) on the next open."""
+    from click.testing import CliRunner
+
+    from detector.cli import main
+    from detector.store import schema
+
+    checked: list[Path] = []
+    real_check = schema._check
+    monkeypatch.setattr(schema, "_check", lambda conn, path: (checked.append(path), real_check(conn, path)))
+    db = tmp_path / "once.db"
+    args = ["scan", str(capture), "--db", str(db), "--json", str(tmp_path / "s.json"),
+            "--report", str(tmp_path / "r.html"), "-q"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert checked == [db]
+    damage_one_page(db)
+    result = CliRunner().invoke(main, ["history", "--db", str(db)])
+    assert result.exit_code == 2 and "is damaged" in result.output and checked == [db, db]
+
+
 @pytest.mark.parametrize("command", [("history",), ("report", "-o", "{tmp}/r.html"), ("export", "-o", "{tmp}/e.json"),
                                      ("diff",), ("scan", "{capture}")])
 def test_a_damaged_database_is_refused_in_one_line_and_never_written(tmp_path, capture, damaged_db, command):

@@ -252,8 +252,46 @@ def _create_private(path: Path) -> None:
         pass
 
 
+# Files this process found intact, by identity and last change: a scan opens its database for the scan,
+# then for the JSON, the report and a notification, and quick_check reads the whole file, so it runs once
+# per file and process. A store closed after writing records the file's new stamp (its own change); any
+# other change (another process, a damaged disk, a new file on a re-used inode) is checked again.
+_INTACT: set[tuple[int, ...]] = set()
+MAX_INTACT = 64
+
+
+def _stamp(path: Path) -> Optional[tuple[int, ...]]:
+    """Identity and last change of the file and of its write-ahead log (another writer may touch only that)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    try:
+        wal = os.stat(f"{path}-wal")
+        log = (wal.st_size, wal.st_mtime_ns)
+    except OSError:
+        log = (-1, -1)
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, *log
+
+
+def remember_intact(path: Path) -> None:
+    """The file as this process leaves it (checked on open, then written by this process only)."""
+    stamp = _stamp(path)
+    if stamp is not None:
+        if len(_INTACT) >= MAX_INTACT:
+            _INTACT.clear()
+        _INTACT.add(stamp)
+
+
 def check_intact(conn: sqlite3.Connection, path: Path) -> None:
     """``PRAGMA quick_check`` before anything is read or written: a damaged file is refused, never written to."""
+    if _stamp(path) in _INTACT:
+        return
+    _check(conn, path)
+    remember_intact(path)
+
+
+def _check(conn: sqlite3.Connection, path: Path) -> None:
     try:
         problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)").fetchall() if row[0] != "ok"]
     except sqlite3.DatabaseError as exc:

@@ -26,7 +26,7 @@ from detector.site.names import NameSighting
 from detector.store import codec
 from detector.store.diff import ScanDiff
 from detector.store.errors import DuplicateFinding, ScanNotFound, StoreError
-from detector.store.schema import connect, schema_version, write_transaction
+from detector.store.schema import connect, remember_intact, schema_version, write_transaction
 from detector.store.state import NOT_RECHECKED, SiteState, StoredScan, diff_results, site_state, site_states
 from detector.times import iso
 
@@ -133,6 +133,7 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+        remember_intact(self.path)  # checked on open; what changed since is this store's own writing
 
     @property
     def schema_version(self) -> int:
