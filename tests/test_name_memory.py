@@ -162,3 +162,30 @@ def test_the_stored_directory_keeps_the_most_recent_pairs(tmp_path, monkeypatch)
         kept = store.site_names("office")
     assert len(kept) == 50
     assert [s.address for s in kept] == [f"192.0.2.{n}" for n in range(30, 80)]  # oldest first, for merging
+
+
+def test_a_run_writes_only_the_pairs_it_learned_or_widened(tmp_path, monkeypatch):
+    """The stored directory is brought up to date, not rewritten: earlier pairs stay, the newest are kept."""
+    from detector.site.names import NameDirectory
+
+    monkeypatch.setattr("detector.store.store.MAX_SITE_NAMES", 100)
+    db = tmp_path / "site.db"
+    first = NameDirectory()
+    for n in range(60):
+        first.learn(f"192.0.2.{n}", f"n{n}.example.com", T0 + n, "dns")
+    with Store(db) as store:
+        store.save_site_names("office", first.changed())
+    second = NameDirectory()
+    with Store(db) as store:
+        second.merge(store.site_names("office"))
+    assert list(second.changed()) == []  # loading is not learning
+    second.learn("192.0.2.5", "n5.example.com", T0 + 5000, "tls-sni")  # widened
+    for n in range(60, 110):
+        second.learn(f"198.51.100.{n}", f"m{n}.example.com", T0 + 6000 + n, "dns")
+    assert len(list(second.changed())) == 51
+    with Store(db) as store:
+        store.save_site_names("office", second.changed())
+        kept = {s.address: s for s in store.site_names("office")}
+    assert len(kept) == 100  # 110 pairs, the ten least recently seen dropped
+    assert kept["192.0.2.5"].first_seen == T0 + 5 and kept["192.0.2.5"].last_seen == T0 + 5000
+    assert "192.0.2.6" not in kept and "192.0.2.16" in kept

@@ -247,7 +247,7 @@ class ScanSession:
                                    cut_short=bool(self.stopped_by) if cut_short is None else cut_short,
                                    positions=self.scan.positions(), networks=self.site_state.networks.describe())
             if self.store is not None and self.scan_id is not None:
-                self.store.save_site_names(self.request.site, self.site_state.names.sightings())
+                self.store.save_site_names(self.request.site, self.site_state.names.changed())
             return result
 
     def conclude(self, findings: list[Finding], inputs: list[InputRecord], *, devices: list[dict[str, Any]],

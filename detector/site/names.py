@@ -43,6 +43,7 @@ class NameDirectory:
     def __init__(self, max_addresses: int = MAX_ADDRESSES) -> None:
         self.max_addresses = max_addresses
         self._by_address: dict[str, dict[str, NameSighting]] = {}
+        self._changed: set[tuple[str, str]] = set()  # pairs learned or widened since the directory was loaded
 
     def __len__(self) -> int:
         return sum(len(names) for names in self._by_address.values())
@@ -53,6 +54,11 @@ class NameDirectory:
         name = name.strip().rstrip(".").lower()[:MAX_NAME]
         if not address or not name:
             return
+        self._record(address, name, ts, source, where, ttl)
+        if len(self._changed) < self.max_addresses * MAX_NAMES_PER_ADDRESS:
+            self._changed.add((address, name))
+
+    def _record(self, address: str, name: str, ts: float, source: str, where: str, ttl: Optional[float]) -> None:
         validity = min(max(float(ttl), DEFAULT_VALIDITY), MAX_VALIDITY) if ttl else DEFAULT_VALIDITY
         names = self._by_address.pop(address, None)  # re-inserted last: dict order is recency order
         if names is None:
@@ -98,12 +104,19 @@ class NameDirectory:
         for names in self._by_address.values():
             yield from names.values()
 
+    def changed(self) -> Iterator[NameSighting]:
+        """Pairs this run learned or widened (still held): all a stored directory needs to be brought up to date."""
+        for address, name in self._changed:
+            sighting = self._by_address.get(address, {}).get(name)
+            if sighting is not None:
+                yield sighting
+
     def merge(self, sightings: Iterable[NameSighting]) -> None:
-        """Pairs learned by earlier runs of the site (loaded from its database) join this run's."""
+        """Pairs learned by earlier runs of the site (loaded from its database) join this run's, unchanged."""
         for s in sightings:
-            self.learn(s.address, s.name, s.first_seen, s.source, s.where, s.validity)
+            self._record(s.address, s.name, s.first_seen, s.source, s.where, s.validity)
             if s.last_seen != s.first_seen:
-                self.learn(s.address, s.name, s.last_seen, s.source, s.where, s.validity)
+                self._record(s.address, s.name, s.last_seen, s.source, s.where, s.validity)
 
 
 def window(sighting: NameSighting, others: Iterable[NameSighting]) -> tuple[float, float]:

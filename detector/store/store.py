@@ -288,16 +288,19 @@ class Store:
         return [NameSighting(row["address"], row["name"], row["source"], row["first_seen"], row["last_seen"],
                              row["validity"], row["evidence"]) for row in reversed(rows)]
 
-    def save_site_names(self, site: str, sightings: Iterable[NameSighting]) -> None:
-        """Replace the site's directory with ``sightings`` (earlier runs' included), the most recent ones only."""
-        kept = heapq.nlargest(MAX_SITE_NAMES, sightings, key=lambda s: s.last_seen)
+    def save_site_names(self, site: str, changed: Iterable[NameSighting]) -> None:
+        """Bring the site's stored directory up to date with the pairs a run learned or widened (each already
+        merged with its stored history), then keep the most recently seen pairs only."""
+        kept = heapq.nlargest(MAX_SITE_NAMES, changed, key=lambda s: s.last_seen)
         with write_transaction(self.db):
-            self.db.conn.execute("DELETE FROM site_names WHERE site = ?", [site])
             self.db.conn.executemany(
                 "INSERT OR REPLACE INTO site_names (site, address, name, source, first_seen, last_seen, validity, "
                 "evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 ([site, s.address, s.name, s.source, s.first_seen, s.last_seen, s.validity, s.where[:500]]
                  for s in kept))
+            self.db.conn.execute(
+                "DELETE FROM site_names WHERE site = ? AND rowid IN (SELECT rowid FROM site_names WHERE site = ? "
+                "ORDER BY last_seen DESC LIMIT -1 OFFSET ?)", [site, site, MAX_SITE_NAMES])
 
     def finish_scan(self, scan_id: int, finished: float, complete: bool = True, risk: Optional[SiteRisk] = None,
                     failed: bool = False, devices: Optional[list] = None,
