@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from detector import __version__
 from detector.findings.finding import SEVERITY_RANK, Finding
 from detector.findings.result import ScanResult
+from detector.secrets import masked_url
 from detector.store import ScanNotFound, StoreError
 from detector.times import iso
 
@@ -65,12 +66,6 @@ def smtp_address(text: str) -> tuple[str, int]:
         return host or text, int(port) if port else DEFAULT_SMTP_PORT
     except ValueError:
         raise NotifyConfigError(f"--notify-smtp {text!r}: use HOST or HOST:PORT") from None
-
-
-def redact_url(url: str) -> str:
-    """Webhook URLs often embed a token: messages show scheme and host only."""
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}{':' + str(parts.port) if parts.port else ''}/…"
 
 
 def new_findings(result: ScanResult, db: Optional[Path]) -> list[Finding]:
@@ -169,7 +164,7 @@ def notify(result: ScanResult, config: NotifyConfig, db: Optional[Path]) -> tupl
             send_webhook(config.webhook, payload, config.timeout)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
-            warnings.append(f"webhook {redact_url(config.webhook)} failed: {reason}")
+            warnings.append(f"webhook {masked_url(config.webhook)} failed: {reason}")
     if config.smtp:
         try:
             send_mail(config.smtp, config.sender, config.to, payload, config.timeout)
