@@ -11,8 +11,9 @@ from cred_packets import ftp_exchange, imap_packets, pop3_packets, telnet_packet
 from zeek_writer import write, zeek_tsv
 
 from detector.cli import main
+from detector.outputs.export import findings_document
 from detector.outputs.report import site_report
-from detector.outputs.run import OutputRequest, findings_document, run_state
+from detector.outputs.run import OutputRequest, run_state
 from detector.policy import load_ruleset
 from detector.samples import tcp_session, write_pcap
 from detector.session.scan import ScanRequest, run_scan
@@ -163,3 +164,22 @@ def test_recency_is_unchanged_when_an_unrelated_newer_capture_is_added(tmp_path)
     same = next(f for f in together.findings if f.id == login.id)
     assert same.risk == login.risk
     assert login.risk < 20 * 2  # 45 days before the scan: aged, not counted as if seen today
+
+
+def test_export_json_carries_the_state_the_scan_wrote(tmp_path):
+    """`export --format json` of a stored scan is the document `--json` wrote then: per-finding state and the
+    site_state block included (only times of writing may differ)."""
+    whole, cut = office_capture(tmp_path)
+    db = tmp_path / "site.db"
+    runner = CliRunner()
+    for number, capture in enumerate((whole, cut)):
+        written = tmp_path / f"scan{number}.json"
+        result = runner.invoke(main, ["scan", str(capture), "--db", str(db), "--site", "acme", "--rules",
+                                      "/dev/null", "--json", str(written), "-q"])
+        assert result.exit_code == 0, result.output
+    exported = runner.invoke(main, ["export", "--db", str(db), "--format", "json"])
+    assert exported.exit_code == 0, exported.output
+    document, original = json.loads(exported.output), json.loads((tmp_path / "scan1.json").read_text())
+    assert {f["id"]: f["state"] for f in document["findings"]} == {f["id"]: f["state"] for f in original["findings"]}
+    assert document["site_state"] == original["site_state"]
+    assert document["site_state"]["not_rechecked"] and document["site_state"]["compared_with"] == 1

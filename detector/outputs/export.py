@@ -12,7 +12,7 @@ import csv
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from detector.findings.filesharing import FileSharingAttributes
 from detector.findings.finding import Finding
@@ -20,6 +20,9 @@ from detector.findings.registry import csv_columns as schema_csv_columns
 from detector.findings.result import ScanResult
 from detector.store.errors import StoreError
 from detector.times import iso
+
+if TYPE_CHECKING:
+    from detector.store.state import SiteState
 
 EXPORT_FORMATS = ("json", "csv", "blocklist")
 BLOCKLIST_STYLES = ("hosts", "dnsmasq", "domains")
@@ -44,9 +47,19 @@ def csv_columns() -> tuple[str, ...]:
     return BASE_COLUMNS + tuple(schema_csv_columns())
 
 
-def write_json(result: ScanResult, out: TextIO) -> None:
-    """Exactly ``ScanResult.as_dict()`` (schema shadowit.findings/1)."""
-    json.dump(result.as_dict(), out, indent=2, ensure_ascii=False)
+def findings_document(result: ScanResult, state: Optional[SiteState]) -> dict[str, Any]:
+    """The findings document; with a site state, each finding's ``state`` and the ``site_state`` block."""
+    document = result.as_dict()
+    if state is not None:
+        for finding in document["findings"]:
+            finding["state"] = state.of(finding["id"])
+        document["site_state"] = state.as_dict()
+    return document
+
+
+def write_json(result: ScanResult, out: TextIO, state: Optional[SiteState] = None) -> None:
+    """The ``--json`` document of a stored scan (schema shadowit.findings/1), with the site's state as of it."""
+    json.dump(findings_document(result, state), out, indent=2, ensure_ascii=False)
     out.write("\n")
 
 
@@ -173,9 +186,10 @@ def _line(style: str, domain: str) -> str:
     return f"{domain}\n"
 
 
-def write_export(result: ScanResult, fmt: str, out: TextIO, style: Optional[str] = None) -> None:
+def write_export(result: ScanResult, fmt: str, out: TextIO, style: Optional[str] = None,
+                 state: Optional[SiteState] = None) -> None:
     if fmt == "json":
-        write_json(result, out)
+        write_json(result, out, state)
     elif fmt == "csv":
         write_csv(result, out)
     elif fmt == "blocklist":

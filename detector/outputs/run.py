@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, TextIO
+from typing import TYPE_CHECKING, Optional, TextIO
 
 from detector.findings.result import ScanResult
 from detector.outputs import OutputError
+from detector.outputs.export import findings_document
 from detector.outputs.report import write_run_report
 from detector.session.scan import ScanOutcome
 from reports.options import ReportOptions
@@ -47,16 +48,6 @@ def write_outputs(outcome: ScanOutcome, request: OutputRequest, stdout: TextIO,
         write_findings_json(outcome.result, request.json_path, stdout, state)
     if request.report_path:
         write_run_report(outcome, request.report_path, request.db, request.presentation, state)
-
-
-def findings_document(result: ScanResult, state: Optional[SiteState]) -> dict[str, Any]:
-    """The findings document; with a site state, each finding's ``state`` and the ``site_state`` block."""
-    document = result.as_dict()
-    if state is not None:
-        for finding in document["findings"]:
-            finding["state"] = state.of(finding["id"])
-        document["site_state"] = state.as_dict()
-    return document
 
 
 def write_findings_json(result: ScanResult, target: str, stdout: TextIO, state: Optional[SiteState] = None) -> None:

@@ -77,11 +77,12 @@ def export_scan(request: ExportRequest, stdout: TextIO) -> None:
     with open_store(request.db) as store:
         try:
             result = store.load_scan(request.scan_id)
+            state = store.site_state(result.scan_id) if request.fmt == "json" and result.scan_id else None
             if request.out:
                 with open(request.out, "w", encoding="utf-8", newline="") as handle:
-                    write_export(result, request.fmt, handle, request.style)
+                    write_export(result, request.fmt, handle, request.style, state)
             else:
-                write_export(result, request.fmt, stdout, request.style)
+                write_export(result, request.fmt, stdout, request.style, state)
         except OSError as exc:
             raise OutputError(f"cannot write {request.out or 'standard output'}: {exc.strerror}") from None
         except (CatalogError, StoreError) as exc:  # an unknown scan, format or style; no catalog for a block list
