@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from cred_packets import ftp_exchange, imap_packets, pop3_packets, telnet_packets
 from zeek_writer import write, zeek_tsv
@@ -183,3 +184,25 @@ def test_export_json_carries_the_state_the_scan_wrote(tmp_path):
     assert {f["id"]: f["state"] for f in document["findings"]} == {f["id"]: f["state"] for f in original["findings"]}
     assert document["site_state"] == original["site_state"]
     assert document["site_state"]["not_rechecked"] and document["site_state"]["compared_with"] == 1
+
+
+def test_history_reads_the_state_grade_stored_with_each_scan(tmp_path, monkeypatch):
+    """The grade of the site's state is computed once, when the scan is stored; history reads it and walks
+    the states again only for scans stored before it was kept."""
+    whole, cut = office_capture(tmp_path)
+    db = tmp_path / "site.db"
+    first, second = scan([whole], db), scan([cut], db)
+    with Store(db) as store:
+        expected = {scan_id: store.site_state(scan_id) for scan_id in (1, 2)}
+    assert second.state is not None and second.state.risk.grade == expected[2].risk.grade
+    monkeypatch.setattr("detector.store.store.site_states", lambda scans: pytest.fail("states walked again"))
+    with Store(db) as store:
+        rows = {row.id: row.state for row in store.history()}
+    for scan_id, state in expected.items():
+        assert rows[scan_id] == (state.risk.score, state.risk.grade, len(state.not_rechecked))
+    assert rows[2].not_rechecked == len(first.result.findings) - len(second.result.findings) > 0
+    monkeypatch.undo()
+    with Store(db) as store:  # a database written before the grade was stored: computed as before
+        store.db.conn.execute("UPDATE scans SET state_score = NULL, state_grade = NULL, state_not_rechecked = NULL")
+        store.db.conn.commit()
+        assert {row.id: row.state for row in store.history()} == rows

@@ -33,6 +33,8 @@ def run_state(outcome: ScanOutcome, request: OutputRequest) -> Optional[SiteStat
     report and the terminal summary all show it."""
     if request.db is None or outcome.result.scan_id is None or outcome.failed:
         return None
+    if request.window is None and outcome.state is not None:
+        return outcome.state  # the state the run stored its grade from
     from detector.store import Store, StoreError
 
     try:

@@ -59,8 +59,8 @@ class ScanConfig:
     # (bench/RESULTS.md), so they are an opt-in for machines with cores to spare
     jobs: Optional[int] = None
     stop: Optional[StopSignals] = None  # the run's stop signals: incremental log reads hold them per batch
-    networks: Optional[LocalNetworks] = None  # the site's networks (SiteState); None: the rules' site: networks:
-    names: Optional[NameDirectory] = None  # the site's directory of names (SiteState); None: this scan's alone
+    networks: Optional[LocalNetworks] = None  # the site's networks (SiteMemory); None: the rules' site: networks:
+    names: Optional[NameDirectory] = None  # the site's directory of names (SiteMemory); None: this scan's alone
 
 
 class Router:

@@ -37,7 +37,7 @@ from detector.site.networks import LocalNetworks, parse_networks
 
 if TYPE_CHECKING:  # sqlite3 and the store load only with --db, log positions with --incremental (start-up)
     from detector.logs.incremental import TimeWindow
-    from detector.store import Store
+    from detector.store import SiteState, Store
 
 LOCK_TIMEOUT = 3600.0  # a second run on the same database waits this long (--wait) before giving up
 
@@ -55,7 +55,7 @@ class RunRequest:
     wait_for_lock: bool = True
     local_nets: Sequence[str] = ()  # --local-nets: the site's networks, in place of the rules' site: networks:
 
-    def scan_config(self, policy: Policy, stop: StopSignals, site: SiteState) -> ScanConfig:
+    def scan_config(self, policy: Policy, stop: StopSignals, site: SiteMemory) -> ScanConfig:
         """What the run's Scan shares with every stage."""
         return ScanConfig(policy.ruleset.settings, policy.catalog, self.zone, stop=stop, networks=site.networks,
                           names=site.names)
@@ -75,7 +75,7 @@ class ScanRequest(RunRequest):
     incremental: bool = False  # logs: only lines earlier scans of this database did not read
     jobs: Optional[int] = None  # decoding processes for captures (detector/capture/parallel.py); None: one
 
-    def scan_config(self, policy: Policy, stop: StopSignals, site: SiteState) -> ScanConfig:
+    def scan_config(self, policy: Policy, stop: StopSignals, site: SiteMemory) -> ScanConfig:
         return ScanConfig(policy.ruleset.settings, policy.catalog, self.zone, self.progress_stream,
                           window=self.window, jobs=self.jobs, stop=stop, networks=site.networks, names=site.names)
 
@@ -89,6 +89,7 @@ class ScanOutcome:
     stopped_by: str = ""  # SIGINT or SIGTERM when a signal cut the run short (its result is incomplete)
     warnings: tuple[str, ...] = ()
     zone: Optional[tzinfo] = None  # --tz: the report shows times in the site's local time
+    state: Optional[SiteState] = None  # the site's state as of this run (with a database; none for a failed run)
 
     @property
     def interrupted(self) -> bool:
@@ -101,7 +102,7 @@ class ScanOutcome:
 
 
 @dataclass(eq=False, repr=False)
-class SiteState:
+class SiteMemory:
     """What a run carries over from the scans of its database before it, read when it begins.
 
     The reading positions of ``--incremental`` logs (the Scan moves them and the findings store them), the
@@ -130,14 +131,15 @@ class ScanSession:
         self.started = time.time()  # before waiting for the lock, as the scan record says
         self.stop = StopSignals()
         self.stopped_by = ""  # SIGINT or SIGTERM once a stop signal ended the reading
-        self.site_state = SiteState(request.site_networks(self.policy))
+        self.state: Optional[SiteState] = None  # the site's state as of this run, computed once when stored
+        self.memory = SiteMemory(request.site_networks(self.policy))
         self.incremental = False
         self._closing = ExitStack()
 
     @cached_property
     def scan(self) -> Scan:
         """Decoders and detectors, built when the first input or frame comes."""
-        return Scan(self.request.scan_config(self.policy, self.stop, self.site_state))
+        return Scan(self.request.scan_config(self.policy, self.stop, self.memory))
 
     def __enter__(self) -> ScanSession:
         with ExitStack() as stack:
@@ -170,11 +172,11 @@ class ScanSession:
                                              rules_files=[str(p) for p in self.policy.ruleset.files],
                                              argv=self.request.argv)
         if self.request.db is not None:  # a run that reads inputs (re-classifying reads none)
-            self.site_state.names.merge(self.store.site_names(self.request.site))
+            self.memory.names.merge(self.store.site_names(self.request.site))
             self.scan.recall()
         if resume_logs:
-            self.site_state.log_positions = self.store.log_positions()
-            self.scan.resume(self.site_state.log_positions)
+            self.memory.log_positions = self.store.log_positions()
+            self.scan.resume(self.memory.log_positions)
 
     # ------------------------------------------------------------ reading
 
@@ -245,9 +247,9 @@ class ScanSession:
             findings = self.scan.finish()
             result = self.conclude(findings, self.scan.inputs, devices=self.scan.devices(findings),
                                    cut_short=bool(self.stopped_by) if cut_short is None else cut_short,
-                                   positions=self.scan.positions(), networks=self.site_state.networks.describe())
+                                   positions=self.scan.positions(), networks=self.memory.networks.describe())
             if self.store is not None and self.scan_id is not None:
-                self.store.save_site_names(self.request.site, self.site_state.names.changed())
+                self.store.save_site_names(self.request.site, self.memory.names.changed())
             return result
 
     def conclude(self, findings: list[Finding], inputs: list[InputRecord], *, devices: list[dict[str, Any]],
@@ -275,11 +277,14 @@ class ScanSession:
             self.store.finish_scan(self.scan_id, result.finished or time.time(), complete=result.complete,
                                    risk=result.risk, failed=failed, devices=result.devices,
                                    networks=result.networks)
+            if not failed:  # the grade every output of this run shows, and history later reads
+                self.state = self.store.site_state(self.scan_id)
+                self.store.record_state(self.state)
         return result
 
     def outcome(self, result: ScanResult, cut_short: bool, warnings: tuple[str, ...] = ()) -> ScanOutcome:
         return ScanOutcome(result=result, policy=self.policy, stopped_by=self.stopped_by if cut_short else "",
-                           warnings=warnings, zone=self.request.zone)
+                           warnings=warnings, zone=self.request.zone, state=self.state)
 
 
 def run_scan(request: ScanRequest) -> ScanOutcome:

@@ -178,8 +178,14 @@ def _v6_site_names(db: Database) -> None:
     )
 
 
+def _v7_state_grade(db: Database) -> None:
+    """The site state's grade as of each scan, computed once when the scan is stored (``history`` reads it)."""
+    _run(db, ["ALTER TABLE scans ADD COLUMN state_score INTEGER", "ALTER TABLE scans ADD COLUMN state_grade TEXT",
+              "ALTER TABLE scans ADD COLUMN state_not_rechecked INTEGER"])
+
+
 MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance, _v3_trust, _v4_log_positions, _v5_site_networks,
-                               _v6_site_names]
+                               _v6_site_names, _v7_state_grade]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

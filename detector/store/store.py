@@ -489,18 +489,31 @@ class Store:
         rows = self._rows("SELECT path FROM log_positions WHERE scan_id = ?", [scan_id])
         return StoredScan(self._load(scan_id), frozenset(row["path"] for row in rows))
 
+    def record_state(self, state: SiteState) -> None:
+        """Store the grade of the site's state as of its head scan, computed once (``history`` shows it)."""
+        grade = _state_grade(state)
+        if grade is None or state.head.scan_id is None:
+            return
+        with write_transaction(self.db):
+            self.db.conn.execute("UPDATE scans SET state_score = ?, state_grade = ?, state_not_rechecked = ? "
+                                 "WHERE id = ?", [grade.score, grade.grade, grade.not_rechecked, state.head.scan_id])
+
     def _state_grades(self, scans: list[dict[str, Any]]) -> dict[int, StateGrade]:
-        """The site state's grade as of every complete or incomplete scan, by scan id (``history``)."""
+        """The site state's grade as of every complete or incomplete scan, by scan id (``history``): the stored
+        one; only a site with scans stored before it was kept (schema 6 and older) has its states walked."""
+        graded = [row for row in scans if row["status"] in (STATUS_COMPLETE, STATUS_INCOMPLETE)]
+        grades = {row["id"]: StateGrade(row["state_score"], row["state_grade"], row["state_not_rechecked"] or 0)
+                  for row in graded if row.get("state_grade") is not None}
         by_site: dict[str, list[int]] = {}
-        for row in sorted(scans, key=lambda r: (r["started"], r["id"])):
-            if row["status"] in (STATUS_COMPLETE, STATUS_INCOMPLETE):
-                by_site.setdefault(row["site"], []).append(row["id"])
-        grades = {}
+        for row in sorted(graded, key=lambda r: (r["started"], r["id"])):
+            by_site.setdefault(row["site"], []).append(row["id"])
         for ids in by_site.values():
+            if all(scan_id in grades for scan_id in ids):
+                continue
             for state in site_states([self._stored(scan_id) for scan_id in ids]):
-                if state.head.scan_id is not None and state.risk is not None:
-                    grades[state.head.scan_id] = StateGrade(state.risk.score, state.risk.grade,
-                                                            len(state.with_state(NOT_RECHECKED)))
+                grade = _state_grade(state)
+                if grade is not None and state.head.scan_id not in grades:
+                    grades[state.head.scan_id] = grade
         return grades
 
     # ------------------------------------------------------------ retention
@@ -547,6 +560,12 @@ def _reject_duplicates(findings: Sequence[Finding]) -> None:
         if finding.id in seen:
             raise DuplicateFinding(f"two findings share the id {finding.id!r}; finding ids must be unique")
         seen.add(finding.id)
+
+
+def _state_grade(state: SiteState) -> Optional[StateGrade]:
+    if state.risk is None:
+        return None
+    return StateGrade(state.risk.score, state.risk.grade, len(state.with_state(NOT_RECHECKED)))
 
 
 def _summary(scan: dict[str, Any], counts: dict[str, int], state: Optional[StateGrade]) -> ScanSummary:
