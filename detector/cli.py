@@ -298,9 +298,21 @@ def _networks_line(outcome: ScanOutcome, quiet: bool) -> None:
     described = outcome.result.networks
     if quiet or not described:
         return
-    networks = [str(n) for n in described.get("networks", [])]
-    more = f" and {len(networks) - 12} more" if len(networks) > 12 else ""
-    _say(f"local networks ({described.get('source', '?')}): {', '.join(networks[:12])}{more}", err=True)
+    observed = [f"{term_safe(str(p.get('network')))} ({p.get('devices')})"
+                for p in described.get("observed") or [] if isinstance(p, dict)]
+    source = described.get("source", "?")
+    if observed and source == "inferred":  # the rule list (every private range) says less than what was seen
+        _say(f"local networks (inferred from private ranges and LAN evidence): devices in {_first(observed)}",
+             err=True)
+        return
+    networks = [term_safe(str(n)) for n in described.get("networks", [])]
+    seen = f"; devices in {_first(observed)}" if observed else ""
+    _say(f"local networks ({source}): {_first(networks)}{seen}", err=True)
+
+
+def _first(items: list[str], shown: int = 12) -> str:
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 def _refuse_failed(outcome: ScanOutcome, json_path: Optional[str]) -> None:

@@ -596,9 +596,19 @@ def _coverage(result: ScanResult) -> Coverage:
         truncated_more=max(0, len(truncated) - 8),
         malformed=sum(i.skipped for i in inputs),
         complete=result.complete,
-        networks=joined(networks.get("networks") or [], max_items=10, limit=60),
+        networks=joined(_shown_networks(networks), max_items=10, limit=60),
         networks_declared=networks.get("source") == "declared",
     )
+
+
+def _shown_networks(networks: dict[str, Any]) -> list[str]:
+    """Inferred: the prefixes that held the scan's devices (every private range says little); declared: the
+    declaration."""
+    observed = [f"{item.get('network')} ({item.get('devices')})" for item in networks.get("observed") or []
+                if isinstance(item, dict)]
+    if observed and networks.get("source") != "declared":
+        return observed
+    return [str(n) for n in networks.get("networks") or []]
 
 
 # ---------------------------------------------------------------- services (Cloud Discovery style)

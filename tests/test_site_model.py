@@ -30,7 +30,11 @@ def test_a_declaration_replaces_the_private_ranges():
     assert not site.is_local("10.21.0.1")  # private, but not this site's: another office behind a VPN
     assert not site.is_local("198.51.100.8")
     assert site.describe() == {"source": "declared",
-                               "networks": ["10.20.0.0/16", "2001:db8:1::/48", "198.51.100.7/32"]}
+                               "networks": ["10.20.0.0/16", "2001:db8:1::/48", "198.51.100.7/32"], "observed": []}
+    devices = ["10.20.5.5", "10.20.5.9", "10.20.9.1", "2001:db8:1:ff::2", "10.21.0.1", "10.20.5.5"]
+    assert site.describe(devices)["observed"] == [  # per /24 and /64, most devices first; not the other office
+        {"network": "10.20.5.0/24", "devices": 2}, {"network": "10.20.9.0/24", "devices": 1},
+        {"network": "2001:db8:1:ff::/64", "devices": 1}]
 
 
 def test_host_bits_are_accepted_like_zeek_and_errors_name_the_entry():

@@ -93,7 +93,7 @@ def test_a_declared_network_excludes_a_private_address_outside_it(tmp_path):
     login = one(findings, "credentials.cleartext")
     assert login.hosts == ["10.20.0.5"] and login.attributes.used_by == ["10.20.0.5"]  # the VPN peer is not ours
     assert login.attributes.clients == ["10.20.0.5", "192.168.7.9"]
-    assert scan.networks.describe() == {"source": "declared", "networks": ["10.20.0.0/16"]}
+    assert scan.networks.describe() == {"source": "declared", "networks": ["10.20.0.0/16"], "observed": []}
     undeclared, _, _ = scan_files(path)
     assert one(undeclared, "credentials.cleartext").hosts == ["10.20.0.5", "192.168.7.9"]
 
@@ -182,10 +182,15 @@ def test_local_nets_option_declares_the_networks_and_a_bad_value_is_one_line(tmp
     good = shadowit("scan", str(path), "--local-nets", "192.168.1.0/24,10.0.0.0/8", "--local-nets", "fd00::/8",
                     "--json", "out.json", cwd=tmp_path)
     assert good.returncode == 0, good.stderr
-    assert "local networks (declared): 192.168.1.0/24, 10.0.0.0/8, fd00::/8" in good.stderr
+    assert "local networks (declared): 192.168.1.0/24, 10.0.0.0/8, fd00::/8; devices in 192.168.1.0/24 (1)" \
+        in good.stderr
     document = json.loads((tmp_path / "out.json").read_text())
     assert document["scan"]["networks"] == {"source": "declared", "networks": ["192.168.1.0/24", "10.0.0.0/8",
-                                                                               "fd00::/8"]}
+                                                                               "fd00::/8"],
+                                            "observed": [{"network": "192.168.1.0/24", "devices": 1}]}
+    inferred = shadowit("scan", str(path), cwd=tmp_path)
+    assert "local networks (inferred from private ranges and LAN evidence): devices in 192.168.1.0/24 (1)" \
+        in inferred.stderr
     quiet = shadowit("scan", str(path), "-q", cwd=tmp_path)
     assert quiet.returncode == 0 and "local networks" not in quiet.stderr
 
@@ -214,6 +219,7 @@ def test_the_networks_are_stored_with_the_scan_and_read_back(tmp_path):
     db = tmp_path / "audit.db"
     outcome = run_scan(ScanRequest(paths=[str(path)], rules_files=[], operator="test", db=db,
                                    local_nets=["192.168.1.0/24"]))
-    assert outcome.result.networks == {"source": "declared", "networks": ["192.168.1.0/24"]}
+    assert outcome.result.networks == {"source": "declared", "networks": ["192.168.1.0/24"],
+                                       "observed": [{"network": "192.168.1.0/24", "devices": 1}]}
     with Store(db) as store:
         assert store.load_scan(outcome.result.scan_id).networks == outcome.result.networks

@@ -29,7 +29,8 @@ them. `shadowit export --format json` writes the same document for a stored scan
                    "categories": {category: {"score", "grade", "points"}}} | null,
           "inputs": [{"path", "sha256", "bytes", "kind", "records", "warnings": [str], "skipped",
                       "first_seen", "last_seen"}],
-          "networks": {"source": "declared" | "inferred", "networks": [str]} | null},
+          "networks": {"source": "declared" | "inferred", "networks": [str],
+                       "observed": [{"network": CIDR, "devices": int}]} | null},
  "findings": [{"id": stable hex (same finding in a later scan, or on another machine = same id),
    "rule": str, "category": "file-sharing" | "plaintext-credentials" | "wifi-drops" | "wifi-attack",
    "severity": "info"|"low"|"medium"|"high"|"critical", "sanctioned": bool,
@@ -60,8 +61,10 @@ them. `shadowit export --format json` writes the same document for a stored scan
 - `networks`: the site's own networks, which decide what a device is. `declared` when a rules file's
   `site: networks:` or `--local-nets` gave them; `inferred` otherwise: the private, unique-local and
   link-local ranges, plus the /24 (IPv6: /64) of any public address that took a DHCP lease or announced
-  itself by gratuitous ARP, NetBIOS, LLMNR or mDNS, written `CIDR (evidence)`. Null for a scan read back
-  from a database that did not record them.
+  itself by gratuitous ARP, NetBIOS, LLMNR or mDNS, written `CIDR (evidence)`. `observed`: the /24s
+  (IPv6: /64s) within them that held the scan's devices (the findings' `hosts`), most devices first; the
+  terminal's "local networks" line shows these. Null for a scan read back from a database that did not
+  record them.
 - `hosts`: the site's devices to act on: local addresses (in `networks`), MAC addresses, or `log:<file>` for
   the computer that wrote a client-side log. For a clear-text login, the local server that accepts the
   secret (its local clients are the attribute `used_by`), else the local clients; for file sharing, the

@@ -245,9 +245,11 @@ class ScanSession:
         """Close the flows, classify, score once, judge coverage and store; ``cut_short`` default: a stop came."""
         with self.stop.polled():  # a signal now no longer stops anything: the end is stored whole
             findings = self.scan.finish()
+            devices = {host for finding in findings for host in finding.hosts}
             result = self.conclude(findings, self.scan.inputs, devices=self.scan.devices(findings),
                                    cut_short=bool(self.stopped_by) if cut_short is None else cut_short,
-                                   positions=self.scan.positions(), networks=self.memory.networks.describe())
+                                   positions=self.scan.positions(),
+                                   networks=self.memory.networks.describe(devices))
             if self.store is not None and self.scan_id is not None:
                 self.store.save_site_names(self.request.site, self.memory.names.changed())
             return result

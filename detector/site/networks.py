@@ -22,6 +22,7 @@ PRIVATE_RANGES: tuple[Network, ...] = tuple(ipaddress.ip_network(text) for text 
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10"))
 INFERRED_PREFIX = {4: 24, 6: 64}  # a public host seen on the LAN stands for its /24 (IPv4) or /64 (IPv6)
 LAN_EVIDENCE = ("dhcp-lease", "arp", "netbios", "llmnr", "mdns")
+MAX_OBSERVED = 64  # prefixes listed as holding devices
 MAX_INFERRED = 256  # inferred public networks kept; more is a hostile capture, not an office
 MAX_DECLARED = 1024
 
@@ -93,9 +94,27 @@ class LocalNetworks:
             return any(ip in network for network in self.declared)
         return any(ip in network for network in PRIVATE_RANGES) or any(ip in network for network in self.inferred)
 
-    def describe(self) -> dict[str, object]:
-        """What the report's "what was read" and the JSON say: the networks and whether they were declared."""
+    def describe(self, devices: Iterable[str] = ()) -> dict[str, object]:
+        """What the report's "what was read" and the JSON say: the networks, whether they were declared, and
+        the /24s (IPv6: /64s) that held the scan's devices, with how many (largest first)."""
         if self.declared:
-            return {"source": "declared", "networks": [str(n) for n in self.declared]}
-        seen = [str(n) for n in PRIVATE_RANGES] + [f"{n} ({why})" for n, why in self.inferred.items()]
-        return {"source": "inferred", "networks": seen}
+            described: dict[str, object] = {"source": "declared", "networks": [str(n) for n in self.declared]}
+        else:
+            seen = [str(n) for n in PRIVATE_RANGES] + [f"{n} ({why})" for n, why in self.inferred.items()]
+            described = {"source": "inferred", "networks": seen}
+        described["observed"] = observed_prefixes(devices, self)
+        return described
+
+
+def observed_prefixes(addresses: Iterable[str], networks: LocalNetworks) -> list[dict[str, object]]:
+    """The prefixes the site's devices were seen in: what an auditor calls "the office's networks"."""
+    counts: dict[str, set[str]] = {}
+    for address in addresses:
+        ip = _address(address)
+        if ip is None or not networks.is_local(address):
+            continue
+        prefix = str(ipaddress.ip_network(f"{ip}/{INFERRED_PREFIX[ip.version]}", strict=False))
+        if prefix in counts or len(counts) < MAX_OBSERVED:
+            counts.setdefault(prefix, set()).add(str(ip))
+    ranked = sorted(counts.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [{"network": prefix, "devices": len(members)} for prefix, members in ranked]
