@@ -189,3 +189,33 @@ def test_a_run_writes_only_the_pairs_it_learned_or_widened(tmp_path, monkeypatch
     assert len(kept) == 100  # 110 pairs, the ten least recently seen dropped
     assert kept["192.0.2.5"].first_seen == T0 + 5 and kept["192.0.2.5"].last_seen == T0 + 5000
     assert "192.0.2.6" not in kept and "192.0.2.16" in kept
+
+
+def test_an_incremental_run_names_a_device_from_a_lease_an_earlier_run_read(tmp_path):
+    """A device's host name (DHCP, NetBIOS, Kerberos...) goes into the site's directory with its time: the next
+    incremental run, reading only a new ftp.log, still names the server behind the login; three days on the
+    lease may have moved, so it does not."""
+    logs, db = tmp_path / "zeek", tmp_path / "site.db"
+    logs.mkdir()
+    leases = [{"ts": T0, "uids": ["D1"], "client_addr": "", "server_addr": "10.1.0.1", "mac": "02:00:00:00:00:50",
+               "host_name": "NAS-Office", "assigned_addr": "10.1.0.50", "lease_time": 86400.0,
+               "msg_types": ["REQUEST", "ACK"]}]
+    (logs / "dhcp.log").write_text(zeek_tsv("dhcp", leases))
+    first = scan([logs], db, incremental=True)
+    assert first.result.findings == []
+
+    def login(t: float) -> str:
+        return zeek_tsv("ftp", [{"ts": t, "uid": "F1", "id.orig_h": CLIENT, "id.orig_p": 40021,
+                                 "id.resp_h": "10.1.0.50", "id.resp_p": 21, "user": "carol",
+                                 "password": "Winter2026", "command": "STOR", "arg": "a.txt", "reply_code": 226}])
+
+    (logs / "ftp.log").write_text(login(T0 + 1800))
+    second = scan([logs], db, incremental=True)
+    (found,) = by_detector(second.result.findings, "credentials.cleartext")
+    assert found.hosts == ["10.1.0.50"] and found.host_names == {"10.1.0.50": "NAS-Office"}
+    assert any(d["address"] == "10.1.0.50" and d["label"] == "NAS-Office" for d in second.result.devices)
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "ftp.log").write_text(login(T0 + 3 * 86400))
+    (stale,) = by_detector(scan([later], db).result.findings, "credentials.cleartext")
+    assert stale.host_names == {}

@@ -32,7 +32,7 @@ from detector.observations import (
     TlsClientHello,
 )
 from detector.policy.catalog import ServiceMatch
-from detector.site.names import LOOKUP_SOURCES, SERVICE_PREFIX, NameSighting
+from detector.site.names import IDENTITY_PREFIXES, LOOKUP_SOURCES, SERVICE_PREFIX, NameSighting
 from detector.times import iso
 
 MAX_WATCHED = 100_000  # servers this detector asks the scan to meter
@@ -295,7 +295,9 @@ class FileSharingDetector(Detector):
         self._learn(address, SERVICE_PREFIX + match.service.name, obs, source)
 
     def _service(self, name: str) -> Optional[ServiceMatch]:
-        """The catalog service a directory name belongs to."""
+        """The catalog service a directory name belongs to (a device's own host or user name is none)."""
+        if name.startswith(IDENTITY_PREFIXES):
+            return None
         if name.startswith(SERVICE_PREFIX):
             service = self.ctx.catalog.named(name[len(SERVICE_PREFIX):])
             return ServiceMatch(service, "") if service else None

@@ -396,7 +396,7 @@ class Scan:
         findings = [finding for detector in self.detectors for finding in detector.finish()]
         directory = directory_of(self.detectors)
         for finding in findings:
-            attribute_to_devices(finding, self.networks, directory)
+            attribute_to_devices(finding, self.networks, directory, self.names)
         return findings
 
     def finish(self) -> list[Finding]:
@@ -411,7 +411,7 @@ class Scan:
             findings.extend(detector.finish())
         directory = directory_of(self.detectors)
         for finding in findings:
-            attribute_to_devices(finding, self.networks, directory)
+            attribute_to_devices(finding, self.networks, directory, self.names)
         return findings
 
     def devices(self, findings: list[Finding]) -> list[dict]:
@@ -420,15 +420,21 @@ class Scan:
         return directory_of(self.detectors).devices(addresses)
 
 
-def attribute_to_devices(finding: Finding, networks: LocalNetworks, directory: Optional[Directory] = None) -> None:
+def attribute_to_devices(finding: Finding, networks: LocalNetworks, directory: Optional[Directory] = None,
+                         names: Optional[NameDirectory] = None) -> None:
     """Every finding, whatever its detector: hosts are the site's devices (local addresses, never a remote peer,
-    relay or provider server) named as well as the scan can, file-sharing findings list the people behind them,
-    and each names the inputs behind it."""
+    relay or provider server) named as well as the scan can (``names``: the site's directory, for devices this
+    run's evidence does not name), file-sharing findings list the people behind them, and each names the inputs
+    behind it."""
     finding.hosts = site_devices(finding.hosts, networks)
     if not finding.inputs:
         finding.inputs = sorted({source_of(e.source) for e in finding.evidence if e.source})
     if directory is None:
         return
+    if names is not None and finding.first_seen is not None:
+        start, end = finding.first_seen, finding.last_seen or finding.first_seen
+        for host in finding.hosts[:MAX_NAMED_HOSTS]:
+            directory.recall(host, names.names_during(host, start, end))
     labels = {host: directory.label(host) for host in finding.hosts[:MAX_NAMED_HOSTS]}
     finding.host_names = {host: label for host, label in labels.items() if label and label != host}
     if finding.attributes.carries_users:  # the people behind the devices (= hosts) the detector counted

@@ -20,6 +20,11 @@ MAX_NAMES_PER_ADDRESS = 32  # a CDN address answers for many names; beyond this 
 MAX_ADDRESSES = 200_000  # the directory is bounded: the least recently seen addresses are evicted first
 MAX_NAME = 253  # DNS names are at most 253 characters
 SERVICE_PREFIX = "service:"  # an address -> service pair no DNS name gave (a BitTorrent peer, an owned range)
+# a local device's own names, so a later run of the site still knows who was behind an address, and when:
+HOST_PREFIX = "host:"  # a host name the device gave (DHCP, NetBIOS, LLMNR, mDNS, Kerberos, NTLM workstation)
+USER_PREFIX = "user:"  # a user who logged in from it ("anna@CORP")
+IDENTITY_PREFIXES = (HOST_PREFIX, USER_PREFIX)
+IDENTITY_VALIDITY = 12 * 3600.0  # a lease or a logon names a device for hours, not for the hour a DNS answer holds
 LOOKUP_SOURCES = frozenset({"dns", "dns-cname"})  # answers to a lookup: a connection that used the name says more
 
 
@@ -50,8 +55,9 @@ class NameDirectory:
 
     def learn(self, address: str, name: str, ts: float, source: str, where: str = "",
               ttl: Optional[float] = None) -> None:
-        """Record that ``address`` stood for ``name`` at ``ts`` (a DNS TTL widens the window, bounded)."""
-        name = name.strip().rstrip(".").lower()[:MAX_NAME]
+        """Record that ``address`` stood for ``name`` at ``ts`` (a DNS TTL widens the window, bounded).
+        DNS names compare caseless; a device's own names keep their case (LAPTOP-ANNA, anna@CORP)."""
+        name = _normal(name)
         if not address or not name:
             return
         self._record(address, name, ts, source, where, ttl)
@@ -119,11 +125,28 @@ class NameDirectory:
                 self._record(s.address, s.name, s.last_seen, s.source, s.where, s.validity)
 
 
+def _normal(name: str) -> str:
+    name = name.strip()
+    if name.startswith(IDENTITY_PREFIXES):
+        return name[:MAX_NAME]
+    return name.rstrip(".").lower()[:MAX_NAME]
+
+
+def family(name: str) -> str:
+    """What a name says of its address: a service (DNS names and ``service:``), a host name or a user."""
+    for prefix in IDENTITY_PREFIXES:
+        if name.startswith(prefix):
+            return prefix
+    return ""
+
+
 def window(sighting: NameSighting, others: Iterable[NameSighting]) -> tuple[float, float]:
-    """When a sighting holds: ``validity`` around it, cut where another name took the address over."""
+    """When a sighting holds: ``validity`` around it, cut where another name of its family took the address
+    over (a new host name ends the old one's lease; a user logging on does not)."""
     opens, closes = sighting.first_seen - sighting.validity, sighting.last_seen + sighting.validity
+    kind = family(sighting.name)
     for other in others:
-        if other.name == sighting.name:
+        if other.name == sighting.name or family(other.name) != kind:
             continue
         if other.first_seen > sighting.last_seen:
             closes = min(closes, other.first_seen)
