@@ -19,12 +19,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+from detector.findings.finding import CATEGORY_CREDENTIALS, CATEGORY_FILE_SHARING, CATEGORY_WIFI, CATEGORY_WIFI_ATTACK
+
 LANGUAGES = ("en", "de", "fr")
 DEFAULT_LANGUAGE = "en"
 DOMAIN = "shadowit"
 LOCALE_DIR = Path(__file__).parent / "locale"
 # Python files whose _()/ngettext()/N_() texts belong to the catalog.
-PYTHON_SOURCES = ("reports/*.py", "reports/kinds/*.py", "detector/cli.py")
+PYTHON_SOURCES = ("reports/*.py", "reports/kinds/*.py", "detector/cli.py", "detector/outputs/*.py")
 
 _CURRENT: ContextVar[str] = ContextVar("report_language", default=DEFAULT_LANGUAGE)
 
@@ -96,6 +98,22 @@ def severity_label(severity: str) -> str:
     return _(SEVERITY_LABELS.get(severity, "info"))
 
 
+CATEGORY_OTHER = "other"
+CATEGORY_LABELS = {
+    CATEGORY_FILE_SHARING: N_("File sharing and shadow SaaS"),
+    CATEGORY_CREDENTIALS: N_("Passwords in clear text"),
+    CATEGORY_WIFI: N_("Recurring Wi-Fi drops"),
+    CATEGORY_WIFI_ATTACK: N_("Wi-Fi attacks"),
+    CATEGORY_OTHER: N_("Other findings"),
+}
+
+
+def category_label(category: str) -> str:
+    """A finding category (or scoring area) as the reader calls it; an unknown one is shown as stored."""
+    label = CATEGORY_LABELS.get(category)
+    return _(label) if label else category
+
+
 # ---------------------------------------------------------------- maintenance
 
 
@@ -130,7 +148,7 @@ def declared_labels() -> list[str]:
 
 
 def _in_scope(filename: str) -> bool:
-    return filename.startswith("reports/") or filename == "detector/cli.py"
+    return filename.startswith(("reports/", "detector/outputs/")) or filename == "detector/cli.py"
 
 
 def update_catalogs() -> None:  # pragma: no cover - a maintainer's tool
