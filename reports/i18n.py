@@ -84,6 +84,11 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return translations(_CURRENT.get()).ngettext(singular, plural, count)
 
 
+def pgettext(context: str, message: str) -> str:
+    """A text whose English word means two things ("Client": the audited organisation, a network client)."""
+    return translations(_CURRENT.get()).pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Mark for extraction only: the text is translated where it is shown."""
     return message
@@ -127,7 +132,7 @@ def extract_messages(root: Path | None = None):
     method_map = [("reports/templates/**.html", "jinja2"), *((pattern, "python") for pattern in PYTHON_SOURCES)]
     options = {"reports/templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true",
                                              "lstrip_blocks": "true"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "pgettext": ((1, "c"), 2)}
     for filename, lineno, message, comments, context in extract_from_dir(
         str(root), method_map, options, keywords=keywords,
         callback=None, strip_comment_tags=True,

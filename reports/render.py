@@ -69,6 +69,7 @@ from reports.i18n import (
     SEVERITY_LABELS,
     _,
     ngettext,
+    pgettext,
     severity_label,
     translations,
     use_language,
@@ -1019,7 +1020,8 @@ def _cover(result: ScanResult, report: SiteReport, branding: Branding, state: Si
     period = f"{day_text(start)} \u2013 {day_text(end)}" if start is not None and end is not None else "-"
     rules_word = _("rules")
     rows = [
-        (_("Client"), clip(branding.client, 120) or clip(result.site, 120) or "-"),
+        (pgettext("the audited organisation", "Client"),
+         clip(branding.client, 120) or clip(result.site, 120) or "-"),
         (_("Site"), clip(result.site, 120) or "-"),
         (_("Traffic and logs covered"), period),
         (_("Scan date"), when(result.started)),
