@@ -23,10 +23,11 @@ from typing import Iterable
 from detector.policy.texts import translated
 from reports.i18n import DEFAULT_LANGUAGE, N_, _, current_language
 
-MAX_TEXT = 400  # stored evidence and notes are shorter; longer text is shown as stored
+MAX_TEXT = 600  # stored evidence, notes and hints are shorter; longer text is shown as stored
+MAX_PARTS = 12  # parts of a joined note tried in runs (quadratic in the parts, so bounded)
 _SPACELESS = {"client", "server", "port", "count", "protocol", "transport", "up", "down", "bytes",
               "size", "frames", "line", "records", "byte", "length", "subtype", "direction", "reason", "station",
-              "number", "limit", "host", "method", "scheme", "version", "plugin", "label", "duration", "lost",
+              "number", "limit", "host", "method", "scheme", "version", "plugin", "label", "lost", "channel",
               "kernel", "pdu", "snmp"}
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -41,7 +42,7 @@ WORDS = (
     N_("APOP digest, crackable offline"), N_("AUTH CRAM-MD5 challenge response, crackable offline"),
     N_("jabber:iq:auth digest, crackable offline"), N_("password not logged by Suricata"),
     N_("password hidden by Zeek"), N_("the log does not say whether TLS was used"), N_("no TLS"),
-    N_("server PASS"),
+    N_("server PASS"), N_("up"), N_("down"),
 )
 
 # Decoder notes on a login (one note may join several with ", " or "; ").
@@ -70,6 +71,25 @@ EVIDENCE = (
     N_("{count} station(s) lost Wi-Fi on {aps} for ~{duration} ({source}, reason {reason})"),
     N_("{count} station(s) lost Wi-Fi on {aps} for ~{duration} ({source}, {inferred})"),
     N_("{subtype} {direction} reason {reason}"), N_("{subtype} {direction} reason {reason} ({station})"),
+    N_("{channel} up {name}"), N_("{channel} down {name}"),
+)
+
+# Likely causes of recurring Wi-Fi drops (detector/detectors/wifi/patterns.py), joined by "; ".
+HINTS = (
+    N_("reason 23 (802.1X authentication failed): the RADIUS/NPS server or its certificate fails at that time"),
+    N_("reason 15 (4-way handshake timeout): key exchange fails, e.g. an overloaded AP or a rekey job"),
+    N_("reason 4 (inactivity): idle timeout, often power saving or an AP session timer"),
+    N_("reason 2 (previous authentication no longer valid): a session or reauthentication timeout"),
+    N_("the AP stopped beaconing: it rebooted or lost power (check uptime, PoE switch schedule)"),
+    N_("the AP itself shut down or restarted before the stations dropped"),
+    N_("lunchtime on 2.4 GHz: interference, e.g. a microwave oven near the AP"),
+    N_("clients re-requested DHCP together: check the DHCP server and the uplink at that time"),
+    N_("only one station affected: its driver, power saving or location"), N_("all stations on one AP"),
+    N_("stations on {count} APs at once"),
+    N_("every {interval} like clockwork: a timer such as group rekey, session timeout or a watchdog reboot"),
+    N_("starts on the hour: a scheduled job (AP or controller reboot, firmware/config push, DHCP or RADIUS "
+       "maintenance task)"),
+    N_("same weekday each week: a weekly maintenance window or backup"),
 )
 
 # Warnings on an input (detector/session, capture, documents, inputs).
@@ -136,11 +156,11 @@ def _compile(english: str) -> Template:
 @lru_cache(maxsize=1)
 def _templates() -> tuple[Template, ...]:
     """Every template with a placeholder, longest first (the most specific sentence wins)."""
-    texts = [t for t in (*EVIDENCE, *NOTES, *WARNINGS) if "{" in t]
+    texts = [t for t in (*EVIDENCE, *NOTES, *HINTS, *WARNINGS) if "{" in t]
     return tuple(_compile(t) for t in sorted(texts, key=len, reverse=True))
 
 
-_FIXED = frozenset((*WORDS, *FILE_KINDS, *(t for t in (*NOTES, *WARNINGS, *EVIDENCE) if "{" not in t)))
+_FIXED = frozenset((*WORDS, *FILE_KINDS, *(t for t in (*NOTES, *HINTS, *WARNINGS, *EVIDENCE) if "{" not in t)))
 
 
 def localized(text: str) -> str:
@@ -151,6 +171,11 @@ def localized(text: str) -> str:
 
 
 def _sentence(text: str, depth: int) -> str:
+    return _ours(text, depth) or _joined(text, depth)
+
+
+def _ours(text: str, depth: int) -> str:
+    """The translation when ``text`` is one sentence of ours as a whole, else ''."""
     if text in _FIXED:
         return _(text)
     for template in _templates():
@@ -158,7 +183,7 @@ def _sentence(text: str, depth: int) -> str:
         if found:
             values = {name: _value(value, depth) for name, value in found.groupdict().items()}
             return _(template.english).format(**values)
-    return _joined(text, depth)
+    return ""
 
 
 def _value(value: str, depth: int) -> str:
@@ -167,15 +192,27 @@ def _value(value: str, depth: int) -> str:
 
 
 def _joined(text: str, depth: int) -> str:
-    """A note made of several ("SNMPv2c community in get-request, well-known default community")."""
+    """A note made of several ("AUTH LOGIN, server offered STARTTLS, client did not use it"): the longest run
+    of parts that is a sentence of ours translates, other parts stay (a sentence may hold the separator)."""
     if depth >= 2:
         return text
     for separator in ("; ", ", "):
         parts = text.split(separator)
-        if len(parts) > 1:
-            translated = [_sentence(part, depth + 1) for part in parts]
-            if translated != parts:
-                return separator.join(translated)
+        if not 1 < len(parts) <= MAX_PARTS:
+            continue
+        shown, start, changed = [], 0, False
+        while start < len(parts):
+            for end in range(len(parts), start, -1):
+                translated_run = _ours(separator.join(parts[start:end]), depth + 1)
+                if translated_run:
+                    shown.append(translated_run)
+                    start, changed = end, True
+                    break
+            else:
+                shown.append(parts[start])
+                start += 1
+        if changed:
+            return separator.join(shown)
     return text
 
 
@@ -186,4 +223,4 @@ def rule_text(english: str) -> str:
 
 def all_sentences() -> Iterable[str]:
     """Every declared sentence and word (for tests that look for English left in a translated output)."""
-    return (*WORDS, *NOTES, *EVIDENCE, *WARNINGS, *FILE_KINDS)
+    return (*WORDS, *NOTES, *EVIDENCE, *HINTS, *WARNINGS, *FILE_KINDS)
