@@ -44,7 +44,7 @@ from detector.session.scan import ScanOutcome, ScanRequest, run_scan
 from detector.store import LockBusy, StoreError
 from detector.termsafe import SafeLines, SafeStream, term_safe
 from detector.times import ZoneError, parse_zone
-from reports.i18n import LANGUAGES, _, category_label, severity_label, use_language
+from reports.i18n import LANGUAGES, N_, _, category_label, severity_label, use_language
 from reports.options import ReportOptions
 
 if TYPE_CHECKING:  # the store loads only with --db (start-up)
@@ -274,7 +274,7 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
     outcome = _guarded(run_scan, request, json_path=json_path)
     _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, window=window,
                                     presentation=presentation))
-    _networks_line(outcome, quiet)
+    _networks_line(outcome, quiet, presentation.language)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 
@@ -293,14 +293,21 @@ def _local_nets(values: tuple[str, ...]) -> list[str]:
     return texts
 
 
-def _networks_line(outcome: ScanOutcome, quiet: bool) -> None:
+NETWORK_SOURCES = {"declared": N_("declared"), "inferred": N_("inferred")}
+
+
+def _networks_line(outcome: ScanOutcome, quiet: bool, language: str) -> None:
     """One line on stderr: the networks that made addresses devices, and whether they were declared or inferred."""
     described = outcome.result.networks
     if quiet or not described:
         return
     networks = [str(n) for n in described.get("networks", [])]
-    more = f" and {len(networks) - 12} more" if len(networks) > 12 else ""
-    _say(f"local networks ({described.get('source', '?')}): {', '.join(networks[:12])}{more}", err=True)
+    listed = ", ".join(networks[:12])
+    source = NETWORK_SOURCES.get(str(described.get("source")), "?")
+    with use_language(language):
+        if len(networks) > 12:
+            listed = _("{networks} and {count} more").format(networks=listed, count=len(networks) - 12)
+        _say(_("local networks ({source}): {networks}").format(source=_(source), networks=listed), err=True)
 
 
 def _refuse_failed(outcome: ScanOutcome, json_path: Optional[str]) -> None:
@@ -366,7 +373,7 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
     for warning in outcome.warnings:
         _say(f"shadowit: {term_safe(warning)}", err=True)
     _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, presentation=presentation))
-    _networks_line(outcome, quiet)
+    _networks_line(outcome, quiet, presentation.language)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 

@@ -25,10 +25,10 @@ from reports.i18n import DEFAULT_LANGUAGE, N_, _, current_language
 
 MAX_TEXT = 600  # stored evidence, notes and hints are shorter; longer text is shown as stored
 MAX_PARTS = 12  # parts of a joined note tried in runs (quadratic in the parts, so bounded)
-_SPACELESS = {"client", "server", "port", "count", "protocol", "transport", "up", "down", "bytes",
-              "size", "frames", "line", "records", "byte", "length", "subtype", "direction", "reason", "station",
-              "number", "limit", "host", "method", "scheme", "version", "plugin", "label", "lost", "channel",
-              "kernel", "pdu", "snmp"}
+_SPACELESS = {"byte", "bytes", "channel", "client", "count", "direction", "down", "frames", "host", "kernel", "label",
+              "length", "limit", "line", "lost", "method", "number", "others", "pdu", "plugin", "port", "protocol",
+              "reason", "records", "scheme", "server", "sid", "size", "snmp", "station", "status", "subtype",
+              "target", "transport", "up", "version"}
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 # Words and fixed notes written as a whole value.
@@ -72,6 +72,21 @@ EVIDENCE = (
     N_("{count} station(s) lost Wi-Fi on {aps} for ~{duration} ({source}, {inferred})"),
     N_("{subtype} {direction} reason {reason}"), N_("{subtype} {direction} reason {reason} ({station})"),
     N_("{channel} up {name}"), N_("{channel} down {name}"),
+    N_("{detail}: address in {owner}'s published range {network}"),
+    N_("UDP {client} -> {server}:{port}: address in {owner}'s published range {network} ({source})"),
+    N_("firewall: {client} -> {target} ({app}), {up} B sent, {down} B received"), N_("no app"),
+    N_("proxy: {client} {method} {target} {status} {down} B down"),
+    N_("Proxifier: {program} -> {target}, {up} B sent, {down} B received"),
+    N_("Suricata alert {sid}: {signature}"), N_("software {kind}: {name} on {host}"),
+    N_("BitTorrent local peer discovery (BT-SEARCH) from {client} to {target}"),
+    N_("BitTorrent UDP tracker connect to {target}"),
+    N_("BitTorrent uTP connection request {client} -> {target}"),
+    N_("BitTorrent peer handshake {client} <-> {target} info_hash {hash}"),
+    N_("BitTorrent encrypted handshake (MSE: {count} and {others} random bytes) {client} -> {target}"),
+    N_("WhatsApp Noise handshake {client} -> {target} (prologue {version})"),
+    N_("TeamViewer protocol ({transport}) {client} -> {target}"),
+    N_("OpenVPN tunnel {client} -> {target}"), N_("WireGuard tunnel {client} -> {target}"),
+    N_("Telegram MTProto {kind} transport {client} -> {target}"),
 )
 
 # Likely causes of recurring Wi-Fi drops (detector/detectors/wifi/patterns.py), joined by "; ".
