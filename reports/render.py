@@ -765,7 +765,7 @@ def _control_fields(control: Any) -> tuple[str, str, str]:
     else:
         framework = getattr(control, "framework_name", None) or getattr(control, "framework", None)
         values = (framework, getattr(control, "ref", None), getattr(control, "title", None))
-    return clip(values[0], 80), clip(values[1], 60), clip(values[2], 200)
+    return clip(values[0], 80), clip(values[1], 60), clip(rule_text(str(values[2] or "")), 200)
 
 
 def _compliance(findings: list[Finding], rows: list[FindingRow],

@@ -38,9 +38,10 @@ def demo(tmp_path_factory) -> list[Path]:
 
 
 def rule_pack_texts() -> list[str]:
-    """Every English title and remediation the shipped packs give (they must have a translation)."""
-    rules = load_ruleset([]).rules
-    return sorted({text for rule in rules for text in (rule.title, rule.remediation) if text})
+    """Every English rule title, remediation and control title the shipped packs give (each has translations)."""
+    ruleset = load_ruleset([])
+    texts = {text for rule in ruleset.rules for text in (rule.title, rule.remediation) if text}
+    return sorted(texts | {control.title for control in ruleset.compliance.values()})
 
 
 def audit(paths: list[Path], language: str, out: Path) -> tuple[str, str]:

@@ -182,6 +182,8 @@ class Loader:
                       f"framework {name} needs a controls: mapping of id to title")
             return
         for ref, control_title in controls.items():
+            if isinstance(control_title, YMap):
+                control_title = self._translations(control_title, controls.value_mark(ref), f"control {name}:{ref}")
             if not isinstance(control_title, str) or not control_title.strip():
                 self.fail(controls.value_mark(ref), f"control {name}:{ref} needs a title")
                 continue
