@@ -13,7 +13,7 @@ from typing import Mapping
 
 LANGUAGES = ("en", "de", "fr")
 SOURCE_LANGUAGE = "en"
-TRANSLATABLE_KEYS = ("title", "description", "remediation", "reason")
+TRANSLATABLE_KEYS = ("title", "description", "remediation")
 
 _TRANSLATIONS: dict[str, dict[str, str]] = {}  # English text -> {language: text}
 _PACKS_LOADED = False
