@@ -87,6 +87,11 @@ EVIDENCE = (
     N_("TeamViewer protocol ({transport}) {client} -> {target}"),
     N_("OpenVPN tunnel {client} -> {target}"), N_("WireGuard tunnel {client} -> {target}"),
     N_("Telegram MTProto {kind} transport {client} -> {target}"),
+    N_("Dropbox LAN sync beacon from {client} to {target}: host_int {host}, {count} shared folder(s)"),
+    N_("Discord voice ping 0x1337cafe {client} -> {target}"),
+    N_("Discord voice IP discovery request {client} -> {target}"),
+    N_("Discord voice IP discovery reply (client seen as {address}) {client} -> {target}"),
+    N_("{detail} (address in {owner} range {network})"),
 )
 
 # Likely causes of recurring Wi-Fi drops (detector/detectors/wifi/patterns.py), joined by "; ".
