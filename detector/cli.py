@@ -44,7 +44,7 @@ from detector.session.scan import ScanOutcome, ScanRequest, run_scan
 from detector.store import LockBusy, StoreError
 from detector.termsafe import SafeLines, SafeStream, term_safe
 from detector.times import ZoneError, parse_zone
-from reports.i18n import LANGUAGES, _, severity_label, use_language
+from reports.i18n import LANGUAGES, N_, _, category_label, severity_label, use_language
 from reports.options import ReportOptions
 
 if TYPE_CHECKING:  # the store loads only with --db (start-up)
@@ -274,7 +274,7 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
     outcome = _guarded(run_scan, request, json_path=json_path)
     _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, window=window,
                                     presentation=presentation))
-    _networks_line(outcome, quiet)
+    _networks_line(outcome, quiet, presentation.language)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 
@@ -293,26 +293,36 @@ def _local_nets(values: tuple[str, ...]) -> list[str]:
     return texts
 
 
-def _networks_line(outcome: ScanOutcome, quiet: bool) -> None:
+NETWORK_SOURCES = {"declared": N_("declared"), "inferred": N_("inferred")}
+
+
+def _networks_line(outcome: ScanOutcome, quiet: bool, language: str) -> None:
     """One line on stderr: the networks that made addresses devices, and whether they were declared or inferred."""
     described = outcome.result.networks
     if quiet or not described:
         return
     observed = [f"{term_safe(str(p.get('network')))} ({p.get('devices')})"
                 for p in described.get("observed") or [] if isinstance(p, dict)]
-    source = described.get("source", "?")
-    if observed and source == "inferred":  # the rule list (every private range) says less than what was seen
-        _say(f"local networks (inferred from private ranges and LAN evidence): devices in {_first(observed)}",
-             err=True)
-        return
-    networks = [term_safe(str(n)) for n in described.get("networks", [])]
-    seen = f"; devices in {_first(observed)}" if observed else ""
-    _say(f"local networks ({source}): {_first(networks)}{seen}", err=True)
+    source = str(described.get("source"))
+    with use_language(language):
+        if observed and source == "inferred":  # the list of every private range says less than what was seen
+            _say(_("local networks (inferred from private ranges and LAN evidence): devices in {networks}").format(
+                networks=_first(observed)), err=True)
+            return
+        networks = [term_safe(str(n)) for n in described.get("networks", [])]
+        line = _("local networks ({source}): {networks}").format(
+            source=_(NETWORK_SOURCES.get(source, "?")), networks=_first(networks))
+        if observed:
+            line += _("; devices in {networks}").format(networks=_first(observed))
+        _say(line, err=True)
 
 
 def _first(items: list[str], shown: int = 12) -> str:
-    more = f" and {len(items) - shown} more" if len(items) > shown else ""
-    return ", ".join(items[:shown]) + more
+    """The first ``shown`` items, then how many more (in the current language)."""
+    listed = ", ".join(items[:shown])
+    if len(items) > shown:
+        return _("{networks} and {count} more").format(networks=listed, count=len(items) - shown)
+    return listed
 
 
 def _refuse_failed(outcome: ScanOutcome, json_path: Optional[str]) -> None:
@@ -378,7 +388,7 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
     for warning in outcome.warnings:
         _say(f"shadowit: {term_safe(warning)}", err=True)
     _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, presentation=presentation))
-    _networks_line(outcome, quiet)
+    _networks_line(outcome, quiet, presentation.language)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
 
@@ -461,17 +471,20 @@ def _stored_as(outcome: ScanOutcome, db: Optional[Path]) -> str:
 
 def _summary(outcome: ScanOutcome, outputs: OutputRequest, state: Optional[SiteState] = None) -> None:
     """The terminal's account of the scan: the same counts and score the report, JSON and history show."""
+    from reports.kinds import title_of  # the report's presentations: loaded once there is a summary to print
+    from reports.wording import localized
+
     result = outcome.result
     echo = lambda text="": _say(text, err=outputs.json_path == "-")  # noqa: E731
     records = sum(i.records for i in result.inputs)
     unusable = sum(1 for i in result.inputs if not i.usable)
     echo(_("scanned {inputs} input(s), {records} records").format(inputs=len(result.inputs), records=records)
          + (_("; {count} input(s) gave nothing usable").format(count=unusable) if unusable else ""))
-    for warning in [f"{i.path}: {w}" for i in result.inputs for w in i.warnings][:20]:
+    for warning in [f"{i.path}: {localized(w)}" for i in result.inputs for w in i.warnings][:20]:
         echo("  " + _("warning: {text}").format(text=term_safe(warning)))
     for pattern in sorted(BoundedRegex.timed_out)[:10]:
-        echo(f"  warning: rule regex {term_safe(pattern)!s} hit its {REGEX_TIMEOUT_SECONDS * 1000:g} ms limit; "
-             "it did not match there (see rules/README.md)")
+        echo("  " + _("warning: rule regex {pattern} hit its {limit} ms limit; it did not match there (see "
+                      "rules/README.md)").format(pattern=term_safe(pattern), limit=f"{REGEX_TIMEOUT_SECONDS * 1000:g}"))
     by_severity = Counter(f.severity for f in result.findings)
     by_category = Counter(f.category for f in result.findings)
     sanctioned = sum(1 for f in result.findings if f.sanctioned)
@@ -481,7 +494,7 @@ def _summary(outcome: ScanOutcome, outputs: OutputRequest, state: Optional[SiteS
         echo("  " + _("by severity: {counts}").format(counts=", ".join(
             f"{severity_label(s)} {by_severity[s]}" for s in reversed(SEVERITIES) if by_severity[s])))
         echo("  " + _("by category: {counts}").format(counts=", ".join(
-            f"{term_safe(c)} {n}" for c, n in by_category.most_common())))
+            f"{term_safe(category_label(c))} {n}" for c, n in by_category.most_common())))
     risk = state.risk if state is not None else result.risk
     if risk is not None:
         echo(_("risk: grade {grade}, score {score}/100 ({points} points)").format(
@@ -492,7 +505,7 @@ def _summary(outcome: ScanOutcome, outputs: OutputRequest, state: Optional[SiteS
     if active:
         echo(_("top findings:"))
         for finding in active[:5]:
-            echo(f"  [{severity_label(finding.severity):8}] {term_safe(finding.title)}")
+            echo(f"  [{severity_label(finding.severity):8}] {term_safe(title_of(finding))}")
     for label, target in ((_("report"), outputs.report_path),
                           (_("json"), outputs.json_path if outputs.json_path != "-" else None),
                           (_("database"), outputs.db)):
@@ -508,7 +521,8 @@ def _state_lines(state: SiteState, echo) -> None:
                       "they stay in the grade").format(count=stale))
     missing = [area for area, assessed in state.areas.items() if not assessed]
     if missing:
-        echo("  " + _("not assessed (no input could show them): {areas}").format(areas=", ".join(missing)))
+        areas = ", ".join(category_label(area) for area in missing)
+        echo("  " + _("not assessed (no input could show them): {areas}").format(areas=areas))
 
 
 def _exit_for(outcome: ScanOutcome, fail_on: Optional[str]) -> None:

@@ -19,12 +19,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+from detector.findings.finding import CATEGORY_CREDENTIALS, CATEGORY_FILE_SHARING, CATEGORY_WIFI, CATEGORY_WIFI_ATTACK
+
 LANGUAGES = ("en", "de", "fr")
 DEFAULT_LANGUAGE = "en"
 DOMAIN = "shadowit"
 LOCALE_DIR = Path(__file__).parent / "locale"
 # Python files whose _()/ngettext()/N_() texts belong to the catalog.
-PYTHON_SOURCES = ("reports/*.py", "reports/kinds/*.py", "detector/cli.py")
+PYTHON_SOURCES = ("reports/*.py", "reports/kinds/*.py", "detector/cli.py", "detector/outputs/*.py")
 
 _CURRENT: ContextVar[str] = ContextVar("report_language", default=DEFAULT_LANGUAGE)
 
@@ -82,6 +84,11 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return translations(_CURRENT.get()).ngettext(singular, plural, count)
 
 
+def pgettext(context: str, message: str) -> str:
+    """A text whose English word means two things ("Client": the audited organisation, a network client)."""
+    return translations(_CURRENT.get()).pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Mark for extraction only: the text is translated where it is shown."""
     return message
@@ -94,6 +101,22 @@ SEVERITY_LABELS = {
 
 def severity_label(severity: str) -> str:
     return _(SEVERITY_LABELS.get(severity, "info"))
+
+
+CATEGORY_OTHER = "other"
+CATEGORY_LABELS = {
+    CATEGORY_FILE_SHARING: N_("File sharing and shadow SaaS"),
+    CATEGORY_CREDENTIALS: N_("Passwords in clear text"),
+    CATEGORY_WIFI: N_("Recurring Wi-Fi drops"),
+    CATEGORY_WIFI_ATTACK: N_("Wi-Fi attacks"),
+    CATEGORY_OTHER: N_("Other findings"),
+}
+
+
+def category_label(category: str) -> str:
+    """A finding category (or scoring area) as the reader calls it; an unknown one is shown as stored."""
+    label = CATEGORY_LABELS.get(category)
+    return _(label) if label else category
 
 
 # ---------------------------------------------------------------- maintenance
@@ -109,7 +132,7 @@ def extract_messages(root: Path | None = None):
     method_map = [("reports/templates/**.html", "jinja2"), *((pattern, "python") for pattern in PYTHON_SOURCES)]
     options = {"reports/templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true",
                                              "lstrip_blocks": "true"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "pgettext": ((1, "c"), 2)}
     for filename, lineno, message, comments, context in extract_from_dir(
         str(root), method_map, options, keywords=keywords,
         callback=None, strip_comment_tags=True,
@@ -130,7 +153,7 @@ def declared_labels() -> list[str]:
 
 
 def _in_scope(filename: str) -> bool:
-    return filename.startswith("reports/") or filename == "detector/cli.py"
+    return filename.startswith(("reports/", "detector/outputs/")) or filename == "detector/cli.py"
 
 
 def update_catalogs() -> None:  # pragma: no cover - a maintainer's tool

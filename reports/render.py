@@ -62,21 +62,25 @@ from reports.fmt import (
     when,
     when_seconds,
 )
-from reports.i18n import N_, SEVERITY_LABELS, _, ngettext, severity_label, translations, use_language
-from reports.kinds import presentation_of
+from reports.i18n import (
+    CATEGORY_LABELS,
+    CATEGORY_OTHER,
+    N_,
+    SEVERITY_LABELS,
+    _,
+    ngettext,
+    pgettext,
+    severity_label,
+    translations,
+    use_language,
+)
+from reports.kinds import presentation_of, title_of
 from reports.kinds.base import ServiceShare
 from reports.options import ReportOptions
 from reports.timeline import Timeline, build_timeline
+from reports.wording import localized, rule_text
 
 TEMPLATES = Path(__file__).parent / "templates"
-CATEGORY_OTHER = "other"
-CATEGORY_LABELS = {
-    CATEGORY_FILE_SHARING: N_("File sharing and shadow SaaS"),
-    CATEGORY_CREDENTIALS: N_("Passwords in clear text"),
-    CATEGORY_WIFI: N_("Recurring Wi-Fi drops"),
-    CATEGORY_WIFI_ATTACK: N_("Wi-Fi attacks"),
-    CATEGORY_OTHER: N_("Other findings"),
-}
 SCORE_LABELS = {  # the areas graded on their own, in the order the summary lists them
     CATEGORY_FILE_SHARING: N_("File sharing"),
     CATEGORY_CREDENTIALS: N_("Clear-text credentials"),
@@ -417,7 +421,7 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
         appendix=_appendix(findings, rows, report.exceptions),
         inputs=[_input_view(record, _common_root(result.inputs)) for record in result.inputs],
         input_root=clip(_common_root(result.inputs), 200),
-        input_warnings=[(clip(_relative(i.path, _common_root(result.inputs)), 120), clip(w, 240))
+        input_warnings=[(clip(_relative(i.path, _common_root(result.inputs)), 120), clip(localized(w), 240))
                         for i in result.inputs for w in i.warnings[:MAX_WARNINGS]][:200],
         meta=_meta(result, report, generated),
         cover=_cover(result, report, options.branding, state),
@@ -771,7 +775,7 @@ def _control_fields(control: Any) -> tuple[str, str, str]:
     else:
         framework = getattr(control, "framework_name", None) or getattr(control, "framework", None)
         values = (framework, getattr(control, "ref", None), getattr(control, "title", None))
-    return clip(values[0], 80), clip(values[1], 60), clip(values[2], 200)
+    return clip(values[0], 80), clip(values[1], 60), clip(rule_text(str(values[2] or "")), 200)
 
 
 def _compliance(findings: list[Finding], rows: list[FindingRow],
@@ -832,7 +836,7 @@ def _appendix(findings: list[Finding], rows: list[FindingRow],
         group = groups.get(row.rule)
         if group is None:
             group = groups[row.rule] = RuleGroup(row.rule, row.label, row.severity,
-                                                 clip(finding.remediation, 600), [])
+                                                 clip(rule_text(finding.remediation), 600), [])
         group.details.append(_detail(finding, row, exceptions))
     for group in groups.values():
         _hoist_common(group)
@@ -857,7 +861,7 @@ def _detail(finding: Finding, row: FindingRow, exceptions: Mapping[str, tuple[st
     evidence = group_evidence(finding)
     return FindingDetail(
         row=row,
-        title=clip(finding.title, 160) or "-",
+        title=clip(title_of(finding), 160) or "-",
         finding_id=clip(finding.id, 80),
         hosts=joined(finding.hosts, max_items=12, limit=60) or "-",
         first_seen=when(finding.first_seen),
@@ -875,7 +879,7 @@ OUR_WORDS = (N_("yes"), N_("no"), N_("unknown"))
 
 def _value(value: str) -> str:
     """Attribute values that are words of ours (yes/no/unknown, low/medium/high) are translated; data stays."""
-    return _(value) if value in OUR_WORDS or value in SEVERITY_LABELS else value
+    return _(value) if value in OUR_WORDS or value in SEVERITY_LABELS else localized(value)
 
 
 def _allow_text(finding: Finding, exceptions: Mapping[str, tuple[str, str, str]]) -> str:
@@ -900,7 +904,7 @@ def group_evidence(finding: Finding) -> list[tuple[str, str, str]]:
         source = str(item.source or "")
         match = _EVIDENCE_PLACE.match(source)
         file, place = (match.group("file"), f"{match.group('kind')} {match.group('n')}") if match else (source, "")
-        entry = grouped.setdefault((file, clip(item.detail, 200)), {"places": [], "times": []})
+        entry = grouped.setdefault((file, clip(localized(item.detail), 200)), {"places": [], "times": []})
         if place:
             entry["places"].append(match.group("n") if match else place)
             entry.setdefault("kind", match.group("kind") if match else "")
@@ -986,7 +990,8 @@ def _relative(path: str, root: str) -> str:
 
 
 def _input_view(record: InputRecord, root: str = "") -> dict[str, Any]:
-    warnings, more = clip_list(record.warnings, max_items=MAX_WARNINGS, limit=200)
+    warnings, more = clip_list([localized(w) for w in record.warnings], max_items=MAX_WARNINGS,
+                                limit=200)
     return {
         "path": clip(_relative(record.path, root), 300),
         "full_path": clip(record.path, 300),
@@ -1025,7 +1030,8 @@ def _cover(result: ScanResult, report: SiteReport, branding: Branding, state: Si
     period = f"{day_text(start)} \u2013 {day_text(end)}" if start is not None and end is not None else "-"
     rules_word = _("rules")
     rows = [
-        (_("Client"), clip(branding.client, 120) or clip(result.site, 120) or "-"),
+        (pgettext("the audited organisation", "Client"),
+         clip(branding.client, 120) or clip(result.site, 120) or "-"),
         (_("Site"), clip(result.site, 120) or "-"),
         (_("Traffic and logs covered"), period),
         (_("Scan date"), when(result.started)),

@@ -137,7 +137,7 @@ def test_an_area_without_input_says_not_assessed(tmp_path):
     assert "not assessed" in wifi and "badge" not in wifi
     result = CliRunner().invoke(main, ["scan", "--db", str(db), "--site", "acme", "--rules", "/dev/null", "-q",
                                        str(log)])
-    assert "not assessed (no input could show them): wifi-drops, wifi-attack" in result.output
+    assert "not assessed (no input could show them): Recurring Wi-Fi drops, Wi-Fi attacks" in result.output
 
 
 def test_a_capture_whose_clock_was_never_set_is_flagged_and_kept_off_the_cover(tmp_path):

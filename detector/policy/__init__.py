@@ -14,6 +14,7 @@ from detector.data import rules_dir, rules_file
 from detector.policy.loader import CATALOG_FILES, COMPLIANCE_FILE, Loader
 from detector.policy.model import DEFAULT_RULE_ID, LAYER_PACK, LAYER_SITE, RuleError, RuleLoadError
 from detector.policy.ruleset import RuleSet
+from detector.policy.texts import mark_packs_loaded
 
 __all__ = [
     "DEFAULT_RULE_ID", "RuleError", "RuleLoadError", "RuleSet",
@@ -63,6 +64,7 @@ def load_ruleset(
     loader.load_catalog(packs / COMPLIANCE_FILE)
     for path in pack_files(packs):
         loader.load_rules_file(path, LAYER_PACK)
+    mark_packs_loaded()
     for path in sites:
         loader.load_rules_file(path, LAYER_SITE)
     if loader.errors:

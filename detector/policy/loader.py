@@ -31,6 +31,8 @@ from detector.policy.model import (
 )
 from detector.policy.ruleset import RuleSet
 from detector.policy.settings import Settings
+from detector.policy.texts import LANGUAGES as TEXT_LANGUAGES
+from detector.policy.texts import SOURCE_LANGUAGE, TRANSLATABLE_KEYS, register
 from detector.policy.yamlsrc import YList, YMap, parse_bytes, read_bytes
 
 COMPLIANCE_FILE = "compliance.yaml"
@@ -180,6 +182,8 @@ class Loader:
                       f"framework {name} needs a controls: mapping of id to title")
             return
         for ref, control_title in controls.items():
+            if isinstance(control_title, YMap):
+                control_title = self._translations(control_title, controls.value_mark(ref), f"control {name}:{ref}")
             if not isinstance(control_title, str) or not control_title.strip():
                 self.fail(controls.value_mark(ref), f"control {name}:{ref} needs a title")
                 continue
@@ -322,10 +326,30 @@ class Loader:
                 self._missing(node, key)
             return ""
         value = node[key]
+        if isinstance(value, YMap) and key in TRANSLATABLE_KEYS:
+            return self._translations(value, node.value_mark(key), key)
         if not isinstance(value, str) or (required and not value.strip()):
             self.fail(node.value_mark(key), f"{key} must be {'non-empty ' if required else ''}text")
             return ""
         return value.strip()
+
+    def _translations(self, value: YMap, mark: Mark, key: str) -> str:
+        """``{en: ..., de: ..., fr: ...}``: the English text (the one findings store), the others registered."""
+        texts: dict[str, str] = {}
+        for language, text in value.items():
+            if language not in TEXT_LANGUAGES:
+                self.fail(value.key_mark(language), f"{key}: unknown language {language!r} "
+                                                    f"(expected {', '.join(TEXT_LANGUAGES)})")
+            elif not isinstance(text, str) or not text.strip():
+                self.fail(value.value_mark(language), f"{key}.{language} must be non-empty text")
+            else:
+                texts[language] = text.strip()
+        if SOURCE_LANGUAGE not in value:
+            self.fail(mark, f"{key} needs its English text under '{SOURCE_LANGUAGE}' (shown where no translation "
+                            "is given)")
+            return ""
+        register(texts)
+        return texts.get(SOURCE_LANGUAGE, "")
 
     def _texts(self, node: YMap, key: str) -> list[str]:
         value = node.get(key)

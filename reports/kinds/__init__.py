@@ -6,7 +6,7 @@ from typing import Any
 
 from detector.findings.finding import Finding
 from reports.kinds import credentials, filesharing, wifi  # noqa: F401  (each registers its kinds)
-from reports.kinds.base import PRESENTATIONS, Presentation
+from reports.kinds.base import PRESENTATIONS, Presentation, title_of  # noqa: F401  (title_of: for the outputs)
 
 
 def presentation_of(finding: Finding[Any]) -> Presentation[Any]:
@@ -16,3 +16,4 @@ def presentation_of(finding: Finding[Any]) -> Presentation[Any]:
     if presentation is None:
         raise LookupError(f"no report presentation for {kind.__name__} ({kind.detector}); add it in reports/kinds/")
     return presentation
+

@@ -18,6 +18,7 @@ from reports.advice import Advice
 from reports.attributes import Combined, fact_rows
 from reports.events import TimelineEvent
 from reports.fmt import clip
+from reports.i18n import DEFAULT_LANGUAGE, current_language
 
 A = TypeVar("A", bound=Attributes)
 
@@ -49,9 +50,13 @@ class Presentation(Generic[A]):
     advice: ClassVar[Advice]  # short name and action (untranslated) when no rule's advice fits
     combined: ClassVar[Sequence[Combined]] = ()  # attributes that read together as one detail row
 
+    def title(self, finding: Finding[A]) -> str:
+        """The title in the current language, from the attributes; the stored title is the English contract."""
+        return finding.title
+
     def subject(self, finding: Finding[A]) -> str:
         """The facts that tell two findings of one rule apart (service, protocol, user, server, network)."""
-        return clip(finding.title, 120)
+        return clip(title_of(finding), 120)
 
     def acting_hosts(self, finding: Finding[A]) -> list[str]:
         """The devices that did the thing (never a server they reached)."""
@@ -94,3 +99,12 @@ def presents(*kinds: type[Attributes]):
         return cls
 
     return register
+
+
+def title_of(finding: Finding[Any]) -> str:
+    """The finding's title as the reader reads it: stored (English), or rebuilt from its attributes in another
+    language so the values stay and the words translate."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return finding.title
+    presentation = PRESENTATIONS.get(type(finding.attributes))
+    return (presentation.title(finding) if presentation else "") or finding.title

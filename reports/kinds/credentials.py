@@ -16,7 +16,7 @@ from reports.attributes import Combined, server_text, strength_text
 from reports.events import CREDENTIAL, TimelineEvent, actors, simple_events
 from reports.fmt import clip, joined, number
 from reports.i18n import N_, _
-from reports.kinds.base import A, Presentation, presents
+from reports.kinds.base import A, Presentation, presents, title_of
 
 SERVER = Combined(("server", "server_port"), lambda attrs: server_text(attrs.server, attrs.server_port))
 STRENGTH = Combined(("weak", "default"), lambda attrs: strength_text(attrs.weak, attrs.default), N_("Strength"))
@@ -45,6 +45,28 @@ class CredentialPresentation(Presentation[A]):
 class CleartextLoginPresentation(CredentialPresentation[CleartextLoginAttributes]):
     combined = (SERVER, STRENGTH)
 
+    def title(self, finding: Finding[CleartextLoginAttributes]) -> str:
+        attrs = finding.attributes
+        user = attrs.username or _("(no user)")
+        if attrs.domain:
+            user = f"{attrs.domain}\\{user}"
+        where = f"{attrs.server}:{attrs.server_port}"
+        if len(attrs.servers) > 1:
+            where = _("{server} and {count} other server(s)").format(server=where, count=len(attrs.servers) - 1)
+        several = _(" ({count} different secrets)").format(count=len(attrs.secrets)) if len(attrs.secrets) > 1 else ""
+        values = {"protocol": attrs.protocol.upper(), "user": user, "where": where, "several": several}
+        if not attrs.secret_captured:
+            text = _("Clear-text {protocol} login by {user} to {where} (seen in a log, password not captured)")
+        elif attrs.kind == "cleartext" and attrs.username:
+            text = _("Clear-text {protocol} password for {user} to {where}{several}")
+        elif attrs.kind == "cleartext":
+            text = _("Clear-text {protocol} secret (community or key) to {where}{several}")
+        elif attrs.kind == "token":
+            text = _("Clear-text {protocol} token to {where}{several}")
+        else:
+            text = _("{protocol} login material for {user} to {where}{several}")
+        return text.format(**values)
+
     def subject(self, finding: Finding[CleartextLoginAttributes]) -> str:
         attrs = finding.attributes
         return _subject(finding, attrs.protocol, clip(attrs.username, 40), attrs.server, attrs.server_port)
@@ -70,6 +92,16 @@ class CleartextLoginPresentation(CredentialPresentation[CleartextLoginAttributes
 class BruteForcePresentation(CredentialPresentation[BruteForceAttributes]):
     combined = (SERVER,)
 
+    def title(self, finding: Finding[BruteForceAttributes]) -> str:
+        attrs = finding.attributes
+        if attrs.pattern == "password-spraying":
+            text = _("Password spraying over {protocol} from {client} to {server}:{port}: {count} attempts, {outcome}")
+        else:
+            text = _("Brute force over {protocol} from {client} to {server}:{port}: {count} attempts, {outcome}")
+        outcome = _("one succeeded") if attrs.succeeded else _("none succeeded")
+        return text.format(protocol=attrs.protocol.upper(), client=attrs.client, server=attrs.server,
+                           port=attrs.server_port, count=attrs.attempts, outcome=outcome)
+
     def subject(self, finding: Finding[BruteForceAttributes]) -> str:
         attrs = finding.attributes
         return _subject(finding, attrs.protocol, _users(attrs.usernames), attrs.server, attrs.server_port)
@@ -88,6 +120,18 @@ class BruteForcePresentation(CredentialPresentation[BruteForceAttributes]):
 class ReusePresentation(CredentialPresentation[ReuseAttributes]):
     combined = (STRENGTH,)
 
+    def title(self, finding: Finding[ReuseAttributes]) -> str:
+        users, protocols = finding.attributes.usernames, finding.attributes.protocols
+        parts = []
+        if len(users) >= 2:
+            parts.append(_("by {count} users").format(count=len(users)))
+        elif users:
+            parts.append(_("by {user}").format(user=users[0]))
+        if len(protocols) >= 2:
+            parts.append(_("over {count} protocols ({protocols})").format(count=len(protocols),
+                                                                          protocols=", ".join(protocols[:4])))
+        return _("One password reused {details}").format(details=" ".join(parts)).rstrip()
+
     def subject(self, finding: Finding[ReuseAttributes]) -> str:
         return _subject(finding, "", _users(finding.attributes.usernames))
 
@@ -101,6 +145,11 @@ class ReusePresentation(CredentialPresentation[ReuseAttributes]):
 @presents(SharedPasswordAttributes)
 class SharedPasswordPresentation(CredentialPresentation[SharedPasswordAttributes]):
     combined = (Combined(("weak",), lambda attrs: strength_text(attrs.weak), N_("Strength")),)
+
+    def title(self, finding: Finding[SharedPasswordAttributes]) -> str:
+        attrs = finding.attributes
+        return _("Password pasted into a {channel} message by {sender}").format(
+            channel=attrs.channel, sender=attrs.sender or _("an unknown sender"))
 
     def subject(self, finding: Finding[SharedPasswordAttributes]) -> str:
         return _subject(finding, finding.attributes.channel, "")
@@ -123,7 +172,7 @@ def _subject(finding: Finding[Any], protocol: str, who: str, server: str = "", p
     """``protocol user → server:port``, from what the kind has of these."""
     where = f"{clip(server, 60)}:{int(port)}" if server and number(port) else clip(server, 60)
     parts = (clip(protocol, 30), who, f"\u2192 {where}" if where else "")
-    return " ".join(p for p in parts if p) or clip(finding.title, 120)
+    return " ".join(p for p in parts if p) or clip(title_of(finding), 120)
 
 
 def _credential_label(protocol: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from detector.detectors.wifi.events import duration_text
 from detector.findings.finding import Finding
 from detector.findings.wifi import (
     DeauthFloodAttributes,
@@ -18,9 +19,11 @@ from reports.attributes import Combined
 from reports.events import OUTAGE, TimelineEvent, bounded, simple_events
 from reports.fmt import clip, human_duration, joined, number, to_timestamp, when_seconds
 from reports.i18n import N_, _, ngettext
-from reports.kinds.base import A, OutagePanel, Presentation, presents
+from reports.kinds.base import A, OutagePanel, Presentation, presents, title_of
 
 MAX_OUTAGE_ROWS = 60
+WEEKDAYS = {day: day for day in (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
+                                 N_("Saturday"), N_("Sunday"))}
 DROPS_ADVICE = Advice(N_("Recurring Wi-Fi drops"), FIX_WIFI)
 COUNTS_ADVICE = Advice(N_("Disconnect frames counted"),
                        N_("Nothing to do on its own: the counts explain the drops and attacks beside them."))
@@ -54,7 +57,11 @@ class NetworkPresentation(WifiPresentation[A]):
 
     def subject(self, finding: Finding[Any]) -> str:
         attrs = finding.attributes
-        return clip(attrs.ssid or attrs.bssid, 60) or clip(finding.title, 120)
+        return clip(attrs.ssid or attrs.bssid, 60) or clip(title_of(finding), 120)
+
+    @staticmethod
+    def rate(attrs: Any) -> str:
+        return f"{number(attrs.peak_per_second) or 0:g}"
 
     def access_points(self, finding: Finding[Any]) -> Any:
         return finding.attributes.bssid
@@ -65,6 +72,21 @@ class RecurringDropPresentation(WifiPresentation[RecurringDropAttributes]):
     advice = DROPS_ADVICE
     combined = (Combined(("days_with_drop", "days_observed"), lambda attrs: _days(attrs),
                          N_("Days with drops / observed")),)
+
+    def title(self, finding: Finding[RecurringDropAttributes]) -> str:
+        attrs = finding.attributes
+        values = {"time": attrs.time_of_day, "days": attrs.days_with_drop, "observed": attrs.days_observed,
+                  "stations": len(attrs.stations)}
+        if attrs.pattern == "weekly" and attrs.weekday:
+            text = _("Wi-Fi drops every {weekday} around {time} ({days} of {observed} days, {stations} station(s))")
+            values["weekday"] = _(WEEKDAYS.get(attrs.weekday, attrs.weekday))
+        elif attrs.pattern == "interval" and attrs.interval_minutes:
+            text = _("Wi-Fi drops every {interval} (first at {time}) ({days} of {observed} days, {stations} "
+                     "station(s))")
+            values["interval"] = duration_text(attrs.interval_minutes * 60)
+        else:
+            text = _("Wi-Fi drops every day around {time} ({days} of {observed} days, {stations} station(s))")
+        return text.format(**values)
 
     def outages(self, finding: Finding[RecurringDropAttributes]) -> list[dict[str, Any]]:
         return finding.attributes.outages
@@ -80,6 +102,12 @@ class RecurringDropPresentation(WifiPresentation[RecurringDropAttributes]):
 class OutagePresentation(WifiPresentation[OutageAttributes]):
     advice = DROPS_ADVICE
 
+    def title(self, finding: Finding[OutageAttributes]) -> str:
+        attrs = finding.attributes
+        return _("Wi-Fi outage at {start}: {stations} station(s) on {aps}").format(
+            start=when_seconds(attrs.start), stations=attrs.stations,
+            aps=", ".join(attrs.aps[:3]) or _("unknown AP"))
+
     def outages(self, finding: Finding[OutageAttributes]) -> list[dict[str, Any]]:
         return finding.attributes.outages
 
@@ -94,10 +122,34 @@ class OutagePresentation(WifiPresentation[OutageAttributes]):
 class DeauthSummaryPresentation(NetworkPresentation[DeauthSummaryAttributes]):
     advice = COUNTS_ADVICE
 
+    def title(self, finding: Finding[DeauthSummaryAttributes]) -> str:
+        attrs = finding.attributes
+        network = f"{attrs.bssid} ({attrs.ssid})" if attrs.ssid else attrs.bssid
+        return _("Disconnect frames on {network}: {deauth} deauthentication, {disassoc} disassociation, "
+                 "{stations} station(s)").format(network=network, deauth=attrs.deauth, disassoc=attrs.disassoc,
+                                                 stations=len(attrs.stations))
 
-@presents(DeauthFloodAttributes, TargetedDeauthAttributes)
-class AttackPresentation(NetworkPresentation[Any]):
+
+@presents(DeauthFloodAttributes)
+class FloodPresentation(NetworkPresentation[DeauthFloodAttributes]):
     advice = ATTACK_ADVICE
+
+    def title(self, finding: Finding[DeauthFloodAttributes]) -> str:
+        attrs = finding.attributes
+        return _("Deauthentication flood against {bssid}: {frames} frames, up to {rate}/s").format(
+            bssid=attrs.bssid, frames=attrs.frames, rate=self.rate(attrs))
+
+
+@presents(TargetedDeauthAttributes)
+class TargetedAttackPresentation(NetworkPresentation[TargetedDeauthAttributes]):
+    advice = ATTACK_ADVICE
+
+    def title(self, finding: Finding[TargetedDeauthAttributes]) -> str:
+        attrs = finding.attributes
+        return _("Targeted deauthentication attack on {station} via {bssid}: {frames} frames in {bursts} burst(s), "
+                 "up to {rate}/s, spoofed in both directions").format(
+            station=attrs.station, bssid=attrs.bssid, frames=attrs.frames, bursts=attrs.bursts,
+            rate=self.rate(attrs))
 
 
 def _panel(chart: Any, outages: list[dict[str, Any]]) -> Optional[OutagePanel]:
