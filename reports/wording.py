@@ -35,7 +35,8 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 WORDS = (
     N_("accepted"), N_("refused"), N_("outcome unknown"), N_("(no user)"), N_("no reason code"), N_("an AP"),
     N_("unknown AP"), N_("unknown direction"), N_("an unknown sender"),
-    N_("well-known default community"), N_("password equals the user name"), N_("simple bind"),
+    N_("well-known default community"), N_("password equals the user name"),
+    N_("the user name contained the password (replaced)"), N_("simple bind"),
     N_("typed after a Password: prompt"), N_("AUTH TLS was refused, login went in clear"),
     N_("server offered STARTTLS, client did not use it"), N_("no STARTTLS"),
     N_("STARTTLS was attempted but the login still went in clear"), N_("DIGEST challenge response, crackable offline"),
