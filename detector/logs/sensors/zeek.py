@@ -6,9 +6,13 @@ TSV (``LogAscii``): ``#separator`` (itself written as ``\\x09``), ``#set_separat
 bytes as ``\\xHH``; set and vector fields join their items with the set separator.
 A rotated file may hold several header blocks (``#close`` then ``#separator``).
 
+``zeek-cut -m`` output: one line of field names, then the rows (no other header).
+
 JSON (``LogAscii::use_json`` / json-streaming): flat keys ``id.orig_h``; the log
-path comes from ``_path`` when present, else from the file name
-(``dns.15:00:00-16:00:00.log.gz``), else from the fields themselves.
+path comes from ``_path`` when present, else from the file name when it names a
+Zeek log (``dns.15:00:00-16:00:00.log.gz``, the log queue's
+``ftp__2026-12-07-10-00-00__2026-12-07-11-00-00__.log``, an exported ``ftp.json``),
+else from the fields themselves.
 What each log path means is in ``zeek_paths`` (and what Zeek shares with EVE in ``mapping``); this module
 only reads the encodings.
 """
@@ -19,13 +23,31 @@ import re
 from typing import Any, Callable, Optional
 
 from detector.logs.base import LineParser, LogContext, LogDecoder, first_match
+from detector.logs.sensors.certificates import CertificateJoin
 from detector.logs.sensors.jsonline import json_object
-from detector.logs.sensors.zeek_paths import MAPPERS, Fields, Malformed, conn, dns, guess_path, http, quic, ssl
+from detector.logs.sensors.zeek_paths import (
+    KNOWN_PATHS,
+    MAPPERS,
+    Fields,
+    FtpSessions,
+    Malformed,
+    conn,
+    dns,
+    guess_path,
+    http,
+    quic,
+    ssl,
+)
 from detector.observations import Emit
 
 ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\\\")
 MAX_FIELDS = 256
-MAX_UIDS = 20_000  # per-file memory of sessions already credited (ftp logins)
+MAX_UIDS = 20_000  # per-file memory of FTP sessions (logins) and of names already judged
+FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*")
+# names that tell a names line from any other tab-separated header: Zeek's own
+ZEEK_FIELDS = frozenset(("ts", "uid", "fuid", "id.orig_h", "id.resp_h", "seen.indicator", "trans_depth", "conn_state",
+                         "status_code", "request_body_len", "response_body_len", "orig_bytes", "resp_bytes",
+                         "qtype_name", "server_name", "mime_type", "reply_code"))
 
 
 def unescape(value: str) -> str:
@@ -40,9 +62,22 @@ def unescape(value: str) -> str:
 
 
 def path_from_filename(name: str) -> str:
-    """'dns.log', 'dns.15:00:00-16:00:00.log.gz', 'conn-summary.log' -> 'dns', 'conn-summary'."""
-    base = name.rsplit("/", 1)[-1]
-    return base.split(".", 1)[0].lower()
+    """The Zeek log path a file name gives: 'dns.log', 'dns.15:00:00-16:00:00.log.gz',
+    'ftp__2026-12-07-10-00-00__2026-12-07-11-00-00__.log', 'ftp.json', 'x509-export.json'; '' for any other name."""
+    stem = name.rsplit("/", 1)[-1].lower().split("__", 1)[0].split(".", 1)[0]
+    if stem in KNOWN_PATHS:
+        return stem
+    first = re.split(r"[-_ ]", stem, maxsplit=1)[0]
+    return first if first in KNOWN_PATHS else ""
+
+
+def field_names_line(line: str) -> Optional[list[str]]:
+    """The field names of a ``zeek-cut -m`` header (tab-separated Zeek field names), else None."""
+    names = line.split("\t")
+    named = names[:-1] if names[-1] == "" else names  # zeek-cut may end every line with a tab
+    if len(named) < 2 or len(names) > MAX_FIELDS or not all(FIELD_NAME.fullmatch(name) for name in named):
+        return None
+    return names if any(name in ZEEK_FIELDS for name in named) else None
 
 
 class TsvFields(Fields):
@@ -123,18 +158,18 @@ class TsvHeader:
 
 
 class ZeekState:
-    """Per-file memory shared by the mappers (bounded)."""
+    """Per-file memory shared by the mappers (bounded): FTP sessions, and certificates to name TLS sessions by
+    (the scan's, so that ssl.log and x509.log join in any order; the file's own when read alone)."""
 
-    def __init__(self) -> None:
-        self.credited: dict[str, None] = {}
+    def __init__(self, ctx: LogContext) -> None:
+        self.ftp = FtpSessions(MAX_UIDS)
+        self.own_certificates = ctx.certificates is None
+        self.certificates: CertificateJoin = ctx.certificates or CertificateJoin()
 
-    def first_time(self, key: str) -> bool:
-        if key in self.credited:
-            return False
-        if len(self.credited) >= MAX_UIDS:
-            self.credited.pop(next(iter(self.credited)))
-        self.credited[key] = None
-        return True
+    def finish(self, emit: Emit) -> None:
+        self.ftp.finish(emit)
+        if self.own_certificates:
+            self.certificates.finish(emit)
 
 
 class ZeekTsvParser(LineParser):
@@ -142,7 +177,7 @@ class ZeekTsvParser(LineParser):
         self.header = TsvHeader()
         self.header.path = path_from_filename(ctx.path)
         self.mapper: Optional[Callable] = None
-        self.state = ZeekState()
+        self.state = ZeekState(ctx)
         self.watched = ctx.watched_raw  # metered servers, as bytes: the row prefilter reads raw bytes
         self.relevant = ctx.relevant_name
         self.names: dict[bytes, bool] = {}
@@ -162,8 +197,11 @@ class ZeekTsvParser(LineParser):
         if line[:1] == "#":
             return self._directive(line)
         header = self.header
-        if not header.fields:
-            return False  # a data row before any #fields line
+        if not header.fields:  # zeek-cut -m: the field names alone; anything else is a row before any #fields
+            names = field_names_line(line)
+            if names is not None:
+                self._fields(names)
+            return names is not None
         row = line.split(header.separator)
         if len(row) != len(header.fields):
             return False
@@ -204,13 +242,20 @@ class ZeekTsvParser(LineParser):
         elif name == "path":
             header.path = value.strip().lower()
         elif name == "fields":
-            header.fields = value.split(header.separator)[:MAX_FIELDS]
-            header.index = {field: position for position, field in enumerate(header.fields)}
-            self.mapper = MAPPERS.get(header.path) or MAPPERS.get(guess_path(header.index))
-            self.skip_raw = tsv_prefilter(self.mapper, header, self.watched,
-                                          self._known if self.relevant is not None else None)
+            self._fields(value.split(header.separator))
         # #types, #open, #close and any other comment line: nothing to do
         return True
+
+    def finish(self, emit: Emit) -> None:
+        self.state.finish(emit)
+
+    def _fields(self, names: list[str]) -> None:
+        header = self.header
+        header.fields = names[:MAX_FIELDS]
+        header.index = {field: position for position, field in enumerate(header.fields)}
+        self.mapper = MAPPERS.get(header.path) or MAPPERS.get(guess_path(header.index))
+        self.skip_raw = tsv_prefilter(self.mapper, header, self.watched,
+                                      self._known if self.relevant is not None else None)
 
 
 def tsv_prefilter(mapper, header: TsvHeader, watched, known: Optional[Callable[[bytes], bool]]
@@ -283,14 +328,26 @@ class ZeekTsvDecoder(LogDecoder):
     parser_class = ZeekTsvParser
 
     def sniff(self, head: list[str]) -> float:
-        return 1.0 if head and head[0].startswith("#separator") else 0.0
+        if not head:
+            return 0.0
+        if head[0].startswith("#separator"):
+            return 1.0
+        names = field_names_line(head[0])  # zeek-cut -m: rows as wide as the names line
+        if names is None:
+            return 0.0
+        rows = head[1:]
+        return 0.9 * (sum(line.count("\t") == len(names) - 1 for line in rows) / len(rows) if rows else 1.0)
 
 
 class ZeekJsonParser(LineParser):
     def __init__(self, ctx: LogContext):
         self.file_path = path_from_filename(ctx.path)
-        self.state = ZeekState()
-        self.watched = ctx.watched
+        self.state = ZeekState(ctx)
+        self.watched = ctx.watched_raw
+        self.relevant = ctx.relevant_name
+        self.names: dict[bytes, bool] = {}
+        self.guessed: dict[tuple, Optional[Callable]] = {}  # the field names of a record -> its mapper
+        self.skip_raw = self._skip_raw if self.watched is not None or self.relevant is not None else None
 
     def line_time(self, line: str) -> Optional[float]:
         data = json_object(line)
@@ -300,15 +357,10 @@ class ZeekJsonParser(LineParser):
             return None
 
     def parse(self, line: str, where: str, emit: Emit) -> bool:
-        if self.watched is not None and '"conn_state"' in line and _unwatched_server(line, self.watched):
-            return True  # a conn record to a server no detector meters: skip before parsing it
         data = json_object(line)
         if data is None:
             return False
-        path = data.get("_path")
-        mapper = MAPPERS.get(path) if isinstance(path, str) else None
-        if mapper is None:
-            mapper = MAPPERS.get(self.file_path) or MAPPERS.get(guess_path(data))
+        mapper = self._mapper(data)
         if mapper is None:
             return True
         try:
@@ -316,15 +368,91 @@ class ZeekJsonParser(LineParser):
         except Malformed:
             return False
 
+    def finish(self, emit: Emit) -> None:
+        self.state.finish(emit)
 
-def _unwatched_server(line: str, watched) -> bool:
-    """The record's id.resp_h, found without parsing, is not metered (False when it cannot be found)."""
-    start = line.find('"id.resp_h":')
-    if start < 0:
+    def _mapper(self, data: dict) -> Optional[Callable]:
+        """By ``_path``, else the file name, else the record's field names (cached: a log repeats its layout)."""
+        path = data.get("_path")
+        if isinstance(path, str):
+            return MAPPERS.get(path)
+        if self.file_path:
+            return MAPPERS.get(self.file_path)
+        keys = tuple(data)
+        if keys not in self.guessed:
+            if len(self.guessed) >= 256:
+                self.guessed.clear()
+            self.guessed[keys] = MAPPERS.get(guess_path(keys) or guess_path(_flat_keys(data)))
+        return self.guessed[keys]
+
+    def _skip_raw(self, raw: bytes) -> bool:
+        """Raw-bytes test for the bulk of a busy log (Zeek writes compact JSON, keys in #fields order).
+
+        conn: the server is not metered; dns: neither the query nor a name it
+        answered is a catalog service; ssl/quic: the SNI is none; http: the host is
+        none and the request carries no login or tracker URI. Everything else, and
+        anything unusual (escapes, other spacing, no path known), takes the full parse.
+        """
+        path = _raw_string(raw, b'"_path":"')
+        if path is None:
+            path = self.file_path.encode()
+        if path == b"conn":
+            watched = self.watched
+            if watched is None:
+                return False
+            server = _raw_string(raw, b'"id.resp_h":"')
+            return server is not None and (not watched or server not in watched)
+        if self.relevant is None:
+            return False
+        if path == b"dns":
+            name = _raw_string(raw, b'"query":"')
+            if not self._irrelevant(name):
+                return False
+            answers = raw.split(b'"answers":[', 1)
+            if len(answers) < 2:
+                return True
+            found, bracket, _ = answers[1].partition(b"]")
+            return bool(bracket) and all(_address_like(a) or self._irrelevant(a)
+                                         for a in found.strip(b'"').split(b'","'))
+        if path in (b"ssl", b"quic"):
+            return self._irrelevant(_raw_string(raw, b'"server_name":"'))
+        if path == b"http":
+            return b'"username"' not in raw and b"announce" not in raw and b"scrape" not in raw \
+                and self._irrelevant(_raw_string(raw, b'"host":"'), port=True)
         return False
-    start = line.find('"', start + 12) + 1
-    end = line.find('"', start)
-    return start > 0 and end > start and line[start:end] not in watched
+
+    def _irrelevant(self, name: Optional[bytes], port: bool = False) -> bool:
+        """A plain name (raw bytes) that is no catalog service; absent, empty or escaped names are not decided."""
+        if not name or b"\\" in name:
+            return False
+        hit = self.names.get(name)
+        if hit is None:
+            if len(self.names) >= MAX_UIDS:
+                self.names.clear()
+            assert self.relevant is not None
+            text = (name.split(b":", 1)[0] if port else name).decode("utf-8", "replace").lower().rstrip(".")
+            hit = self.names[name] = not self.relevant(text)
+        return hit
+
+
+def _flat_keys(data: dict) -> list[str]:
+    """``{"id": {"orig_h": ..}}`` as ``id.orig_h``: the names nested JSON (some shippers) gives flat."""
+    keys: list[str] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            keys.extend(f"{key}.{inner}" for inner in value)
+        else:
+            keys.append(key)
+    return keys
+
+
+def _raw_string(line: bytes, key: bytes) -> Optional[bytes]:
+    """The raw text of the string value after ``key`` (ending with its opening quote); None when absent."""
+    found = line.split(key, 1)
+    if len(found) < 2:
+        return None
+    value, quote, _ = found[1].partition(b'"')
+    return value if quote else None
 
 
 ZEEK_KEYS = ('"uid"', '"uids"', '"_path"', '"fuid"', '"id.orig_h"', '"software_type"', '"id":{"orig_h"')
