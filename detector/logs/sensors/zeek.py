@@ -42,7 +42,9 @@ from detector.observations import Emit
 
 ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\\\")
 MAX_FIELDS = 256
+JSON_STREAMING = "json_streaming_"  # the json-streaming-logs package's file names
 MAX_UIDS = 20_000  # per-file memory of FTP sessions (logins) and of names already judged
+IPV4_LIST = b'0123456789.",'  # the bytes of a JSON list of IPv4 addresses (no name among them)
 FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*")
 # names that tell a names line from any other tab-separated header: Zeek's own
 ZEEK_FIELDS = frozenset(("ts", "uid", "fuid", "id.orig_h", "id.resp_h", "seen.indicator", "trans_depth", "conn_state",
@@ -63,8 +65,10 @@ def unescape(value: str) -> str:
 
 def path_from_filename(name: str) -> str:
     """The Zeek log path a file name gives: 'dns.log', 'dns.15:00:00-16:00:00.log.gz',
-    'ftp__2026-12-07-10-00-00__2026-12-07-11-00-00__.log', 'ftp.json', 'x509-export.json'; '' for any other name."""
+    'ftp__2026-12-07-10-00-00__2026-12-07-11-00-00__.log', 'json_streaming_ftp.log' (json-streaming-logs),
+    'ftp.json', 'x509-export.json'; '' for any other name."""
     stem = name.rsplit("/", 1)[-1].lower().split("__", 1)[0].split(".", 1)[0]
+    stem = stem[len(JSON_STREAMING):] if stem.startswith(JSON_STREAMING) else stem
     if stem in KNOWN_PATHS:
         return stem
     first = re.split(r"[-_ ]", stem, maxsplit=1)[0]
@@ -347,7 +351,7 @@ class ZeekJsonParser(LineParser):
         self.relevant = ctx.relevant_name
         self.names: dict[bytes, bool] = {}
         self.guessed: dict[tuple, Optional[Callable]] = {}  # the field names of a record -> its mapper
-        self.skip_raw = self._skip_raw if self.watched is not None or self.relevant is not None else None
+        self.skip_raw = self._prefilter()
 
     def line_time(self, line: str) -> Optional[float]:
         data = json_object(line)
@@ -385,41 +389,74 @@ class ZeekJsonParser(LineParser):
             self.guessed[keys] = MAPPERS.get(guess_path(keys) or guess_path(_flat_keys(data)))
         return self.guessed[keys]
 
-    def _skip_raw(self, raw: bytes) -> bool:
-        """Raw-bytes test for the bulk of a busy log (Zeek writes compact JSON, keys in #fields order).
+    def _prefilter(self) -> Optional[Callable[[bytes], bool]]:
+        """Raw-bytes tests for the bulk of a busy log (Zeek writes compact JSON, keys in #fields order).
 
         conn: the server is not metered; dns: neither the query nor a name it
         answered is a catalog service; ssl/quic: the SNI is none; http: the host is
         none and the request carries no login or tracker URI. Everything else, and
         anything unusual (escapes, other spacing, no path known), takes the full parse.
+        JSON streaming names each record's path first (``{"_path":"dns",...``).
         """
-        path = _raw_string(raw, b'"_path":"')
-        if path is None:
-            path = self.file_path.encode()
-        if path == b"conn":
-            watched = self.watched
-            if watched is None:
-                return False
-            server = _raw_string(raw, b'"id.resp_h":"')
-            return server is not None and (not watched or server not in watched)
-        if self.relevant is None:
+        tests: dict[bytes, Callable[[bytes], bool]] = {}
+        if self.watched is not None:
+            tests[b"conn"] = self._skip_conn
+        if self.relevant is not None:
+            tests.update({b"dns": self._skip_dns, b"ssl": self._skip_sni, b"quic": self._skip_sni,
+                          b"http": self._skip_http})
+        if not tests:
+            return None
+        own = tests.get(self.file_path.encode())
+
+        def skip(raw: bytes) -> bool:
+            if raw[:10] == b'{"_path":"':
+                test = tests.get(raw[10:].partition(b'"')[0])
+                return test is not None and test(raw)
+            return own is not None and own(raw)
+        return skip
+
+    def _skip_conn(self, raw: bytes) -> bool:
+        found = raw.split(b'"id.resp_h":"', 1)
+        if len(found) < 2:
             return False
-        if path == b"dns":
-            name = _raw_string(raw, b'"query":"')
-            if not self._irrelevant(name):
-                return False
-            answers = raw.split(b'"answers":[', 1)
-            if len(answers) < 2:
-                return True
-            found, bracket, _ = answers[1].partition(b"]")
-            return bool(bracket) and all(_address_like(a) or self._irrelevant(a)
-                                         for a in found.strip(b'"').split(b'","'))
-        if path in (b"ssl", b"quic"):
-            return self._irrelevant(_raw_string(raw, b'"server_name":"'))
-        if path == b"http":
-            return b'"username"' not in raw and b"announce" not in raw and b"scrape" not in raw \
-                and self._irrelevant(_raw_string(raw, b'"host":"'), port=True)
-        return False
+        server, quote, _ = found[1].partition(b'"')
+        return bool(quote) and (not self.watched or server not in self.watched)
+
+    def _skip_dns(self, raw: bytes) -> bool:
+        found = raw.split(b'"query":"', 1)
+        if len(found) < 2:
+            return False
+        name, quote, rest = found[1].partition(b'"')
+        irrelevant = self.names.get(name)
+        if irrelevant is None:
+            irrelevant = self._irrelevant(name) if quote else False
+        if not irrelevant:
+            return False
+        answers = rest.split(b'"answers":[', 1)
+        if len(answers) < 2:
+            return True
+        listed, bracket, _ = answers[1].partition(b"]")
+        if not bracket:
+            return False
+        return not listed.translate(None, IPV4_LIST) or \
+            all(_address_like(a) or self._irrelevant(a) for a in listed.strip(b'"').split(b'","'))
+
+    def _skip_sni(self, raw: bytes) -> bool:
+        found = raw.split(b'"server_name":"', 1)
+        if len(found) < 2:
+            return False  # no SNI: the certificate may name the server
+        name, quote, _ = found[1].partition(b'"')
+        irrelevant = self.names.get(name)
+        return irrelevant if irrelevant is not None else bool(quote) and self._irrelevant(name)
+
+    def _skip_http(self, raw: bytes) -> bool:
+        if b'"username"' in raw or b"announce" in raw or b"scrape" in raw:
+            return False
+        found = raw.split(b'"host":"', 1)
+        if len(found) < 2:
+            return False
+        name, quote, _ = found[1].partition(b'"')
+        return bool(quote) and self._irrelevant(name, port=True)
 
     def _irrelevant(self, name: Optional[bytes], port: bool = False) -> bool:
         """A plain name (raw bytes) that is no catalog service; absent, empty or escaped names are not decided."""
@@ -444,15 +481,6 @@ def _flat_keys(data: dict) -> list[str]:
         else:
             keys.append(key)
     return keys
-
-
-def _raw_string(line: bytes, key: bytes) -> Optional[bytes]:
-    """The raw text of the string value after ``key`` (ending with its opening quote); None when absent."""
-    found = line.split(key, 1)
-    if len(found) < 2:
-        return None
-    value, quote, _ = found[1].partition(b'"')
-    return value if quote else None
 
 
 ZEEK_KEYS = ('"uid"', '"uids"', '"_path"', '"fuid"', '"id.orig_h"', '"software_type"', '"id":{"orig_h"')
