@@ -135,7 +135,8 @@ def test_a_refused_transfer_moved_no_file():
 @pytest.mark.parametrize(("name", "path"), [
     ("ftp.log", "ftp"), ("dns.15:00:00-16:00:00.log.gz", "dns"), ("x509.log", "x509"),
     ("ftp__2026-12-07-10-00-00__2026-12-07-11-00-00__.log", "ftp"), ("ftp.json", "ftp"),
-    ("/var/log/zeek/conn_20261207.json", "conn"), ("json_streaming_dns.1.log", "dns"), ("known_hosts.log", "known_hosts"),
+    ("/var/log/zeek/conn_20261207.json", "conn"), ("json_streaming_dns.1.log", "dns"),
+    ("known_hosts.log", "known_hosts"),
     ("export.json", ""), ("zeek.log", ""),
 ])
 def test_path_from_file_name(name, path):

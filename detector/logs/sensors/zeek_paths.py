@@ -415,9 +415,9 @@ MAPPERS: dict[str, Mapper] = {
 
 # Zeek's log paths (base and policy scripts): a file name starting with one of them names its path
 KNOWN_PATHS = frozenset(
-    "conn dns ssl x509 http ftp smtp pop3 imap irc files notice weird software dhcp ntlm kerberos quic ssh rdp smb_files "
-    "smb_mapping dce_rpc sip snmp mysql radius tunnel socks intel dpd analyzer packet_filter reporter syslog modbus "
-    "dnp3 ocsp pe known_hosts known_services known_certs known_devices loaded_scripts capture_loss stats "
+    "conn dns ssl x509 http ftp smtp pop3 imap irc files notice weird software dhcp ntlm kerberos quic ssh rdp "
+    "smb_files smb_mapping dce_rpc sip snmp mysql radius tunnel socks intel dpd analyzer packet_filter reporter "
+    "syslog modbus dnp3 ocsp pe known_hosts known_services known_certs known_devices loaded_scripts capture_loss stats "
     "signatures traceroute mqtt_connect mqtt_publish mqtt_subscribe websocket ldap ldap_search".split())
 
 # what only one log path has (every field listed must be present), most specific first: how to read a log
