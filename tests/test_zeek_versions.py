@@ -222,3 +222,11 @@ def test_scan_joins_across_files_in_any_order(tmp_path, order):
     assert all(i.skipped == 0 for i in inputs)
     services = {f.attributes.service for f in by_detector(findings, "filesharing.service")}
     assert "Dropbox" in services
+
+
+@pytest.mark.parametrize(("path", "rows"), [("x509", [X509, CA]), ("notice", [
+    {"ts": T0, "note": "FTP::Bruteforcing", "msg": f"{PC} had 20 failed logins on 1 FTP server in 0m37s", "src": PC}])])
+def test_json_logs_without_uid_are_zeek(tmp_path, path, rows):
+    """x509.log has no uid at all, and a notice often none: still recognised as Zeek JSON."""
+    _, inputs, _ = scan(write(tmp_path, f"{path}.json", zeek_json(path, rows)))
+    assert inputs[0].kind == "log:zeek-json" and inputs[0].skipped == 0

@@ -483,7 +483,9 @@ def _flat_keys(data: dict) -> list[str]:
     return keys
 
 
-ZEEK_KEYS = ('"uid"', '"uids"', '"_path"', '"fuid"', '"id.orig_h"', '"software_type"', '"id":{"orig_h"')
+# keys only Zeek writes (x509 and notice records may have no uid: certificates have none, notices often none)
+ZEEK_KEYS = ('"uid"', '"uids"', '"_path"', '"fuid"', '"id.orig_h"', '"software_type"', '"id":{"orig_h"',
+             '"certificate.', '"note"', '"seen.indicator"')
 
 
 def _zeek_json_line(line: str) -> bool:
