@@ -396,7 +396,9 @@ class ZeekJsonParser(LineParser):
         answered is a catalog service; ssl/quic: the SNI is none; http: the host is
         none and the request carries no login or tracker URI. Everything else, and
         anything unusual (escapes, other spacing, no path known), takes the full parse.
-        JSON streaming names each record's path first (``{"_path":"dns",...``).
+        A file whose name gives its path holds that path's records (Zeek writes one
+        path per file), so its test runs directly; otherwise JSON streaming names
+        each record's path first (``{"_path":"dns",...``).
         """
         tests: dict[bytes, Callable[[bytes], bool]] = {}
         if self.watched is not None:
@@ -406,13 +408,14 @@ class ZeekJsonParser(LineParser):
                           b"http": self._skip_http})
         if not tests:
             return None
-        own = tests.get(self.file_path.encode())
+        if self.file_path:
+            return tests.get(self.file_path.encode())
 
         def skip(raw: bytes) -> bool:
-            if raw[:10] == b'{"_path":"':
-                test = tests.get(raw[10:].partition(b'"')[0])
-                return test is not None and test(raw)
-            return own is not None and own(raw)
+            if raw[:10] != b'{"_path":"':
+                return False
+            test = tests.get(raw[10:].partition(b'"')[0])
+            return test is not None and test(raw)
         return skip
 
     def _skip_conn(self, raw: bytes) -> bool:
