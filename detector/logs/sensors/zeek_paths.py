@@ -5,7 +5,9 @@ encoding (TSV or JSON), so both encodings give the same observations. A
 record missing the fields a mapping needs says nothing; a field that cannot
 be what its type says (a timestamp that is no number) makes the line malformed.
 
-Zeek 6/7 field lists: conn, dns, ssl, quic, http, ftp, smtp, files (``uid``/``id``
+Zeek 4-9 field lists: conn, dns, ssl (``subject`` before 4.1, ``cert_chain_fuids`` 4.1-5.x,
+``cert_chain_fps`` since 6.0), x509 (``id``; ``fingerprint`` since 6.0), quic, http, ftp (one
+row per logged command; login-only sessions since 9.0), notice, smtp, files (``uid``/``id``
 since 5.0, ``tx_hosts``/``rx_hosts`` before), dhcp (3.0+ and the old per-connection
 form), ntlm, kerberos, software.
 """
