@@ -1,4 +1,4 @@
-"""Throughput and memory of scanning Zeek TSV logs and Suricata EVE JSON (a generated office log mix).
+"""Throughput and memory of scanning Zeek logs (TSV and JSON) and Suricata EVE JSON (a generated office log mix).
 
 Prints records/s (CPU time of one process, the SHA-256 thread included, so other
 load on the machine counts less; and of the scanning thread alone, what a second
@@ -7,7 +7,9 @@ memory stays flat. Never fails on timing. Usage:
     python bench/logs.py [--records 1000000 | --sizes 250000,1000000,4000000] [--repeat 3] [--keep DIR]
 
 The mix: for Zeek, one file per log path as a logger writes them (conn 50 %,
-dns 30 %, ssl 12 %, http 6 %, files 2 %); for EVE one file (flow 40 %, dns
+dns 30 %, ssl 12 %, http 6 %, files 2 %), in TSV with typed ``#types`` and the
+same rows as Zeek's JSON writer gives them (``LogAscii::use_json``: typed values,
+unset fields left out, no ``_path``); for EVE one file (flow 40 %, dns
 30 %, tls 15 %, http 8 %, fileinfo 2 %, alert 1 %, stats/anomaly 4 %).
 About one name in twenty is a catalog service, as in a real office.
 """
@@ -80,6 +82,43 @@ ZEEK_PATHS = {
 }
 
 
+# each field's Zeek type, as #types declares it and the JSON writer encodes it
+ZEEK_TYPES = {
+    "ts": "time", "id.orig_p": "port", "id.resp_p": "port", "id.orig_h": "addr", "id.resp_h": "addr",
+    "proto": "enum", "duration": "interval", "orig_bytes": "count", "resp_bytes": "count", "local_orig": "bool",
+    "local_resp": "bool", "missed_bytes": "count", "orig_pkts": "count", "orig_ip_bytes": "count",
+    "resp_pkts": "count", "resp_ip_bytes": "count", "tunnel_parents": "set[string]", "trans_id": "count",
+    "rtt": "interval", "qclass": "count", "qtype": "count", "rcode": "count", "AA": "bool", "TC": "bool",
+    "RD": "bool", "RA": "bool", "Z": "count", "answers": "vector[string]", "TTLs": "vector[interval]",
+    "rejected": "bool", "resumed": "bool", "established": "bool", "cert_chain_fps": "vector[string]",
+    "client_cert_chain_fps": "vector[string]", "sni_matches_cert": "bool", "trans_depth": "count",
+    "request_body_len": "count", "response_body_len": "count", "status_code": "count", "info_code": "count",
+    "tags": "set[enum]", "proxied": "set[string]", "orig_fuids": "vector[string]",
+    "orig_filenames": "vector[string]", "orig_mime_types": "vector[string]", "resp_fuids": "vector[string]",
+    "resp_filenames": "vector[string]", "resp_mime_types": "vector[string]", "depth": "count",
+    "analyzers": "set[string]", "is_orig": "bool", "seen_bytes": "count", "total_bytes": "count",
+    "missing_bytes": "count", "overflow_bytes": "count", "timedout": "bool", "extracted_cutoff": "bool",
+    "extracted_size": "count",
+}
+NUMBERS = {"time": float, "interval": float, "double": float, "count": int, "port": int, "int": int}
+
+
+def _json_value(kind: str, text: str):
+    """One TSV value as Zeek's JSON writer gives it: typed numbers and booleans, sets and vectors as lists."""
+    if kind.startswith(("set[", "vector[")):
+        inner = kind[kind.index("[") + 1:-1]
+        return [] if text == "(empty)" else [_json_value(inner, item) for item in text.split(",")]
+    if kind == "bool":
+        return text == "T"
+    return NUMBERS[kind](text) if kind in NUMBERS else text
+
+
+def _zeek_json_line(names: list[str], row: list[str]) -> str:
+    record = {name: _json_value(ZEEK_TYPES.get(name, "string"), value)
+              for name, value in zip(names, row) if value != "-"}
+    return json.dumps(record, separators=(",", ":"))
+
+
 def _zeek_row(path: str, n: int, rng: random.Random) -> list[str]:
     client, server, port = _hosts(rng)
     ts = f"{T0 + n * 0.001:.6f}"
@@ -112,7 +151,8 @@ def _zeek_row(path: str, n: int, rng: random.Random) -> list[str]:
             "-", "-", "-", "-", "-"]
 
 
-def write_zeek(folder: Path, records: int, seed: int = 7) -> int:
+def write_zeek(folder: Path, records: int, seed: int = 7, encoding: str = "tsv") -> int:
+    """One file per log path: TSV with its header block, or one JSON object a line (``<path>.log``)."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -120,14 +160,16 @@ def write_zeek(folder: Path, records: int, seed: int = 7) -> int:
         count = int(records * share)
         names = fields.split()
         with (folder / f"{path}.log").open("w") as handle:
-            handle.write("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
-                         f"#path\t{path}\n#open\t2026-11-29-15-00-00\n#fields\t" + "\t".join(names) + "\n"
-                         "#types\t" + "\t".join("string" for _ in names) + "\n")
+            if encoding == "tsv":
+                handle.write("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
+                             f"#path\t{path}\n#open\t2026-11-29-15-00-00\n#fields\t" + "\t".join(names) + "\n"
+                             "#types\t" + "\t".join(ZEEK_TYPES.get(name, "string") for name in names) + "\n")
             for n in range(count):
                 row = _zeek_row(path, n, rng)
                 assert len(row) == len(names), path
-                handle.write("\t".join(row) + "\n")
-            handle.write("#close\t2026-11-29-16-00-00\n")
+                handle.write(("\t".join(row) if encoding == "tsv" else _zeek_json_line(names, row)) + "\n")
+            if encoding == "tsv":
+                handle.write("#close\t2026-11-29-16-00-00\n")
         written += count
     return written
 
@@ -259,12 +301,15 @@ def main() -> None:
     sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else [args.records // 4, args.records]
     for size in sizes:
         zeek = folder / f"zeek-{size}"
+        zeek_json = folder / f"zeek-json-{size}"
         eve = folder / f"eve-{size}" / "eve.json"
         if not (args.keep and zeek.is_dir()):  # --keep: logs already written there are reused
             write_zeek(zeek, size)
+        if not (args.keep and zeek_json.is_dir()):
+            write_zeek(zeek_json, size, encoding="json")
         if not (args.keep and eve.is_file()):
             write_eve(eve, size)
-        for label, target in (("zeek-tsv", zeek), ("eve-json", eve.parent)):
+        for label, target in (("zeek-tsv", zeek), ("zeek-json", zeek_json), ("eve-json", eve.parent)):
             runs = [measure_rss(target) for _ in range(max(args.repeat, 1))]
             result = min(runs, key=lambda run: run["cpu"])
             result["rss_mib"] = max(run["rss_mib"] for run in runs)

@@ -288,7 +288,7 @@ class OpenedInput:
         self.stream: BinaryIO = self.gunzip or self.hasher  # type: ignore[assignment]
         self._head = b""
 
-    def head(self, size: int = 8192) -> bytes:
+    def head(self, size: int = 32 * 1024) -> bytes:
         """Peek at the first bytes without losing them for the real read."""
         if not self._head:
             try:

@@ -174,6 +174,18 @@ class WifiConnect(Observation):
 
 
 @dataclass
+class WifiApEvent(Observation):
+    """What an access point logs about itself or a station's login: ``psk-mismatch`` (a station's 4-way
+    handshake failed on the passphrase: hostapd AP-STA-POSSIBLE-PSK-MISMATCH), ``ap-enabled`` (the AP
+    (re)started: AP-ENABLED), ``ap-disabled`` (it stopped: AP-DISABLED, CTRL-EVENT-TERMINATING)."""
+
+    ap: str
+    event: str
+    station: str = ""
+    origin: str = "hostapd"
+
+
+@dataclass
 class DnsAlias(Observation):
     """A DNS answer's CNAME chain: ``name`` is an alias of ``targets`` (in chain order).
 

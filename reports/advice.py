@@ -31,6 +31,11 @@ SEND_SAFELY = N_("Send files through the approved, encrypted share instead of un
 FIX_WIFI = N_("Have the Wi-Fi checked at the times shown (coverage, interference, access-point load, scheduled "
                "jobs): staff work around a network that fails them.")
 
+FIX_PASSPHRASE = N_("Find the device by its MAC address: give it the current passphrase, or, if nobody owns it, "
+                    "treat it as someone guessing the passphrase and change it.")
+FIX_RESTARTS = N_("Find out why the access point restarts (its log, power supply, firmware, a watchdog or scheduled "
+                  "job): every restart drops every device on it.")
+
 # (rule id prefix, short name, what to do): longest matching prefix wins.
 RULE_ADVICE: tuple[tuple[str, str, str], ...] = (
     ("cred-default-password", N_("Default or well-known password"),
@@ -81,6 +86,8 @@ RULE_ADVICE: tuple[tuple[str, str, str], ...] = (
     ("wifi-deauth", N_("Devices forced off the Wi-Fi"),
      N_("Someone may be knocking devices off the Wi-Fi: turn on protected management frames (802.11w) and locate "
         "the sender.")),
+    ("wifi-psk-mismatch", N_("Wrong Wi-Fi passphrase"), FIX_PASSPHRASE),
+    ("wifi-ap-restart", N_("Access point restarting"), FIX_RESTARTS),
     ("wifi-", N_("Recurring Wi-Fi drops"), FIX_WIFI),
 )
 

@@ -278,3 +278,71 @@ def test_raw_skip_of_names_and_flows():
     flow = _compact(eve("flow", T0, PC, 50000, "198.51.100.7", 443, flow={"bytes_toserver": 1}))
     assert parser.skip_raw(flow)
     assert not parser.skip_raw(flow.replace(b"198.51.100.7", b"162.125.1.1"))
+
+
+# Suricata 8 (EVE dns v3, as suricata-verify's dns-eve-v3 expects it): a response carries its questions and answers
+V3_RESPONSE = {"version": 3, "type": "response", "tx_id": 0, "id": 15000, "flags": "8180", "qr": True, "rd": True,
+               "ra": True, "opcode": 0, "rcode": "NOERROR",
+               "queries": [{"rrname": "files.example.net", "rrtype": "A"}],
+               "answers": [{"rrname": "files.example.net", "rrtype": "CNAME", "ttl": 300,
+                            "rdata": "www.dropbox-dns.com"},
+                           {"rrname": "www.dropbox-dns.com", "rrtype": "A", "ttl": 60, "rdata": "162.125.1.1"}],
+               "grouped": {"CNAME": ["www.dropbox-dns.com"], "A": ["162.125.1.1"]}}
+# the same answer in Suricata 6/7's v2 layout
+V2_ANSWER = {"version": 2, "type": "answer", "id": 15000, "flags": "8180", "qr": True, "rd": True, "ra": True,
+             "rrname": "files.example.net", "rrtype": "A", "rcode": "NOERROR", "answers": V3_RESPONSE["answers"],
+             "grouped": V3_RESPONSE["grouped"]}
+
+
+@pytest.mark.parametrize("layout", ["v3", "v3-grouped-only", "v2"])
+def test_dns_response_answers_and_cname_chain_in_every_layout(layout):
+    dns = dict(V2_ANSWER if layout == "v2" else V3_RESPONSE)
+    if layout == "v3-grouped-only":
+        del dns["answers"]
+    seen, bad = observe(eve("dns", T0, RESOLVER, 53, PC, 40000, "UDP", dns=dns))
+    assert bad == 0
+    (query,) = only(seen, obs.DnsQuery)
+    assert (query.client, query.server, query.qname, query.qtype, query.answers) == \
+        (PC, RESOLVER, "files.example.net", 1, ("162.125.1.1",))
+    (alias,) = only(seen, obs.DnsAlias)
+    assert (alias.name, alias.targets) == ("files.example.net", ("www.dropbox-dns.com",))
+
+
+@pytest.mark.parametrize("layout", ["v3", "v2"])
+def test_cname_to_dropbox_meters_the_upload_in_every_layout(tmp_path, layout):
+    """A name the catalog does not know, CNAME'd to Dropbox, then 50 MB up: the upload is Dropbox's."""
+    dns = V3_RESPONSE if layout == "v3" else V2_ANSWER
+    lines = [eve("dns", T0, RESOLVER, 53, PC, 40000, "UDP", dns=dns),
+             eve("flow", T0 + 60, PC, 50000, "162.125.1.1", 443, flow_id=2, app_proto="tls", flow={
+                 "pkts_toserver": 40000, "pkts_toclient": 9000, "bytes_toserver": 50_000_000,
+                 "bytes_toclient": 90_000, "start": "2026-11-29T15:01:00.500000+0000",
+                 "end": "2026-11-29T15:03:00.500000+0000", "state": "closed"})]
+    findings, inputs, _ = scan(write(tmp_path, "eve.json", "\n".join(lines) + "\n"))
+    assert inputs[0].kind == "log:suricata-eve" and inputs[0].skipped == 0
+    (dropbox,) = [f for f in by_detector(findings, "filesharing.service") if f.attributes.service == "Dropbox"]
+    assert dropbox.attributes.bytes_up == 50_000_000
+
+
+def test_dhcp_hostname_loses_suricatas_trailing_nul():
+    seen, _ = observe(eve("dhcp", T0, "0.0.0.0", 68, "255.255.255.255", 67, "UDP", dhcp={
+        "type": "request", "id": 1, "client_mac": "aa:bb:cc:00:11:22", "client_ip": "0.0.0.0",
+        "dhcp_type": "request", "hostname": "ACCT-LAPTOP-3\u0000"}))
+    (request,) = only(seen, obs.DhcpClientRequest)
+    assert request.hostname == "ACCT-LAPTOP-3"
+    assert {n.hostname for n in only(seen, obs.HostIdentity)} == {"ACCT-LAPTOP-3"}
+
+
+@pytest.mark.parametrize(("status", "accepted"), [(200, True), (401, False), (None, None)])
+def test_basic_login_in_dumped_request_headers(status, accepted):
+    """dump-all-headers: request_headers hold Authorization: Basic (alice:Summer2026!)."""
+    http = {"hostname": "intranet.example.lan", "url": "/admin/", "http_method": "GET", "protocol": "HTTP/1.1",
+            "length": 0, "request_headers": [{"name": "Host", "value": "intranet.example.lan"},
+                                             {"name": "Authorization", "value": "Basic YWxpY2U6U3VtbWVyMjAyNiE="}]}
+    if status is not None:
+        http["status"] = status
+    seen, bad = observe(eve("http", T0, PC, 50001, "10.1.0.20", 80, http=http))
+    assert bad == 0
+    (login,) = only(seen, obs.Credential)
+    assert (login.protocol, login.username, login.server, login.server_port, login.accepted) == \
+        ("http-basic", "alice", "10.1.0.20", 80, accepted)
+    assert login.secret.captured and login.secret.length == len("Summer2026!")

@@ -34,11 +34,20 @@ def _findings(folder: Path, prefilter: bool, monkeypatch) -> list[tuple]:
     return sorted((f.id, f.count, tuple(f.hosts), repr(sorted(f.attributes.as_dict().items()))) for f in scan.finish())
 
 
-@pytest.mark.parametrize("fmt", ["zeek", "eve"])
+@pytest.mark.parametrize("fmt", ["zeek", "zeek-json", "zeek-json-streaming", "eve"])
 def test_prefilter_changes_no_finding(tmp_path, monkeypatch, fmt):
     bench = _bench()
     if fmt == "zeek":
         bench.write_zeek(tmp_path, 6000, seed=3)
+    elif fmt == "zeek-json":
+        bench.write_zeek(tmp_path, 6000, seed=3, encoding="json")
+    elif fmt == "zeek-json-streaming":  # every path in one file, each record led by its _path
+        bench.write_zeek(tmp_path / "logs", 6000, seed=3, encoding="json")
+        records = [line[:1] + f'"_path":"{log.stem}",' + line[1:]
+                   for log in sorted((tmp_path / "logs").iterdir()) for line in log.read_text().splitlines()]
+        (tmp_path / "zeek-stream.log").write_text("\n".join(records) + "\n")
+        for log in (tmp_path / "logs").iterdir():
+            log.unlink()
     else:
         bench.write_eve(tmp_path / "eve.json", 6000, seed=3)
     fast = _findings(tmp_path, True, monkeypatch)

@@ -45,6 +45,13 @@ FIELDS = {
     "kerberos": ID + ["request_type", "client", "service", "success", "error_msg", "from", "till", "cipher",
                       "forwardable", "renewable", "client_cert_subject", "client_cert_fuid", "server_cert_subject",
                       "server_cert_fuid"],
+    "x509": ["ts", "fingerprint", "certificate.version", "certificate.serial", "certificate.subject",
+             "certificate.issuer", "certificate.not_valid_before", "certificate.not_valid_after",
+             "certificate.key_alg", "certificate.sig_alg", "certificate.key_type", "certificate.key_length",
+             "certificate.exponent", "certificate.curve", "san.dns", "san.uri", "san.email", "san.ip",
+             "basic_constraints.ca", "basic_constraints.path_len", "host_cert", "client_cert"],
+    "notice": ID + ["fuid", "file_mime_type", "file_desc", "proto", "note", "msg", "sub", "src", "dst", "p", "n",
+                    "peer_descr", "actions", "email_dest", "suppress_for"],
     "software": ["ts", "host", "host_p", "software_type", "name", "version.major", "version.minor",
                  "version.minor2", "version.minor3", "version.addl", "unparsed_version"],
 }
@@ -54,7 +61,9 @@ TYPES = {"ts": "time", "uid": "string", "id.orig_h": "addr", "id.orig_p": "port"
          "msg_types": "vector[string]", "uids": "set[string]", "tags": "set[enum]", "fuids": "vector[string]",
          "host": "string", "qtype": "count", "request_body_len": "count", "status_code": "count",
          "file_size": "count", "reply_code": "count", "total_bytes": "count", "seen_bytes": "count",
-         "is_orig": "bool", "success": "bool", "tunnel_parents": "set[string]", "analyzers": "set[string]"}
+         "is_orig": "bool", "success": "bool", "tunnel_parents": "set[string]", "analyzers": "set[string]",
+         "cert_chain_fps": "vector[string]", "client_cert_chain_fps": "vector[string]", "san.dns": "vector[string]",
+         "basic_constraints.ca": "bool", "actions": "set[enum]", "n": "count"}
 
 
 def _escape(text: str) -> str:

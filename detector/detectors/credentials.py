@@ -36,6 +36,9 @@ from detector.secrets import SECRET_IN_TEXT, Secret, is_the_secret
 
 MAX_CREDENTIALS = 50_000
 MAX_LISTED_USERS = 200
+# refused tries whose secrets were not recorded (Zeek ftp.log, notice FTP::Bruteforcing) cannot be told apart:
+# this many make a brute force, as for Zeek's own FTP::bruteforce_threshold
+BLIND_TRIES = 20
 PASSWORD_IS_USER_NAME = "password equals the user name"  # the user name is then shown as the secret's mask
 PASSWORD_IN_USER_NAME = "the user name contained the password (replaced)"  # the decoder replaced it
 
@@ -57,6 +60,7 @@ class Attempts:
     protocol: str
     server_port: int
     refused: int = 0
+    refused_unseen: int = 0  # refused tries whose secret the source did not record (Zeek hides it)
     accepted_users: set[str] = field(default_factory=set)
     users: set[str] = field(default_factory=set)
     secrets: set[str] = field(default_factory=set)
@@ -126,6 +130,7 @@ class CredentialDetector(Detector):
             attempts = self.attempts[key] = Attempts(obs.protocol, obs.server_port)
         if obs.accepted is False:
             attempts.refused += 1
+            attempts.refused_unseen += not obs.secret.captured
         elif obs.accepted is True:
             attempts.accepted_users.add(obs.username)
         if len(attempts.users) < MAX_LISTED_USERS:
@@ -193,7 +198,8 @@ class CredentialDetector(Detector):
         s = self.ctx.settings
         return {key for key, a in self.attempts.items()
                 if a.refused >= s.bruteforce_min_refused
-                and max(len(a.secrets), len(a.users)) >= s.bruteforce_min_distinct}
+                and (max(len(a.secrets), len(a.users)) >= s.bruteforce_min_distinct
+                     or a.refused_unseen >= BLIND_TRIES)}
 
     @staticmethod
     def _absorbed(use: CredentialUse, attacks: set[tuple[str, str, str]]) -> bool:

@@ -139,5 +139,38 @@ class DeauthSummaryAttributes(Attributes):
                                    default=0)
 
 
+@dataclass(frozen=True, kw_only=True)
+class PskMismatchAttributes(Attributes):
+    detector = "wifi.psk-mismatch"
+    category = CATEGORY_WIFI
+    summary = ("a station whose WPA handshake failed on the passphrase again and again (hostapd "
+               "AP-STA-POSSIBLE-PSK-MISMATCH): a device left with an old passphrase, or someone guessing it")
+
+    ap: str = attribute("the access point (host/interface as its log names it)", label="Access point", default="")
+    station: str = attribute("the station (MAC address) that tried", label="Station", default="")
+    attempts: int = attribute("failed handshakes", label="Failed attempts", default=0)
+    bursts: int = attribute("runs of attempts less than a minute apart", label="Bursts", default=0)
+    peak_per_minute: int = attribute("most attempts within one minute", label="Peak per minute", default=0)
+    burst_starts: list[str] = attribute("when each burst started (at most 50, ISO-8601)", label="Burst starts",
+                                        factory=list)
+    connected_after: bool = attribute("the station then connected to that AP (the right passphrase came)",
+                                      label="Connected afterwards", default=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApRestartAttributes(Attributes):
+    detector = "wifi.ap-restart"
+    category = CATEGORY_WIFI
+    summary = "an access point that started again and again (hostapd AP-ENABLED after its first start)"
+
+    ap: str = attribute("the access point (host/interface as its log names it)", label="Access point", default="")
+    starts: int = attribute("times the AP came up", label="Starts", default=0)
+    restarts: int = attribute("starts after the first one seen", label="Restarts", default=0)
+    stops: int = attribute("times the AP said it went down (AP-DISABLED, terminating)", label="Stops", default=0)
+    start_times: list[str] = attribute("when it came up (at most 50, ISO-8601)", label="Start times", factory=list)
+    typical_interval_s: Optional[float] = attribute("median seconds between starts", label="Typical interval",
+                                                    when="null with fewer than two starts")
+
+
 KINDS = (RecurringDropAttributes, OutageAttributes, DeauthFloodAttributes, TargetedDeauthAttributes,
-            DeauthSummaryAttributes)
+         DeauthSummaryAttributes, PskMismatchAttributes, ApRestartAttributes)

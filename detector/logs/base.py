@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Callable, Container, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Container, Iterable, Optional
 
 from detector.observations import Emit
+
+if TYPE_CHECKING:
+    from detector.logs.sensors.certificates import CertificateJoin
 
 
 class LineParser:
@@ -49,6 +52,8 @@ class LogContext:
     # does a host name belong to a catalog service? Records naming no such host, carrying nothing else
     # (no login, no CNAME chain), may be skipped before they are dissected; None = dissect everything
     relevant_name: Optional[Callable[[str], bool]] = None
+    # the scan's certificates for TLS sessions named only in another log (Zeek x509.log); None = per file
+    certificates: Optional[CertificateJoin] = None
 
     def __post_init__(self) -> None:
         if self.watched_raw is None and self.watched is not None:

@@ -1,9 +1,14 @@
 """hostapd logs (also OpenWrt ``logread``): station connects, disconnects and AP shutdowns.
 
 Accepts bare hostapd output, epoch-prefixed lines (``1539711731.123: wlan0: ...``),
-syslog lines (``Jun  3 14:05:01 ap hostapd: wlan0: ...``) and ``hostapd -d``
-debug output. A disconnect right before the AP itself goes down is marked
-``ap_initiated``: the station did not drop, the AP was restarted.
+syslog lines (``Jun  3 14:05:01 ap hostapd: wlan0: ...``) and debug output in
+every form hostapd writes it (``-d``, ``-dd``, ``-t`` epoch-prefixed, ``-K`` with
+key data), which opens with pages of configuration and driver (nl80211) lines:
+it is recognised from a line only hostapd prints anywhere in the first few KB.
+A disconnect right before the AP itself goes down is marked ``ap_initiated``:
+the station did not drop, the AP was restarted. A station whose handshake failed
+on the passphrase (``AP-STA-POSSIBLE-PSK-MISMATCH``) and the AP starting and
+stopping (``AP-ENABLED``, ``AP-DISABLED``) are reported as ``WifiApEvent``.
 
 In debug output a frame the station sent is logged before its effect
 (``disassocation: STA=<mac> reason_code=8``, hostapd's spelling, then
@@ -23,8 +28,10 @@ from typing import Optional
 
 from detector.logs.base import LineParser, LogContext, LogDecoder, first_match, plausible_text
 from detector.logs.syslog import LineClock, syslog_header
-from detector.observations import Emit, WifiConnect, WifiDisconnect
+from detector.observations import Emit, WifiApEvent, WifiConnect, WifiDisconnect
 
+# a debug line: optional -t time stamp, then "module: text", "Key=value" or a short capitalised phrase
+DEBUG_LINE = re.compile(r"(?:\d{9,10}\.\d{1,6}: )?(?:[\w\[\]().-]{1,48}[:=]|[A-Z][\w]*(?: [\w/()-]+){0,6}[:=]? )")
 MAC = r"(?P<mac>[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5})"
 IFACE = r"(?<![\w.-])(?P<iface>[\w.-]{1,64})"  # token start, bounded: no quadratic backtracking
 DISCONNECTED = re.compile(IFACE + r": AP-STA-DISCONNECTED " + MAC)
@@ -32,6 +39,8 @@ CONNECTED = re.compile(IFACE + r": AP-STA-CONNECTED " + MAC)
 DISASSOCIATED = re.compile(IFACE + r": STA " + MAC + r" IEEE 802\.11: (?P<what>disassociated|deauthenticated)"
                            r"(?: due to (?:inactivity|local deauth request))?(?: \(reason (?P<reason>\d{1,5})\))?")
 AP_DOWN = re.compile(IFACE + r": (?:AP-DISABLED|INTERFACE-DISABLED|CTRL-EVENT-TERMINATING)")
+AP_UP = re.compile(IFACE + r": AP-ENABLED\b")
+PSK_MISMATCH = re.compile(IFACE + r": AP-STA-POSSIBLE-PSK-MISMATCH " + MAC)
 # hostapd -d: handle_disassoc()/handle_deauth() log the frame a station sent ("disassocation" is hostapd's spelling)
 STA_FRAME = re.compile(r"(?P<what>disassocation|disassociation|deauthentication): STA=" + MAC
                        + r" reason_code=(?P<reason>\d{1,5})")
@@ -43,6 +52,10 @@ HINTS = ("AP-STA-", "hostapd", "IEEE 802.11:", "AP-ENABLED", "AP-DISABLED", "CTR
 DEBUG_HINTS = ("Completing interface initialization", "hostapd_setup_bss", "Flushing old station entries",
                "Deauthenticate all stations", "ap_free_sta", "STA=", "mgmt::", "ctrl_interface_group",
                "Using interface ", "interface state ")
+HOSTAPD_ONLY = ("Configuration file: ", "hostapd_setup_bss", "Completing interface initialization", "AP-ENABLED",
+                "AP-STA-", "ctrl_interface_group", "BSS count ", "hostapd_")
+SUPPLICANT_ONLY = ("wpa_supplicant", "CTRL-EVENT-CONNECTED", "Trying to associate", "WPA: Key negotiation")
+AP_DOWN_KEYWORDS = ("AP-DISABLED", "INTERFACE-DISABLED", "CTRL-EVENT-TERMINATING")
 AP_DOWN_WINDOW = 5.0  # seconds between a disconnect and the AP going down
 FRAME_WINDOW = 2.0  # seconds between a debug frame line and the disconnect it caused
 MAX_PENDING = 1024  # debug frame lines waiting for their disconnect line
@@ -76,11 +89,20 @@ class HostapdParser(LineParser):
         if match:
             emit(WifiConnect(ts, where, match.group("mac").lower(), _ap(host, match.group("iface")), origin="hostapd"))
             return True
-        if any(k in rest for k in ("AP-DISABLED", "INTERFACE-DISABLED", "CTRL-EVENT-TERMINATING")) and \
-                AP_DOWN.search(rest):
+        match = _search(PSK_MISMATCH, "AP-STA-POSSIBLE-PSK-MISMATCH", rest)
+        if match:
+            emit(WifiApEvent(ts, where, _ap(host, match.group("iface")), "psk-mismatch", match.group("mac").lower()))
+            return True
+        match = AP_DOWN.search(rest) if any(k in rest for k in AP_DOWN_KEYWORDS) else None
+        if match:
             for event in self.held:
                 event.ap_initiated = True
             self._release(emit)
+            emit(WifiApEvent(ts, where, _ap(host, match.group("iface")), "ap-disabled"))
+            return True
+        match = _search(AP_UP, "AP-ENABLED", rest)
+        if match:
+            emit(WifiApEvent(ts, where, _ap(host, match.group("iface")), "ap-enabled"))
             return True
         return self._debug_line(rest, ts) or plausible_text(rest)
 
@@ -158,5 +180,16 @@ class HostapdDecoder(LogDecoder):
         score = first_match(head, lambda line: any(h in line for h in HINTS))
         if score <= 0.05:  # hostapd -d opens with pages of configuration and driver lines
             score = first_match(head, lambda line: any(h in line for h in HINTS + DEBUG_HINTS)) * 0.9
+        if score <= 0.05:
+            score = _debug_output(head)
         return score if score > 0.05 else 0.0
+
+
+def _debug_output(head: list[str]) -> float:
+    """hostapd -d/-dd/-t/-K: hundreds of driver lines, and somewhere a line only hostapd prints (and none only
+    wpa_supplicant prints). Scored below the line formats: a log that any of them reads is theirs."""
+    text = "\n".join(head)
+    if not any(marker in text for marker in HOSTAPD_ONLY) or any(marker in text for marker in SUPPLICANT_ONLY):
+        return 0.0
+    return 0.8 * first_match(head, lambda line: bool(DEBUG_LINE.match(line)))
 

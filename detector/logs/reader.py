@@ -12,6 +12,7 @@ from detector.observations import Emit
 from detector.times import TS_MAX, TS_MIN
 
 MAX_LINE = 16 * 1024
+BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
@@ -105,6 +106,8 @@ def parse_line(parser: LineParser, raw: Optional[bytes], number: int, ctx: LogCo
         stats.too_long += 1
         _malformed(stats, number)
         return
+    if number == 1 and raw[:3] == BOM:  # a UTF-8 byte order mark is no part of the first record
+        raw = raw[3:]
     line = raw.decode("utf-8", "replace")
     if not line.strip():
         return

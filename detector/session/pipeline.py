@@ -28,6 +28,7 @@ from detector.interrupts import StopSignals
 from detector.logs import log_decoders
 from detector.logs.base import LogContext
 from detector.logs.reader import MAX_LINE, LogStats, read_log
+from detector.logs.sensors.certificates import CertificateJoin
 from detector.logs.sniffing import choose_format
 from detector.observations import Observation
 from detector.policy.catalog import Catalog
@@ -106,6 +107,7 @@ class Scan:
         self.dispatcher: Optional[PacketDispatcher] = None
         self.watched: set[str] = set()
         self.watched_raw: set[bytes] = set()  # the same, as bytes: raw-line tests compare without decoding
+        self.certificates = CertificateJoin()  # Zeek ssl.log sessions named by x509.log, whichever file comes first
         self.name_cache: dict[str, bool] = {}
         self.networks = self.config.networks if self.config.networks is not None else \
             LocalNetworks(parse_networks(settings.site_networks))
@@ -349,7 +351,7 @@ class Scan:
         year = datetime.fromtimestamp(opened.path.stat().st_mtime).year
         return LogContext(str(opened.path.name), year, self.config.zone, watched=self.watched,
                           watched_raw=self.watched_raw,
-                          relevant_name=self.relevant_name)
+                          relevant_name=self.relevant_name, certificates=self.certificates)
 
     def relevant_name(self, name: str) -> bool:
         """A host name the catalog knows (cached: log records repeat the same names all day)."""
@@ -402,6 +404,7 @@ class Scan:
     def finish(self) -> list[Finding]:
         """Close flows and collect every detector's findings, most severe first."""
         assert self.dispatcher is not None
+        self.certificates.finish(self.emit)
         if self.parallel is not None:
             self.parallel.finish()  # closes the flows of every process, then flushes the meter
         else:

@@ -7,14 +7,16 @@ from typing import Any, Optional
 from detector.detectors.wifi.events import duration_text
 from detector.findings.finding import Finding
 from detector.findings.wifi import (
+    ApRestartAttributes,
     DeauthFloodAttributes,
     DeauthSummaryAttributes,
     OutageAttributes,
+    PskMismatchAttributes,
     RecurringDropAttributes,
     TargetedDeauthAttributes,
 )
 from reports import svg
-from reports.advice import FIX_WIFI, Advice
+from reports.advice import FIX_PASSPHRASE, FIX_RESTARTS, FIX_WIFI, Advice
 from reports.attributes import Combined
 from reports.events import OUTAGE, TimelineEvent, bounded, simple_events
 from reports.fmt import clip, human_duration, joined, number, to_timestamp, when_seconds
@@ -28,6 +30,8 @@ DROPS_ADVICE = Advice(N_("Recurring Wi-Fi drops"), FIX_WIFI)
 COUNTS_ADVICE = Advice(N_("Disconnect frames counted"),
                        N_("Nothing to do on its own: the counts explain the drops and attacks beside them."))
 ATTACK_ADVICE = Advice(N_("Devices forced off the Wi-Fi"), FIX_WIFI)
+PASSPHRASE_ADVICE = Advice(N_("Wrong Wi-Fi passphrase"), FIX_PASSPHRASE)
+RESTART_ADVICE = Advice(N_("Access point restarting"), FIX_RESTARTS)
 
 
 class WifiPresentation(Presentation[A]):
@@ -150,6 +154,27 @@ class TargetedAttackPresentation(NetworkPresentation[TargetedDeauthAttributes]):
                  "up to {rate}/s, spoofed in both directions").format(
             station=attrs.station, bssid=attrs.bssid, frames=attrs.frames, bursts=attrs.bursts,
             rate=self.rate(attrs))
+
+
+@presents(PskMismatchAttributes)
+class PskMismatchPresentation(Presentation[PskMismatchAttributes]):
+    """A login problem, not an outage: nothing on the outage timeline."""
+
+    advice = PASSPHRASE_ADVICE
+
+    def subject(self, finding: Finding[PskMismatchAttributes]) -> str:
+        return clip(f"{finding.attributes.station} @ {finding.attributes.ap}", 120)
+
+
+@presents(ApRestartAttributes)
+class ApRestartPresentation(WifiPresentation[ApRestartAttributes]):
+    advice = RESTART_ADVICE
+
+    def subject(self, finding: Finding[ApRestartAttributes]) -> str:
+        return clip(finding.attributes.ap, 60) or clip(finding.title, 120)
+
+    def access_points(self, finding: Finding[ApRestartAttributes]) -> Any:
+        return finding.attributes.ap
 
 
 def _panel(chart: Any, outages: list[dict[str, Any]]) -> Optional[OutagePanel]:

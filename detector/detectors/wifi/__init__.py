@@ -10,7 +10,8 @@ outages are then searched for fixed-interval, daily (time-of-day on the
 long, who was hit and what the evidence suggests.
 
 Modules: ``events`` (sources to drops to outages, clocks, durations),
-``attacks`` (floods, targeted bursts, frame counts per BSSID), ``patterns``
+``attacks`` (floods, targeted bursts, frame counts per BSSID), ``ap_events``
+(wrong-passphrase bursts and AP restarts from AP logs), ``patterns``
 (recurrence search, heat map, hint; statistics in ``recurrence``) and
 ``findings`` (patterns and outages as findings). This module only collects the
 observations and runs the steps in order.
@@ -22,6 +23,7 @@ import dataclasses
 import time
 
 from detector.detectors.base import Detector, DetectorContext
+from detector.detectors.wifi.ap_events import psk_mismatch_findings, restart_findings
 from detector.detectors.wifi.attacks import (
     TargetedAttack,
     flood_finding,
@@ -50,6 +52,7 @@ from detector.observations import (
     DhcpClientRequest,
     GratuitousArp,
     Observation,
+    WifiApEvent,
     WifiBeaconGap,
     WifiConnect,
     WifiDisconnect,
@@ -59,7 +62,7 @@ from detector.times import trusted_ts
 
 class WifiDropDetector(Detector):
     name = "wifi"
-    consumes = (WifiDisconnect, WifiConnect, WifiBeaconGap, DhcpClientRequest, GratuitousArp)
+    consumes = (WifiDisconnect, WifiConnect, WifiBeaconGap, DhcpClientRequest, GratuitousArp, WifiApEvent)
 
     def __init__(self, ctx: DetectorContext):
         super().__init__(ctx)
@@ -67,6 +70,7 @@ class WifiDropDetector(Detector):
         self.connects: list[WifiConnect] = []
         self.gaps: list[WifiBeaconGap] = []
         self.dhcp: list = []  # DhcpClientRequest and GratuitousArp: hosts rejoining the LAN
+        self.ap_events: list[WifiApEvent] = []
         self.clock = LocalClock(ctx.zone)
         self.all_drops: list[Drop] = []
         self.days = ObservedDays()
@@ -81,6 +85,8 @@ class WifiDropDetector(Detector):
             target = self.gaps
         elif isinstance(obs, (DhcpClientRequest, GratuitousArp)):
             target = self.dhcp
+        elif isinstance(obs, WifiApEvent):
+            target = self.ap_events
         else:
             return
         if len(target) < self.ctx.settings.wifi_max_events:
@@ -111,6 +117,8 @@ class WifiDropDetector(Detector):
         in_pattern = {id(o) for p in patterns for o in p.outages}
         lone = [o for o in outages if id(o) not in in_pattern and is_site_outage(o, s)]
         findings += [writer.outage_finding(o) for o in lone[:s.wifi_max_outage_findings]]
+        findings += psk_mismatch_findings(self.ap_events, self.connects, s)
+        findings += restart_findings(self.ap_events, s)
         return findings
 
     def _summaries(self, frames: dict[str, list[WifiDisconnect]], attacks: list[TargetedAttack],

@@ -1,7 +1,11 @@
 """Suricata EVE JSON (one event per line), to the same observations packets give.
 
-Events read: ``dns`` (v1: one event per query or answer record; v2: ``answers``
-list and ``grouped``; v3 ``queries``), ``tls`` and ``quic`` (``sni``), ``http``,
+Events read: ``dns`` (v1: one event per query or answer record; v2, Suricata 6-7:
+``"type":"answer"`` with ``answers`` list and/or ``grouped``; v3, Suricata 7
+requests and every Suricata 8 record: ``"version":3``, ``"type":"request"`` or
+``"response"``, the questions in ``queries`` and a response's records in ``answers``
+/ ``grouped`` beside them), ``tls`` and ``quic`` (``sni``), ``http`` (and Basic
+logins in ``request_headers`` when ``dump-all-headers`` is on),
 ``fileinfo`` (mail attachments with size), ``ftp`` and ``ftp_data``, ``smtp`` /
 ``email`` (attachment names, envelope), ``flow`` (``bytes_toserver`` /
 ``bytes_toclient``), ``dhcp`` (host name), ``krb5`` and ``smb`` NTLMSSP (user
@@ -12,6 +16,8 @@ rules/suricata_signatures.yaml.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -50,6 +56,7 @@ DNS_PORTS = (53, 5353, 853)
 MAX_MEMORY = 20_000  # per-file bounded tables (ftp sessions, attachments already reported)
 SIGNATURES_FILE = "suricata_signatures.yaml"
 SIGNATURE_LIMIT = 512  # characters of an alert signature read
+BASIC_HEADERS = {"authorization": "http-basic", "proxy-authorization": "http-proxy-basic"}
 NAME_KEYS = {b"dns": b'"rrname":"', b"tls": b'"sni":"', b"quic": b'"sni":"', b"http": b'"hostname":"'}
 HANDLED_RAW = {b"dns", b"tls", b"quic", b"http", b"fileinfo", b"ftp", b"ftp_data", b"smtp", b"email", b"alert",
                b"dhcp", b"krb5", b"smb"}
@@ -230,7 +237,7 @@ class EveParser(LineParser):
         """Raw-bytes test for the bulk of a busy EVE file (Suricata writes compact JSON).
 
         flow: the server is not metered; dns/tls/quic/http: the name is no
-        catalog service and the event carries nothing else (CNAME, tracker URI);
+        catalog service and the event carries nothing else (CNAME, tracker URI, Basic login header);
         fileinfo: not a mail attachment; event types we do not read. Anything
         unusual (escapes, other spacing) takes the full path.
         """
@@ -263,8 +270,8 @@ class EveParser(LineParser):
             if hit is None:
                 hit = self._irrelevant(name)
             # a CNAME chain or a tracker URI matters whatever the name ("CNAME": a needle JSON rarely holds)
-            return hit and not (b"CNAME" in line if kind == b"dns"
-                                else kind == b"http" and (b"announce" in line or b"scrape" in line))
+            return hit and not (b"CNAME" in line if kind == b"dns" else kind == b"http" and (
+                b"announce" in line or b"scrape" in line or b"uthorization" in line))
         if kind == b"alert":
             signature = _raw_string(line, b'"signature":"')
             return signature is not None and self._unmapped(signature)
@@ -301,39 +308,30 @@ class EveParser(LineParser):
         client, server = e.src, e.dst
         if e.sport in DNS_PORTS and e.dport not in DNS_PORTS:
             client, server = e.dst, e.src  # an answer logged in the server-to-client direction
+        response = dns.get("type") in ("answer", "response")
+        addresses, aliases = _answers(dns) if response else ((), ())
         queries = dns.get("queries")
-        if isinstance(queries, list):  # EVE dns v3 requests
+        if isinstance(queries, list):  # v3: the questions; a response's answers belong to them
             for query in queries[:16]:
                 if isinstance(query, dict):
                     self._dns_one(e, emit, client, server, _text(query.get("rrname"), 255),
-                                  _text(query.get("rrtype"), 16), dns)
+                                  _text(query.get("rrtype"), 16), addresses, aliases)
             return
-        self._dns_one(e, emit, client, server, _text(dns.get("rrname"), 255), _text(dns.get("rrtype"), 16), dns)
-
-    def _dns_one(self, e: Event, emit: Emit, client: str, server: str, name: str, rrtype: str, dns: dict) -> None:
-        name = name.lower().rstrip(".")
-        if not name:
-            return
-        qtype = QTYPE_NAMES.get(rrtype, 0)
-        if dns.get("type") != "answer":
-            dns_answer(emit, e.ts, e.where, client, server, name, qtype)
-            return
-        addresses: list[str] = []
-        aliases: list[str] = []
-        answers = dns.get("answers")
-        if isinstance(answers, list):  # v2 detailed
-            for answer in answers[:64]:
-                if isinstance(answer, dict):
-                    _collect(answer.get("rrtype"), answer.get("rdata"), addresses, aliases)
-        elif isinstance(dns.get("grouped"), dict):  # v2 grouped only
-            for rtype, values in dns["grouped"].items():
-                for value in _list(values)[:64]:
-                    _collect(rtype, value, addresses, aliases)
-        elif "rdata" in dns:  # v1: one record per event; the question is rrname
-            _collect(rrtype, dns.get("rdata"), addresses, aliases)
+        rrtype = _text(dns.get("rrtype"), 16)
+        if response and "rdata" in dns and not isinstance(dns.get("answers"), list) \
+                and not isinstance(dns.get("grouped"), dict):  # v1: one record per event, rrname is its owner
+            rdata = dns.get("rdata")
+            addresses, aliases = _answer_record(rrtype, rdata)
             if rrtype in ("A", "AAAA", "CNAME"):
-                qtype = 0  # the record's type, not the question's: unknown
-        dns_answer(emit, e.ts, e.where, client, server, name, qtype, tuple(addresses), tuple(aliases))
+                rrtype = ""  # the record's type, not the question's: unknown
+        self._dns_one(e, emit, client, server, _text(dns.get("rrname"), 255), rrtype, addresses, aliases)
+
+    @staticmethod
+    def _dns_one(e: Event, emit: Emit, client: str, server: str, name: str, rrtype: str,
+                 addresses: tuple[str, ...], aliases: tuple[str, ...]) -> None:
+        name = name.lower().rstrip(".")
+        if name:
+            dns_answer(emit, e.ts, e.where, client, server, name, QTYPE_NAMES.get(rrtype, 0), addresses, aliases)
 
     def _tls(self, e: Event, emit: Emit) -> None:
         tls = e.section("tls")
@@ -352,8 +350,15 @@ class EveParser(LineParser):
         method = _text(http.get("http_method"), 16)
         if not host and not method:
             return
-        emit(HttpRequest(e.ts, e.where, e.src, e.dst, _int(http.get("http_port")) or e.dport, method, host,
+        port = _int(http.get("http_port")) or e.dport
+        emit(HttpRequest(e.ts, e.where, e.src, e.dst, port, method, host,
                          _text(http.get("url"), 1024), _request_length(http), _text(http.get("http_user_agent"))))
+        login = _basic_login(http)
+        if login is not None:
+            protocol, user, password = login
+            status = _int(http.get("status"))
+            emit(Credential(e.ts, e.where, protocol, e.src, e.dst, port, user, protect(password),
+                            accepted=None if status is None else status not in (401, 407), note=f"host {host}"))
 
     # ------------------------------------------------------------ files and logins
 
@@ -433,7 +438,7 @@ class EveParser(LineParser):
     def _dhcp(self, e: Event, emit: Emit) -> None:
         dhcp = e.section("dhcp")
         mac = _text(dhcp.get("client_mac"), 32).lower()
-        hostname = _text(dhcp.get("hostname"), 64)
+        hostname = _text(dhcp.get("hostname"), 64).rstrip("\x00")  # Suricata keeps option 12's trailing NUL
         kind = _text(dhcp.get("dhcp_type"), 16).lower()
         if dhcp.get("type") == "request" and mac and kind in ("discover", "request"):
             bound = _text(dhcp.get("client_ip")) not in ("", "0.0.0.0")
@@ -490,6 +495,29 @@ def _public(address: str) -> bool:
         return False
 
 
+def _answers(dns: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The addresses and CNAME targets of a response: the detailed ``answers`` list, else ``grouped``."""
+    addresses: list[str] = []
+    aliases: list[str] = []
+    answers = dns.get("answers")
+    if isinstance(answers, list):
+        for answer in answers[:64]:
+            if isinstance(answer, dict):
+                _collect(answer.get("rrtype"), answer.get("rdata"), addresses, aliases)
+    elif isinstance(dns.get("grouped"), dict):
+        for rtype, values in list(dns["grouped"].items())[:16]:
+            for value in _list(values)[:64]:
+                _collect(rtype, value, addresses, aliases)
+    return tuple(addresses), tuple(aliases)
+
+
+def _answer_record(rrtype: str, rdata: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    addresses: list[str] = []
+    aliases: list[str] = []
+    _collect(rrtype, rdata, addresses, aliases)
+    return tuple(addresses), tuple(aliases)
+
+
 def _collect(rtype: Any, rdata: Any, addresses: list[str], aliases: list[str]) -> None:
     if not isinstance(rdata, str) or not rdata:
         return
@@ -497,6 +525,26 @@ def _collect(rtype: Any, rdata: Any, addresses: list[str], aliases: list[str]) -
         addresses.append(rdata)
     elif rtype == "CNAME" and len(aliases) < 16:
         aliases.append(rdata.lower().rstrip("."))
+
+
+def _basic_login(http: dict) -> Optional[tuple[str, str, str]]:
+    """(protocol, user, password) from an ``Authorization`` / ``Proxy-Authorization: Basic`` request header
+    (``dump-all-headers``), else None."""
+    for header in _list(http.get("request_headers"))[:64]:
+        if not isinstance(header, dict):
+            continue
+        protocol = BASIC_HEADERS.get(str(header.get("name", "")).lower())
+        scheme, _, value = _text(header.get("value"), 4096).strip().partition(" ")
+        if protocol is None or scheme.lower() != "basic":
+            continue
+        try:
+            pair = base64.b64decode(value.strip(), validate=True).decode("utf-8", "replace")
+        except (ValueError, binascii.Error):
+            continue
+        user, colon, password = pair.partition(":")
+        if colon:
+            return protocol, user[:256], password
+    return None
 
 
 def _request_length(http: dict) -> Optional[int]:

@@ -11,7 +11,7 @@ from typing import Optional
 
 from detector.observations import DnsAlias, DnsQuery, Emit, FileTransfer, TlsCertificate, TlsClientHello
 
-ANONYMOUS = {"anonymous", "ftp"}
+ANONYMOUS = {"anonymous", "ftp", "ftpuser", "guest"}  # Zeek's FTP::guest_ids
 FTP_FILE_COMMANDS = {"STOR": "up", "APPE": "up", "STOU": "up", "RETR": "down"}
 QTYPE_NAMES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28, "SRV": 33,
                "SVCB": 64, "HTTPS": 65, "ANY": 255}
