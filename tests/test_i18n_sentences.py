@@ -162,3 +162,12 @@ def test_bad_language_maps_are_errors_with_their_place(tmp_path, remediation, wh
     errors = validate_files([rules_file(tmp_path, remediation)])
     assert len(errors) == 1, errors
     assert (errors[0].line, errors[0].col) == where and message in errors[0].message
+
+
+def test_every_finding_kind_builds_its_title_in_the_readers_language():
+    """A new kind must say how its title reads in another language, or the report shows English there."""
+    from detector.findings.registry import KINDS
+    from reports.kinds.base import PRESENTATIONS, Presentation
+
+    generic = [kind.detector for kind in KINDS if type(PRESENTATIONS[kind]).title is Presentation.title]
+    assert not generic, f"kinds whose report title stays English: {generic}"

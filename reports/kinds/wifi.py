@@ -162,6 +162,11 @@ class PskMismatchPresentation(Presentation[PskMismatchAttributes]):
 
     advice = PASSPHRASE_ADVICE
 
+    def title(self, finding: Finding[PskMismatchAttributes]) -> str:
+        attrs = finding.attributes
+        return _("Wrong Wi-Fi passphrase: {station} failed {count} handshake(s) on {ap}").format(
+            station=attrs.station, count=attrs.attempts, ap=attrs.ap)
+
     def subject(self, finding: Finding[PskMismatchAttributes]) -> str:
         return clip(f"{finding.attributes.station} @ {finding.attributes.ap}", 120)
 
@@ -169,6 +174,11 @@ class PskMismatchPresentation(Presentation[PskMismatchAttributes]):
 @presents(ApRestartAttributes)
 class ApRestartPresentation(WifiPresentation[ApRestartAttributes]):
     advice = RESTART_ADVICE
+
+    def title(self, finding: Finding[ApRestartAttributes]) -> str:
+        attrs = finding.attributes
+        return _("Access point {ap} started {count} times ({restarts} restarts)").format(
+            ap=attrs.ap, count=attrs.starts, restarts=attrs.restarts)
 
     def subject(self, finding: Finding[ApRestartAttributes]) -> str:
         return clip(finding.attributes.ap, 60) or clip(finding.title, 120)
