@@ -3,6 +3,7 @@ in this run, later in the same input or by an earlier run of the same site (issu
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fs_packets import save
@@ -219,3 +220,35 @@ def test_an_incremental_run_names_a_device_from_a_lease_an_earlier_run_read(tmp_
     (later / "ftp.log").write_text(login(T0 + 3 * 86400))
     (stale,) = by_detector(scan([later], db).result.findings, "credentials.cleartext")
     assert stale.host_names == {}
+
+
+def test_sensor_logs_carry_the_dns_ttl_into_the_directory(tmp_path):
+    """Zeek's TTLs (one per answer) and EVE's per-answer ttl set the answer's window as a capture's would."""
+    def lookup_then_flow(name: str, dns_log: tuple[str, str], flow_at: float) -> object:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / dns_log[0]).write_text(dns_log[1])
+        (folder / "conn.log").write_text(conn_rows(flow_at))
+        found = dropbox(scan([folder], tmp_path / f"{name}.db"))
+        return found.attributes.bytes_up if found else None  # the flows' volume: attributed to Dropbox or not
+
+    def zeek(ttl: float) -> tuple[str, str]:
+        return "dns.log", zeek_tsv("dns", [{"ts": T0, "uid": "D1", "id.orig_h": CLIENT, "id.orig_p": 41000,
+                                            "id.resp_h": RESOLVER, "id.resp_p": 53, "proto": "udp",
+                                            "query": "www.dropbox.com", "qtype": 1, "qtype_name": "A",
+                                            "answers": ["www.dropbox-dns.com", DROPBOX], "TTLs": [5.0, ttl]}])
+
+    eve_t0 = 1796119200.0  # 2026-12-01T10:00:00Z
+
+    def eve(ttl: int) -> tuple[str, str]:
+        event = {"timestamp": "2026-12-01T10:00:00.000000+0000", "event_type": "dns", "src_ip": RESOLVER,
+                 "src_port": 53, "dest_ip": CLIENT, "dest_port": 41000, "proto": "UDP",
+                 "dns": {"version": 3, "type": "response", "queries": [{"rrname": "www.dropbox.com", "rrtype": "A"}],
+                         "answers": [{"rrname": "www.dropbox.com", "rrtype": "A", "ttl": ttl, "rdata": DROPBOX}]}}
+        return "eve.json", json.dumps(event) + "\n"
+
+    three_hours = 3 * 3600
+    assert lookup_then_flow("zeek-long", zeek(6 * 3600.0), T0 + three_hours) == FLOWS * UP
+    assert lookup_then_flow("zeek-short", zeek(60.0), T0 + three_hours) is None
+    assert lookup_then_flow("eve-long", eve(6 * 3600), eve_t0 + three_hours) == FLOWS * UP
+    assert lookup_then_flow("eve-short", eve(60), eve_t0 + three_hours) is None

@@ -37,6 +37,7 @@ from detector.logs.sensors.mapping import (
     ftp_login_kind,
     ftp_transfer,
     server_name,
+    shortest_ttl,
 )
 from detector.observations import (
     Credential,
@@ -310,28 +311,32 @@ class EveParser(LineParser):
             client, server = e.dst, e.src  # an answer logged in the server-to-client direction
         response = dns.get("type") in ("answer", "response")
         addresses, aliases = _answers(dns) if response else ((), ())
+        ttl = shortest_ttl([a.get("ttl") for a in _list(dns.get("answers"))[:64]
+                            if isinstance(a, dict) and a.get("rrtype") in ("A", "AAAA")]) if addresses else None
         queries = dns.get("queries")
         if isinstance(queries, list):  # v3: the questions; a response's answers belong to them
             for query in queries[:16]:
                 if isinstance(query, dict):
                     self._dns_one(e, emit, client, server, _text(query.get("rrname"), 255),
-                                  _text(query.get("rrtype"), 16), addresses, aliases)
+                                  _text(query.get("rrtype"), 16), addresses, aliases, ttl)
             return
         rrtype = _text(dns.get("rrtype"), 16)
         if response and "rdata" in dns and not isinstance(dns.get("answers"), list) \
                 and not isinstance(dns.get("grouped"), dict):  # v1: one record per event, rrname is its owner
             rdata = dns.get("rdata")
             addresses, aliases = _answer_record(rrtype, rdata)
+            ttl = shortest_ttl([dns.get("ttl")]) if addresses else None
             if rrtype in ("A", "AAAA", "CNAME"):
                 rrtype = ""  # the record's type, not the question's: unknown
-        self._dns_one(e, emit, client, server, _text(dns.get("rrname"), 255), rrtype, addresses, aliases)
+        self._dns_one(e, emit, client, server, _text(dns.get("rrname"), 255), rrtype, addresses, aliases, ttl)
 
     @staticmethod
     def _dns_one(e: Event, emit: Emit, client: str, server: str, name: str, rrtype: str,
-                 addresses: tuple[str, ...], aliases: tuple[str, ...]) -> None:
+                 addresses: tuple[str, ...], aliases: tuple[str, ...], ttl: Optional[float]) -> None:
         name = name.lower().rstrip(".")
         if name:
-            dns_answer(emit, e.ts, e.where, client, server, name, QTYPE_NAMES.get(rrtype, 0), addresses, aliases)
+            dns_answer(emit, e.ts, e.where, client, server, name, QTYPE_NAMES.get(rrtype, 0), addresses, aliases,
+                       ttl)
 
     def _tls(self, e: Event, emit: Emit) -> None:
         tls = e.section("tls")

@@ -18,11 +18,25 @@ QTYPE_NAMES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT"
 
 
 def dns_answer(emit: Emit, ts: float, where: str, client: str, server: str, name: str, qtype: int,
-               addresses: tuple[str, ...] = (), aliases: tuple[str, ...] = ()) -> None:
-    """A lookup with the addresses it got; a CNAME chain also ties the name to where it points."""
-    emit(DnsQuery(ts, where, client, server, name, qtype, addresses))
+               addresses: tuple[str, ...] = (), aliases: tuple[str, ...] = (), ttl: Optional[float] = None) -> None:
+    """A lookup with the addresses it got (and their shortest TTL, when the log keeps it); a CNAME chain also
+    ties the name to where it points."""
+    emit(DnsQuery(ts, where, client, server, name, qtype, addresses, ttl))
     if aliases:
         emit(DnsAlias(ts, where, client, server, name, aliases, addresses))
+
+
+def shortest_ttl(values: list[object]) -> Optional[float]:
+    """The shortest of the TTLs a log gives for the address answers (text or numbers; others ignored)."""
+    ttls = []
+    for value in values:
+        try:
+            ttl = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if ttl >= 0 and ttl == ttl:  # not NaN
+            ttls.append(ttl)
+    return min(ttls) if ttls else None
 
 
 def server_name(emit: Emit, ts: float, where: str, client: str, server: str, port: int, sni: str,

@@ -115,7 +115,9 @@ def dns(rec: Fields, where: str, emit: obs.Emit, state: Any) -> bool:
     answers = rec.items("answers")
     addresses = tuple(a for a in answers if _is_address(a))[:64]
     aliases = tuple(a.lower().rstrip(".") for a in answers if a and not _is_address(a) and "." in a)[:16]
-    mapping.dns_answer(emit, ts, where, client, server, query, qtype, addresses, aliases)
+    ttls = rec.items("TTLs")  # one per answer, in the same order
+    ttl = mapping.shortest_ttl([t for a, t in zip(answers, ttls) if _is_address(a)]) if addresses else None
+    mapping.dns_answer(emit, ts, where, client, server, query, qtype, addresses, aliases, ttl)
     return True
 
 
