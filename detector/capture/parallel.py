@@ -13,12 +13,11 @@ merge key:
 phase 0 being the idle-flow sweep before a frame, 1 the frame itself, 2 the
 end of the scan; a sweep and the end close flows in least-recently-used order,
 which is the frame that last moved each flow (``Flow.moved``). This process
-decodes nothing: it meters the addresses the detectors asked to watch (that
-decision needs every observation, so it cannot live in a worker), and before
-it looks at a frame it merges in everything the workers found before that
-frame. The detectors so see the one stream a single process produces and stay
-untouched; findings, counts and evidence are the same at every ``--jobs``
-(tests/test_jobs.py).
+decodes nothing: it meters every flow (the one flow meter, ``capture/meter.py``,
+as with one process), and before it meters a frame it merges in everything
+the workers found before that frame. The detectors so see the one stream a
+single process produces and stay untouched; findings, counts and evidence are
+the same at every ``--jobs`` (tests/test_jobs.py).
 
 Cost, measured (bench/RESULTS.md): every process walks every record, so the
 CPU time grows with N, and this process still walks, meters, merges and runs
@@ -27,9 +26,8 @@ reference mix. The wall time can only fall with N + 1 free cores on a capture
 whose decoding dominates; on two cores it does not, which is why the default
 is one process.
 
-Known limits: a flow table that overflows its limit (65,536 flows) evicts per
-process rather than globally; a segment whose port pair collides with an
-ignored flow's and whose address is watched may be treated differently.
+Known limit: a decoding flow table that overflows its limit (65,536 flows)
+evicts per process rather than globally.
 """
 
 from __future__ import annotations
@@ -133,6 +131,7 @@ class _Worker:
         self.error_keys: list[tuple[Key, str]] = []
         self.dispatcher = PacketDispatcher(packet_decoders(settings), self._emit, settings.max_flows,
                                            settings.max_stream_bytes)
+        self.dispatcher.meter.emit = _discard  # the parent meters every flow; a worker's records would count twice
         failed = self.dispatcher._decoder_failed
 
         def decoder_failed(name: str, exc: Exception) -> None:
@@ -164,7 +163,6 @@ class _Worker:
         errors_before = dispatcher.stats.decoder_errors
         self.error_keys = []
         handle, expire, index, jobs = dispatcher.handle, dispatcher._expire, self.index, self.jobs
-        quiet = dispatcher.quiet_pairs
         base = capture << CAPTURE_SHIFT
         counter = 0
 
@@ -176,13 +174,6 @@ class _Worker:
             if share_of(buf, off, caplen, linktype, jobs) == index:
                 self.prefix = base | frame_no << 2 | 1
                 handle(buf, off, caplen, ts, linktype, frame_no)
-            elif linktype == 1 and caplen >= 54 and buf[off + 14] == 0x45 and buf[off + 23] == 6 \
-                    and buf[off + 12] == 8 and buf[off + 13] == 0:
-                # another process's flow: let the reader's inline test skip its next segments (a port pair is
-                # wholly one process's, so this never hides a segment of our own flows)
-                pair = buf[off + 34:off + 38]
-                quiet.add(pair)
-                quiet.add(pair[2:] + pair[:2])
             counter += 1
             if counter >= WATERMARK_EVERY:
                 counter = 0
@@ -190,7 +181,7 @@ class _Worker:
 
         raw, stream = _plain_stream(path)
         try:
-            read_capture(stream, handler, ReadStats(), None, dispatcher.hot)
+            read_capture(stream, handler, ReadStats(), None)
         except Exception:  # noqa: BLE001, S110 - the parent reads the same bytes and reports the damage
             pass
         finally:
@@ -205,6 +196,10 @@ class _Worker:
         self.dispatcher.finish()
         self._send(NEVER)
         self.out.put(("done", self.dispatcher.stats.decoder_errors - errors_before, self.error_keys))
+
+
+def _discard(obs: Observation) -> None:
+    """Where a worker's flow records go: nowhere (see _Worker)."""
 
 
 def _work(index: int, jobs: int, settings: Settings, commands: Any, out: Any) -> None:
@@ -279,13 +274,10 @@ class _Merger:
 class ParallelCaptures:
     """N forked workers decode the shares; this process meters and merges.
 
-    A dispatcher without decoders shares the scan dispatcher's volume meter
-    and meters every frame of a watched address (the scan dispatcher's own
-    flow table stays empty). Whether a frame is metered
-    depends on what the detectors have seen, so the workers' observations of
-    earlier frames are merged in before a frame is looked at, and the reader
-    skips ignored segments inline only up to the first frame a worker may
-    still send something for (``HotPath.skip_until``).
+    A dispatcher without decoders shares the scan dispatcher's flow meter and
+    meters every frame (the scan dispatcher's own flow table stays empty); the
+    workers' observations of earlier frames are merged in before a frame is
+    metered, so a flow's record follows them as with one process.
     """
 
     def __init__(self, jobs: int, settings: Settings, dispatcher: PacketDispatcher,
@@ -295,13 +287,8 @@ class ParallelCaptures:
         self.emit = emit
         self.meter_only = PacketDispatcher([], emit, settings.max_flows, settings.max_stream_bytes)
         self.meter_only.meter = dispatcher.meter
-        self.meter_only.watched = dispatcher.meter.watched
-        # the reader's inline test reads the scan dispatcher's hot path: the pairs this process needs nothing from
-        self.meter_only.quiet_pairs = dispatcher.quiet_pairs
-        self.meter_only.hot = dispatcher.hot
         # frames of a link type nothing decodes are reported on the input: this process sees every such frame
         self.meter_only.stats.unknown_linktypes = dispatcher.stats.unknown_linktypes
-        self.max_quiet = 4 * settings.max_flows
         context = multiprocessing.get_context("fork")
         self.commands = [context.Queue() for _ in range(jobs)]
         # bounded: a worker far ahead of this process waits instead of piling observations up in memory
@@ -321,53 +308,17 @@ class ParallelCaptures:
         merger.start()
         for commands in self.commands:
             commands.put(("file", path, path.name, capture, frame_base))
-        release = merger.release
-        meter, volume, direct, max_quiet = meter_only.handle, dispatcher.meter, self.emit, self.max_quiet
+        release, meter, horizon_of = merger.release, meter_only.handle, merger
         base = capture << CAPTURE_SHIFT
-        quiet, watched, hot = dispatcher.quiet_pairs, dispatcher.watched, dispatcher.hot
-        hot.skip_until = -1  # the reader may skip no frame until the workers' progress is known
-
-        def skippable() -> None:
-            """Frames the reader may skip inline: those before the first thing the workers may still send."""
-            horizon = merger.horizon
-            if horizon >= base + (1 << CAPTURE_SHIFT):
-                hot.skip_until = 1 << 62
-            else:
-                frame = (horizon - base) >> 2
-                hot.skip_until = frame if horizon & 3 else frame - 1
 
         def handler(buf: bytes, off: int, caplen: int, ts: float, linktype: int, frame_no: int) -> None:
-            frame_key = base | frame_no << 2
-            if not frame_no & 0xFFFF:  # the sweep of --jobs 1, in its order: the workers' flows, then the meter
-                release(frame_key | 1)
-                skippable()
-                volume.expire_idle(ts, direct, f"{path.name}:frame {frame_no}")
-            elif frame_key | 1 > merger.horizon:
-                release(frame_key | 1)  # what the workers found before this frame comes first
-                skippable()
-            if linktype == 1 and caplen >= 54 and buf[off + 14] == 0x45 and buf[off + 23] == 6 \
-                    and buf[off + 12] == 8 and buf[off + 13] == 0 \
-                    and not (buf[off + 47] & 7 or buf[off + 20] & 0x1F or buf[off + 21]):
-                # the dispatchers' own first test, without their calls: a segment of a flow that one of them
-                # ignores and that no detector watches
-                if buf[off + 34:off + 38] in quiet \
-                        and not (watched and (buf[off + 26:off + 30] in watched or buf[off + 30:off + 34] in watched)):
-                    return
-            if linktype == 1 and caplen >= 34 and buf[off + 12] == 8 and buf[off + 13] == 0 \
-                    and not (watched and (buf[off + 26:off + 30] in watched or buf[off + 30:off + 34] in watched)):
-                # a frame that meters nothing: a worker decodes it, and its pair may be skipped inline from now on
-                # (the reader still hands over frames of addresses watched later)
-                if caplen >= 54 and buf[off + 14] == 0x45 and buf[off + 23] == 6:
-                    if len(quiet) > max_quiet:
-                        quiet.clear()  # only a shortcut: a pair left out reaches this test again
-                    pair = buf[off + 34:off + 38]
-                    quiet.add(pair)
-                    quiet.add(pair[2:] + pair[:2])
-            else:
-                meter(buf, off, caplen, ts, linktype, frame_no)
+            frame_key = base | frame_no << 2 | 1
+            if frame_key > horizon_of.horizon:
+                release(frame_key)  # what the workers found before this frame (their sweep included) comes first
+            meter(buf, off, caplen, ts, linktype, frame_no)
 
         try:
-            return read_capture(stream, handler, stats, progress, hot)
+            return read_capture(stream, handler, stats, progress)
         except KeyboardInterrupt:
             self.close(terminate=True)  # the scan stops here: what the workers still hold is moot
             raise
@@ -375,8 +326,9 @@ class ParallelCaptures:
             if not self.closed:  # the workers read the same bytes: merge all they found, even after damage
                 self._merge_errors(merger.drain())
 
-    def finish(self) -> None:
-        """The end of the scan: the workers close their flows (LRU order across all), then the meter flushes."""
+    def finish(self, carry: bool = False) -> list[tuple]:
+        """The end of the scan: the workers close their flows (LRU order across all), then the meter's flows end
+        (or, ``carry``, the active ones are returned for the next incremental run)."""
         dispatcher = self.dispatcher
         if not self.closed:  # else interrupted: the workers are gone with whatever they held
             for commands in self.commands:
@@ -384,7 +336,10 @@ class ParallelCaptures:
             self.merger.start()
             self._merge_errors(self.merger.drain())
             self.close()
-        dispatcher.meter.flush(self.emit, f"{dispatcher.source}:end")
+        if carry:
+            return dispatcher.meter.carry()
+        dispatcher.meter.flush()
+        return []
 
     def _merge_errors(self, reports: list[tuple]) -> None:
         """The workers' decoder errors, counted, the first ones kept in frame order."""

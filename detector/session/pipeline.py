@@ -120,7 +120,8 @@ class Scan:
         self.captures = 0  # captures scanned so far, and their frames: merge keys across files
         self.frames_before = 0
         self.dispatcher = PacketDispatcher(packet_decoders(settings), base_emit, settings.max_flows,
-                                           settings.max_stream_bytes)
+                                           settings.max_stream_bytes, self.networks.is_local)
+        self.carried: list[tuple] = []  # flows an incremental run left open, for the next run (finish(carry=True))
         self.book: Optional[PositionBook] = None
 
     def resume(self, rows: list[dict]) -> None:
@@ -138,9 +139,12 @@ class Scan:
         """Where this scan stopped in each log: commit with its findings (Store.save_findings(positions=))."""
         return self.book.rows() if self.book is not None else []
 
+    def resume_flows(self, rows: list[tuple]) -> None:
+        """Flows the previous incremental run left open (Store.open_flows()): this run's packets continue them."""
+        assert self.dispatcher is not None
+        self.dispatcher.meter.resume(rows)
+
     def _watch(self, address: str) -> None:
-        if self.dispatcher is not None:
-            self.dispatcher.meter.watch(address)
         self.watched.add(address)  # for flow logs (Zeek conn, EVE flow): the detector bounds how many
         self.watched_raw.add(address.encode("ascii", "replace"))
 
@@ -198,12 +202,12 @@ class Scan:
         progress = self._progress(opened)
         errors_before = self.dispatcher.stats.decoder_errors
         messages_before = len(self.dispatcher.stats.errors)
+        evicted_before = self.dispatcher.meter.evicted
         try:
             if self.jobs > 1:
                 record.kind = self._read_parallel(opened, stats, progress)
             else:
-                record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress,
-                                           self.dispatcher.hot)
+                record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress)
         except CaptureFormatError as exc:
             record.kind = "capture"
             stats.warnings.append(str(exc))
@@ -224,6 +228,10 @@ class Scan:
         unknown = self.dispatcher.stats.unknown_linktypes & stats.linktypes
         if unknown:
             record.warnings.append(f"link type(s) {sorted(unknown)} not decoded")
+        evicted = self.dispatcher.meter.evicted - evicted_before
+        if evicted:
+            record.warnings.append(f"{evicted} flow(s) metered in parts: more than {self.dispatcher.meter.max_flows} "
+                                   "flows of one transport were open at once")
         failures = self.dispatcher.stats.decoder_errors - errors_before
         if failures:
             record.skipped += failures
@@ -399,13 +407,17 @@ class Scan:
             attribute_to_devices(finding, self.networks, directory)
         return findings
 
-    def finish(self) -> list[Finding]:
-        """Close flows and collect every detector's findings, most severe first."""
+    def finish(self, carry: bool = False) -> list[Finding]:
+        """Close flows and collect every detector's findings, most severe first.
+
+        ``carry`` (an incremental run): flows still active at the end are kept in ``carried`` for the next run
+        instead of being counted now.
+        """
         assert self.dispatcher is not None
         if self.parallel is not None:
-            self.parallel.finish()  # closes the flows of every process, then flushes the meter
+            self.carried = self.parallel.finish(carry)  # closes the flows of every process, then the meter's
         else:
-            self.dispatcher.finish()
+            self.carried = self.dispatcher.finish(carry)
         findings: list[Finding] = []
         for detector in self.detectors:
             findings.extend(detector.finish())

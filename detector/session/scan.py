@@ -175,6 +175,7 @@ class ScanSession:
         if resume_logs:
             self.site_state.log_positions = self.store.log_positions()
             self.scan.resume(self.site_state.log_positions)
+            self.scan.resume_flows(self.store.open_flows(self.request.site))
 
     # ------------------------------------------------------------ reading
 
@@ -242,12 +243,15 @@ class ScanSession:
     def finish(self, *, cut_short: Optional[bool] = None) -> ScanResult:
         """Close the flows, classify, score once, judge coverage and store; ``cut_short`` default: a stop came."""
         with self.stop.polled():  # a signal now no longer stops anything: the end is stored whole
-            findings = self.scan.finish()
+            carry = self.incremental and self.store is not None and self.scan_id is not None
+            findings = self.scan.finish(carry=carry)
             result = self.conclude(findings, self.scan.inputs, devices=self.scan.devices(findings),
                                    cut_short=bool(self.stopped_by) if cut_short is None else cut_short,
                                    positions=self.scan.positions(), networks=self.site_state.networks.describe())
             if self.store is not None and self.scan_id is not None:
                 self.store.save_site_names(self.request.site, self.site_state.names.sightings())
+                if carry:
+                    self.store.save_open_flows(self.request.site, self.scan.carried)
             return result
 
     def conclude(self, findings: list[Finding], inputs: list[InputRecord], *, devices: list[dict[str, Any]],
