@@ -1,0 +1,54 @@
+"""The compiled build (Cython, detector.COMPILED) and the pure-Python build give the same JSON.
+
+Every capture of the public corpus (and the bench mixes when present) is scanned alone by each build, in
+its own process; the documents must be identical. Skipped when the compiled modules are not built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from detector.capture import dispatch
+from detector.inputs import PCAP_MAGICS, PCAPNG_MAGIC
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+CAPTURE_MAGICS = (*PCAP_MAGICS, PCAPNG_MAGIC, b"\x1f\x8b")
+
+
+def captures() -> list[str]:
+    found = []
+    for folder in (SHARED / "corpus", SHARED / "ndpi-more"):
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            if path.is_file() and path.open("rb").read(4).startswith(CAPTURE_MAGICS):
+                found.append(str(path))
+    return found
+
+
+def scan_with(build_env: dict, listing: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]), **build_env}
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "parity_scan.py"), str(listing)], env=env,
+                          capture_output=True, text=True, timeout=1800, check=True)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.corpus
+def test_every_corpus_capture_gives_the_same_json_compiled_and_pure(tmp_path: Path) -> None:
+    if os.environ.get("SHADOWIT_PURE") or not not dispatch.__file__.endswith(".py"):
+        pytest.skip("the compiled modules are not built (python setup.py build_ext --inplace, or pip install .)")
+    paths = captures()
+    if not paths:
+        pytest.skip("public corpus ../shared/corpus is absent")
+    listing = tmp_path / "captures.txt"
+    listing.write_text("\n".join(paths))
+    compiled = scan_with({"SHADOWIT_PURE": ""}, listing)
+    pure = scan_with({"SHADOWIT_PURE": "1"}, listing)
+    assert compiled["compiled"] and not pure["compiled"]
+    differing = [p for p in paths if compiled["documents"][p] != pure["documents"][p]]
+    assert not differing, f"{len(differing)} capture(s) differ between the builds, first: {differing[0]}"
