@@ -79,7 +79,6 @@ class PacketDispatcher:
         # port pairs (both directions) of rejected or finished flows: the hot path decodes none of their segments
         self.quiet_pairs: set[bytes] = set()
         self.flow_map = self.flows.flows
-        self.frame_base = 0  # frames of the captures before this one: flow order across files (--jobs merge)
 
     @property
     def source(self) -> str:
@@ -316,7 +315,6 @@ class PacketDispatcher:
             return
         where = f"{self.source}:frame {frame_no}"
         flow.last_ts = ts  # the flow was active: it moves to the recent end of the eviction order
-        flow.moved = self.frame_base + frame_no
         move = self.flow_map.move_to_end
         first_key, second_key = flow.keys
         move(first_key)
@@ -412,7 +410,6 @@ class PacketDispatcher:
             self._decoder_failed(decoder.name, exc)
             return None
         flow = Flow(_GuardedSession(session, self, decoder.name), client_key)
-        flow.moved = self.frame_base + frame_no
         self.flows.add(key, reverse, flow, ts, f"{self.source}:frame {frame_no}")
         return flow
 

@@ -65,7 +65,7 @@ class FlowRecord:
 
 
 class FlowMeter:
-    """The bounded table of every TCP and UDP flow of the scan; one path for files, live capture and --jobs."""
+    """The bounded table of every TCP and UDP flow of the scan; one path for files and live capture."""
 
     def __init__(self, emit: Emit, is_local: Callable[[str], bool], max_flows: int,
                  idle_seconds: float = 300.0):

@@ -54,10 +54,6 @@ class ScanConfig:
     zone: Optional[tzinfo] = None  # --tz
     progress_stream: Optional[TextIO] = None  # stderr when a bar should be drawn
     window: Optional[TimeWindow] = None  # --since/--until
-    # decoding processes for captures (detector/capture/parallel.py). None: one. More give the same findings but,
-    # measured on the reference and the bulk mix, no shorter scan on two cores and always more CPU time
-    # (bench/RESULTS.md), so they are an opt-in for machines with cores to spare
-    jobs: Optional[int] = None
     stop: Optional[StopSignals] = None  # the run's stop signals: incremental log reads hold them per batch
     networks: Optional[LocalNetworks] = None  # the site's networks (SiteState); None: the rules' site: networks:
     names: Optional[NameDirectory] = None  # the site's directory of names (SiteState); None: this scan's alone
@@ -115,10 +111,6 @@ class Scan:
         self.router = Router(self.detectors)
         base_emit = self.config.window.wrap(self.router.emit) if self.config.window else self.router.emit
         self.emit = base_emit
-        self.jobs = self.config.jobs or 1
-        self.parallel = None  # ParallelCaptures, started at the first capture when jobs > 1
-        self.captures = 0  # captures scanned so far, and their frames: merge keys across files
-        self.frames_before = 0
         self.dispatcher = PacketDispatcher(packet_decoders(settings), base_emit, settings.max_flows,
                                            settings.max_stream_bytes, self.networks.is_local)
         self.carried: list[tuple] = []  # flows an incremental run left open, for the next run (finish(carry=True))
@@ -204,10 +196,7 @@ class Scan:
         messages_before = len(self.dispatcher.stats.errors)
         evicted_before = self.dispatcher.meter.evicted
         try:
-            if self.jobs > 1:
-                record.kind = self._read_parallel(opened, stats, progress)
-            else:
-                record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress)
+            record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress)
         except CaptureFormatError as exc:
             record.kind = "capture"
             stats.warnings.append(str(exc))
@@ -238,22 +227,6 @@ class Scan:
             new = self.dispatcher.stats.errors[messages_before:]
             record.warnings.append(f"{failures} packet(s) could not be decoded and were skipped"
                                    + (f" (first: {new[0]})" if new else ""))
-
-    def _read_parallel(self, opened: OpenedInput, stats: ReadStats,
-                       progress: Optional[Callable[[int], None]]) -> str:
-        """N workers decode shares of the flows; this process meters and merges (detector/capture/parallel.py)."""
-        from detector.capture.parallel import ParallelCaptures
-
-        assert self.dispatcher is not None
-        if self.parallel is None:
-            self.parallel = ParallelCaptures(self.jobs, self.config.settings, self.dispatcher, self.emit)
-        capture = self.captures
-        self.captures += 1
-        frames_before = stats.frames
-        try:
-            return self.parallel.read(opened.reader(), opened.path, stats, progress, capture, self.frames_before)
-        finally:
-            self.frames_before += stats.frames - frames_before
 
     def _log(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
         decoder, score = choose_format(head, log_decoders())
@@ -414,10 +387,7 @@ class Scan:
         instead of being counted now.
         """
         assert self.dispatcher is not None
-        if self.parallel is not None:
-            self.carried = self.parallel.finish(carry)  # closes the flows of every process, then the meter's
-        else:
-            self.carried = self.dispatcher.finish(carry)
+        self.carried = self.dispatcher.finish(carry)
         findings: list[Finding] = []
         for detector in self.detectors:
             findings.extend(detector.finish())

@@ -73,11 +73,10 @@ class ScanRequest(RunRequest):
     progress_stream: Optional[TextIO] = None
     window: Optional[TimeWindow] = None  # --since/--until
     incremental: bool = False  # logs: only lines earlier scans of this database did not read
-    jobs: Optional[int] = None  # decoding processes for captures (detector/capture/parallel.py); None: one
 
     def scan_config(self, policy: Policy, stop: StopSignals, site: SiteState) -> ScanConfig:
         return ScanConfig(policy.ruleset.settings, policy.catalog, self.zone, self.progress_stream,
-                          window=self.window, jobs=self.jobs, stop=stop, networks=site.networks, names=site.names)
+                          window=self.window, stop=stop, networks=site.networks, names=site.names)
 
 
 @dataclass(kw_only=True, frozen=True, eq=False, repr=False)
