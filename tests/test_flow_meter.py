@@ -85,14 +85,15 @@ def key(src: bytes, dst: bytes, sport: int, dport: int) -> bytes:
 LOCAL, REMOTE, LAN_PEER = bytes([10, 1, 0, 5]), bytes([162, 125, 1, 1]), bytes([10, 1, 0, 9])
 
 
-def test_flows_inside_the_site_and_to_multicast_are_not_records_that_leave_it() -> None:
+def test_the_site_device_is_the_client_and_multicast_is_no_flow() -> None:
     meter, records = meter_records()
     meter.udp(key(LOCAL, LAN_PEER, 5000, 5001), 100, T0, 1)
     meter.udp(key(LOCAL, bytes([224, 0, 0, 251]), 5353, 5353), 100, T0, 2)
     meter.udp(key(LOCAL, bytes([255, 255, 255, 255]), 68, 67), 300, T0, 3)
     meter.udp(key(REMOTE, LOCAL, 3478, 40000), 80, T0, 4)  # a remote peer spoke first
     meter.flush()
-    (record,) = records
+    lan, record = records
+    assert (lan.client, lan.server, lan.server_port) == (ntoa(LOCAL), ntoa(LAN_PEER), 5001)  # inside: who spoke first
     assert (record.client, record.server, record.server_port) == (ntoa(LOCAL), ntoa(REMOTE), 3478)
     assert (record.bytes_up, record.bytes_down, record.whole) == (0, 80, True)
 
@@ -173,3 +174,25 @@ def test_a_carried_flow_that_never_comes_back_is_counted_by_the_next_run(tmp_pat
     found = dropbox_service(incremental([later], db).result.findings)
     sent = sum(len(bytes(p["Raw"].load)) for p in flow[:6] if p.haslayer("Raw") and p["IP"].src == CLIENT)
     assert found.attributes.bytes_up == sent
+
+
+def test_a_second_syn_ack_with_another_isn_does_not_stretch_the_span() -> None:
+    """Seen in the wild (nDPI's KakaoTalk sample): two SYN-ACKs 16 MB apart in sequence space."""
+    meter, records = meter_records()
+    k, reply = key(LOCAL, REMOTE, 40000, 80), key(REMOTE, LOCAL, 80, 40000)
+    meter.tcp(k, 0, 100, 0x02, T0, 1)
+    meter.tcp(reply, 0, 1_000, 0x12, T0, 2)
+    meter.tcp(reply, 0, 16_000_000, 0x12, T0, 3)
+    meter.tcp(reply, 206, 1_001, 0x18, T0, 4)
+    meter.tcp(reply, 0, 1_207, 0x11, T0, 5)
+    meter.tcp(k, 0, 101, 0x11, T0, 6)
+    assert records[0].bytes_down == 206
+
+
+def test_segments_the_capture_missed_count_like_zeek_counts_them() -> None:
+    meter, records = meter_records()
+    k = key(LOCAL, REMOTE, 40000, 443)
+    meter.tcp(k, 100, 5_000, 0x18, T0, 1)
+    meter.tcp(k, 100, 5_900, 0x18, T0, 2)  # 800 bytes between them were not captured
+    meter.tcp(k, 0, 0, 0x04, T0, 3)  # an RST with sequence 0 moves nothing
+    assert records[0].bytes_up == 1_000

@@ -6,7 +6,7 @@ joining its record with the directory of names (``detector/site/names.py``), so
 volumes do not depend on whether a DNS answer came before or after the flow's
 first packets. A flow becomes one ``FlowVolume`` observation when it ends
 (both FINs or an RST, idle too long, evicted from the bounded table, or the
-input ends), if it left the site's networks. The table is bounded; evictions
+input ends). The table is bounded; evictions
 are counted. Flows still open when an incremental run ends are handed over
 (``carry``) and continued by the next run (``resume``).
 """
@@ -44,17 +44,16 @@ class FlowRecord:
         self.fins = 0  # bit 0: originator sent FIN, bit 1: responder
 
     def sequence(self, side: int, seq: int, size: int, flags: int) -> None:
-        """A side's first packet opens its span; SYN and FIN move it (data segments need no update)."""
-        syn = flags & TCP_SYN
+        """A side's first packet opens its span; data and FIN move its end forward (as Zeek counts bytes, a
+        segment the capture missed still counts); a repeated SYN (another ISN) never does."""
         start = self.starts[side]
         if start is None:
-            start = self.starts[side] = (seq + 1) % MOD if syn else seq
+            start = self.starts[side] = (seq + 1) % MOD if flags & TCP_SYN else seq
             self.ends[side] = (start + size) % MOD
-        elif flags & (TCP_SYN | TCP_FIN):
-            end = ((seq + 1) % MOD if syn else seq) + size
-            grown = (end - start) % MOD
-            if (self.ends[side] - start) % MOD < grown < HALF:
-                self.ends[side] = end % MOD
+        elif not flags & TCP_SYN and (size or flags & TCP_FIN):
+            end = (seq + size) % MOD
+            if (self.ends[side] - start) % MOD < (end - start) % MOD < HALF:
+                self.ends[side] = end
         if flags & TCP_FIN:
             self.fins |= 1 << side
 
@@ -88,7 +87,7 @@ class FlowMeter:
         record.octets[side] += size
         record.packets[side] += 1
         record.last = ts
-        if flags & 7 or record.starts[side] is None:
+        if size or flags & 7 or record.starts[side] is None:
             record.sequence(side, seq, size, flags)
             if flags & TCP_RST or record.fins == 3:
                 self._end(flows, record, "tcp")
@@ -120,7 +119,7 @@ class FlowMeter:
         self._emit(record, transport)
 
     def _emit(self, record: FlowRecord, transport: str) -> None:
-        """The flow's record, the site's device as client, if it left the site and moved bytes."""
+        """The flow's record, if it moved bytes: the site's device is the client when one side is remote."""
         up, down = record.total(0), record.total(1)
         if not up and not down:
             return  # a bare handshake or a stray ACK moved nothing
@@ -131,10 +130,8 @@ class FlowMeter:
             return  # loopback, multicast, broadcast: never a flow that leaves the site
         orig_text, resp_text = ntop(orig), ntop(resp)
         orig_local, resp_local = self.is_local(orig_text), self.is_local(resp_text)
-        if orig_local and resp_local:
-            return  # inside the site
         server_port = key[-2] << 8 | key[-1]
-        if resp_local:  # a remote host opened it: the site's device is still the client of the record
+        if resp_local and not orig_local:  # a remote host opened it: the site's device is still the client of the record
             orig_text, resp_text, up, down, server_port = resp_text, orig_text, down, up, key[-4] << 8 | key[-3]
         self.emit(FlowVolume(record.first, record.origin, orig_text, resp_text, server_port, transport, up, down,
                              record.packets[0] + record.packets[1], record.last, whole=True))
