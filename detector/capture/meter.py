@@ -131,7 +131,7 @@ class FlowMeter:
         orig_text, resp_text = ntop(orig), ntop(resp)
         orig_local, resp_local = self.is_local(orig_text), self.is_local(resp_text)
         server_port = key[-2] << 8 | key[-1]
-        if resp_local and not orig_local:  # a remote host opened it: the site's device is still the client of the record
+        if resp_local and not orig_local:  # a remote host opened it: the device is still the client
             orig_text, resp_text, up, down, server_port = resp_text, orig_text, down, up, key[-4] << 8 | key[-3]
         self.emit(FlowVolume(record.first, record.origin, orig_text, resp_text, server_port, transport, up, down,
                              record.packets[0] + record.packets[1], record.last, whole=True))
