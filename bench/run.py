@@ -1,14 +1,14 @@
 """Throughput, CPU and memory of `shadowit scan` on two mixes, beside tshark's credentials tap when installed.
 
 Prints figures; never fails on timing. Usage:
-    python bench/run.py [--packets 1000000] [--jobs 1 2] [--repeat 3] [--only bulk|mix] [--mix FILE]
+    python bench/run.py [--packets 1000000] [--repeat 3] [--only bulk|mix] [--mix FILE]
 Two captures: the bulk mix built here from byte templates (mostly 1,454-byte
 bulk TCP, which the record loop skips, plus DNS, TLS ClientHellos, HTTP Basic
 and FTP logins), and the reference office mix that ../shared/bench/gen_pcap.py
 writes (about 64 interleaved flows of HTTPS, HTTP logins, DNS, mail, FTP,
 Telnet, LDAP, SNMP, NTP, QUIC-like UDP). Each runs pinned to one core
-(taskset -c 0) and on all cores, for every --jobs value. Figures: best wall
-and CPU seconds of --repeat runs (workers included), packets/s, largest peak
+(taskset -c 0) and on all cores, compiled and pure (SHADOWIT_PURE=1). Figures: best wall
+and CPU seconds of --repeat runs, packets/s, largest peak
 RSS of any process, and the ratio to `tshark -r F -q -z credentials`.
 """
 
@@ -185,9 +185,9 @@ def bench_capture(label: str, capture: Path, packets: int, args: argparse.Namesp
                   f"{packets / t.wall:9,.0f} packets/s, peak RSS {t.rss_kib / 1024:5.0f} MB")
     elif not args.no_tshark:
         print("tshark not installed: no comparison")
-    for jobs in args.jobs:
-        shadowit = [sys.executable, "-m", "detector.cli", "scan", str(capture), "-q",
-                    "--json", str(folder / "out.json"), "--jobs", str(jobs)]
+    for build, flag in (("compiled", ""), ("pure", "1")):
+        shadowit = ["env", f"SHADOWIT_PURE={flag}", sys.executable, "-m", "detector.cli", "scan", str(capture), "-q",
+                    "--json", str(folder / "out.json")]
         for where, prefix in (("pinned", pin), ("all cores", [])):
             if where == "pinned" and not pin:
                 continue
@@ -196,7 +196,7 @@ def bench_capture(label: str, capture: Path, packets: int, args: argparse.Namesp
             if tshark and where in tshark:
                 ratio = (f", {tshark[where].wall / f.wall:4.2f}x tshark wall, "
                          f"{tshark[where].cpu / f.cpu:4.2f}x tshark CPU")
-            print(f"shadowit --jobs {jobs}, {where:9}: {f.wall:6.2f} s wall, {f.cpu:6.2f} CPU-s, "
+            print(f"shadowit {build:8}, {where:9}: {f.wall:6.2f} s wall, {f.cpu:6.2f} CPU-s, "
                   f"{packets / f.wall:9,.0f} packets/s, peak RSS {f.rss_kib / 1024:5.0f} MB{ratio}")
 
 
@@ -204,7 +204,7 @@ def bench_startup(folder: Path, repeat: int) -> None:
     """`shadowit scan small.pcap --json -`: start-up dominates the many small files of real use."""
     small = folder / "small.pcap"
     generate(small, 10)
-    f = best([sys.executable, "-m", "detector.cli", "scan", str(small), "--json", "-", "--jobs", "1"], repeat)
+    f = best([sys.executable, "-m", "detector.cli", "scan", str(small), "--json", "-"], repeat)
     bare = best([sys.executable, "-c", "pass"], repeat)
     print(f"\nstart-up, scan of a 10-packet capture to JSON: {f.wall:.3f} s wall, {f.cpu:.3f} CPU-s "
           f"(python -c pass: {bare.wall:.3f} s, {bare.cpu:.3f} CPU-s)")
@@ -218,7 +218,6 @@ def main() -> None:
     parser.add_argument("--mix", type=Path, help="use this reference-mix capture instead of generating one")
     parser.add_argument("--gen-pcap", type=Path, default=DEFAULT_GEN, help="the reference mix generator")
     parser.add_argument("--repeat", type=int, default=3, help="runs per configuration; the best is shown (noisy VMs)")
-    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="--jobs values to measure")
     parser.add_argument("--only", choices=["bulk", "mix"], help="measure one mix only")
     parser.add_argument("--no-tshark", action="store_true", help="skip the tshark comparison")
     args = parser.parse_args()

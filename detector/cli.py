@@ -246,14 +246,12 @@ class TimeBound(Duration):
 @click.option("--until", type=TimeBound(), help="Only records before this time: ISO-8601 or an age (30m).")
 @click.option("--incremental", is_flag=True,
               help="Logs: read only lines earlier scans of --db did not (growing and rotated logs, hourly runs).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Decoding processes for captures (default 1; more pay only with free cores); same findings.")
 @click.option("--window", type=Duration(), default=None,
               help="Assessment window with --db, e.g. 30d: findings of earlier scans in it that were not re-checked "
                    "stay in the grade (default: since the site's first scan).")
 @presentation_options
 def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, local_nets, wait,
-         notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental, jobs,
+         notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental,
          window, lang, client, logo, classification) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
     presentation = _presentation(lang, client, logo, classification)
@@ -269,7 +267,7 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
         records = TimeWindow(since, until)
     request = ScanRequest(paths=inputs, rules_files=_rules_paths(rules), db=db, site=site, operator=operator or None,
                           zone=parse_tz(tz), progress_stream=None if quiet else _progress_stream(), argv=_argv(),
-                          wait_for_lock=wait, window=records, incremental=incremental, jobs=jobs,
+                          wait_for_lock=wait, window=records, incremental=incremental,
                           local_nets=_local_nets(local_nets))
     outcome = _guarded(run_scan, request, json_path=json_path)
     _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, window=window,

@@ -146,6 +146,7 @@ class FlowVolume(Observation):
     bytes_down: int
     packets: int
     end: float
+    whole: bool = False  # a capture's record of the whole flow, first to last packet: a later name may claim it
 
 
 @dataclass

@@ -1,3 +1,3 @@
 """Captures in, observations out: the pcap and pcapng readers, live capture, the per-packet dispatcher,
-TCP reassembly and the flow meter; ``--jobs`` spreads one capture over processes (parallel.py).
+TCP reassembly and the flow meter.
 """

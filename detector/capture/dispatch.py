@@ -3,18 +3,18 @@
 Every frame of a capture passes through ``PacketDispatcher.handle``. It reads a
 few header bytes in place (no copy, no scapy) and hands on only the packets a
 decoder registered for: by UDP/TCP port, by payload prefix, by 802.11 frame
-type, or because a detector asked for an address's traffic to be metered.
+type. Before that, every TCP and UDP packet is counted by the flow meter
+(``capture/meter.py``), whether a decoder wants it or not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from struct import Struct
-from typing import Optional
+from typing import Callable, Optional
 
 from detector.capture.flows import MOD, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Flow, FlowTable
-from detector.capture.hotpath import HotPath
-from detector.capture.meter import VolumeMeter, ntop
+from detector.capture.meter import FlowMeter, ntop
 from detector.observations import Emit
 from detector.protocols.base import Datagram, DatagramDecoder, Endpoints, EtherDecoder, FrameDecoder, StreamDecoder
 from detector.protocols.dot11 import CAPTURE_HEADER_LINKTYPES, capture_header_length
@@ -58,10 +58,10 @@ class PacketDispatcher:
     """Routes raw frames to the decoders that registered for them."""
 
     def __init__(self, decoders: list, emit: Emit, max_flows: int = 65536,
-                 max_stream_bytes: int = 256 * 1024):
+                 max_stream_bytes: int = 256 * 1024, is_local: Callable[[str], bool] = lambda address: False):
         self.emit = emit
         self.stats = DispatchStats()
-        self.source = ""
+        self.meter = FlowMeter(emit, is_local, max_flows)
         self.udp_ports: dict[int, list[DatagramDecoder]] = {}
         self.udp_prefixed: list[DatagramDecoder] = []
         self.tcp_ports: dict[int, list[StreamDecoder]] = {}
@@ -75,16 +75,19 @@ class PacketDispatcher:
             p for d in self.tcp_prefixed for p in d.client_prefixes + d.server_prefixes
         )
         self.flows = FlowTable(max_flows, max_stream_bytes)
-        self.meter = VolumeMeter(max_flows)
         self.rejected: dict[bytes, None] = {}  # flows whose first bytes matched no decoder
-        # port pairs (both directions) of rejected or finished flows: the hot path drops their segments;
-        # shared with the capture reader, which applies the same test inline
-        self.hot = HotPath()
-        self.hot.watched = self.meter.watched
-        self.quiet_pairs = self.hot.quiet_pairs
-        self.watched = self.meter.watched  # bound once: read for every packet
+        # port pairs (both directions) of rejected or finished flows: the hot path decodes none of their segments
+        self.quiet_pairs: set[bytes] = set()
         self.flow_map = self.flows.flows
-        self.frame_base = 0  # frames of the captures before this one: flow order across files (--jobs merge)
+
+    @property
+    def source(self) -> str:
+        """The capture being read (its file name): what "file:frame N" evidence names."""
+        return self.meter.source
+
+    @source.setter
+    def source(self, name: str) -> None:
+        self.meter.source = name
 
     def _register(self, decoder: object) -> None:
         if isinstance(decoder, DatagramDecoder):
@@ -110,7 +113,7 @@ class PacketDispatcher:
 
         Plain Ethernet/IPv4 (most of any office capture) is parsed inline and
         goes straight to the transport handler: no call per layer. Segments of
-        flows no decoder wants and bare ACKs are dropped after a few byte reads.
+        flows no decoder wants and bare ACKs are metered and dropped after a few byte reads.
         Everything else (VLAN, IPv6, other link types, ARP) takes the general path.
         """
         if frame_no & EXPIRE_MASK == 0:
@@ -133,15 +136,14 @@ class PacketDispatcher:
             if end - l4 < 20:
                 return
             flags = buf[l4 + 13]
-            watched = self.watched
-            if watched and (buf[ip + 12:ip + 16] in watched or buf[ip + 16:ip + 20] in watched):
-                self._tcp(buf, l4, end, buf[ip + 12:ip + 16], buf[ip + 16:ip + 20], ts, frame_no)
-                return
+            size = end - l4 - (buf[l4 + 12] >> 4) * 4
+            self.meter.tcp(buf[ip + 12:ip + 20] + buf[l4:l4 + 4], size if size > 0 else 0,
+                           buf[l4 + 4] << 24 | buf[l4 + 5] << 16 | buf[l4 + 6] << 8 | buf[l4 + 7], flags, ts, frame_no)
             if not flags & 7:  # no SYN, FIN or RST
+                if size <= 0:
+                    return  # a bare ACK moves nothing a decoder reads
                 if first == 0x45 and caplen >= 54 and buf[l4:l4 + 4] in self.quiet_pairs:
                     return
-                if end - l4 - (buf[l4 + 12] >> 4) * 4 <= 0:
-                    return  # a bare ACK of an unwatched flow moves nothing
             self._tcp(buf, l4, end, buf[ip + 12:ip + 16], buf[ip + 16:ip + 20], ts, frame_no)
         elif proto == 17:
             if end - l4 >= 8:
@@ -259,6 +261,9 @@ class PacketDispatcher:
                    ts: float, frame_no: int) -> None:
         if proto == 6:
             if end - l4 >= 20:
+                size = end - l4 - (buf[l4 + 12] >> 4) * 4
+                self.meter.tcp(src + dst + buf[l4:l4 + 4], size if size > 0 else 0, U32.unpack_from(buf, l4 + 4)[0],
+                               buf[l4 + 13], ts, frame_no)
                 self._tcp(buf, l4, end, src, dst, ts, frame_no)
         elif proto == 17:
             if end - l4 >= 8:
@@ -267,11 +272,8 @@ class PacketDispatcher:
     # ------------------------------------------------------------ transport
 
     def _udp(self, buf: bytes, l4: int, end: int, src: bytes, dst: bytes, ts: float, frame_no: int) -> None:
+        self.meter.udp(src + dst + buf[l4:l4 + 4], end - l4 - 8, ts, frame_no)
         sport, dport = PORTS.unpack_from(buf, l4)
-        watched = self.meter.watched
-        if watched and (dst in watched or src in watched):
-            self.meter.count(src, dst, sport, dport, "udp", end - l4 - 8, ts, self.emit, self.source,
-                             frame_no=frame_no)
         decoders = self.udp_ports.get(dport) or self.udp_ports.get(sport)
         payload = None
         if decoders is None and self.udp_prefixes:
@@ -291,11 +293,6 @@ class PacketDispatcher:
         flags = buf[l4 + 13]
         data_off = l4 + (buf[l4 + 12] >> 4) * 4
         size = end - data_off
-        watched = self.watched
-        if watched and (dst in watched or src in watched):
-            sport, dport = PORTS.unpack_from(buf, l4)
-            self.meter.count(src, dst, sport, dport, "tcp", max(size, 0), ts, self.emit, self.source,
-                             U32.unpack_from(buf, l4 + 4)[0], flags, frame_no)
         if size <= 0 and not flags & 7:  # no SYN, FIN or RST
             return
         key = src + dst + buf[l4:l4 + 4]
@@ -318,7 +315,6 @@ class PacketDispatcher:
             return
         where = f"{self.source}:frame {frame_no}"
         flow.last_ts = ts  # the flow was active: it moves to the recent end of the eviction order
-        flow.moved = self.frame_base + frame_no
         move = self.flow_map.move_to_end
         first_key, second_key = flow.keys
         move(first_key)
@@ -414,7 +410,6 @@ class PacketDispatcher:
             self._decoder_failed(decoder.name, exc)
             return None
         flow = Flow(_GuardedSession(session, self, decoder.name), client_key)
-        flow.moved = self.frame_base + frame_no
         self.flows.add(key, reverse, flow, ts, f"{self.source}:frame {frame_no}")
         return flow
 
@@ -434,13 +429,15 @@ class PacketDispatcher:
     def _expire(self, ts: float, frame_no: int) -> None:
         where = f"{self.source}:frame {frame_no}"
         self.flows.expire_idle(ts, where)
-        self.meter.expire_idle(ts, self.emit, where)
+        self.meter.expire_idle(ts)
 
-    def finish(self) -> None:
-        """End of all input: close every open flow so sessions flush."""
-        where = f"{self.source}:end"
-        self.flows.close_all(where)
-        self.meter.flush(self.emit, where)
+    def finish(self, carry: bool = False) -> list[tuple]:
+        """End of all input: close every open flow so sessions flush; returns the metered flows carried over."""
+        self.flows.close_all(f"{self.source}:end")
+        if carry:
+            return self.meter.carry()
+        self.meter.flush()
+        return []
 
 
 class _GuardedSession:

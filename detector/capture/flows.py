@@ -104,7 +104,7 @@ class Direction:
 
 
 class Flow:
-    __slots__ = ("session", "client_key", "dirs", "last_ts", "done", "keys", "moved", "origin")
+    __slots__ = ("session", "client_key", "dirs", "last_ts", "done", "keys", "origin")
 
     def __init__(self, session: Optional[StreamSession], client_key: bytes):
         self.session = session
@@ -113,7 +113,6 @@ class Flow:
         self.last_ts = 0.0
         self.done = session is None
         self.keys: tuple[bytes, ...] = ()
-        self.moved = 0  # frame that last moved it to the LRU end: its place in sweeps (merge key of --jobs)
         self.origin = ""  # "file:frame N" of its first packet: what a session closed at the end of input cites
 
 

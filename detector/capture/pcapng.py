@@ -8,13 +8,9 @@ import struct
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Optional
 
-from detector.capture.hotpath import HotPath
 from detector.capture.records import (
     CHUNK,
-    ETHER_IPV4,
     MAX_RECORD,
-    SKIP_FIELDS,
-    SWEEP_MASK,
     TS_LIMIT,
     Chunked,
     FrameHandler,
@@ -53,48 +49,27 @@ def _parse_idb_options(body: bytes, order: str, iface: _Interface) -> None:
 
 
 def read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: ReadStats,
-                 progress: Optional[Callable[[int], None]], hot: Optional[HotPath]) -> None:
+                 progress: Optional[Callable[[int], None]]) -> None:
     win = Chunked(stream, 4)
     win.buf = magic
     win.base = 0
     order = "<"
     epb_unpack = struct.Struct(order + "IIIIIII").unpack_from
-    epb_unpack_tcp = struct.Struct(order + "IIIIIII" + SKIP_FIELDS).unpack_from
     interfaces: list[_Interface] = []
     frame_no = 0
     first_ts = None
     ts = None
     last_report = 0
-    quiet = hot.quiet_pairs if hot is not None else None
-    watched = hot.watched if hot is not None else {}
-    skip_until = hot.skip_until if hot is not None else 0
     max_block = MAX_RECORD + 64
     while True:
         buf, pos = win.buf, win.pos
         if len(buf) - pos >= 28:  # fast path: an enhanced packet block wholly in the buffer
-            if quiet is not None and len(buf) - pos >= 76:
-                btype, blen, if_id, ts_high, ts_low, caplen, _orig, ether, ver_ihl, len_hi, len_lo, frag_hi, \
-                    frag_lo, proto, src, dst, ports, data_off, flags = epb_unpack_tcp(buf, pos)
-            else:
-                btype, blen, if_id, ts_high, ts_low, caplen, _orig = epb_unpack(buf, pos)
-                proto = 0
+            btype, blen, if_id, ts_high, ts_low, caplen, _orig = epb_unpack(buf, pos)
             if btype == 6 and 28 + caplen <= blen <= max_block and pos + blen <= len(buf) \
                     and if_id < len(interfaces) and not blen & 3:
                 frame_no += 1
                 win.pos = pos + blen
                 iface = interfaces[if_id]
-                p = pos + 28
-                if proto == 6 and ver_ihl == 0x45 and ether == ETHER_IPV4 and caplen >= 54 \
-                        and iface.linktype == 1 and frame_no & SWEEP_MASK and frame_no <= skip_until \
-                        and not (flags & 7 or frag_hi & 0x1F or frag_lo) \
-                        and (ports in quiet or 20 <= (len_hi << 8 | len_lo) <= 20 + (data_off >> 4) * 4) \
-                        and not (watched and (src in watched or dst in watched)):
-                    stamp = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
-                    if 0.0 <= stamp < TS_LIMIT:
-                        ts = stamp
-                        if first_ts is None:
-                            first_ts = ts
-                    continue
                 stamp = ((ts_high << 32) | ts_low) * iface.resolution + iface.offset
                 if not 0.0 <= stamp < TS_LIMIT:
                     bad_time(stats, frame_no)
@@ -102,9 +77,7 @@ def read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Re
                 ts = stamp
                 if first_ts is None:
                     first_ts = ts
-                handler(buf, p, caplen, ts, iface.linktype, frame_no)
-                if quiet is not None:
-                    skip_until = hot.skip_until  # type: ignore[union-attr]
+                handler(buf, pos + 28, caplen, ts, iface.linktype, frame_no)
                 continue
         if not win.ensure(12):
             if len(win.buf) - win.pos:
@@ -121,7 +94,6 @@ def read_pcapng(stream: BinaryIO, magic: bytes, handler: FrameHandler, stats: Re
             interfaces = []  # interface ids restart in each section
             btype = 0x0A0D0D0A
             epb_unpack = struct.Struct(order + "IIIIIII").unpack_from
-            epb_unpack_tcp = struct.Struct(order + "IIIIIII" + SKIP_FIELDS).unpack_from
         blen = struct.unpack_from(order + "I", buf, pos + 4)[0]
         if blen < 12 or blen % 4 or blen > MAX_RECORD + 64:
             stats.warnings.append(

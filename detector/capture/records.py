@@ -13,15 +13,7 @@ from typing import BinaryIO, Callable, Optional
 
 CHUNK = 1 << 20
 MAX_RECORD = 1 << 18  # no link type carries frames over 256 KiB
-# every 65536th frame reaches the handler even when the hot path would skip it: the dispatcher sweeps idle
-# flows on it, and a sweep that does not depend on which flows are ignored is the same with --jobs N
-SWEEP_MASK = 0xFFFF
 TS_LIMIT = 4102444800.0  # 2100-01-01: frames stamped outside 1970..2100 are skipped with a warning
-# After a record (or block) header: Ethernet type, IPv4 version/IHL, total length, fragment fields, protocol,
-# addresses, TCP ports, data offset and flags of an untagged Ethernet/IPv4/TCP frame, all single bytes or raw
-# byte strings, so the same layout serves either byte order; 48 bytes
-SKIP_FIELDS = "12x2sBxBBxxBBxB2x4s4s4s8xBB"
-ETHER_IPV4 = b"\x08\x00"
 
 # handler(buf, offset, caplen, ts, linktype, frame_no); buf is only valid during the call
 FrameHandler = Callable[[bytes, int, int, float, int, int], None]

@@ -385,11 +385,15 @@ class FileSharingDetector(Detector):
     def _wait_for_name(self, obs: FlowVolume) -> None:
         """A metered flow no valid name attributes yet: a DNS answer or log line later in the input may name it.
 
-        Only flows to servers this detector asked to meter wait: the log prefilters skip the others, so findings
-        never depend on whether a prefilter ran.
+        A capture's flow records (``whole``) all wait: they are the flow records the directory is joined with.
+        Of log flow records only those to servers this detector asked to meter wait: the log prefilters skip
+        the others, so findings never depend on whether a prefilter ran. When too many wait, the flows of the
+        server that waits longest give way (a name that comes much later would not hold for them anyway).
         """
-        if obs.server not in self.watched or self.pending_flows >= MAX_PENDING_FLOWS:
+        if not obs.whole and obs.server not in self.watched:
             return
+        while self.pending_flows >= MAX_PENDING_FLOWS:
+            self.pending_flows -= len(self.pending.pop(next(iter(self.pending))))
         self.pending.setdefault(obs.server, []).append(obs)
         self.pending_flows += 1
 

@@ -55,10 +55,6 @@ class ScanConfig:
     zone: Optional[tzinfo] = None  # --tz
     progress_stream: Optional[TextIO] = None  # stderr when a bar should be drawn
     window: Optional[TimeWindow] = None  # --since/--until
-    # decoding processes for captures (detector/capture/parallel.py). None: one. More give the same findings but,
-    # measured on the reference and the bulk mix, no shorter scan on two cores and always more CPU time
-    # (bench/RESULTS.md), so they are an opt-in for machines with cores to spare
-    jobs: Optional[int] = None
     stop: Optional[StopSignals] = None  # the run's stop signals: incremental log reads hold them per batch
     networks: Optional[LocalNetworks] = None  # the site's networks (SiteMemory); None: the rules' site: networks:
     names: Optional[NameDirectory] = None  # the site's directory of names (SiteMemory); None: this scan's alone
@@ -117,12 +113,9 @@ class Scan:
         self.router = Router(self.detectors)
         base_emit = self.config.window.wrap(self.router.emit) if self.config.window else self.router.emit
         self.emit = base_emit
-        self.jobs = self.config.jobs or 1
-        self.parallel = None  # ParallelCaptures, started at the first capture when jobs > 1
-        self.captures = 0  # captures scanned so far, and their frames: merge keys across files
-        self.frames_before = 0
         self.dispatcher = PacketDispatcher(packet_decoders(settings), base_emit, settings.max_flows,
-                                           settings.max_stream_bytes)
+                                           settings.max_stream_bytes, self.networks.is_local)
+        self.carried: list[tuple] = []  # flows an incremental run left open, for the next run (finish(carry=True))
         self.book: Optional[PositionBook] = None
 
     def resume(self, rows: list[dict]) -> None:
@@ -140,9 +133,12 @@ class Scan:
         """Where this scan stopped in each log: commit with its findings (Store.save_findings(positions=))."""
         return self.book.rows() if self.book is not None else []
 
+    def resume_flows(self, rows: list[tuple]) -> None:
+        """Flows the previous incremental run left open (Store.open_flows()): this run's packets continue them."""
+        assert self.dispatcher is not None
+        self.dispatcher.meter.resume(rows)
+
     def _watch(self, address: str) -> None:
-        if self.dispatcher is not None:
-            self.dispatcher.meter.watch(address)
         self.watched.add(address)  # for flow logs (Zeek conn, EVE flow): the detector bounds how many
         self.watched_raw.add(address.encode("ascii", "replace"))
 
@@ -200,12 +196,9 @@ class Scan:
         progress = self._progress(opened)
         errors_before = self.dispatcher.stats.decoder_errors
         messages_before = len(self.dispatcher.stats.errors)
+        evicted_before = self.dispatcher.meter.evicted
         try:
-            if self.jobs > 1:
-                record.kind = self._read_parallel(opened, stats, progress)
-            else:
-                record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress,
-                                           self.dispatcher.hot)
+            record.kind = read_capture(opened.reader(), self.dispatcher.handle, stats, progress)
         except CaptureFormatError as exc:
             record.kind = "capture"
             stats.warnings.append(str(exc))
@@ -226,28 +219,16 @@ class Scan:
         unknown = self.dispatcher.stats.unknown_linktypes & stats.linktypes
         if unknown:
             record.warnings.append(f"link type(s) {sorted(unknown)} not decoded")
+        evicted = self.dispatcher.meter.evicted - evicted_before
+        if evicted:
+            record.warnings.append(f"{evicted} flow(s) metered in parts: more than {self.dispatcher.meter.max_flows} "
+                                   "flows of one transport were open at once")
         failures = self.dispatcher.stats.decoder_errors - errors_before
         if failures:
             record.skipped += failures
             new = self.dispatcher.stats.errors[messages_before:]
             record.warnings.append(f"{failures} packet(s) could not be decoded and were skipped"
                                    + (f" (first: {new[0]})" if new else ""))
-
-    def _read_parallel(self, opened: OpenedInput, stats: ReadStats,
-                       progress: Optional[Callable[[int], None]]) -> str:
-        """N workers decode shares of the flows; this process meters and merges (detector/capture/parallel.py)."""
-        from detector.capture.parallel import ParallelCaptures
-
-        assert self.dispatcher is not None
-        if self.parallel is None:
-            self.parallel = ParallelCaptures(self.jobs, self.config.settings, self.dispatcher, self.emit)
-        capture = self.captures
-        self.captures += 1
-        frames_before = stats.frames
-        try:
-            return self.parallel.read(opened.reader(), opened.path, stats, progress, capture, self.frames_before)
-        finally:
-            self.frames_before += stats.frames - frames_before
 
     def _log(self, opened: OpenedInput, record: InputRecord, head: bytes) -> None:
         decoder, score = choose_format(head, log_decoders())
@@ -401,14 +382,15 @@ class Scan:
             attribute_to_devices(finding, self.networks, directory, self.names)
         return findings
 
-    def finish(self) -> list[Finding]:
-        """Close flows and collect every detector's findings, most severe first."""
+    def finish(self, carry: bool = False) -> list[Finding]:
+        """Close flows and collect every detector's findings, most severe first.
+
+        ``carry`` (an incremental run): flows still active at the end are kept in ``carried`` for the next run
+        instead of being counted now.
+        """
         assert self.dispatcher is not None
         self.certificates.finish(self.emit)
-        if self.parallel is not None:
-            self.parallel.finish()  # closes the flows of every process, then flushes the meter
-        else:
-            self.dispatcher.finish()
+        self.carried = self.dispatcher.finish(carry)
         findings: list[Finding] = []
         for detector in self.detectors:
             findings.extend(detector.finish())

@@ -73,11 +73,10 @@ class ScanRequest(RunRequest):
     progress_stream: Optional[TextIO] = None
     window: Optional[TimeWindow] = None  # --since/--until
     incremental: bool = False  # logs: only lines earlier scans of this database did not read
-    jobs: Optional[int] = None  # decoding processes for captures (detector/capture/parallel.py); None: one
 
     def scan_config(self, policy: Policy, stop: StopSignals, site: SiteMemory) -> ScanConfig:
         return ScanConfig(policy.ruleset.settings, policy.catalog, self.zone, self.progress_stream,
-                          window=self.window, jobs=self.jobs, stop=stop, networks=site.networks, names=site.names)
+                          window=self.window, stop=stop, networks=site.networks, names=site.names)
 
 
 @dataclass(kw_only=True, frozen=True, eq=False, repr=False)
@@ -177,6 +176,7 @@ class ScanSession:
         if resume_logs:
             self.memory.log_positions = self.store.log_positions()
             self.scan.resume(self.memory.log_positions)
+            self.scan.resume_flows(self.store.open_flows(self.request.site))
 
     # ------------------------------------------------------------ reading
 
@@ -244,7 +244,8 @@ class ScanSession:
     def finish(self, *, cut_short: Optional[bool] = None) -> ScanResult:
         """Close the flows, classify, score once, judge coverage and store; ``cut_short`` default: a stop came."""
         with self.stop.polled():  # a signal now no longer stops anything: the end is stored whole
-            findings = self.scan.finish()
+            carry = self.incremental and self.store is not None and self.scan_id is not None
+            findings = self.scan.finish(carry=carry)
             devices = {host for finding in findings for host in finding.hosts}
             result = self.conclude(findings, self.scan.inputs, devices=self.scan.devices(findings),
                                    cut_short=bool(self.stopped_by) if cut_short is None else cut_short,
@@ -252,6 +253,8 @@ class ScanSession:
                                    networks=self.memory.networks.describe(devices))
             if self.store is not None and self.scan_id is not None:
                 self.store.save_site_names(self.request.site, self.memory.names.changed())
+                if carry:
+                    self.store.save_open_flows(self.request.site, self.scan.carried)
             return result
 
     def conclude(self, findings: list[Finding], inputs: list[InputRecord], *, devices: list[dict[str, Any]],

@@ -184,8 +184,36 @@ def _v7_state_grade(db: Database) -> None:
               "ALTER TABLE scans ADD COLUMN state_not_rechecked INTEGER"])
 
 
+def _v8_open_flows(db: Database) -> None:
+    """Flows an incremental run left open (a capture cut mid-flow): the next run of the site finishes them."""
+    _run(
+        db,
+        [
+            """CREATE TABLE open_flows (
+                site TEXT NOT NULL,
+                transport TEXT NOT NULL,
+                orig_key BLOB NOT NULL,
+                bytes_orig INTEGER NOT NULL,
+                bytes_resp INTEGER NOT NULL,
+                packets_orig INTEGER NOT NULL,
+                packets_resp INTEGER NOT NULL,
+                first_seen REAL NOT NULL,
+                last_seen REAL NOT NULL,
+                evidence TEXT NOT NULL DEFAULT '',
+                seq_start_orig INTEGER,
+                seq_start_resp INTEGER,
+                seq_end_orig INTEGER NOT NULL,
+                seq_end_resp INTEGER NOT NULL,
+                fins INTEGER NOT NULL,
+                PRIMARY KEY (site, transport, orig_key)
+            )""",
+        ],
+    )
+
+
+
 MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance, _v3_trust, _v4_log_positions, _v5_site_networks,
-                               _v6_site_names, _v7_state_grade]
+                               _v6_site_names, _v7_state_grade, _v8_open_flows]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -33,6 +33,10 @@ from detector.times import iso
 POSITION_COLUMNS = ("path", "dev", "ino", "head_sha256", "head_len", "compressed", "offset", "lines", "size",
                     "complete")
 MAX_SITE_NAMES = 200_000  # address -> name pairs kept per site: the most recently seen
+# the columns of a flow an incremental run left open, in FlowMeter.carry()'s order
+OPEN_FLOW_COLUMNS = ("transport", "orig_key", "bytes_orig", "bytes_resp", "packets_orig", "packets_resp",
+                     "first_seen", "last_seen", "evidence", "seq_start_orig", "seq_start_resp", "seq_end_orig",
+                     "seq_end_resp", "fins")
 STATUS_RUNNING = "running"
 STATUS_COMPLETE = "complete"
 STATUS_INCOMPLETE = "incomplete"
@@ -301,6 +305,22 @@ class Store:
             self.db.conn.execute(
                 "DELETE FROM site_names WHERE site = ? AND rowid IN (SELECT rowid FROM site_names WHERE site = ? "
                 "ORDER BY last_seen DESC LIMIT -1 OFFSET ?)", [site, site, MAX_SITE_NAMES])
+
+    def open_flows(self, site: str) -> list[tuple]:
+        """Flows the last incremental run of ``site`` left open, as ``FlowMeter.resume`` takes them."""
+        with self._read():
+            rows = self.db.conn.execute(
+                f"SELECT {', '.join(OPEN_FLOW_COLUMNS)} FROM open_flows WHERE site = ?", [site]).fetchall()
+        return [tuple(row) for row in rows]
+
+    def save_open_flows(self, site: str, flows: Iterable[tuple]) -> None:
+        """Replace the site's open flows with ``flows`` (``FlowMeter.carry``)."""
+        with write_transaction(self.db):
+            self.db.conn.execute("DELETE FROM open_flows WHERE site = ?", [site])
+            self.db.conn.executemany(
+                f"INSERT OR REPLACE INTO open_flows (site, {', '.join(OPEN_FLOW_COLUMNS)}) "
+                f"VALUES (?{', ?' * len(OPEN_FLOW_COLUMNS)})",
+                ([site, *flow] for flow in flows))
 
     def finish_scan(self, scan_id: int, finished: float, complete: bool = True, risk: Optional[SiteRisk] = None,
                     failed: bool = False, devices: Optional[list] = None,
