@@ -15,7 +15,7 @@ from detector.protocols.discord import DiscordDecoder
 from detector.protocols.dns import DnsDecoder, DnsTcpDecoder
 from detector.protocols.dot11 import Dot11Decoder
 from detector.protocols.ftp import FtpDecoder
-from detector.protocols.http import HttpDecoder
+from detector.protocols.http import HTTP_PORTS, HttpDecoder
 from detector.protocols.imap import ImapDecoder
 from detector.protocols.irc import IrcDecoder
 from detector.protocols.kerberos import KerberosDecoder, KerberosUdpDecoder
@@ -47,8 +47,8 @@ from detector.protocols.xmpp import XmppDecoder
 
 def packet_decoders(settings: Settings) -> list:
     """Fresh decoder instances for one scan. Order matters where two claim the same port or first bytes."""
-    foundation = [DnsDecoder(), TlsDecoder(), HttpDecoder(tuple(settings.password_field_names)), FtpDecoder(),
-                  Dot11Decoder()]
+    http = HttpDecoder(tuple(settings.password_field_names))
+    foundation = [DnsDecoder(), TlsDecoder(), http, FtpDecoder(), Dot11Decoder()]
     clear_text_logins = [SmtpDecoder(), Pop3Decoder(), ImapDecoder(), TelnetDecoder(), SnmpDecoder(), LdapDecoder(),
                          RedisDecoder(), IrcDecoder(), XmppDecoder(), PostgresDecoder(), MysqlDecoder(), MsnDecoder(),
                          RloginDecoder(), SipDecoder()]
@@ -63,4 +63,6 @@ def packet_decoders(settings: Settings) -> list:
     port_443 = PortMuxDecoder([TlsDecoder(), WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(),
                                BitTorrentDecoder()], frozenset({443}))
     port_5222 = PortMuxDecoder([XmppDecoder(), WhatsAppDecoder(), TelegramDecoder()], frozenset({5222}))
-    return [port_443, port_5222] + foundation + clear_text_logins + file_sharing + wifi + who + signatures
+    # TLS on an HTTP port (AnyDesk's relays on 80): the flow opens on its SYN as HTTP, the first bytes decide
+    http_ports = PortMuxDecoder([http, TlsDecoder()], HTTP_PORTS)
+    return [port_443, port_5222, http_ports] + foundation + clear_text_logins + file_sharing + wifi + who + signatures
