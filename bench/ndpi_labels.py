@@ -89,9 +89,9 @@ NDPI_TO_CATALOG: dict[str, tuple[str, ...]] = {
 }
 
 _PROTOCOL = "a protocol or transport, not a service: it says how, not whose (the service comes from the app part)"
-_PLATFORM = "a platform, cloud, CDN, store or vendor umbrella: the catalog lists the shadow-IT services on it, not it"
+PLATFORM = "a platform, cloud, CDN, store or vendor umbrella: the catalog lists the shadow-IT services on it, not it"
 _OUTSIDE = "social media, streaming, gaming, news or shopping: no catalog category (not file sharing or shadow IT)"
-_NOT_LISTED = ("a shadow-IT kind the catalog does not list yet (regional messenger, niche VPN or remote tool): "
+NOT_LISTED = ("a shadow-IT kind the catalog does not list yet (regional messenger, niche VPN or remote tool): "
                "scored once it has an entry")
 _GUESS = "nDPI's own guess or test artefact (custom rule, unknown, fuzzing): no service to score"
 
@@ -117,7 +117,7 @@ NDPI_LEFT_OUT: dict[str, str] = {
         "Amazon", "AmazonAWS", "AmazonAlexa", "Google", "GoogleServices", "Microsoft", "Microsoft365", "Azure",
         "Apple", "AliCloud", "Alibaba", "Cloudflare", "Akamai", "ntop", "AVAST", "PlayStore", "Crashlytics",
         "Salesforce", "Huawei", "Yandex", "YandexCloud", "YandexMetrika", "YandexDirect", "Sina", "Oracle_Cloud",
-    ), _PLATFORM),
+    ), PLATFORM),
     **dict.fromkeys((
         "Facebook", "Instagram", "FbookReelStory", "YouTube", "YouTubeUpload", "VK", "Snapchat", "SinaWeibo",
         "Wikipedia", "Nintendo", "Starcraft", "GenshinImpact", "Activision", "Heroes_of_the_Storm", "TES_Online",
@@ -128,7 +128,7 @@ NDPI_LEFT_OUT: dict[str, str] = {
     **dict.fromkeys((
         "KakaoTalk", "KakaoTalk_Voice", "IMO", "DingTalk", "QQ", "GoogleMeet", "GoogleCall", "Softether",
         "Tailscale", "UltraSurf", "CiscoVPN", "FortiClient", "Gnutella",
-    ), _NOT_LISTED),
+    ), NOT_LISTED),
     **dict.fromkeys(("Unknown", "CustomProtocolA", "CustomProtocolB", "CustomProtocolC", "CustomProtocolD",
                      "CustomProtocolE", "CustomProtocolF", "CustomProtocolG", "CustomProtocolH",
                      "CustomProtocolI"), _GUESS),
@@ -192,35 +192,50 @@ def real_host(host: str) -> str:
     return "" if not host or re.fullmatch(r"[0-9.:a-fA-F]+", host) else host
 
 
-def result_flows(capture: str, text: str, unknown: set[str]) -> Iterator[LabelledFlow]:
-    """Labelled flows of one ``ndpiReader`` output; nDPI names neither table lists are added to ``unknown``."""
+@dataclass(frozen=True)
+class NamedFlow:
+    """A flow nDPI read a host name on, under whatever name it filed it (to judge a report on the same name)."""
+
+    client: str
+    server: str
+    host: str
+    ndpi_name: str
+
+
+def result_flows(capture: str, text: str, unknown: set[str],
+                 named: Optional[list[NamedFlow]] = None) -> Iterator[LabelledFlow]:
+    """Labelled flows of one ``ndpiReader`` output; nDPI names neither table lists are added to ``unknown``,
+    and every flow with a host name to ``named``."""
     for line in text.splitlines():
         flow = FLOW_LINE.match(line)
         if not flow:
             continue
         confidence = CONFIDENCE.search(line)
-        if confidence is None or confidence.group(1) not in SCORED_CONFIDENCES:
-            continue
         proto = flow.group("proto")
         unknown.update(unlisted(proto))
         name = app_name(proto)
-        if name not in NDPI_TO_CATALOG:
-            continue
         host = HOST.search(line)
-        yield LabelledFlow(capture, name, NDPI_TO_CATALOG[name], address(flow.group("src")),
-                           address(flow.group("dst")), real_host(host.group(1)) if host else "",
+        host_name = real_host(host.group(1)) if host else ""
+        client, server = address(flow.group("src")), address(flow.group("dst"))
+        if named is not None and host_name:
+            named.append(NamedFlow(client, server, host_name, name))
+        if confidence is None or confidence.group(1) not in SCORED_CONFIDENCES or name not in NDPI_TO_CATALOG:
+            continue
+        yield LabelledFlow(capture, name, NDPI_TO_CATALOG[name], client, server, host_name,
                            confidence.group(1) == BY_ADDRESS)
 
 
-def results_set(directory: Path) -> tuple[list[Path], list[LabelledFlow], set[str]]:
-    """Captures under ``directory/pcap`` with ``directory/result/NAME.out``, their labelled flows, unlisted names."""
-    captures, flows, unknown = [], [], set()
+def results_set(directory: Path) -> tuple[list[Path], list[LabelledFlow], set[str], dict[str, list[NamedFlow]]]:
+    """Captures under ``directory/pcap`` with ``directory/result/NAME.out``: their labelled flows, the nDPI names
+    neither table lists, and per capture every flow nDPI read a host name on."""
+    captures, flows, unknown, named = [], [], set(), {}
     for path in sorted((directory / "pcap").iterdir()):
         result = directory / "result" / f"{path.name}.out"
         if path.is_file() and result.is_file():
             captures.append(path)
-            flows.extend(result_flows(path.name, result.read_text(encoding="utf-8", errors="replace"), unknown))
-    return captures, flows, unknown
+            text = result.read_text(encoding="utf-8", errors="replace")
+            flows.extend(result_flows(path.name, text, unknown, named.setdefault(path.name, [])))
+    return captures, flows, unknown, named
 
 
 def find_manifest(directory: Path) -> Optional[Path]:

@@ -12,10 +12,16 @@ one; shadowit finds it when a ``filesharing.service`` finding of that service li
 for a flow nDPI writes server first). Figures, per set and together:
 
 * recall: pairs found / pairs labelled. A pair nDPI labels only by the server's address (``Match by IP``)
-  counts only when the service has a published range (``rules/ipranges``); otherwise it is listed, not counted;
+  counts only when the service has a published range (``rules/ipranges``); otherwise it is listed, not counted.
+  So is an OpenVPN or WireGuard tunnel between private addresses (the site's own link, never reported). When
+  both ends of a flow are public (a capture taken outside any site) shadowit names no device, so a finding
+  without devices finds the pair;
 * precision: (capture, host, service) reports nDPI agrees with / reports in the categories nDPI labels
   (file sharing, messaging, remote access, VPN, P2P, webmail, calls). A manifest lists only some flows of a
-  capture, so there a report counts right when the capture carries the label for any client;
+  capture, so there a report counts right when the capture carries the label for any client. A report counts
+  right too when nDPI read the same catalog name of that service for that client but filed it under a vendor
+  umbrella or an app the catalog does not list (``weixin.qq.com``, WeChat's own domain, as ``HTTP_Proxy.QQ``);
+  those are listed;
 * misses by cause: ``no name`` (nDPI read a host name the catalog knows; shadowit did not read or attribute
   it), ``name not in catalog`` (nDPI's host name is not a catalog domain of that service), ``signature
   missing`` (nDPI knew it from the payload, without a name), ``address range missing`` (nDPI knew it by a
@@ -28,6 +34,7 @@ Prints figures; exits 0 whatever they are (a benchmark, not a test).
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import subprocess
@@ -40,12 +47,22 @@ from typing import Callable, Iterable, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ndpi_labels import LabelledFlow, find_manifest, manifest_set, results_set  # noqa: E402
+from ndpi_labels import (  # noqa: E402,E501
+    NDPI_LEFT_OUT,
+    NOT_LISTED,
+    PLATFORM,
+    LabelledFlow,
+    NamedFlow,
+    find_manifest,
+    manifest_set,
+    results_set,
+)
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 DEFAULT_SETS = (SHARED / "corpus" / "ndpi", SHARED / "ndpi-more")
 JUDGED_CATEGORIES = {"cloud-storage", "file-transfer", "paste", "webmail", "messaging", "remote-access", "p2p",
                      "vpn-proxy", "collaboration"}
+TUNNELS = {"OpenVPN tunnel", "WireGuard tunnel"}  # README: only tunnels to public addresses count
 CAUSES = ("no name", "name not in catalog", "signature missing", "address range missing")
 
 
@@ -100,6 +117,19 @@ class Pair:
         return {end for flow in self.flows for end in (flow.client, flow.server) if end}
 
 
+def is_global(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:
+        return False
+
+
+def outside_site(pair: Pair) -> bool:
+    """Both ends public: a capture from outside a site, where shadowit names no device (README, local networks)."""
+    ends = pair.ends()
+    return bool(ends) and all(is_global(end) for end in ends)
+
+
 def pairs_of(flows: Iterable[LabelledFlow]) -> dict[str, list[Pair]]:
     """Capture -> its labelled pairs."""
     pairs: dict[tuple, Pair] = {}
@@ -124,9 +154,10 @@ class Score:
     misses: list[str] = field(default_factory=list)
     uncounted: list[str] = field(default_factory=list)
     false: list[str] = field(default_factory=list)
+    umbrella: list[str] = field(default_factory=list)  # right: nDPI read the same name, filed under its vendor
     how: dict = field(default_factory=lambda: defaultdict(Counter))
 
-    def add(self, other: "Score") -> None:
+    def add(self, other: Score) -> None:
         self.found += other.found
         self.labelled += other.labelled
         self.right += other.right
@@ -147,9 +178,11 @@ class Judge:
         self.published = {service for range_set in default_ranges().sets for service in range_set.services}
 
     def hit(self, pair: Pair, reported: dict[str, dict]) -> Optional[str]:
+        """The reported service that finds the pair: for its client, or for no device when both ends are public."""
         for service in pair.services:
             entry = reported.get(service)
-            if entry and (pair.client is None or entry["hosts"] & pair.ends()):
+            if entry and (pair.client is None or entry["hosts"] & pair.ends()
+                          or (not entry["hosts"] and outside_site(pair))):
                 return service
         return None
 
@@ -165,13 +198,28 @@ class Judge:
                 return "no name"
         return "name not in catalog"
 
+    def same_name(self, service: str, host: str, named: list[NamedFlow]) -> Optional[NamedFlow]:
+        """A flow of this client on which nDPI read a name of ``service`` but filed it under a vendor umbrella or
+        an app the catalog does not list (nDPI's HTTP_Proxy.QQ for weixin.qq.com): the same name, read alike."""
+        for flow in named:
+            if host and host not in (flow.client, flow.server):
+                continue
+            match = self.catalog.match(flow.host)
+            if match is not None and match.service.name == service and not match.shared \
+                    and NDPI_LEFT_OUT.get(flow.ndpi_name) in (PLATFORM, NOT_LISTED):
+                return flow
+        return None
+
     def judge(self, capture: str, pairs: list[Pair], reported: dict[str, dict], hosts_complete: bool,
-              score: Score) -> None:
+              score: Score, named: list[NamedFlow]) -> None:
         for pair in pairs:
             hit = self.hit(pair, reported)
             what = f"{capture}: {pair.services[0]} for {pair.client or 'any client'}"
             if hit is None and pair.by_address and pair.services[0] not in self.published:
                 score.uncounted.append(f"{what} (nDPI by address; no published range)")
+                continue
+            if hit is None and pair.services[0] in TUNNELS and not any(is_global(end) for end in pair.ends()):
+                score.uncounted.append(f"{what} (a tunnel between private addresses: the site's own link)")
                 continue
             score.labelled += 1
             if hit is not None:
@@ -187,39 +235,45 @@ class Judge:
             known = self.catalog.named(service)
             if known is None or known.category not in JUDGED_CATEGORIES:
                 continue
-            for host in sorted(entry["hosts"]) or ["?"]:
+            for host in sorted(entry["hosts"]) or [""]:
                 score.reported += 1
                 agreeing = [p for p in pairs if service in p.services
-                            and (not hosts_complete or p.client is None or host in p.ends())]
+                            and (not hosts_complete or p.client is None or host in p.ends()
+                                 or (not host and outside_site(p)))]
+                same_name = self.same_name(service, host, named)
                 if agreeing:
                     score.right += 1
+                elif same_name is not None:
+                    score.right += 1
+                    score.umbrella.append(f"{capture}: {service} for {host or 'no device'}: nDPI read "
+                                          f"{same_name.host} too and filed it under {same_name.ndpi_name}")
                 else:
                     attributes = entry["attributes"]
                     score.false.append(f"{capture}: {service} for {host} ({', '.join(attributes.get('methods', []))};"
                                        f" {attributes.get('domains', [])[:3]})")
 
 
-def labelled_set(directory: Path) -> tuple[list[Path], list[LabelledFlow], bool]:
-    """(captures, labelled flows, whether the labels list every flow) of one set."""
+def labelled_set(directory: Path) -> tuple[list[Path], list[LabelledFlow], bool, dict[str, list[NamedFlow]]]:
+    """(captures, labelled flows, whether the labels list every flow, named flows per capture) of one set."""
     if (directory / "result").is_dir():
-        captures, flows, unknown = results_set(directory)
+        captures, flows, unknown, named = results_set(directory)
         if unknown:
             print(f"nDPI names neither table lists (add them to ndpi_labels.py): {', '.join(sorted(unknown))}")
-        return captures, flows, True
+        return captures, flows, True, named
     manifest = find_manifest(directory)
     if manifest is None:
         raise SystemExit(f"{directory}: neither result/ nor a MANIFEST.md in it or above it")
     captures, flows = manifest_set(directory, manifest)
-    return captures, flows, False
+    return captures, flows, False, {}
 
 
 def score_set(directory: Path, run: Callable[[Path], list[dict]], judge: Judge, verbose: bool) -> Score:
-    captures, flows, complete = labelled_set(directory)
+    captures, flows, complete, named = labelled_set(directory)
     by_capture = pairs_of(flows)
     score = Score()
     for path in captures:
         reported = services_of(run(path))
-        judge.judge(path.name, by_capture.get(path.name, []), reported, complete, score)
+        judge.judge(path.name, by_capture.get(path.name, []), reported, complete, score, named.get(path.name, []))
         if verbose:
             print(f"  {path.name}: nDPI {sorted({p.services[0] for p in by_capture.get(path.name, [])})} "
                   f"shadowit {sorted(reported)}")
@@ -242,6 +296,7 @@ def print_score(score: Score, lists: bool = True) -> None:
     for service, methods in sorted(score.how.items()):
         print(f"  {service:32} {', '.join(f'{m} {c}' for m, c in sorted(methods.items()))}")
     for title, lines in (("missed", score.misses), ("false positives", score.false),
+                         ("right, nDPI filed the same name under its vendor", score.umbrella),
                          ("not counted", score.uncounted)):
         if lines:
             print(f"{title}:")

@@ -34,9 +34,10 @@ DNS_METHODS = frozenset({"dns", "dns-cname", "dns-log", "dns-answer-ip"})
 TOR_SNI = re.compile(r"^www\.[a-z2-7]{4,32}\.com$")
 TOR_CERT = re.compile(r"^www\.[a-z2-7]{4,32}\.net$")
 # certificate subject or issuer names that are a product, not a host: AnyDesk's self-signed peer and relay
-# certificates and its relay CA; the private CA of Private Internet Access's VPN servers (issuer CN and O)
+# certificates and its relay CA; the private CAs VPN providers sign their servers' certificates with (issuer CN
+# or O: Private Internet Access, Windscribe), as nDPI's tls.c matches the issuer against its product names
 CERTIFICATE_PRODUCTS = {"anydesk client": "AnyDesk", "anynet relay": "AnyDesk", "anynet root ca": "AnyDesk",
-                        "private internet access": "Private Internet Access"}
+                        "private internet access": "Private Internet Access", "windscribe": "Windscribe"}
 
 
 def identification(methods: set[str]) -> tuple[str, str]:

@@ -61,10 +61,11 @@ class WhatsAppSession(StreamSession):
 
     def _found(self, prologue: bytes, ts: float, where: str, routed: bool = False) -> None:
         e = self.ends
+        routing = " after the edge-routing header" if routed else ""
         self.emit(ServiceContact(ts, where, e.client, service="WhatsApp", method="signature", server=e.server,
                                  server_port=e.server_port,
                                  detail=f"WhatsApp Noise handshake {e.client} -> {e.server}:{e.server_port} "
-                                        f"(prologue {prologue.hex()}{' after the edge-routing header' if routed else ''})"))
+                                        f"(prologue {prologue.hex()}{routing})"))
 
 
 class WhatsAppDecoder(StreamDecoder):
