@@ -1,0 +1,185 @@
+"""Classes of issue 24 nDPI names without a host name, on scapy-built flows varied as real captures vary them:
+WhatsApp's edge-routing header, AnyDesk by the client's certificate, a VPN provider by its servers' private CA,
+TLS on an HTTP port."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import struct
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+from fs_packets import T0, certificate_der, client_hello_without_sni, save, server_flight
+from scanning import by_detector, scan_files
+
+from detector.protocols.whatsapp import prologue_after_routing
+from detector.samples import client_hello, tcp_session
+
+CLIENT = "10.3.3.30"
+
+
+def services(path):
+    findings, _, _ = scan_files(path)
+    return {f.attributes.service: f for f in by_detector(findings, "filesharing.service")}
+
+
+def handshake(mtype: int, body: bytes) -> bytes:
+    return bytes([mtype]) + len(body).to_bytes(3, "big") + body
+
+
+def record(messages: bytes) -> bytes:
+    return b"\x16\x03\x03" + struct.pack("!H", len(messages)) + messages
+
+
+def certificate_message(der: bytes) -> bytes:
+    chain = len(der).to_bytes(3, "big") + der
+    return handshake(11, len(chain).to_bytes(3, "big") + chain)
+
+
+def issued_certificate(subject_cn: str, issuer: list[tuple[x509.ObjectIdentifier, str]]) -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)]))
+               .issuer_name(x509.Name([x509.NameAttribute(oid, value) for oid, value in issuer]))
+               .public_key(key.public_key()).serial_number(7).not_valid_before(start)
+               .not_valid_after(start + dt.timedelta(days=365)))
+    return builder.sign(key, hashes.SHA256()).public_bytes(Encoding.DER)
+
+
+SERVER_HELLO = handshake(2, b"\x03\x03" + bytes(32) + b"\x00" + b"\xc0\x2f" + b"\x00" + b"\x00\x00")
+CERTIFICATE_REQUEST = handshake(13, b"\x01\x40" + b"\x00\x02\x04\x03" + b"\x00\x00")
+HELLO_DONE = handshake(14, b"")
+CLIENT_KEY_EXCHANGE = handshake(16, b"\x41" + os.urandom(65))
+CHANGE_CIPHER_SPEC = b"\x14\x03\x03\x00\x01\x01"
+
+
+# ---------------------------------------------------------------- WhatsApp's edge-routing header
+
+
+def routed_hello(routing: bytes, version: bytes = b"WA\x06\x03") -> bytes:
+    return b"ED\x00\x01" + len(routing).to_bytes(3, "big") + routing + version + os.urandom(40)
+
+
+@pytest.mark.parametrize("port", [5222, 443, 5228])
+@pytest.mark.parametrize("routing", [b"\x08\x00", b"\x08\x01\x10\x02", bytes(range(30))])
+def test_routing_header_then_prologue_is_whatsapp_on_any_port(tmp_path, port, routing):
+    packets = tcp_session(CLIENT, "157.240.20.53", 49355, port, [(True, routed_hello(routing)),
+                                                                 (False, os.urandom(80))], T0)
+    found = services(save(tmp_path, packets))["WhatsApp"]
+    assert found.attributes.identified_by == "signature" and found.attributes.confidence == "high"
+    assert "after the edge-routing header" in found.evidence[0].detail
+
+
+@pytest.mark.parametrize("cut", [4, 7, 9])
+def test_routing_header_in_a_segment_of_its_own(tmp_path, cut):
+    """The 4-byte header first, the rest in the next segment (and other cuts): the prologue is still checked."""
+    hello = routed_hello(b"\x08\x00")
+    packets = tcp_session(CLIENT, "157.240.20.54", 49356, 5222, [(True, hello[:cut]), (True, hello[cut:]),
+                                                                 (False, os.urandom(80))], T0)
+    assert "WhatsApp" in services(save(tmp_path, packets))
+
+
+def test_routing_header_picked_up_without_the_syn(tmp_path):
+    packets = tcp_session(CLIENT, "157.240.20.55", 49357, 5222, [(True, routed_hello(b"\x08\x00"))], T0,
+                          handshake=False)
+    assert "WhatsApp" in services(save(tmp_path, packets))
+
+
+@pytest.mark.parametrize("after", [b"XX\x06\x03", b"<stream:stream", b"\x16\x03\x01\x02\x00"])
+def test_routing_header_without_the_prologue_is_not_whatsapp(tmp_path, after):
+    hello = b"ED\x00\x01\x00\x00\x02\x08\x00" + after + os.urandom(30)
+    packets = tcp_session(CLIENT, "203.0.113.70", 49358, 5222, [(True, hello)], T0)
+    assert "WhatsApp" not in services(save(tmp_path, packets))
+
+
+def test_routing_length_is_bounded():
+    assert prologue_after_routing(b"ED\x00\x01\xff\xff\xff" + b"WA\x06\x03") is False
+    assert prologue_after_routing(b"ED\x00\x01\x00") is None  # not yet known
+
+
+# ---------------------------------------------------------------- AnyDesk by the client's certificate
+
+
+def client_certificate_session(server: str, port: int, client_der: bytes, cport: int = 54164,
+                               split: bool = False) -> list:
+    """The server asks for a certificate and sends none; the client answers with its own."""
+    server_flight_bytes = record(SERVER_HELLO + CERTIFICATE_REQUEST + HELLO_DONE)
+    client_flight = record(certificate_message(client_der) + CLIENT_KEY_EXCHANGE) + CHANGE_CIPHER_SPEC
+    exchanges = [(True, client_hello_without_sni()), (False, server_flight_bytes)]
+    if split:
+        exchanges += [(True, client_flight[:40]), (True, client_flight[40:])]
+    else:
+        exchanges.append((True, client_flight))
+    return tcp_session(CLIENT, server, cport, port, exchanges, T0)
+
+
+@pytest.mark.parametrize("port", [7070, 443, 80, 6568])
+@pytest.mark.parametrize("split", [False, True])
+def test_anydesk_found_by_the_client_certificate_when_the_server_sends_none(tmp_path, port, split):
+    der = certificate_der("AnyDesk Client", [])
+    found = services(save(tmp_path, client_certificate_session("51.83.238.219", port, der, split=split)))
+    anydesk = found["AnyDesk"]
+    assert anydesk.attributes.identified_by == "signature" and CLIENT in anydesk.hosts
+    assert "client's certificate 'anydesk client'" in anydesk.evidence[0].detail
+
+
+def test_a_client_certificate_never_names_the_server_service(tmp_path):
+    """A client certificate for a catalog host says who the client is, not where it connects."""
+    der = certificate_der("www.dropbox.com", ["www.dropbox.com"])
+    assert services(save(tmp_path, client_certificate_session("198.51.100.9", 443, der))) == {}
+
+
+def test_tls13_client_certificate_is_encrypted_and_not_read(tmp_path):
+    flight = server_flight(b"", tls13=True)
+    packets = tcp_session(CLIENT, "51.83.238.220", 54165, 443,
+                          [(True, client_hello_without_sni()), (False, flight),
+                           (True, CHANGE_CIPHER_SPEC + b"\x17\x03\x03\x00\x20" + os.urandom(32))], T0)
+    assert services(save(tmp_path, packets)) == {}
+
+
+# ---------------------------------------------------------------- a VPN provider by its servers' private CA
+
+
+@pytest.mark.parametrize("issuer,service", [
+    ([(NameOID.COMMON_NAME, "Private Internet Access"), (NameOID.ORGANIZATION_NAME, "Private Internet Access")],
+     "Private Internet Access"),
+    ([(NameOID.ORGANIZATION_NAME, "Private Internet Access")], "Private Internet Access"),
+    ([(NameOID.ORGANIZATION_NAME, "Windscribe"), (NameOID.COMMON_NAME, "54.153.90.230")], "Windscribe"),
+])
+@pytest.mark.parametrize("port", [443, 8443, 1443])
+def test_vpn_server_certificate_signed_by_the_provider_ca(tmp_path, issuer, service, port):
+    der = issued_certificate("newjersey402", issuer)
+    packets = tcp_session(CLIENT, "143.244.45.60", 56854, port,
+                          [(True, client_hello_without_sni()), (False, server_flight(der))], T0)
+    found = services(save(tmp_path, packets))
+    assert set(found) == {service}
+    assert found[service].attributes.identified_by == "signature"
+
+
+def test_public_ca_issuer_names_no_service(tmp_path):
+    der = issued_certificate("newjersey402", [(NameOID.ORGANIZATION_NAME, "Let's Encrypt"),
+                                              (NameOID.COMMON_NAME, "R3")])
+    packets = tcp_session(CLIENT, "143.244.45.61", 56855, 443,
+                          [(True, client_hello_without_sni()), (False, server_flight(der))], T0)
+    assert services(save(tmp_path, packets)) == {}
+
+
+# ---------------------------------------------------------------- TLS on an HTTP port
+
+
+@pytest.mark.parametrize("port", [80, 8080, 3128])
+def test_tls_on_an_http_port_is_read_as_tls(tmp_path, port):
+    packets = tcp_session(CLIENT, "203.0.113.80", 50010, port, [(True, client_hello("www.dropbox.com"))], T0)
+    assert services(save(tmp_path, packets))["Dropbox"].attributes.methods == ["tls-sni"]
+
+
+def test_http_on_an_http_port_still_reaches_http(tmp_path):
+    request = b"GET / HTTP/1.1\r\nHost: www.dropbox.com\r\n\r\n"
+    packets = tcp_session(CLIENT, "203.0.113.81", 50011, 80, [(True, request), (False, b"HTTP/1.1 200 OK\r\n\r\n")],
+                          T0)
+    assert services(save(tmp_path, packets))["Dropbox"].attributes.methods == ["http-host"]
