@@ -183,3 +183,68 @@ def test_http_on_an_http_port_still_reaches_http(tmp_path):
     packets = tcp_session(CLIENT, "203.0.113.81", 50011, 80, [(True, request), (False, b"HTTP/1.1 200 OK\r\n\r\n")],
                           T0)
     assert services(save(tmp_path, packets))["Dropbox"].attributes.methods == ["http-host"]
+
+
+# ---------------------------------------------------------------- the VPN provider behind an OpenVPN tunnel
+
+
+def ovpn_packet(opcode: int, session: bytes, auth: bytes, acks: list[int], message_id: int, tls: bytes = b"") -> bytes:
+    head = bytes([opcode << 3]) + session + auth + bytes([len(acks)])
+    if acks:
+        head += b"".join(struct.pack("!I", a) for a in acks) + os.urandom(8)
+    return head + struct.pack("!I", message_id) + tls
+
+
+def ovpn_exchange(der: bytes, auth_size: int, reorder: bool = False, repeat: bool = False
+                  ) -> list[tuple[bool, bytes]]:
+    """Client reset, server reset, client hello, then the server's TLS flight cut into control packets."""
+    auth = os.urandom(auth_size)
+    client, server = os.urandom(8), os.urandom(8)
+    flight = server_flight(der)
+    chunks = [flight[i:i + 300] for i in range(0, len(flight), 300)]
+    controls = [ovpn_packet(4, server, auth, [i] if i % 2 else [], 1 + i, chunk) for i, chunk in enumerate(chunks)]
+    if reorder:
+        controls[0], controls[1] = controls[1], controls[0]
+    if repeat:
+        controls.insert(2, controls[1])
+    return ([(True, ovpn_packet(7, client, auth, [], 0)), (False, ovpn_packet(8, server, auth, [0], 0)),
+             (True, ovpn_packet(4, client, auth, [0], 1, client_hello_without_sni()))]
+            + [(False, packet) for packet in controls])
+
+
+def udp_exchange(server: str, port: int, exchange: list[tuple[bool, bytes]]) -> list:
+    from fs_packets import udp
+    return [udp(CLIENT, server, 41000, port, data, T0 + i) if from_client else
+            udp(server, CLIENT, port, 41000, data, T0 + i) for i, (from_client, data) in enumerate(exchange)]
+
+
+NORD = "us5012.nordvpn.com"
+
+
+@pytest.mark.parametrize("auth_size", [0, 28, 40, 72])
+@pytest.mark.parametrize("reorder,repeat", [(False, False), (True, False), (False, True)])
+def test_openvpn_udp_server_certificate_names_the_provider(tmp_path, auth_size, reorder, repeat):
+    exchange = ovpn_exchange(certificate_der(NORD, [NORD]), auth_size, reorder, repeat)
+    found = services(save(tmp_path, udp_exchange("185.230.124.50", 1194, exchange)))
+    assert {"OpenVPN tunnel", "NordVPN"} <= set(found)
+    assert found["NordVPN"].attributes.identified_by == "name" and CLIENT in found["NordVPN"].hosts
+
+
+@pytest.mark.parametrize("port", [1194, 443])
+@pytest.mark.parametrize("auth_size", [0, 28])
+def test_openvpn_tcp_server_certificate_names_the_provider(tmp_path, port, auth_size):
+    framed = [(side, len(packet).to_bytes(2, "big") + packet)
+              for side, packet in ovpn_exchange(certificate_der(NORD, [NORD]), auth_size)]
+    found = services(save(tmp_path, tcp_session(CLIENT, "185.230.124.51", 50020, port, framed, T0, mss=200)))
+    assert {"OpenVPN tunnel", "NordVPN"} <= set(found)
+
+
+def test_openvpn_provider_ca_names_the_provider(tmp_path):
+    der = issued_certificate("newjersey402", [(NameOID.ORGANIZATION_NAME, "Private Internet Access")])
+    found = services(save(tmp_path, udp_exchange("143.244.45.62", 1198, ovpn_exchange(der, 28))))
+    assert "Private Internet Access" in found
+
+
+def test_openvpn_between_private_addresses_names_nothing(tmp_path):
+    exchange = ovpn_exchange(certificate_der(NORD, [NORD]), 28)
+    assert services(save(tmp_path, udp_exchange("10.9.9.9", 1194, exchange))) == {}
