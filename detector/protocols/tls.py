@@ -164,10 +164,10 @@ def certificate_names(body: bytes) -> CertificateNames:
         raise TlsError(f"bad certificate: {exc}") from exc
     names: list[str] = []
     issuer: list[str] = []
-    for source, oid, into in ((cert.subject, NameOID.COMMON_NAME, names), (cert.issuer, NameOID.COMMON_NAME, issuer),
-                              (cert.issuer, NameOID.ORGANIZATION_NAME, issuer)):
+    for part, oid, into in (("subject", NameOID.COMMON_NAME, names), ("issuer", NameOID.COMMON_NAME, issuer),
+                            ("issuer", NameOID.ORGANIZATION_NAME, issuer)):
         try:  # cryptography parses names lazily: a hostile string tag is a KeyError here, not at load time
-            into += [str(a.value) for a in source.get_attributes_for_oid(oid)]
+            into += [str(a.value) for a in getattr(cert, part).get_attributes_for_oid(oid)]
         except (ValueError, KeyError, TypeError, UnicodeError):
             pass
     try:
