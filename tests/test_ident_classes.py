@@ -248,3 +248,57 @@ def test_openvpn_provider_ca_names_the_provider(tmp_path):
 def test_openvpn_between_private_addresses_names_nothing(tmp_path):
     exchange = ovpn_exchange(certificate_der(NORD, [NORD]), 28)
     assert services(save(tmp_path, udp_exchange("10.9.9.9", 1194, exchange))) == {}
+
+
+# ---------------------------------------------------------------- Zoom media, peer to peer
+
+
+def zoom_datagram(kind: int, ssrc: int, seq: int, sfu: bool = False) -> bytes:
+    offset = {0x0F: 19, 0x10: 24, 0x0D: 27, 0x1E: 27}[kind]
+    header = bytes([kind]) + os.urandom(offset - 1)
+    rtp = struct.pack("!BBHII", 0x80, 0x80 | 98, seq, seq * 960, ssrc) + os.urandom(120)
+    return (b"\x05" + os.urandom(7) if sfu else b"") + header + rtp
+
+
+@pytest.mark.parametrize("kind", [0x0F, 0x10, 0x0D, 0x1E])
+@pytest.mark.parametrize("peer_first", [False, True])
+@pytest.mark.parametrize("ports", [(52000, 58410), (61234, 50000), (3479, 40000)])
+def test_zoom_p2p_media_on_any_port(tmp_path, kind, peer_first, ports):
+    from fs_packets import udp
+    mine, theirs = ports
+    peer = "93.45.12.7"
+    packets = []
+    for seq in range(3):
+        if peer_first:
+            packets.append(udp(peer, CLIENT, theirs, mine, zoom_datagram(kind, 0xABCD0001, seq), T0 + seq))
+        else:
+            packets.append(udp(CLIENT, peer, mine, theirs, zoom_datagram(kind, 0x1234, seq), T0 + seq))
+    found = services(save(tmp_path, packets))
+    if 3479 in ports:  # a STUN port: the STUN decoder owns it, and media there is not STUN
+        assert "Zoom" not in found
+        return
+    zoom = found["Zoom"]
+    assert zoom.attributes.identified_by == "signature" and zoom.attributes.confidence == "medium"
+    assert CLIENT in zoom.hosts
+
+
+def test_zoom_media_behind_an_sfu_header(tmp_path):
+    from fs_packets import udp
+    packets = [udp(CLIENT, "198.51.100.40", 51000, 9000, zoom_datagram(0x10, 77, seq, sfu=True), T0 + seq)
+               for seq in range(2)]
+    assert "Zoom" in services(save(tmp_path, packets))
+
+
+@pytest.mark.parametrize("mangle", ["one packet", "ssrc changes", "rtp version 1", "static payload type"])
+def test_zoom_layout_must_hold_twice_with_one_ssrc(tmp_path, mangle):
+    from fs_packets import udp
+    first = zoom_datagram(0x10, 5, 1)
+    second = zoom_datagram(0x10, 6 if mangle == "ssrc changes" else 5, 2)
+    if mangle == "rtp version 1":
+        first, second = (d[:24] + bytes([0x40]) + d[25:] for d in (first, second))
+    if mangle == "static payload type":
+        first, second = (d[:25] + bytes([0x80]) + d[26:] for d in (first, second))
+    packets = [udp(CLIENT, "198.51.100.41", 51001, 9001, first, T0)]
+    if mangle != "one packet":
+        packets.append(udp(CLIENT, "198.51.100.41", 51001, 9001, second, T0 + 1))
+    assert "Zoom" not in services(save(tmp_path, packets))

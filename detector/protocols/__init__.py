@@ -43,6 +43,7 @@ from detector.protocols.tls import TlsDecoder
 from detector.protocols.vpn import OpenVpnTcpDecoder, VpnUdpDecoder
 from detector.protocols.whatsapp import WhatsAppDecoder
 from detector.protocols.xmpp import XmppDecoder
+from detector.protocols.zoom import ZoomMediaDecoder
 
 
 def packet_decoders(settings: Settings) -> list:
@@ -58,7 +59,8 @@ def packet_decoders(settings: Settings) -> list:
     who = [NamesDecoder(), KerberosUdpDecoder(), KerberosDecoder(), SmbDecoder()]  # HostIdentity sources
     # services without a host name: payload signatures, then published address ranges (last: it takes any UDP)
     signatures = [WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(), BitTorrentMseDecoder(), StunDecoder(),
-                  DiscordDecoder(), VpnUdpDecoder()] + ([RangeFlowDecoder()] if settings.udp_range_lookup else [])
+                  DiscordDecoder(), VpnUdpDecoder(), ZoomMediaDecoder()]
+    signatures += [RangeFlowDecoder()] if settings.udp_range_lookup else []
     # first on 443 and 5222: hand each stream to the port's protocol or WhatsApp, Telegram, OpenVPN by its first bytes
     port_443 = PortMuxDecoder([TlsDecoder(), WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(),
                                BitTorrentDecoder()], frozenset({443}))
