@@ -302,3 +302,53 @@ def test_zoom_layout_must_hold_twice_with_one_ssrc(tmp_path, mangle):
     if mangle != "one packet":
         packets.append(udp(CLIENT, "198.51.100.41", 51001, 9001, second, T0 + 1))
     assert "Zoom" not in services(save(tmp_path, packets))
+
+
+# ---------------------------------------------------------------- DTLS certificates (WebRTC media, UDP VPNs)
+
+
+def dtls_records(messages: list[tuple[int, int, bytes]], cut: int) -> list[bytes]:
+    """DTLS 1.2 handshake records, each message (type, sequence, body) cut into fragments of ``cut`` bytes."""
+    records = []
+    for mtype, sequence, body in messages:
+        for offset in range(0, max(len(body), 1), cut):
+            piece = body[offset:offset + cut]
+            fragment = (bytes([mtype]) + len(body).to_bytes(3, "big") + struct.pack("!H", sequence)
+                        + offset.to_bytes(3, "big") + len(piece).to_bytes(3, "big") + piece)
+            records.append(b"\x16\xfe\xfd" + b"\x00\x00" + (len(records)).to_bytes(6, "big")
+                           + struct.pack("!H", len(fragment)) + fragment)
+    return records
+
+
+def dtls_server_flight(der: bytes, cut: int) -> list[bytes]:
+    server_hello = b"\xfe\xfd" + bytes(32) + b"\x00" + b"\xc0\x2b" + b"\x00" + b"\x00\x00"
+    chain = len(der).to_bytes(3, "big") + der
+    return dtls_records([(2, 1, server_hello), (11, 2, len(chain).to_bytes(3, "big") + chain)], cut)
+
+
+@pytest.mark.parametrize("cut", [200, 700, 4000])
+@pytest.mark.parametrize("order", ["in order", "reversed", "repeated", "packed"])
+@pytest.mark.parametrize("port", [50001, 10000, 61000])
+def test_dtls_server_certificate_names_the_service(tmp_path, cut, order, port):
+    from fs_packets import udp
+    records = dtls_server_flight(certificate_der("*.discord.gg", ["*.discord.gg", "discord.gg"]), cut)
+    if order == "reversed":
+        records = records[:1] + records[1:][::-1]
+    elif order == "repeated":
+        records = records + records[1:2]
+    datagrams = [b"".join(records)] if order == "packed" else records
+    hello = dtls_records([(1, 0, b"\xfe\xfd" + bytes(32) + b"\x00" + b"\x00\x02\xc0\x2b" + b"\x01\x00")], 4000)[0]
+    packets = [udp(CLIENT, "104.153.87.149", 43594, port, hello, T0)]
+    packets += [udp("104.153.87.149", CLIENT, port, 43594, data, T0 + 1 + i / 100) for i, data in enumerate(datagrams)]
+    found = services(save(tmp_path, packets))
+    assert found["Discord"].attributes.methods == ["tls-cert"] and CLIENT in found["Discord"].hosts
+
+
+def test_dtls_client_certificate_names_no_server(tmp_path):
+    """WebRTC's client certificate (no ServerHello from its sender) says nothing about the peer."""
+    from fs_packets import udp
+    chain_der = certificate_der("www.dropbox.com", ["www.dropbox.com"])
+    chain = len(chain_der).to_bytes(3, "big") + chain_der
+    records = dtls_records([(11, 1, len(chain).to_bytes(3, "big") + chain)], 500)
+    packets = [udp(CLIENT, "198.51.100.60", 43595, 50002, data, T0 + i) for i, data in enumerate(records)]
+    assert services(save(tmp_path, packets)) == {}

@@ -14,6 +14,7 @@ from detector.protocols.dhcp import DhcpDecoder
 from detector.protocols.discord import DiscordDecoder
 from detector.protocols.dns import DnsDecoder, DnsTcpDecoder
 from detector.protocols.dot11 import Dot11Decoder
+from detector.protocols.dtls import DtlsDecoder
 from detector.protocols.ftp import FtpDecoder
 from detector.protocols.http import HTTP_PORTS, HttpDecoder
 from detector.protocols.imap import ImapDecoder
@@ -59,7 +60,7 @@ def packet_decoders(settings: Settings) -> list:
     who = [NamesDecoder(), KerberosUdpDecoder(), KerberosDecoder(), SmbDecoder()]  # HostIdentity sources
     # services without a host name: payload signatures, then published address ranges (last: it takes any UDP)
     signatures = [WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(), BitTorrentMseDecoder(), StunDecoder(),
-                  DiscordDecoder(), VpnUdpDecoder(), ZoomMediaDecoder()]
+                  DiscordDecoder(), VpnUdpDecoder(), ZoomMediaDecoder(), DtlsDecoder()]
     signatures += [RangeFlowDecoder()] if settings.udp_range_lookup else []
     # first on 443 and 5222: hand each stream to the port's protocol or WhatsApp, Telegram, OpenVPN by its first bytes
     port_443 = PortMuxDecoder([TlsDecoder(), WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(),
