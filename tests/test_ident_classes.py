@@ -352,3 +352,30 @@ def test_dtls_client_certificate_names_no_server(tmp_path):
     records = dtls_records([(11, 1, len(chain).to_bytes(3, "big") + chain)], 500)
     packets = [udp(CLIENT, "198.51.100.60", 43595, 50002, data, T0 + i) for i, data in enumerate(records)]
     assert services(save(tmp_path, packets)) == {}
+
+
+# ---------------------------------------------------------------- TeamViewer off its port
+
+
+def teamviewer_segments(count: int, server_side: bool = False, filler: bool = False) -> list[tuple[bool, bytes]]:
+    """The client opens; the other magic segments alternate, or all come from the server."""
+    segments = []
+    for i in range(count):
+        from_client = i == 0 or (not server_side and i % 2 == 0)
+        segments.append((from_client, b"\x17\x24" + bytes([0x0A + i]) + os.urandom(40)))
+        if filler:
+            segments.append((True, os.urandom(200)))
+    return segments
+
+
+@pytest.mark.parametrize("port", [8787, 32177, 443])
+@pytest.mark.parametrize("server_side,filler", [(False, False), (True, False), (False, True)])
+def test_teamviewer_on_another_port_after_four_magic_segments(tmp_path, port, server_side, filler):
+    packets = tcp_session(CLIENT, "37.252.250.9", 50030, port, teamviewer_segments(4, server_side, filler), T0)
+    found = services(save(tmp_path, packets))
+    assert found["TeamViewer"].attributes.identified_by == "signature" and CLIENT in found["TeamViewer"].hosts
+
+
+def test_three_magic_segments_off_port_are_not_enough(tmp_path):
+    packets = tcp_session(CLIENT, "37.252.250.10", 50031, 8787, teamviewer_segments(3), T0)
+    assert "TeamViewer" not in services(save(tmp_path, packets))

@@ -64,7 +64,7 @@ def packet_decoders(settings: Settings) -> list:
     signatures += [RangeFlowDecoder()] if settings.udp_range_lookup else []
     # first on 443 and 5222: hand each stream to the port's protocol or WhatsApp, Telegram, OpenVPN by its first bytes
     port_443 = PortMuxDecoder([TlsDecoder(), WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(),
-                               BitTorrentDecoder()], frozenset({443}))
+                               BitTorrentDecoder(), TeamViewerDecoder()], frozenset({443}))
     port_5222 = PortMuxDecoder([XmppDecoder(), WhatsAppDecoder(), TelegramDecoder()], frozenset({5222}))
     # TLS on an HTTP port (AnyDesk's relays on 80): the flow opens on its SYN as HTTP, the first bytes decide
     http_ports = PortMuxDecoder([http, TlsDecoder()], HTTP_PORTS)
