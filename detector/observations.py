@@ -34,7 +34,7 @@ class DnsQuery(Observation):
 
 @dataclass
 class TlsClientHello(Observation):
-    """A TLS ClientHello: the server name a client asked for in the clear."""
+    """A TLS ClientHello: the server name a client asked for in the clear ("" when it asked for none)."""
 
     client: str
     server: str

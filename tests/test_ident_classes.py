@@ -379,3 +379,27 @@ def test_teamviewer_on_another_port_after_four_magic_segments(tmp_path, port, se
 def test_three_magic_segments_off_port_are_not_enough(tmp_path):
     packets = tcp_session(CLIENT, "37.252.250.10", 50031, 8787, teamviewer_segments(3), T0)
     assert "TeamViewer" not in services(save(tmp_path, packets))
+
+
+# ---------------------------------------------------------------- TLS without SNI to a published range
+
+
+def test_tls13_without_sni_to_a_published_range_is_attributed_by_range(tmp_path):
+    packets = tcp_session(CLIENT, "149.154.167.51", 50040, 443,
+                          [(True, client_hello_without_sni()), (False, server_flight(b"", tls13=True))], T0)
+    telegram = services(save(tmp_path, packets))["Telegram"]
+    assert (telegram.attributes.identified_by, telegram.attributes.confidence) == ("ip-range", "low")
+
+
+def test_certificate_name_still_wins_over_the_range_for_a_hello_without_sni(tmp_path):
+    flight = server_flight(certificate_der("web.telegram.org", ["web.telegram.org"]))
+    packets = tcp_session(CLIENT, "149.154.167.52", 50041, 443, [(True, client_hello_without_sni()), (False, flight)],
+                          T0)
+    telegram = services(save(tmp_path, packets))["Telegram"]
+    assert telegram.attributes.identified_by == "name" and telegram.attributes.connections == 1
+
+
+def test_tls_without_sni_outside_any_range_names_nothing(tmp_path):
+    packets = tcp_session(CLIENT, "198.51.100.70", 50042, 443,
+                          [(True, client_hello_without_sni()), (False, server_flight(b"", tls13=True))], T0)
+    assert services(save(tmp_path, packets)) == {}

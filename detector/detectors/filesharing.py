@@ -173,6 +173,9 @@ class FileSharingDetector(Detector):
     def _hello(self, obs: TlsClientHello) -> None:
         method = "quic-sni" if obs.transport == "quic" else "tls-sni"
         self.sni_flows.put((obs.client, obs.server, obs.server_port), obs.sni)
+        if not obs.sni:  # a hello without a name: the server's published range, if any (TLS 1.3 shows no more)
+            self._by_range(obs.server, obs.client, obs, f"TLS without SNI to {obs.server}:{obs.server_port}")
+            return
         self._learn(obs.server, obs.sni, obs, method)
         label = "QUIC" if obs.transport == "quic" else "TLS"
         use = self._named(obs.sni, obs.client, method, obs, f"{label} SNI {obs.sni} to {obs.server}:{obs.server_port}")
@@ -190,7 +193,7 @@ class FileSharingDetector(Detector):
             self._product_certificate(obs)
             return
         sni = self.sni_flows.get((obs.client, obs.server, obs.server_port))
-        if sni is not None:
+        if sni:
             if looks_like_tor(sni, obs.names):
                 self._unnamed("Tor Project", "heuristic", obs.server, obs.client, obs,
                               f"Tor link TLS to {obs.server}:{obs.server_port}: SNI {sni}, certificate {obs.names[0]}")
@@ -205,7 +208,7 @@ class FileSharingDetector(Detector):
             self._learn(obs.server, bare, obs, "tls-cert")
             self._host(use, obs.client).contacts += 1
             return
-        if not self._product_certificate(obs):
+        if not self._product_certificate(obs) and sni is None:  # a hello without SNI was looked up already
             self._by_range(obs.server, obs.client, obs, f"TLS without SNI to {obs.server}:{obs.server_port}")
 
     def _product_certificate(self, obs: TlsCertificate) -> bool:

@@ -215,9 +215,8 @@ class TlsSession(StreamSession):
             self.server_done = self.client_certificate_done = True  # not TLS: follow neither side further
             return True
         self.buf = b""
-        if sni:
-            e = self.ends
-            self.emit(TlsClientHello(ts, where, e.client, e.server, e.server_port, sni))
+        e = self.ends  # a hello without SNI too: the server's published range may still say whose it is
+        self.emit(TlsClientHello(ts, where, e.client, e.server, e.server_port, sni or ""))
         return True
 
     def _server(self, data: bytes, ts: float, where: str) -> bool:
