@@ -87,7 +87,7 @@ def hello_length(handshake: bytes) -> Optional[int]:
     return 4 + int.from_bytes(handshake[1:4], "big")
 
 
-def server_handshake(stream: bytes) -> tuple[bytes, bool]:
+def flight_handshake(stream: bytes) -> tuple[bytes, bool]:
     """Handshake bytes of one side's clear-text flight; (bytes, flight over: a non-handshake record came)."""
     out = bytearray()
     pos = 0
@@ -225,7 +225,7 @@ class TlsSession(StreamSession):
         if len(self.server_buf) > MAX_SERVER_FLIGHT:
             return True
         try:
-            handshake, over = server_handshake(self.server_buf)
+            handshake, over = flight_handshake(self.server_buf)
             for mtype, body in handshake_messages(handshake):
                 if mtype == 2 and server_hello_is_tls13(body):
                     self.client_certificate_done = True  # TLS 1.3 encrypts the client's certificate too
@@ -247,7 +247,7 @@ class TlsSession(StreamSession):
         if len(self.client_flight) > MAX_SERVER_FLIGHT:
             return True
         try:
-            handshake, over = server_handshake(self.client_flight)
+            handshake, over = flight_handshake(self.client_flight)
             for mtype, body in handshake_messages(handshake):
                 if mtype == 11:
                     self._certificate(body, ts, where, from_client=True)

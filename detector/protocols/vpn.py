@@ -30,7 +30,7 @@ from typing import Optional
 
 from detector.observations import Emit, ServiceContact, TlsCertificate
 from detector.protocols.base import Datagram, DatagramDecoder, Endpoints, StreamDecoder, StreamSession
-from detector.protocols.tls import CertificateNames, TlsError, certificate_names, handshake_messages, server_handshake
+from detector.protocols.tls import CertificateNames, TlsError, certificate_names, flight_handshake, handshake_messages
 
 WG_INITIATION, WG_RESPONSE = b"\x01\x00\x00\x00", b"\x02\x00\x00\x00"
 WG_INITIATION_LEN, WG_RESPONSE_LEN = 148, 92
@@ -95,7 +95,7 @@ class OpenVpnControl:
             stream += self.messages[message_id]
             message_id += 1
         try:
-            handshake, over = server_handshake(stream)
+            handshake, over = flight_handshake(stream)
             for mtype, body in handshake_messages(handshake):
                 if mtype == 11:
                     self.done = True
