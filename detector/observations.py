@@ -35,7 +35,7 @@ class DnsQuery(Observation):
 
 @dataclass
 class TlsClientHello(Observation):
-    """A TLS ClientHello: the server name a client asked for in the clear."""
+    """A TLS ClientHello: the server name a client asked for in the clear ("" when it asked for none)."""
 
     client: str
     server: str
@@ -46,12 +46,14 @@ class TlsClientHello(Observation):
 
 @dataclass
 class TlsCertificate(Observation):
-    """Names from a server certificate seen in the clear (TLS 1.2 and older)."""
+    """Names from a certificate seen in the clear (TLS 1.2 and older): the server's, or the client's own."""
 
     client: str
     server: str
     server_port: int
-    names: tuple[str, ...]
+    names: tuple[str, ...]  # subject CN and SAN DNS names
+    issuer: tuple[str, ...] = ()  # issuer CN and organisation: a product's private CA names the product
+    from_client: bool = False  # the client presented it: it names the client's software, never the server
 
 
 @dataclass

@@ -57,14 +57,25 @@ def test_no_service_on_benign_captures(corpus):
         assert services(path) == {}, path.name
 
 
-def test_recall_and_precision_against_ndpi_labels(corpus, capsys):
-    """The issue's target on the public half: recall >= 85 %, precision >= 90 %."""
-    ndpi_recall.main([str(corpus / "ndpi")])
-    out = capsys.readouterr().out
-    recall = next(line for line in out.splitlines() if line.startswith("recall:"))
-    precision = next(line for line in out.splitlines() if line.startswith("precision:"))
+def figures(out: str, section: str) -> tuple[int, int, int, int]:
+    """(found, labelled, right, reported) printed under ``== section``."""
+    lines = out.split(f"== {section}", 1)[1].splitlines()
+    recall = next(line for line in lines if line.startswith("recall:"))
+    precision = next(line for line in lines if line.startswith("precision:"))
     found, total = (int(x) for x in recall.split()[1].split("/"))
     right, reported = (int(x) for x in precision.split()[1].split("/"))
-    assert total >= 30 and found / total >= 0.85, recall
-    assert right / reported >= 0.90, precision
+    return found, total, right, reported
+
+
+def test_recall_and_precision_against_ndpi_labels(corpus, capsys):
+    """Issue 24's target on nDPI's labels, both sets together: recall >= 90 %, precision >= 95 %."""
+    more = corpus.parent / "ndpi-more"
+    sets = [corpus / "ndpi"] + ([more] if (more / "result").is_dir() else [])
+    ndpi_recall.main([str(path) for path in sets])
+    out = capsys.readouterr().out
+    found, total, right, reported = figures(out, "together" if len(sets) > 1 else str(corpus / "ndpi"))
+    assert total >= 30 and found / total >= 0.90, (found, total)
+    # the corpus alone keeps two TunnelBear reports its hand-written labels leave out (bench/RESULTS.md)
+    assert right / reported >= (0.95 if len(sets) > 1 else 0.90), (right, reported)
+    assert "neither table lists" not in out  # every nDPI name met is mapped or left out with a reason
     assert "benign" in out and " 0 service finding(s)" in out

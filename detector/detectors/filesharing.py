@@ -173,6 +173,9 @@ class FileSharingDetector(Detector):
     def _hello(self, obs: TlsClientHello) -> None:
         method = "quic-sni" if obs.transport == "quic" else "tls-sni"
         self.sni_flows.put((obs.client, obs.server, obs.server_port), obs.sni)
+        if not obs.sni:  # a hello without a name: the server's published range, if any (TLS 1.3 shows no more)
+            self._by_range(obs.server, obs.client, obs, f"TLS without SNI to {obs.server}:{obs.server_port}")
+            return
         self._learn(obs.server, obs.sni, obs, method)
         label = "QUIC" if obs.transport == "quic" else "TLS"
         use = self._named(obs.sni, obs.client, method, obs, f"{label} SNI {obs.sni} to {obs.server}:{obs.server_port}")
@@ -182,9 +185,15 @@ class FileSharingDetector(Detector):
             self._host(use, obs.client).contacts += 1
 
     def _certificate(self, obs: TlsCertificate) -> None:
-        """Certificate names count only for flows without SNI, and only the leaf's first matching name."""
+        """Certificate names count only for flows without SNI, and only the leaf's first matching name.
+
+        A client's own certificate names only its software (a product's CA), never the server's service.
+        """
+        if obs.from_client:
+            self._product_certificate(obs)
+            return
         sni = self.sni_flows.get((obs.client, obs.server, obs.server_port))
-        if sni is not None:
+        if sni:
             if looks_like_tor(sni, obs.names):
                 self._unnamed("Tor Project", "heuristic", obs.server, obs.client, obs,
                               f"Tor link TLS to {obs.server}:{obs.server_port}: SNI {sni}, certificate {obs.names[0]}")
@@ -199,12 +208,19 @@ class FileSharingDetector(Detector):
             self._learn(obs.server, bare, obs, "tls-cert")
             self._host(use, obs.client).contacts += 1
             return
-        product = self.unnamed.by_certificate(obs.names)
-        if product:
-            self._unnamed(product, "signature", obs.server, obs.client, obs,
-                          f"TLS certificate {obs.names[0]!r} of {product} from {obs.server}:{obs.server_port}")
-            return
-        self._by_range(obs.server, obs.client, obs, f"TLS without SNI to {obs.server}:{obs.server_port}")
+        if not self._product_certificate(obs) and sni is None:  # a hello without SNI was looked up already
+            self._by_range(obs.server, obs.client, obs, f"TLS without SNI to {obs.server}:{obs.server_port}")
+
+    def _product_certificate(self, obs: TlsCertificate) -> bool:
+        """A certificate whose subject or issuer is a product's own name (AnyDesk, a VPN provider's CA)."""
+        found = self.unnamed.by_certificate(obs.names, obs.issuer)
+        if found is None:
+            return False
+        product, name = found
+        whose = "client's" if obs.from_client else "server's"
+        self._unnamed(product, "signature", obs.server, obs.client, obs,
+                      f"TLS {whose} certificate {name!r} of {product}, {obs.client} -> {obs.server}:{obs.server_port}")
+        return True
 
     def _by_range(self, server: str, client: str, obs: Observation, detail: str) -> None:
         """A server no catalog name identified, in a range one service owns."""

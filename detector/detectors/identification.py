@@ -33,8 +33,11 @@ DNS_METHODS = frozenset({"dns", "dns-cname", "dns-log", "dns-answer-ip"})
 # www.<random>.net (tortls.c crypto_random_hostname: base32 labels, 4 to 32 characters seen in practice)
 TOR_SNI = re.compile(r"^www\.[a-z2-7]{4,32}\.com$")
 TOR_CERT = re.compile(r"^www\.[a-z2-7]{4,32}\.net$")
-# certificate common names that are a product, not a host (AnyDesk's self-signed peer and relay certificates)
-CERTIFICATE_PRODUCTS = {"anydesk client": "AnyDesk", "anynet relay": "AnyDesk", "anynet root ca": "AnyDesk"}
+# certificate subject or issuer names that are a product, not a host: AnyDesk's self-signed peer and relay
+# certificates and its relay CA; the private CAs VPN providers sign their servers' certificates with (issuer CN
+# or O: Private Internet Access, Windscribe), as nDPI's tls.c matches the issuer against its product names
+CERTIFICATE_PRODUCTS = {"anydesk client": "AnyDesk", "anynet relay": "AnyDesk", "anynet root ca": "AnyDesk",
+                        "private internet access": "Private Internet Access", "windscribe": "Windscribe"}
 
 
 def identification(methods: set[str]) -> tuple[str, str]:
@@ -66,12 +69,12 @@ class UnnamedFlows:
         self.ranges = ranges or default_ranges()
 
     @staticmethod
-    def by_certificate(names: tuple[str, ...]) -> Optional[str]:
-        """The service whose own certificate name (not a DNS name) the server presented."""
-        for name in names:
+    def by_certificate(names: tuple[str, ...], issuer: tuple[str, ...] = ()) -> Optional[tuple[str, str]]:
+        """(service, name) when a certificate's subject or issuer is a product's own name (not a DNS name)."""
+        for name in names + issuer:
             service = CERTIFICATE_PRODUCTS.get(name.lower())
             if service:
-                return service
+                return service, name
         return None
 
     def by_range(self, server: str) -> Optional[tuple[str, str]]:

@@ -14,8 +14,9 @@ from detector.protocols.dhcp import DhcpDecoder
 from detector.protocols.discord import DiscordDecoder
 from detector.protocols.dns import DnsDecoder, DnsTcpDecoder
 from detector.protocols.dot11 import Dot11Decoder
+from detector.protocols.dtls import DtlsDecoder
 from detector.protocols.ftp import FtpDecoder
-from detector.protocols.http import HttpDecoder
+from detector.protocols.http import HTTP_PORTS, HttpDecoder
 from detector.protocols.imap import ImapDecoder
 from detector.protocols.irc import IrcDecoder
 from detector.protocols.kerberos import KerberosDecoder, KerberosUdpDecoder
@@ -43,12 +44,13 @@ from detector.protocols.tls import TlsDecoder
 from detector.protocols.vpn import OpenVpnTcpDecoder, VpnUdpDecoder
 from detector.protocols.whatsapp import WhatsAppDecoder
 from detector.protocols.xmpp import XmppDecoder
+from detector.protocols.zoom import ZoomMediaDecoder
 
 
 def packet_decoders(settings: Settings) -> list:
     """Fresh decoder instances for one scan. Order matters where two claim the same port or first bytes."""
-    foundation = [DnsDecoder(), TlsDecoder(), HttpDecoder(tuple(settings.password_field_names)), FtpDecoder(),
-                  Dot11Decoder()]
+    http = HttpDecoder(tuple(settings.password_field_names))
+    foundation = [DnsDecoder(), TlsDecoder(), http, FtpDecoder(), Dot11Decoder()]
     clear_text_logins = [SmtpDecoder(), Pop3Decoder(), ImapDecoder(), TelnetDecoder(), SnmpDecoder(), LdapDecoder(),
                          RedisDecoder(), IrcDecoder(), XmppDecoder(), PostgresDecoder(), MysqlDecoder(), MsnDecoder(),
                          RloginDecoder(), SipDecoder()]
@@ -58,9 +60,12 @@ def packet_decoders(settings: Settings) -> list:
     who = [NamesDecoder(), KerberosUdpDecoder(), KerberosDecoder(), SmbDecoder()]  # HostIdentity sources
     # services without a host name: payload signatures, then published address ranges (last: it takes any UDP)
     signatures = [WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(), BitTorrentMseDecoder(), StunDecoder(),
-                  DiscordDecoder(), VpnUdpDecoder()] + ([RangeFlowDecoder()] if settings.udp_range_lookup else [])
+                  DiscordDecoder(), VpnUdpDecoder(), ZoomMediaDecoder(), DtlsDecoder()]
+    signatures += [RangeFlowDecoder()] if settings.udp_range_lookup else []
     # first on 443 and 5222: hand each stream to the port's protocol or WhatsApp, Telegram, OpenVPN by its first bytes
     port_443 = PortMuxDecoder([TlsDecoder(), WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(),
-                               BitTorrentDecoder()], frozenset({443}))
+                               BitTorrentDecoder(), TeamViewerDecoder()], frozenset({443}))
     port_5222 = PortMuxDecoder([XmppDecoder(), WhatsAppDecoder(), TelegramDecoder()], frozenset({5222}))
-    return [port_443, port_5222] + foundation + clear_text_logins + file_sharing + wifi + who + signatures
+    # TLS on an HTTP port (AnyDesk's relays on 80): the flow opens on its SYN as HTTP, the first bytes decide
+    http_ports = PortMuxDecoder([http, TlsDecoder()], HTTP_PORTS)
+    return [port_443, port_5222, http_ports] + foundation + clear_text_logins + file_sharing + wifi + who + signatures

@@ -3,13 +3,18 @@
 The hello is collected across TCP segments and TLS records before parsing, so
 a hello split by the network or by a large post-quantum key share still
 yields its SNI. Up to TLS 1.2 the server's Certificate message is in clear;
-its subject CN and SAN DNS names name the service when the client sent no SNI.
+its subject CN and SAN DNS names name the service when the client sent no SNI,
+and its issuer's CN and organisation name a product that signs its own
+certificates (a VPN provider's or AnyDesk's private CA). A client that answers
+a CertificateRequest sends its own Certificate in clear too: AnyDesk's peers
+and relays identify the client by it while the server may send none (nDPI's
+tls.c reads both directions' certificates).
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from detector.observations import Emit, TlsCertificate, TlsClientHello
 from detector.protocols.base import Endpoints, StreamDecoder, StreamSession
@@ -82,8 +87,8 @@ def hello_length(handshake: bytes) -> Optional[int]:
     return 4 + int.from_bytes(handshake[1:4], "big")
 
 
-def server_handshake(stream: bytes) -> tuple[bytes, bool]:
-    """Handshake bytes of the server's clear-text flight; (bytes, flight over: a non-handshake record came)."""
+def flight_handshake(stream: bytes) -> tuple[bytes, bool]:
+    """Handshake bytes of one side's clear-text flight; (bytes, flight over: a non-handshake record came)."""
     out = bytearray()
     pos = 0
     while pos + 5 <= len(stream):
@@ -128,8 +133,22 @@ def server_hello_is_tls13(body: bytes) -> bool:
     return False
 
 
-def certificate_names(body: bytes) -> tuple[str, ...]:
-    """Subject CN and SAN DNS names of the leaf (first) certificate of a Certificate message."""
+class CertificateNames(NamedTuple):
+    subject: tuple[str, ...]  # subject CN and SAN DNS names
+    issuer: tuple[str, ...]  # issuer CN and organisation
+
+
+def _clean(names: list[str]) -> tuple[str, ...]:
+    clean: list[str] = []
+    for name in names:
+        name = name.lower().strip().rstrip(".")[:255]
+        if name and name not in clean and len(clean) < MAX_CERT_NAMES:
+            clean.append(name)
+    return tuple(clean)
+
+
+def certificate_names(body: bytes) -> CertificateNames:
+    """Subject and issuer names of the leaf (first) certificate of a Certificate message."""
     if len(body) < 6:
         raise TlsError("short Certificate message")
     size = int.from_bytes(body[3:6], "big")
@@ -144,45 +163,47 @@ def certificate_names(body: bytes) -> tuple[str, ...]:
     except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError: a version field of 10
         raise TlsError(f"bad certificate: {exc}") from exc
     names: list[str] = []
-    try:  # cryptography parses names lazily: a hostile string tag is a KeyError here, not at load time
-        names += [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    except (ValueError, KeyError, TypeError, UnicodeError):
-        pass
+    issuer: list[str] = []
+    for part, oid, into in (("subject", NameOID.COMMON_NAME, names), ("issuer", NameOID.COMMON_NAME, issuer),
+                            ("issuer", NameOID.ORGANIZATION_NAME, issuer)):
+        try:  # cryptography parses names lazily: a hostile string tag is a KeyError here, not at load time
+            into += [str(a.value) for a in getattr(cert, part).get_attributes_for_oid(oid)]
+        except (ValueError, KeyError, TypeError, UnicodeError):
+            pass
     try:
         san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
         names += [str(n) for n in san.get_values_for_type(x509.DNSName)]
     except (x509.ExtensionNotFound, ValueError, KeyError, TypeError, UnicodeError):
         pass
-    clean: list[str] = []
-    for name in names:
-        name = name.lower().strip().rstrip(".")[:255]
-        if name and name not in clean and len(clean) < MAX_CERT_NAMES:
-            clean.append(name)
-    return tuple(clean)
+    return CertificateNames(_clean(names), _clean(issuer))
 
 
 class TlsSession(StreamSession):
-    """Follows the client's hello and, up to TLS 1.2, the server's certificate."""
+    """Follows the client's hello and, up to TLS 1.2, the server's certificate and the client's own."""
 
     def __init__(self, ends: Endpoints, emit: Emit):
         super().__init__(ends, emit)
         self.buf = b""
         self.server_buf = b""
+        self.client_flight = b""  # the client's second flight: its Certificate, when the server asked for one
         self.client_done = False
         self.server_done = False
+        self.client_certificate_done = False
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
         if from_client and not self.client_done:
             self.client_done = self._client(data, ts, where)
+        elif from_client and not self.client_certificate_done:
+            self.client_certificate_done = self._client_certificate(data, ts, where)
         elif not from_client and not self.server_done:
             self.server_done = self._server(data, ts, where)
-        return not (self.client_done and self.server_done)
+        return not (self.client_done and self.server_done and self.client_certificate_done)
 
     def _client(self, data: bytes, ts: float, where: str) -> bool:
         """Consume client bytes; True once the hello was read or given up on."""
         self.buf += data
         if len(self.buf) > MAX_HELLO:
-            self.server_done = True
+            self.server_done = self.client_certificate_done = True
             return True
         try:
             handshake, _ = handshake_bytes(self.buf)
@@ -191,12 +212,11 @@ class TlsSession(StreamSession):
                 return False
             sni = client_hello_sni(handshake[:needed])
         except (TlsError, IndexError, struct.error):
-            self.server_done = True  # not TLS: do not follow the server either
+            self.server_done = self.client_certificate_done = True  # not TLS: follow neither side further
             return True
         self.buf = b""
-        if sni:
-            e = self.ends
-            self.emit(TlsClientHello(ts, where, e.client, e.server, e.server_port, sni))
+        e = self.ends  # a hello without SNI too: the server's published range may still say whose it is
+        self.emit(TlsClientHello(ts, where, e.client, e.server, e.server_port, sni or ""))
         return True
 
     def _server(self, data: bytes, ts: float, where: str) -> bool:
@@ -205,15 +225,13 @@ class TlsSession(StreamSession):
         if len(self.server_buf) > MAX_SERVER_FLIGHT:
             return True
         try:
-            handshake, over = server_handshake(self.server_buf)
+            handshake, over = flight_handshake(self.server_buf)
             for mtype, body in handshake_messages(handshake):
                 if mtype == 2 and server_hello_is_tls13(body):
+                    self.client_certificate_done = True  # TLS 1.3 encrypts the client's certificate too
                     return True
                 if mtype == 11:
-                    names = certificate_names(body)
-                    if names:
-                        e = self.ends
-                        self.emit(TlsCertificate(ts, where, e.client, e.server, e.server_port, names))
+                    self._certificate(body, ts, where, from_client=False)
                     return True
                 if mtype in (12, 14):  # ServerKeyExchange / ServerHelloDone without a certificate
                     return True
@@ -222,6 +240,28 @@ class TlsSession(StreamSession):
         if over:
             return True
         return False
+
+    def _client_certificate(self, data: bytes, ts: float, where: str) -> bool:
+        """Consume the client's bytes after its hello; True once its Certificate was read or cannot come."""
+        self.client_flight += data
+        if len(self.client_flight) > MAX_SERVER_FLIGHT:
+            return True
+        try:
+            handshake, over = flight_handshake(self.client_flight)
+            for mtype, body in handshake_messages(handshake):
+                if mtype == 11:
+                    self._certificate(body, ts, where, from_client=True)
+                return True  # the client's Certificate, if any, is the first message of its second flight
+        except (TlsError, IndexError, struct.error):
+            return True
+        return over
+
+    def _certificate(self, body: bytes, ts: float, where: str, from_client: bool) -> None:
+        names = certificate_names(body)
+        if names.subject or names.issuer:
+            e = self.ends
+            self.emit(TlsCertificate(ts, where, e.client, e.server, e.server_port, names.subject, names.issuer,
+                                     from_client))
 
 
 class TlsDecoder(StreamDecoder):
