@@ -12,7 +12,7 @@ from zeek_writer import write, zeek_tsv
 
 from detector.cli import main
 from detector.outputs.report import site_report
-from detector.outputs.run import OutputRequest, findings_document, run_state
+from detector.outputs.run import OutputRequest, findings_document, prepare_run
 from detector.policy import load_ruleset
 from detector.samples import tcp_session, write_pcap
 from detector.session.scan import ScanRequest, run_scan
@@ -123,7 +123,7 @@ def test_an_area_without_input_says_not_assessed(tmp_path):
     db = tmp_path / "site.db"
     outcome = scan([log], db)
     request = OutputRequest(db=db)
-    state = run_state(outcome, request)
+    outcome, state = prepare_run(outcome, request)
     assert state.areas == {"file-sharing": True, "plaintext-credentials": True, "wifi-drops": False,
                            "wifi-attack": False}
     document = findings_document(outcome.result, state)
