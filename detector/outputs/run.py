@@ -14,7 +14,7 @@ from detector.session.scan import ScanOutcome
 from reports.options import ReportOptions
 
 if TYPE_CHECKING:  # the store loads only with --db (start-up)
-    from detector.store import SiteState
+    from detector.store import SiteState, Store
 
 
 @dataclass(kw_only=True, frozen=True, eq=False, repr=False)  # never compared or printed
@@ -29,29 +29,32 @@ class OutputRequest:
     pseudonymize: Optional[bool] = None  # --pseudonymize / --no-pseudonymize; None: the rules' site setting
 
 
-def pseudonymized_run(outcome: ScanOutcome, request: OutputRequest) -> bool:
-    """Whether the run's outputs show pseudonyms: the command line, else the rules' ``site: pseudonymize``."""
+def pseudonymized_run(outcome: ScanOutcome, request: OutputRequest, store: Optional[Store]) -> bool:
+    """Whether the run's outputs show pseudonyms: the command line, else the rules' ``site: pseudonymize``, else
+    whether the site's earlier scans were pseudonymised (a site once pseudonymised stays so)."""
     if request.pseudonymize is not None:
         return request.pseudonymize
-    return outcome.policy.ruleset.settings.site_pseudonymize
+    return outcome.policy.ruleset.settings.site_pseudonymize or (
+        store is not None and store.site_pseudonymized(outcome.result.site))
 
 
 def prepare_run(outcome: ScanOutcome, request: OutputRequest) -> tuple[ScanOutcome, Optional[SiteState]]:
     """Store the run's report settings, and return the run as every output shows it (pseudonymised when asked)
     with the site's state as of it (with a database; a failed run has none): the JSON, the report, the terminal
     summary and the notification all read these."""
-    pseudonymize = pseudonymized_run(outcome, request)
     if request.db is None or outcome.result.scan_id is None:
-        if pseudonymize:
+        if pseudonymized_run(outcome, request, None):
             raise OutputError("--pseudonymize needs --db: the site's pseudonym key and the mapping back to the real "
                               "names are kept only there")
         return outcome, None
     from detector.store import Store, StoreError
 
     try:
-        with Store(request.db, pseudonymize=pseudonymize) as store:
+        with Store(request.db) as store:
+            pseudonymize = pseudonymized_run(outcome, request, store)
             store.save_report_settings(outcome.result.scan_id,
                                        {**request.presentation.settings(), "pseudonymize": pseudonymize})
+            store.pseudonymize = pseudonymize
             shown = dataclasses.replace(outcome, result=store.pseudonymized(outcome.result))
             if outcome.failed:
                 return shown, None

@@ -365,7 +365,8 @@ class Store:
 
     # ------------------------------------------------------------ pseudonyms
 
-    def _site_pseudonymized(self, site: str) -> bool:
+    def site_pseudonymized(self, site: str) -> bool:
+        """Whether the site's scans are read pseudonymised: as asked, else whether any of them was stored so."""
         if self.pseudonymize is not None:
             return self.pseudonymize
         rows = self._rows("SELECT 1 FROM scans WHERE site = ? AND json_extract(report_settings, '$.pseudonymize') "
@@ -375,7 +376,7 @@ class Store:
     def pseudonymizer(self, site: str) -> Optional[Pseudonymizer]:
         """The site's pseudonymizer when its scans are read pseudonymised; its key is created on first use."""
         if site not in self._pseudonymizers:
-            self._pseudonymizers[site] = Pseudonymizer(self._site_key(site)) if self._site_pseudonymized(site) \
+            self._pseudonymizers[site] = Pseudonymizer(self._site_key(site)) if self.site_pseudonymized(site) \
                 else None
         return self._pseudonymizers[site]
 
