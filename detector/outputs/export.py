@@ -26,8 +26,9 @@ BLOCKLIST_STYLES = ("hosts", "dnsmasq", "domains")
 BASE_COLUMNS = (
     "site", "scan_id", "id", "rule", "category", "detector", "severity", "sanctioned", "title",
     "first_seen", "last_seen", "count", "hosts", "compliance", "remediation",
-    "tags", "risk", "evidence_count", "inputs",
+    "tags", "risk", "evidence_count", "evidence_omitted", "inputs",
     "exception_rule", "exception_reason", "exception_owner", "exception_expires", "exception_expired",
+    "exception_location",
 )
 # A spreadsheet runs a field starting with one of these as a formula; titles and
 # hosts come from captured traffic, so an attacker chooses them. A field starts
@@ -80,12 +81,14 @@ def _csv_row(result: ScanResult, finding: Finding, attribute_columns: list[str])
         text("; ".join(finding.tags)),
         finding.risk,
         len(finding.evidence),
+        finding.evidence_omitted,
         text("; ".join(finding.inputs)),
         text(str(exception.get("rule") or "")),
         text(str(exception.get("reason") or "")),
         text(str(exception.get("owner") or "")),
         text(str(exception.get("expires") or "")),
         "yes" if exception.get("expired") else "no" if exception else "",
+        text(str(exception.get("location") or "")),
         *(text(flat.get(column, "")) for column in attribute_columns),
     ]
 

@@ -49,7 +49,7 @@ def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = N
         state = state or store.site_state(result.scan_id, window=window)
         history = [(p.started, dict(p.counts)) for p in store.findings_over_time(result.site or None)
                    if p.scan_id <= result.scan_id]
-    expired = [(r.id, r.expires, r.reason) for r in ruleset.expired_allows]
+    expired = [(r.id, r.expires, r.reason, r.owner, r.location) for r in ruleset.expired_allows]
     return SiteReport(result=result, state=state, history=history, compliance=ruleset.compliance,
                       expired_allows=expired, operator=result.operator, generated=time.time(),
                       zone=zone, exceptions=exceptions_of(ruleset.rules))
