@@ -626,8 +626,15 @@ def history(db, site, as_json) -> None:
         counts = ", ".join(f"{term_safe(k)} {v}" for k, v in s.counts.items() if v)
         grade = f"{s.grade} {s.score:3}/100" if s.grade is not None and s.score is not None else "no grade  "
         derived = f"  (re-classified #{s.derived_from})" if s.derived_from else ""
-        _say(f"#{s.id:<4} {term_safe(s.site or '-'):15} {term_safe(s.status):10} {grade}  {s.n_findings:4} finding(s)  "
-                   f"{counts}{derived}")
+        expired = s.state.exception_expired if s.state is not None else 0
+        lapsed = f"  {expired} exception(s) expired" if expired else ""
+        _say(f"#{s.id:<4} {_history_time(s.started)}  {term_safe(s.site or '-'):15} {term_safe(s.status):10} {grade}  "
+             f"{s.n_findings:4} finding(s)  {counts}{derived}{lapsed}")
+
+
+def _history_time(started: float) -> str:
+    """When a scan started, to the minute, in UTC (as the JSON says it)."""
+    return datetime.fromtimestamp(started, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @main.command()

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cred_packets import ftp_exchange
+from fs_packets import dns_cname_reply, hello_message
 from names_packets import ANNA_IP, ANNA_MAC, BOB_IP, BOB_MAC, DC, T0, office_names
 from scapy.utils import wrpcap
 
-from cred_packets import ftp_exchange
 from detector.cli import main
 from detector.samples import tcp_session, write_demo
 from detector.store import Store
 from detector.store.pseudonyms import MAC, PSEUDONYM, Pseudonymizer
-from fs_packets import dns_cname_reply, hello_message
 
 REAL_NAMES = ["anna", "bob", "laptop-anna", "desktop-bob", "annas-macbook-pro", ANNA_MAC, BOB_MAC,
               "aa:bb:cc:00:00:0", "10:20:30:40:50:60", "3c:22:fb:00:00:0a"]

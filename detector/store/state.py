@@ -208,13 +208,20 @@ def _classify(state: SiteState, carried: dict[str, Tracked], head: StoredScan) -
 
 
 def _head_state(finding: Finding, previous: Optional[Finding]) -> str:
-    if previous is None:
-        return NEW
-    if finding.sanctioned and not previous.sanctioned:
+    """New, persisting, newly sanctioned, or exception expired: an exception seen expired now and not before
+    (it lapsed, or it was written and ran out between the two scans) counts as expired, not as new."""
+    if previous is not None and finding.sanctioned and not previous.sanctioned:
         return NEWLY_SANCTIONED
-    if previous.sanctioned and not finding.sanctioned and (finding.exception or {}).get("expired"):
+    if not finding.sanctioned and _expired_exception(finding) and (
+            previous is None or _expired_exception(previous) != _expired_exception(finding)):
         return EXCEPTION_EXPIRED
-    return PERSISTING
+    return NEW if previous is None else PERSISTING
+
+
+def _expired_exception(finding: Finding) -> str:
+    """The allow rule whose expiry no longer covers the finding ("" when none)."""
+    exception = finding.exception or {}
+    return str(exception.get("rule") or "?") if exception.get("expired") and not finding.sanctioned else ""
 
 
 class _Rechecks(NamedTuple):

@@ -28,7 +28,15 @@ from detector.store.diff import ScanDiff
 from detector.store.errors import DuplicateFinding, ScanNotFound, StoreError
 from detector.store.pseudonyms import Pseudonymizer
 from detector.store.schema import connect, schema_version, write_transaction
-from detector.store.state import NOT_RECHECKED, SiteState, StoredScan, diff_results, site_state, site_states
+from detector.store.state import (
+    EXCEPTION_EXPIRED,
+    NOT_RECHECKED,
+    SiteState,
+    StoredScan,
+    diff_results,
+    site_state,
+    site_states,
+)
 from detector.times import iso
 
 POSITION_COLUMNS = ("path", "dev", "ino", "head_sha256", "head_len", "compressed", "offset", "lines", "size",
@@ -92,9 +100,11 @@ class StateGrade(NamedTuple):
     score: int
     grade: str
     not_rechecked: int
+    exception_expired: int = 0  # exceptions seen expired in this scan and not in the one before
 
     def as_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "grade": self.grade, "not_rechecked": self.not_rechecked}
+        return {"score": self.score, "grade": self.grade, "not_rechecked": self.not_rechecked,
+                "exception_expired": self.exception_expired}
 
 
 class TrendPoint(NamedTuple):
@@ -607,7 +617,8 @@ class Store:
             for state in site_states([self._stored(scan_id) for scan_id in ids]):
                 if state.head.scan_id is not None and state.risk is not None:
                     grades[state.head.scan_id] = StateGrade(state.risk.score, state.risk.grade,
-                                                            len(state.with_state(NOT_RECHECKED)))
+                                                            len(state.with_state(NOT_RECHECKED)),
+                                                            len(state.with_state(EXCEPTION_EXPIRED)))
         return grades
 
     # ------------------------------------------------------------ retention
