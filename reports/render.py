@@ -341,7 +341,7 @@ def _render(scans: list[SiteReport], options: ReportOptions) -> str:
     return _environment(options.language).get_template("report.html").render(
         sites=sites,
         consolidated=len(sites) > 1,
-        generated=when(generated),
+        generated=_generated_text(scans, generated),
         tool_version=__version__,
         language=options.language,
         client=clip(branding.client, 120),
@@ -358,6 +358,14 @@ def _render(scans: list[SiteReport], options: ReportOptions) -> str:
         script=Markup(script),
         script_hash=_csp_hash(script),
     )
+
+
+def _generated_text(scans: list[SiteReport], generated: float) -> str:
+    """When the report was made, in the zone the sites' pages use (UTC when the sites use different zones), so the
+    first page speaks one clock."""
+    zones = {scan.zone for scan in scans}
+    with display_zone(zones.pop() if len(zones) == 1 else None):
+        return when(generated)
 
 
 def css_string(text: str) -> str:

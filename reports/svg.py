@@ -13,7 +13,7 @@ from typing import Any, Iterable, Optional
 from markupsafe import Markup, escape
 
 from detector.findings.finding import SEVERITIES
-from reports.fmt import clip, day_of, hhmm, number
+from reports.fmt import clip, clock, day_of, hhmm, number
 from reports.i18n import _, ngettext
 
 SEVERITY_COLOURS = {
@@ -78,6 +78,8 @@ def history_chart(points: list[tuple[float, dict[str, int]]]) -> Optional[Markup
         _text(left - 6, top + plot_height, "0", "end"),
     ]
     label_every = max(1, len(cleaned) // 8)
+    days = [day_of(float(ts)) for ts, _counts in cleaned]
+    shared_day = {day for day in days if days.count(day) > 1}  # two scans that day: the time tells them apart
     for index, (ts, counts) in enumerate(cleaned):
         x = left + index * slot + 6
         y = top + plot_height
@@ -89,13 +91,14 @@ def history_chart(points: list[tuple[float, dict[str, int]]]) -> Optional[Markup
             y -= bar
             body.append(
                 f'<rect x="{x}" y="{y:.1f}" width="{slot - 12}" height="{bar:.1f}" '
-                f'fill="{SEVERITY_COLOURS[severity]}"><title>{escape(day_of(float(ts)))} '
+                f'fill="{SEVERITY_COLOURS[severity]}"><title>{escape(days[index])} {escape(clock(float(ts)))} '
                 f"{escape(_(severity))}: {value}</title></rect>"
             )
         body.append(_text(x + (slot - 12) / 2, y - 3, str(totals[index]), "middle", "small"))
-        if index % label_every == 0 or index == len(cleaned) - 1:
-            label = day_of(float(ts))[5:]
-            body.append(_text(x + (slot - 12) / 2, top + plot_height + 16, label, "middle", "small"))
+        if index % label_every == 0 or index == len(cleaned) - 1 or days[index] in shared_day:
+            body.append(_text(x + (slot - 12) / 2, top + plot_height + 16, days[index][5:], "middle", "small"))
+            if days[index] in shared_day:
+                body.append(_text(x + (slot - 12) / 2, top + plot_height + 28, clock(float(ts)), "middle", "small"))
     return _svg(width, height, _("Findings per scan, by severity"), body)
 
 
