@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
+from test_report import T0, make_finding, make_scan
+
 from detector.findings.finding import CATEGORY_CREDENTIALS, CATEGORY_FILE_SHARING, CATEGORY_WIFI, Evidence
 from reports.render import SiteReport, render_report
 from reports.svg import history_chart
-from test_report import T0, make_finding, make_scan
 
 EXCEPTION = {"rule": "site-allow-dropbox", "reason": "Company Dropbox Business, DPA signed",
              "owner": "IT lead (B. Maier)", "expires": "2099-12-31", "expired": False, "location": "rules.yaml:12:5"}

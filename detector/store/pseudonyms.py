@@ -25,8 +25,9 @@ KIND_USER, KIND_HOST, KIND_MAC = "user", "host", "mac"
 PSEUDONYM = re.compile(r"\b(?:user|host|mac)-[0-9a-f]{10}\b")
 _HEX = "[0-9A-Fa-f]"
 _NOT_AFTER = r"(?![0-9A-Fa-f-])(?![:.][0-9A-Fa-f])"  # "MAC: text" ends a MAC, "MAC:ff" continues something else
-MAC = re.compile(rf"(?<![0-9A-Fa-f-])(?<![0-9A-Fa-f][:.])(?<!::){_HEX}{{2}}([:-]){_HEX}{{2}}(?:\1{_HEX}{{2}}){{4}}{_NOT_AFTER}"
-                 rf"|(?<![0-9A-Fa-f-])(?<![0-9A-Fa-f][:.]){_HEX}{{4}}\.{_HEX}{{4}}\.{_HEX}{{4}}{_NOT_AFTER}")
+_NOT_BEFORE = r"(?<![0-9A-Fa-f-])(?<![0-9A-Fa-f][:.])(?<!::)"  # not inside an IPv6 address or a longer hex run
+MAC = re.compile(rf"{_NOT_BEFORE}{_HEX}{{2}}([:-]){_HEX}{{2}}(?:\1{_HEX}{{2}}){{4}}{_NOT_AFTER}"
+                 rf"|{_NOT_BEFORE}{_HEX}{{4}}\.{_HEX}{{4}}\.{_HEX}{{4}}{_NOT_AFTER}")
 NOT_PERSONAL_MACS = frozenset({"00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"})
 # account names that are a protocol's convention, not a person (RFC 1635 anonymous FTP)
 NOT_PERSONAL_USERS = frozenset({"anonymous", "ftp"})
