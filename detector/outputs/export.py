@@ -124,14 +124,19 @@ def blocklist(result: ScanResult, catalog: Any) -> BlockList:
     blocking its domains would block the sanctioned use too.
     """
     status: dict[str, set[bool]] = {}
+    allowed_by: dict[str, set[str]] = {}
     for finding in result.findings:
         if isinstance(finding.attributes, FileSharingAttributes) and finding.attributes.service:
             status.setdefault(finding.attributes.service, set()).add(bool(finding.sanctioned))
+            if finding.sanctioned:
+                allowed_by.setdefault(finding.attributes.service, set()).add(finding.rule)
     block = BlockList()
     for name in sorted(status, key=str.lower):
         service = catalog.named(name) if catalog is not None else None
         if True in status[name]:
-            block.skipped[name] = "sanctioned for part of its use"
+            rules = ", ".join(sorted(allowed_by[name]))
+            block.skipped[name] = (f"sanctioned by the site's policy (rule {rules})" if status[name] == {True} else
+                                   f"sanctioned for part of its use (rule {rules}; the rest of its use was not)")
         elif service is None:
             block.skipped[name] = "not in the service catalog"
         else:
