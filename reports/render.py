@@ -48,6 +48,7 @@ from detector.times import trusted_ts
 from reports import svg
 from reports.advice import Advice, advice_for
 from reports.branding import Branding
+from reports.cells import label_cells
 from reports.changes import ScanChanges, changes_of
 from reports.fmt import (
     clip,
@@ -338,7 +339,7 @@ def _render(scans: list[SiteReport], options: ReportOptions) -> str:
     sites = [build_site_view(index, scan, generated, options) for index, scan in enumerate(scans, start=1)]
     script = _asset("report.js")
     branding = options.branding
-    return _environment(options.language).get_template("report.html").render(
+    return label_cells(_environment(options.language).get_template("report.html").render(
         sites=sites,
         consolidated=len(sites) > 1,
         generated=_generated_text(scans, generated),
@@ -357,7 +358,7 @@ def _render(scans: list[SiteReport], options: ReportOptions) -> str:
         css=Markup(_asset("report.css")),
         script=Markup(script),
         script_hash=_csp_hash(script),
-    )
+    ))
 
 
 def _generated_text(scans: list[SiteReport], generated: float) -> str:
