@@ -70,7 +70,7 @@ class Pseudonymizer:
         names.collect(result.findings, result.devices)
         findings = [names.finding(finding) for finding in result.findings]
         devices = [names.walk(device) for device in result.devices]
-        return dataclasses.replace(result, findings=findings, devices=devices)
+        return dataclasses.replace(result, findings=findings, devices=devices, pseudonymized=True)
 
 
 class _Names:
