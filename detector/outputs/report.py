@@ -49,9 +49,14 @@ def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = N
         state = state or store.site_state(result.scan_id, window=window)
         history = [(p.started, dict(p.counts)) for p in store.findings_over_time(result.site or None)
                    if p.scan_id <= result.scan_id]
-    expired = [(r.id, r.expires, r.reason, r.owner, r.location) for r in ruleset.expired_allows]
+    expired = {r.id: (r.id, r.expires, r.reason, r.owner, r.location) for r in ruleset.expired_allows}
+    for finding in result.findings:  # the exceptions the scan recorded, whichever rules the report is made under
+        record = finding.exception or {}
+        if record.get("expired") and record.get("rule") not in expired:
+            expired[record["rule"]] = tuple(record.get(key) for key in ("rule", "expires", "reason", "owner",
+                                                                         "location"))
     return SiteReport(result=result, state=state, history=history, compliance=ruleset.compliance,
-                      expired_allows=expired, operator=result.operator, generated=time.time(),
+                      expired_allows=list(expired.values()), operator=result.operator, generated=time.time(),
                       zone=zone, exceptions=exceptions_of(ruleset.rules))
 
 
