@@ -77,3 +77,9 @@ def test_the_evidence_cap_is_stated_where_it_applies():
     few = make_finding("f2", CATEGORY_FILE_SHARING, count=1, evidence=[Evidence(None, "c.pcap:frame 1", "SNI x")])
     assert few.as_dict()["evidence_omitted"] == 0
     assert "Evidence kept" not in render_report([SiteReport(result=make_scan([few]))])
+
+
+def test_two_scans_in_one_minute_are_told_apart_by_their_seconds():
+    chart = str(history_chart([(T0, {"high": 1}), (T0 + 10, {"high": 2})]))
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", chart)
+    assert "08:00:00" in labels and "08:00:10" in labels
