@@ -81,7 +81,7 @@ def history_chart(points: list[tuple[float, dict[str, int]]]) -> Optional[Markup
     days = [day_of(float(ts)) for ts, _counts in cleaned]
     shared_day = {day for day in days if days.count(day) > 1}  # two scans that day: the time tells them apart
     times = _distinct_times([float(ts) for ts, _counts in cleaned])
-    for index, (ts, counts) in enumerate(cleaned):
+    for index, (_ts, counts) in enumerate(cleaned):
         x = left + index * slot + 6
         y = top + plot_height
         for severity in SEVERITIES:
