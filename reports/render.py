@@ -659,7 +659,8 @@ def _service_row(name: str, members: list[tuple[Finding, ServiceShare, FindingRo
         category=clip(category, 40) or "-",
         sanctioned=status,
         sanctioned_class=css,
-        service_risk=severity_label(service_risk) if service_risk in SEVERITY_LABELS else "-",
+        service_risk=severity_label(service_risk) if service_risk in SEVERITY_LABELS and not all(
+            f.sanctioned for f in findings) else "-",  # a service the site sanctions is no risk to act on
         points=decimal(sum(f.risk for f in findings), 1),
         devices=len(devices),
         device_list=joined(devices, max_items=3, limit=40) or "-",

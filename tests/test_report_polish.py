@@ -29,6 +29,8 @@ def test_a_sanctioned_finding_shows_its_exception_and_no_blocking_advice():
     for part in ("site-allow-dropbox", "DPA signed", "IT lead (B. Maier)", "2099-12-31", "rules.yaml:12:5"):
         assert part in detail, part
     assert "should be blocked" not in html and "Service risk" not in detail
+    services = html.split('id="s1-services"', 1)[1].split("</section>", 1)[0]
+    assert "Dropbox" in services and "service risk" not in services
     assert "block it" not in html.split("Appendix A", 1)[0].split('id="s1-findings"', 1)[-1]
 
 
