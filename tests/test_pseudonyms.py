@@ -181,3 +181,17 @@ def test_report_reuses_the_settings_stored_with_the_scan(inputs, tmp_path):
     assert "Beispiel AG" in html and "Muster GmbH" not in html and "VERTRAULICH" in html and 'lang="en"' in html
     with Store(tmp_path / "audit.db") as store:
         assert store.report_settings(1)["client"] == "Muster GmbH"
+
+
+@pytest.mark.browser
+def test_the_printed_report_names_nobody(inputs, tmp_path):
+    from tests.test_report_browser import CHROMIUM
+    from tests.test_report_layout import page_count, page_text, print_pdf
+
+    if CHROMIUM is None:
+        pytest.skip("no chromium on PATH (apt-get install chromium)")
+    scan(inputs, tmp_path, "--pseudonymize")
+    pdf = tmp_path / "scan.pdf"
+    print_pdf(tmp_path / "scan.html", pdf, tmp_path / "profile")
+    text = "".join(page_text(pdf, page) for page in range(1, page_count(pdf) + 1))
+    assert "user-" in text and "host-" in text and not leaks(text), leaks(text)
