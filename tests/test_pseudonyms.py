@@ -103,6 +103,8 @@ def test_no_real_name_in_any_output(inputs, tmp_path, webhook):
     outputs["report"] = (tmp_path / "scan.html").read_text()
     outputs["notify"] = received[0]
     outputs["second scan"] = scan(inputs, tmp_path)  # the site stays pseudonymised without the option
+    outputs["second json"] = (tmp_path / "scan.json").read_text()  # with the site state of both scans
+    outputs["second report"] = (tmp_path / "scan.html").read_text()
     outputs["csv"] = run("export", "--db", db, "--format", "csv")
     outputs["export json"] = run("export", "--db", db)
     outputs["diff"] = run("diff", "--db", db, "1", "2", "--json") + run("diff", "--db", db)
@@ -132,6 +134,9 @@ def test_same_person_same_pseudonym_across_scans_and_reveal(inputs, tmp_path):
     mac = next(d["mac"] for d in first["devices"] if d["address"] == ANNA_IP)
     shown = run("reveal", "--db", tmp_path / "audit.db", user.group(0), mac)
     assert f"{user.group(0)} = bob (user, site hq)" in shown and f"{mac} = {ANNA_MAC} (mac, site hq)" in shown
+    with sqlite3.connect(tmp_path / "audit.db") as conn:  # a pseudonym never stored is derived again
+        conn.execute("DELETE FROM pseudonyms")
+    assert f"{mac} = {ANNA_MAC} (mac, site hq)" in run("reveal", "--db", tmp_path / "audit.db", mac)
     unknown = CliRunner().invoke(main, ["reveal", "--db", str(tmp_path / "audit.db"), "user-0000000000"])
     assert unknown.exit_code == 2 and "no such pseudonym" in unknown.output
     # the mapping and the key are in the database only: another site gets other pseudonyms

@@ -435,9 +435,22 @@ class Store:
 
     def reveal(self, pseudonym: str) -> list[Revealed]:
         """What ``pseudonym`` stands for, in every site that issued it (it is the database that holds the key)."""
-        rows = self._rows("SELECT site, kind, real FROM pseudonyms WHERE pseudonym = ? ORDER BY site",
-                          [pseudonym.strip().lower()])
-        return [Revealed(row["site"], row["kind"], row["real"]) for row in rows]
+        name = pseudonym.strip().lower()
+        rows = self._rows("SELECT site, kind, real FROM pseudonyms WHERE pseudonym = ? ORDER BY site", [name])
+        return [Revealed(row["site"], row["kind"], row["real"]) for row in rows] or self._recompute(name)
+
+    def _recompute(self, name: str) -> list[Revealed]:
+        """A pseudonym never stored (shown from a read-only copy): derived again from the site keys and scans."""
+        found = []
+        with self._read():
+            for key_row in self._rows("SELECT site, key FROM site_keys ORDER BY site"):
+                pseudonyms = Pseudonymizer(bytes(key_row["key"]))
+                for scan in self._scans(key_row["site"], None, newest_first=True):
+                    pseudonyms.result(self._load_as_stored(scan))
+                    if name in pseudonyms.issued:
+                        found.append(Revealed(key_row["site"], *pseudonyms.issued[name]))
+                        break
+        return found
 
     def reported_scans(self) -> set[int]:
         return {row["scan_id"] for row in self._rows("SELECT scan_id FROM reported")}
