@@ -23,8 +23,16 @@ from detector.outputs import OutputError
 from detector.outputs.export import BLOCKLIST_STYLES, EXPORT_FORMATS
 from detector.outputs.notify import NotifyConfig, NotifyConfigError, notify
 from detector.outputs.report import ReportRequest, write_stored_report
-from detector.outputs.run import OutputRequest, run_state, write_findings_json, write_outputs
-from detector.outputs.stored import DiffRequest, ExportRequest, diff_scans, export_scan, open_store, scan_history
+from detector.outputs.run import OutputRequest, prepare_run, write_findings_json, write_outputs
+from detector.outputs.stored import (
+    DiffRequest,
+    ExportRequest,
+    diff_scans,
+    export_scan,
+    open_store,
+    scan_history,
+)
+from detector.outputs.stored import reveal as reveal_pseudonyms
 from detector.policy import RuleLoadError, load_ruleset, validate_files
 from detector.policy.catalog import CatalogError
 from detector.policy.matcher import REGEX_TIMEOUT_SECONDS, BoundedRegex
@@ -160,14 +168,19 @@ SCAN_OPTIONS = [
 
 # How the report looks: language and the consultant's branding (scan, capture and report).
 PRESENTATION_OPTIONS = [
-    click.option("--lang", "lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
-                 help="Language of the report and the terminal summary."),
-    click.option("--client", default="", help="Client name for the report cover."),
+    click.option("--lang", "lang", type=click.Choice(LANGUAGES), default=None,
+                 help="Language of the report and the terminal summary (default en, or as stored with the scan)."),
+    click.option("--client", default=None, help="Client name for the report cover."),
     click.option("--logo", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help="Logo for the cover (PNG, JPEG, GIF, WebP or SVG, at most 256 KiB; SVG is sanitized)."),
-    click.option("--classification", default="",
+    click.option("--classification", default=None,
                  help="Marking on the cover and every printed page, e.g. CONFIDENTIAL."),
 ]
+PSEUDONYMIZE_OPTION = click.option(
+    "--pseudonymize/--no-pseudonymize", "pseudonymize", default=None,
+    help="Show user names, host names and MAC addresses as the site's stable pseudonyms in every output (needs "
+         "--db, which keeps the key and the mapping; `shadowit reveal` turns one back). Default: the rules' "
+         "site: pseudonymize, or as the site's stored scans were.")
 
 
 def presentation_options(func):
@@ -176,14 +189,25 @@ def presentation_options(func):
     return func
 
 
-def _presentation(lang: str, client: str, logo: Optional[Path], classification: str) -> ReportOptions:
-    """Checked before any work starts, so a bad logo fails in one line, not after an hour of capture."""
+def _presentation_given(lang: Optional[str], client: Optional[str], logo: Optional[Path],
+                        classification: Optional[str]) -> dict[str, str]:
+    """The presentation settings the command line gives (the others come from defaults or the stored scan);
+    checked before any work starts, so a bad logo fails in one line, not after an hour of capture."""
     from reports.branding import Branding, BrandingError
 
     try:
-        return ReportOptions(lang, Branding.from_options(client, logo, classification))
+        branding = Branding.from_options(client, logo, classification)
     except BrandingError as exc:
         raise Failure(f"--logo {exc}") from None
+    given = {"language": lang, "client": branding.client if client is not None else None,
+             "classification": branding.classification if classification is not None else None,
+             "logo_data_uri": branding.logo_data_uri if logo is not None else None}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def _presentation(lang: Optional[str], client: Optional[str], logo: Optional[Path],
+                  classification: Optional[str]) -> ReportOptions:
+    return ReportOptions.from_settings(_presentation_given(lang, client, logo, classification))
 
 
 UNATTENDED_OPTIONS = [
@@ -250,14 +274,16 @@ class TimeBound(Duration):
               help="Assessment window with --db, e.g. 30d: findings of earlier scans in it that were not re-checked "
                    "stay in the grade (default: since the site's first scan).")
 @presentation_options
+@PSEUDONYMIZE_OPTION
 def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, local_nets, wait,
          notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity, since, until, incremental,
-         window, lang, client, logo, classification) -> None:
+         window, lang, client, logo, classification, pseudonymize) -> None:
     """Scan captures (pcap, pcapng, .gz), logs and directories."""
     presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     if incremental and db is None:
         raise click.UsageError("--incremental keeps its reading positions in the database: add --db FILE")
+    _require_db_for_pseudonyms(pseudonymize, db)
     if since is not None and until is not None and since >= until:
         raise click.UsageError("--since must be before --until")
     records = None
@@ -270,11 +296,17 @@ def scan(inputs, report_path, json_path, db, rules, site, operator, tz, fail_on,
                           wait_for_lock=wait, window=records, incremental=incremental,
                           local_nets=_local_nets(local_nets))
     outcome = _guarded(run_scan, request, json_path=json_path)
-    _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, window=window,
-                                    presentation=presentation))
+    outcome = _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, window=window,
+                                              presentation=presentation, pseudonymize=pseudonymize))
     _networks_line(outcome, quiet, presentation.language)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
+
+
+def _require_db_for_pseudonyms(pseudonymize: Optional[bool], db: Optional[Path]) -> None:
+    if pseudonymize and db is None:
+        raise click.UsageError("--pseudonymize keeps the site's pseudonym key and the mapping back to the real names "
+                               "in the database: add --db FILE")
 
 
 def _local_nets(values: tuple[str, ...]) -> list[str]:
@@ -365,12 +397,15 @@ def _refuse_failed(outcome: ScanOutcome, json_path: Optional[str]) -> None:
 @scan_options
 @unattended_options
 @presentation_options
+@PSEUDONYMIZE_OPTION
 def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb, write_keep, flush_every,
             report_path, json_path, db, rules, site, operator, tz, fail_on, quiet, local_nets, wait, notify_webhook,
-            notify_smtp, notify_to, notify_from, notify_min_severity, lang, client, logo, classification) -> None:
+            notify_smtp, notify_to, notify_from, notify_min_severity, lang, client, logo, classification,
+            pseudonymize) -> None:
     """Capture live traffic (passively: never sends) and scan it like a file."""
     from detector.session.live import CaptureRequest, run_capture
 
+    _require_db_for_pseudonyms(pseudonymize, db)
     presentation = _presentation(lang, client, logo, classification)
     notify_config = _notify_config(notify_webhook, notify_smtp, notify_to, notify_from, notify_min_severity)
     if bpf is not None and bpf_mode == "replace" and bpf.strip() == "":
@@ -385,7 +420,8 @@ def capture(interfaces, duration, count, bpf, bpf_mode, write_path, write_max_mb
                        json_path)
     for warning in outcome.warnings:
         _say(f"shadowit: {term_safe(warning)}", err=True)
-    _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db, presentation=presentation))
+    outcome = _deliver(outcome, OutputRequest(json_path=json_path, report_path=report_path, db=db,
+                                              presentation=presentation, pseudonymize=pseudonymize))
     _networks_line(outcome, quiet, presentation.language)
     _notify(outcome, notify_config, db, to_stderr=json_path == "-")
     _exit_for(outcome, fail_on)
@@ -447,15 +483,17 @@ def _guarded(runner, request, aborted: str = "scan aborted by a second interrupt
     return outcome
 
 
-def _deliver(outcome: ScanOutcome, request: OutputRequest) -> None:
-    """The run's files, then the terminal summary, all from one site state."""
+def _deliver(outcome: ScanOutcome, request: OutputRequest) -> ScanOutcome:
+    """The run's files, then the terminal summary, all from one site state; returns the run as they show it
+    (pseudonymised when asked), for the notification."""
     try:
-        state = run_state(outcome, request)
+        outcome, state = prepare_run(outcome, request)
         write_outputs(outcome, request, sys.stdout, state)
     except OutputError as exc:
         raise Failure(f"{exc}{_stored_as(outcome, request.db)}") from None
     with use_language(request.presentation.language):
         _summary(outcome, request, state)
+    return outcome
 
 
 def _stored_as(outcome: ScanOutcome, db: Optional[Path]) -> str:
@@ -558,15 +596,17 @@ def _argv() -> str:
               help="Assessment window with --db, e.g. 30d: findings of earlier scans in it that were not re-checked "
                    "stay in the grade (default: since the site's first scan).")
 @presentation_options
-def report(dbs, out, scan_id, site, rules, tz, window, lang, client, logo, classification) -> None:
+@PSEUDONYMIZE_OPTION
+def report(dbs, out, scan_id, site, rules, tz, window, lang, client, logo, classification, pseudonymize) -> None:
     """Re-render the HTML report from stored scans (one site, or every site: the MSP view).
 
+    Client, logo, classification, language and pseudonyms are as stored with the scan unless given here.
     With --rules the stored findings are re-classified under those rules (no captures needed) and the
     result is stored as a new scan that records which scan it derives from.
     """
     request = ReportRequest(dbs=dbs, out=out, scan_id=scan_id, site=site, rules_files=_rules_paths(rules),
-                            zone=parse_tz(tz), window=window,
-                            presentation=_presentation(lang, client, logo, classification))
+                            zone=parse_tz(tz), window=window, pseudonymize=pseudonymize,
+                            presentation=_presentation_given(lang, client, logo, classification))
 
     def reclassified(result: ScanResult) -> None:
         click.echo(f"re-classified scan of site {term_safe(result.site) or '-'} under {', '.join(rules)}: "
@@ -610,8 +650,15 @@ def history(db, site, as_json) -> None:
         counts = ", ".join(f"{term_safe(k)} {v}" for k, v in s.counts.items() if v)
         grade = f"{s.grade} {s.score:3}/100" if s.grade is not None and s.score is not None else "no grade  "
         derived = f"  (re-classified #{s.derived_from})" if s.derived_from else ""
-        _say(f"#{s.id:<4} {term_safe(s.site or '-'):15} {term_safe(s.status):10} {grade}  {s.n_findings:4} finding(s)  "
-                   f"{counts}{derived}")
+        expired = s.state.exception_expired if s.state is not None else 0
+        lapsed = f"  {expired} exception(s) expired" if expired else ""
+        _say(f"#{s.id:<4} {_history_time(s.started)}  {term_safe(s.site or '-'):15} {term_safe(s.status):10} {grade}  "
+             f"{s.n_findings:4} finding(s)  {counts}{derived}{lapsed}")
+
+
+def _history_time(started: float) -> str:
+    """When a scan started, to the minute, in UTC (as the JSON says it)."""
+    return datetime.fromtimestamp(started, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @main.command()
@@ -619,12 +666,13 @@ def history(db, site, as_json) -> None:
 @click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--site", default=None)
 @click.option("--json", "as_json", is_flag=True)
-def diff(scans, db, site, as_json) -> None:
+@PSEUDONYMIZE_OPTION
+def diff(scans, db, site, as_json, pseudonymize) -> None:
     """New, resolved and persisting findings between two scans (default: the two latest)."""
     if len(scans) > 2:
         raise click.UsageError("give at most two scan ids")
     base, head = (list(scans) + [None, None])[:2]
-    data = _stored(diff_scans, DiffRequest(db=db, base=base, head=head, site=site)).as_dict()
+    data = _stored(diff_scans, DiffRequest(db=db, base=base, head=head, site=site, pseudonymize=pseudonymize)).as_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -645,12 +693,31 @@ def diff(scans, db, site, as_json) -> None:
               help="Block-list form: hosts (0.0.0.0 name), dnsmasq/Pi-hole (address=/name/0.0.0.0), domains.")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               callback=_in_existing_directory)
-def export(db, scan_id, fmt, style, out) -> None:
+@PSEUDONYMIZE_OPTION
+def export(db, scan_id, fmt, style, out, pseudonymize) -> None:
     """Export one scan: JSON (the --json contract), CSV, or a block list of its unsanctioned services."""
-    request = ExportRequest(db=db, scan_id=scan_id, fmt=fmt, style=style, out=out)
+    request = ExportRequest(db=db, scan_id=scan_id, fmt=fmt, style=style, out=out, pseudonymize=pseudonymize)
     # a terminal gets control bytes escaped (a CSV row's own line end only); a pipe or file gets the data as stored
     terminal = SafeLines(sys.stdout) if fmt == "csv" else SafeStream(sys.stdout)
     _stored(export_scan, request, terminal if sys.stdout.isatty() else sys.stdout)
+
+
+@main.command()
+@click.argument("pseudonyms", nargs=-1, required=True)
+@click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def reveal(pseudonyms, db) -> None:
+    """Show the real user name, host name or MAC address behind pseudonyms (user-..., host-..., mac-...).
+
+    Only the database holds the mapping: whoever has it can reveal, nobody else.
+    """
+    unknown = []
+    for name, found in _stored(reveal_pseudonyms, db, list(pseudonyms)):
+        if not found:
+            unknown.append(name)
+        for item in found:
+            _say(f"{name} = {item.real} ({item.kind}, site {item.site or '-'})")
+    if unknown:
+        raise Failure(f"{', '.join(term_safe(n) for n in unknown)}: no such pseudonym in {db}")
 
 
 def _stored(reader, *args):

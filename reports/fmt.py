@@ -223,6 +223,11 @@ def clock(ts: float) -> str:
     return moment.strftime("%H:%M") if moment else "?"
 
 
+def clock_seconds(ts: float) -> str:
+    moment = _moment(ts)
+    return moment.strftime("%H:%M:%S") if moment else "?"
+
+
 def hhmm(value: Any) -> str:
     """Minutes after midnight (or "HH:MM" text) as "HH:MM"."""
     minutes = number(value)

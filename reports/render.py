@@ -48,6 +48,7 @@ from detector.times import trusted_ts
 from reports import svg
 from reports.advice import Advice, advice_for
 from reports.branding import Branding
+from reports.cells import label_cells
 from reports.changes import ScanChanges, changes_of
 from reports.fmt import (
     clip,
@@ -115,7 +116,7 @@ class SiteReport:
     state: Optional[SiteState] = None  # the site's state as of this scan (None: this scan alone)
     history: list[tuple[float, dict[str, int]]] = field(default_factory=list)
     compliance: Mapping[str, Any] = field(default_factory=dict)
-    expired_allows: list[tuple[str, Any, str]] = field(default_factory=list)
+    expired_allows: list[tuple[Any, ...]] = field(default_factory=list)  # (rule, expires, reason, owner, location)
     operator: str = ""
     generated: Optional[float] = None
     zone: Optional[tzinfo] = None  # the scan's --tz: times are shown in the site's local time
@@ -171,6 +172,8 @@ class FindingDetail:
     evidence: list[tuple[str, str, str]]
     evidence_more: int
     allow: str
+    allow_expired: bool = False  # ``allow`` is an exception that has expired: the finding counts again
+    evidence_omitted: int = 0  # occurrences beyond the evidence kept per finding (settings max_evidence)
 
 
 @dataclass
@@ -309,7 +312,7 @@ class SiteView:
     changes_view: dict[str, list[tuple[str, str, str]]]
     severity_chart: Markup
     history_chart: Optional[Markup]
-    expired_allows: list[tuple[str, str, str]]
+    expired_allows: list[tuple[str, str, str, str, str]]
     appendix: list[RuleGroup]
     inputs: list[dict[str, Any]]
     meta: list[tuple[str, str]]
@@ -340,10 +343,10 @@ def _render(scans: list[SiteReport], options: ReportOptions) -> str:
     sites = [build_site_view(index, scan, generated, options) for index, scan in enumerate(scans, start=1)]
     script = _asset("report.js")
     branding = options.branding
-    return _environment(options.language).get_template("report.html").render(
+    return label_cells(_environment(options.language).get_template("report.html").render(
         sites=sites,
         consolidated=len(sites) > 1,
-        generated=when(generated),
+        generated=_generated_text(scans, generated),
         tool_version=__version__,
         language=options.language,
         client=clip(branding.client, 120),
@@ -359,7 +362,15 @@ def _render(scans: list[SiteReport], options: ReportOptions) -> str:
         css=Markup(_asset("report.css")),
         script=Markup(script),
         script_hash=_csp_hash(script),
-    )
+    ))
+
+
+def _generated_text(scans: list[SiteReport], generated: float) -> str:
+    """When the report was made, in the zone the sites' pages use (UTC when the sites use different zones), so the
+    first page speaks one clock."""
+    zones = {scan.zone for scan in scans}
+    with display_zone(zones.pop() if len(zones) == 1 else None):
+        return when(generated)
 
 
 def css_string(text: str) -> str:
@@ -387,7 +398,8 @@ def _site_view(index: int, report: SiteReport, generated: float, zone: str, opti
     findings = sorted(state.current[:MAX_FINDINGS], key=_rank_key)
     risk = summarize(findings)
     anchor = f"s{index}"
-    rows = [_finding_row(anchor, number_, f, f.id in stale) for number_, f in enumerate(findings, start=1)]
+    numbers = _display_numbers(findings)
+    rows = [_finding_row(anchor, numbers[position], f, f.id in stale) for position, f in enumerate(findings)]
     counts = Counter(_severity(f) for f in findings)
     trend, trend_class = _trend(risk, state.risk_before)
     changes = changes_of(state)
@@ -482,6 +494,16 @@ def _advice(finding: Finding) -> Advice:
     return advice_for(finding.rule or "", presentation_of(finding).advice)
 
 
+def _display_numbers(findings: list[Finding]) -> list[int]:
+    """F-numbers in the order the report shows the findings: category by category, then by rank within one."""
+    order = list(CATEGORY_LABELS)
+    shown = sorted(range(len(findings)), key=lambda i: (order.index(_category_key(findings[i])), i))
+    numbers = [0] * len(findings)
+    for number_, position in enumerate(shown, start=1):
+        numbers[position] = number_
+    return numbers
+
+
 def _finding_row(site_anchor: str, position: int, finding: Finding, stale: bool = False) -> FindingRow:
     advice = _advice(finding)
     hosts = _acting_hosts(finding)
@@ -499,7 +521,9 @@ def _finding_row(site_anchor: str, position: int, finding: Finding, stale: bool 
         seen=first if first == last else f"{first} \u2013 {last}",
         count=int(finding.count or 0),
         risk=decimal(finding.risk, 1),
-        advice=" ".join(part for part in (advice.what_to_do, presentation_of(finding).advice_target(finding)) if part),
+        advice=_("Allowed by the site's policy (rule {rule}): nothing to block; review the exception before it "
+                 "expires.").format(rule=clip(finding.rule, 80)) if finding.sanctioned else
+        " ".join(part for part in (advice.what_to_do, presentation_of(finding).advice_target(finding)) if part),
         stale=stale,
     )
 
@@ -649,7 +673,8 @@ def _service_row(name: str, members: list[tuple[Finding, ServiceShare, FindingRo
         category=clip(category, 40) or "-",
         sanctioned=status,
         sanctioned_class=css,
-        service_risk=severity_label(service_risk) if service_risk in SEVERITY_LABELS else "-",
+        service_risk=severity_label(service_risk) if service_risk in SEVERITY_LABELS and not all(
+            f.sanctioned for f in findings) else "-",  # a service the site sanctions is no risk to act on
         points=decimal(sum(f.risk for f in findings), 1),
         devices=len(devices),
         device_list=joined(devices, max_items=3, limit=40) or "-",
@@ -832,11 +857,12 @@ def _appendix(findings: list[Finding], rows: list[FindingRow],
               exceptions: Mapping[str, tuple[str, str, str]]) -> list[RuleGroup]:
     """Finding detail grouped by rule: the rule's remediation once, then one compact entry per finding."""
     groups: dict[str, RuleGroup] = {}
-    for finding, row in zip(findings, rows):
+    shown = sorted(zip(findings, rows), key=lambda pair: int(pair[1].ref[1:]))
+    for finding, row in shown:
         group = groups.get(row.rule)
-        if group is None:
-            group = groups[row.rule] = RuleGroup(row.rule, row.label, row.severity,
-                                                 clip(rule_text(finding.remediation), 600), [])
+        if group is None:  # a sanctioned finding's rule is its allow rule: it gives no advice to block
+            advice = "" if finding.sanctioned else clip(rule_text(finding.remediation), 600)
+            group = groups[row.rule] = RuleGroup(row.rule, row.label, row.severity, advice, [])
         group.details.append(_detail(finding, row, exceptions))
     for group in groups.values():
         _hoist_common(group)
@@ -867,11 +893,19 @@ def _detail(finding: Finding, row: FindingRow, exceptions: Mapping[str, tuple[st
         first_seen=when(finding.first_seen),
         last_seen=when(finding.last_seen),
         attributes=[(_(label), clip(_value(value), MAX_FACT_CHARS))
-                    for label, value in presentation_of(finding).facts(finding)][:MAX_FACTS],
+                    for label, value in presentation_of(finding).facts(finding)
+                    if not (finding.sanctioned and label in _risk_labels(finding))][:MAX_FACTS],
         evidence=evidence[:MAX_EVIDENCE_GROUPS],
         evidence_more=max(0, len(evidence) - MAX_EVIDENCE_GROUPS),
         allow=_allow_text(finding, exceptions),
+        allow_expired=not finding.sanctioned and bool((finding.exception or {}).get("expired")),
+        evidence_omitted=max(0, int(finding.count or 0) - len(finding.evidence)),
     )
+
+
+def _risk_labels(finding: Finding) -> set[str]:
+    """The labels of a kind's catalog-risk attribute: a service the site sanctioned is no risk to act on."""
+    return {spec.label for spec in type(finding.attributes).specs() if spec.name == "risk"}
 
 
 OUR_WORDS = (N_("yes"), N_("no"), N_("unknown"))
@@ -883,17 +917,25 @@ def _value(value: str) -> str:
 
 
 def _allow_text(finding: Finding, exceptions: Mapping[str, tuple[str, str, str]]) -> str:
-    """The exception behind a sanctioned finding: allow rule, reason, owner and expiry."""
-    if not finding.sanctioned:
+    """The exception behind a sanctioned finding, or the expired one that no longer covers it: allow rule,
+    reason, owner, expiry and where the rule is written."""
+    stored = getattr(finding, "exception", None) or {}
+    if not finding.sanctioned and not stored.get("expired"):
         return ""
-    stored = getattr(finding, "exception", None)
     if stored:  # recorded on the finding when it was classified
-        reason, owner, expires = (str(stored.get(key) or "") for key in ("reason", "owner", "expires"))
+        rule, reason, owner, expires, location = (str(stored.get(key) or "") for key in
+                                                  ("rule", "reason", "owner", "expires", "location"))
     else:
+        rule, location = finding.rule, ""
         reason, owner, expires = exceptions.get(finding.rule, ("", "", ""))
-    parts = [clip(finding.rule, 80), clip(reason, 200), clip(owner, 80)]
+    parts = [clip(rule or finding.rule, 80), clip(reason, 200)]
+    if owner:
+        parts.append(_("owner: {owner}").format(owner=clip(owner, 80)))
     if expires:
-        parts.append(_("until {date}").format(date=day_text(expires)))
+        template = _("expired on {date}") if stored.get("expired") else _("until {date}")
+        parts.append(template.format(date=day_text(expires)))
+    if location:
+        parts.append(_("rule at {location}").format(location=clip(location, 120)))
     return " \u00b7 ".join(p for p in parts if p)
 
 
@@ -964,12 +1006,13 @@ def _trend(risk: SiteRisk, before: Optional[SiteRisk]) -> tuple[str, str]:
 # ---------------------------------------------------------------- annex, cover
 
 
-def _expired(entry: Any) -> tuple[str, str, str]:
-    values = list(entry)[:3] if isinstance(entry, (list, tuple)) else [entry]
-    values += [""] * (3 - len(values))
+def _expired(entry: Any) -> tuple[str, str, str, str, str]:
+    """(rule, expired, reason, owner, where the rule is written) of an expired allow rule."""
+    values = list(entry)[:5] if isinstance(entry, (list, tuple)) else [entry]
+    values += [""] * (5 - len(values))
     expires = values[1]
     expires_text = when(expires) if number(expires) is not None else clip(expires, 40) or "-"
-    return clip(values[0], 80), expires_text, clip(values[2], 300)
+    return clip(values[0], 80), expires_text, clip(values[2], 300), clip(values[3], 80), clip(values[4], 160)
 
 
 def _common_root(inputs: list[InputRecord]) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Optional
 from markupsafe import Markup, escape
 
 from detector.findings.finding import SEVERITIES
-from reports.fmt import clip, day_of, hhmm, number
+from reports.fmt import clip, clock, clock_seconds, day_of, hhmm, number
 from reports.i18n import _, ngettext
 
 SEVERITY_COLOURS = {
@@ -78,7 +78,10 @@ def history_chart(points: list[tuple[float, dict[str, int]]]) -> Optional[Markup
         _text(left - 6, top + plot_height, "0", "end"),
     ]
     label_every = max(1, len(cleaned) // 8)
-    for index, (ts, counts) in enumerate(cleaned):
+    days = [day_of(float(ts)) for ts, _counts in cleaned]
+    shared_day = {day for day in days if days.count(day) > 1}  # two scans that day: the time tells them apart
+    times = _distinct_times([float(ts) for ts, _counts in cleaned])
+    for index, (_ts, counts) in enumerate(cleaned):
         x = left + index * slot + 6
         y = top + plot_height
         for severity in SEVERITIES:
@@ -89,14 +92,21 @@ def history_chart(points: list[tuple[float, dict[str, int]]]) -> Optional[Markup
             y -= bar
             body.append(
                 f'<rect x="{x}" y="{y:.1f}" width="{slot - 12}" height="{bar:.1f}" '
-                f'fill="{SEVERITY_COLOURS[severity]}"><title>{escape(day_of(float(ts)))} '
+                f'fill="{SEVERITY_COLOURS[severity]}"><title>{escape(days[index])} {escape(times[index])} '
                 f"{escape(_(severity))}: {value}</title></rect>"
             )
         body.append(_text(x + (slot - 12) / 2, y - 3, str(totals[index]), "middle", "small"))
-        if index % label_every == 0 or index == len(cleaned) - 1:
-            label = day_of(float(ts))[5:]
-            body.append(_text(x + (slot - 12) / 2, top + plot_height + 16, label, "middle", "small"))
+        if index % label_every == 0 or index == len(cleaned) - 1 or days[index] in shared_day:
+            body.append(_text(x + (slot - 12) / 2, top + plot_height + 16, days[index][5:], "middle", "small"))
+            if days[index] in shared_day:
+                body.append(_text(x + (slot - 12) / 2, top + plot_height + 28, times[index], "middle", "small"))
     return _svg(width, height, _("Findings per scan, by severity"), body)
+
+
+def _distinct_times(stamps: list[float]) -> list[str]:
+    """Each scan's time of day, to the minute, or to the second where two scans share a minute."""
+    minutes = [f"{day_of(ts)} {clock(ts)}" for ts in stamps]
+    return [clock(ts) if minutes.count(minute) == 1 else clock_seconds(ts) for ts, minute in zip(stamps, minutes)]
 
 
 def heatmap(data: Any) -> Optional[Markup]:

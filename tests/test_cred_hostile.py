@@ -113,3 +113,11 @@ def test_sip_random_and_truncated_datagrams():
                 data[rng.randrange(len(data))] = rng.getrandbits(8)
         SipDecoder().decode(Datagram(1.0, "x", "10.0.0.1", "10.0.0.2", 5060, 5060, bytes(data)), emitted.append)
     assert all(obs.kind == "hash" for obs in emitted)
+
+
+def test_bytes_that_are_not_utf8_stay_readable_as_escaped_hex():
+    """A Latin-1 or binary value from the wire keeps its bytes visible (\\xfc), never a replacement character."""
+    from detector.protocols.text import text
+
+    assert text(b"USER m\xfcller\x00") == "USER m\\xfcller" and "\ufffd" not in text(b"\xff\xfe\x9f")
+    assert text("Müller".encode()) == "Müller"

@@ -161,7 +161,15 @@ def test_blocklist_cli_drops_a_service_an_allow_rule_sanctions(office_db, tmp_pa
     assert run("scan", capture, "--db", db, "--rules", rules, "-q").exit_code == 0
     domains = run("export", "--db", db, "--format", "blocklist", "--style", "domains").output
     assert "\nwetransfer.com\n" in domains and "\ndropbox.com\n" not in domains
-    assert "# not blocked: Dropbox: sanctioned" in domains
+    assert "# not blocked: Dropbox: sanctioned by the site's policy (rule site-allow-dropbox)" in domains
+
+
+def test_blocklist_says_whether_a_rule_sanctions_all_or_part_of_a_service():
+    whole, part, rest = _service_finding("Dropbox", True), _service_finding("Box", True), _service_finding("Box")
+    whole.rule, part.rule = "allow-dropbox", "allow-box-tenant"
+    block = blocklist(ScanResult(T0, T0, "t", "r", [], [whole, part, rest], scan_id=1), load_catalog())
+    assert block.skipped["Dropbox"] == "sanctioned by the site's policy (rule allow-dropbox)"
+    assert block.skipped["Box"].startswith("sanctioned for part of its use (rule allow-box-tenant;")
 
 
 def test_report_shows_the_accepted_risk_of_a_sanctioned_finding(tmp_path):

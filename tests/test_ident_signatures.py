@@ -274,3 +274,11 @@ def test_bittorrent_handshake_on_443_reaches_the_handshake_decoder(tmp_path):
     handshake = HANDSHAKE + bytes(8) + b"\x22" * 20 + b"-qB4500-" + b"y" * 12
     packets = tcp_session(CLIENT, "198.51.100.84", 48990, 443, [(True, handshake), (False, handshake)], T0)
     assert services(save(tmp_path, packets))["BitTorrent"].attributes.methods == ["bittorrent"]
+
+
+def test_binary_stun_username_is_escaped_hex_not_mojibake():
+    """A USERNAME of binary bytes (ICE credentials, a fuzzer) is shown as \\xNN, never as replacement characters."""
+    from detector.protocols.stun import describe
+
+    shown = describe({0x0006: b"\x9f\xa0\x01ab:\xc3\xa9"})
+    assert shown == "USERNAME='\\x9f\\xa0\\x01ab:\u00e9'" and "\ufffd" not in shown

@@ -565,9 +565,9 @@ def test_history_holding_the_current_scan_is_not_doubled():
     scan = make_scan(findings)
     history = [(scan.started - DAY, {"high": 2}), (scan.started, {"high": 7})]
     stored = render_report([site_report(findings, result=scan, history=history)])
-    assert stored.count("high: 7</title>") == 1 and "2024-03-02 high: 1</title>" not in stored
+    assert stored.count("high: 7</title>") == 1 and "2024-03-02 08:00 high: 1</title>" not in stored
     fresh = render_report([site_report(findings, result=scan, history=[(scan.started - DAY, {"high": 7})])])
-    assert "high: 7</title>" in fresh and "2024-03-02 high: 1</title>" in fresh
+    assert "high: 7</title>" in fresh and "2024-03-02 08:00 high: 1</title>" in fresh
 
 
 def test_framework_name_is_preferred_for_grouping():

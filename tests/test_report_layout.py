@@ -15,9 +15,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
+from detector.findings.finding import Evidence
 from reports.branding import Branding
 from reports.render import ReportOptions, render_report
 from tests.test_report_browser import CHROMIUM, hostile_report, png_has_content, run_chromium
@@ -35,7 +37,16 @@ PROBE = """(function () {
     var box = all[i].getBoundingClientRect();
     if (box.right > width + 1 && box.width > 0) { wide.push(all[i].tagName + "." + all[i].className); }
   }
-  var probe = document.documentElement.scrollWidth + "/" + width + "/" + wide.join(",");
+  var cells = document.body.querySelectorAll("table td"), bare = 0, named = [];
+  for (var j = 0; j < cells.length; j++) {
+    var td = cells[j], table = td.closest("table"), folded = getComputedStyle(td).display === "block";
+    var shown = getComputedStyle(td, "::before").content;
+    var labelled = td.getAttribute("data-label") && (!folded || table.classList.contains("meta") ||
+                   (shown && shown !== "none" && shown !== "normal"));
+    if (!labelled) { bare++; if (named.length < 5) { named.push(table.className + ">" + td.className); } }
+  }
+  var probe = document.documentElement.scrollWidth + "/" + width + "/" + wide.join(",") + "/" + cells.length +
+              ":" + bare + ":" + named.join(",");
   document.body.setAttribute("data-probe", probe);
   if (window.parent !== window) { window.parent.postMessage(probe, "*"); }
 }());"""
@@ -54,16 +65,25 @@ def with_probe(html: str) -> str:
     return html.replace("</body>", f"<script>{PROBE}</script></body>", 1)
 
 
-def layout(report: Path, width: int, profile: Path) -> tuple[int, int, str]:
+class CellLabels(NamedTuple):
+    """Table cells on the page, those without a label a reader sees (a folded card line shows its column)."""
+
+    cells: int
+    unlabelled: int
+    examples: str
+
+
+def layout(report: Path, width: int, profile: Path) -> tuple[int, int, str, CellLabels]:
     probed = report.with_name(f"probe-{width}.html")
     probed.write_text(with_probe(report.read_text(encoding="utf-8")), encoding="utf-8")
     frame = report.with_name(f"frame-{width}.html")
     frame.write_text(FRAME.format(src=probed.name, width=width), encoding="utf-8")
     completed = run_chromium(profile, f"--window-size={max(width, 800)},1000", "--hide-scrollbars",
                              "--virtual-time-budget=5000", "--dump-dom", frame.as_uri())
-    match = re.search(r'data-probe="(\d+)/(\d+)/([^"]*)"', completed.stdout)
+    match = re.search(r'data-probe="(\d+)/(\d+)/([^/"]*)/(\d+):(\d+):([^"]*)"', completed.stdout)
     assert match, "the layout probe did not run"
-    return int(match.group(1)), int(match.group(2)), match.group(3)
+    cells = CellLabels(int(match.group(4)), int(match.group(5)), match.group(6))
+    return int(match.group(1)), int(match.group(2)), match.group(3), cells
 
 
 def print_pdf(report: Path, pdf: Path, profile: Path) -> None:
@@ -111,9 +131,36 @@ def branded_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("width", [390, 1400])
 def test_nothing_runs_off_the_screen(branded_report: Path, tmp_path: Path, width: int):
-    scroll, inner, wide = layout(branded_report, width, tmp_path / "profile")
+    scroll, inner, wide, _cells = layout(branded_report, width, tmp_path / "profile")
     assert inner == width
     assert scroll <= inner, f"page is {scroll} px wide at {width} px; too wide: {wide}"
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every section the report has: each category, a previous scan, trend, expired rules, long evidence times."""
+    import copy
+
+    from test_report import DAY, T0, every_category, make_scan, site_report
+
+    findings = every_category()
+    findings[0].evidence = [Evidence(f"2024-03-01T10:{minute:02d}:00Z", f"capture-{minute}.pcap:frame {minute}",
+                                     "SNI wetransfer.com") for minute in range(12)]
+    previous = make_scan(copy.deepcopy(findings[:2]), started=T0)
+    report = site_report(findings, previous=previous,
+                         history=[(T0 - DAY, {"high": 2}), (T0 - DAY + 3600, {"low": 1})])
+    path = tmp_path_factory.mktemp("full") / "report.html"
+    render_report([report], path, ReportOptions("en", Branding("Muster GmbH", "", "Confidential")))
+    return path
+
+
+def test_every_table_cell_has_its_label_at_phone_width(full_report: Path, tmp_path: Path):
+    """At 390 px tables fold into cards: every line of every card says which column it is, and nothing
+    (evidence times included) makes the page scroll sideways."""
+    scroll, inner, wide, cells = layout(full_report, 390, tmp_path / "profile")
+    assert cells.cells > 100
+    assert cells.unlabelled == 0, f"{cells.unlabelled} of {cells.cells} cells unlabelled, e.g. {cells.examples}"
+    assert scroll <= inner, f"page is {scroll} px wide at 390 px; too wide: {wide}"
 
 
 def test_printed_report_opens_with_the_cover(branded_report: Path, tmp_path: Path):
@@ -143,5 +190,5 @@ def test_whole_corpus_audit_prints_to_at_most_25_pages(corpus: Path, tmp_path: P
     assert pages <= MAX_PAGES
     assert png_has_content(png)
     for width in (390, 1400):
-        scroll, inner, wide = layout(report, width, tmp_path / f"profile-{width}")
+        scroll, inner, wide, _cells = layout(report, width, tmp_path / f"profile-{width}")
         assert scroll <= inner, f"corpus report is {scroll} px wide at {width} px; too wide: {wide}"

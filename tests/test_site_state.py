@@ -14,7 +14,7 @@ from zeek_writer import write, zeek_tsv
 from detector.cli import main
 from detector.outputs.export import findings_document
 from detector.outputs.report import site_report
-from detector.outputs.run import OutputRequest, run_state
+from detector.outputs.run import OutputRequest, prepare_run
 from detector.policy import load_ruleset
 from detector.samples import tcp_session, write_pcap
 from detector.session.scan import ScanRequest, run_scan
@@ -67,7 +67,8 @@ def test_truncated_rescan_keeps_the_grade_and_lists_the_rest_as_not_rechecked(tm
     assert f"{stale} not re-checked: their inputs were not read again" in html
     history = CliRunner().invoke(main, ["history", "--db", str(db), "--json"])
     rows = json.loads(history.output)
-    assert rows[0]["state"] == {"score": state.risk.score, "grade": state.risk.grade, "not_rechecked": stale}
+    assert rows[0]["state"] == {"score": state.risk.score, "grade": state.risk.grade, "not_rechecked": stale,
+                                 "exception_expired": 0}
 
 
 def test_rescanning_the_same_capture_resolves_what_is_gone(tmp_path):
@@ -125,7 +126,7 @@ def test_an_area_without_input_says_not_assessed(tmp_path):
     db = tmp_path / "site.db"
     outcome = scan([log], db)
     request = OutputRequest(db=db)
-    state = run_state(outcome, request)
+    outcome, state = prepare_run(outcome, request)
     assert state.areas == {"file-sharing": True, "plaintext-credentials": True, "wifi-drops": False,
                            "wifi-attack": False}
     document = findings_document(outcome.result, state)
@@ -133,7 +134,7 @@ def test_an_area_without_input_says_not_assessed(tmp_path):
     assert document["findings"][0]["state"] == "new"
     html = render_report([site_report(outcome.result, load_ruleset([]), None, state=state)])
     table = html.split('<table class="subscores">', 1)[1].split("</table>", 1)[0]
-    wifi = next(row for row in table.split("<tr>") if "<td>Wi-Fi</td>" in row)
+    wifi = next(row for row in table.split("<tr>") if ">Wi-Fi</td>" in row)
     assert "not assessed" in wifi and "badge" not in wifi
     result = CliRunner().invoke(main, ["scan", "--db", str(db), "--site", "acme", "--rules", "/dev/null", "-q",
                                        str(log)])
@@ -199,7 +200,7 @@ def test_history_reads_the_state_grade_stored_with_each_scan(tmp_path, monkeypat
     with Store(db) as store:
         rows = {row.id: row.state for row in store.history()}
     for scan_id, state in expected.items():
-        assert rows[scan_id] == (state.risk.score, state.risk.grade, len(state.not_rechecked))
+        assert rows[scan_id] == (state.risk.score, state.risk.grade, len(state.not_rechecked), 0)
     assert rows[2].not_rechecked == len(first.result.findings) - len(second.result.findings) > 0
     monkeypatch.undo()
     with Store(db) as store:  # a database written before the grade was stored: computed as before

@@ -359,3 +359,17 @@ def test_an_expired_exception_shows_in_diff(tmp_path, office):
     [expired] = diff["exception_expired"]
     assert expired["attributes"]["service"] == "Dropbox" and expired["exception"]["expired"] is True
     assert "exception expired: 1" in run("diff", "--db", db).output
+
+
+def test_an_exception_written_and_expired_between_two_scans_counts_as_expired(tmp_path, office):
+    """Scan 1 had no allow rule; scan 2's rules carry one that has already run out: diff 1 2 says so."""
+    db = tmp_path / "a.db"
+    assert run("scan", office, "--db", db, "-q").exit_code == 0
+    policy = tmp_path / "site.yaml"
+    policy.write_text(ALLOW_DROPBOX.replace("2099-12-31", "2020-01-31"))
+    assert run("scan", office, "--db", db, "--rules", policy, "-q").exit_code == 0
+    diff = json.loads(run("diff", "--db", db, "1", "2", "--json").output)
+    assert [f["attributes"]["service"] for f in diff["exception_expired"]] == ["Dropbox"]
+    assert "exception expired: 1" in run("diff", "--db", db, "1", "2").output
+    assert run("scan", office, "--db", db, "--rules", policy, "-q").exit_code == 0  # still expired: no change
+    assert "exception expired: 0" in run("diff", "--db", db, "2", "3").output

@@ -536,7 +536,7 @@ class FileSharingDetector(Detector):
         )
         return Finding(
             id=finding_id(FileMovedAttributes.detector, *key),
-            title=f"File {info.filename!s:.80} sent by {info.protocol} instead of a sanctioned share",
+            title=moved_title(info.filename, info.protocol, info.direction, info.server),
             first_seen=tally.first,
             last_seen=tally.last,
             count=tally.count,
@@ -546,6 +546,18 @@ class FileSharingDetector(Detector):
             severity="high" if info.protocol == "mail-log" else "medium",
             inputs=sorted(tally.inputs),
         )
+
+
+def moved_title(filename: str, protocol: str, direction: str, server: str) -> str:
+    """What happened to the file, in words: downloaded from or uploaded to a server, or mailed."""
+    channel = CHANNEL_SERVICES.get(protocol, protocol)
+    name = f"{filename!s:.80}"
+    if protocol in ("smtp-attachment", "mail-log"):
+        return f"File {name} sent as a mail attachment instead of a sanctioned share"
+    where = f" {server}" if server else " a server"
+    if direction == "down":
+        return f"File {name} downloaded from{where} by {channel} instead of a sanctioned share"
+    return f"File {name} uploaded to{where} by {channel} instead of a sanctioned share"
 
 
 def _human(size: int) -> str:

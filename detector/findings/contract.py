@@ -30,12 +30,13 @@ them. `shadowit export --format json` writes the same document for a stored scan
           "inputs": [{"path", "sha256", "bytes", "kind", "records", "warnings": [str], "skipped",
                       "first_seen", "last_seen"}],
           "networks": {"source": "declared" | "inferred", "networks": [str],
-                       "observed": [{"network": CIDR, "devices": int}]} | null},
+                       "observed": [{"network": CIDR, "devices": int}]} | null,
+          "pseudonymized": bool},
  "findings": [{"id": stable hex (same finding in a later scan, or on another machine = same id),
    "rule": str, "category": "file-sharing" | "plaintext-credentials" | "wifi-drops" | "wifi-attack",
    "severity": "info"|"low"|"medium"|"high"|"critical", "sanctioned": bool,
    "title": str, "first_seen": ISO-8601, "last_seen": ISO-8601, "count": int,
-   "hosts": [str], "attributes": {...}, "evidence": [{"time", "source", "detail"}],
+   "hosts": [str], "attributes": {...}, "evidence": [{"time", "source", "detail"}], "evidence_omitted": int,
    "compliance": [str], "remediation": str, "detector": str, "risk": float,
    "exception": {"rule", "reason", "owner", "expires", "expired", "location"} | null,
    "inputs": [str], "state": str (scan or capture with --db)}],
@@ -82,6 +83,15 @@ them. `shadowit export --format json` writes the same document for a stored scan
   state and its grade) and `resolved` (its input was read again and the finding was gone) in `site_state`.
   `site_state.risk` grades the findings of the scan plus those not re-checked, recency measured from the
   window's end; an area no input of the window could show is `not assessed`.
+- `evidence_omitted`: occurrences (`count`) without an evidence line: a finding keeps at most `max_evidence`
+  (20, a rules file's `settings:` may change it) lines, so an input in `inputs` may have no line in `evidence`.
+- `pseudonymized` (`--pseudonymize`, or the rules' `site: pseudonymize: true`, or a site scanned so before):
+  every user name (the part before `@` or after `\\`), host name and MAC address in `title`, `hosts`,
+  `attributes`, `evidence`, `host_names` and `devices` is replaced by the site's pseudonym for it:
+  `user-` / `host-` / `mac-` and 10 hex digits of an HMAC-SHA-256 under a random key kept per site in the
+  database, so one person has one pseudonym in every scan, export and report of the site and a different one
+  in another site. Domains (`@CORP`, mail domains), addresses, vendors and secrets' masks are kept. The
+  mapping back is stored only in the database: `shadowit reveal --db DB PSEUDONYM` prints the real name.
 - Secrets appear only as a mask (first character and length) and a keyed fingerprint.
 """
 

@@ -61,6 +61,11 @@ class Finding(Generic[A]):
     host_names: dict[str, str] = field(default_factory=dict)  # address -> "LAPTOP-ANNA (anna@CORP)" when known
 
     @property
+    def evidence_omitted(self) -> int:
+        """Occurrences counted without an evidence line: a finding keeps a bounded sample (max_evidence)."""
+        return max(0, int(self.count or 0) - len(self.evidence))
+
+    @property
     def detector(self) -> str:
         return self.attributes.detector
 
@@ -82,6 +87,7 @@ class Finding(Generic[A]):
             "hosts": list(self.hosts),
             "attributes": self.attributes.as_dict(),
             "evidence": [e.as_dict() for e in self.evidence],
+            "evidence_omitted": self.evidence_omitted,
             "compliance": list(self.compliance),
             "remediation": self.remediation,
             "detector": self.detector,

@@ -63,6 +63,7 @@ class ScanResult:
     risk: Any = None  # detector.policy.risk.SiteRisk, computed once when the scan ends
     devices: list[dict[str, Any]] = field(default_factory=list)  # who is behind the findings' addresses
     networks: Optional[dict[str, Any]] = None  # the site's networks: {"source": declared|inferred, "networks"}
+    pseudonymized: bool = False  # user names, host names and MACs replaced by the site's pseudonyms (--pseudonymize)
 
     def as_dict(self) -> dict[str, Any]:
         risk = self.risk.as_dict() if self.risk is not None and self.status != "failed" else None
@@ -81,6 +82,7 @@ class ScanResult:
                 "status": self.status or ("complete" if self.complete else "incomplete"),
                 "risk": risk,
                 "networks": dict(self.networks) if self.networks is not None else None,
+                "pseudonymized": self.pseudonymized,
             },
             "findings": [f.as_dict() for f in self.findings],
             "devices": [dict(d) for d in self.devices],

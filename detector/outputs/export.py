@@ -29,8 +29,9 @@ BLOCKLIST_STYLES = ("hosts", "dnsmasq", "domains")
 BASE_COLUMNS = (
     "site", "scan_id", "id", "rule", "category", "detector", "severity", "sanctioned", "title",
     "first_seen", "last_seen", "count", "hosts", "compliance", "remediation",
-    "tags", "risk", "evidence_count", "inputs",
+    "tags", "risk", "evidence_count", "evidence_omitted", "inputs",
     "exception_rule", "exception_reason", "exception_owner", "exception_expires", "exception_expired",
+    "exception_location",
 )
 # A spreadsheet runs a field starting with one of these as a formula; titles and
 # hosts come from captured traffic, so an attacker chooses them. A field starts
@@ -93,12 +94,14 @@ def _csv_row(result: ScanResult, finding: Finding, attribute_columns: list[str])
         text("; ".join(finding.tags)),
         finding.risk,
         len(finding.evidence),
+        finding.evidence_omitted,
         text("; ".join(finding.inputs)),
         text(str(exception.get("rule") or "")),
         text(str(exception.get("reason") or "")),
         text(str(exception.get("owner") or "")),
         text(str(exception.get("expires") or "")),
         "yes" if exception.get("expired") else "no" if exception else "",
+        text(str(exception.get("location") or "")),
         *(text(flat.get(column, "")) for column in attribute_columns),
     ]
 
@@ -134,14 +137,19 @@ def blocklist(result: ScanResult, catalog: Any) -> BlockList:
     blocking its domains would block the sanctioned use too.
     """
     status: dict[str, set[bool]] = {}
+    allowed_by: dict[str, set[str]] = {}
     for finding in result.findings:
         if isinstance(finding.attributes, FileSharingAttributes) and finding.attributes.service:
             status.setdefault(finding.attributes.service, set()).add(bool(finding.sanctioned))
+            if finding.sanctioned:
+                allowed_by.setdefault(finding.attributes.service, set()).add(finding.rule)
     block = BlockList()
     for name in sorted(status, key=str.lower):
         service = catalog.named(name) if catalog is not None else None
         if True in status[name]:
-            block.skipped[name] = "sanctioned for part of its use"
+            rules = ", ".join(sorted(allowed_by[name]))
+            block.skipped[name] = (f"sanctioned by the site's policy (rule {rules})" if status[name] == {True} else
+                                   f"sanctioned for part of its use (rule {rules}; the rest of its use was not)")
         elif service is None:
             block.skipped[name] = "not in the service catalog"
         else:

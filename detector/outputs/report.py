@@ -33,7 +33,8 @@ class ReportRequest:
     rules_files: Optional[Sequence[Path]] = None  # re-classify under these rules first, stored as new scans
     zone: Optional[tzinfo] = None
     window: Optional[float] = None  # --window: seconds of assessment before each scan (None: since the first)
-    presentation: ReportOptions = field(default_factory=ReportOptions)
+    presentation: dict[str, str] = field(default_factory=dict)  # given on the command line: over the stored ones
+    pseudonymize: Optional[bool] = None  # None: each site as its stored scans were
 
 
 def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = None,
@@ -48,9 +49,14 @@ def site_report(result: ScanResult, ruleset: RuleSet, store: Optional[Store] = N
         state = state or store.site_state(result.scan_id, window=window)
         history = [(p.started, dict(p.counts)) for p in store.findings_over_time(result.site or None)
                    if p.scan_id <= result.scan_id]
-    expired = [(r.id, r.expires, r.reason) for r in ruleset.expired_allows]
+    expired = {r.id: (r.id, r.expires, r.reason, r.owner, r.location) for r in ruleset.expired_allows}
+    for finding in result.findings:  # the exceptions the scan recorded, whichever rules the report is made under
+        record = finding.exception or {}
+        if record.get("expired") and record.get("rule") not in expired:
+            expired[record["rule"]] = tuple(record.get(key) for key in ("rule", "expires", "reason", "owner",
+                                                                         "location"))
     return SiteReport(result=result, state=state, history=history, compliance=ruleset.compliance,
-                      expired_allows=expired, operator=result.operator, generated=time.time(),
+                      expired_allows=list(expired.values()), operator=result.operator, generated=time.time(),
                       zone=zone, exceptions=exceptions_of(ruleset.rules))
 
 
@@ -88,22 +94,29 @@ def write_stored_report(request: ReportRequest, reclassified: Callable[[ScanResu
     policy = Policy.load(request.rules_files) if request.rules_files else None
     ruleset = policy.ruleset if policy is not None else load_ruleset(None)
     site_reports = []
-    stores = [open_store(db) for db in request.dbs]
+    stores = [open_store(db, request.pseudonymize) for db in request.dbs]
     try:
         if policy is not None and any(store.read_only for store in stores):
             archive = next(store.path for store in stores if store.read_only)
             raise OutputError(f"{archive} is read-only: --rules stores the re-classified scans in it; "
                               "re-classify a writable copy")
+        stored_settings: dict[str, object] = {}
         for store in stores:
             for result in _chosen_scans(store, request):
+                if not stored_settings and result.scan_id is not None:
+                    stored_settings = store.report_settings(result.scan_id)
                 if policy is not None:
                     note = f"report --rules (re-classifies scan #{result.scan_id})"
-                    result = reclassify(store, result, policy, note)
+                    source = result.scan_id
+                    result = reclassify(store, store.load_scan(source, as_stored=True), policy, note)
+                    if source is not None and result.scan_id is not None:
+                        store.save_report_settings(result.scan_id, store.report_settings(source))
                     reclassified(result)
+                    result = store.pseudonymized(result)
                 site_reports.append(site_report(result, ruleset, store, request.zone, request.window))
         if not site_reports:
             raise OutputError("no complete scan found")
-        render(site_reports, request.out, request.presentation)
+        render(site_reports, request.out, ReportOptions.from_settings({**stored_settings, **request.presentation}))
         for store in (store for store in stores if not store.read_only):  # an archive keeps its record as it is
             store.mark_reported([r.result.scan_id for r in site_reports if r.result.scan_id is not None
                                  and _belongs(store, r.result.scan_id, r.result.started)])

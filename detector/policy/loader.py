@@ -39,7 +39,7 @@ COMPLIANCE_FILE = "compliance.yaml"
 # catalogs live beside the packs but are not packs
 CATALOG_FILES = ("services.yaml", COMPLIANCE_FILE, "suricata_signatures.yaml")
 RULES_FILE_KEYS = ("rules", "settings", "site", "version", "description")
-SITE_KEYS = ("networks",)
+SITE_KEYS = ("networks", "pseudonymize")
 MAX_SITE_NETWORKS = 1024
 CATALOG_KEYS = ("version", "description", "frameworks")
 FRAMEWORK_KEYS = ("name", "url", "controls")
@@ -102,6 +102,7 @@ class Loader:
         self.catalog_loaded = False
         self.settings_values: dict[str, Any] = {}
         self.site_networks: list[str] = []  # every rules file's site: networks:, in load order
+        self.site_pseudonymize = False  # any rules file's site: pseudonymize: true
         self.rules: dict[str, list[Rule]] = {LAYER_PACK: [], LAYER_SITE: []}
         self.ids: dict[str, dict[str, Mark]] = {LAYER_PACK: {}, LAYER_SITE: {}}
         self.file_order: dict[str, int] = {}
@@ -243,6 +244,11 @@ class Loader:
         for key in node:
             if key not in SITE_KEYS:
                 self.fail(node.key_mark(key), _unknown_key(key, SITE_KEYS, "site"))
+        if "pseudonymize" in node:
+            if isinstance(node["pseudonymize"], bool):
+                self.site_pseudonymize = self.site_pseudonymize or node["pseudonymize"]
+            else:
+                self.fail(node.value_mark("pseudonymize"), "site.pseudonymize must be true or false")
         if "networks" not in node:
             return
         networks = node["networks"]
@@ -427,7 +433,8 @@ class Loader:
         ordered = site_only + packs
         return RuleSet(
             rules=[rule for rule in ordered if rule.enabled],
-            settings=Settings().updated({**self.settings_values, "site_networks": tuple(self.site_networks)}),
+            settings=Settings().updated({**self.settings_values, "site_networks": tuple(self.site_networks),
+                                          "site_pseudonymize": self.site_pseudonymize}),
             sha256=self.hash.hexdigest(),
             files=list(self.files),
             digest=self.hash.copy(),

@@ -90,11 +90,13 @@ class Settings:
     udp_range_lookup: bool = True
     # the site's declared networks (the rules file's ``site: networks:``, not a ``settings:`` key); empty: inferred
     site_networks: tuple[str, ...] = ()
+    # the rules file's ``site: pseudonymize:``: user names, host names and MACs shown as the site's pseudonyms
+    site_pseudonymize: bool = False
 
     @classmethod
     def known_keys(cls) -> set[str]:
-        """The keys ``settings:`` may set."""
-        return {f.name for f in fields(cls)} - {"site_networks"}
+        """The keys ``settings:`` may set (the ``site:`` ones are set by the site section)."""
+        return {f.name for f in fields(cls)} - {"site_networks", "site_pseudonymize"}
 
     def updated(self, values: dict[str, Any]) -> Settings:
         """A copy with ``values`` applied; callers validate keys first."""

@@ -66,8 +66,10 @@ def parse_stun(data: bytes) -> Optional[tuple[int, dict[int, bytes]]]:
 
 
 def text(value: bytes) -> str:
-    """An attribute as printable text, bounded."""
-    return "".join(c if c.isprintable() else "?" for c in value[:MAX_TEXT].decode("utf-8", "replace"))
+    """An attribute as printable text, bounded: bytes that are not UTF-8 text (a binary USERNAME) as escaped hex
+    (``\\x9f``), never as replacement characters."""
+    decoded = value[:MAX_TEXT].decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else "".join(f"\\x{b:02x}" for b in c.encode("utf-8")) for c in decoded)
 
 
 def service_from_attributes(attributes: dict[int, bytes]) -> Optional[str]:
@@ -97,7 +99,7 @@ def describe(attributes: dict[int, bytes]) -> str:
     parts = []
     for kind, label in ((ATTR_SOFTWARE, "SOFTWARE"), (ATTR_REALM, "REALM"), (ATTR_USERNAME, "USERNAME")):
         if kind in attributes:
-            parts.append(f"{label}={text(attributes[kind])[:60]!r}")
+            parts.append(f"{label}='{text(attributes[kind])[:60]}'")
     vendor = sorted(k for k in attributes if k in WHATSAPP_ATTRS or k in MICROSOFT_ATTRS)
     if vendor:
         parts.append("attributes " + ",".join(f"{k:#06x}" for k in vendor))

@@ -23,5 +23,6 @@ class LineSplitter:
 
 
 def text(raw: bytes, limit: int = 512) -> str:
-    """Bytes from the wire as bounded, printable text."""
-    return raw[:limit].decode("utf-8", "replace").replace("\x00", "")
+    """Bytes from the wire as bounded text: bytes that are not UTF-8 kept as escaped hex (``\\xfc``), so a
+    binary or Latin-1 value stays readable and distinct instead of turning into replacement characters."""
+    return raw[:limit].decode("utf-8", "backslashreplace").replace("\x00", "")

@@ -181,7 +181,8 @@ def _v6_site_names(db: Database) -> None:
 def _v7_state_grade(db: Database) -> None:
     """The site state's grade as of each scan, computed once when the scan is stored (``history`` reads it)."""
     _run(db, ["ALTER TABLE scans ADD COLUMN state_score INTEGER", "ALTER TABLE scans ADD COLUMN state_grade TEXT",
-              "ALTER TABLE scans ADD COLUMN state_not_rechecked INTEGER"])
+              "ALTER TABLE scans ADD COLUMN state_not_rechecked INTEGER",
+              "ALTER TABLE scans ADD COLUMN state_exception_expired INTEGER"])
 
 
 def _v8_open_flows(db: Database) -> None:
@@ -211,9 +212,33 @@ def _v8_open_flows(db: Database) -> None:
     )
 
 
+def _v9_report_settings_and_pseudonyms(db: Database) -> None:
+    """How a scan's report looks (client, logo, marking, language, pseudonyms), each site's pseudonym key and
+    the pseudonyms issued under it (``shadowit reveal`` reads them; nothing else holds the mapping)."""
+    _run(
+        db,
+        [
+            "ALTER TABLE scans ADD COLUMN report_settings TEXT NOT NULL DEFAULT '{}'",
+            """CREATE TABLE site_keys (
+                site TEXT PRIMARY KEY,
+                key BLOB NOT NULL,
+                created REAL NOT NULL
+            )""",
+            """CREATE TABLE pseudonyms (
+                site TEXT NOT NULL,
+                pseudonym TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                real TEXT NOT NULL,
+                issued REAL NOT NULL,
+                PRIMARY KEY (site, pseudonym)
+            )""",
+            "CREATE INDEX pseudonyms_pseudonym ON pseudonyms (pseudonym)",
+        ],
+    )
+
 
 MIGRATIONS: list[Migration] = [_v1_tables, _v2_provenance, _v3_trust, _v4_log_positions, _v5_site_networks,
-                               _v6_site_names, _v7_state_grade, _v8_open_flows]
+                               _v6_site_names, _v7_state_grade, _v8_open_flows, _v9_report_settings_and_pseudonyms]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

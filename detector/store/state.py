@@ -188,7 +188,7 @@ def _classify(state: SiteState, carried: dict[str, Tracked], head: StoredScan) -
     ordered: list[Finding] = []
     for finding in head.result.findings:
         previous = carried.get(finding.id)
-        state.states[finding.id] = _head_state(finding, previous.finding if previous else None)
+        state.states[finding.id] = _head_state(finding, previous.finding if previous else None, state.has_before)
         if previous is not None and previous.finding.severity != finding.severity:
             state.severity_changes.append(SeverityChange(finding.id, previous.finding.severity, finding.severity))
         ordered.append(copy.copy(finding))
@@ -207,14 +207,22 @@ def _classify(state: SiteState, carried: dict[str, Tracked], head: StoredScan) -
     state.current = ordered + stale
 
 
-def _head_state(finding: Finding, previous: Optional[Finding]) -> str:
-    if previous is None:
-        return NEW
-    if finding.sanctioned and not previous.sanctioned:
+def _head_state(finding: Finding, previous: Optional[Finding], compared: bool) -> str:
+    """New, persisting, newly sanctioned, or exception expired: an exception seen expired now and not in the scan
+    compared with (it lapsed, or it was written and ran out between the two scans) counts as expired, not as new;
+    a site's first scan compares with nothing, so all of it is new."""
+    if previous is not None and finding.sanctioned and not previous.sanctioned:
         return NEWLY_SANCTIONED
-    if previous.sanctioned and not finding.sanctioned and (finding.exception or {}).get("expired"):
+    if compared and not finding.sanctioned and _expired_exception(finding) and (
+            previous is None or _expired_exception(previous) != _expired_exception(finding)):
         return EXCEPTION_EXPIRED
-    return PERSISTING
+    return NEW if previous is None else PERSISTING
+
+
+def _expired_exception(finding: Finding) -> str:
+    """The allow rule whose expiry no longer covers the finding ("" when none)."""
+    exception = finding.exception or {}
+    return str(exception.get("rule") or "?") if exception.get("expired") and not finding.sanctioned else ""
 
 
 class _Rechecks(NamedTuple):

@@ -26,8 +26,17 @@ from detector.site.names import NameSighting
 from detector.store import codec
 from detector.store.diff import ScanDiff
 from detector.store.errors import DuplicateFinding, ScanNotFound, StoreError
+from detector.store.pseudonyms import Pseudonymizer
 from detector.store.schema import connect, remember_intact, schema_version, write_transaction
-from detector.store.state import NOT_RECHECKED, SiteState, StoredScan, diff_results, site_state, site_states
+from detector.store.state import (
+    EXCEPTION_EXPIRED,
+    NOT_RECHECKED,
+    SiteState,
+    StoredScan,
+    diff_results,
+    site_state,
+    site_states,
+)
 from detector.times import iso
 
 POSITION_COLUMNS = ("path", "dev", "ino", "head_sha256", "head_len", "compressed", "offset", "lines", "size",
@@ -95,9 +104,11 @@ class StateGrade(NamedTuple):
     score: int
     grade: str
     not_rechecked: int
+    exception_expired: int = 0  # exceptions seen expired in this scan and not in the one before
 
     def as_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "grade": self.grade, "not_rechecked": self.not_rechecked}
+        return {"score": self.score, "grade": self.grade, "not_rechecked": self.not_rechecked,
+                "exception_expired": self.exception_expired}
 
 
 class TrendPoint(NamedTuple):
@@ -121,13 +132,30 @@ def _shown_status(stored: str) -> str:
     return STATUS_INCOMPLETE if stored == STATUS_RUNNING else stored
 
 
-class Store:
-    """The scan database at ``path``, checked, created and migrated on open (``read_only``: checked only)."""
+class Revealed(NamedTuple):
+    """What a pseudonym stands for (``shadowit reveal``)."""
 
-    def __init__(self, path: Union[Path, str], read_only: bool = False):
+    site: str
+    kind: str  # user, host or mac
+    real: str
+
+
+class Store:
+    """The scan database at ``path``, checked, created and migrated on open (``read_only``: checked only).
+
+    ``pseudonymize``: scans are read back with user names, host names and MAC addresses replaced by the site's
+    pseudonyms (True), as they are (False), or as each site's scans asked for (None: a site any of whose scans
+    was stored pseudonymised is shown pseudonymised). The pseudonyms issued are stored on ``close``.
+    """
+
+    def __init__(self, path: Union[Path, str], read_only: bool = False, pseudonymize: Optional[bool] = None):
         self.path = Path(path)
         self.read_only = read_only
+        self.pseudonymize = pseudonymize
         self.db = connect(self.path, read_only=read_only)
+        self._pseudonymizers: dict[str, Optional[Pseudonymizer]] = {}
+        if pseudonymize is not False:
+            self.prepare_pseudonyms()
 
     def __enter__(self) -> Store:
         return self
@@ -136,8 +164,11 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.db.close()
-        remember_intact(self.path)  # checked on open; what changed since is this store's own writing
+        try:
+            self._save_pseudonyms()
+        finally:
+            self.db.close()
+            remember_intact(self.path)  # checked on open; what changed since is this store's own writing
 
     @property
     def schema_version(self) -> int:
@@ -352,6 +383,99 @@ class Store:
             self.db.conn.executemany("INSERT OR REPLACE INTO reported (scan_id, reported) VALUES (?, ?)",
                                      [(i, now) for i in scan_ids if i is not None])
 
+    def save_report_settings(self, scan_id: int, settings: dict[str, Any]) -> None:
+        """How the scan's report looks (client, logo, classification, language, pseudonymize): ``report`` reuses it."""
+        with write_transaction(self.db):
+            cursor = self.db.conn.execute("UPDATE scans SET report_settings = ? WHERE id = ?",
+                                          [codec.to_json(settings, "report settings"), scan_id])
+            if cursor.rowcount == 0:
+                raise ScanNotFound(f"no scan with id {scan_id} in {self.path}")
+        self._save_pseudonyms()
+        self._pseudonymizers.clear()  # the site's choice may have changed
+
+    def report_settings(self, scan_id: int) -> dict[str, Any]:
+        """The settings stored with the scan ({} for a scan stored before they were kept)."""
+        return dict(json.loads(self._scan_row(scan_id).get("report_settings") or "{}"))
+
+    # ------------------------------------------------------------ pseudonyms
+
+    def site_pseudonymized(self, site: str) -> bool:
+        """Whether the site's scans are read pseudonymised: as asked, else whether any of them was stored so."""
+        if self.pseudonymize is not None:
+            return self.pseudonymize
+        rows = self._rows("SELECT 1 FROM scans WHERE site = ? AND json_extract(report_settings, '$.pseudonymize') "
+                          "LIMIT 1", [site])
+        return bool(rows)
+
+    def pseudonymizer(self, site: str) -> Optional[Pseudonymizer]:
+        """The site's pseudonymizer when its scans are read pseudonymised; its key is created on first use."""
+        if site not in self._pseudonymizers:
+            self._pseudonymizers[site] = Pseudonymizer(self._site_key(site)) if self.site_pseudonymized(site) \
+                else None
+        return self._pseudonymizers[site]
+
+    def _site_key(self, site: str) -> bytes:
+        rows = self._rows("SELECT key FROM site_keys WHERE site = ?", [site])
+        if rows:
+            return bytes(rows[0]["key"])
+        if self.read_only:
+            raise StoreError(f"{self.path} is read-only and holds no pseudonym key for site {site!r}: pseudonymise "
+                             "from a writable copy")
+        import secrets
+
+        insert = ("INSERT OR IGNORE INTO site_keys (site, key, created) VALUES (?, ?, ?)",
+                  [site, secrets.token_bytes(32), time.time()])
+        if self.db.conn.in_transaction:  # a read of a site first seen now: the snapshot takes the write lock
+            self.db.conn.execute(*insert)
+        else:
+            with write_transaction(self.db):
+                self.db.conn.execute(*insert)
+        return bytes(self._rows("SELECT key FROM site_keys WHERE site = ?", [site])[0]["key"])
+
+    def prepare_pseudonyms(self, sites: Iterable[str] = ()) -> None:
+        """Create the keys of ``sites`` (default: every site) outside any read, where a write could not wait."""
+        names = list(sites) or [row["site"] for row in self._rows("SELECT DISTINCT site FROM scans")]
+        for site in names:
+            self.pseudonymizer(site)
+
+    def pseudonymized(self, result: ScanResult) -> ScanResult:
+        """``result`` as this store shows its site: pseudonymised or not."""
+        pseudonyms = self.pseudonymizer(result.site)
+        return pseudonyms.result(result) if pseudonyms is not None else result
+
+    def _save_pseudonyms(self) -> None:
+        """The pseudonyms issued while reading, kept so that ``reveal`` finds them (a read-only file keeps none)."""
+        issued = [(site, name, kind, real) for site, pseudonyms in self._pseudonymizers.items() if pseudonyms
+                  for name, (kind, real) in pseudonyms.issued.items()]
+        if not issued or self.read_only:
+            return
+        now = time.time()
+        with write_transaction(self.db):
+            self.db.conn.executemany("INSERT OR IGNORE INTO pseudonyms (site, pseudonym, kind, real, issued) "
+                                     "VALUES (?, ?, ?, ?, ?)", [(*row, now) for row in issued])
+        for pseudonyms in self._pseudonymizers.values():
+            if pseudonyms is not None:
+                pseudonyms.issued.clear()
+
+    def reveal(self, pseudonym: str) -> list[Revealed]:
+        """What ``pseudonym`` stands for, in every site that issued it (it is the database that holds the key)."""
+        name = pseudonym.strip().lower()
+        rows = self._rows("SELECT site, kind, real FROM pseudonyms WHERE pseudonym = ? ORDER BY site", [name])
+        return [Revealed(row["site"], row["kind"], row["real"]) for row in rows] or self._recompute(name)
+
+    def _recompute(self, name: str) -> list[Revealed]:
+        """A pseudonym never stored (shown from a read-only copy): derived again from the site keys and scans."""
+        found = []
+        with self._read():
+            for key_row in self._rows("SELECT site, key FROM site_keys ORDER BY site"):
+                pseudonyms = Pseudonymizer(bytes(key_row["key"]))
+                for scan in self._scans(key_row["site"], None, newest_first=True):
+                    pseudonyms.result(self._load_as_stored(scan))
+                    if name in pseudonyms.issued:
+                        found.append(Revealed(key_row["site"], *pseudonyms.issued[name]))
+                        break
+        return found
+
     def reported_scans(self) -> set[int]:
         return {row["scan_id"] for row in self._rows("SELECT scan_id FROM reported")}
 
@@ -382,7 +506,14 @@ class Store:
         return latest
 
     def _load(self, scan_id: int) -> ScanResult:
+        """The stored scan, pseudonymised when its site is shown so (``pseudonymize``)."""
         scan = self._scan_row(scan_id)
+        pseudonyms = self.pseudonymizer(scan["site"])
+        result = self._load_as_stored(scan)
+        return pseudonyms.result(result) if pseudonyms is not None else result
+
+    def _load_as_stored(self, scan: dict[str, Any]) -> ScanResult:
+        scan_id = scan["id"]
         inputs = self._rows("SELECT * FROM inputs WHERE scan_id = ? ORDER BY position", [scan_id])
         findings = self._rows("SELECT * FROM findings WHERE scan_id = ? ORDER BY position", [scan_id])
         return ScanResult(
@@ -404,10 +535,13 @@ class Store:
             networks=json.loads(scan["networks"]) if scan.get("networks") else None,
         )
 
-    def load_scan(self, scan_id: Optional[int] = None, site: Optional[str] = None) -> ScanResult:
-        """A stored scan as the pipeline produced it; None = latest complete (of ``site``)."""
+    def load_scan(self, scan_id: Optional[int] = None, site: Optional[str] = None,
+                  as_stored: bool = False) -> ScanResult:
+        """A stored scan as the pipeline produced it; None = latest complete (of ``site``). Pseudonymised when its
+        site is shown so, unless ``as_stored`` (the real names: re-classifying stores a new scan from it)."""
         with self._read():
-            return self._load(self._resolve(scan_id, site))
+            scan_id = self._resolve(scan_id, site)
+            return self._load_as_stored(self._scan_row(scan_id)) if as_stored else self._load(scan_id)
 
     def input_drops(self, scan_id: int) -> dict[str, CaptureDrops]:
         """Packet loss per input path, only for inputs that reported any counter."""
@@ -515,14 +649,17 @@ class Store:
         if grade is None or state.head.scan_id is None:
             return
         with write_transaction(self.db):
-            self.db.conn.execute("UPDATE scans SET state_score = ?, state_grade = ?, state_not_rechecked = ? "
-                                 "WHERE id = ?", [grade.score, grade.grade, grade.not_rechecked, state.head.scan_id])
+            self.db.conn.execute("UPDATE scans SET state_score = ?, state_grade = ?, state_not_rechecked = ?, "
+                                 "state_exception_expired = ? WHERE id = ?",
+                                 [grade.score, grade.grade, grade.not_rechecked, grade.exception_expired,
+                                  state.head.scan_id])
 
     def _state_grades(self, scans: list[dict[str, Any]]) -> dict[int, StateGrade]:
         """The site state's grade as of every complete or incomplete scan, by scan id (``history``): the stored
         one; only a site with scans stored before it was kept (schema 6 and older) has its states walked."""
         graded = [row for row in scans if row["status"] in (STATUS_COMPLETE, STATUS_INCOMPLETE)]
-        grades = {row["id"]: StateGrade(row["state_score"], row["state_grade"], row["state_not_rechecked"] or 0)
+        grades = {row["id"]: StateGrade(row["state_score"], row["state_grade"], row["state_not_rechecked"] or 0,
+                                        row["state_exception_expired"] or 0)
                   for row in graded if row.get("state_grade") is not None}
         by_site: dict[str, list[int]] = {}
         for row in sorted(graded, key=lambda r: (r["started"], r["id"])):
@@ -585,7 +722,8 @@ def _reject_duplicates(findings: Sequence[Finding]) -> None:
 def _state_grade(state: SiteState) -> Optional[StateGrade]:
     if state.risk is None:
         return None
-    return StateGrade(state.risk.score, state.risk.grade, len(state.with_state(NOT_RECHECKED)))
+    return StateGrade(state.risk.score, state.risk.grade, len(state.with_state(NOT_RECHECKED)),
+                      len(state.with_state(EXCEPTION_EXPIRED)))
 
 
 def _summary(scan: dict[str, Any], counts: dict[str, int], state: Optional[StateGrade]) -> ScanSummary:

@@ -80,8 +80,9 @@ class FileMovedPresentation(Presentation[FileMovedAttributes]):
         if finding.sanctioned:
             return []
         attrs = finding.attributes
-        label = _("file {name} sent by {channel}").format(name=clip(attrs.filename, 50),
-                                                          channel=clip(attrs.protocol, 30) or "-")
+        template = _("file {name} downloaded by {channel}") if attrs.direction == "down" else \
+            _("file {name} uploaded by {channel}")
+        label = template.format(name=clip(attrs.filename, 50), channel=clip(_channel_name(finding), 30) or "-")
         return simple_events(finding, index, UPLOAD, label, actors(finding, client=attrs.client or attrs.sender))
 
     def service_share(self, finding: Finding[FileMovedAttributes]) -> ServiceShare:
