@@ -17,7 +17,7 @@ from detector.findings.finding import Evidence, Finding
 from detector.findings.wifi import ApRestartAttributes, PskMismatchAttributes
 from detector.observations import WifiApEvent, WifiConnect
 from detector.policy.settings import Settings
-from detector.times import iso
+from detector.times import iso, trusted_ts
 
 BURST_GAP = 60.0  # failed handshakes closer than this are one burst of retries
 MIN_ATTEMPTS = 3  # failed handshakes of one station that make a finding (one typo is no finding)
@@ -66,9 +66,13 @@ def _peak_per_minute(stamps: list[float]) -> int:
 
 
 def restart_findings(events: list[WifiApEvent], settings: Settings) -> list[Finding]:
+    """APs that came up again and again. Only starts with a clock that can be believed count: a log of
+    untimestamped runs strung together says how often hostapd was started, not how often the AP restarts."""
     starts: dict[str, list[WifiApEvent]] = defaultdict(list)
     stops: dict[str, int] = defaultdict(int)
     for event in events:
+        if not trusted_ts(event.ts, None):
+            continue
         if event.event == "ap-enabled":
             starts[event.ap].append(event)
         elif event.event == "ap-disabled":
