@@ -11,6 +11,7 @@ from typing import Optional
 from detector.observations import Credential, Emit, FileTransfer
 from detector.protocols.base import Endpoints, StreamDecoder, StreamSession
 from detector.protocols.text import LineSplitter, text
+from detector.protocols.tls import StartTlsSession
 from detector.secrets import Secret, protect
 
 ANONYMOUS = {"anonymous", "ftp"}
@@ -34,6 +35,7 @@ class FtpSession(StreamSession):
                 self._command(line, ts, where)
             elif self.tls_requested and line[:3] == b"234":
                 self._flush()
+                self.tls_started = True
                 return False  # AUTH TLS accepted: the rest is encrypted
             else:
                 self._reply(line)
@@ -114,4 +116,4 @@ class FtpDecoder(StreamDecoder):
         return first_client.upper().startswith((b"USER ", b"AUTH ", b"PASS ", b"SYST", b"FEAT"))
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:
-        return FtpSession(ends, emit)
+        return StartTlsSession(FtpSession(ends, emit))
