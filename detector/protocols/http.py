@@ -51,6 +51,11 @@ TOKEN_HEADERS = {"x-api-key": "http-api-key", "x-auth-token": "http-token", "x-a
                  "api-key": "http-api-key", "x-goog-api-key": "http-api-key"}
 TOKEN_SCHEMES = {"bearer": "http-bearer", "token": "http-token", "oauth": "http-oauth", "key": "http-api-key"}
 MAX_RESYNC = 64 * 1024  # bytes skipped looking for a request line in a flow picked up mid-session
+MAX_REQUEST_LINE = 8 * 1024
+# a request line anywhere: where a body sent without Content-Length ends (RFC 9112 3)
+REQUEST_LINE = re.compile(rb"(?:GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|PROPFIND) [!-~]{1,8192} "
+                          rb"HTTP/1\.[01]\r?\n")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # User-Agent fragments -> operating-system family, most specific first
 USER_AGENT_OS = (
     ("windows nt 10.0", "Windows 10/11"), ("windows nt 6.3", "Windows 8.1"), ("windows nt 6.2", "Windows 8"),
@@ -79,6 +84,7 @@ class HttpSession(StreamSession):
         self.client = b""
         self.server = b""
         self.client_body_left = 0
+        self.client_body_open = False  # a body without Content-Length: it runs to the next request line or the end
         self.client_body = b""
         self.current: Optional[dict] = None
         self.pending: deque[list[PendingCredential]] = deque()
@@ -104,6 +110,10 @@ class HttpSession(StreamSession):
     def _client(self, data: bytes, ts: float, where: str) -> None:
         self.client += data
         while self.client and not self.client_dead:
+            if self.client_body_open:
+                if not self._open_body():
+                    return
+                continue
             if self.client_body_left:
                 take = self.client[:self.client_body_left]
                 self.client = self.client[len(take):]
@@ -122,6 +132,24 @@ class HttpSession(StreamSession):
                 self.client_dead = len(self.client) > MAX_HEADER
                 return
             self._request(head, ts, where)
+
+    def _open_body(self) -> bool:
+        """Body bytes up to the next request line; False while that line has not come yet."""
+        found = REQUEST_LINE.search(self.client)
+        if found is None:
+            keep = max(0, len(self.client) - MAX_REQUEST_LINE)  # the tail may hold a request line's start
+            self._keep_body(self.client[:keep])
+            self.client = self.client[keep:]
+            return False
+        self._keep_body(self.client[:found.start()])
+        self.client = self.client[found.start():]
+        self.client_body_open = False
+        self._finish_request()
+        return True
+
+    def _keep_body(self, data: bytes) -> None:
+        if data and len(self.client_body) < MAX_BODY_KEPT:
+            self.client_body += data[:MAX_BODY_KEPT - len(self.client_body)]
 
     def _user_agent_os(self, user_agent: str, ts: float, where: str) -> None:
         """The client's OS family, once per flow (a proxy's many agents are the proxy's business)."""
@@ -166,14 +194,15 @@ class HttpSession(StreamSession):
             self.client = rest[stop:]
 
     def _request(self, head: bytes, ts: float, where: str) -> None:
+        """One request head; a malformed one is skipped and the next request line read (never the flow's end)."""
         lines = head.split(b"\r\n")
-        parts = lines[0].split(b" ")
-        if len(parts) < 3 or not parts[2].startswith(b"HTTP/"):
-            self.client_dead = True
+        method_word, _, rest = lines[0].partition(b" ")
+        target, _, version = rest.rpartition(b" ")
+        if not target.strip() or not version.startswith(b"HTTP/"):
             return
         headers = _headers(lines[1:])
         self.requests += 1
-        method, uri = text(parts[0], 16), text(parts[1], 2048)
+        method, uri = text(method_word, 16), text(target.strip(), 2048)
         length = _int(headers.get("content-length"))
         e = self.ends
         host = headers.get("host", "").split(":")[0].strip().lower()[:255] or e.server
@@ -191,6 +220,8 @@ class HttpSession(StreamSession):
             self._finish_request()
         elif length:
             self.client_body_left = length
+        elif length is None and method in BODY_METHODS:
+            self.client_body_open = True
         else:
             self._finish_request()
         if method == "CONNECT":
@@ -262,7 +293,10 @@ class HttpSession(StreamSession):
         return [PendingCredential(cred, True)]
 
     def _query_credentials(self, uri: str, ts: float, where: str, host: str) -> list[PendingCredential]:
-        query = urlsplit(uri).query
+        try:
+            query = urlsplit(uri).query
+        except ValueError:  # e.g. "http://a]b.example/": a broken authority; the query may still be read
+            query = uri.partition("?")[2].partition("#")[0]
         if not query:
             return []
         return self._pairs_credentials(parse_qsl(query, keep_blank_values=True), "http-query", ts, where, host)
@@ -326,7 +360,7 @@ class HttpSession(StreamSession):
         lines = head.split(b"\r\n")
         parts = lines[0].split(b" ")
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-            self.server_dead = True
+            self._judge(None)  # a malformed status line still answers one request; the next one is read
             return
         status = int(parts[1])
         if status < 200 and status != 101:
@@ -340,15 +374,17 @@ class HttpSession(StreamSession):
                                            or "content-length" not in headers):
             self.server_dead = True  # body until close or chunked: stop following responses
 
-    def _judge(self, status: int) -> None:
+    def _judge(self, status: Optional[int]) -> None:
         if not self.pending:
             return
         for pending in self.pending.popleft():
-            if pending.judged_by_status:
+            if pending.judged_by_status and status is not None:
                 pending.credential.accepted = status not in (401, 407)
             self.emit(pending.credential)
 
     def close(self, ts: float, where: str) -> None:
+        if self.client_body_open:
+            self._keep_body(self.client)  # the body ran to the connection's end
         self._finish_request()
         while self.pending:
             for pending in self.pending.popleft():

@@ -199,7 +199,11 @@ class ImapDecoder(StreamDecoder):
             tag, verb = first_words(first_server)
             return is_tag(tag) and verb in (b"OK", b"NO", b"BAD")
         tag, verb = first_words(first_client)
-        return is_tag(tag) and verb in COMMANDS
+        if not is_tag(tag):
+            return False
+        if b"\n" not in first_client and first_client[-1:] not in b" \t":  # a short segment cut the verb
+            return any(command.startswith(verb) for command in COMMANDS)
+        return verb in COMMANDS
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:
         return StartTlsSession(ImapSession(ends, emit))
