@@ -69,6 +69,61 @@ USER_AGENT_OS = (
 FORM_SHAPE = re.compile(rb"^[\w.\[\]%+*-]{1,100}=[^\s&]*(?:&[\w.\[\]%+*-]{1,100}=[^\s&]*)*\s*$")
 
 
+class ChunkedBody:
+    """A ``Transfer-Encoding: chunked`` body (RFC 9112 7.1) followed segment by segment.
+
+    The decoded data is kept up to ``keep`` bytes. A malformed size line ends the
+    body there: what follows is read again as the next message, never lost.
+    """
+
+    def __init__(self, keep: int):
+        self.keep = keep
+        self.data = b""
+        self.left = 0  # bytes of chunk data still to come
+        self.state = "size"  # "size", "data-end" (the CRLF after data), "trailer"
+        self.line = b""
+
+    def feed(self, buf: bytes) -> Optional[bytes]:
+        """Consume body bytes; once the body ended, the bytes after it (else None: all taken)."""
+        pos = 0
+        while True:
+            if self.left:
+                take = buf[pos:pos + self.left]
+                pos += len(take)
+                self.left -= len(take)
+                if len(self.data) < self.keep:
+                    self.data += take[:self.keep - len(self.data)]
+                if self.left:
+                    return None
+                self.state = "data-end"
+                continue
+            end = buf.find(b"\n", pos)
+            if end < 0:
+                self.line = (self.line + buf[pos:])[-1024:]
+                return None
+            line, self.line, pos = (self.line + buf[pos:end]).strip(), b"", end + 1
+            if not self._line(line):
+                return buf[pos:]
+
+    def _line(self, line: bytes) -> bool:
+        """One framing line; False when the body ended (the last chunk's trailers, or malformed framing)."""
+        if self.state == "data-end":
+            self.state = "size"
+            return not line  # data longer than its size: the framing is lost
+        if self.state == "trailer":
+            return bool(line)
+        try:
+            size = int(line.split(b";")[0], 16)
+        except ValueError:
+            return False
+        if size < 0:
+            return False
+        if size == 0:
+            self.state = "trailer"
+        self.left = size
+        return True
+
+
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
 class PendingCredential:
     """A login held until the response says whether it was accepted."""
@@ -84,6 +139,8 @@ class HttpSession(StreamSession):
         self.client = b""
         self.server = b""
         self.client_body_left = 0
+        self.client_chunked: Optional[ChunkedBody] = None
+        self.server_chunked: Optional[ChunkedBody] = None
         self.client_body_open = False  # a body without Content-Length: it runs to the next request line or the end
         self.client_body = b""
         self.current: Optional[dict] = None
@@ -113,6 +170,14 @@ class HttpSession(StreamSession):
             if self.client_body_open:
                 if not self._open_body():
                     return
+                continue
+            if self.client_chunked is not None:
+                rest = self.client_chunked.feed(self.client)
+                if rest is None:
+                    self.client = b""
+                    return
+                self.client, self.client_body, self.client_chunked = rest, self.client_chunked.data, None
+                self._finish_request()
                 continue
             if self.client_body_left:
                 take = self.client[:self.client_body_left]
@@ -216,8 +281,7 @@ class HttpSession(StreamSession):
                         "method": method}
         self.client_body = b""
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            self.client_dead = True  # chunked uploads: body framing not followed
-            self._finish_request()
+            self.client_chunked = ChunkedBody(MAX_BODY_KEPT)
         elif length:
             self.client_body_left = length
         elif length is None and method in BODY_METHODS:
@@ -348,6 +412,13 @@ class HttpSession(StreamSession):
                 self.server = self.server[skip:]
                 self.server_body_left -= skip
                 continue
+            if self.server_chunked is not None:
+                rest = self.server_chunked.feed(self.server)
+                self.server = rest or b""
+                if rest is None:
+                    return
+                self.server_chunked = None
+                continue
             if not self.server.startswith(b"HTTP/") and not self._resync(False):
                 return
             head, self.server = _split_head(self.server)
@@ -368,11 +439,12 @@ class HttpSession(StreamSession):
         headers = _headers(lines[1:])
         self._judge(status)
         length = _int(headers.get("content-length"))
-        if length:
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            self.server_chunked = ChunkedBody(0)
+        elif length:
             self.server_body_left = length
-        elif status not in (204, 304) and ("chunked" in headers.get("transfer-encoding", "").lower()
-                                           or "content-length" not in headers):
-            self.server_dead = True  # body until close or chunked: stop following responses
+        elif status not in (204, 304) and "content-length" not in headers:
+            self.server_dead = True  # the body runs until the connection closes: no response follows
 
     def _judge(self, status: Optional[int]) -> None:
         if not self.pending:
