@@ -101,8 +101,8 @@ class FtpSession(StreamSession):
             self.pending.accepted = True
         elif code in (b"530", b"430", b"421", b"500", b"501", b"503"):
             self.pending.accepted = False
-        elif code == b"332":
-            return  # account needed: outcome comes later
+        elif code in (b"331", b"332"):
+            return  # the answer to a pipelined USER, or an account is needed: the outcome comes later
         self._flush()
 
     def _flush(self) -> None:

@@ -33,7 +33,10 @@ from detector.protocols.text import text
 from detector.secrets import protect
 from detector.textscan import not_a_password, shared_passwords
 
-METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"PROPFIND ")
+# RFC 9110 methods, then WebDAV's (RFC 4918, 3253): a WebDAV client logs on with NTLM on any of them
+METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE ",
+           b"PROPFIND ", b"PROPPATCH ", b"MKCOL ", b"COPY ", b"MOVE ", b"LOCK ", b"UNLOCK ", b"REPORT ", b"SEARCH ",
+           b"MKCALENDAR ")
 HTTP_PORTS = frozenset({80, 8000, 8008, 8080, 8081, 8888, 3128, 3129, 5985})
 MAX_HEADER = 64 * 1024
 MAX_BODY_KEPT = 64 * 1024
@@ -53,8 +56,7 @@ TOKEN_SCHEMES = {"bearer": "http-bearer", "token": "http-token", "oauth": "http-
 MAX_RESYNC = 64 * 1024  # bytes skipped looking for a request line in a flow picked up mid-session
 MAX_REQUEST_LINE = 8 * 1024
 # a request line anywhere: where a body sent without Content-Length ends (RFC 9112 3)
-REQUEST_LINE = re.compile(rb"(?:GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|PROPFIND) [!-~]{1,8192} "
-                          rb"HTTP/1\.[01]\r?\n")
+REQUEST_LINE = re.compile(rb"(?:" + b"|".join(m.strip() for m in METHODS) + rb") [!-~]{1,8192} HTTP/1\.[01]\r?\n")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # User-Agent fragments -> operating-system family, most specific first
 USER_AGENT_OS = (
