@@ -47,9 +47,21 @@ NOT_SECRET_VALUES = {"", "login", "submit", "true", "false", "on", "off"}
 # anti-forgery and session-state fields that look like "token" but are not something a person typed
 NOT_PASSWORD_FIELD_PARTS = ("csrf", "xsrf", "authenticity", "verification", "nonce", "captcha", "user_token",
                             "form_token", "formtoken", "page_token", "viewstate", "state")
-# fields that carry a bearer, OAuth, API or push token: a secret, but not one a person types with a user name
-TOKEN_FIELD_PARTS = ("token", "apikey", "api_key", "api-key", "client_secret", "bearer", "jwt", "registration_id",
-                     "regid", "push_id", "device_id_secret", "oauth", "sessionkey", "session_key", "access_key")
+# A token is reported only when it is a bearer credential: whoever copies it off the wire can replay it and act as
+# the account or app (RFC 6750). Fields named for one (compared without "_", "-" and case):
+BEARER_FIELDS = frozenset({
+    "accesstoken", "refreshtoken", "authtoken", "authenticationtoken", "idtoken", "oauthtoken", "oauthaccesstoken",
+    "bearer", "bearertoken", "jwt", "apikey", "apitoken", "apisecret", "clientsecret", "appsecret", "secretkey",
+    "accesskey", "secretaccesskey", "privatetoken", "personalaccesstoken", "sessiontoken", "authkey", "xauthtoken"})
+# fields with "token" in their name that are not bearer credentials: push and device registrations, stream, paging and
+# sync cursors, anti-forgery values, and encrypted envelopes (Netflix MSL "tokendata" and "mastertoken")
+NOT_BEARER_PARTS = ("push", "registration", "regid", "device", "fcm", "gcm", "apns", "notification", "stream", "page",
+                    "sync", "continuation", "cursor", "next", "resume", "upload", "channel", "subscription",
+                    "tokendata", "mastertoken", "useridtoken", "servicetoken")
+# prefixes of API keys and OAuth tokens issued by big providers: a "token" field holding one is a bearer credential
+BEARER_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-", "sk-",
+                   "sk_live_", "rk_live_", "AKIA", "ASIA", "AIza", "ya29.", "EAAC")
+MAX_BEARER = 4096  # a bearer token fits a header line; a longer blob is an opaque (encrypted) envelope
 TOKEN_HEADERS = {"x-api-key": "http-api-key", "x-auth-token": "http-token", "x-access-token": "http-token",
                  "api-key": "http-api-key", "x-goog-api-key": "http-api-key"}
 TOKEN_SCHEMES = {"bearer": "http-bearer", "token": "http-token", "oauth": "http-oauth", "key": "http-api-key"}
@@ -332,13 +344,13 @@ class HttpSession(StreamSession):
                 found.append(PendingCredential(cred, True))
             elif scheme in ("ntlm", "negotiate"):
                 found += self._ntlm(rest.strip(), ts, where, host)
-            elif scheme in TOKEN_SCHEMES and rest.strip():
+            elif scheme in TOKEN_SCHEMES and 8 <= len(rest.strip()) <= MAX_BEARER:
                 cred = self._credential(TOKEN_SCHEMES[scheme], "", protect(rest.strip()), ts, where, kind="token",
                                         note=f"{scheme.capitalize()} token in {name} header to {host}")
                 found.append(PendingCredential(cred, True))
         for name, protocol in TOKEN_HEADERS.items():
             value = headers.get(name, "").strip()
-            if len(value) >= 8:
+            if 8 <= len(value) <= MAX_BEARER:
                 cred = self._credential(protocol, "", protect(value), ts, where, kind="token",
                                         note=f"{name} header to {host}")
                 found.append(PendingCredential(cred, True))
@@ -393,12 +405,18 @@ class HttpSession(StreamSession):
         for key, value in lowered:
             if value.strip().lower() in NOT_SECRET_VALUES or any(part in key for part in NOT_PASSWORD_FIELD_PARTS):
                 continue
-            if _is_token_field(key) or (_field_is(key, self.password_fields) and _looks_like_token(value)):
-                if len(value.strip()) >= 8 and not not_a_password(value):
+            if _token_field(key):
+                if bearer_token(key, value) and not not_a_password(value):
                     cred = self._credential(f"{protocol}-token", "", protect(value), ts, where, kind="token",
                                             note=f"field {key[:40]} to {host}")
                     found.append(PendingCredential(cred, False))
             elif _field_is(key, self.password_fields) and not not_a_password(value):
+                if _looks_like_token(value):  # machine-issued: a JWT or provider key is a bearer token, a blob is not
+                    if bearer_token("token", value):
+                        cred = self._credential(f"{protocol}-token", "", protect(value), ts, where, kind="token",
+                                                note=f"field {key[:40]} to {host}")
+                        found.append(PendingCredential(cred, False))
+                    continue
                 cred = self._credential(protocol, user, protect(value), ts, where,
                                         note=f"field {key[:40]} to {host}")
                 found.append(PendingCredential(cred, False))
@@ -476,7 +494,7 @@ def _headers(lines: list[bytes]) -> dict[str, str]:
     for line in lines[:100]:
         name, sep, value = line.partition(b":")
         if sep:
-            headers[text(name, 64).strip().lower()] = text(value, 4096).strip()
+            headers[text(name, 64).strip().lower()] = text(value, 2 * MAX_BEARER).strip()
     return headers
 
 
@@ -505,14 +523,36 @@ def user_agent_os(user_agent: str) -> str:
     return next((family for fragment, family in USER_AGENT_OS if fragment in lowered), "")
 
 
-def _is_token_field(key: str) -> bool:
-    return any(part in key for part in TOKEN_FIELD_PARTS)
+def _token_field(key: str) -> bool:
+    """A field that holds some token or key, bearer or not (never reported as a typed password)."""
+    return "token" in re.sub(r"[^a-z0-9]", "", key) or _field_name(key) in BEARER_FIELDS
+
+
+def _field_name(key: str) -> str:
+    """The innermost name of a field ("data[access_token]" -> "accesstoken")."""
+    last = [part for part in re.split(r"[\[\].]", key) if part]
+    return re.sub(r"[^a-z0-9]", "", last[-1] if last else key)
+
+
+def bearer_token(key: str, value: str) -> bool:
+    """A replayable bearer credential: a bearer-named field, or a JWT or provider key in a token field."""
+    value = value.strip()
+    if not 8 <= len(value) <= MAX_BEARER:
+        return False
+    compact = re.sub(r"[^a-z0-9]", "", key)
+    if any(part in compact for part in NOT_BEARER_PARTS):
+        return False
+    return _field_name(key) in BEARER_FIELDS or _is_jwt(value) or value.startswith(BEARER_PREFIXES)
+
+
+def _is_jwt(value: str) -> bool:
+    return value.startswith("eyJ") and value.count(".") == 2
 
 
 def _looks_like_token(value: str) -> bool:
     """A JWT or a long unbroken base64/hex string: machine-issued, not typed."""
     value = value.strip()
-    if value.startswith("eyJ") and value.count(".") == 2:
+    if _is_jwt(value):
         return True
     return len(value) >= 40 and re.fullmatch(r"[A-Za-z0-9_\-+/=.:]+", value) is not None
 
