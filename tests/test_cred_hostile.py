@@ -88,14 +88,14 @@ def test_snmp_random_and_truncated_datagrams():
 
 
 def test_endless_line_does_not_grow_buffers():
-    session = SmtpDecoder().session(ENDS, lambda obs: None)
+    session = SmtpDecoder().session(ENDS, lambda obs: None).inner  # the clear-text part of a STARTTLS session
     for _ in range(200):
         session.feed(True, b"A" * 4096, 1.0, "x")
     assert len(session.client_lines.pending) <= 8192
 
 
 def test_huge_imap_literal_is_skipped_not_kept():
-    session = ImapDecoder().session(ENDS, lambda obs: None)
+    session = ImapDecoder().session(ENDS, lambda obs: None).inner
     session.feed(True, b"a1 APPEND INBOX {100000000}\r\n", 1.0, "x")
     for _ in range(100):
         session.feed(True, b"B" * 4096, 1.0, "x")

@@ -87,11 +87,11 @@ def test_oauth_access_token_in_query_and_api_key_header():
     assert creds == {("http-query-token", "token", ""), ("http-api-key", "token", "")}
 
 
-def test_push_notification_token_is_not_a_password_of_user_phone():
+def test_push_notification_token_is_no_credential():
+    """A push registration only lets its holder be sent notifications: nothing a third party could log in with."""
     body = json.dumps({"name": "Phone", "token": "APA91bHun4MxP5egoKMwt2KZFBaFUH-1RYqx9",
-                       "platform": "android"})
-    creds = http_credentials(form(body, "application/json"))
-    assert [(c.protocol, c.kind, c.username) for c in creds] == [("http-json-token", "token", "")]
+                       "platform": "android", "push_id": "c2a1f0e9d8b7a6c5", "registration_id": "APA91bXyz0123456789"})
+    assert http_credentials(form(body, "application/json")) == []
 
 
 def test_password_field_holding_a_jwt_is_a_token():

@@ -51,6 +51,8 @@ class DatagramDecoder:
 class StreamSession:
     """State for one TCP connection; fed in-order bytes per direction."""
 
+    tls_started = False  # set by a clear-text protocol whose STARTTLS (STLS, AUTH TLS) the server accepted
+
     def __init__(self, ends: Endpoints, emit: Emit):
         self.ends = ends
         self.emit = emit

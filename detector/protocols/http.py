@@ -33,7 +33,10 @@ from detector.protocols.text import text
 from detector.secrets import protect
 from detector.textscan import not_a_password, shared_passwords
 
-METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"PROPFIND ")
+# RFC 9110 methods, then WebDAV's (RFC 4918, 3253): a WebDAV client logs on with NTLM on any of them
+METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE ",
+           b"PROPFIND ", b"PROPPATCH ", b"MKCOL ", b"COPY ", b"MOVE ", b"LOCK ", b"UNLOCK ", b"REPORT ", b"SEARCH ",
+           b"MKCALENDAR ")
 HTTP_PORTS = frozenset({80, 8000, 8008, 8080, 8081, 8888, 3128, 3129, 5985})
 MAX_HEADER = 64 * 1024
 MAX_BODY_KEPT = 64 * 1024
@@ -44,13 +47,29 @@ NOT_SECRET_VALUES = {"", "login", "submit", "true", "false", "on", "off"}
 # anti-forgery and session-state fields that look like "token" but are not something a person typed
 NOT_PASSWORD_FIELD_PARTS = ("csrf", "xsrf", "authenticity", "verification", "nonce", "captcha", "user_token",
                             "form_token", "formtoken", "page_token", "viewstate", "state")
-# fields that carry a bearer, OAuth, API or push token: a secret, but not one a person types with a user name
-TOKEN_FIELD_PARTS = ("token", "apikey", "api_key", "api-key", "client_secret", "bearer", "jwt", "registration_id",
-                     "regid", "push_id", "device_id_secret", "oauth", "sessionkey", "session_key", "access_key")
+# A token is reported only when it is a bearer credential: whoever copies it off the wire can replay it and act as
+# the account or app (RFC 6750). Fields named for one (compared without "_", "-" and case):
+BEARER_FIELDS = frozenset({
+    "accesstoken", "refreshtoken", "authtoken", "authenticationtoken", "idtoken", "oauthtoken", "oauthaccesstoken",
+    "bearer", "bearertoken", "jwt", "apikey", "apitoken", "apisecret", "clientsecret", "appsecret", "secretkey",
+    "accesskey", "secretaccesskey", "privatetoken", "personalaccesstoken", "sessiontoken", "authkey", "xauthtoken"})
+# fields with "token" in their name that are not bearer credentials: push and device registrations, stream, paging and
+# sync cursors, anti-forgery values, and encrypted envelopes (Netflix MSL "tokendata" and "mastertoken")
+NOT_BEARER_PARTS = ("push", "registration", "regid", "device", "fcm", "gcm", "apns", "notification", "stream", "page",
+                    "sync", "continuation", "cursor", "next", "resume", "upload", "channel", "subscription",
+                    "tokendata", "mastertoken", "useridtoken", "servicetoken")
+# prefixes of API keys and OAuth tokens issued by big providers: a "token" field holding one is a bearer credential
+BEARER_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-", "sk-",
+                   "sk_live_", "rk_live_", "AKIA", "ASIA", "AIza", "ya29.", "EAAC")
+MAX_BEARER = 4096  # a bearer token fits a header line; a longer blob is an opaque (encrypted) envelope
 TOKEN_HEADERS = {"x-api-key": "http-api-key", "x-auth-token": "http-token", "x-access-token": "http-token",
                  "api-key": "http-api-key", "x-goog-api-key": "http-api-key"}
 TOKEN_SCHEMES = {"bearer": "http-bearer", "token": "http-token", "oauth": "http-oauth", "key": "http-api-key"}
 MAX_RESYNC = 64 * 1024  # bytes skipped looking for a request line in a flow picked up mid-session
+MAX_REQUEST_LINE = 8 * 1024
+# a request line anywhere: where a body sent without Content-Length ends (RFC 9112 3)
+REQUEST_LINE = re.compile(rb"(?:" + b"|".join(m.strip() for m in METHODS) + rb") [!-~]{1,8192} HTTP/1\.[01]\r?\n")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # User-Agent fragments -> operating-system family, most specific first
 USER_AGENT_OS = (
     ("windows nt 10.0", "Windows 10/11"), ("windows nt 6.3", "Windows 8.1"), ("windows nt 6.2", "Windows 8"),
@@ -62,6 +81,61 @@ USER_AGENT_OS = (
     ("freebsd", "FreeBSD"),
 )
 FORM_SHAPE = re.compile(rb"^[\w.\[\]%+*-]{1,100}=[^\s&]*(?:&[\w.\[\]%+*-]{1,100}=[^\s&]*)*\s*$")
+
+
+class ChunkedBody:
+    """A ``Transfer-Encoding: chunked`` body (RFC 9112 7.1) followed segment by segment.
+
+    The decoded data is kept up to ``keep`` bytes. A malformed size line ends the
+    body there: what follows is read again as the next message, never lost.
+    """
+
+    def __init__(self, keep: int):
+        self.keep = keep
+        self.data = b""
+        self.left = 0  # bytes of chunk data still to come
+        self.state = "size"  # "size", "data-end" (the CRLF after data), "trailer"
+        self.line = b""
+
+    def feed(self, buf: bytes) -> Optional[bytes]:
+        """Consume body bytes; once the body ended, the bytes after it (else None: all taken)."""
+        pos = 0
+        while True:
+            if self.left:
+                take = buf[pos:pos + self.left]
+                pos += len(take)
+                self.left -= len(take)
+                if len(self.data) < self.keep:
+                    self.data += take[:self.keep - len(self.data)]
+                if self.left:
+                    return None
+                self.state = "data-end"
+                continue
+            end = buf.find(b"\n", pos)
+            if end < 0:
+                self.line = (self.line + buf[pos:])[-1024:]
+                return None
+            line, self.line, pos = (self.line + buf[pos:end]).strip(), b"", end + 1
+            if not self._line(line):
+                return buf[pos:]
+
+    def _line(self, line: bytes) -> bool:
+        """One framing line; False when the body ended (the last chunk's trailers, or malformed framing)."""
+        if self.state == "data-end":
+            self.state = "size"
+            return not line  # data longer than its size: the framing is lost
+        if self.state == "trailer":
+            return bool(line)
+        try:
+            size = int(line.split(b";")[0], 16)
+        except ValueError:
+            return False
+        if size < 0:
+            return False
+        if size == 0:
+            self.state = "trailer"
+        self.left = size
+        return True
 
 
 @dataclass(eq=False, repr=False)  # internal state: never compared or printed (start-up)
@@ -79,6 +153,9 @@ class HttpSession(StreamSession):
         self.client = b""
         self.server = b""
         self.client_body_left = 0
+        self.client_chunked: Optional[ChunkedBody] = None
+        self.server_chunked: Optional[ChunkedBody] = None
+        self.client_body_open = False  # a body without Content-Length: it runs to the next request line or the end
         self.client_body = b""
         self.current: Optional[dict] = None
         self.pending: deque[list[PendingCredential]] = deque()
@@ -104,6 +181,18 @@ class HttpSession(StreamSession):
     def _client(self, data: bytes, ts: float, where: str) -> None:
         self.client += data
         while self.client and not self.client_dead:
+            if self.client_body_open:
+                if not self._open_body():
+                    return
+                continue
+            if self.client_chunked is not None:
+                rest = self.client_chunked.feed(self.client)
+                if rest is None:
+                    self.client = b""
+                    return
+                self.client, self.client_body, self.client_chunked = rest, self.client_chunked.data, None
+                self._finish_request()
+                continue
             if self.client_body_left:
                 take = self.client[:self.client_body_left]
                 self.client = self.client[len(take):]
@@ -122,6 +211,24 @@ class HttpSession(StreamSession):
                 self.client_dead = len(self.client) > MAX_HEADER
                 return
             self._request(head, ts, where)
+
+    def _open_body(self) -> bool:
+        """Body bytes up to the next request line; False while that line has not come yet."""
+        found = REQUEST_LINE.search(self.client)
+        if found is None:
+            keep = max(0, len(self.client) - MAX_REQUEST_LINE)  # the tail may hold a request line's start
+            self._keep_body(self.client[:keep])
+            self.client = self.client[keep:]
+            return False
+        self._keep_body(self.client[:found.start()])
+        self.client = self.client[found.start():]
+        self.client_body_open = False
+        self._finish_request()
+        return True
+
+    def _keep_body(self, data: bytes) -> None:
+        if data and len(self.client_body) < MAX_BODY_KEPT:
+            self.client_body += data[:MAX_BODY_KEPT - len(self.client_body)]
 
     def _user_agent_os(self, user_agent: str, ts: float, where: str) -> None:
         """The client's OS family, once per flow (a proxy's many agents are the proxy's business)."""
@@ -166,14 +273,15 @@ class HttpSession(StreamSession):
             self.client = rest[stop:]
 
     def _request(self, head: bytes, ts: float, where: str) -> None:
+        """One request head; a malformed one is skipped and the next request line read (never the flow's end)."""
         lines = head.split(b"\r\n")
-        parts = lines[0].split(b" ")
-        if len(parts) < 3 or not parts[2].startswith(b"HTTP/"):
-            self.client_dead = True
+        method_word, _, rest = lines[0].partition(b" ")
+        target, _, version = rest.rpartition(b" ")
+        if not target.strip() or not version.startswith(b"HTTP/"):
             return
         headers = _headers(lines[1:])
         self.requests += 1
-        method, uri = text(parts[0], 16), text(parts[1], 2048)
+        method, uri = text(method_word, 16), text(target.strip(), 2048)
         length = _int(headers.get("content-length"))
         e = self.ends
         host = headers.get("host", "").split(":")[0].strip().lower()[:255] or e.server
@@ -187,10 +295,11 @@ class HttpSession(StreamSession):
                         "method": method}
         self.client_body = b""
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            self.client_dead = True  # chunked uploads: body framing not followed
-            self._finish_request()
+            self.client_chunked = ChunkedBody(MAX_BODY_KEPT)
         elif length:
             self.client_body_left = length
+        elif length is None and method in BODY_METHODS:
+            self.client_body_open = True
         else:
             self._finish_request()
         if method == "CONNECT":
@@ -235,13 +344,13 @@ class HttpSession(StreamSession):
                 found.append(PendingCredential(cred, True))
             elif scheme in ("ntlm", "negotiate"):
                 found += self._ntlm(rest.strip(), ts, where, host)
-            elif scheme in TOKEN_SCHEMES and rest.strip():
+            elif scheme in TOKEN_SCHEMES and 8 <= len(rest.strip()) <= MAX_BEARER:
                 cred = self._credential(TOKEN_SCHEMES[scheme], "", protect(rest.strip()), ts, where, kind="token",
                                         note=f"{scheme.capitalize()} token in {name} header to {host}")
                 found.append(PendingCredential(cred, True))
         for name, protocol in TOKEN_HEADERS.items():
             value = headers.get(name, "").strip()
-            if len(value) >= 8:
+            if 8 <= len(value) <= MAX_BEARER:
                 cred = self._credential(protocol, "", protect(value), ts, where, kind="token",
                                         note=f"{name} header to {host}")
                 found.append(PendingCredential(cred, True))
@@ -262,7 +371,10 @@ class HttpSession(StreamSession):
         return [PendingCredential(cred, True)]
 
     def _query_credentials(self, uri: str, ts: float, where: str, host: str) -> list[PendingCredential]:
-        query = urlsplit(uri).query
+        try:
+            query = urlsplit(uri).query
+        except ValueError:  # e.g. "http://a]b.example/": a broken authority; the query may still be read
+            query = uri.partition("?")[2].partition("#")[0]
         if not query:
             return []
         return self._pairs_credentials(parse_qsl(query, keep_blank_values=True), "http-query", ts, where, host)
@@ -293,12 +405,18 @@ class HttpSession(StreamSession):
         for key, value in lowered:
             if value.strip().lower() in NOT_SECRET_VALUES or any(part in key for part in NOT_PASSWORD_FIELD_PARTS):
                 continue
-            if _is_token_field(key) or (_field_is(key, self.password_fields) and _looks_like_token(value)):
-                if len(value.strip()) >= 8 and not not_a_password(value):
+            if _token_field(key):
+                if bearer_token(key, value) and not not_a_password(value):
                     cred = self._credential(f"{protocol}-token", "", protect(value), ts, where, kind="token",
                                             note=f"field {key[:40]} to {host}")
                     found.append(PendingCredential(cred, False))
             elif _field_is(key, self.password_fields) and not not_a_password(value):
+                if _looks_like_token(value):  # machine-issued: a JWT or provider key is a bearer token, a blob is not
+                    if bearer_token("token", value):
+                        cred = self._credential(f"{protocol}-token", "", protect(value), ts, where, kind="token",
+                                                note=f"field {key[:40]} to {host}")
+                        found.append(PendingCredential(cred, False))
+                    continue
                 cred = self._credential(protocol, user, protect(value), ts, where,
                                         note=f"field {key[:40]} to {host}")
                 found.append(PendingCredential(cred, False))
@@ -314,6 +432,13 @@ class HttpSession(StreamSession):
                 self.server = self.server[skip:]
                 self.server_body_left -= skip
                 continue
+            if self.server_chunked is not None:
+                rest = self.server_chunked.feed(self.server)
+                self.server = rest or b""
+                if rest is None:
+                    return
+                self.server_chunked = None
+                continue
             if not self.server.startswith(b"HTTP/") and not self._resync(False):
                 return
             head, self.server = _split_head(self.server)
@@ -326,7 +451,7 @@ class HttpSession(StreamSession):
         lines = head.split(b"\r\n")
         parts = lines[0].split(b" ")
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-            self.server_dead = True
+            self._judge(None)  # a malformed status line still answers one request; the next one is read
             return
         status = int(parts[1])
         if status < 200 and status != 101:
@@ -334,21 +459,24 @@ class HttpSession(StreamSession):
         headers = _headers(lines[1:])
         self._judge(status)
         length = _int(headers.get("content-length"))
-        if length:
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            self.server_chunked = ChunkedBody(0)
+        elif length:
             self.server_body_left = length
-        elif status not in (204, 304) and ("chunked" in headers.get("transfer-encoding", "").lower()
-                                           or "content-length" not in headers):
-            self.server_dead = True  # body until close or chunked: stop following responses
+        elif status not in (204, 304) and "content-length" not in headers:
+            self.server_dead = True  # the body runs until the connection closes: no response follows
 
-    def _judge(self, status: int) -> None:
+    def _judge(self, status: Optional[int]) -> None:
         if not self.pending:
             return
         for pending in self.pending.popleft():
-            if pending.judged_by_status:
+            if pending.judged_by_status and status is not None:
                 pending.credential.accepted = status not in (401, 407)
             self.emit(pending.credential)
 
     def close(self, ts: float, where: str) -> None:
+        if self.client_body_open:
+            self._keep_body(self.client)  # the body ran to the connection's end
         self._finish_request()
         while self.pending:
             for pending in self.pending.popleft():
@@ -366,7 +494,7 @@ def _headers(lines: list[bytes]) -> dict[str, str]:
     for line in lines[:100]:
         name, sep, value = line.partition(b":")
         if sep:
-            headers[text(name, 64).strip().lower()] = text(value, 4096).strip()
+            headers[text(name, 64).strip().lower()] = text(value, 2 * MAX_BEARER).strip()
     return headers
 
 
@@ -395,14 +523,36 @@ def user_agent_os(user_agent: str) -> str:
     return next((family for fragment, family in USER_AGENT_OS if fragment in lowered), "")
 
 
-def _is_token_field(key: str) -> bool:
-    return any(part in key for part in TOKEN_FIELD_PARTS)
+def _token_field(key: str) -> bool:
+    """A field that holds some token or key, bearer or not (never reported as a typed password)."""
+    return "token" in re.sub(r"[^a-z0-9]", "", key) or _field_name(key) in BEARER_FIELDS
+
+
+def _field_name(key: str) -> str:
+    """The innermost name of a field ("data[access_token]" -> "accesstoken")."""
+    last = [part for part in re.split(r"[\[\].]", key) if part]
+    return re.sub(r"[^a-z0-9]", "", last[-1] if last else key)
+
+
+def bearer_token(key: str, value: str) -> bool:
+    """A replayable bearer credential: a bearer-named field, or a JWT or provider key in a token field."""
+    value = value.strip()
+    if not 8 <= len(value) <= MAX_BEARER:
+        return False
+    compact = re.sub(r"[^a-z0-9]", "", key)
+    if any(part in compact for part in NOT_BEARER_PARTS):
+        return False
+    return _field_name(key) in BEARER_FIELDS or _is_jwt(value) or value.startswith(BEARER_PREFIXES)
+
+
+def _is_jwt(value: str) -> bool:
+    return value.startswith("eyJ") and value.count(".") == 2
 
 
 def _looks_like_token(value: str) -> bool:
     """A JWT or a long unbroken base64/hex string: machine-issued, not typed."""
     value = value.strip()
-    if value.startswith("eyJ") and value.count(".") == 2:
+    if _is_jwt(value):
         return True
     return len(value) >= 40 and re.fullmatch(r"[A-Za-z0-9_\-+/=.:]+", value) is not None
 

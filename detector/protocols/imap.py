@@ -15,6 +15,7 @@ from detector.observations import Emit
 from detector.protocols.base import Endpoints, StreamDecoder, StreamSession
 from detector.protocols.clearlogin import MailSession
 from detector.protocols.text import LineSplitter, text
+from detector.protocols.tls import StartTlsSession
 
 IMAP_PORTS = frozenset({143})
 LITERAL_END = re.compile(rb"\{(\d{1,9})\+?\}$")
@@ -22,6 +23,23 @@ TOKEN = re.compile(rb'"((?:[^"\\]|\\.){0,1024})"|([^\s"]{1,1024})')
 MAX_KEPT_LITERAL = 8 * 1024
 MAX_PENDING = 64 * 1024
 MAX_TOKENS = 16
+# every client command of RFC 9051 and RFC 3501 plus common extensions: a mid-session flow starts with any of them
+COMMANDS = frozenset({
+    b"CAPABILITY", b"NOOP", b"LOGOUT", b"STARTTLS", b"AUTHENTICATE", b"LOGIN", b"ENABLE", b"SELECT", b"EXAMINE",
+    b"CREATE", b"DELETE", b"RENAME", b"SUBSCRIBE", b"UNSUBSCRIBE", b"LIST", b"LSUB", b"NAMESPACE", b"STATUS",
+    b"APPEND", b"IDLE", b"CHECK", b"CLOSE", b"UNSELECT", b"EXPUNGE", b"SEARCH", b"FETCH", b"STORE", b"COPY",
+    b"MOVE", b"UID", b"ID", b"GETQUOTAROOT", b"GETQUOTA", b"GETACL", b"MYRIGHTS", b"XLIST", b"COMPRESS"})
+TAG = re.compile(rb"[\x21\x23\x24\x26\x27\x2c-\x5b\x5d-\x7a\x7c-\x7e]{1,64}")  # ASTRING-CHAR minus "+", no wildcards
+
+
+def first_words(line: bytes) -> tuple[bytes, bytes]:
+    """The tag and the upper-cased verb of a line's start (b"" when missing)."""
+    words = line[:256].split(None, 2)
+    return (words[0] if words else b""), (words[1].upper() if len(words) > 1 else b"")
+
+
+def is_tag(word: bytes) -> bool:
+    return TAG.fullmatch(word) is not None
 
 
 def tokens(segment: bytes) -> list[bytes]:
@@ -149,7 +167,8 @@ class ImapSession(MailSession):
         status = rest[:3].upper()
         if self.tls_tag and tag == self.tls_tag:
             self.tls_tag = b""
-            return False if status.startswith(b"OK") else None
+            self.tls_started = status.startswith(b"OK")
+            return False if self.tls_started else None
         if self.auth_tag and tag == self.auth_tag:
             self.auth_tag = b""
             self.awaiting = ""
@@ -173,13 +192,18 @@ class ImapDecoder(StreamDecoder):
     server_prefixes = (b"* OK ", b"* PREAUTH ")
 
     def accepts(self, first_client: bytes, first_server: bytes) -> bool:
-        if first_server:  # mid-session: a tagged status or a continuation request counts too
-            tagged = first_server.split(b" ", 2)
-            return first_server.startswith((b"* ", b"+ ")) or (
-                len(tagged) >= 2 and tagged[0].isalnum() and tagged[1].upper() in (b"OK", b"NO", b"BAD"))
-        parts = first_client.split(b" ", 2)
-        return len(parts) >= 2 and parts[1].upper() in (b"CAPABILITY", b"LOGIN", b"AUTHENTICATE", b"STARTTLS",
-                                                         b"ID", b"NOOP", b"SELECT", b"LIST")
+        """A greeting, or (picked up mid-session) a tagged command, a tagged status or a continuation."""
+        if first_server:
+            if first_server.startswith((b"* ", b"+ ", b"+\r\n")):
+                return True
+            tag, verb = first_words(first_server)
+            return is_tag(tag) and verb in (b"OK", b"NO", b"BAD")
+        tag, verb = first_words(first_client)
+        if not is_tag(tag):
+            return False
+        if b"\n" not in first_client and first_client[-1:] not in b" \t":  # a short segment cut the verb
+            return any(command.startswith(verb) for command in COMMANDS)
+        return verb in COMMANDS
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:
-        return ImapSession(ends, emit)
+        return StartTlsSession(ImapSession(ends, emit))

@@ -40,6 +40,7 @@ SASL_AUTH = 0xA3
 STARTTLS_OID = b"1.3.6.1.4.1.1466.20037"
 MAX_MESSAGE = 64 * 1024
 MAX_BUFFER = 128 * 1024
+MAX_RESYNC = 64 * 1024
 
 
 def ldap_message(buf: bytes) -> tuple[int, int, bytes]:
@@ -57,6 +58,7 @@ class LdapSession(LoginSession):
         super().__init__(ends, emit)
         self.buffers = {True: b"", False: b""}
         self.bind_ids: dict[int, None] = {}
+        self.skipped = 0  # bytes skipped over malformed messages
         self.tls_id = -1
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
@@ -65,10 +67,13 @@ class LdapSession(LoginSession):
             try:
                 size = complete_length(buf)
             except BerError:
-                return self._give_up()
-            if size is None or size > len(buf):
-                if size is not None and size > MAX_MESSAGE:
+                size = MAX_MESSAGE + 1
+            if size is not None and size > MAX_MESSAGE:  # one malformed message: skip to the next one
+                buf = self._resync(buf)
+                if self.skipped > MAX_RESYNC:
                     return self._give_up()
+                continue
+            if size is None or size > len(buf):
                 break
             message, buf = buf[:size], buf[size:]
             try:
@@ -79,6 +84,16 @@ class LdapSession(LoginSession):
                 return False
         self.buffers[from_client] = buf[-MAX_BUFFER:]
         return True
+
+    def _resync(self, buf: bytes) -> bytes:
+        """The buffer from the next byte that starts something shaped like an LDAPMessage (or its last bytes)."""
+        at = buf.find(b"\x30", 1)
+        while at >= 0 and len(buf) - at >= 8 and not looks_like_ldap(buf[at:at + 64]):
+            at = buf.find(b"\x30", at + 1)
+        if at < 0:
+            at = len(buf)
+        self.skipped += at
+        return buf[at:]
 
     def _give_up(self) -> bool:
         self.flush()
@@ -99,8 +114,8 @@ class LdapSession(LoginSession):
             if ntlm is not None and not ntlm.anonymous:
                 self.emit(HostIdentity(ts, where, self.ends.client, hostname=ntlm.workstation, username=ntlm.user,
                                        domain=ntlm.domain, source="ldap-bind"))
-        if auth.tag != SIMPLE_AUTH or not auth.value:
-            return True  # SASL, anonymous or unauthenticated bind: no clear password
+        if auth.tag != SIMPLE_AUTH or not auth.value or not name.strip():
+            return True  # SASL, anonymous (no DN) or unauthenticated (no password) bind: no clear password
         user, domain = bind_user(without_secret(text(name, 256), auth.value))
         if user and SECRET_IN_TEXT not in user:
             self.emit(HostIdentity(ts, where, self.ends.client, username=user, domain=domain, source="ldap-bind"))

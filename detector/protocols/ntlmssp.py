@@ -15,6 +15,7 @@ from typing import Optional
 SIGNATURE = b"NTLMSSP\x00"
 AUTHENTICATE = 3
 FLAG_UNICODE = 0x00000001
+FLAG_ANONYMOUS = 0x00000800  # NTLMSSP_NEGOTIATE_ANONYMOUS
 MAX_FIELD = 512
 MAX_SCAN = 64 * 1024
 
@@ -31,7 +32,8 @@ class NtlmAuthenticate:
 
     @property
     def anonymous(self) -> bool:
-        return not self.user and not self.response
+        """A null session ([MS-NLMP] 3.2.5.1.2, 3.3.1): nobody logged on, nothing to crack."""
+        return self.version == "anonymous"
 
 
 def find_message(data: bytes) -> Optional[bytes]:
@@ -71,5 +73,6 @@ def parse_authenticate(blob: bytes) -> Optional[NtlmAuthenticate]:
     lm, nt = _field(message, 12), _field(message, 20)
     domain, user, workstation = (_text(_field(message, at), unicode) for at in (28, 36, 44))
     response = nt or lm
-    version = "anonymous" if not user and not response else "NTLMv2" if len(nt) > 24 else "NTLMv1"
+    null_session = flags & FLAG_ANONYMOUS or not user or (not nt and lm in (b"", b"\x00"))
+    version = "anonymous" if null_session else "NTLMv2" if len(nt) > 24 else "NTLMv1"
     return NtlmAuthenticate(user, domain, workstation, response, version)

@@ -15,6 +15,7 @@ from detector.observations import Emit
 from detector.protocols.base import Endpoints, StreamDecoder, StreamSession
 from detector.protocols.clearlogin import MailSession
 from detector.protocols.text import text
+from detector.protocols.tls import StartTlsSession
 
 POP3_PORTS = frozenset({110})
 LOGIN_VERBS = (b"PASS", b"AUTH", b"APOP")
@@ -74,6 +75,7 @@ class Pop3Session(MailSession):
         if verb in LOGIN_VERBS and self.pending is not None:
             self.judge(ok)
         if verb == b"STLS" and ok:
+            self.tls_started = True
             return False
         if ok and multi:
             self.multiline = verb
@@ -105,4 +107,4 @@ class Pop3Decoder(StreamDecoder):
                                                 b"QUIT"))
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:
-        return Pop3Session(ends, emit)
+        return StartTlsSession(Pop3Session(ends, emit))

@@ -9,6 +9,7 @@ session setups name nobody in clear and yield nothing here.
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import Optional
 
@@ -23,6 +24,8 @@ SMB2_SESSION_SETUP, SMB1_SESSION_SETUP_ANDX = 0x0001, 0x73
 STATUS_SUCCESS, STATUS_MORE_PROCESSING = 0, 0xC0000016
 MAX_MESSAGE = 128 * 1024
 NETBIOS_TYPES = (0x00, 0x81, 0x82, 0x83, 0x85)  # session message, request, positive/negative reply, keep-alive
+MAX_RESYNC = 256 * 1024
+SMB_FRAME = re.compile(rb"\x00[\x00-\x01][\x00-\xff]{2}[\xfe\xff]SMB")  # session message <= 128 KiB + magic
 MAX_MESSAGES = 64  # session setup happens at the start; the rest of the flow is file traffic
 
 
@@ -31,17 +34,19 @@ class SmbSession(StreamSession):
         super().__init__(ends, emit)
         self.buffers = {True: b"", False: b""}
         self.messages = 0
+        self.skipped = 0  # bytes skipped over malformed frames
         self.pending: Optional[Credential] = None
 
     def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
         buf = self.buffers[from_client] + data
         while len(buf) >= 4:
             kind = buf[0]
-            if kind not in NETBIOS_TYPES:
-                return self._stop()
             size = int.from_bytes(buf[1:4], "big")
-            if size > MAX_MESSAGE:
-                return self._stop()
+            if kind not in NETBIOS_TYPES or size > MAX_MESSAGE:  # one bad frame: skip to the next SMB header
+                buf = self._resync(buf)
+                if self.skipped > MAX_RESYNC:
+                    return self._stop()
+                continue
             if len(buf) < 4 + size:
                 break
             message, buf = buf[4:4 + size], buf[4 + size:]
@@ -50,6 +55,12 @@ class SmbSession(StreamSession):
                 self._message(from_client, message, ts, where)
         self.buffers[from_client] = buf[-MAX_MESSAGE:]
         return self.messages < MAX_MESSAGES or self.pending is not None
+
+    def _resync(self, buf: bytes) -> bytes:
+        """The buffer from the next NetBIOS session message that holds an SMB header (or its last 7 bytes)."""
+        at = next((m.start() for m in SMB_FRAME.finditer(buf, 1)), max(1, len(buf) - 7))
+        self.skipped += at
+        return buf[at:]
 
     def _message(self, from_client: bool, message: bytes, ts: float, where: str) -> None:
         if message.startswith(SMB2_MAGIC) and len(message) >= 64:

@@ -17,6 +17,7 @@ from detector.protocols.base import Endpoints, StreamDecoder, StreamSession
 from detector.protocols.clearlogin import MailSession
 from detector.protocols.sasl import b64
 from detector.protocols.text import text
+from detector.protocols.tls import StartTlsSession
 
 if TYPE_CHECKING:  # the email package loads with the first mail seen (start-up, issue 15)
     from detector.documents.mime import MailSummary
@@ -107,6 +108,7 @@ class SmtpSession(MailSession):
         if line[4:12].upper().startswith(b"STARTTLS"):
             self.starttls_offered = True
         if self.tls_requested and code == b"220":
+            self.tls_started = True
             return False  # TLS starts: nothing more is readable
         if self.tls_requested and code[:1] in (b"4", b"5"):
             self.tls_requested = False
@@ -145,4 +147,4 @@ class SmtpDecoder(StreamDecoder):
         return first_client.upper().startswith((b"EHLO", b"HELO", b"AUTH", b"MAIL", b"STARTTLS"))
 
     def session(self, ends: Endpoints, emit: Emit) -> StreamSession:
-        return SmtpSession(ends, emit)
+        return StartTlsSession(SmtpSession(ends, emit))

@@ -264,6 +264,29 @@ class TlsSession(StreamSession):
                                      from_client))
 
 
+class StartTlsSession(StreamSession):
+    """A clear-text session that may upgrade to TLS (STARTTLS, STLS, AUTH TLS): the certificate after it is read."""
+
+    def __init__(self, inner: StreamSession):
+        super().__init__(inner.ends, inner.emit)
+        self.inner = inner
+        self.tls: Optional[TlsSession] = None
+
+    def feed(self, from_client: bool, data: bytes, ts: float, where: str) -> bool:
+        if self.tls is not None:
+            return self.tls.feed(from_client, data, ts, where)
+        if self.inner.feed(from_client, data, ts, where):
+            return True
+        if not self.inner.tls_started:
+            return False
+        self.tls = TlsSession(self.ends, self.emit)
+        return True
+
+    def close(self, ts: float, where: str) -> None:
+        if self.tls is None:
+            self.inner.close(ts, where)
+
+
 class TlsDecoder(StreamDecoder):
     name = "tls"
     tcp_ports = TLS_PORTS
