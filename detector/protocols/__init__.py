@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from detector.policy.settings import Settings
 from detector.protocols.arp import ArpDecoder
-from detector.protocols.bittorrent import BitTorrentDecoder, BitTorrentMseDecoder, BitTorrentUdpDecoder
+from detector.protocols.bittorrent import (
+    BitTorrentDecoder,
+    BitTorrentMdnsDecoder,
+    BitTorrentMseDecoder,
+    BitTorrentUdpDecoder,
+    PeerWireDecoder,
+)
 from detector.protocols.dhcp import DhcpDecoder
 from detector.protocols.discord import DiscordDecoder
 from detector.protocols.dns import DnsDecoder, DnsTcpDecoder
@@ -55,12 +61,12 @@ def packet_decoders(settings: Settings) -> list:
                          RedisDecoder(), IrcDecoder(), XmppDecoder(), PostgresDecoder(), MysqlDecoder(), MsnDecoder(),
                          RloginDecoder(), SipDecoder()]
     file_sharing = [TeamViewerDecoder(), TeamViewerUdpDecoder(), DnsTcpDecoder(), QuicDecoder(), BitTorrentDecoder(),
-                    BitTorrentUdpDecoder(), LanSyncDecoder(), TftpDecoder()]
+                    BitTorrentUdpDecoder(), BitTorrentMdnsDecoder(), LanSyncDecoder(), TftpDecoder()]
     wifi = [DhcpDecoder(), ArpDecoder()]
     who = [NamesDecoder(), KerberosUdpDecoder(), KerberosDecoder(), SmbDecoder()]  # HostIdentity sources
     # services without a host name: payload signatures, then published address ranges (last: it takes any UDP)
     signatures = [WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(), BitTorrentMseDecoder(), StunDecoder(),
-                  DiscordDecoder(), VpnUdpDecoder(), ZoomMediaDecoder(), DtlsDecoder()]
+                  DiscordDecoder(), VpnUdpDecoder(), ZoomMediaDecoder(), DtlsDecoder(), PeerWireDecoder()]
     signatures += [RangeFlowDecoder()] if settings.udp_range_lookup else []
     # first on 443 and 5222: hand each stream to the port's protocol or WhatsApp, Telegram, OpenVPN by its first bytes
     port_443 = PortMuxDecoder([TlsDecoder(), WhatsAppDecoder(), TelegramDecoder(), OpenVpnTcpDecoder(),
