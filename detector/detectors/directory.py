@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional
 
 from detector.detectors import oui
 from detector.observations import HostIdentity
-from detector.site.names import HOST_PREFIX, USER_PREFIX, NameSighting
+from detector.site.names import HOST_PREFIX, NameDirectory, family
 
 MAX_DEVICES = 65536
 MAX_NAMES = 16  # per device and kind of name
@@ -165,22 +165,25 @@ class Directory:
         if obs.vendor_class and record.vendor_class is None:
             record.vendor_class = Fact(clean(obs.vendor_class), obs.where)
 
-    def recall(self, address: str, sightings: Iterable[NameSighting]) -> None:
-        """Host and user names the site's directory held for ``address`` while a finding happened (learned by an
-        earlier run, or earlier in this one), for an address this run's own evidence does not name."""
+    def recall(self, address: str, names: NameDirectory, start: float, end: float) -> None:
+        """Host and user names the site's directory held for ``address`` between ``start`` and ``end`` (learned
+        by an earlier run, or earlier in this one), for an address this run's own evidence does not name."""
         known = self.by_address.get(address)
         if known is not None and (known.names or known.users):
-            return  # what this run saw wins
-        for sighting in sightings:
-            if sighting.name.startswith(HOST_PREFIX):
-                record = self._record(address, "", sighting.where)
-                if record is not None:
-                    record.add_name(sighting.name[len(HOST_PREFIX):], name_kind(sighting.source), sighting.source,
-                                    sighting.where)
-            elif sighting.name.startswith(USER_PREFIX):
-                user, _, domain = sighting.name[len(USER_PREFIX):].partition("@")
-                record = self._record(address, "", sighting.where)
-                if record is not None and user:
+            return  # what this run saw wins; the directory's windows are not even computed
+        for sighting in names.names_during(address, start, end):
+            prefix = family(sighting.name)
+            if not prefix:
+                continue
+            record = self._record(address, "", sighting.where)
+            if record is None:
+                return
+            value = sighting.name[len(prefix):]
+            if prefix == HOST_PREFIX:
+                record.add_name(value, name_kind(sighting.source), sighting.source, sighting.where)
+            else:
+                user, _, domain = value.partition("@")
+                if user:
                     record.add_user(user, domain, sighting.source, sighting.where)
 
     def see_mac(self, address: str, mac: str, where: str) -> None:

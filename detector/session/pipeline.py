@@ -419,7 +419,7 @@ def attribute_to_devices(finding: Finding, networks: LocalNetworks, directory: O
     if names is not None and finding.first_seen is not None:
         start, end = finding.first_seen, finding.last_seen or finding.first_seen
         for host in finding.hosts[:MAX_NAMED_HOSTS]:
-            directory.recall(host, names.names_during(host, start, end))
+            directory.recall(host, names, start, end)
     labels = {host: directory.label(host) for host in finding.hosts[:MAX_NAMED_HOSTS]}
     finding.host_names = {host: label for host, label in labels.items() if label and label != host}
     if finding.attributes.carries_users:  # the people behind the devices (= hosts) the detector counted
